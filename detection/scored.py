@@ -1,0 +1,111 @@
+"""The ScoredFrame: the one shape every detector returns, and its severity scale.
+
+A ScoredFrame has, in order: `timestamp`, `value`, `score` (the detector's own units),
+`severity` (0 to 1), `is_anomaly`, `expected`, `lower`, `upper` and `explanation`.
+
+Severity is calibrated on tail probability. Each detector turns its score into the probability
+`p` of a point at least that unusual under its model of normal behaviour (a Gaussian tail for
+deviation scores, a fitted exponential tail for Isolation Forest), and
+
+    severity = 1 - p ** (1 / P_AT_0_9_EXPONENT)
+
+so that a point as unlikely as a 5-sigma Gaussian deviation gets 0.9 whatever the detector.
+About 3 sigma gives 0.6, 4 sigma 0.79, 6 sigma 0.96.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.special import log_ndtr
+
+SCORED_COLUMNS = (
+    "timestamp",
+    "value",
+    "score",
+    "severity",
+    "is_anomaly",
+    "expected",
+    "lower",
+    "upper",
+    "explanation",
+)
+
+#: Surprise, in nats, of a two-sided 5-sigma Gaussian deviation; it maps to severity 0.9.
+SURPRISE_AT_SEVERITY_0_9 = float(-(np.log(2.0) + log_ndtr(-5.0)))
+
+BandLike = tuple[object, object, object]
+
+
+def surprise_from_deviation(deviation: pd.Series | np.ndarray) -> np.ndarray:
+    """Two-sided Gaussian surprise, -ln P(|Z| >= d), in nats; NaN stays NaN."""
+    d = np.abs(np.asarray(deviation, dtype=float))
+    return -(np.log(2.0) + log_ndtr(-d))
+
+
+def severity_from_surprise(surprise: pd.Series | np.ndarray) -> np.ndarray:
+    """Map surprise in nats to severity in [0, 1]; NaN stays NaN."""
+    s = np.clip(np.asarray(surprise, dtype=float), 0.0, None)
+    return 1.0 - np.power(10.0, -s / SURPRISE_AT_SEVERITY_0_9)
+
+
+def severity_from_deviation(deviation: pd.Series | np.ndarray) -> np.ndarray:
+    """Severity of a deviation measured in (robust) standard deviations."""
+    return severity_from_surprise(surprise_from_deviation(deviation))
+
+
+def _as_column(values: object, index: pd.Index) -> np.ndarray:
+    if np.isscalar(values) or values is None:
+        return np.full(len(index), np.nan if values is None else float(values))
+    return np.asarray(values, dtype=float)
+
+
+def make_scored_frame(
+    frame: pd.DataFrame,
+    *,
+    score: pd.Series | np.ndarray,
+    severity: pd.Series | np.ndarray,
+    is_anomaly: pd.Series | np.ndarray,
+    band: BandLike | None = None,
+    explanation: Sequence[str] | pd.Series | None = None,
+) -> pd.DataFrame:
+    """Assemble a ScoredFrame from a `timestamp`/`value` frame and a detector's outputs.
+
+    `band` is `(lower, expected, upper)`, each a scalar or one value per row. Points whose
+    value is missing are never flagged and get no score.
+    """
+    index = frame.index
+    value = frame["value"].to_numpy(dtype=float)
+    missing = np.isnan(value)
+    score_arr = np.asarray(score, dtype=float).copy()
+    severity_arr = np.clip(np.asarray(severity, dtype=float).copy(), 0.0, 1.0)
+    flagged = np.asarray(is_anomaly, dtype=bool) & ~missing & ~np.isnan(score_arr)
+    score_arr[missing] = np.nan
+    severity_arr[missing] = np.nan
+    lower, expected, upper = band if band is not None else (None, None, None)
+    if explanation is None:
+        explanation = [""] * len(index)
+    return pd.DataFrame(
+        {
+            "timestamp": frame["timestamp"].to_numpy(),
+            "value": value,
+            "score": score_arr,
+            "severity": severity_arr,
+            "is_anomaly": flagged,
+            "expected": _as_column(expected, index),
+            "lower": _as_column(lower, index),
+            "upper": _as_column(upper, index),
+            "explanation": pd.Series(list(explanation), index=index, dtype="string")
+            .where(flagged, "")
+            .to_numpy(),
+        },
+        index=index,
+    )
+
+
+def flagged_points(scored: pd.DataFrame, min_severity: float = 0.0) -> pd.DataFrame:
+    """The flagged rows at or above `min_severity`, most severe first."""
+    keep = scored["is_anomaly"] & (scored["severity"] >= min_severity)
+    return scored[keep].sort_values("severity", ascending=False)
