@@ -69,7 +69,7 @@ def make_scored_frame(
     severity: pd.Series | np.ndarray,
     is_anomaly: pd.Series | np.ndarray,
     band: BandLike | None = None,
-    explanation: Sequence[str] | pd.Series | None = None,
+    explanation: Sequence[str] | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Assemble a ScoredFrame from a `timestamp`/`value` frame and a detector's outputs.
 
@@ -97,9 +97,7 @@ def make_scored_frame(
             "expected": _as_column(expected, index),
             "lower": _as_column(lower, index),
             "upper": _as_column(upper, index),
-            "explanation": pd.Series(list(explanation), index=index, dtype="string")
-            .where(flagged, "")
-            .to_numpy(),
+            "explanation": np.where(flagged, np.asarray(explanation, dtype=object), ""),
         },
         index=index,
     )

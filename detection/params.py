@@ -1,0 +1,80 @@
+"""Parameter descriptions: what a detector accepts, so forms and the CLI can be built from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from detection.errors import ParameterError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One detector parameter: its type, default, bounds and the words shown beside it."""
+
+    name: str
+    kind: type  # int, float, bool or str
+    default: object
+    label: str
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    step: float | None = None
+
+    def coerce(self, raw: object) -> object:
+        """Turn a form or command-line value into this parameter's type, or explain why not."""
+        if raw is None or raw == "":
+            return self.default
+        try:
+            value = self._convert(raw)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"{self.label} must be {self._kind_words()}, not {raw!r}."
+            ) from None
+        if self.choices and value not in self.choices:
+            options = ", ".join(self.choices)
+            raise ParameterError(f"{self.label} must be one of {options}, not {value!r}.")
+        if self.minimum is not None and value < self.minimum:
+            raise ParameterError(f"{self.label} must be at least {self.minimum:g}, not {value}.")
+        if self.maximum is not None and value > self.maximum:
+            raise ParameterError(f"{self.label} must be at most {self.maximum:g}, not {value}.")
+        return value
+
+    def _convert(self, raw: object) -> object:
+        if self.kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError(raw)
+        if self.kind is int:
+            number = float(raw)
+            if not number.is_integer():
+                raise ValueError(raw)
+            return int(number)
+        if self.kind is float:
+            number = float(raw)
+            if number != number:  # NaN
+                raise ValueError(raw)
+            return number
+        return str(raw)
+
+    def _kind_words(self) -> str:
+        return {int: "a whole number", float: "a number", bool: "yes or no"}.get(self.kind, "text")
+
+
+def coerce_params(specs: tuple[Param, ...], given: Mapping[str, object]) -> dict[str, object]:
+    """Validate `given` against `specs`; unknown names are an error, missing ones take defaults."""
+    known = {spec.name: spec for spec in specs}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        names = ", ".join(known) or "none"
+        raise ParameterError(f"Unknown parameter {unknown[0]!r}; this detector takes: {names}.")
+    return {name: spec.coerce(given.get(name)) for name, spec in known.items()}

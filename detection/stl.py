@@ -1,0 +1,181 @@
+"""Seasonal decomposition: STL (MSTL for several seasons) and a robust scale of the residual."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import pandas as pd
+from statsmodels.tsa.seasonal import MSTL, STL
+
+from detection.base import Detector, check_frame
+from detection.errors import ParameterError
+from detection.explain import describe_flagged, direction, number, season_context
+from detection.io import infer_step
+from detection.params import Param
+from detection.scored import make_scored_frame, severity_from_deviation
+from detection.seasonality import MIN_CYCLES, find_periods
+from detection.zscore import robust_scale
+
+
+def stl_speedups(period: int) -> dict[str, int]:
+    """Evaluate STL's smoothers every few points on long periods (R's usual steps).
+
+    Without them STL(period=1440) took minutes on 100k points; with them under a second, and
+    the residual moved by under 1% of its spread.
+    """
+    if period < 50:
+        return {}
+    return {
+        "trend_jump": max(1, period // 5),
+        "low_pass_jump": max(1, period // 10),
+    }
+
+
+def decompose(values: np.ndarray, periods: list[int], *, seasonal: int, robust: bool) -> np.ndarray:
+    """Trend + seasonal of `values` (no NaN) for one or several periods."""
+    if len(periods) == 1:
+        (period,) = periods
+        result = STL(
+            values, period=period, seasonal=seasonal, robust=robust, **stl_speedups(period)
+        ).fit()
+    else:
+        shortest = min(periods)
+        result = MSTL(
+            values,
+            periods=periods,
+            windows=[max(seasonal, 7)] * len(periods),
+            stl_kwargs={"robust": robust, **stl_speedups(shortest)},
+        ).fit()
+    return np.asarray(result.trend, dtype=float) + np.asarray(result.seasonal, dtype=float).reshape(
+        len(values), -1
+    ).sum(axis=1)
+
+
+def _residual_scale(residual: np.ndarray) -> float:
+    scale = robust_scale(residual)
+    if not scale > 0:
+        scale = float(np.nanstd(residual)) or 1e-9
+    return scale
+
+
+class SeasonalDetector(Detector):
+    """Flags points far from their seasonal expectation (trend + seasons from STL or MSTL).
+
+    The period is found from the time step (hour, day, week, year seasons the data confirms)
+    or the autocorrelation, unless given. The residual's scale is its MAD, so the anomalies
+    themselves do not widen the band.
+    """
+
+    name = "stl"
+    label = "Seasonal decomposition (STL)"
+    summary = "Distance from trend + season, in robust deviations of the residual."
+    PARAMS = (
+        Param(
+            "period",
+            int,
+            0,
+            "Period (points)",
+            "Points per season; 0 finds it from the time step or the autocorrelation.",
+            minimum=0,
+        ),
+        Param(
+            "seasonal",
+            int,
+            7,
+            "Seasonal smoother",
+            "Length of STL's seasonal smoother (odd, at least 7): larger lets the season "
+            "change more slowly.",
+            minimum=7,
+        ),
+        Param(
+            "threshold",
+            float,
+            3.5,
+            "Threshold (deviations)",
+            "Flag points at least this many robust deviations from trend + season.",
+            minimum=0.5,
+            maximum=50,
+            step=0.1,
+        ),
+        Param(
+            "robust",
+            bool,
+            False,
+            "Robust fit",
+            "Down-weight outliers while fitting (slower: about 60 times on long periods).",
+        ),
+    )
+
+    def __init__(
+        self, *, period: int = 0, seasonal: int = 7, threshold: float = 3.5, robust: bool = False
+    ):
+        self.period = period
+        self.seasonal = seasonal
+        self.threshold = threshold
+        self.robust = robust
+
+    def fit(self, frame: pd.DataFrame) -> Self:
+        self._check_params()
+        check_frame(frame, minimum=MIN_CYCLES * 4)
+        if self.seasonal % 2 == 0:
+            raise ParameterError(f"The seasonal smoother must be odd, not {self.seasonal}.")
+        if self.period:
+            if not 2 <= self.period <= len(frame) // MIN_CYCLES:
+                raise ParameterError(
+                    f"A period of {self.period} points does not fit a series of {len(frame)} "
+                    f"points: it must be between 2 and {len(frame) // MIN_CYCLES} so that two "
+                    "full seasons are seen."
+                )
+            step = infer_step(frame["timestamp"])
+            self.periods_ = [(self.period, None if step is None else step * self.period)]
+        else:
+            self.periods_ = find_periods(frame)
+            if not self.periods_:
+                raise ParameterError(
+                    "No seasonal period was found in this series: set a period by hand, or "
+                    "use the z-score or Isolation Forest detector."
+                )
+        return self
+
+    def _fit_expected(self, filled: np.ndarray) -> tuple[np.ndarray, float]:
+        """Trend + season, fitted twice: the second fit replaces the points the first found
+        far off with their expected value, so a spike cannot pull its own season towards it.
+        """
+        periods = [period for period, _ in self.periods_]
+        expected = decompose(filled, periods, seasonal=self.seasonal, robust=self.robust)
+        scale = _residual_scale(filled - expected)
+        outlying = np.abs(filled - expected) > self.threshold * scale
+        if outlying.any() and not self.robust:
+            cleaned = np.where(outlying, expected, filled)
+            expected = decompose(cleaned, periods, seasonal=self.seasonal, robust=False)
+            scale = _residual_scale(cleaned - expected)
+        return expected, scale
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        values = frame["value"].astype(float).reset_index(drop=True)
+        filled = values.interpolate(limit_direction="both").to_numpy(dtype=float)
+        expected, scale = self._fit_expected(filled)
+        observed = values.to_numpy()
+        residual = observed - expected
+        z = np.abs(residual) / scale
+        flagged = z >= self.threshold
+        width = self.threshold * scale
+        season = self.periods_[-1][1]
+        timestamps = frame["timestamp"].reset_index(drop=True)
+
+        def describe(i: int) -> str:
+            context = season_context(timestamps[i], season)
+            return (
+                f"{number(observed[i])} is {z[i]:.1f} robust deviations "
+                f"{direction(observed[i], expected[i])} the expected {number(expected[i])}{context}"
+            )
+
+        return make_scored_frame(
+            frame,
+            score=z,
+            severity=severity_from_deviation(z),
+            is_anomaly=flagged,
+            band=(expected - width, expected, expected + width),
+            explanation=describe_flagged(flagged, describe),
+        )

@@ -1,0 +1,149 @@
+"""z-score detectors: distance from a mean (or median) in standard (or robust) deviations."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+from detection.base import Detector, check_frame, check_window
+from detection.explain import describe_flagged, direction, number
+from detection.params import Param
+from detection.scored import make_scored_frame, severity_from_deviation
+
+MAD_TO_STD = 1.4826
+METHODS = ("robust", "rolling", "global")
+
+
+def robust_scale(values: pd.Series | np.ndarray) -> float:
+    """1.4826 x the median absolute deviation: the standard deviation, were the data Gaussian."""
+    array = np.asarray(values, dtype=float)
+    array = array[~np.isnan(array)]
+    if array.size == 0:
+        return float("nan")
+    return float(MAD_TO_STD * np.median(np.abs(array - np.median(array))))
+
+
+def _floor_scale(scale: pd.Series | np.ndarray, values: pd.Series) -> np.ndarray:
+    """Keep a scale above zero, so a flat stretch does not make every wiggle infinite."""
+    overall = robust_scale(values)
+    if not overall > 0:
+        overall = float(values.std(ddof=0)) if values.notna().sum() > 1 else 0.0
+    floor = overall * 0.01 if overall > 0 else 1e-9
+    return np.maximum(np.asarray(scale, dtype=float), floor)
+
+
+class ZScoreDetector(Detector):
+    """Flags points more than `threshold` deviations from the expected level.
+
+    `global`: mean and standard deviation of the whole training series. `rolling`: mean and
+    standard deviation of the previous `window` points. `robust`: median and MAD of the
+    previous `window` points, which a spike or an outlier cannot drag along.
+    """
+
+    name = "zscore"
+    label = "z-score"
+    summary = "Distance from the expected level, in standard or robust deviations."
+    PARAMS = (
+        Param(
+            "method",
+            str,
+            "robust",
+            "Method",
+            "robust: rolling median and MAD; rolling: rolling mean and std; "
+            "global: one mean and std for the whole series.",
+            choices=METHODS,
+        ),
+        Param(
+            "window",
+            int,
+            96,
+            "Window (points)",
+            "How many previous points the rolling methods compare against.",
+            minimum=3,
+        ),
+        Param(
+            "threshold",
+            float,
+            3.5,
+            "Threshold (deviations)",
+            "Flag points at least this many deviations from the expected level.",
+            minimum=0.5,
+            maximum=50,
+            step=0.1,
+        ),
+    )
+
+    def __init__(self, *, method: str = "robust", window: int = 96, threshold: float = 3.5):
+        self.method = method
+        self.window = window
+        self.threshold = threshold
+
+    def fit(self, frame: pd.DataFrame) -> Self:
+        self._check_params()
+        values = check_frame(frame)
+        if self.method != "global":
+            check_window(self.window, frame)
+        present = values.dropna()
+        if self.method == "robust":
+            self.center_ = float(present.median())
+            self.scale_ = robust_scale(present)
+        else:
+            self.center_ = float(present.mean())
+            self.scale_ = float(present.std(ddof=0))
+        self.scale_ = float(_floor_scale([self.scale_], present)[0])
+        return self
+
+    def expected_and_scale(self, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Expected level and scale per point, from the points before it (or the fit)."""
+        n = len(values)
+        if self.method == "global":
+            return np.full(n, self.center_), np.full(n, self.scale_)
+        previous = values.shift(1)
+        minimum = max(3, self.window // 4)
+        rolling = previous.rolling(self.window, min_periods=minimum)
+        if self.method == "robust":
+            center = rolling.median()
+            deviation = (values - center).abs()
+            scale = (
+                MAD_TO_STD * deviation.shift(1).rolling(self.window, min_periods=minimum).median()
+            )
+        else:
+            center = rolling.mean()
+            scale = rolling.std(ddof=0)
+        # The first points have no history yet: they borrow the first full estimate.
+        center = center.bfill().fillna(self.center_)
+        scale = scale.bfill().fillna(self.scale_)
+        return center.to_numpy(dtype=float), _floor_scale(scale, values)
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        values = frame["value"].astype(float).reset_index(drop=True)
+        expected, scale = self.expected_and_scale(values)
+        deviation = (values.to_numpy() - expected) / scale
+        z = np.abs(deviation)
+        flagged = z >= self.threshold
+        width = self.threshold * scale
+        band = (expected - width, expected, expected + width)
+        reference = {
+            "global": "the mean",
+            "rolling": f"the mean of the previous {self.window} points,",
+            "robust": f"the median of the previous {self.window} points,",
+        }[self.method]
+        unit = "robust deviations" if self.method == "robust" else "standard deviations"
+        observed = values.to_numpy()
+
+        def describe(i: int) -> str:
+            return (
+                f"{number(observed[i])} is {z[i]:.1f} {unit} "
+                f"{direction(observed[i], expected[i])} {reference} {number(expected[i])}"
+            )
+
+        return make_scored_frame(
+            frame,
+            score=z,
+            severity=severity_from_deviation(z),
+            is_anomaly=flagged,
+            band=band,
+            explanation=describe_flagged(flagged, describe),
+        )
