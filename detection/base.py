@@ -6,9 +6,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import ClassVar, Self
 
+import numpy as np
 import pandas as pd
 
 from detection.errors import DataError, ParameterError
+from detection.io import infer_step
 from detection.params import Param, coerce_params
 
 MIN_FIT_POINTS = 10
@@ -25,6 +27,7 @@ class Detector(ABC):
     label: ClassVar[str]
     summary: ClassVar[str]
     PARAMS: ClassVar[tuple[Param, ...]]
+    min_points: ClassVar[int] = MIN_FIT_POINTS
 
     @classmethod
     def from_params(cls, given: Mapping[str, object] | None = None) -> Self:
@@ -37,16 +40,54 @@ class Detector(ABC):
     def _check_params(self) -> None:
         coerce_params(self.PARAMS, self.get_params())
 
-    @abstractmethod
     def fit(self, frame: pd.DataFrame) -> Self:
-        """Learn from a `timestamp`/`value` frame; return self."""
+        """Learn from a `timestamp`/`value` frame (sorted by time); return self."""
+        check_frame(frame, self.min_points)
+        self._check_params()
+        return self._fit(on_regular_grid(frame)[0])
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score each row of a `timestamp`/`value` frame; a ScoredFrame with the same rows."""
+        grid, original = on_regular_grid(frame)
+        scored = self._score(grid)
+        if original is None:
+            return scored.set_axis(frame.index)
+        return scored.iloc[original].set_axis(frame.index)
 
     @abstractmethod
-    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Score each row of a `timestamp`/`value` frame; return a ScoredFrame."""
+    def _fit(self, frame: pd.DataFrame) -> Self:
+        """Learn from a frame on a regular grid (gaps are rows with a missing value)."""
+
+    @abstractmethod
+    def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score a frame on a regular grid."""
 
     def fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
         return self.fit(frame).score(frame)
+
+
+def on_regular_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The frame with a missing-value row in each gap of its usual step, so that positions
+    mean time to rolling windows and seasons; and where the original rows are in it (None
+    when nothing was added).
+
+    Only done when at least 90% of the steps are the usual one and the gaps at most double
+    the length; an irregular series is used as it is.
+    """
+    timestamps = frame["timestamp"]
+    step = infer_step(timestamps)
+    if step is None or len(frame) < 3:
+        return frame.reset_index(drop=True), None
+    steps = timestamps.diff().iloc[1:]
+    if (steps > step).sum() == 0 or (steps == step).mean() < 0.9:
+        return frame.reset_index(drop=True), None
+    grid = pd.date_range(timestamps.iloc[0], timestamps.iloc[-1], freq=step)
+    if len(grid) > 2 * len(frame):
+        return frame.reset_index(drop=True), None
+    full = grid.union(pd.DatetimeIndex(timestamps))
+    values = pd.Series(frame["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(timestamps))
+    regular = pd.DataFrame({"timestamp": full, "value": values.reindex(full).to_numpy()})
+    return regular, full.get_indexer(pd.DatetimeIndex(timestamps))
 
 
 def check_frame(frame: pd.DataFrame, minimum: int = MIN_FIT_POINTS) -> pd.Series:
@@ -55,6 +96,12 @@ def check_frame(frame: pd.DataFrame, minimum: int = MIN_FIT_POINTS) -> pd.Series
     if missing:
         raise DataError(
             f"A series needs 'timestamp' and 'value' columns; missing {sorted(missing)}."
+        )
+    timestamps = frame["timestamp"]
+    if not (timestamps.is_monotonic_increasing and timestamps.is_unique):
+        raise DataError(
+            "Timestamps must be sorted and unique; read the data with detection.io.prepare, "
+            "which sorts them and merges repeats."
         )
     values = frame["value"].astype(float)
     present = int(values.notna().sum())

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
-from detection.base import Detector, check_frame, check_window
+from detection.base import Detector, check_window
 from detection.explain import describe_flagged, number, odds
 from detection.features import build_features
 from detection.params import Param
@@ -123,9 +123,8 @@ class IsolationForestDetector(Detector):
     def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
         return build_features(frame, self.window, with_time=self.time_features)
 
-    def fit(self, frame: pd.DataFrame) -> Self:
-        self._check_params()
-        values = check_frame(frame)
+    def _fit(self, frame: pd.DataFrame) -> Self:
+        values = frame["value"].astype(float)
         check_window(self.window, frame)
         features = self._features(frame)
         present = values.notna().to_numpy()
@@ -141,7 +140,7 @@ class IsolationForestDetector(Detector):
         self.typical_score_ = float(np.median(training))
         return self
 
-    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         features = self._features(frame)
         if list(features.columns) != self.feature_names_:
             features = features.reindex(columns=self.feature_names_, fill_value=0.0)

@@ -518,26 +518,30 @@ def infer_step(timestamps: pd.Series) -> pd.Timedelta | None:
 
 
 def _report(tidy: pd.DataFrame, findings: list[Finding]) -> QualityReport:
-    gaps = missing_points = irregular = 0
+    gaps: set[tuple[pd.Timestamp, pd.Timestamp]] = set()
+    missing_points = irregular = 0
     steps = []
     for _, group in tidy.groupby("series", sort=False):
         step = infer_step(group["timestamp"])
         if step is None:
             continue
         steps.append(step)
-        diffs = group["timestamp"].diff().dropna()
-        large = diffs[diffs > 1.5 * step]
-        gaps += len(large)
-        missing_points += int((large / step).round().sum() - len(large))
+        times = group["timestamp"]
+        diffs = times.diff()
+        large = diffs > 1.5 * step
+        for start, end in zip(times.shift(1)[large], times[large], strict=True):
+            if (start, end) not in gaps:
+                gaps.add((start, end))
+                missing_points += round((end - start) / step) - 1
         off_grid = (diffs - step).abs() > 0.1 * step
-        irregular += int((off_grid & (diffs <= 1.5 * step)).sum())
+        irregular += int((off_grid & ~large & diffs.notna()).sum())
     step = min(steps) if steps else None
     if gaps:
         findings.append(
             Finding(
                 "gaps",
-                gaps,
-                f"{plural(gaps, 'gap')} in time, about "
+                len(gaps),
+                f"{plural(len(gaps), 'gap')} in time, about "
                 f"{plural(missing_points, 'missing step')} in all; detectors treat them as "
                 "missing values.",
             )

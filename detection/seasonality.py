@@ -54,7 +54,7 @@ def find_periods(frame: pd.DataFrame) -> list[tuple[int, pd.Timedelta | None]]:
     """Seasonal periods in points, shortest first, each with its calendar length if any.
 
     A calendar season counts when the detrended autocorrelation at its lag is at least 0.2 and
-    above the autocorrelation half a season away (a real season peaks where it repeats); with
+    clearly above the autocorrelation one shorter season earlier, or half a season away; with
     none confirmed, the strongest calendar season is used. With no calendar season at all, the
     autocorrelation peak decides.
     """
@@ -72,9 +72,11 @@ def find_periods(frame: pd.DataFrame) -> list[tuple[int, pd.Timedelta | None]]:
         return [candidates[0]]
     trend = pd.Series(present).rolling(longest + 1, center=True, min_periods=1).mean()
     correlation = acf(present - trend.to_numpy(), nlags=longest, fft=True)
-    confirmed = [
-        (period, season)
-        for period, season in candidates
-        if correlation[period] >= 0.2 and correlation[period] > correlation[period // 2]
-    ]
+    confirmed: list[tuple[int, pd.Timedelta]] = []
+    for period, season in candidates:
+        # A real season correlates more at its own lag than one shorter season earlier
+        # (7 days against 6) or, with no shorter season, than half a season away.
+        rival = period - confirmed[-1][0] if confirmed else period // 2
+        if correlation[period] >= 0.2 and correlation[period] > correlation[rival] + 0.05:
+            confirmed.append((period, season))
     return confirmed or [max(candidates, key=lambda c: correlation[c[0]])]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.seasonal import MSTL, STL
 
-from detection.base import Detector, check_frame
+from detection.base import Detector
 from detection.errors import ParameterError
 from detection.explain import describe_flagged, direction, number, season_context
 from detection.io import infer_step
@@ -82,7 +82,7 @@ class SeasonalDetector(Detector):
         Param(
             "seasonal",
             int,
-            7,
+            11,
             "Seasonal smoother",
             "Length of STL's seasonal smoother (odd, at least 7): larger lets the season "
             "change more slowly.",
@@ -115,9 +115,7 @@ class SeasonalDetector(Detector):
         self.threshold = threshold
         self.robust = robust
 
-    def fit(self, frame: pd.DataFrame) -> Self:
-        self._check_params()
-        check_frame(frame, minimum=MIN_CYCLES * 4)
+    def _fit(self, frame: pd.DataFrame) -> Self:
         if self.seasonal % 2 == 0:
             raise ParameterError(f"The seasonal smoother must be odd, not {self.seasonal}.")
         if self.period:
@@ -139,20 +137,24 @@ class SeasonalDetector(Detector):
         return self
 
     def _fit_expected(self, filled: np.ndarray) -> tuple[np.ndarray, float]:
-        """Trend + season, fitted twice: the second fit replaces the points the first found
-        far off with their expected value, so a spike cannot pull its own season towards it.
+        """Trend + season, fitted twice: the second fit bridges the points the first found far
+        off by interpolation, so a spike cannot pull its own season towards it.
         """
         periods = [period for period, _ in self.periods_]
         expected = decompose(filled, periods, seasonal=self.seasonal, robust=self.robust)
         scale = _residual_scale(filled - expected)
         outlying = np.abs(filled - expected) > self.threshold * scale
         if outlying.any() and not self.robust:
-            cleaned = np.where(outlying, expected, filled)
+            cleaned = (
+                pd.Series(np.where(outlying, np.nan, filled))
+                .interpolate(limit_direction="both")
+                .to_numpy()
+            )
             expected = decompose(cleaned, periods, seasonal=self.seasonal, robust=False)
             scale = _residual_scale(cleaned - expected)
         return expected, scale
 
-    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         values = frame["value"].astype(float).reset_index(drop=True)
         filled = values.interpolate(limit_direction="both").to_numpy(dtype=float)
         expected, scale = self._fit_expected(filled)

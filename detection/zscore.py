@@ -7,7 +7,7 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from detection.base import Detector, check_frame, check_window
+from detection.base import Detector, check_window
 from detection.explain import describe_flagged, direction, number
 from detection.params import Param
 from detection.scored import make_scored_frame, severity_from_deviation
@@ -80,9 +80,8 @@ class ZScoreDetector(Detector):
         self.window = window
         self.threshold = threshold
 
-    def fit(self, frame: pd.DataFrame) -> Self:
-        self._check_params()
-        values = check_frame(frame)
+    def _fit(self, frame: pd.DataFrame) -> Self:
+        values = frame["value"].astype(float)
         if self.method != "global":
             check_window(self.window, frame)
         present = values.dropna()
@@ -117,7 +116,7 @@ class ZScoreDetector(Detector):
         scale = scale.bfill().fillna(self.scale_)
         return center.to_numpy(dtype=float), _floor_scale(scale, values)
 
-    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         values = frame["value"].astype(float).reset_index(drop=True)
         expected, scale = self.expected_and_scale(values)
         deviation = (values.to_numpy() - expected) / scale

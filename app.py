@@ -1,0 +1,57 @@
+"""The Vigil Dash app: its shell (navbar, shared stores, page container) and its server."""
+
+from __future__ import annotations
+
+import logging
+
+import dash
+import dash_bootstrap_components as dbc
+import diskcache
+from dash import Dash, DiskcacheManager, dcc, html
+
+from components import ids
+from components.layout import navbar
+from vigil import web
+from vigil.services import dataset_store, settings
+
+log = logging.getLogger(__name__)
+
+
+def shell() -> html.Div:
+    pages = sorted(dash.page_registry.values(), key=lambda page: page["order"])
+    return html.Div(
+        [
+            dcc.Store(id=ids.DATASET, storage_type="local"),
+            dcc.Store(id=ids.UPLOAD_RESULT),
+            dcc.Store(id=ids.DATASETS_CHANGED, data=0),
+            navbar([page for page in pages if page.get("nav", True)]),
+            dbc.Container(dash.page_container, fluid=True, className="pb-5"),
+        ]
+    )
+
+
+def create_app() -> Dash:
+    """Build the app from the current settings; load the demo data set if asked to."""
+    config = settings()
+    cache_dir = config.data_dir / "cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    app = Dash(
+        __name__,
+        use_pages=True,
+        title="Vigil",
+        suppress_callback_exceptions=True,
+        background_callback_manager=DiskcacheManager(diskcache.Cache(str(cache_dir))),
+    )
+    app.layout = shell
+    web.register(app.server)
+    if config.demo:
+        dataset_store().add_demo()
+    return app
+
+
+app = create_app()
+server = app.server
+
+if __name__ == "__main__":
+    config = settings()
+    app.run(host=config.host, port=config.port, debug=config.debug)

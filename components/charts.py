@@ -1,0 +1,148 @@
+"""Figure builders: the scored chart (with plotly-resampler) and small previews."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from plotly_resampler import FigureResampler
+from tsdownsample import MinMaxLTTBDownsampler
+
+VALUE_COLOUR = "#1f4e79"
+BAND_COLOUR = "rgba(31, 78, 121, 0.14)"
+SEVERITY_SCALE = [[0.0, "#fdd49e"], [0.5, "#fc8d59"], [1.0, "#b30000"]]
+SHOWN_POINTS = 1000
+
+
+def empty_figure(message: str) -> go.Figure:
+    """A blank chart that says why it is blank."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font_size=15
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig.update_layout(template="plotly_white", height=420, margin=dict(t=30, b=30))
+
+
+def scored_figure(
+    scored: pd.DataFrame, *, title: str = "", min_severity: float = 0.0
+) -> FigureResampler:
+    """The value line, its expected band, anomaly markers coloured by severity, and a
+    severity strip below. Long series are downsampled; zooming fetches detail.
+    """
+    base = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.78, 0.22]
+    )
+    fig = FigureResampler(
+        base,
+        default_n_shown_samples=SHOWN_POINTS,
+        create_overview=False,
+        show_mean_aggregation_size=False,
+    )
+    x = scored["timestamp"]
+    if scored["upper"].notna().any():
+        for edge, fill in (("lower", None), ("upper", "tonexty")):
+            fig.add_trace(
+                go.Scattergl(
+                    name="expected band" if edge == "upper" else "lower bound",
+                    mode="lines",
+                    line=dict(width=0),
+                    fill=fill,
+                    fillcolor=BAND_COLOUR,
+                    showlegend=edge == "upper",
+                    hoverinfo="skip",
+                ),
+                hf_x=x,
+                hf_y=scored[edge],
+                row=1,
+                col=1,
+                max_n_samples=SHOWN_POINTS // 2,
+            )
+        fig.add_trace(
+            go.Scattergl(
+                name="expected", mode="lines", line=dict(width=1, dash="dot", color="#7a8ca3")
+            ),
+            hf_x=x,
+            hf_y=scored["expected"],
+            row=1,
+            col=1,
+            max_n_samples=SHOWN_POINTS // 2,
+        )
+    fig.add_trace(
+        go.Scattergl(name="value", mode="lines", line=dict(width=1.3, color=VALUE_COLOUR)),
+        hf_x=x,
+        hf_y=scored["value"],
+        row=1,
+        col=1,
+    )
+    flagged = scored[scored["is_anomaly"] & (scored["severity"] >= min_severity)]
+    fig.add_trace(
+        go.Scattergl(
+            name="anomaly",
+            mode="markers",
+            marker=dict(
+                size=10,
+                color=flagged["severity"],
+                colorscale=SEVERITY_SCALE,
+                cmin=0.5,
+                cmax=1.0,
+                line=dict(width=1, color="#5a0000"),
+                colorbar=dict(title="severity", thickness=12, len=0.6, y=0.62),
+            ),
+            customdata=np.round(flagged["severity"].to_numpy(), 3),
+            hovertemplate="%{x}<br>value %{y}<br>severity %{customdata}<extra>anomaly</extra>",
+        ),
+        hf_x=flagged["timestamp"],
+        hf_y=flagged["value"],
+        row=1,
+        col=1,
+        max_n_samples=5000,
+    )
+    fig.add_trace(
+        go.Scattergl(
+            name="severity",
+            mode="lines",
+            line=dict(width=1, color="#c0392b"),
+            fill="tozeroy",
+            showlegend=False,
+        ),
+        hf_x=x,
+        hf_y=scored["severity"].fillna(0.0),
+        row=2,
+        col=1,
+        max_n_samples=SHOWN_POINTS // 2,
+    )
+    fig.update_yaxes(title_text="severity", range=[0, 1.02], row=2, col=1)
+    fig.update_layout(
+        template="plotly_white",
+        title=dict(text=title, x=0.01, font_size=15),
+        height=560,
+        margin=dict(l=60, r=20, t=50, b=40),
+        hovermode="closest",
+        legend=dict(orientation="h", y=1.04, x=1, xanchor="right"),
+        uirevision=title,
+    )
+    return fig
+
+
+def preview_figure(frame: pd.DataFrame, name: str, points: int = 600) -> go.Figure:
+    """A small line chart of one series, downsampled to about `points` points."""
+    x = frame["timestamp"].to_numpy()
+    y = frame["value"].to_numpy(dtype=float)
+    if len(y) > points:
+        present = ~np.isnan(y)
+        x, y = x[present], y[present]
+        keep = MinMaxLTTBDownsampler().downsample(x.astype("int64"), y, n_out=points)
+        x, y = x[keep], y[keep]
+    fig = go.Figure(
+        go.Scatter(x=x, y=y, mode="lines", line=dict(width=1, color=VALUE_COLOUR), name=name)
+    )
+    return fig.update_layout(
+        template="plotly_white",
+        height=150,
+        margin=dict(l=40, r=10, t=28, b=24),
+        title=dict(text=name, font_size=13, x=0.01),
+        showlegend=False,
+    )

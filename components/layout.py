@@ -1,0 +1,64 @@
+"""Shell and shared page pieces: the navbar, the upload zone, alerts."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+
+def navbar(pages: list[dict]) -> dbc.Navbar:
+    links = [
+        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
+        for page in pages
+    ]
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand([html.Span("◉", className="vigil-logo"), " Vigil"], href="/"),
+                dbc.Nav(links, navbar=True, className="ms-3"),
+                html.Span(
+                    "anomaly detection for time series", className="navbar-text ms-auto small"
+                ),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        className="mb-3",
+    )
+
+
+def upload_zone(component_id: str, max_mb: float) -> html.Div:
+    """A drop zone that streams the file to the server (assets/upload.js does the sending)."""
+    return html.Div(
+        [
+            html.Div("Drop a CSV, CSV.GZ or Parquet file here", className="vigil-drop-title"),
+            html.Div(
+                [
+                    "or ",
+                    html.Label(
+                        [
+                            "choose a file",
+                            html.Input(
+                                type="file",
+                                accept=".csv,.gz,.parquet,.tsv,.txt",
+                                className="vigil-file-input",
+                                id=f"{component_id}-input",
+                            ),
+                        ],
+                        className="vigil-file-label",
+                    ),
+                ]
+            ),
+            html.Div(f"Up to {max_mb:g} MB", className="vigil-drop-limit"),
+            html.Div(className="vigil-upload-progress", id=f"{component_id}-progress"),
+        ],
+        id=component_id,
+        className="vigil-drop-zone",
+        **{"data-max-bytes": str(int(max_mb * 1_000_000))},
+    )
+
+
+def error_alert(message: str, component_id: str | None = None) -> dbc.Alert:
+    kwargs = {"id": component_id} if component_id else {}
+    return dbc.Alert(message, color="danger", className="vigil-error", **kwargs)

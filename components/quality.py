@@ -1,0 +1,78 @@
+"""The data-quality report as a card."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from detection.quality import QualityReport
+
+_ICONS = {"warning": "⚠", "info": "•"}
+
+
+def _fact(label: str, value: str) -> html.Div:
+    return html.Div(
+        [
+            html.Div(label, className="vigil-fact-label"),
+            html.Div(value, className="vigil-fact-value"),
+        ],
+        className="vigil-fact",
+    )
+
+
+def quality_card(report: QualityReport, name: str) -> dbc.Card:
+    """Rows, span, step and every finding, each with how it was handled."""
+    span = report.end - report.start
+    facts = html.Div(
+        [
+            _fact("Rows", f"{report.rows:,}"),
+            _fact("Series", f"{len(report.series)}"),
+            _fact("From", f"{report.start:%Y-%m-%d %H:%M}"),
+            _fact("To", f"{report.end:%Y-%m-%d %H:%M}"),
+            _fact("Span", _span_words(span)),
+            _fact("Step", report.frequency),
+        ],
+        className="vigil-facts",
+    )
+    if report.findings:
+        items = [
+            html.Li(
+                [
+                    html.Span(_ICONS.get(f.level, "•"), className=f"vigil-finding-icon {f.level}"),
+                    f.message,
+                ],
+                className=f"vigil-finding {f.level}",
+                **{"data-kind": f.kind},
+            )
+            for f in report.findings
+        ]
+        findings = html.Ul(items, className="vigil-findings", id="data-findings")
+    else:
+        findings = html.P(
+            "No problems found: sorted, no duplicates, no gaps, no missing values.",
+            className="text-success mb-0",
+            id="data-findings",
+        )
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.Strong(f"Data quality · {name}")),
+            dbc.CardBody(
+                [
+                    facts,
+                    html.H6("What was found and how it was handled", className="mt-3"),
+                    findings,
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
+
+
+def _span_words(span) -> str:
+    days = span.total_seconds() / 86_400
+    if days >= 2:
+        return f"{days:,.1f} days"
+    hours = span.total_seconds() / 3600
+    if hours >= 2:
+        return f"{hours:,.1f} hours"
+    return f"{span.total_seconds() / 60:,.1f} minutes"

@@ -1,0 +1,72 @@
+"""A self-contained HTML report of one detection run: chart, anomalies table, settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+from jinja2 import Environment
+
+from detection.explain import number
+
+_TEMPLATE = Environment(autoescape=True).from_string(
+    """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Vigil report · {{ dataset }} · {{ series }}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #1d2733; }
+h1 { font-size: 1.5rem; } table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { border-bottom: 1px solid #dde3ea; padding: .35rem .5rem; text-align: left; }
+th { background: #f3f6f9; } .settings td:first-child { color: #5b6b7c; width: 14rem; }
+</style></head><body>
+<h1>Vigil report: {{ series }} in {{ dataset }}</h1>
+<p>{{ flagged_count }} anomalies flagged out of {{ rows }} points, by {{ detector }}.
+Made {{ created }}.</p>
+<h2>Settings</h2>
+<table class="settings">
+<tr><td>Data set</td><td>{{ dataset }}</td></tr>
+<tr><td>Series</td><td>{{ series }}</td></tr>
+<tr><td>Detector</td><td>{{ detector }}</td></tr>
+{% for name, value in params %}<tr><td>{{ name }}</td><td>{{ value }}</td></tr>
+{% endfor %}<tr><td>Minimum severity shown</td><td>{{ min_severity }}</td></tr>
+</table>
+<h2>Chart</h2>
+{{ chart | safe }}
+<h2>Anomalies</h2>
+<table><thead><tr><th>Time</th><th>Value</th><th>Expected</th><th>Severity</th><th>Why</th></tr></thead>
+<tbody>{% for row in anomalies %}<tr><td>{{ row.time }}</td><td>{{ row.value }}</td>
+<td>{{ row.expected }}</td><td>{{ row.severity }}</td><td>{{ row.explanation }}</td></tr>
+{% else %}<tr><td colspan="5">No anomalies at this severity.</td></tr>{% endfor %}</tbody></table>
+</body></html>
+"""
+)
+
+
+def html_report(
+    figure: go.Figure, flagged: pd.DataFrame, run: dict, *, rows: int, min_severity: float
+) -> str:
+    """One HTML file with plotly.js inlined, so it opens anywhere without a network."""
+    anomalies = [
+        {
+            "time": row.timestamp.isoformat(sep=" "),
+            "value": number(row.value),
+            "expected": "" if row.expected != row.expected else number(row.expected),
+            "severity": f"{row.severity:.3f}",
+            "explanation": row.explanation,
+        }
+        for row in flagged.itertuples(index=False)
+    ]
+    chart = go.Figure(figure).to_html(include_plotlyjs=True, full_html=False)
+    return _TEMPLATE.render(
+        dataset=run["dataset_name"],
+        series=run["series"],
+        detector=run["detector"],
+        params=sorted(run["params"].items()),
+        min_severity=min_severity,
+        rows=f"{rows:,}",
+        flagged_count=len(anomalies),
+        anomalies=anomalies,
+        chart=chart,
+        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )

@@ -1,0 +1,343 @@
+"""The Analyze page: pick a series and a detector, see its anomalies, download them."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import ALL, Input, Output, Patch, State, callback, dcc, html, no_update
+
+from components import ids
+from components.charts import empty_figure, scored_figure
+from components.forms import PARAM_TYPE, param_form
+from components.grids import anomaly_grid, anomaly_rows
+from components.layout import error_alert
+from components.report import html_report
+from detection import DETECTORS, make_detector
+from detection.errors import VigilError
+from detection.scored import flagged_points
+from vigil.export import to_csv_bytes, to_parquet_bytes
+from vigil.results import RunSettings
+from vigil.services import dataset_store, result_store
+
+dash.register_page(__name__, path="/analyze", name="Analyze", title="Vigil · Analyze", order=1)
+
+QUERY = "analyze-query"
+DATASET = "analyze-dataset"
+SERIES = "analyze-series"
+DETECTOR = "analyze-detector"
+PARAMS = "analyze-params"
+MIN_SEVERITY = "analyze-min-severity"
+RUN = "analyze-run"
+PROGRESS = "analyze-progress"
+STATUS = "analyze-status"
+RESULT = "analyze-result"
+GRAPH = "analyze-graph"
+GRID = "analyze-grid"
+SUMMARY = "analyze-summary"
+DOWNLOAD = "analyze-download"
+DOWNLOAD_CSV = "analyze-download-csv"
+DOWNLOAD_PARQUET = "analyze-download-parquet"
+DOWNLOAD_REPORT = "analyze-download-report"
+DEFAULT_DETECTOR = "stl"
+CENTRE_POINTS = 150
+
+
+def layout(
+    dataset: str | None = None,
+    series: str | None = None,
+    detector: str | None = None,
+    **_query: str,
+) -> html.Div:
+    chosen = detector if detector in DETECTORS else DEFAULT_DETECTOR
+    controls = dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Label("Data set", html_for=DATASET),
+                dcc.Dropdown(id=DATASET, clearable=False, placeholder="No data set yet"),
+                dbc.Label("Series", html_for=SERIES, className="mt-3"),
+                dcc.Dropdown(id=SERIES, clearable=False),
+                dbc.Label("Detector", className="mt-3"),
+                dbc.RadioItems(
+                    id=DETECTOR,
+                    options=[
+                        {"label": cls.label, "value": name} for name, cls in DETECTORS.items()
+                    ],
+                    value=chosen,
+                ),
+                html.Div(id="analyze-detector-summary", className="form-text mb-2"),
+                html.Hr(),
+                html.Div(param_form(chosen, DETECTORS[chosen].PARAMS), id=PARAMS),
+                dbc.Label("Show anomalies from severity", html_for=MIN_SEVERITY),
+                dcc.Slider(
+                    id=MIN_SEVERITY,
+                    min=0,
+                    max=1,
+                    step=0.05,
+                    value=0,
+                    marks={0: "0", 0.5: "0.5", 0.8: "0.8", 1: "1"},
+                    tooltip={"placement": "bottom"},
+                ),
+                dbc.Button("Run detection", id=RUN, color="primary", className="w-100 mt-3"),
+                html.Div(id=PROGRESS, className="small text-muted mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
+    results = html.Div(
+        [
+            html.Div(id=STATUS),
+            html.Div(id=SUMMARY, className="mb-2"),
+            dcc.Graph(
+                id=GRAPH,
+                figure=empty_figure("Choose a data set to see its anomalies"),
+                config={"displaylogo": False},
+            ),
+            html.H5("Anomalies", className="mt-3"),
+            anomaly_grid(GRID),
+            html.Div(
+                [
+                    html.Span("Download: ", className="me-2 text-muted"),
+                    dbc.Button(
+                        "CSV",
+                        id=DOWNLOAD_CSV,
+                        color="secondary",
+                        outline=True,
+                        size="sm",
+                        className="me-2",
+                    ),
+                    dbc.Button(
+                        "Parquet",
+                        id=DOWNLOAD_PARQUET,
+                        color="secondary",
+                        outline=True,
+                        size="sm",
+                        className="me-2",
+                    ),
+                    dbc.Button(
+                        "HTML report",
+                        id=DOWNLOAD_REPORT,
+                        color="secondary",
+                        outline=True,
+                        size="sm",
+                    ),
+                    dcc.Download(id=DOWNLOAD),
+                ],
+                className="mt-3",
+            ),
+        ]
+    )
+    return html.Div(
+        [
+            dcc.Store(id=QUERY, data={"dataset": dataset, "series": series}),
+            dcc.Store(id=RESULT),
+            dbc.Row([dbc.Col(controls, lg=3), dbc.Col(results, lg=9)]),
+        ]
+    )
+
+
+@callback(
+    Output(DATASET, "options"),
+    Output(DATASET, "value"),
+    Input(ids.DATASET, "data"),
+    State(QUERY, "data"),
+)
+def dataset_options(current: str | None, query: dict):
+    """Every stored data set; the one from the link or in use on the Data page chosen."""
+    infos = dataset_store().list()
+    options = [{"label": info.name, "value": info.id} for info in infos]
+    known = {info.id for info in infos}
+    for candidate in ((query or {}).get("dataset"), current):
+        if candidate in known:
+            return options, candidate
+    return options, infos[0].id if infos else None
+
+
+@callback(
+    Output(SERIES, "options"),
+    Output(SERIES, "value"),
+    Input(DATASET, "value"),
+    State(QUERY, "data"),
+)
+def series_options(dataset_id: str | None, query: dict):
+    if not dataset_id:
+        return [], None
+    try:
+        names = list(dataset_store().info(dataset_id).report.series)
+    except VigilError:
+        return [], None
+    wanted = (query or {}).get("series")
+    return names, wanted if wanted in names else names[0]
+
+
+@callback(
+    Output(PARAMS, "children"),
+    Output("analyze-detector-summary", "children"),
+    Input(DETECTOR, "value"),
+)
+def detector_form(detector: str):
+    cls = DETECTORS[detector]
+    return param_form(detector, cls.PARAMS), cls.summary
+
+
+@callback(
+    Output(RESULT, "data"),
+    Output(STATUS, "children"),
+    Input(RUN, "n_clicks"),
+    Input(SERIES, "value"),
+    Input(DETECTOR, "value"),
+    State(DATASET, "value"),
+    State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "value"),
+    State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
+    background=True,
+    running=[(Output(RUN, "disabled"), True, False)],
+    progress=[Output(PROGRESS, "children")],
+    prevent_initial_call=True,
+)
+def run_analysis(set_progress, _clicks, series, detector, dataset_id, values, param_ids):
+    """Fit and score the chosen detector; the result is kept on the server under a key."""
+    if not dataset_id or not series:
+        return None, None
+    params = {
+        pid["name"]: value
+        for pid, value in zip(param_ids, values, strict=True)
+        if pid["detector"] == detector
+    }
+    try:
+        set_progress(f"Loading {series}…")
+        store = dataset_store()
+        frame = store.series(dataset_id, series)
+        model = make_detector(detector, params)
+        run = RunSettings(
+            dataset_id, store.info(dataset_id).name, series, detector, model.get_params()
+        )
+        results = result_store()
+        if not results.has(run.key):
+            set_progress(f"Running {DETECTORS[detector].label} on {len(frame):,} points…")
+            started = time.perf_counter()
+            scored = model.fit_score(frame)
+            results.save(run, scored, time.perf_counter() - started)
+        set_progress("")
+        return run.key, None
+    except VigilError as error:
+        set_progress("")
+        return None, error_alert(str(error), "analyze-error")
+
+
+@lru_cache(maxsize=8)
+def _figure(key: str, min_severity: float):
+    """The resampling figure of a result; kept so zooms can ask it for detail."""
+    scored, run = result_store().load(key)
+    return scored_figure(
+        scored,
+        title=f"{run['series']} · {DETECTORS[run['detector']].label}",
+        min_severity=min_severity,
+    )
+
+
+@callback(
+    Output(GRAPH, "figure"),
+    Output(GRID, "rowData"),
+    Output(SUMMARY, "children"),
+    Input(RESULT, "data"),
+    Input(MIN_SEVERITY, "value"),
+)
+def show_result(key: str | None, min_severity: float):
+    """Chart, anomalies grid and a one-line summary of a result."""
+    if not key:
+        return empty_figure("Choose a data set and a series, then run a detector"), [], None
+    try:
+        scored, run = result_store().load(key)
+    except VigilError as error:
+        return empty_figure(str(error)), [], None
+    flagged = flagged_points(scored, min_severity or 0.0)
+    figure = _figure(key, float(min_severity or 0.0))
+    summary = html.Div(
+        [
+            dbc.Badge(
+                f"{len(flagged):,} anomalies",
+                color="danger" if len(flagged) else "success",
+                className="me-2",
+                id="analyze-count",
+            ),
+            html.Span(
+                f"in {len(scored):,} points of {run['series']}, in {run['seconds']:.2f} s",
+                className="text-muted",
+            ),
+        ]
+    )
+    return figure, anomaly_rows(flagged), summary
+
+
+@callback(
+    Output(GRAPH, "figure", allow_duplicate=True),
+    Input(GRAPH, "relayoutData"),
+    State(RESULT, "data"),
+    State(MIN_SEVERITY, "value"),
+    prevent_initial_call=True,
+)
+def resample_on_zoom(relayout: dict | None, key: str | None, min_severity: float):
+    """Send the detail of the zoomed range (plotly-resampler)."""
+    if not key or not relayout:
+        return no_update
+    return _figure(key, float(min_severity or 0.0)).construct_update_data_patch(relayout)
+
+
+@callback(
+    Output(GRAPH, "figure", allow_duplicate=True),
+    Input(GRID, "selectedRows"),
+    State(RESULT, "data"),
+    State(MIN_SEVERITY, "value"),
+    prevent_initial_call=True,
+)
+def centre_on_row(selected: list[dict] | None, key: str | None, min_severity: float):
+    """Zoom the chart around the anomaly picked in the grid."""
+    if not selected or not key:
+        return no_update
+    scored, _run = result_store().load(key)
+    at = pd.Timestamp(selected[0]["timestamp"])
+    position = int(scored["timestamp"].searchsorted(at))
+    low = scored["timestamp"].iloc[max(0, position - CENTRE_POINTS)]
+    high = scored["timestamp"].iloc[min(len(scored) - 1, position + CENTRE_POINTS)]
+    relayout = {"xaxis.range[0]": str(low), "xaxis.range[1]": str(high)}
+    update = _figure(key, float(min_severity or 0.0)).construct_update_data_patch(relayout)
+    patch = update if isinstance(update, Patch) else Patch()
+    patch["layout"]["xaxis"]["range"] = [str(low), str(high)]
+    patch["layout"]["xaxis"]["autorange"] = False
+    return patch
+
+
+@callback(
+    Output(DOWNLOAD, "data"),
+    Input(DOWNLOAD_CSV, "n_clicks"),
+    Input(DOWNLOAD_PARQUET, "n_clicks"),
+    Input(DOWNLOAD_REPORT, "n_clicks"),
+    State(RESULT, "data"),
+    State(MIN_SEVERITY, "value"),
+    prevent_initial_call=True,
+)
+def download(_csv, _parquet, _report, key: str | None, min_severity: float):
+    """The scored frame as CSV or Parquet, or a self-contained HTML report."""
+    if not key:
+        return no_update
+    scored, run = result_store().load(key)
+    stem = _file_stem(run)
+    trigger = dash.ctx.triggered_id
+    if trigger == DOWNLOAD_CSV:
+        return dcc.send_bytes(to_csv_bytes(scored), f"{stem}.csv")
+    if trigger == DOWNLOAD_PARQUET:
+        return dcc.send_bytes(to_parquet_bytes(scored), f"{stem}.parquet")
+    flagged = flagged_points(scored, min_severity or 0.0)
+    figure = _figure(key, float(min_severity or 0.0))
+    report = html_report(figure, flagged, run, rows=len(scored), min_severity=min_severity or 0.0)
+    return dcc.send_string(report, f"{stem}.html")
+
+
+def _file_stem(run: dict) -> str:
+    safe = "".join(
+        ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{run['series']}-{run['detector']}"
+    )
+    return f"vigil-{safe}"[:80]

@@ -1,0 +1,281 @@
+"""The Data page: upload a file, see what was read and what was wrong with it."""
+
+from __future__ import annotations
+
+import time
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from components import ids
+from components.charts import preview_figure
+from components.forms import choice_dropdown
+from components.grids import preview_grid
+from components.layout import error_alert, upload_zone
+from components.quality import quality_card
+from detection.errors import VigilError
+from detection.io import Schema
+from vigil.services import dataset_store, settings
+
+dash.register_page(__name__, path="/", name="Data", title="Vigil · Data", order=0)
+
+UPLOAD = "data-upload"
+DEMO = "data-demo"
+MESSAGE = "data-message"
+LIST = "data-list"
+PANEL = "data-panel"
+PICK = "data-pick"
+TIME_COLUMN = "data-time-column"
+VALUE_COLUMNS = "data-value-columns"
+SERIES_COLUMN = "data-series-column"
+APPLY = "data-apply"
+APPLIED = "data-applied"
+APPLY_MESSAGE = "data-apply-message"
+MAX_PREVIEWS = 6
+
+
+def layout(**_query: str) -> html.Div:
+    return dbc.Row(
+        [
+            dbc.Col(
+                [
+                    dbc.Card(
+                        dbc.CardBody(
+                            [
+                                html.H5("Add data", className="card-title"),
+                                upload_zone(UPLOAD, settings().max_upload_mb),
+                                html.Div(
+                                    [
+                                        html.Span("No file at hand? ", className="text-muted"),
+                                        dbc.Button(
+                                            "Load the demo data",
+                                            id=DEMO,
+                                            color="link",
+                                            className="p-0 align-baseline",
+                                        ),
+                                    ],
+                                    className="mt-2",
+                                ),
+                                html.Div(id=MESSAGE, className="mt-3"),
+                            ]
+                        ),
+                        className="mb-3",
+                    ),
+                    dbc.Card(
+                        [
+                            dbc.CardHeader(html.Strong("Data sets on this server")),
+                            html.Div(id=LIST),
+                        ],
+                        className="mb-3",
+                    ),
+                ],
+                lg=4,
+            ),
+            dbc.Col([dcc.Store(id=APPLIED), dcc.Loading(html.Div(id=PANEL), delay_show=300)], lg=8),
+        ]
+    )
+
+
+@callback(
+    Output(ids.DATASET, "data"),
+    Output(MESSAGE, "children"),
+    Output(ids.DATASETS_CHANGED, "data"),
+    Input(ids.UPLOAD_RESULT, "data"),
+    Input(DEMO, "n_clicks"),
+    Input({"type": PICK, "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def choose_dataset(upload_result: dict | None, _demo: int | None, _picks: list):
+    """Use the data set just uploaded, the demo, or one picked from the list."""
+    trigger = ctx.triggered_id
+    if trigger == ids.UPLOAD_RESULT:
+        if not upload_result:
+            return no_update, no_update, no_update
+        if upload_result.get("error"):
+            return no_update, error_alert(upload_result["error"], "data-upload-error"), no_update
+        note = "was uploaded before; re-using it." if upload_result.get("reused") else "is stored."
+        message = dbc.Alert(
+            f"'{upload_result['name']}' {note}", color="success", id="data-upload-ok"
+        )
+        return upload_result["id"], message, time.time()
+    if trigger == DEMO:
+        info = dataset_store().add_demo()
+        return info.id, dbc.Alert("Demo data loaded.", color="success"), time.time()
+    if isinstance(trigger, dict) and ctx.triggered[0]["value"]:
+        return trigger["index"], None, no_update
+    return no_update, no_update, no_update
+
+
+@callback(Output(LIST, "children"), Input(ids.DATASETS_CHANGED, "data"), Input(ids.DATASET, "data"))
+def list_datasets(_changed: float, current: str | None):
+    infos = dataset_store().list()
+    if not infos:
+        return html.P(
+            "Nothing yet: upload a file or load the demo data.", className="text-muted m-3"
+        )
+    items = [
+        dbc.ListGroupItem(
+            [
+                html.Div(info.name, className="fw-semibold text-truncate"),
+                html.Small(_dataset_line(info), className="text-muted"),
+            ],
+            id={"type": PICK, "index": info.id},
+            action=True,
+            active=info.id == current,
+            n_clicks=0,
+        )
+        for info in infos
+    ]
+    return dbc.ListGroup(items, flush=True)
+
+
+@callback(
+    Output(APPLIED, "data"),
+    Output(APPLY_MESSAGE, "children"),
+    Input(APPLY, "n_clicks"),
+    State(ids.DATASET, "data"),
+    State(TIME_COLUMN, "value"),
+    State(VALUE_COLUMNS, "value"),
+    State(SERIES_COLUMN, "value"),
+    prevent_initial_call=True,
+)
+def apply_columns(
+    _clicks: int, dataset_id: str, time_column: str, values: list[str], series_column: str | None
+):
+    """Re-read the stored file with the columns the user chose."""
+    try:
+        schema = Schema(time_column, tuple(values or ()), series_column or None)
+        dataset_store().reprepare(dataset_id, schema)
+    except VigilError as error:
+        return no_update, error_alert(str(error))
+    return time.time(), None
+
+
+@callback(Output(PANEL, "children"), Input(ids.DATASET, "data"), Input(APPLIED, "data"))
+def show_dataset(dataset_id: str | None, _applied: float | None):
+    """The chosen data set: its columns, quality report, series previews and first rows."""
+    store = dataset_store()
+    if not dataset_id or not store.exists(dataset_id):
+        return dbc.Card(
+            dbc.CardBody(
+                [
+                    html.H4("Start with some data"),
+                    html.P(
+                        "Drop a CSV of time series on the left: one column of timestamps and one "
+                        "or more columns of numbers (or a column naming the series). Vigil reads "
+                        "it, reports what it had to fix, and shows each series.",
+                        className="text-muted",
+                    ),
+                ]
+            ),
+            id="data-empty",
+        )
+    info = store.info(dataset_id)
+    tidy = store.tidy(dataset_id)
+    series_names = list(info.report.series)
+    previews = [
+        dcc.Graph(
+            figure=preview_figure(tidy[tidy["series"] == name], name),
+            config={"displayModeBar": False},
+            className="vigil-preview",
+        )
+        for name in series_names[:MAX_PREVIEWS]
+    ]
+    if len(series_names) > MAX_PREVIEWS:
+        previews.append(
+            html.P(f"… and {len(series_names) - MAX_PREVIEWS} more series.", className="text-muted")
+        )
+    header = html.Div(
+        [
+            html.H4(info.name, className="mb-0 me-3", id="data-name"),
+            dbc.Button(
+                "Analyze this data →", href="/analyze", color="primary", id="data-analyze-link"
+            ),
+        ],
+        className="d-flex align-items-center mb-3",
+    )
+    return html.Div(
+        [
+            header,
+            _columns_card(info.columns, info.schema),
+            quality_card(info.report, info.name),
+            dbc.Card(
+                [dbc.CardHeader(html.Strong("Series")), dbc.CardBody(previews)], className="mb-3"
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.Strong("First rows of the file")),
+                    dbc.CardBody(preview_grid(store.raw_preview(dataset_id), "data-grid")),
+                ],
+            ),
+        ]
+    )
+
+
+def _dataset_line(info) -> str:
+    created = info.created[:16].replace("T", " ")
+    return f"{info.report.rows:,} rows · {len(info.report.series)} series · {created}"
+
+
+def _columns_card(columns: tuple[str, ...], schema: Schema) -> dbc.Card:
+    options = list(columns)
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.Strong("Columns")),
+            dbc.CardBody(
+                [
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                [
+                                    dbc.Label("Time"),
+                                    choice_dropdown(TIME_COLUMN, options, schema.time_column),
+                                ],
+                                md=3,
+                            ),
+                            dbc.Col(
+                                [
+                                    dbc.Label("Values"),
+                                    choice_dropdown(
+                                        VALUE_COLUMNS,
+                                        options,
+                                        list(schema.value_columns),
+                                        multi=True,
+                                    ),
+                                ],
+                                md=5,
+                            ),
+                            dbc.Col(
+                                [
+                                    dbc.Label("Series name (long files)"),
+                                    choice_dropdown(
+                                        SERIES_COLUMN,
+                                        options,
+                                        schema.series_column,
+                                        clearable=True,
+                                        placeholder="none: one series per value column",
+                                    ),
+                                ],
+                                md=4,
+                            ),
+                        ]
+                    ),
+                    html.Div(
+                        [
+                            dbc.Button(
+                                "Apply", id=APPLY, color="secondary", size="sm", className="mt-3"
+                            ),
+                            html.Span(
+                                "Found by themselves; change them if they are wrong.",
+                                className="text-muted small ms-3 mt-3",
+                            ),
+                        ],
+                        className="d-flex align-items-center",
+                    ),
+                    html.Div(id=APPLY_MESSAGE, className="mt-2"),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )

@@ -1,0 +1,71 @@
+"""Scored results kept on the server, so charts, grids and downloads share one computation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from detection.errors import DataError
+
+_KEY = re.compile(r"^[0-9a-f]{20}$")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a detection run was asked to do."""
+
+    dataset_id: str
+    dataset_name: str
+    series: str
+    detector: str
+    params: dict
+
+    @property
+    def key(self) -> str:
+        text = json.dumps(
+            [self.dataset_id, self.series, self.detector, self.params], sort_keys=True, default=str
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    def to_dict(self) -> dict:
+        return {
+            "dataset_id": self.dataset_id,
+            "dataset_name": self.dataset_name,
+            "series": self.series,
+            "detector": self.detector,
+            "params": self.params,
+        }
+
+
+class ResultStore:
+    """ScoredFrames under `root/results/<key>.parquet`, with their run settings beside them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root) / "results"
+
+    def _path(self, key: str, suffix: str) -> Path:
+        if not _KEY.match(key or ""):
+            raise DataError("That result id is not valid.")
+        return self.root / f"{key}{suffix}"
+
+    def save(self, run: RunSettings, scored: pd.DataFrame, seconds: float) -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        key = run.key
+        scored.to_parquet(self._path(key, ".parquet"), index=False)
+        meta = {**run.to_dict(), "seconds": round(seconds, 3)}
+        self._path(key, ".json").write_text(json.dumps(meta, indent=1, default=str))
+        return key
+
+    def has(self, key: str) -> bool:
+        return _KEY.match(key or "") is not None and self._path(key, ".parquet").is_file()
+
+    def load(self, key: str) -> tuple[pd.DataFrame, dict]:
+        path = self._path(key, ".parquet")
+        if not path.is_file():
+            raise DataError("That result is gone from the server; run the detector again.")
+        return pd.read_parquet(path), json.loads(self._path(key, ".json").read_text())

@@ -1,0 +1,33 @@
+"""The app's stores, built from settings once per process."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from vigil.datasets import DatasetStore
+from vigil.results import ResultStore
+from vigil.settings import Settings, load_settings
+
+
+@cache
+def settings() -> Settings:
+    return load_settings()
+
+
+@cache
+def dataset_store() -> DatasetStore:
+    config = settings()
+    return DatasetStore(
+        config.data_dir, max_bytes=config.max_upload_bytes, max_rows=config.max_rows
+    )
+
+
+@cache
+def result_store() -> ResultStore:
+    return ResultStore(settings().data_dir)
+
+
+def reset() -> None:
+    """Forget cached settings and stores (tests change the environment between apps)."""
+    for function in (settings, dataset_store, result_store):
+        function.cache_clear()
