@@ -56,15 +56,31 @@
     request.send(form);
   }
 
-  document.addEventListener("change", function (event) {
-    var input = event.target;
-    if (!input.classList || !input.classList.contains("vigil-file-input")) { return; }
-    var zone = zoneOf(input);
-    if (zone && input.files && input.files.length) {
-      send(zone, input.files[0]);
-      input.value = "";
+  // One file input outside React's tree: the "choose a file" link opens it, and the zone
+  // shown on the page receives what was chosen.
+  var picker = document.createElement("input");
+  picker.type = "file";
+  picker.accept = ".csv,.gz,.parquet,.tsv,.txt";
+  picker.className = "vigil-file-input";
+  picker.addEventListener("change", function () {
+    var zone = document.querySelector(".vigil-drop-zone");
+    if (zone && picker.files && picker.files.length) {
+      send(zone, picker.files[0]);
     }
+    picker.value = "";
   });
+  function attachPicker() { document.body.appendChild(picker); }
+  if (document.body) { attachPicker(); } else { document.addEventListener("DOMContentLoaded", attachPicker); }
+
+  function openPicker(event) {
+    if (event.target.closest && event.target.closest(".vigil-file-label")) {
+      if (event.type === "keydown" && event.key !== "Enter" && event.key !== " ") { return; }
+      event.preventDefault();
+      picker.click();
+    }
+  }
+  document.addEventListener("click", openPicker);
+  document.addEventListener("keydown", openPicker);
 
   ["dragenter", "dragover"].forEach(function (name) {
     document.addEventListener(name, function (event) {

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from plotly_resampler import FigureResampler
+from plotly_resampler.aggregation import EveryNthPoint, NoGapHandler
 from tsdownsample import MinMaxLTTBDownsampler
 
 VALUE_COLOUR = "#1f4e79"
@@ -38,14 +39,14 @@ def scored_figure(
     fig = FigureResampler(
         base,
         default_n_shown_samples=SHOWN_POINTS,
-        create_overview=False,
         show_mean_aggregation_size=False,
+        resampled_trace_prefix_suffix=("", ""),
     )
     x = scored["timestamp"]
     if scored["upper"].notna().any():
         for edge, fill in (("lower", None), ("upper", "tonexty")):
             fig.add_trace(
-                go.Scattergl(
+                go.Scatter(
                     name="expected band" if edge == "upper" else "lower bound",
                     mode="lines",
                     line=dict(width=0),
@@ -59,9 +60,12 @@ def scored_figure(
                 row=1,
                 col=1,
                 max_n_samples=SHOWN_POINTS // 2,
+                # Both edges keep the same x and bridge gaps alike, so the fill lines up.
+                downsampler=EveryNthPoint(),
+                gap_handler=NoGapHandler(),
             )
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 name="expected", mode="lines", line=dict(width=1, dash="dot", color="#7a8ca3")
             ),
             hf_x=x,
@@ -71,7 +75,7 @@ def scored_figure(
             max_n_samples=SHOWN_POINTS // 2,
         )
     fig.add_trace(
-        go.Scattergl(name="value", mode="lines", line=dict(width=1.3, color=VALUE_COLOUR)),
+        go.Scatter(name="value", mode="lines", line=dict(width=1.3, color=VALUE_COLOUR)),
         hf_x=x,
         hf_y=scored["value"],
         row=1,
@@ -79,7 +83,7 @@ def scored_figure(
     )
     flagged = scored[scored["is_anomaly"] & (scored["severity"] >= min_severity)]
     fig.add_trace(
-        go.Scattergl(
+        go.Scatter(
             name="anomaly",
             mode="markers",
             marker=dict(
@@ -101,7 +105,7 @@ def scored_figure(
         max_n_samples=5000,
     )
     fig.add_trace(
-        go.Scattergl(
+        go.Scatter(
             name="severity",
             mode="lines",
             line=dict(width=1, color="#c0392b"),

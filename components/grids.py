@@ -77,7 +77,6 @@ def anomaly_grid(component_id: str) -> dag.AgGrid:
                 "checkboxes": False,
                 "enableClickSelection": True,
             },
-            "overlayNoRowsTemplate": "No anomalies at this severity.",
             "tooltipShowDelay": 300,
         },
         columnSize="responsiveSizeToFit",

@@ -108,7 +108,7 @@ class SeasonalDetector(Detector):
     )
 
     def __init__(
-        self, *, period: int = 0, seasonal: int = 7, threshold: float = 3.5, robust: bool = False
+        self, *, period: int = 0, seasonal: int = 11, threshold: float = 3.5, robust: bool = False
     ):
         self.period = period
         self.seasonal = seasonal

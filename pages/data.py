@@ -89,6 +89,7 @@ def layout(**_query: str) -> html.Div:
 def choose_dataset(upload_result: dict | None, _demo: int | None, _picks: list):
     """Use the data set just uploaded, the demo, or one picked from the list."""
     trigger = ctx.triggered_id
+    clicked = bool(ctx.triggered and ctx.triggered[0]["value"])
     if trigger == ids.UPLOAD_RESULT:
         if not upload_result:
             return no_update, no_update, no_update
@@ -99,10 +100,10 @@ def choose_dataset(upload_result: dict | None, _demo: int | None, _picks: list):
             f"'{upload_result['name']}' {note}", color="success", id="data-upload-ok"
         )
         return upload_result["id"], message, time.time()
-    if trigger == DEMO:
+    if trigger == DEMO and clicked:
         info = dataset_store().add_demo()
         return info.id, dbc.Alert("Demo data loaded.", color="success"), time.time()
-    if isinstance(trigger, dict) and ctx.triggered[0]["value"]:
+    if isinstance(trigger, dict) and clicked:
         return trigger["index"], None, no_update
     return no_update, no_update, no_update
 
@@ -157,6 +158,9 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
     """The chosen data set: its columns, quality report, series previews and first rows."""
     store = dataset_store()
     if not dataset_id or not store.exists(dataset_id):
+        newest = store.list()
+        dataset_id = newest[0].id if newest else None
+    if dataset_id is None:
         return dbc.Card(
             dbc.CardBody(
                 [

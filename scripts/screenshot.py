@@ -1,0 +1,60 @@
+"""Take a screenshot of a running Vigil page in headless Chromium.
+
+python scripts/screenshot.py http://127.0.0.1:8050/analyze docs/analyze.png --wait analyze-count
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("url")
+    parser.add_argument("output")
+    parser.add_argument("--wait", help="id of an element to wait for before the shot")
+    parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--height", type=int, default=1100)
+    parser.add_argument("--timeout", type=float, default=60)
+    args = parser.parse_args()
+
+    options = webdriver.ChromeOptions()
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--window-size={args.width},{args.height}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options)
+    try:
+        driver.get(args.url)
+        if args.wait:
+            WebDriverWait(driver, args.timeout).until(
+                expected_conditions.presence_of_element_located((By.ID, args.wait))
+            )
+        driver.implicitly_wait(1)
+        driver.execute_script("return new Promise(r => setTimeout(r, 1500))")
+        driver.save_screenshot(args.output)
+        for entry in driver.get_log("browser"):
+            print(json.dumps(entry))
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main()
