@@ -14,12 +14,12 @@ CALENDAR_SEASONS = (
     pd.Timedelta(weeks=1),
     pd.Timedelta(days=365),
 )
-MIN_CYCLES = 2
+MIN_CYCLES = 4
 MAX_ACF_LAG = 5000
 
 
 def calendar_periods(step: pd.Timedelta | None, length: int) -> list[tuple[int, pd.Timedelta]]:
-    """Calendar seasons (hour, day, week, year) that are whole, >= 4 steps, and fit twice."""
+    """Calendar seasons (hour, day, week, year): whole, >= 4 steps, seen MIN_CYCLES times."""
     if step is None or step <= pd.Timedelta(0):
         return []
     found = []

@@ -122,8 +122,8 @@ class SeasonalDetector(Detector):
             if not 2 <= self.period <= len(frame) // MIN_CYCLES:
                 raise ParameterError(
                     f"A period of {self.period} points does not fit a series of {len(frame)} "
-                    f"points: it must be between 2 and {len(frame) // MIN_CYCLES} so that two "
-                    "full seasons are seen."
+                    f"points: it must be between 2 and {len(frame) // MIN_CYCLES} so that "
+                    f"{MIN_CYCLES} full seasons are seen."
                 )
             step = infer_step(frame["timestamp"])
             self.periods_ = [(self.period, None if step is None else step * self.period)]

@@ -72,3 +72,17 @@ def demo_frame() -> pd.DataFrame:
 def demo_csv() -> bytes:
     """The demo data set as CSV bytes, as a user would upload it."""
     return demo_frame().to_csv(index=False).encode("utf-8")
+
+
+def seasonal_series(
+    n: int = 2880, *, seed: int = 1, spike_at: int | None = None, step: str = "1min"
+) -> pd.DataFrame:
+    """A daily sine with Gaussian noise (sd 1), and optionally a 6-sigma spike."""
+    rng = np.random.default_rng(seed)
+    timestamps = pd.date_range("2024-01-01", periods=n, freq=step)
+    minutes = (timestamps - timestamps[0]).total_seconds().to_numpy() / 60
+    expected = 10 + 3 * np.sin(2 * np.pi * minutes / 1440)
+    values = expected + rng.standard_normal(n)
+    if spike_at is not None:
+        values[spike_at] = expected[spike_at] + 6
+    return pd.DataFrame({"timestamp": timestamps, "value": values})

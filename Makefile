@@ -1,0 +1,39 @@
+# make run   - install what is missing, then serve Vigil on http://127.0.0.1:8050 with demo data
+# make test  - install what is missing (Python dev extras, Chromium for browser tests), run it all
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint browser bench screenshot clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(INSTALLED)
+	$(BIN)/vigil run
+
+browser:
+	@sh scripts/install-browser.sh
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+test: $(INSTALLED) browser lint
+	$(BIN)/pytest
+
+bench: $(INSTALLED)
+	$(BIN)/python tests/benchmarks/run.py
+
+screenshot: $(INSTALLED) browser
+	$(BIN)/python scripts/readme_screenshot.py docs/analyze.png
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,75 @@
+"""Shared fixtures. The app under test keeps its data in a fresh temporary directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ["VIGIL_DATA_DIR"] = tempfile.mkdtemp(prefix="vigil-test-")
+os.environ["VIGIL_DEMO"] = "true"
+os.environ.pop("VIGIL_MAX_UPLOAD_MB", None)
+
+CHROMIUM_FLAGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1000",
+)
+BROWSER_MISSING = shutil.which("chromedriver") is None or not (
+    shutil.which("chromium") or shutil.which("google-chrome")
+)
+
+
+def pytest_setup_options():
+    """Chromium flags for dash_duo: no network chatter in a closed sandbox."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    return options
+
+
+def pytest_collection_modifyitems(config, items):
+    if not BROWSER_MISSING:
+        return
+    skip = pytest.mark.skip(
+        reason="browser tests need Debian's chromium and chromium-driver (make browser)"
+    )
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def dash_app():
+    """The Vigil app; importing pages needs it to exist."""
+    import app
+
+    return app.app
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return Path(os.environ["VIGIL_DATA_DIR"])
+
+
+@pytest.fixture
+def store(tmp_path):
+    from vigil.datasets import DatasetStore
+
+    return DatasetStore(tmp_path, max_bytes=5_000_000, max_rows=200_000)
+
+
+@pytest.fixture
+def spiky_frame() -> pd.DataFrame:
+    """Two days of hourly-seasonal minute data with a 6-sigma spike at row 1500."""
+    from detection.synthetic import seasonal_series
+
+    return seasonal_series(n=2880, spike_at=1500)
