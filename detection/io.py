@@ -179,6 +179,17 @@ def _read_csv(data: bytes, filename: str) -> RawTable:
     utf8 = data if encoding_note is None else text.encode("utf-8")
     try:
         frame = pd.read_csv(io.BytesIO(utf8), sep=delimiter, engine="pyarrow")
+        zoned = [c for c in frame.columns if getattr(frame[c].dtype, "tz", None) is not None]
+        if zoned:
+            # Keep the text, so each row's own UTC offset can be seen and reported.
+            text_columns = pd.read_csv(
+                io.BytesIO(utf8),
+                sep=delimiter,
+                engine="pyarrow",
+                usecols=zoned,
+                dtype=dict.fromkeys(zoned, "string"),
+            )
+            frame[zoned] = text_columns[zoned]
     except (pa.ArrowException, ValueError):
         frame, skipped = _read_csv_skipping_bad_lines(utf8, delimiter, filename)
         if skipped:
@@ -258,6 +269,13 @@ def _numeric_share(series: pd.Series) -> float:
     return float(_to_numbers(sample).notna().mean())
 
 
+def _is_empty(series: pd.Series) -> bool:
+    present = series.dropna()
+    if _is_textual(present):
+        present = present[present.astype(str).str.strip() != ""]
+    return present.empty
+
+
 def _to_numbers(text: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(text, errors="coerce")
     comma_decimal = text.str.replace(",", ".", regex=False)
@@ -270,12 +288,14 @@ def infer_schema(raw: RawTable) -> Schema:
     frame = raw.frame
     time_column = _find_time_column(frame)
     rest = [c for c in frame.columns if c != time_column]
-    numeric = [c for c in rest if _numeric_share(frame[c]) >= 0.8]
-    series_column = _find_series_column(frame, time_column, [c for c in rest if c not in numeric])
-    values = [c for c in numeric if frame[c].notna().any()]
+    empty = [c for c in rest if _is_empty(frame[c])]
+    numeric = [c for c in rest if c not in empty and _numeric_share(frame[c]) >= 0.8]
+    text = [c for c in rest if c not in numeric and c not in empty]
+    series_column = _find_series_column(frame, time_column, text)
+    values = numeric
     if not values:
-        if numeric:
-            raise DataError(f"Column '{numeric[0]}' has no values: every cell is empty.")
+        if empty:
+            raise DataError(f"Column '{empty[0]}' has no values: every cell is empty.")
         raise DataError(
             "No numeric column found: Vigil needs at least one column of numbers to watch "
             f"besides the time column '{time_column}'."
@@ -406,7 +426,15 @@ def parse_timestamps(column: pd.Series) -> tuple[pd.Series, list[Finding]]:
             )
     if getattr(parsed.dtype, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]"), findings
+    return _as_nanoseconds(parsed), findings
+
+
+def _as_nanoseconds(parsed: pd.Series) -> pd.Series:
+    """Nanosecond datetimes; dates outside 1677-2262 (that range's limit) become NaT."""
+    if parsed.dtype != "datetime64[ns]":
+        in_range = parsed.between(pd.Timestamp.min, pd.Timestamp.max) | parsed.isna()
+        parsed = parsed.where(in_range)
+    return parsed.astype("datetime64[ns]")
 
 
 def _to_long(
