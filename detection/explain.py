@@ -32,7 +32,7 @@ def season_context(timestamp: pd.Timestamp, period: pd.Timedelta | None) -> str:
     if period is None:
         return ""
     if period == pd.Timedelta(weeks=1):
-        return f" for {_DAYS[timestamp.dayofweek]} {timestamp:%H:%M}"
+        return f" for {_DAYS[timestamp.day_of_week]} {timestamp:%H:%M}"
     if period == pd.Timedelta(days=1):
         return f" at {timestamp:%H:%M}"
     if period == pd.Timedelta(days=365) or period == pd.Timedelta(days=364):

@@ -20,7 +20,7 @@ def time_features(timestamps: pd.Series, step: pd.Timedelta | None) -> dict[str,
         features["time_of_day_sin"] = np.sin(angle)
         features["time_of_day_cos"] = np.cos(angle)
     if step < pd.Timedelta(weeks=1) and span >= pd.Timedelta(weeks=2):
-        angle = 2 * np.pi * timestamps.dt.dayofweek.to_numpy(dtype=float) / 7
+        angle = 2 * np.pi * timestamps.dt.day_of_week.to_numpy(dtype=float) / 7
         features["day_of_week_sin"] = np.sin(angle)
         features["day_of_week_cos"] = np.cos(angle)
     return features

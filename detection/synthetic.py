@@ -35,7 +35,7 @@ def demo_frame() -> pd.DataFrame:
     timestamps = pd.date_range(DEMO_START, periods=DEMO_DAYS * 96, freq=DEMO_STEP)
     n = len(timestamps)
     hours = timestamps.hour.to_numpy() + timestamps.minute.to_numpy() / 60
-    weekday = timestamps.dayofweek.to_numpy()
+    weekday = timestamps.day_of_week.to_numpy()
     workday = np.where(weekday < 5, 1.0, 0.45)
     daily = np.clip(np.sin((hours - 7) / 14 * np.pi), 0, None)
     trend = np.linspace(0, 6, n)
