@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 
 from detection.base import Detector, check_window
+from detection.errors import ParameterError
 from detection.explain import describe_flagged, direction, number
 from detection.params import Param
 from detection.scored import make_scored_frame, severity_from_deviation
 
 MAD_TO_STD = 1.4826
 METHODS = ("robust", "rolling", "global")
+DEFAULT_WINDOW = 96
 
 
 def robust_scale(values: pd.Series | np.ndarray) -> float:
@@ -58,10 +60,11 @@ class ZScoreDetector(Detector):
         Param(
             "window",
             int,
-            96,
+            0,
             "Window (points)",
-            "How many previous points the rolling methods compare against.",
-            minimum=3,
+            "How many previous points the rolling methods compare against; 0 picks "
+            f"{DEFAULT_WINDOW}, or a quarter of a shorter series.",
+            minimum=0,
         ),
         Param(
             "threshold",
@@ -75,15 +78,20 @@ class ZScoreDetector(Detector):
         ),
     )
 
-    def __init__(self, *, method: str = "robust", window: int = 96, threshold: float = 3.5):
+    def __init__(self, *, method: str = "robust", window: int = 0, threshold: float = 3.5):
         self.method = method
         self.window = window
         self.threshold = threshold
 
     def _fit(self, frame: pd.DataFrame) -> Self:
         values = frame["value"].astype(float)
+        if 0 < self.window < 3:
+            raise ParameterError(
+                f"The window must be 0 (automatic) or at least 3, not {self.window}."
+            )
+        self.window_ = self.window or max(3, min(DEFAULT_WINDOW, len(frame) // 4))
         if self.method != "global":
-            check_window(self.window, frame)
+            check_window(self.window_, frame)
         present = values.dropna()
         if self.method == "robust":
             self.center_ = float(present.median())
@@ -100,13 +108,13 @@ class ZScoreDetector(Detector):
         if self.method == "global":
             return np.full(n, self.center_), np.full(n, self.scale_)
         previous = values.shift(1)
-        minimum = max(3, self.window // 4)
-        rolling = previous.rolling(self.window, min_periods=minimum)
+        minimum = max(3, self.window_ // 4)
+        rolling = previous.rolling(self.window_, min_periods=minimum)
         if self.method == "robust":
             center = rolling.median()
             deviation = (values - center).abs()
             scale = (
-                MAD_TO_STD * deviation.shift(1).rolling(self.window, min_periods=minimum).median()
+                MAD_TO_STD * deviation.shift(1).rolling(self.window_, min_periods=minimum).median()
             )
         else:
             center = rolling.mean()
@@ -126,8 +134,8 @@ class ZScoreDetector(Detector):
         band = (expected - width, expected, expected + width)
         reference = {
             "global": "the mean",
-            "rolling": f"the mean of the previous {self.window} points,",
-            "robust": f"the median of the previous {self.window} points,",
+            "rolling": f"the mean of the previous {self.window_} points,",
+            "robust": f"the median of the previous {self.window_} points,",
         }[self.method]
         unit = "robust deviations" if self.method == "robust" else "standard deviations"
         observed = values.to_numpy()

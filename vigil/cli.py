@@ -156,3 +156,7 @@ def detect(
     click.echo(
         f"Wrote {len(result):,} rows to {output} ({DETECTORS[detector].label}, {seconds:.2f} s)."
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Page callbacks called as plain functions, against the real stores."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+
+import pandas as pd
+import pytest
+from dash import no_update
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+
+from components.charts import empty_figure
+from tests.hostile import ACCEPTED
+from vigil.services import dataset_store
+
+
+def triggered(prop_id: str, value=1):
+    """Run a callback as if `prop_id` had changed (what dash.ctx reads)."""
+    context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop_id, "value": value}]))
+
+
+@pytest.fixture
+def demo_id(dash_app) -> str:
+    return dataset_store().add_demo().id
+
+
+def find_text(component, text: str) -> bool:
+    return text in str(component)
+
+
+def test_an_upload_error_is_shown_and_the_data_set_kept(dash_app):
+    from pages.data import choose_dataset
+
+    triggered("app-upload-result.data", {"error": "'x.csv' is empty."})
+    dataset, message, changed = choose_dataset({"error": "'x.csv' is empty."}, None, [])
+
+    assert dataset is no_update
+    assert changed is no_update
+    assert find_text(message, "'x.csv' is empty.")
+    assert message.color == "danger"
+
+
+def test_a_successful_upload_selects_the_new_data_set(dash_app):
+    from pages.data import choose_dataset
+
+    result = {"id": "0123456789abcdef", "name": "cpu.csv", "reused": False}
+    triggered("app-upload-result.data", result)
+    dataset, message, changed = choose_dataset(result, None, [])
+
+    assert dataset == "0123456789abcdef"
+    assert changed is not no_update
+    assert find_text(message, "'cpu.csv' is stored.")
+
+
+def test_the_data_page_shows_the_quality_report_and_previews(demo_id):
+    from pages.data import show_dataset
+
+    panel = show_dataset(demo_id, None)
+
+    text = str(panel)
+    assert "vigil-demo.csv" in text
+    assert "25 points without a value" in text
+    assert "every 15 minutes" in text
+    assert text.count("vigil-preview") == 3
+
+
+def test_the_analyze_page_scores_the_chosen_series(demo_id):
+    from pages.analyze import run_analysis, show_result
+
+    progress: list[str] = []
+    key, status = run_analysis(progress.append, 1, "requests_per_min", "stl", demo_id, [], [])
+
+    assert status is None
+    assert any("Running" in step for step in progress)
+    figure, rows, summary = show_result(key, 0.0)
+    anomalies = next(trace for trace in figure.data if trace.name == "anomaly")
+    flagged_times = pd.to_datetime(anomalies.x)
+    assert pd.Timestamp("2024-03-12 09:30") in flagged_times
+    assert rows[0]["severity"] >= rows[-1]["severity"]
+    assert any(row["timestamp"].startswith("2024-03-12 09:30") for row in rows)
+    assert "anomalies" in str(summary)
+
+
+def test_a_severity_floor_hides_milder_anomalies(demo_id):
+    from pages.analyze import run_analysis, show_result
+
+    key, _ = run_analysis(lambda _text: None, 1, "requests_per_min", "stl", demo_id, [], [])
+    _, every_row, _ = show_result(key, 0.0)
+    _, severe_rows, _ = show_result(key, 0.99)
+    assert 0 < len(severe_rows) < len(every_row)
+    assert all(row["severity"] >= 0.99 for row in severe_rows)
+
+
+def test_bad_parameters_come_back_as_a_message(demo_id):
+    from pages.analyze import run_analysis
+
+    ids = [{"type": "analyze-param", "detector": "zscore", "name": "window"}]
+    key, status = run_analysis(
+        lambda _text: None, 1, "latency_ms", "zscore", demo_id, [99_999], ids
+    )
+
+    assert key is None
+    assert "longer than the series" in str(status)
+
+
+def test_no_data_set_shows_an_empty_chart_that_says_why(dash_app):
+    from pages.analyze import show_result
+
+    figure, rows, _ = show_result(None, 0.0)
+    assert rows == []
+    assert "Choose a data set" in figure.layout.annotations[0].text
+
+
+def test_downloads_give_the_scored_frame(demo_id):
+    from pages.analyze import download, run_analysis
+
+    key, _ = run_analysis(lambda _text: None, 1, "latency_ms", "zscore", demo_id, [], [])
+
+    triggered("analyze-download-csv.n_clicks")
+    csv = download(1, None, None, key, 0.0)
+    frame = pd.read_csv(io.StringIO(base64.b64decode(csv["content"]).decode()))
+    assert csv["filename"] == "vigil-latency_ms-zscore.csv"
+    assert len(frame) == 2652
+    assert frame["is_anomaly"].any()
+
+    triggered("analyze-download-report.n_clicks")
+    report = download(None, None, 1, key, 0.0)
+    assert report["filename"].endswith(".html")
+    assert "<table" in report["content"]
+    assert "plotly" in report["content"]
+
+
+def test_the_report_escapes_hostile_series_names(dash_app):
+    from pages.analyze import download, run_analysis
+
+    frame = pd.read_csv(io.BytesIO(gzip.decompress(ACCEPTED["gzip"][1])))
+    data = frame.rename(columns={"value": "<script>alert(1)</script>"}).to_csv(index=False)
+    info, _ = dataset_store().add(data.encode(), "<img src=x onerror=alert(1)>.csv")
+    key, status = run_analysis(
+        lambda _t: None, 1, "<script>alert(1)</script>", "zscore", info.id, [], []
+    )
+    assert status is None
+    triggered("analyze-download-report.n_clicks")
+    report = download(None, None, 1, key, 0.0)["content"]
+    assert "<script>alert(1)</script>" not in report
+    assert "&lt;img src=x onerror=alert(1)&gt;.csv" in report
+    assert "<img" not in report
+
+
+def test_empty_figure_carries_its_message():
+    assert empty_figure("Nothing here").layout.annotations[0].text == "Nothing here"

@@ -1,0 +1,73 @@
+"""The streaming upload endpoint, over a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from tests.hostile import ACCEPTED, REFUSED
+from vigil.services import dataset_store, settings
+
+
+@pytest.fixture(scope="module")
+def base_url(dash_app):
+    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def upload(base_url: str, filename: str, data: bytes) -> requests.Response:
+    return requests.post(
+        f"{base_url}/api/v1/datasets", files={"file": (filename, data)}, timeout=60
+    )
+
+
+def test_a_good_file_is_stored_and_a_repeat_is_reused(base_url):
+    filename, data = ACCEPTED["long_format"]
+
+    first = upload(base_url, filename, data)
+    again = upload(base_url, "copy.csv", data)
+
+    assert first.status_code == 201
+    assert first.json()["name"] == "long.csv"
+    assert again.status_code == 200
+    assert again.json() == {"id": first.json()["id"], "name": "long.csv", "reused": True}
+    assert dataset_store().info(first.json()["id"]).report.series == ("web0", "web1", "web2")
+
+
+@pytest.mark.parametrize("case", ["empty", "binary", "no_timestamp", "wrong_type"])
+def test_a_bad_file_gets_its_message_and_nothing_is_stored(base_url, case):
+    filename, data, fragment = REFUSED[case]
+    before = {info.id for info in dataset_store().list()}
+
+    answer = upload(base_url, filename, data)
+
+    assert answer.status_code == 400
+    assert fragment in answer.json()["error"]
+    assert {info.id for info in dataset_store().list()} == before
+
+
+def test_a_request_without_a_file_is_refused(base_url):
+    answer = requests.post(f"{base_url}/api/v1/datasets", data={"x": "1"}, timeout=30)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "No file was sent."
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(base_url):
+    host, port = base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    too_big = settings().max_upload_bytes + 5_000_000
+    connection.putrequest("POST", "/api/v1/datasets")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+    connection.putheader("Content-Length", str(too_big))
+    connection.endheaders()
+    connection.send(b"--x\r\n")
+    answer = connection.getresponse()
+    assert answer.status == 413
+    assert b"upload limit" in answer.read()

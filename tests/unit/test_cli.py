@@ -1,0 +1,99 @@
+"""The `vigil` command, run as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from detection.scored import SCORED_COLUMNS
+from detection.synthetic import demo_csv, seasonal_series
+from tests.hostile import REFUSED
+
+
+def vigil(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "vigil.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def test_detect_writes_one_scored_row_per_input_row(tmp_path):
+    source = tmp_path / "one.csv"
+    seasonal_series(n=2000, spike_at=1200).to_csv(source, index=False)
+    output = tmp_path / "scored.csv"
+
+    done = vigil(
+        "detect",
+        str(source),
+        "--detector",
+        "zscore",
+        "--param",
+        "threshold=4",
+        "--output",
+        str(output),
+    )
+
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_csv(output)
+    assert tuple(scored.columns) == SCORED_COLUMNS
+    assert len(scored) == 2000
+    assert scored.loc[1200, "is_anomaly"]
+    assert "value: 2,000 points" in done.stdout
+
+
+def test_detect_adds_a_series_column_when_there_are_several(tmp_path):
+    source = tmp_path / "demo.csv"
+    source.write_bytes(demo_csv())
+    output = tmp_path / "out.parquet"
+
+    done = vigil(
+        "detect",
+        str(source),
+        "-d",
+        "stl",
+        "-o",
+        str(output),
+        "--value-column",
+        "latency_ms",
+        "--value-column",
+        "temperature_c",
+    )
+
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_parquet(output)
+    assert scored.columns[0] == "series"
+    assert set(scored["series"]) == {"latency_ms", "temperature_c"}
+    assert len(scored) == 2 * 2652
+    assert "anomalies" in done.stdout
+
+
+@pytest.mark.parametrize("case", ["empty", "no_timestamp", "binary", "header_only"])
+def test_bad_input_exits_non_zero_with_one_line(tmp_path, case):
+    filename, data, fragment = REFUSED[case]
+    source = tmp_path / filename
+    source.write_bytes(data)
+
+    done = vigil("detect", str(source), "-o", str(tmp_path / "x.csv"))
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("vigil: error: ")
+    assert fragment in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_bad_parameters_name_what_is_allowed(tmp_path):
+    source = tmp_path / "one.csv"
+    seasonal_series(n=300).to_csv(source, index=False)
+    done = vigil(
+        "detect", str(source), "-d", "zscore", "-p", "window=5000", "-o", str(tmp_path / "x.csv")
+    )
+    assert done.returncode == 2
+    assert "longer than the series" in done.stderr
