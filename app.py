@@ -22,8 +22,6 @@ def shell() -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ids.DATASET, storage_type="local"),
-            dcc.Store(id=ids.UPLOAD_RESULT),
-            dcc.Store(id=ids.DATASETS_CHANGED, data=0),
             navbar([page for page in pages if page.get("nav", True)]),
             dbc.Container(dash.page_container, fluid=True, className="pb-5"),
         ]

@@ -2,16 +2,15 @@
    shows progress, and hands the server's answer to the app-upload-result store. */
 (function () {
   "use strict";
-  var RESULT_STORE = "app-upload-result";
-
   function zoneOf(element) {
     return element && element.closest ? element.closest(".vigil-drop-zone") : null;
   }
 
-  function report(answer) {
+  function report(zone, answer) {
     answer.at = Date.now();
-    if (window.dash_clientside && window.dash_clientside.set_props) {
-      window.dash_clientside.set_props(RESULT_STORE, { data: answer });
+    var store = zone.getAttribute("data-result-store");
+    if (store && window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props(store, { data: answer });
     }
   }
 
@@ -19,7 +18,7 @@
     var limit = parseInt(zone.getAttribute("data-max-bytes"), 10);
     var progress = zone.querySelector(".vigil-upload-progress");
     if (limit && file.size > limit) {
-      report({
+      report(zone, {
         error: "'" + file.name + "' is " + (file.size / 1e6).toFixed(1) +
           " MB, over the " + (limit / 1e6).toFixed(0) + " MB upload limit.",
       });
@@ -46,11 +45,11 @@
       } catch (error) {
         answer = { error: "The server could not take the file (HTTP " + request.status + ")." };
       }
-      report(answer);
+      report(zone, answer);
     };
     request.onerror = function () {
       if (progress) { progress.textContent = ""; }
-      report({ error: "The upload failed: the server could not be reached." });
+      report(zone, { error: "The upload failed: the server could not be reached." });
     };
     zone.classList.remove("dragging");
     request.send(form);

@@ -28,8 +28,10 @@ def navbar(pages: list[dict]) -> dbc.Navbar:
     )
 
 
-def upload_zone(component_id: str, max_mb: float) -> html.Div:
-    """A drop zone that streams the file to the server (assets/upload.js does the sending)."""
+def upload_zone(component_id: str, result_store: str, max_mb: float) -> html.Div:
+    """A drop zone that streams the file to the server (assets/upload.js does the sending)
+    and puts the server's answer in the `result_store` dcc.Store.
+    """
     return html.Div(
         [
             html.Div("Drop a CSV, CSV.GZ or Parquet file here", className="vigil-drop-title"),
@@ -46,7 +48,7 @@ def upload_zone(component_id: str, max_mb: float) -> html.Div:
         ],
         id=component_id,
         className="vigil-drop-zone",
-        **{"data-max-bytes": str(int(max_mb * 1_000_000))},
+        **{"data-max-bytes": str(int(max_mb * 1_000_000)), "data-result-store": result_store},
     )
 
 

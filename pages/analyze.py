@@ -288,25 +288,33 @@ def resample_on_zoom(relayout: dict | None, key: str | None, min_severity: float
 
 @callback(
     Output(GRAPH, "figure", allow_duplicate=True),
-    Input(GRID, "selectedRows"),
+    Input(GRID, "cellClicked"),
+    State(GRID, "virtualRowData"),
     State(RESULT, "data"),
     State(MIN_SEVERITY, "value"),
     prevent_initial_call=True,
 )
-def centre_on_row(selected: list[dict] | None, key: str | None, min_severity: float):
-    """Zoom the chart around the anomaly picked in the grid."""
-    if not selected or not key:
+def centre_on_row(
+    clicked: dict | None, shown: list[dict] | None, key: str | None, min_severity: float
+):
+    """Zoom the chart around the anomaly clicked in the grid (rows as sorted on screen)."""
+    index = (clicked or {}).get("rowIndex")
+    if index is None or not shown or index >= len(shown) or not key:
         return no_update
     scored, _run = result_store().load(key)
-    at = pd.Timestamp(selected[0]["timestamp"])
+    at = pd.Timestamp(shown[index]["timestamp"])
     position = int(scored["timestamp"].searchsorted(at))
     low = scored["timestamp"].iloc[max(0, position - CENTRE_POINTS)]
     high = scored["timestamp"].iloc[min(len(scored) - 1, position + CENTRE_POINTS)]
-    relayout = {"xaxis.range[0]": str(low), "xaxis.range[1]": str(high)}
+    # The two rows share one x axis (xaxis matches xaxis2): move both.
+    relayout = {
+        f"xaxis{n}.range[{i}]": str(t) for n in ("", "2") for i, t in enumerate((low, high))
+    }
     update = _figure(key, float(min_severity or 0.0)).construct_update_data_patch(relayout)
     patch = update if isinstance(update, Patch) else Patch()
-    patch["layout"]["xaxis"]["range"] = [str(low), str(high)]
-    patch["layout"]["xaxis"]["autorange"] = False
+    for axis in ("xaxis", "xaxis2"):
+        patch["layout"][axis]["range"] = [str(low), str(high)]
+        patch["layout"][axis]["autorange"] = False
     return patch
 
 

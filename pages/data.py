@@ -23,6 +23,8 @@ dash.register_page(__name__, path="/", name="Data", title="Vigil · Data", order
 UPLOAD = "data-upload"
 DEMO = "data-demo"
 MESSAGE = "data-message"
+UPLOAD_RESULT = "data-upload-result"
+CHANGED = "data-changed"
 LIST = "data-list"
 PANEL = "data-panel"
 PICK = "data-pick"
@@ -44,7 +46,7 @@ def layout(**_query: str) -> html.Div:
                         dbc.CardBody(
                             [
                                 html.H5("Add data", className="card-title"),
-                                upload_zone(UPLOAD, settings().max_upload_mb),
+                                upload_zone(UPLOAD, UPLOAD_RESULT, settings().max_upload_mb),
                                 html.Div(
                                     [
                                         html.Span("No file at hand? ", className="text-muted"),
@@ -72,43 +74,56 @@ def layout(**_query: str) -> html.Div:
                 ],
                 lg=4,
             ),
-            dbc.Col([dcc.Store(id=APPLIED), dcc.Loading(html.Div(id=PANEL), delay_show=300)], lg=8),
+            dbc.Col(
+                [
+                    dcc.Store(id=APPLIED),
+                    dcc.Store(id=UPLOAD_RESULT),
+                    dcc.Store(id=CHANGED),
+                    dcc.Loading(html.Div(id=PANEL), delay_show=300),
+                ],
+                lg=8,
+            ),
         ]
     )
 
 
 @callback(
-    Output(ids.DATASET, "data"),
+    Output(ids.DATASET, "data", allow_duplicate=True),
     Output(MESSAGE, "children"),
-    Output(ids.DATASETS_CHANGED, "data"),
-    Input(ids.UPLOAD_RESULT, "data"),
+    Output(CHANGED, "data"),
+    Input(UPLOAD_RESULT, "data"),
     Input(DEMO, "n_clicks"),
+    prevent_initial_call=True,
+)
+def use_new_dataset(upload_result: dict | None, demo_clicks: int | None):
+    """Use the data set just uploaded (or say why it was refused), or the demo."""
+    if ctx.triggered_id == DEMO:
+        if not demo_clicks:
+            return no_update, no_update, no_update
+        info = dataset_store().add_demo()
+        return info.id, dbc.Alert("Demo data loaded.", color="success"), time.time()
+    if not upload_result:
+        return no_update, no_update, no_update
+    if upload_result.get("error"):
+        return no_update, error_alert(upload_result["error"], "data-upload-error"), no_update
+    note = "was uploaded before; re-using it." if upload_result.get("reused") else "is stored."
+    message = dbc.Alert(f"'{upload_result['name']}' {note}", color="success", id="data-upload-ok")
+    return upload_result["id"], message, time.time()
+
+
+@callback(
+    Output(ids.DATASET, "data", allow_duplicate=True),
     Input({"type": PICK, "index": ALL}, "n_clicks"),
     prevent_initial_call=True,
 )
-def choose_dataset(upload_result: dict | None, _demo: int | None, _picks: list):
-    """Use the data set just uploaded, the demo, or one picked from the list."""
-    trigger = ctx.triggered_id
-    clicked = bool(ctx.triggered and ctx.triggered[0]["value"])
-    if trigger == ids.UPLOAD_RESULT:
-        if not upload_result:
-            return no_update, no_update, no_update
-        if upload_result.get("error"):
-            return no_update, error_alert(upload_result["error"], "data-upload-error"), no_update
-        note = "was uploaded before; re-using it." if upload_result.get("reused") else "is stored."
-        message = dbc.Alert(
-            f"'{upload_result['name']}' {note}", color="success", id="data-upload-ok"
-        )
-        return upload_result["id"], message, time.time()
-    if trigger == DEMO and clicked:
-        info = dataset_store().add_demo()
-        return info.id, dbc.Alert("Demo data loaded.", color="success"), time.time()
-    if isinstance(trigger, dict) and clicked:
-        return trigger["index"], None, no_update
-    return no_update, no_update, no_update
+def use_picked_dataset(clicks: list[int | None]):
+    """Use the data set clicked in the list."""
+    if not any(clicks) or not isinstance(ctx.triggered_id, dict):
+        return no_update
+    return ctx.triggered_id["index"]
 
 
-@callback(Output(LIST, "children"), Input(ids.DATASETS_CHANGED, "data"), Input(ids.DATASET, "data"))
+@callback(Output(LIST, "children"), Input(CHANGED, "data"), Input(ids.DATASET, "data"))
 def list_datasets(_changed: float, current: str | None):
     infos = dataset_store().list()
     if not infos:

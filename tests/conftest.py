@@ -19,7 +19,7 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--window-size=1400,1000",
+    "--window-size=1400,1800",
 )
 BROWSER_MISSING = shutil.which("chromedriver") is None or not (
     shutil.which("chromium") or shutil.which("google-chrome")

@@ -32,10 +32,10 @@ def find_text(component, text: str) -> bool:
 
 
 def test_an_upload_error_is_shown_and_the_data_set_kept(dash_app):
-    from pages.data import choose_dataset
+    from pages.data import use_new_dataset
 
-    triggered("app-upload-result.data", {"error": "'x.csv' is empty."})
-    dataset, message, changed = choose_dataset({"error": "'x.csv' is empty."}, None, [])
+    triggered("data-upload-result.data", {"error": "'x.csv' is empty."})
+    dataset, message, changed = use_new_dataset({"error": "'x.csv' is empty."}, None)
 
     assert dataset is no_update
     assert changed is no_update
@@ -44,11 +44,11 @@ def test_an_upload_error_is_shown_and_the_data_set_kept(dash_app):
 
 
 def test_a_successful_upload_selects_the_new_data_set(dash_app):
-    from pages.data import choose_dataset
+    from pages.data import use_new_dataset
 
     result = {"id": "0123456789abcdef", "name": "cpu.csv", "reused": False}
-    triggered("app-upload-result.data", result)
-    dataset, message, changed = choose_dataset(result, None, [])
+    triggered("data-upload-result.data", result)
+    dataset, message, changed = use_new_dataset(result, None)
 
     assert dataset == "0123456789abcdef"
     assert changed is not no_update

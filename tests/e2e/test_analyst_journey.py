@@ -1,0 +1,118 @@
+"""The analyst's path in a real headless Chromium: upload, read the report, detect, download."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.by import By
+
+from detection.synthetic import seasonal_series
+from tests.hostile import REFUSED
+from vigil.services import dataset_store
+
+pytestmark = pytest.mark.e2e
+
+
+def choose_file(dash_duo, path: Path) -> None:
+    picker = dash_duo.driver.find_element(By.CSS_SELECTOR, "input.vigil-file-input")
+    picker.send_keys(str(path))
+
+
+def click(dash_duo, selector: str) -> None:
+    element = dash_duo.find_element(selector)
+    dash_duo.driver.execute_script(
+        "const box = arguments[0].getBoundingClientRect();"
+        "window.scrollBy(0, box.top - window.innerHeight / 2);",
+        element,
+    )
+    element.click()
+
+
+def plotted_anomalies(dash_duo) -> int:
+    return dash_duo.driver.execute_script(
+        """
+        const plot = document.querySelector('#analyze-graph .js-plotly-plot');
+        if (!plot || !plot.data) { return -1; }
+        const trace = plot.data.find(t => t.name === 'anomaly');
+        return trace ? trace.x.length : 0;
+        """
+    )
+
+
+def x_range(dash_duo):
+    return dash_duo.driver.execute_script(
+        "const p = document.querySelector('#analyze-graph .js-plotly-plot');"
+        "return p && p.layout.xaxis.range ? p.layout.xaxis.range.map(String) : null;"
+    )
+
+
+def wait_for_download(folder: Path, suffix: str, timeout: float = 20) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [p for p in folder.glob(f"*{suffix}") if p.stat().st_size > 0]
+        if done:
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no {suffix} file arrived in {folder}")
+
+
+def test_upload_detect_and_download(dash_duo, dash_app, tmp_path):
+    source = tmp_path / "sensor-with-spike.csv"
+    seasonal_series(n=144 * 8, spike_at=700, step="10min").to_csv(source, index=False)
+    broken = tmp_path / REFUSED["no_timestamp"][0]
+    broken.write_bytes(REFUSED["no_timestamp"][1])
+
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element("#data-name", timeout=30)
+
+    choose_file(dash_duo, source)
+    dash_duo.wait_for_text_to_equal("#data-name", "sensor-with-spike.csv", timeout=30)
+    dash_duo.wait_for_contains_text("#data-upload-ok", "is stored")
+    dash_duo.wait_for_contains_text(".vigil-facts", "every 10 minutes")
+
+    choose_file(dash_duo, broken)
+    dash_duo.wait_for_contains_text("#data-upload-error", "No timestamp column found", timeout=30)
+    assert dash_duo.find_element("#data-name").text == "sensor-with-spike.csv"
+    logs = dash_duo.get_logs()
+    assert all(
+        "/api/v1/datasets" in entry["message"] and "400" in entry["message"] for entry in logs
+    )
+    dash_duo.reset_log_timestamp()  # that refused upload's HTTP 400 is expected, nothing else
+
+    click(dash_duo, "#data-analyze-link")
+    dash_duo.wait_for_contains_text("#analyze-count", "anomal", timeout=60)
+    assert plotted_anomalies(dash_duo) >= 1
+    rows = dash_duo.find_elements("#analyze-grid .ag-center-cols-container .ag-row")
+    assert rows
+    assert "robust deviations above the expected" in dash_duo.find_element("#analyze-grid").text
+
+    before = x_range(dash_duo)
+    rows[0].click()
+    until(lambda: x_range(dash_duo) != before, timeout=15)
+
+    click(dash_duo, "#analyze-download-csv")
+    downloaded = wait_for_download(Path(dash_duo.download_path), ".csv")
+    text = downloaded.read_text()
+    assert text.startswith("timestamp,value,score,severity,is_anomaly")
+    assert text.count("\n") == 144 * 8 + 1
+
+    assert dash_duo.get_logs() == []
+
+
+def test_switching_detector_reruns_and_keeps_the_page_clean(dash_duo, dash_app):
+    demo = dataset_store().add_demo()
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=latency_ms")
+    dash_duo.wait_for_contains_text("#analyze-count", "anomal", timeout=60)
+
+    dash_duo.find_element(
+        "label[for^='_dbcprivate_radioitems_analyze-detector_input_zscore']"
+    ).click()
+    dash_duo.wait_for_contains_text(".vigil-param", "Method", timeout=20)
+    dash_duo.wait_for_contains_text("#analyze-graph", "z-score", timeout=60)
+    assert plotted_anomalies(dash_duo) >= 1
+    assert dash_duo.find_element("#analyze-dataset").text == "vigil-demo.csv"
+    assert dash_duo.get_logs() == []
