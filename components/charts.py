@@ -117,6 +117,7 @@ def scored_figure(
         row=2,
         col=1,
         max_n_samples=SHOWN_POINTS // 2,
+        gap_handler=NoGapHandler(),  # a filled area with holes draws stray polygons
     )
     fig.update_yaxes(title_text="severity", range=[0, 1.02], row=2, col=1)
     fig.update_layout(

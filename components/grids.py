@@ -40,7 +40,13 @@ ANOMALY_COLUMNS = [
     {"field": "timestamp", "headerName": "Time", "minWidth": 170, "sort": None},
     {"field": "value", "headerName": "Value", "maxWidth": 120},
     {"field": "expected", "headerName": "Expected", "maxWidth": 120},
-    {"field": "severity", "headerName": "Severity", "maxWidth": 110, "sort": "desc"},
+    {
+        "field": "severity",
+        "headerName": "Severity",
+        "minWidth": 120,
+        "maxWidth": 130,
+        "sort": "desc",
+    },
     {
         "field": "explanation",
         "headerName": "Why",

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from detection.errors import DataError, ParameterError
-from detection.io import infer_step
 from detection.params import Param, coerce_params
+from detection.tidy import infer_step
 
 MIN_FIT_POINTS = 10
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detection.io import infer_step
+from detection.tidy import infer_step
 
 
 def time_features(timestamps: pd.Series, step: pd.Timedelta | None) -> dict[str, np.ndarray]:

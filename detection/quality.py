@@ -16,6 +16,11 @@ _UNITS = (
 )
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 row', '2,000 rows'."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def describe_step(step: pd.Timedelta | None) -> str:
     """A step in words: 'every 5 minutes', 'every hour'; 'irregular' when unknown."""
     if step is None or step <= pd.Timedelta(0):

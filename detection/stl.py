@@ -11,10 +11,10 @@ from statsmodels.tsa.seasonal import MSTL, STL
 from detection.base import Detector
 from detection.errors import ParameterError
 from detection.explain import describe_flagged, direction, number, season_context
-from detection.io import infer_step
 from detection.params import Param
 from detection.scored import make_scored_frame, severity_from_deviation
 from detection.seasonality import MIN_CYCLES, find_periods
+from detection.tidy import infer_step
 from detection.zscore import robust_scale
 
 

@@ -15,7 +15,7 @@ from components.grids import preview_grid
 from components.layout import error_alert, upload_zone
 from components.quality import quality_card
 from detection.errors import VigilError
-from detection.io import Schema
+from detection.schema import Schema
 from vigil.services import dataset_store, settings
 
 dash.register_page(__name__, path="/", name="Data", title="Vigil · Data", order=0)

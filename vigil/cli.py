@@ -12,7 +12,9 @@ import pandas as pd
 
 from detection import DETECTORS, make_detector
 from detection.errors import VigilError
-from detection.io import Schema, infer_schema, prepare, read_table, series_frame
+from detection.io import read_table
+from detection.schema import Schema, infer_schema
+from detection.tidy import prepare, series_frame
 from vigil.export import to_csv_bytes, to_parquet_bytes
 from vigil.settings import load_settings
 

@@ -21,9 +21,11 @@ from pathlib import Path
 import pandas as pd
 
 from detection.errors import DataError
-from detection.io import RawTable, Schema, infer_schema, prepare, read_table, series_frame
+from detection.io import RawTable, read_table
 from detection.quality import QualityReport
+from detection.schema import Schema, infer_schema
 from detection.synthetic import demo_csv
+from detection.tidy import prepare, series_frame
 
 DEMO_FILENAME = "vigil-demo.csv"
 _ID = re.compile(r"^[0-9a-f]{16}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from detection.errors import DataError
-from detection.io import Schema
+from detection.schema import Schema
 from tests.hostile import ACCEPTED, REFUSED
 from vigil.datasets import DatasetStore
 
@@ -63,7 +63,7 @@ def test_ids_that_could_escape_the_data_dir_are_refused(store):
 
 def test_the_demo_data_set_is_built_in(store):
     info = store.add_demo()
-    assert info.report.series == ("latency_ms", "requests_per_min", "temperature_c")
+    assert info.report.series == ("requests_per_min", "latency_ms", "temperature_c")
     assert info.report.finding("missing").count == 25
     assert info.report.finding("gaps").count == 1
     assert store.add_demo().id == info.id

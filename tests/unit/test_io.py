@@ -10,7 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detection.errors import DataError
-from detection.io import MIN_POINTS, Schema, infer_schema, prepare, read_table
+from detection.io import read_table
+from detection.schema import Schema, infer_schema
+from detection.tidy import MIN_POINTS, prepare
 from tests.hostile import ACCEPTED, REFUSED
 
 LIMITS = {"max_bytes": 2_000_000, "max_rows": 100_000}

@@ -1,0 +1,334 @@
+"""Turn a raw table and its schema into tidy series, and say what had to be fixed.
+
+The tidy frame has one row per point: `series` (categorical), `timestamp` (datetime64[ns])
+and `value` (float), sorted by series, then time, with one point per timestamp. The work is
+done on numpy arrays: sorting and merging cost nothing when the file is already clean.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+
+from detection.errors import DataError
+from detection.io import RawTable
+from detection.quality import Finding, QualityReport, describe_step, plural
+from detection.schema import Schema, epoch_unit, to_numbers
+
+MIN_POINTS = 10
+_OFFSET_RE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+
+
+def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]:
+    """Apply `schema`: a tidy frame sorted by series and time, and what was fixed on the way."""
+    frame = raw.frame
+    wanted = [schema.time_column, *schema.value_columns]
+    if schema.series_column:
+        wanted.append(schema.series_column)
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise DataError(f"The file has no column named {', '.join(map(repr, missing))}.")
+    if not schema.value_columns:
+        raise DataError("Choose at least one value column.")
+    if schema.time_column in schema.value_columns or schema.series_column == schema.time_column:
+        raise DataError(f"'{schema.time_column}' cannot be both the time and another column.")
+
+    findings = list(raw.findings)
+    timestamps, time_findings = parse_timestamps(frame[schema.time_column])
+    findings.extend(time_findings)
+    keep = timestamps.notna().to_numpy()
+    dropped = int((~keep).sum())
+    if dropped == len(frame):
+        raise DataError(f"No value in column '{schema.time_column}' reads as a date or time.")
+    if dropped:
+        findings.append(
+            Finding(
+                "unparseable_timestamps",
+                dropped,
+                f"{plural(dropped, 'row')} had a timestamp that could not be read; "
+                "they were left out.",
+            )
+        )
+    times = timestamps.to_numpy()[keep].view("int64")
+    if schema.series_column:
+        labels = frame[schema.series_column][keep].astype("string").fillna("(blank)")
+        codes, groups = pd.factorize(labels)
+        groups = [str(group) for group in groups]
+    else:
+        codes, groups = np.zeros(len(times), dtype=np.intp), None
+    order, unsorted, repeats = _sort_order(codes, times, grouped=groups is not None)
+    if unsorted:
+        findings.append(
+            Finding("unsorted", unsorted, f"{plural(unsorted, 'row')} out of time order; sorted.")
+        )
+    if order is not None:
+        codes, times = codes[order], times[order]
+
+    columns = _value_columns(frame, schema, keep, order, findings)
+    if repeats:
+        findings.append(
+            Finding(
+                "duplicates",
+                repeats,
+                f"{plural(repeats, 'row')} repeated a timestamp already seen; each repeated "
+                "timestamp was merged into one point holding the mean of its values.",
+            )
+        )
+        codes, times, columns = _merge_repeats(codes, times, columns)
+
+    tidy = _to_long(codes, times, groups, columns)
+    missing_values = int(tidy["value"].isna().sum())
+    if missing_values:
+        findings.append(
+            Finding(
+                "missing",
+                missing_values,
+                f"{plural(missing_values, 'point')} without a value; they stay as gaps and are "
+                "never flagged.",
+            )
+        )
+    if len(tidy) < MIN_POINTS:
+        raise DataError(
+            f"Only {len(tidy)} usable row{'s' if len(tidy) != 1 else ''}: Vigil needs at "
+            f"least {MIN_POINTS} points with a timestamp to find anomalies."
+        )
+    return tidy, _report(tidy, findings)
+
+
+def parse_timestamps(column: pd.Series) -> tuple[pd.Series, list[Finding]]:
+    """Parse a column into naive datetimes (UTC where zones were given); NaT where unreadable."""
+    findings: list[Finding] = []
+    if pd.api.types.is_datetime64_any_dtype(column):
+        parsed = column
+        if getattr(column.dtype, "tz", None) is not None:
+            findings.append(
+                Finding("time_zones", 1, "Timestamps carry a time zone; shown in UTC.", "info")
+            )
+    elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        unit = epoch_unit(column)
+        if unit is None:
+            return pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]"), findings
+        parsed = pd.to_datetime(column, unit=unit, errors="coerce")
+        label = "seconds" if unit == "s" else "milliseconds"
+        findings.append(Finding("epoch", 0, f"Timestamps are Unix epoch {label}.", "info"))
+    else:
+        text = column.astype("string").str.strip()
+        offsets = text.str.extract(_OFFSET_RE, expand=False).dropna()
+        if offsets.empty:
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        else:
+            parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+            findings.append(_zone_finding(offsets, int(text.notna().sum())))
+    if getattr(parsed.dtype, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return _as_nanoseconds(parsed), findings
+
+
+def _zone_finding(offsets: pd.Series, present: int) -> Finding:
+    zones = offsets.replace({"Z": "+00:00"}).str.replace(
+        r"^([+-]\d{2})(\d{2})$", r"\1:\2", regex=True
+    )
+    kinds = zones.nunique() + int(len(offsets) < present)  # naive rows count as a zone too
+    if kinds > 1:
+        message = "Timestamps carry several time zones; all were converted to UTC."
+        return Finding("time_zones", int(kinds), message, "warning")
+    return Finding("time_zones", 1, "Timestamps carry a time zone; shown in UTC.", "info")
+
+
+def _as_nanoseconds(parsed: pd.Series) -> pd.Series:
+    """Nanosecond datetimes; dates outside 1677-2262 (that range's limit) become NaT."""
+    if parsed.dtype != "datetime64[ns]":
+        low, high = parsed.min(), parsed.max()
+        if pd.notna(low) and (low < pd.Timestamp.min or high > pd.Timestamp.max):
+            in_range = parsed.between(pd.Timestamp.min, pd.Timestamp.max) | parsed.isna()
+            parsed = parsed.where(in_range)
+    return parsed.astype("datetime64[ns]")
+
+
+def _sort_order(
+    codes: np.ndarray, times: np.ndarray, *, grouped: bool
+) -> tuple[np.ndarray | None, int, int]:
+    """The order that sorts rows by series then time (None if already so), how many rows were
+    out of order within their series, and how many repeat a timestamp of their series.
+    """
+    if grouped:
+        by_series = np.argsort(codes, kind="stable")  # file order kept within a series
+        same = codes[by_series][1:] == codes[by_series][:-1]
+        in_file_order = times[by_series]
+        unsorted = int(((in_file_order[1:] < in_file_order[:-1]) & same).sum())
+        order = by_series if unsorted == 0 else np.lexsort((times, codes))
+        if np.array_equal(order, np.arange(len(order))):
+            order = None
+    else:
+        unsorted = int((np.diff(times) < 0).sum())
+        order = None if unsorted == 0 else np.argsort(times, kind="stable")
+    sorted_codes = codes if order is None else codes[order]
+    sorted_times = times if order is None else times[order]
+    repeats = (np.diff(sorted_times) == 0) & (sorted_codes[1:] == sorted_codes[:-1])
+    return order, unsorted, int(repeats.sum())
+
+
+def _value_columns(
+    frame: pd.DataFrame,
+    schema: Schema,
+    keep: np.ndarray,
+    order: np.ndarray | None,
+    findings: list[Finding],
+) -> list[tuple[str, np.ndarray]]:
+    columns = []
+    for column in schema.value_columns:
+        values, bad = numeric_column(frame[column])
+        if bad:
+            findings.append(
+                Finding(
+                    "non_numeric",
+                    bad,
+                    f"{plural(bad, 'cell')} in '{column}' held no number; treated as missing.",
+                )
+            )
+        values = values[keep]
+        if order is not None:
+            values = values[order]
+        if np.isnan(values).all():
+            findings.append(
+                Finding("empty_column", 0, f"Column '{column}' has no numbers; left out.")
+            )
+            continue
+        columns.append((column, values))
+    if not columns:
+        chosen = ", ".join(f"'{c}'" for c in schema.value_columns)
+        raise DataError(f"The chosen value columns ({chosen}) hold no numbers.")
+    return columns
+
+
+def numeric_column(column: pd.Series) -> tuple[np.ndarray, int]:
+    """A column as floats (NaN where missing or not finite) and how many cells were not numbers."""
+    if pd.api.types.is_bool_dtype(column):
+        return column.astype(float).to_numpy(), 0
+    if pd.api.types.is_numeric_dtype(column):
+        values = column.to_numpy(dtype=float, na_value=np.nan, copy=True)
+        values[~np.isfinite(values)] = np.nan
+        return values, 0
+    text = column.astype("string").str.strip()
+    present = text.notna() & (text != "")
+    numbers = to_numbers(text.fillna(""))
+    bad = int((present & numbers.isna()).sum())
+    values = numbers.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    values[~np.isfinite(values)] = np.nan
+    return values, bad
+
+
+def _merge_repeats(
+    codes: np.ndarray, times: np.ndarray, columns: list[tuple[str, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, list[tuple[str, np.ndarray]]]:
+    """One point per series and timestamp, holding the mean of the repeated rows' values."""
+    keys = pd.DataFrame(
+        {"code": codes, "time": times, **{str(i): v for i, (_, v) in enumerate(columns)}}
+    )
+    merged = keys.groupby(["code", "time"], sort=True).mean()
+    return (
+        merged.index.get_level_values("code").to_numpy(),
+        merged.index.get_level_values("time").to_numpy(),
+        [(name, merged[str(i)].to_numpy()) for i, (name, _) in enumerate(columns)],
+    )
+
+
+def _to_long(
+    codes: np.ndarray,
+    times: np.ndarray,
+    groups: list[str] | None,
+    columns: list[tuple[str, np.ndarray]],
+) -> pd.DataFrame:
+    """Stack value columns into one long frame whose series codes increase block by block."""
+    names = [name for name, _ in columns]
+    if groups is None:
+        categories = names
+        series_codes = np.repeat(np.arange(len(columns)), len(times))
+    else:
+        categories = [
+            group if len(columns) == 1 else f"{group} · {name}"
+            for name in names
+            for group in groups
+        ]
+        series_codes = np.concatenate([j * len(groups) + codes for j in range(len(columns))])
+    timestamps = np.tile(times, len(columns)).view("datetime64[ns]")
+    values = np.concatenate([values for _, values in columns])
+    present = np.bincount(series_codes, minlength=len(categories)) > 0
+    series = pd.Categorical.from_codes(series_codes, categories=categories)
+    tidy = pd.DataFrame({"series": series, "timestamp": timestamps, "value": values}, copy=False)
+    if not present.all():
+        tidy["series"] = tidy["series"].cat.remove_unused_categories()
+    return tidy
+
+
+def infer_step(timestamps: pd.Series) -> pd.Timedelta | None:
+    """The typical step between consecutive timestamps (the median), if there is one."""
+    steps = np.diff(timestamps.to_numpy(dtype="datetime64[ns]").view("int64"))
+    steps = steps[steps > 0]
+    if steps.size == 0:
+        return None
+    return pd.Timedelta(int(np.median(steps)), unit="ns")
+
+
+def _report(tidy: pd.DataFrame, findings: list[Finding]) -> QualityReport:
+    codes = tidy["series"].cat.codes.to_numpy()
+    times = tidy["timestamp"].to_numpy().view("int64")
+    bounds = np.searchsorted(codes, np.arange(len(tidy["series"].cat.categories) + 1))
+    gap_edges: list[np.ndarray] = []
+    irregular = 0
+    steps = []
+    for start, end in itertools.pairwise(bounds):
+        series_times = times[start:end]
+        diffs = np.diff(series_times)
+        positive = diffs[diffs > 0]
+        if positive.size == 0:
+            continue
+        step = int(np.median(positive))
+        steps.append(step)
+        large = diffs > 1.5 * step
+        gap_edges.append(
+            np.column_stack([times[start:end][:-1][large], times[start:end][1:][large]])
+        )
+        irregular += int(((np.abs(diffs - step) > 0.1 * step) & ~large).sum())
+    step = pd.Timedelta(min(steps), unit="ns") if steps else None
+    gaps = np.unique(np.concatenate(gap_edges), axis=0) if gap_edges else np.empty((0, 2))
+    if len(gaps):
+        missing_steps = int((np.round((gaps[:, 1] - gaps[:, 0]) / step.value) - 1).sum())
+        findings.append(
+            Finding(
+                "gaps",
+                len(gaps),
+                f"{plural(len(gaps), 'gap')} in time, about "
+                f"{plural(missing_steps, 'missing step')} in all; detectors treat them as "
+                "missing values.",
+            )
+        )
+    if irregular:
+        findings.append(
+            Finding(
+                "irregular",
+                irregular,
+                f"{plural(irregular, 'step')} differ from the usual step ({describe_step(step)}) "
+                "by over 10%.",
+                "info",
+            )
+        )
+    return QualityReport(
+        rows=len(tidy),
+        series=tuple(str(name) for name in tidy["series"].cat.categories),
+        start=tidy["timestamp"].min(),
+        end=tidy["timestamp"].max(),
+        step=step,
+        findings=findings,
+    )
+
+
+def series_frame(tidy: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One series of a tidy frame as a `timestamp`/`value` frame."""
+    chosen = tidy[tidy["series"] == name]
+    if chosen.empty:
+        raise DataError(f"This data set has no series named '{name}'.")
+    return chosen[["timestamp", "value"]].reset_index(drop=True)
