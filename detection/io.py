@@ -147,8 +147,8 @@ def _read_csv(data: bytes, filename: str) -> RawTable:
         findings.append(Finding("delimiter", 0, f"Columns are separated by {shown}.", "info"))
     try:
         frame = _read_with_pyarrow(data, delimiter)
-    except (pa.ArrowException, ValueError) as error:
-        if "utf8" in str(error).lower().replace("-", ""):
+    except (pa.ArrowException, ValueError):
+        if not _is_utf8(data):
             data, note = _decode(data)
             findings.append(note)
             try:
@@ -167,9 +167,30 @@ def _read_csv(data: bytes, filename: str) -> RawTable:
     return RawTable(frame, findings)
 
 
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _holds_bytes(frame: pd.DataFrame) -> bool:
+    """pyarrow hands back raw bytes for cells that are not valid UTF-8."""
+    if any(isinstance(name, bytes) for name in frame.columns):
+        return True
+    return any(
+        frame[column].map(lambda cell: isinstance(cell, bytes)).any()
+        for column in frame.columns
+        if frame[column].dtype == object
+    )
+
+
 def _read_with_pyarrow(data: bytes, delimiter: str) -> pd.DataFrame:
     """Parse UTF-8 CSV bytes with pandas' pyarrow engine (which checks the UTF-8)."""
     frame = pd.read_csv(io.BytesIO(data), sep=delimiter, engine="pyarrow")
+    if _holds_bytes(frame):
+        raise ValueError("the file is not UTF-8")
     zoned = [c for c in frame.columns if getattr(frame[c].dtype, "tz", None) is not None]
     if zoned:
         # Keep the text, so each row's own UTC offset can be seen and reported.
