@@ -11,7 +11,6 @@ import pandas as pd
 
 from detection.errors import DataError, ParameterError
 from detection.params import Param, coerce_params
-from detection.tidy import infer_step
 
 MIN_FIT_POINTS = 10
 
@@ -42,17 +41,23 @@ class Detector(ABC):
 
     def fit(self, frame: pd.DataFrame) -> Self:
         """Learn from a `timestamp`/`value` frame (sorted by time); return self."""
-        check_frame(frame, self.min_points)
-        self._check_params()
+        self._check(frame)
         return self._fit(on_regular_grid(frame)[0])
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score each row of a `timestamp`/`value` frame; a ScoredFrame with the same rows."""
         grid, original = on_regular_grid(frame)
-        scored = self._score(grid)
-        if original is None:
-            return scored.set_axis(frame.index)
-        return scored.iloc[original].set_axis(frame.index)
+        return _back_to_rows(self._score(grid), original, frame.index)
+
+    def fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Fit on a frame and score the same frame (sharing the work where a detector can)."""
+        self._check(frame)
+        grid, original = on_regular_grid(frame)
+        return _back_to_rows(self._fit_score(grid), original, frame.index)
+
+    def _check(self, frame: pd.DataFrame) -> None:
+        check_frame(frame, self.min_points)
+        self._check_params()
 
     @abstractmethod
     def _fit(self, frame: pd.DataFrame) -> Self:
@@ -62,8 +67,16 @@ class Detector(ABC):
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score a frame on a regular grid."""
 
-    def fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return self.fit(frame).score(frame)
+    def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self._fit(frame)._score(frame)
+
+
+def _back_to_rows(
+    scored: pd.DataFrame, original: np.ndarray | None, index: pd.Index
+) -> pd.DataFrame:
+    if original is not None:
+        scored = scored.iloc[original]
+    return scored.set_axis(index)
 
 
 def on_regular_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
@@ -74,20 +87,22 @@ def on_regular_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | Non
     Only done when at least 90% of the steps are the usual one and the gaps at most double
     the length; an irregular series is used as it is.
     """
-    timestamps = frame["timestamp"]
-    step = infer_step(timestamps)
-    if step is None or len(frame) < 3:
-        return frame.reset_index(drop=True), None
-    steps = timestamps.diff().iloc[1:]
-    if (steps > step).sum() == 0 or (steps == step).mean() < 0.9:
-        return frame.reset_index(drop=True), None
-    grid = pd.date_range(timestamps.iloc[0], timestamps.iloc[-1], freq=step)
+    plain = frame.reset_index(drop=True)
+    if len(frame) < 3:
+        return plain, None
+    times = frame["timestamp"].to_numpy(dtype="datetime64[ns]")
+    steps = np.diff(times.view("int64"))
+    step = int(np.median(steps))
+    if step <= 0 or not (steps > step).any() or (steps == step).mean() < 0.9:
+        return plain, None
+    grid = pd.date_range(times[0], times[-1], freq=pd.Timedelta(step, unit="ns"))
     if len(grid) > 2 * len(frame):
-        return frame.reset_index(drop=True), None
-    full = grid.union(pd.DatetimeIndex(timestamps))
-    values = pd.Series(frame["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(timestamps))
-    regular = pd.DataFrame({"timestamp": full, "value": values.reindex(full).to_numpy()})
-    return regular, full.get_indexer(pd.DatetimeIndex(timestamps))
+        return plain, None
+    full = grid.union(pd.DatetimeIndex(times))
+    positions = full.get_indexer(pd.DatetimeIndex(times))
+    values = np.full(len(full), np.nan)
+    values[positions] = frame["value"].to_numpy(dtype=float)
+    return pd.DataFrame({"timestamp": full, "value": values}), positions
 
 
 def check_frame(frame: pd.DataFrame, minimum: int = MIN_FIT_POINTS) -> pd.Series:

@@ -124,27 +124,37 @@ class IsolationForestDetector(Detector):
         return build_features(frame, self.window, with_time=self.time_features)
 
     def _fit(self, frame: pd.DataFrame) -> Self:
-        values = frame["value"].astype(float)
+        self._learn(frame, self._features(frame))
+        return self
+
+    def _learn(self, frame: pd.DataFrame, features: pd.DataFrame) -> np.ndarray:
+        """Grow the forest and calibrate on the training scores, which are returned."""
         check_window(self.window, frame)
-        features = self._features(frame)
-        present = values.notna().to_numpy()
+        present = frame["value"].notna().to_numpy()
+        matrix = features.to_numpy()
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators,
             max_samples=min(self.max_samples, int(present.sum())),
             random_state=self.random_state,
             n_jobs=1,
-        ).fit(features[present].to_numpy())
+        ).fit(matrix[present])
         self.feature_names_ = list(features.columns)
-        training = -self.forest_.score_samples(features[present].to_numpy())
-        self.calibration_ = TailCalibration(training)
-        self.typical_score_ = float(np.median(training))
-        return self
+        raw = -self.forest_.score_samples(matrix)
+        self.calibration_ = TailCalibration(raw[present])
+        self.typical_score_ = float(np.median(raw[present]))
+        return raw
+
+    def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        features = self._features(frame)
+        return self._scored(frame, features, self._learn(frame, features))
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         features = self._features(frame)
         if list(features.columns) != self.feature_names_:
             features = features.reindex(columns=self.feature_names_, fill_value=0.0)
-        raw = -self.forest_.score_samples(features.to_numpy())
+        return self._scored(frame, features, -self.forest_.score_samples(features.to_numpy()))
+
+    def _scored(self, frame: pd.DataFrame, features: pd.DataFrame, raw: np.ndarray) -> pd.DataFrame:
         probability = self.calibration_.probability(raw)
         severity = severity_from_surprise(-np.log(probability))
         flagged = severity >= self.threshold

@@ -17,8 +17,13 @@ _UNITS = (
 
 
 def plural(count: int, noun: str) -> str:
-    """'1 row', '2,000 rows'."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+    """'1 row', '2,000 rows', '3 anomalies'."""
+    if count == 1:
+        return f"{count:,} {noun}"
+    plural_noun = (
+        noun[:-1] + "ies" if noun.endswith("y") and noun[-2] not in "aeiou" else noun + "s"
+    )
+    return f"{count:,} {plural_noun}"
 
 
 def describe_step(step: pd.Timedelta | None) -> str:

@@ -27,13 +27,13 @@ def robust_scale(values: pd.Series | np.ndarray) -> float:
     return float(MAD_TO_STD * np.median(np.abs(array - np.median(array))))
 
 
-def _floor_scale(scale: pd.Series | np.ndarray, values: pd.Series) -> np.ndarray:
-    """Keep a scale above zero, so a flat stretch does not make every wiggle infinite."""
+def scale_floor(values: pd.Series) -> float:
+    """A floor for scales: 1% of the series' spread, so a flat stretch does not make every
+    wiggle infinitely unusual."""
     overall = robust_scale(values)
     if not overall > 0:
         overall = float(values.std(ddof=0)) if values.notna().sum() > 1 else 0.0
-    floor = overall * 0.01 if overall > 0 else 1e-9
-    return np.maximum(np.asarray(scale, dtype=float), floor)
+    return overall * 0.01 if overall > 0 else 1e-9
 
 
 class ZScoreDetector(Detector):
@@ -93,13 +93,13 @@ class ZScoreDetector(Detector):
         if self.method != "global":
             check_window(self.window_, frame)
         present = values.dropna()
+        self.floor_ = scale_floor(present)
         if self.method == "robust":
             self.center_ = float(present.median())
-            self.scale_ = robust_scale(present)
+            self.scale_ = max(robust_scale(present), self.floor_)
         else:
             self.center_ = float(present.mean())
-            self.scale_ = float(present.std(ddof=0))
-        self.scale_ = float(_floor_scale([self.scale_], present)[0])
+            self.scale_ = max(float(present.std(ddof=0)), self.floor_)
         return self
 
     def expected_and_scale(self, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +122,7 @@ class ZScoreDetector(Detector):
         # The first points have no history yet: they borrow the first full estimate.
         center = center.bfill().fillna(self.center_)
         scale = scale.bfill().fillna(self.scale_)
-        return center.to_numpy(dtype=float), _floor_scale(scale, values)
+        return center.to_numpy(dtype=float), np.maximum(scale.to_numpy(dtype=float), self.floor_)
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         values = frame["value"].astype(float).reset_index(drop=True)

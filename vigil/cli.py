@@ -13,6 +13,7 @@ import pandas as pd
 from detection import DETECTORS, make_detector
 from detection.errors import VigilError
 from detection.io import read_table
+from detection.quality import plural
 from detection.schema import Schema, infer_schema
 from detection.tidy import prepare, series_frame
 from vigil.export import to_csv_bytes, to_parquet_bytes
@@ -148,7 +149,8 @@ def detect(
         flagged = int(scored["is_anomaly"].sum())
         worst = scored["severity"].max()
         click.echo(
-            f"{name}: {len(scored):,} points, {flagged:,} anomalies (highest severity {worst:.2f})"
+            f"{name}: {plural(len(scored), 'point')}, {plural(flagged, 'anomaly')} "
+            f"(highest severity {worst:.2f})"
         )
     result = pd.concat(parts, ignore_index=True)
     output.parent.mkdir(parents=True, exist_ok=True)
