@@ -112,8 +112,8 @@ def check_frame(frame: pd.DataFrame, minimum: int = MIN_FIT_POINTS) -> pd.Series
         raise DataError(
             f"A series needs 'timestamp' and 'value' columns; missing {sorted(missing)}."
         )
-    timestamps = frame["timestamp"]
-    if not (timestamps.is_monotonic_increasing and timestamps.is_unique):
+    times = frame["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
+    if not (np.diff(times) > 0).all():
         raise DataError(
             "Timestamps must be sorted and unique; read the data with detection.io.prepare, "
             "which sorts them and merges repeats."

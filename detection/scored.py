@@ -100,6 +100,7 @@ def make_scored_frame(
             "explanation": np.where(flagged, np.asarray(explanation, dtype=object), ""),
         },
         index=index,
+        copy=False,
     )
 
 
