@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import log_ndtr
+from scipy.special import log_ndtr, ndtr
 
 SCORED_COLUMNS = (
     "timestamp",
@@ -52,8 +52,10 @@ def severity_from_surprise(surprise: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def severity_from_deviation(deviation: pd.Series | np.ndarray) -> np.ndarray:
-    """Severity of a deviation measured in (robust) standard deviations."""
-    return severity_from_surprise(surprise_from_deviation(deviation))
+    """Severity of a deviation measured in (robust) standard deviations: 1 - p^(ln 10 / S)
+    with p the two-sided Gaussian tail, the same map as `severity_from_surprise`."""
+    tail = 2.0 * ndtr(-np.abs(np.asarray(deviation, dtype=float)))
+    return 1.0 - np.power(tail, np.log(10.0) / SURPRISE_AT_SEVERITY_0_9)
 
 
 def _as_column(values: object, index: pd.Index) -> np.ndarray:
@@ -97,7 +99,12 @@ def make_scored_frame(
             "expected": _as_column(expected, index),
             "lower": _as_column(lower, index),
             "upper": _as_column(upper, index),
-            "explanation": np.where(flagged, np.asarray(explanation, dtype=object), ""),
+            # object dtype: 1M mostly-empty sentences need no conversion to Arrow strings
+            "explanation": pd.Series(
+                np.where(flagged, np.asarray(explanation, dtype=object), ""),
+                index=index,
+                dtype=object,
+            ),
         },
         index=index,
         copy=False,

@@ -27,13 +27,10 @@ def robust_scale(values: pd.Series | np.ndarray) -> float:
     return float(MAD_TO_STD * np.median(np.abs(array - np.median(array))))
 
 
-def scale_floor(values: pd.Series) -> float:
+def scale_floor(spread: float) -> float:
     """A floor for scales: 1% of the series' spread, so a flat stretch does not make every
     wiggle infinitely unusual."""
-    overall = robust_scale(values)
-    if not overall > 0:
-        overall = float(values.std(ddof=0)) if values.notna().sum() > 1 else 0.0
-    return overall * 0.01 if overall > 0 else 1e-9
+    return spread * 0.01 if spread > 0 else 1e-9
 
 
 class ZScoreDetector(Detector):
@@ -93,10 +90,13 @@ class ZScoreDetector(Detector):
         if self.method != "global":
             check_window(self.window_, frame)
         present = values.dropna()
-        self.floor_ = scale_floor(present)
+        spread = robust_scale(present)
+        if not spread > 0:
+            spread = float(present.std(ddof=0)) if len(present) > 1 else 0.0
+        self.floor_ = scale_floor(spread)
         if self.method == "robust":
             self.center_ = float(present.median())
-            self.scale_ = max(robust_scale(present), self.floor_)
+            self.scale_ = max(spread, self.floor_)
         else:
             self.center_ = float(present.mean())
             self.scale_ = max(float(present.std(ddof=0)), self.floor_)
