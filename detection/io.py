@@ -103,7 +103,12 @@ def _gunzip(data: bytes, filename: str, max_bytes: int) -> bytes:
 def _decode(data: bytes) -> tuple[bytes, Finding]:
     """Bytes that are not UTF-8, re-encoded as UTF-8, and a note of what they were."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text, encoding = data.decode("utf-16"), "UTF-16"
+        try:
+            text, encoding = data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise DataError(
+                "The file starts like UTF-16 text but is not: it looks binary."
+            ) from None
     else:
         best = from_bytes(data[:200_000]).best()
         encoding = best.encoding if best is not None else "latin-1"

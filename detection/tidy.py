@@ -52,9 +52,13 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
                 "they were left out.",
             )
         )
-    times = timestamps.to_numpy()[keep].view("int64")
+    everything = not dropped
+    times = timestamps.to_numpy().view("int64")
+    if not everything:
+        times = times[keep]
     if schema.series_column:
-        labels = frame[schema.series_column][keep].astype("string").fillna("(blank)")
+        labels = frame[schema.series_column]
+        labels = (labels if everything else labels[keep]).astype("string").fillna("(blank)")
         codes, groups = pd.factorize(labels)
         groups = [str(group) for group in groups]
     else:
@@ -67,7 +71,7 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
     if order is not None:
         codes, times = codes[order], times[order]
 
-    columns = _value_columns(frame, schema, keep, order, findings)
+    columns = _value_columns(frame, schema, None if everything else keep, order, findings)
     if repeats:
         findings.append(
             Finding(
@@ -80,6 +84,7 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
         codes, times, columns = _merge_repeats(codes, times, columns)
 
     tidy = _to_long(codes, times, groups, columns)
+    shared_times = times if groups is None else None
     missing_values = int(tidy["value"].isna().sum())
     if missing_values:
         findings.append(
@@ -95,7 +100,7 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
             f"Only {len(tidy)} usable row{'s' if len(tidy) != 1 else ''}: Vigil needs at "
             f"least {MIN_POINTS} points with a timestamp to find anomalies."
         )
-    return tidy, _report(tidy, findings)
+    return tidy, _report(tidy, findings, shared_times)
 
 
 def parse_timestamps(column: pd.Series) -> tuple[pd.Series, list[Finding]]:
@@ -174,7 +179,7 @@ def _sort_order(
 def _value_columns(
     frame: pd.DataFrame,
     schema: Schema,
-    keep: np.ndarray,
+    keep: np.ndarray | None,
     order: np.ndarray | None,
     findings: list[Finding],
 ) -> list[tuple[str, np.ndarray]]:
@@ -189,7 +194,8 @@ def _value_columns(
                     f"{plural(bad, 'cell')} in '{column}' held no number; treated as missing.",
                 )
             )
-        values = values[keep]
+        if keep is not None:
+            values = values[keep]
         if order is not None:
             values = values[order]
         if np.isnan(values).all():
@@ -273,15 +279,22 @@ def infer_step(timestamps: pd.Series) -> pd.Timedelta | None:
     return pd.Timedelta(int(np.median(steps)), unit="ns")
 
 
-def _report(tidy: pd.DataFrame, findings: list[Finding]) -> QualityReport:
-    codes = tidy["series"].cat.codes.to_numpy()
-    times = tidy["timestamp"].to_numpy().view("int64")
-    bounds = np.searchsorted(codes, np.arange(len(tidy["series"].cat.categories) + 1))
+def _report(
+    tidy: pd.DataFrame, findings: list[Finding], shared_times: np.ndarray | None = None
+) -> QualityReport:
+    """Step, gaps and irregular steps, per series; `shared_times` when every series has the
+    same timestamps (a wide file), so they are measured once."""
+    if shared_times is not None:
+        slices = [shared_times]
+    else:
+        codes = tidy["series"].cat.codes.to_numpy()
+        times = tidy["timestamp"].to_numpy().view("int64")
+        bounds = np.searchsorted(codes, np.arange(len(tidy["series"].cat.categories) + 1))
+        slices = [times[start:end] for start, end in itertools.pairwise(bounds)]
     gap_edges: list[np.ndarray] = []
     irregular = 0
     steps = []
-    for start, end in itertools.pairwise(bounds):
-        series_times = times[start:end]
+    for series_times in slices:
         diffs = np.diff(series_times)
         positive = diffs[diffs > 0]
         if positive.size == 0:
@@ -289,9 +302,7 @@ def _report(tidy: pd.DataFrame, findings: list[Finding]) -> QualityReport:
         step = int(np.median(positive))
         steps.append(step)
         large = diffs > 1.5 * step
-        gap_edges.append(
-            np.column_stack([times[start:end][:-1][large], times[start:end][1:][large]])
-        )
+        gap_edges.append(np.column_stack([series_times[:-1][large], series_times[1:][large]]))
         irregular += int(((np.abs(diffs - step) > 0.1 * step) & ~large).sum())
     step = pd.Timedelta(min(steps), unit="ns") if steps else None
     gaps = np.unique(np.concatenate(gap_edges), axis=0) if gap_edges else np.empty((0, 2))

@@ -52,6 +52,7 @@ REFUSED: dict[str, tuple[str, bytes, str]] = {
     "wrong_type": ("notes.docx", b"PK\x03\x04", "not a supported file"),
     "broken_gzip": ("data.csv.gz", b"not gzip at all", "not a valid gzip"),
     "broken_parquet": ("data.parquet", b"PAR1 nonsense", "could not be read as Parquet"),
+    "broken_utf16": ("u16.csv", b"\xfe\xff\x00\x00\x00", "looks binary"),
 }
 
 ACCEPTED: dict[str, tuple[str, bytes]] = {
@@ -106,4 +107,5 @@ ACCEPTED: dict[str, tuple[str, bytes]] = {
         ),
     ),
     "bom": ("bom.csv", b"\xef\xbb\xbf" + _csv(_rows())),
+    "utf16": ("excel.csv", _rows().to_csv(index=False, sep="\t").encode("utf-16")),
 }
