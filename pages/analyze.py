@@ -248,6 +248,12 @@ def _figure(key: str, min_severity: float):
 def show_result(key: str | None, min_severity: float):
     """Chart, anomalies grid and a one-line summary of a result."""
     if not key:
+        if not dataset_store().list():
+            return (
+                empty_figure("No data yet: add a file (or the demo data) on the Data page"),
+                [],
+                None,
+            )
         return empty_figure("Choose a data set and a series, then run a detector"), [], None
     try:
         scored, run = result_store().load(key)

@@ -152,3 +152,27 @@ def test_the_report_escapes_hostile_series_names(dash_app):
 
 def test_empty_figure_carries_its_message():
     assert empty_figure("Nothing here").layout.annotations[0].text == "Nothing here"
+
+
+def test_choosing_columns_on_the_data_page_rereads_the_file(dash_app):
+    from pages.data import apply_columns, show_dataset
+
+    info, _ = dataset_store().add(ACCEPTED["long_format"][1], "hosts.csv")
+    applied, message = apply_columns(1, info.id, "timestamp", ["cpu"], None)
+
+    assert message is None
+    assert applied is not no_update
+    assert dataset_store().info(info.id).report.series == ("cpu",)
+    assert "repeated a timestamp" in str(show_dataset(info.id, applied))
+
+
+def test_a_bad_column_choice_is_explained_and_changes_nothing(dash_app):
+    from pages.data import apply_columns
+
+    info, _ = dataset_store().add(ACCEPTED["long_format"][1], "hosts.csv")
+    before = dataset_store().info(info.id).schema
+    applied, message = apply_columns(1, info.id, "host", ["cpu"], None)
+
+    assert applied is no_update
+    assert "reads as a date or time" in str(message)
+    assert dataset_store().info(info.id).schema == before

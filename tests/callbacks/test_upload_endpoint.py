@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import threading
+import uuid
 
 import pytest
 import requests
@@ -30,6 +31,7 @@ def upload(base_url: str, filename: str, data: bytes) -> requests.Response:
 
 def test_a_good_file_is_stored_and_a_repeat_is_reused(base_url):
     filename, data = ACCEPTED["long_format"]
+    data += f"2024-01-02 00:00,web0,{uuid.uuid4().int % 1000}\n".encode()  # new to this server
 
     first = upload(base_url, filename, data)
     again = upload(base_url, "copy.csv", data)
