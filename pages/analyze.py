@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from functools import lru_cache
 
@@ -23,6 +24,7 @@ from vigil.export import to_csv_bytes, to_parquet_bytes
 from vigil.results import RunSettings
 from vigil.services import dataset_store, result_store
 
+log = logging.getLogger(__name__)
 dash.register_page(__name__, path="/analyze", name="Analyze", title="Vigil · Analyze", order=1)
 
 QUERY = "analyze-query"
@@ -43,6 +45,7 @@ DOWNLOAD_CSV = "analyze-download-csv"
 DOWNLOAD_PARQUET = "analyze-download-parquet"
 DOWNLOAD_REPORT = "analyze-download-report"
 DEFAULT_DETECTOR = "stl"
+UNEXPECTED = "Something went wrong while running the detector; the details are in the server log."
 CENTRE_POINTS = 150
 
 
@@ -225,6 +228,10 @@ def run_analysis(set_progress, _clicks, series, detector, dataset_id, values, pa
     except VigilError as error:
         set_progress("")
         return None, error_alert(str(error), "analyze-error")
+    except Exception:  # a bug, not the user's doing: keep the page usable, log the details
+        log.exception("detection failed for %s / %s with %s", dataset_id, series, detector)
+        set_progress("")
+        return None, error_alert(UNEXPECTED, "analyze-error")
 
 
 @lru_cache(maxsize=8)

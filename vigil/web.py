@@ -30,6 +30,11 @@ def upload_dataset():
         return jsonify(error=str(error)), 400
     except MemoryError:
         return jsonify(error="The file is too large for this server's memory."), 413
+    except Exception:  # a bug, not the file's fault: say so, keep the details in the log
+        log.exception("storing upload %r failed", upload.filename)
+        return jsonify(
+            error="The server could not store this file; the details are in its log."
+        ), 500
     log.info("stored data set %s (%s, reused=%s)", info.id, info.name, reused)
     return jsonify(id=info.id, name=info.name, reused=reused), 200 if reused else 201
 

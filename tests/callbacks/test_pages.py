@@ -176,3 +176,18 @@ def test_a_bad_column_choice_is_explained_and_changes_nothing(dash_app):
     assert applied is no_update
     assert "reads as a date or time" in str(message)
     assert dataset_store().info(info.id).schema == before
+
+
+def test_a_damaged_data_file_gives_a_message_not_a_traceback(dash_app):
+    from pages.analyze import UNEXPECTED, run_analysis
+
+    frame = pd.read_csv(io.BytesIO(gzip.decompress(ACCEPTED["gzip"][1])))
+    info, _ = dataset_store().add(
+        frame.assign(value=frame["value"] + 1).to_csv(index=False).encode(), "d.csv"
+    )
+    (dataset_store().root / info.id / "data.parquet").write_bytes(b"not parquet any more")
+
+    key, status = run_analysis(lambda _t: None, 1, "value", "zscore", info.id, [], [])
+
+    assert key is None
+    assert UNEXPECTED in str(status)
