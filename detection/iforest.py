@@ -12,9 +12,16 @@ from detection.base import Detector, check_window
 from detection.explain import describe_flagged, number, odds
 from detection.features import build_features
 from detection.params import Param
-from detection.scored import make_scored_frame, severity_from_surprise
+from detection.scored import make_scored_frame, severity_from_deviation, severity_from_surprise
+from detection.zscore import robust_scale
 
 TAIL_QUANTILE = 0.99
+#: Forest scores rarer than this may take the severity of their largest feature deviation.
+MAGNITUDE_GATE = 0.01
+# The features that measure the point itself: a spike's difference and spread would also
+# make its next few neighbours look extreme.
+MEASURED_FEATURES = ("value", "deviation_from_recent")
+FEATURE_WORDS = {"value": "value", "deviation_from_recent": "distance from recent values"}
 
 
 class TailCalibration:
@@ -51,6 +58,12 @@ class IsolationForestDetector(Detector):
     natural cut-off (contamination="auto" flags far too much of a clean series), so scores are
     calibrated against the training scores' tail and a point is flagged when its severity
     reaches `threshold`.
+
+    The forest says *whether* a point is unusual but not by how much: its scores saturate, so
+    a 6-sigma spike is barely more isolated than the most extreme of 10,000 ordinary points.
+    For points in the forest's top 1%, severity is therefore raised to that of the point's
+    largest robust deviation in value or in distance from recent values, and the explanation
+    names which.
     """
 
     name = "iforest"
@@ -142,6 +155,12 @@ class IsolationForestDetector(Detector):
         raw = -self.forest_.score_samples(matrix)
         self.calibration_ = TailCalibration(raw[present])
         self.typical_score_ = float(np.median(raw[present]))
+        measured = features.loc[present, list(MEASURED_FEATURES)]
+        self.feature_center_ = measured.median().to_numpy()
+        spreads = np.array([robust_scale(measured[name]) for name in MEASURED_FEATURES])
+        fallback = measured.std(ddof=0).to_numpy()
+        spreads = np.where(spreads > 0, spreads, fallback)
+        self.feature_scale_ = np.where(spreads > 0, spreads, 1.0)
         return raw
 
     def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -156,16 +175,25 @@ class IsolationForestDetector(Detector):
 
     def _scored(self, frame: pd.DataFrame, features: pd.DataFrame, raw: np.ndarray) -> pd.DataFrame:
         probability = self.calibration_.probability(raw)
-        severity = severity_from_surprise(-np.log(probability))
+        forest_severity = severity_from_surprise(-np.log(probability))
+        measured = features[list(MEASURED_FEATURES)].to_numpy()
+        deviations = np.abs(measured - self.feature_center_) / self.feature_scale_
+        strongest = deviations.argmax(axis=1)
+        largest = deviations[np.arange(len(deviations)), strongest]
+        magnitude = severity_from_deviation(largest)
+        severity = np.where(
+            probability <= MAGNITUDE_GATE, np.maximum(forest_severity, magnitude), forest_severity
+        )
         flagged = severity >= self.threshold
         observed = frame["value"].to_numpy(dtype=float)
         recent = features["value"].to_numpy() - features["deviation_from_recent"].to_numpy()
 
         def describe(i: int) -> str:
+            feature = FEATURE_WORDS[MEASURED_FEATURES[strongest[i]]]
             return (
-                f"{number(observed[i])} is isolated unusually fast (score {raw[i]:.2f} against "
-                f"a typical {self.typical_score_:.2f}; {odds(probability[i])} points score this "
-                f"high); recent values were near {number(recent[i])}"
+                f"{number(observed[i])} is isolated unusually fast ({odds(probability[i])} "
+                f"points score this high); most unusual in its {feature}, {largest[i]:.1f} "
+                f"robust deviations from typical; recent values were near {number(recent[i])}"
             )
 
         return make_scored_frame(

@@ -165,3 +165,10 @@ def test_every_detector_finds_the_demo_spikes():
         scored = run_detection(requests, name)
         flagged = scored.loc[scored["is_anomaly"], "timestamp"]
         assert ((flagged - spike_time).abs() < pd.Timedelta(hours=12)).any(), name
+
+
+def test_isolation_forest_names_the_feature_that_stands_out_and_not_the_spikes_neighbours():
+    spiky = with_spike(gaussian_noise(5000, seed=11), 2500, 7)
+    scored = run_detection(spiky, "iforest")
+    assert "most unusual in its value" in scored.loc[2500, "explanation"]
+    assert not scored.loc[2501:2512, "is_anomaly"].any()

@@ -57,22 +57,7 @@ def test_clean_noise_flags_at_most_half_a_percent(name, noise_10k):
     assert scored["is_anomaly"].mean() <= 0.005
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Isolation Forest scores saturate: a 6-sigma spike is barely more isolated "
-                "than the most extreme of 10,000 noise points, so its calibrated severity is ~0.72",
-            ),
-        )
-        if n == "iforest"
-        else n
-        for n in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_a_six_sigma_spike_gets_severity_of_at_least_0_9(name, noise_10k):
     spiky = with_spike(noise_10k, 5000, 6)
     scored = run_detection(spiky, name)
