@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from jinja2 import Environment
 
-from detection.explain import number
+from components.grids import anomaly_rows
 
 _TEMPLATE = Environment(autoescape=True).from_string(
     """<!doctype html>
@@ -35,8 +35,9 @@ Made {{ created }}.</p>
 {{ chart | safe }}
 <h2>Anomalies</h2>
 <table><thead><tr><th>Time</th><th>Value</th><th>Expected</th><th>Severity</th><th>Why</th></tr></thead>
-<tbody>{% for row in anomalies %}<tr><td>{{ row.time }}</td><td>{{ row.value }}</td>
-<td>{{ row.expected }}</td><td>{{ row.severity }}</td><td>{{ row.explanation }}</td></tr>
+<tbody>{% for row in anomalies %}<tr><td>{{ row.timestamp }}</td><td>{{ row.value }}</td>
+<td>{{ row.expected }}</td><td>{{ "%.3f" | format(row.severity) }}</td>
+<td>{{ row.explanation }}</td></tr>
 {% else %}<tr><td colspan="5">No anomalies at this severity.</td></tr>{% endfor %}</tbody></table>
 </body></html>
 """
@@ -47,16 +48,7 @@ def html_report(
     figure: go.Figure, flagged: pd.DataFrame, run: dict, *, rows: int, min_severity: float
 ) -> str:
     """One HTML file with plotly.js inlined, so it opens anywhere without a network."""
-    anomalies = [
-        {
-            "time": row.timestamp.isoformat(sep=" "),
-            "value": number(row.value),
-            "expected": "" if row.expected != row.expected else number(row.expected),
-            "severity": f"{row.severity:.3f}",
-            "explanation": row.explanation,
-        }
-        for row in flagged.itertuples(index=False)
-    ]
+    anomalies = anomaly_rows(flagged)
     chart = go.Figure(figure).to_html(include_plotlyjs=True, full_html=False)
     return _TEMPLATE.render(
         dataset=run["dataset_name"],
