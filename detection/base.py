@@ -11,6 +11,7 @@ import pandas as pd
 
 from detection.errors import DataError, ParameterError
 from detection.params import Param, coerce_params
+from detection.quality import plural
 
 MIN_FIT_POINTS = 10
 
@@ -76,7 +77,9 @@ def _back_to_rows(
 ) -> pd.DataFrame:
     if original is not None:
         scored = scored.iloc[original]
-    return scored.set_axis(index)
+    if not scored.index.equals(index):
+        scored.index = index  # in place: set_axis would copy every column
+    return scored
 
 
 def on_regular_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
@@ -105,8 +108,8 @@ def on_regular_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | Non
     return pd.DataFrame({"timestamp": full, "value": values}), positions
 
 
-def check_frame(frame: pd.DataFrame, minimum: int = MIN_FIT_POINTS) -> pd.Series:
-    """The frame's values, after checking it has the columns and enough points to learn from."""
+def check_frame(frame: pd.DataFrame, minimum: int = MIN_FIT_POINTS) -> None:
+    """Check a frame has the columns, sorted unique times and enough points to learn from."""
     missing = {"timestamp", "value"} - set(frame.columns)
     if missing:
         raise DataError(
@@ -115,17 +118,14 @@ def check_frame(frame: pd.DataFrame, minimum: int = MIN_FIT_POINTS) -> pd.Series
     times = frame["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
     if not (np.diff(times) > 0).all():
         raise DataError(
-            "Timestamps must be sorted and unique; read the data with detection.io.prepare, "
+            "Timestamps must be sorted and unique; read the data with detection.tidy.prepare, "
             "which sorts them and merges repeats."
         )
-    values = frame["value"].astype(float)
-    present = int(values.notna().sum())
+    present = int(frame["value"].notna().sum())
     if present < minimum:
         raise DataError(
-            f"Only {present} point{'s' if present != 1 else ''} with a value: "
-            f"this detector needs at least {minimum}."
+            f"Only {plural(present, 'point')} with a value: this detector needs at least {minimum}."
         )
-    return values
 
 
 def check_window(window: int, frame: pd.DataFrame, what: str = "window") -> None:

@@ -39,12 +39,6 @@ SURPRISE_AT_SEVERITY_0_9 = float(-(np.log(2.0) + log_ndtr(-5.0)))
 BandLike = tuple[object, object, object]
 
 
-def surprise_from_deviation(deviation: pd.Series | np.ndarray) -> np.ndarray:
-    """Two-sided Gaussian surprise, -ln P(|Z| >= d), in nats; NaN stays NaN."""
-    d = np.abs(np.asarray(deviation, dtype=float))
-    return -(np.log(2.0) + log_ndtr(-d))
-
-
 def severity_from_surprise(surprise: pd.Series | np.ndarray) -> np.ndarray:
     """Map surprise in nats to severity in [0, 1]; NaN stays NaN."""
     s = np.clip(np.asarray(surprise, dtype=float), 0.0, None)

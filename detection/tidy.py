@@ -167,8 +167,12 @@ def _sort_order(
         if np.array_equal(order, np.arange(len(order))):
             order = None
     else:
-        unsorted = int((np.diff(times) < 0).sum())
-        order = None if unsorted == 0 else np.argsort(times, kind="stable")
+        steps = np.diff(times)
+        unsorted = int((steps < 0).sum())
+        if unsorted == 0:
+            return None, 0, int((steps == 0).sum())
+        order = np.argsort(times, kind="stable")
+        return order, unsorted, int((np.diff(times[order]) == 0).sum())
     sorted_codes = codes if order is None else codes[order]
     sorted_times = times if order is None else times[order]
     repeats = (np.diff(sorted_times) == 0) & (sorted_codes[1:] == sorted_codes[:-1])
@@ -253,7 +257,8 @@ def _to_long(
     names = [name for name, _ in columns]
     if groups is None:
         categories = names
-        series_codes = np.repeat(np.arange(len(columns)), len(times))
+        code_type = np.min_scalar_type(len(categories))  # small codes: less memory to touch
+        series_codes = np.repeat(np.arange(len(columns), dtype=code_type), len(times))
     else:
         categories = [
             group if len(columns) == 1 else f"{group} · {name}"
@@ -263,12 +268,8 @@ def _to_long(
         series_codes = np.concatenate([j * len(groups) + codes for j in range(len(columns))])
     timestamps = np.tile(times, len(columns)).view("datetime64[ns]")
     values = np.concatenate([values for _, values in columns])
-    present = np.bincount(series_codes, minlength=len(categories)) > 0
     series = pd.Categorical.from_codes(series_codes, categories=categories)
-    tidy = pd.DataFrame({"series": series, "timestamp": timestamps, "value": values}, copy=False)
-    if not present.all():
-        tidy["series"] = tidy["series"].cat.remove_unused_categories()
-    return tidy
+    return pd.DataFrame({"series": series, "timestamp": timestamps, "value": values}, copy=False)
 
 
 def infer_step(timestamps: pd.Series) -> pd.Timedelta | None:

@@ -25,9 +25,3 @@ def dataset_store() -> DatasetStore:
 @cache
 def result_store() -> ResultStore:
     return ResultStore(settings().data_dir)
-
-
-def reset() -> None:
-    """Forget cached settings and stores (tests change the environment between apps)."""
-    for function in (settings, dataset_store, result_store):
-        function.cache_clear()
