@@ -75,11 +75,9 @@ def make_scored_frame(
     index = frame.index
     value = frame["value"].to_numpy(dtype=float)
     missing = np.isnan(value)
-    score_arr = np.asarray(score, dtype=float).copy()
-    severity_arr = np.clip(np.asarray(severity, dtype=float).copy(), 0.0, 1.0)
-    flagged = np.asarray(is_anomaly, dtype=bool) & ~missing & ~np.isnan(score_arr)
-    score_arr[missing] = np.nan
-    severity_arr[missing] = np.nan
+    score_arr = np.where(missing, np.nan, np.asarray(score, dtype=float))
+    severity_arr = np.where(missing, np.nan, np.clip(np.asarray(severity, dtype=float), 0.0, 1.0))
+    flagged = np.asarray(is_anomaly, dtype=bool) & ~np.isnan(score_arr)
     lower, expected, upper = band if band is not None else (None, None, None)
     if explanation is None:
         explanation = [""] * len(index)
