@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from charset_normalizer import from_bytes
 
 from detection.errors import DataError
@@ -192,21 +193,28 @@ def _holds_bytes(frame: pd.DataFrame) -> bool:
 
 
 def _read_with_pyarrow(data: bytes, delimiter: str) -> pd.DataFrame:
-    """Parse UTF-8 CSV bytes with pandas' pyarrow engine (which checks the UTF-8)."""
-    frame = pd.read_csv(io.BytesIO(data), sep=delimiter, engine="pyarrow")
-    if _holds_bytes(frame):
-        raise ValueError("the file is not UTF-8")
-    zoned = [c for c in frame.columns if getattr(frame[c].dtype, "tz", None) is not None]
+    """Parse UTF-8 CSV bytes with pyarrow's reader (which checks the UTF-8 of text cells)."""
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    convert = pacsv.ConvertOptions(strings_can_be_null=True)  # "n/a", "NULL"... in text too
+    table = pacsv.read_csv(io.BytesIO(data), parse_options=parse, convert_options=convert)
+    table = table.rename_columns(_unique_names(pd.Index(table.column_names)))
+    zoned = [
+        field.name
+        for field in table.schema
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None
+    ]
     if zoned:
         # Keep the text, so each row's own UTC offset can be seen and reported.
-        text_columns = pd.read_csv(
-            io.BytesIO(data),
-            sep=delimiter,
-            engine="pyarrow",
-            usecols=zoned,
-            dtype=dict.fromkeys(zoned, "string"),
+        as_text = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(zoned, pa.string()), strings_can_be_null=True
         )
-        frame[zoned] = text_columns[zoned]
+        text = pacsv.read_csv(io.BytesIO(data), parse_options=parse, convert_options=as_text)
+        text = text.rename_columns(table.column_names)
+        for name in zoned:
+            table = table.set_column(table.schema.get_field_index(name), name, text[name])
+    frame = table.to_pandas()
+    if _holds_bytes(frame):
+        raise ValueError("the file is not UTF-8")
     return frame
 
 
