@@ -39,8 +39,9 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
     findings = list(raw.findings)
     timestamps, time_findings = parse_timestamps(frame[schema.time_column])
     findings.extend(time_findings)
-    keep = timestamps.notna().to_numpy()
-    dropped = int((~keep).sum())
+    unreadable = np.isnat(timestamps.to_numpy())
+    dropped = int(unreadable.sum())
+    keep = ~unreadable
     if dropped == len(frame):
         raise DataError(f"No value in column '{schema.time_column}' reads as a date or time.")
     if dropped:
@@ -337,8 +338,8 @@ def _report(
     return QualityReport(
         rows=len(tidy),
         series=tuple(str(name) for name in tidy["series"].cat.categories),
-        start=tidy["timestamp"].min(),
-        end=tidy["timestamp"].max(),
+        start=pd.Timestamp(times.min() if shared_times is None else shared_times[0]),
+        end=pd.Timestamp(times.max() if shared_times is None else shared_times[-1]),
         step=step,
         findings=findings,
     )
