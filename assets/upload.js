@@ -6,6 +6,10 @@
     return element && element.closest ? element.closest(".vigil-drop-zone") : null;
   }
 
+  function size(bytes) {
+    return bytes >= 1e6 ? (bytes / 1e6).toFixed(1) + " MB" : (bytes / 1e3).toFixed(1) + " KB";
+  }
+
   function report(zone, answer) {
     answer.at = Date.now();
     var store = zone.getAttribute("data-result-store");
@@ -19,8 +23,8 @@
     var progress = zone.querySelector(".vigil-upload-progress");
     if (limit && file.size > limit) {
       report(zone, {
-        error: "'" + file.name + "' is " + (file.size / 1e6).toFixed(1) +
-          " MB, over the " + (limit / 1e6).toFixed(0) + " MB upload limit.",
+        error: "'" + file.name + "' is " + size(file.size) + ", over the " + size(limit) +
+          " upload limit.",
       });
       return;
     }

@@ -116,3 +116,30 @@ def test_switching_detector_reruns_and_keeps_the_page_clean(dash_duo, dash_app):
     assert plotted_anomalies(dash_duo) >= 1
     assert dash_duo.find_element("#analyze-dataset").text == "vigil-demo.csv"
     assert dash_duo.get_logs() == []
+
+
+DROP_FILE = """
+const [name, text, limit] = arguments;
+const zone = document.querySelector('.vigil-drop-zone');
+if (limit) { zone.setAttribute('data-max-bytes', String(limit)); }
+const transfer = new DataTransfer();
+transfer.items.add(new File([text], name, {type: 'text/csv'}));
+zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: transfer, bubbles: true}));
+zone.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true}));
+"""
+
+
+def test_dropping_files_on_the_zone(dash_duo, dash_app):
+    csv = seasonal_series(n=600, spike_at=300, seed=4).to_csv(index=False)
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element(".vigil-drop-zone", timeout=30)
+
+    dash_duo.driver.execute_script(DROP_FILE, "dropped.csv", csv, None)
+    dash_duo.wait_for_text_to_equal("#data-name", "dropped.csv", timeout=30)
+
+    dash_duo.driver.execute_script(DROP_FILE, "too-big.csv", csv, 100)
+    dash_duo.wait_for_contains_text(
+        "#data-upload-error", "over the 0.1 KB upload limit", timeout=10
+    )
+    assert dash_duo.find_element("#data-name").text == "dropped.csv"
+    assert dash_duo.get_logs() == []
