@@ -214,8 +214,9 @@ def run_analysis(set_progress, _clicks, series, detector, dataset_id, values, pa
         store = dataset_store()
         frame = store.series(dataset_id, series)
         model = make_detector(detector, params)
+        info = store.info(dataset_id)
         run = RunSettings(
-            dataset_id, store.info(dataset_id).name, series, detector, model.get_params()
+            dataset_id, info.name, series, detector, model.get_params(), info.schema.to_dict()
         )
         results = result_store()
         if not results.has(run.key):

@@ -17,19 +17,20 @@ _KEY = re.compile(r"^[0-9a-f]{20}$")
 
 @dataclass(frozen=True)
 class RunSettings:
-    """What a detection run was asked to do."""
+    """What a detection run was asked to do. `columns` is the data set's column choice: the
+    same file read with other columns is other data, so it is part of the result's key."""
 
     dataset_id: str
     dataset_name: str
     series: str
     detector: str
     params: dict
+    columns: dict
 
     @property
     def key(self) -> str:
-        text = json.dumps(
-            [self.dataset_id, self.series, self.detector, self.params], sort_keys=True, default=str
-        )
+        parts = [self.dataset_id, self.columns, self.series, self.detector, self.params]
+        text = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
     def to_dict(self) -> dict:
@@ -39,6 +40,7 @@ class RunSettings:
             "series": self.series,
             "detector": self.detector,
             "params": self.params,
+            "columns": self.columns,
         }
 
 

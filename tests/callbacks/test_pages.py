@@ -14,7 +14,7 @@ from dash._utils import AttributeDict
 
 from components.charts import empty_figure
 from tests.hostile import ACCEPTED
-from vigil.services import dataset_store
+from vigil.services import dataset_store, result_store
 
 
 def triggered(prop_id: str, value=1):
@@ -191,3 +191,23 @@ def test_a_damaged_data_file_gives_a_message_not_a_traceback(dash_app):
 
     assert key is None
     assert UNEXPECTED in str(status)
+
+
+def test_rereading_a_file_with_other_columns_is_not_served_an_old_result(dash_app):
+    from pages.analyze import run_analysis
+    from pages.data import apply_columns
+
+    times = pd.date_range("2024-01-01", periods=60, freq="h")
+    two_clocks = pd.DataFrame(
+        {"recorded": times, "received": times + pd.Timedelta(days=1), "cpu": range(60)}
+    )
+    info, _ = dataset_store().add(two_clocks.to_csv(index=False).encode(), "clocks.csv")
+    assert info.schema.time_column == "recorded"
+    first, _ = run_analysis(lambda _t: None, 1, "cpu", "zscore", info.id, [], [])
+
+    apply_columns(1, info.id, "received", ["cpu"], None)
+    second, _ = run_analysis(lambda _t: None, 1, "cpu", "zscore", info.id, [], [])
+
+    assert second != first
+    scored, _ = result_store().load(second)
+    assert scored["timestamp"].iloc[0] == pd.Timestamp("2024-01-02")
