@@ -139,12 +139,17 @@ class DatasetStore:
             tidy.to_parquet(staging / "data.parquet", index=False)
             (staging / "meta.json").write_text(json.dumps(info.to_dict(), indent=1))
             if target.exists():
-                old = target.with_name(f".{info.id}-old")
-                target.rename(old)
+                old = Path(tempfile.mkdtemp(prefix=f".{info.id}-old-", dir=self.root))
+                target.rename(old)  # replaces the empty placeholder
                 staging.rename(target)
                 shutil.rmtree(old, ignore_errors=True)
             else:
-                staging.rename(target)
+                try:
+                    staging.rename(target)
+                except OSError:
+                    if not (target / "meta.json").is_file():
+                        raise
+                    # the same file, uploaded twice at once: the other upload stored it
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         _load_tidy.cache_clear()

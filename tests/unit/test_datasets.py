@@ -67,3 +67,14 @@ def test_the_demo_data_set_is_built_in(store):
     assert info.report.finding("missing").count == 25
     assert info.report.finding("gaps").count == 1
     assert store.add_demo().id == info.id
+
+
+def test_the_same_file_uploaded_twice_at_once_is_stored_once(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = ACCEPTED["long_format"][1]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: store.add(data, "twice.csv")[0].id, range(4)))
+    assert len(set(results)) == 1
+    assert [info.id for info in store.list()] == results[:1]
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
