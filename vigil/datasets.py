@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -79,6 +80,7 @@ class DatasetStore:
         self.root = Path(root) / "datasets"
         self.max_bytes = max_bytes
         self.max_rows = max_rows
+        self._replacing = threading.Lock()
 
     def _folder(self, dataset_id: str) -> Path:
         if not _ID.match(dataset_id or ""):
@@ -108,7 +110,7 @@ class DatasetStore:
             schema=schema,
             report=report,
         )
-        self._write(info, raw, tidy)
+        self._write(info, raw, tidy, replace=False)
         return info, False
 
     def add_demo(self) -> DatasetInfo:
@@ -124,10 +126,13 @@ class DatasetStore:
         updated = DatasetInfo(
             info.id, info.name, info.created, info.size_bytes, info.columns, schema, report
         )
-        self._write(updated, None, tidy)
+        self._write(updated, None, tidy, replace=True)
         return updated
 
-    def _write(self, info: DatasetInfo, raw: RawTable | None, tidy: pd.DataFrame) -> None:
+    def _write(
+        self, info: DatasetInfo, raw: RawTable | None, tidy: pd.DataFrame, *, replace: bool
+    ) -> None:
+        """Write a data set's files beside its folder, then move them in with one rename."""
         self.root.mkdir(parents=True, exist_ok=True)
         target = self._folder(info.id)
         staging = Path(tempfile.mkdtemp(prefix=f".{info.id}-", dir=self.root))
@@ -138,11 +143,12 @@ class DatasetStore:
                 shutil.copy2(target / "raw.parquet", staging / "raw.parquet")
             tidy.to_parquet(staging / "data.parquet", index=False)
             (staging / "meta.json").write_text(json.dumps(info.to_dict(), indent=1))
-            if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{info.id}-old-", dir=self.root))
-                target.rename(old)  # replaces the empty placeholder
-                staging.rename(target)
-                shutil.rmtree(old, ignore_errors=True)
+            if replace:
+                with self._replacing:
+                    old = Path(tempfile.mkdtemp(prefix=f".{info.id}-old-", dir=self.root))
+                    target.rename(old)  # onto the empty placeholder
+                    staging.rename(target)
+                    shutil.rmtree(old, ignore_errors=True)
             else:
                 try:
                     staging.rename(target)
