@@ -1,0 +1,111 @@
+"""Evaluation metrics against cases worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detection.errors import DataError
+from detection.evaluation import (
+    budget_threshold,
+    event_scores,
+    point_scores,
+    precision_recall_curve,
+    runs,
+)
+
+#            0  1  2  3  4  5  6  7  8  9
+LABELS = [0, 1, 1, 1, 0, 0, 0, 1, 0, 0]  # two events: rows 1-3 and row 7
+FLAGS = [0, 0, 1, 0, 0, 1, 1, 0, 0, 1]  # detections: row 2, rows 5-6, row 9
+
+
+def test_runs_are_first_and_last_rows_included():
+    assert runs(LABELS) == [(1, 3), (7, 7)]
+    assert runs(FLAGS) == [(2, 2), (5, 6), (9, 9)]
+    assert runs([1, 1]) == [(0, 1)]
+    assert runs([]) == []
+
+
+def test_point_scores_count_rows():
+    scores = point_scores(LABELS, FLAGS)
+    # flagged and labelled: row 2; flagged only: 5, 6, 9; labelled only: 1, 3, 7
+    assert (scores.true_positives, scores.false_positives, scores.false_negatives) == (1, 3, 3)
+    assert scores.precision == pytest.approx(1 / 4)
+    assert scores.recall == pytest.approx(1 / 4)
+    assert scores.f1 == pytest.approx(1 / 4)
+
+
+def test_event_scores_count_windows_and_stray_detections():
+    scores = event_scores(LABELS, FLAGS)
+    # window 1-3 found (row 2), window 7 missed; detections 5-6 and 9 touch no window
+    assert (scores.true_positives, scores.false_positives, scores.false_negatives) == (1, 2, 1)
+    assert scores.precision == pytest.approx(1 / 3)
+    assert scores.recall == pytest.approx(1 / 2)
+    assert scores.f1 == pytest.approx(2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
+
+
+def test_flagging_nothing_scores_zero_not_an_error():
+    scores = point_scores(LABELS, [0] * 10)
+    assert (scores.precision, scores.recall, scores.f1) == (0.0, 0.0, 0.0)
+
+
+def test_a_perfect_detector_scores_one():
+    assert event_scores(LABELS, LABELS).f1 == 1.0
+    assert point_scores(LABELS, LABELS).f1 == 1.0
+
+
+def test_labels_other_than_zero_and_one_are_refused():
+    with pytest.raises(DataError, match="0/1"):
+        point_scores([0, 2, 1], [0, 1, 1])
+
+
+def test_labels_and_flags_of_other_lengths_are_refused():
+    with pytest.raises(DataError, match="do not line up"):
+        event_scores([0, 1], [0, 1, 1])
+
+
+def test_precision_recall_curve_walks_the_threshold():
+    labels = [0, 1, 0, 1]
+    severity = [0.2, 0.9, 0.6, np.nan]
+    curve = precision_recall_curve(labels, severity, steps=11).set_index("threshold")
+    assert curve.loc[0.0, "flagged"] == 3  # the missing severity never flags
+    assert curve.loc[0.0, "precision"] == pytest.approx(1 / 3)
+    assert curve.loc[0.0, "recall"] == pytest.approx(1 / 2)
+    assert curve.loc[0.7, "precision"] == 1.0
+    assert curve.loc[0.7, "recall"] == pytest.approx(1 / 2)
+    assert curve.loc[1.0, "flagged"] == 0
+
+
+def test_event_wise_curve_counts_windows():
+    curve = precision_recall_curve([0, 1, 1, 0], [0.1, 0.3, 0.8, 0.1], events=True, steps=11)
+    at_half = curve.set_index("threshold").loc[0.5]
+    assert (at_half["precision"], at_half["recall"]) == (1.0, 1.0)
+
+
+def test_budget_threshold_keeps_flags_within_the_budget():
+    timestamps = pd.date_range("2024-01-01", periods=4 * 24 + 1, freq="h")  # spans four days
+    severity = np.zeros(len(timestamps))
+    severity[[5, 30, 31, 60, 80]] = [0.95, 0.9, 0.85, 0.8, 0.75]
+    # one flag a day over four days allows four flags: the lowest threshold keeping it so
+    threshold = budget_threshold(timestamps, severity, per_day=1)
+    assert (severity >= threshold).sum() == 4
+    assert threshold == pytest.approx(0.751, abs=1e-3)
+    assert (severity >= budget_threshold(timestamps, severity, per_day=0)).sum() == 0
+
+
+def test_a_detector_is_judged_on_planted_spikes():
+    from detection import run_detection
+    from detection.synthetic import seasonal_series
+
+    series = seasonal_series(n=144 * 10, step="10min", seed=9)
+    labels = np.zeros(len(series), dtype=bool)
+    for position in (200, 700, 1200):
+        series.loc[position, "value"] += 9
+        labels[position] = True
+
+    scored = run_detection(series, "stl")
+
+    scores = event_scores(labels, scored["is_anomaly"])
+    assert scores.recall == 1.0
+    assert scores.precision >= 0.5
