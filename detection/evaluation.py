@@ -39,7 +39,8 @@ class Scores:
         return 2 * self.precision * self.recall / total if total else 0.0
 
 
-def _as_flags(values: object, what: str) -> np.ndarray:
+def as_flags(values: object, what: str) -> np.ndarray:
+    """Booleans from 0/1 or true/false values (missing counts as 0), or our own error."""
     array = np.asarray(values)
     if array.dtype != bool:
         if not np.isin(array[~pd.isna(array)], (0, 1)).all():
@@ -50,7 +51,7 @@ def _as_flags(values: object, what: str) -> np.ndarray:
 
 def runs(flags: object) -> list[tuple[int, int]]:
     """Runs of consecutive True values as (first, last) row positions, both included."""
-    array = _as_flags(flags, "flags").astype(np.int8)
+    array = as_flags(flags, "flags").astype(np.int8)
     edges = np.diff(np.concatenate(([0], array, [0])))
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1) - 1
@@ -78,7 +79,7 @@ def event_scores(labels: object, flagged: object) -> Scores:
 
 
 def _aligned(labels: object, flagged: object) -> tuple[np.ndarray, np.ndarray]:
-    truth, guess = _as_flags(labels, "labels"), _as_flags(flagged, "flags")
+    truth, guess = as_flags(labels, "labels"), as_flags(flagged, "flags")
     if truth.shape != guess.shape:
         raise DataError(f"Labels ({len(truth)} rows) and flags ({len(guess)} rows) do not line up.")
     return truth, guess
@@ -92,7 +93,7 @@ def precision_recall_curve(
     Missing severity never flags. Returns one row per threshold: `threshold`, `precision`,
     `recall`, `f1`, `flagged`.
     """
-    truth = _as_flags(labels, "labels")
+    truth = as_flags(labels, "labels")
     level = np.nan_to_num(np.asarray(severity, dtype=float), nan=-1.0)
     score = event_scores if events else point_scores
     rows = []

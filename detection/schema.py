@@ -17,6 +17,7 @@ from detection.io import RawTable
 TIME_NAME_HINTS = ("timestamp", "time", "date", "datetime", "ts", "epoch", "period", "dt")
 NUMBER_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 EPOCH_RANGES = {"s": (1e8, 4.2e9), "ms": (1e11, 4.2e12)}
+LABEL_NAMES = ("label", "labels", "is_anomaly", "anomaly", "anomalies", "target", "outlier")
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,14 @@ def to_numbers(text: pd.Series) -> pd.Series:
     return numbers.where(numbers.notna(), retry)
 
 
+def is_label_name(name: str) -> bool:
+    """Columns that hold anomaly labels rather than a series to watch."""
+    return name.lower().strip() in LABEL_NAMES
+
+
 def infer_schema(raw: RawTable) -> Schema:
-    """Guess the time column, the value columns and a series-name column, if any."""
+    """Guess the time column, the value columns and a series-name column, if any. A column
+    named like a label (`label`, `is_anomaly`, ...) is not offered as a series when others are."""
     frame = raw.frame
     time_column = _find_time_column(frame)
     rest = [c for c in frame.columns if c != time_column]
@@ -118,7 +125,7 @@ def infer_schema(raw: RawTable) -> Schema:
     numeric = [c for c in rest if c not in empty and _numeric_share(frame[c]) >= 0.8]
     text = [c for c in rest if c not in numeric and c not in empty]
     series_column = _find_series_column(frame, time_column, text)
-    values = numeric
+    values = [c for c in numeric if not is_label_name(c)] or numeric
     if not values:
         if empty:
             raise DataError(f"Column '{empty[0]}' has no values: every cell is empty.")

@@ -11,8 +11,9 @@ import click
 import pandas as pd
 
 from detection import DETECTORS, make_detector
-from detection.errors import VigilError
-from detection.io import read_table
+from detection.errors import DataError, VigilError
+from detection.evaluation import as_flags, event_scores, point_scores
+from detection.io import RawTable, read_table
 from detection.quality import plural
 from detection.schema import Schema, infer_schema
 from detection.tidy import prepare, series_frame
@@ -61,6 +62,28 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
         f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir})"
     )
     app.run(host=config.host, port=config.port, debug=config.debug)
+
+
+def _read(path: Path) -> RawTable:
+    config = load_settings()
+    return read_table(path, path.name, max_bytes=config.max_upload_bytes, max_rows=config.max_rows)
+
+
+def _schema(
+    raw: RawTable,
+    time_column: str | None,
+    value_columns: tuple[str, ...],
+    series_column: str | None,
+) -> Schema:
+    """The columns asked for on the command line, the rest found by themselves."""
+    guessed = None if (time_column and value_columns) else infer_schema(raw)
+    return Schema(
+        time_column or guessed.time_column,
+        tuple(value_columns) or guessed.value_columns,
+        series_column
+        if series_column is not None
+        else (guessed.series_column if guessed else None),
+    )
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -122,20 +145,9 @@ def detect(
     output: Path,
 ) -> None:
     """Score every row of INPUT and write the ScoredFrame columns to OUTPUT."""
-    config = load_settings()
     model = make_detector(detector, _parse_params(params))
-    raw = read_table(
-        input_path, input_path.name, max_bytes=config.max_upload_bytes, max_rows=config.max_rows
-    )
-    guessed = None if (time_column and value_columns) else infer_schema(raw)
-    schema = Schema(
-        time_column or guessed.time_column,
-        tuple(value_columns) or guessed.value_columns,
-        series_column
-        if series_column is not None
-        else (guessed.series_column if guessed else None),
-    )
-    tidy, report = prepare(raw, schema)
+    raw = _read(input_path)
+    tidy, report = prepare(raw, _schema(raw, time_column, value_columns, series_column))
     for finding in report.findings:
         if finding.level == "warning":
             click.echo(f"note: {finding.message}", err=True)
@@ -160,6 +172,64 @@ def detect(
     click.echo(
         f"Wrote {len(result):,} rows to {output} ({DETECTORS[detector].label}, {seconds:.2f} s)."
     )
+
+
+@main.command()
+@click.argument(
+    "input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--label-column", required=True, help="Column of 0/1 labels (1 = anomaly).")
+@click.option(
+    "--detector",
+    "-d",
+    "detectors",
+    multiple=True,
+    type=click.Choice(list(DETECTORS)),
+    help="A detector to judge; repeat for several (default: all).",
+)
+@click.option("--time-column", default=None, help="Column holding the timestamps.")
+@click.option(
+    "--value-column", "value_columns", multiple=True, help="Column to score; repeat for several."
+)
+def evaluate(
+    input_path: Path,
+    label_column: str,
+    detectors: tuple[str, ...],
+    time_column: str | None,
+    value_columns: tuple[str, ...],
+) -> None:
+    """Judge detectors on INPUT's labels: point-wise and event-wise precision, recall, F1."""
+    raw = _read(input_path)
+    if label_column not in raw.frame.columns:
+        raise DataError(f"The file has no label column named '{label_column}'.")
+    schema = _schema(raw, time_column, value_columns, None)
+    if schema.series_column:
+        raise DataError(
+            f"Evaluation reads one column per series; this file names its series in "
+            f"'{schema.series_column}'."
+        )
+    watched = tuple(c for c in schema.value_columns if c != label_column)
+    if not watched:
+        raise DataError("Besides the labels there is no column of values to score.")
+    tidy, _ = prepare(raw, Schema(schema.time_column, (*watched, label_column)))
+    labels = series_frame(tidy, label_column).set_index("timestamp")["value"].fillna(0)
+    as_flags(labels, "labels")
+    if not (labels == 1).any():
+        raise DataError(f"Column '{label_column}' has no positive label (no 1): nothing to find.")
+    click.echo(
+        f"{'detector':<10} {'series':<24} {'point P':>8} {'R':>6} {'F1':>6}  "
+        f"{'event P':>8} {'R':>6} {'F1':>6}"
+    )
+    for name in watched:
+        frame = series_frame(tidy, name)
+        truth = labels.reindex(frame["timestamp"]).fillna(0).to_numpy()
+        for detector in detectors or tuple(DETECTORS):
+            flagged = make_detector(detector).fit_score(frame)["is_anomaly"]
+            point, event = point_scores(truth, flagged), event_scores(truth, flagged)
+            click.echo(
+                f"{detector:<10} {name[:24]:<24} {point.precision:>8.2f} {point.recall:>6.2f} "
+                f"{point.f1:>6.2f}  {event.precision:>8.2f} {event.recall:>6.2f} {event.f1:>6.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -97,3 +97,38 @@ def test_bad_parameters_name_what_is_allowed(tmp_path):
     )
     assert done.returncode == 2
     assert "longer than the series" in done.stderr
+
+
+def labelled_file(tmp_path, labels_fix=None):
+    series = seasonal_series(n=144 * 10, step="10min", seed=9)
+    series["label"] = 0
+    for position in (200, 700, 1200):
+        series.loc[position, "value"] += 9
+        series.loc[position, "label"] = 1
+    if labels_fix:
+        labels_fix(series)
+    path = tmp_path / "labelled.csv"
+    series.to_csv(path, index=False)
+    return path
+
+
+def test_evaluate_prints_point_and_event_scores_per_detector(tmp_path):
+    done = vigil("evaluate", str(labelled_file(tmp_path)), "--label-column", "label", "-d", "stl")
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.strip().splitlines()
+    assert header.split()[:3] == ["detector", "series", "point"]
+    assert row.split() == ["stl", "value", "1.00", "1.00", "1.00", "1.00", "1.00", "1.00"]
+
+
+@pytest.mark.parametrize(
+    ("fix", "message"),
+    [
+        (lambda s: s.__setitem__("label", 0), "no positive label"),
+        (lambda s: s.__setitem__("label", s["label"] * 3), "must be 0/1"),
+    ],
+)
+def test_evaluate_explains_unusable_labels(tmp_path, fix, message):
+    done = vigil("evaluate", str(labelled_file(tmp_path, fix)), "--label-column", "label")
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""

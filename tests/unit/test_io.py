@@ -193,3 +193,11 @@ def test_any_table_of_text_gives_a_frame_or_our_own_error(rows, sep):
         sep.join(cell.replace(sep, " ").replace("\n", " ") for cell in row) for row in rows
     )
     reads_or_explains("fuzz.csv", text.encode("utf-8"))
+
+
+def test_a_label_column_is_not_offered_as_a_series():
+    data = b"timestamp,value,is_anomaly\n" + b"".join(
+        f"2024-01-01 {h:02d}:00,{h},{int(h == 7)}\n".encode() for h in range(20)
+    )
+    raw = read_table(data, "labelled.csv", **LIMITS)
+    assert infer_schema(raw).value_columns == ("value",)
