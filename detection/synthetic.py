@@ -86,3 +86,64 @@ def seasonal_series(
     if spike_at is not None:
         values[spike_at] = expected[spike_at] + 6
     return pd.DataFrame({"timestamp": timestamps, "value": values})
+
+
+ANOMALY_KINDS = (
+    "spike",
+    "dip",
+    "level_shift",
+    "trend_change",
+    "variance_change",
+    "seasonal_break",
+    "missing_stretch",
+)
+
+
+def labelled_series(
+    kind: str, *, days: int = 14, step: str = "15min", seed: int = 0
+) -> pd.DataFrame:
+    """A daily-seasonal series with one kind of planted trouble and a 0/1 `label` column.
+
+    Labels mark where a detector should fire: the anomalous points, or the onset window of a
+    lasting change. A missing stretch is not an anomaly: it is unlabelled and holds a spike
+    after it, so that detectors are judged on coping with the gap.
+    """
+    if kind not in ANOMALY_KINDS:
+        raise ValueError(f"unknown anomaly kind {kind!r}; choose from {ANOMALY_KINDS}")
+    rng = np.random.default_rng(seed)
+    timestamps = pd.date_range(
+        "2024-01-01", periods=days * pd.Timedelta("1D") // pd.Timedelta(step), freq=step
+    )
+    n = len(timestamps)
+    per_day = int(pd.Timedelta("1D") / pd.Timedelta(step))
+    hours = timestamps.hour.to_numpy() + timestamps.minute.to_numpy() / 60
+    season = 10 * np.sin(2 * np.pi * (hours - 6) / 24)
+    noise = rng.normal(0, 1, n)
+    values = 50 + season + noise
+    labels = np.zeros(n, dtype=int)
+    start = int(rng.integers(n // 2, n - 2 * per_day))
+    if kind == "spike":
+        for position in rng.choice(np.arange(per_day, n - per_day), size=3, replace=False):
+            values[position] += rng.choice([-1, 1]) * 8
+            labels[position] = 1
+    elif kind == "dip":
+        values[start : start + 5] -= 7
+        labels[start : start + 5] = 1
+    elif kind == "level_shift":
+        values[start:] += 6
+        labels[start : start + 8] = 1
+    elif kind == "trend_change":
+        values[start:] += 0.15 * np.arange(n - start)
+        labels[start + 10 : start + 40] = 1
+    elif kind == "variance_change":
+        values[start : start + per_day // 2] += 3 * noise[start : start + per_day // 2]
+        labels[start : start + per_day // 2] = 1
+    elif kind == "seasonal_break":
+        values[start : start + per_day] -= season[start : start + per_day]
+        labels[start : start + per_day] = 1
+    else:  # missing_stretch
+        values[start : start + per_day // 3] = np.nan
+        spike = start + per_day
+        values[spike] += 8
+        labels[spike] = 1
+    return pd.DataFrame({"timestamp": timestamps, "value": values, "label": labels})

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from detection import run_detection
 from detection.errors import DataError
 from detection.evaluation import (
     budget_threshold,
@@ -14,6 +15,7 @@ from detection.evaluation import (
     precision_recall_curve,
     runs,
 )
+from detection.synthetic import ANOMALY_KINDS, labelled_series
 
 #            0  1  2  3  4  5  6  7  8  9
 LABELS = [0, 1, 1, 1, 0, 0, 0, 1, 0, 0]  # two events: rows 1-3 and row 7
@@ -95,7 +97,6 @@ def test_budget_threshold_keeps_flags_within_the_budget():
 
 
 def test_a_detector_is_judged_on_planted_spikes():
-    from detection import run_detection
     from detection.synthetic import seasonal_series
 
     series = seasonal_series(n=144 * 10, step="10min", seed=9)
@@ -109,3 +110,31 @@ def test_a_detector_is_judged_on_planted_spikes():
     scores = event_scores(labels, scored["is_anomaly"])
     assert scores.recall == 1.0
     assert scores.precision >= 0.5
+
+
+@pytest.mark.parametrize("kind", ANOMALY_KINDS)
+def test_labelled_series_are_reproducible_and_labelled(kind):
+    first = labelled_series(kind, seed=3)
+    again = labelled_series(kind, seed=3)
+    pd.testing.assert_frame_equal(first, again)
+    assert first["label"].isin([0, 1]).all()
+    assert first["label"].sum() >= 1
+    assert not first.loc[first["value"].isna(), "label"].any()
+    assert not labelled_series(kind, seed=4)["value"].equals(first["value"])
+
+
+def test_a_missing_stretch_is_a_gap_not_an_anomaly():
+    series = labelled_series("missing_stretch", seed=1)
+    assert series["value"].isna().sum() == 32  # a third of a day of 15-minute steps
+    assert series["label"].sum() == 1
+
+
+def test_a_seasonal_break_is_found_by_the_seasonal_detector_not_the_rolling_one():
+    series = labelled_series("seasonal_break", seed=2)
+    frame = series[["timestamp", "value"]]
+    found = {
+        name: event_scores(series["label"], run_detection(frame, name)["is_anomaly"]).recall
+        for name in ("zscore", "stl")
+    }
+    assert found["stl"] == 1.0
+    assert found["zscore"] == 0.0  # the flattened day stays inside the rolling range
