@@ -12,6 +12,7 @@ import pandas as pd
 from detection.errors import DataError, ParameterError
 from detection.params import Param, coerce_params
 from detection.quality import plural
+from detection.tidy import typical_step
 
 MIN_FIT_POINTS = 10
 
@@ -95,8 +96,8 @@ def on_regular_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | Non
         return plain, None
     times = frame["timestamp"].to_numpy(dtype="datetime64[ns]")
     steps = np.diff(times.view("int64"))
-    step = int(np.median(steps))
-    if step <= 0 or not (steps > step).any() or (steps == step).mean() < 0.9:
+    step = typical_step(steps)
+    if step is None or not (steps > step).any() or (steps == step).mean() < 0.9:
         return plain, None
     grid = pd.date_range(times[0], times[-1], freq=pd.Timedelta(step, unit="ns"))
     if len(grid) > 2 * len(frame):

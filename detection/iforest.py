@@ -13,7 +13,7 @@ from detection.explain import describe_flagged, number, odds
 from detection.features import build_features
 from detection.params import Param
 from detection.scored import make_scored_frame, severity_from_deviation, severity_from_surprise
-from detection.zscore import robust_scale
+from detection.zscore import robust_spread
 
 TAIL_QUANTILE = 0.99
 #: Forest scores rarer than this may take the severity of their largest feature deviation.
@@ -157,9 +157,7 @@ class IsolationForestDetector(Detector):
         self.typical_score_ = float(np.median(raw[present]))
         measured = features.loc[present, list(MEASURED_FEATURES)]
         self.feature_center_ = measured.median().to_numpy()
-        spreads = np.array([robust_scale(measured[name]) for name in MEASURED_FEATURES])
-        fallback = measured.std(ddof=0).to_numpy()
-        spreads = np.where(spreads > 0, spreads, fallback)
+        spreads = np.array([robust_spread(measured[name]) for name in MEASURED_FEATURES])
         self.feature_scale_ = np.where(spreads > 0, spreads, 1.0)
         return raw
 

@@ -15,7 +15,7 @@ from detection.params import Param
 from detection.scored import make_scored_frame, severity_from_deviation
 from detection.seasonality import MIN_CYCLES, find_periods
 from detection.tidy import infer_step
-from detection.zscore import robust_scale
+from detection.zscore import robust_spread
 
 
 def stl_speedups(period: int) -> dict[str, int]:
@@ -63,10 +63,7 @@ def decompose(
 
 
 def _residual_scale(residual: np.ndarray) -> float:
-    scale = robust_scale(residual)
-    if not scale > 0:
-        scale = float(np.nanstd(residual)) or 1e-9
-    return scale
+    return robust_spread(residual) or 1e-9
 
 
 class SeasonalDetector(Detector):

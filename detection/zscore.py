@@ -28,6 +28,17 @@ def robust_scale(values: pd.Series | np.ndarray) -> float:
     return float(MAD_TO_STD * np.median(np.abs(array - np.median(array))))
 
 
+def robust_spread(values: pd.Series | np.ndarray) -> float:
+    """`robust_scale`, or the standard deviation where over half the values are equal (a MAD
+    of 0); 0.0 for a constant or empty series. Missing values are ignored."""
+    array = np.asarray(values, dtype=float)
+    array = array[~np.isnan(array)]
+    if array.size == 0:
+        return 0.0
+    scale = robust_scale(array)
+    return scale if scale > 0 else float(array.std())
+
+
 def scale_floor(spread: float) -> float:
     """A floor for scales: 1% of the series' spread, so a flat stretch does not make every
     wiggle infinitely unusual."""
@@ -95,9 +106,7 @@ class ZScoreDetector(Detector):
             # For rolling methods these only seed the first window and floor the scale:
             # an even sample of the series tells them as well as every point.
             present = present.iloc[:: len(present) // WHOLE_SERIES_SAMPLE]
-        spread = robust_scale(present)
-        if not spread > 0:
-            spread = float(present.std(ddof=0)) if len(present) > 1 else 0.0
+        spread = robust_spread(present)
         self.floor_ = scale_floor(spread)
         if self.method == "robust":
             self.center_ = float(present.median())
