@@ -37,6 +37,9 @@ def make_detector(name: str, params: dict[str, object] | None = None) -> Detecto
     return DETECTORS[name].from_params(params)
 
 
-def run_detection(frame: pd.DataFrame, name: str, **params: object) -> pd.DataFrame:
-    """Fit detector `name` on a `timestamp`/`value` frame and score the same frame."""
-    return make_detector(name, params).fit_score(frame)
+def run_detection(
+    frame: pd.DataFrame, name: str, *, online: bool = False, **params: object
+) -> pd.DataFrame:
+    """Fit detector `name` on a `timestamp`/`value` frame and score the same frame; with
+    `online`, score each point from the points before it only."""
+    return make_detector(name, params).detect(frame, online=online)

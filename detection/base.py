@@ -15,6 +15,11 @@ from detection.quality import plural
 from detection.tidy import typical_step
 
 MIN_FIT_POINTS = 10
+#: Online mode takes the series' step from its first this-many points, so no later point
+#: can change the grid that earlier scores were computed on.
+GRID_SAMPLE = 64
+#: Online mode fills at most this many missing steps per gap (a longer gap is kept short).
+MAX_GAP_STEPS = 10_000
 
 
 class Detector(ABC):
@@ -56,6 +61,42 @@ class Detector(ABC):
         self._check(frame)
         grid, original = on_regular_grid(frame)
         return _back_to_rows(self._fit_score(grid), original, frame.index)
+
+    def detect(self, frame: pd.DataFrame, *, online: bool = False) -> pd.DataFrame:
+        """`score_online(frame)` when `online`, else `fit_score(frame)`."""
+        return self.score_online(frame) if online else self.fit_score(frame)
+
+    def score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score each row from the rows before it only, as points arriving one by one would be.
+
+        Appending later rows never changes an earlier row's score. The first rows are a
+        warm-up: they get no score and are never flagged. `scored.attrs["warmup_rows"]` says
+        how many rows that is and `scored.attrs["warmup_until"]` when the first score came.
+        """
+        check_frame(frame, 1)
+        self._check_params()
+        grid, original = on_causal_grid(frame)
+        scored = self._score_online(grid)
+        warmup = min(max(int(self.warmup_), GRID_SAMPLE), len(scored))
+        unscored = np.zeros(len(scored), dtype=bool)
+        unscored[:warmup] = True
+        unscored |= np.isnan(scored["score"].to_numpy())
+        for column in ("score", "severity"):
+            scored[column] = scored[column].mask(unscored)
+        scored["is_anomaly"] = scored["is_anomaly"].to_numpy() & ~unscored
+        scored.loc[unscored, "explanation"] = ""
+        rows = _back_to_rows(scored, original, frame.index)
+        positions = np.arange(len(scored)) if original is None else original
+        rows.attrs["warmup_rows"] = int((positions < warmup).sum())
+        rows.attrs["warmup_until"] = (
+            None if warmup >= len(scored) else pd.Timestamp(scored["timestamp"].iloc[warmup])
+        )
+        return rows
+
+    def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score a frame on a regular grid causally, and set `warmup_` (rows before the first
+        trustworthy score)."""
+        raise ParameterError(f"The {self.label} detector has no online mode.")
 
     def _check(self, frame: pd.DataFrame) -> None:
         check_frame(frame, self.min_points)
@@ -107,6 +148,38 @@ def on_regular_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | Non
     values = np.full(len(full), np.nan)
     values[positions] = frame["value"].to_numpy(dtype=float)
     return pd.DataFrame({"timestamp": full, "value": values}), positions
+
+
+def on_causal_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Like `on_regular_grid`, but decided causally: the step comes from the first
+    GRID_SAMPLE points and each gap is filled from its own two ends (at most MAX_GAP_STEPS
+    rows), so a row's place on the grid never depends on the rows after it."""
+    plain = frame.reset_index(drop=True)
+    times = frame["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
+    if len(times) < 3:
+        return plain, None
+    sample = np.diff(times[:GRID_SAMPLE])
+    step = typical_step(sample)
+    if step is None or (sample == step).mean() < 0.9:
+        return plain, None
+    missing = np.clip((np.diff(times) - 1) // step, 0, MAX_GAP_STEPS)
+    if not missing.any():
+        return plain, None
+    owner = np.repeat(np.arange(len(missing)), missing)
+    first_of_run = np.repeat(np.cumsum(missing) - missing, missing)
+    offset = np.arange(owner.size) - first_of_run + 1
+    added = times[owner] + offset * step
+    # a gap's rows go after its left end and before its right end
+    order = np.argsort(np.concatenate([times, added]), kind="stable")
+    all_times = np.concatenate([times, added])[order]
+    positions = np.empty(len(order), dtype=np.int64)
+    positions[order] = np.arange(len(order))
+    values = np.full(len(order), np.nan)
+    original = positions[: len(times)]
+    values[original] = frame["value"].to_numpy(dtype=float)
+    stamps = pd.DatetimeIndex(all_times.view("datetime64[ns]")).astype(frame["timestamp"].dtype)
+    grid = pd.DataFrame({"timestamp": stamps, "value": values})
+    return grid, original
 
 
 def check_frame(frame: pd.DataFrame, minimum: int = MIN_FIT_POINTS) -> None:

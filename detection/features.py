@@ -7,29 +7,28 @@ import pandas as pd
 
 from detection.tidy import infer_step
 
+TIME_OF_DAY = ("time_of_day_sin", "time_of_day_cos")
+DAY_OF_WEEK = ("day_of_week_sin", "day_of_week_cos")
 
-def time_features(timestamps: pd.Series, step: pd.Timedelta | None) -> dict[str, np.ndarray]:
-    """Time of day and of week as points on a circle, where the step and span allow them."""
-    if step is None:
-        return {}
+
+def time_feature_names(timestamps: pd.Series, step: pd.Timedelta | None) -> list[str]:
+    """The time features a stretch of series can learn from: time of day when it spans two
+    days at a finer step, day of week when it spans two weeks."""
+    if step is None or len(timestamps) < 2:
+        return []
     span = timestamps.iloc[-1] - timestamps.iloc[0]
-    features: dict[str, np.ndarray] = {}
+    names: list[str] = []
     if step < pd.Timedelta(days=1) and span >= pd.Timedelta(days=2):
-        seconds = timestamps.dt.hour * 3600 + timestamps.dt.minute * 60 + timestamps.dt.second
-        angle = 2 * np.pi * seconds.to_numpy(dtype=float) / 86_400
-        features["time_of_day_sin"] = np.sin(angle)
-        features["time_of_day_cos"] = np.cos(angle)
+        names += TIME_OF_DAY
     if step < pd.Timedelta(weeks=1) and span >= pd.Timedelta(weeks=2):
-        angle = 2 * np.pi * timestamps.dt.day_of_week.to_numpy(dtype=float) / 7
-        features["day_of_week_sin"] = np.sin(angle)
-        features["day_of_week_cos"] = np.cos(angle)
-    return features
+        names += DAY_OF_WEEK
+    return names
 
 
-def build_features(frame: pd.DataFrame, window: int, *, with_time: bool = True) -> pd.DataFrame:
-    """Value, first difference, deviation from and spread of the previous `window` points,
-    and time of day/week. Gaps are filled with each feature's median, so every row is usable.
-    """
+def causal_features(frame: pd.DataFrame, window: int, *, with_time: bool = True) -> pd.DataFrame:
+    """Per row, from the row and the rows before it only: value, first difference, deviation
+    from the median and spread of the previous `window` points, and (with `with_time`) time
+    of day and of week as points on a circle. Gaps stay missing."""
     values = frame["value"].astype(float).reset_index(drop=True)
     previous = values.shift(1).rolling(window, min_periods=max(2, window // 4))
     columns: dict[str, np.ndarray] = {
@@ -40,6 +39,24 @@ def build_features(frame: pd.DataFrame, window: int, *, with_time: bool = True) 
     }
     if with_time:
         timestamps = frame["timestamp"].reset_index(drop=True)
-        columns.update(time_features(timestamps, infer_step(timestamps)))
-    features = pd.DataFrame(columns)
+        seconds = timestamps.dt.hour * 3600 + timestamps.dt.minute * 60 + timestamps.dt.second
+        day = 2 * np.pi * seconds.to_numpy(dtype=float) / 86_400
+        week = 2 * np.pi * timestamps.dt.day_of_week.to_numpy(dtype=float) / 7
+        columns |= {
+            TIME_OF_DAY[0]: np.sin(day),
+            TIME_OF_DAY[1]: np.cos(day),
+            DAY_OF_WEEK[0]: np.sin(week),
+            DAY_OF_WEEK[1]: np.cos(week),
+        }
+    return pd.DataFrame(columns)
+
+
+def build_features(frame: pd.DataFrame, window: int, *, with_time: bool = True) -> pd.DataFrame:
+    """`causal_features` with the time features the whole frame supports, and gaps filled
+    with each feature's median, so every row is usable."""
+    features = causal_features(frame, window, with_time=with_time)
+    if with_time:
+        timestamps = frame["timestamp"].reset_index(drop=True)
+        kept = set(time_feature_names(timestamps, infer_step(timestamps)))
+        features = features.drop(columns=[c for c in TIME_OF_DAY + DAY_OF_WEEK if c not in kept])
     return features.fillna(features.median()).fillna(0.0)

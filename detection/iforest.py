@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
-from detection.base import Detector, check_window
-from detection.explain import describe_flagged, number, odds
-from detection.features import build_features
+from detection.base import GRID_SAMPLE, Detector, check_window
+from detection.explain import number, odds
+from detection.features import build_features, causal_features, time_feature_names
 from detection.params import Param
 from detection.scored import make_scored_frame, severity_from_deviation, severity_from_surprise
+from detection.tidy import infer_step
 from detection.zscore import robust_spread
 
 TAIL_QUANTILE = 0.99
@@ -21,7 +25,21 @@ MAGNITUDE_GATE = 0.01
 # The features that measure the point itself: a spike's difference and spread would also
 # make its next few neighbours look extreme.
 MEASURED_FEATURES = ("value", "deviation_from_recent")
-FEATURE_WORDS = {"value": "value", "deviation_from_recent": "distance from recent values"}
+FEATURE_WORDS = {
+    "value": "value",
+    "difference": "change from the previous point",
+    "deviation_from_recent": "distance from recent values",
+    "recent_spread": "recent spread",
+    "time_of_day_sin": "time of day",
+    "time_of_day_cos": "time of day",
+    "day_of_week_sin": "day of week",
+    "day_of_week_cos": "day of week",
+}
+BASE_FEATURES = ("value", "difference", "deviation_from_recent", "recent_spread")
+#: Online mode's first forest is grown after this many points (at least 4 windows).
+ONLINE_WARMUP = 256
+#: Typical points whose path credits make the baseline of a feature's contribution.
+CONTRIBUTION_SAMPLE = 256
 
 
 class TailCalibration:
@@ -49,6 +67,43 @@ class TailCalibration:
         share_above = 1 - TAIL_QUANTILE
         tail = share_above * np.exp(-(scores - self.threshold_) / self.mean_excess_)
         return np.where(scores > self.threshold_, np.minimum(tail, share_above), empirical)
+
+
+def path_contributions(forest: IsolationForest, matrix: np.ndarray) -> np.ndarray:
+    """How much each feature did to isolate each row: every split on a row's path credits
+    its feature with 1 / (path length), averaged over the trees, so features that cut a
+    point off early get the most."""
+    totals = np.zeros(matrix.shape, dtype=float)
+    for tree, used in zip(forest.estimators_, forest.estimators_features_, strict=True):
+        paths = tree.decision_path(matrix[:, used]).tocsr()
+        lengths = np.diff(paths.indptr)
+        rows = np.repeat(np.arange(len(matrix)), lengths)
+        split_on = tree.tree_.feature[paths.indices]
+        is_split = split_on >= 0
+        credit = 1.0 / np.maximum(lengths - 1, 1)[rows]
+        np.add.at(totals, (rows[is_split], used[split_on[is_split]]), credit[is_split])
+    return totals / len(forest.estimators_)
+
+
+@dataclass(frozen=True)
+class ForestModel:
+    """A grown forest with what scoring needs: its feature columns, the values that fill gaps,
+    the calibration of its scores, and each feature's typical value, spread and credit."""
+
+    forest: IsolationForest
+    columns: list[str]
+    fill: pd.Series
+    calibration: TailCalibration
+    center: np.ndarray
+    scale: np.ndarray
+    typical_credit: np.ndarray
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        chosen = features.reindex(columns=self.columns)
+        return chosen.fillna(self.fill).fillna(0.0).to_numpy(dtype=float)
+
+    def raw_scores(self, matrix: np.ndarray) -> np.ndarray:
+        return -self.forest.score_samples(matrix)
 
 
 class IsolationForestDetector(Detector):
@@ -114,6 +169,22 @@ class IsolationForestDetector(Detector):
             "Let the forest see time of day and week: a value normal at noon may be odd at night.",
         ),
         Param("random_state", int, 0, "Random seed", "Seed for reproducible forests.", minimum=0),
+        Param(
+            "history",
+            int,
+            8192,
+            "Training window (online)",
+            "In online mode, each forest is grown on this many previous points.",
+            minimum=64,
+        ),
+        Param(
+            "refit_every",
+            int,
+            0,
+            "Refit every (online)",
+            "In online mode, grow a new forest after this many points; 0 uses the training window.",
+            minimum=0,
+        ),
     )
 
     def __init__(
@@ -125,6 +196,8 @@ class IsolationForestDetector(Detector):
         max_samples: int = 1024,
         time_features: bool = True,
         random_state: int = 0,
+        history: int = 8192,
+        refit_every: int = 0,
     ) -> None:
         self.threshold = threshold
         self.window = window
@@ -132,72 +205,164 @@ class IsolationForestDetector(Detector):
         self.max_samples = max_samples
         self.time_features = time_features
         self.random_state = random_state
+        self.history = history
+        self.refit_every = refit_every
 
     def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
         return build_features(frame, self.window, with_time=self.time_features)
 
-    def _fit(self, frame: pd.DataFrame) -> Self:
-        self._learn(frame, self._features(frame))
-        return self
-
-    def _learn(self, frame: pd.DataFrame, features: pd.DataFrame) -> np.ndarray:
-        """Grow the forest and calibrate on the training scores, which are returned."""
-        check_window(self.window, frame)
-        present = frame["value"].notna().to_numpy()
-        matrix = features.to_numpy()
-        self.forest_ = IsolationForest(
+    def _grow(self, training: pd.DataFrame, present: np.ndarray) -> tuple[ForestModel, np.ndarray]:
+        """Grow and calibrate a forest on the rows of `training` that have a value; the
+        model and its scores of every training row."""
+        fill = training[present].median()
+        matrix = training.fillna(fill).fillna(0.0).to_numpy(dtype=float)
+        forest = IsolationForest(
             n_estimators=self.n_estimators,
             max_samples=min(self.max_samples, int(present.sum())),
             random_state=self.random_state,
             n_jobs=1,
         ).fit(matrix[present])
-        self.feature_names_ = list(features.columns)
-        raw = -self.forest_.score_samples(matrix)
-        self.calibration_ = TailCalibration(raw[present])
-        self.typical_score_ = float(np.median(raw[present]))
-        measured = features.loc[present, list(MEASURED_FEATURES)]
-        self.feature_center_ = measured.median().to_numpy()
-        spreads = np.array([robust_spread(measured[name]) for name in MEASURED_FEATURES])
-        self.feature_scale_ = np.where(spreads > 0, spreads, 1.0)
-        return raw
+        raw = -forest.score_samples(matrix)
+        fitted = matrix[present]
+        centre = np.median(fitted, axis=0)
+        spreads = np.array([robust_spread(column) for column in fitted.T])
+        sample = fitted[:: max(1, len(fitted) // CONTRIBUTION_SAMPLE)]
+        typical = path_contributions(forest, sample).mean(axis=0)
+        model = ForestModel(
+            forest=forest,
+            columns=list(training.columns),
+            fill=fill,
+            calibration=TailCalibration(raw[present]),
+            center=centre,
+            scale=np.where(spreads > 0, spreads, 1.0),
+            typical_credit=np.maximum(typical, 1e-9),
+        )
+        return model, raw
+
+    def _fit(self, frame: pd.DataFrame) -> Self:
+        check_window(self.window, frame)
+        self.model_ = self._grow(self._features(frame), frame["value"].notna().to_numpy())[0]
+        return self
 
     def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        check_window(self.window, frame)
         features = self._features(frame)
-        return self._scored(frame, features, self._learn(frame, features))
+        self.model_, raw = self._grow(features, frame["value"].notna().to_numpy())
+        return self._scored(frame, [(0, len(frame), self.model_)], features, raw)
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         features = self._features(frame)
-        if list(features.columns) != self.feature_names_:
-            features = features.reindex(columns=self.feature_names_, fill_value=0.0)
-        return self._scored(frame, features, -self.forest_.score_samples(features.to_numpy()))
+        raw = self.model_.raw_scores(self.model_.matrix(features))
+        return self._scored(frame, [(0, len(frame), self.model_)], features, raw)
 
-    def _scored(self, frame: pd.DataFrame, features: pd.DataFrame, raw: np.ndarray) -> pd.DataFrame:
-        probability = self.calibration_.probability(raw)
+    def refit_points(self, length: int) -> list[int]:
+        """Rows where online mode grows a new forest: the end of the warm-up, then each time
+        the series has grown fourfold, then every `refit_every` rows (0: four training windows)."""
+        interval = self.refit_every or 4 * self.history
+        points, point = [], max(ONLINE_WARMUP, 4 * self.window, GRID_SAMPLE)
+        while point < length:
+            points.append(point)
+            point = min(point * 4, point + interval)
+        return points
+
+    def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Forests grown on the previous `history` rows at each refit point, each scoring the
+        rows up to the next one."""
+        n = len(frame)
+        features = causal_features(frame, self.window, with_time=self.time_features)
+        base = list(BASE_FEATURES)
+        step = infer_step(frame["timestamp"].iloc[:GRID_SAMPLE])
+        present = frame["value"].notna().to_numpy()
+        timestamps = frame["timestamp"].reset_index(drop=True)
+        points = self.refit_points(n)
+        self.warmup_ = points[0] if points else n
+        ends = [*points[1:], n] if points else []
+        bounds = list(zip(points, ends, strict=True))
+
+        def grow(start: int) -> ForestModel | None:
+            history = slice(max(0, start - self.history), start)
+            if present[history].sum() < self.min_points:
+                return None
+            columns = base + (
+                time_feature_names(timestamps.iloc[history], step) if self.time_features else []
+            )
+            return self._grow(features.iloc[history][columns], present[history])[0]
+
+        # Each forest learns from rows before its segment only, so they can grow side by side;
+        # the tree building runs outside the GIL.
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as workers:
+            models = list(workers.map(grow, points))
+        raw = np.full(n, np.nan)
+        segments: list[tuple[int, int, ForestModel]] = []
+        for (start, end), model in zip(bounds, models, strict=True):
+            if model is not None:
+                raw[start:end] = model.raw_scores(model.matrix(features.iloc[start:end]))
+                segments.append((start, end, model))
+        return self._scored(frame, segments, features, raw)
+
+    def _scored(
+        self,
+        frame: pd.DataFrame,
+        segments: list[tuple[int, int, ForestModel]],
+        features: pd.DataFrame,
+        raw: np.ndarray,
+    ) -> pd.DataFrame:
+        """Severity and explanations from each segment's model: calibrated forest score, raised
+        to the largest measured deviation for the forest's rarest points."""
+        n = len(frame)
+        probability = np.ones(n)
+        largest = np.zeros(n)
+        for start, end, model in segments:
+            rows = slice(start, end)
+            probability[rows] = model.calibration.probability(raw[rows])
+            measured = [model.columns.index(name) for name in MEASURED_FEATURES]
+            matrix = model.matrix(features.iloc[rows])[:, measured]
+            deviation = np.abs(matrix - model.center[measured]) / model.scale[measured]
+            largest[rows] = deviation.max(axis=1)
         forest_severity = severity_from_surprise(-np.log(probability))
-        measured = features[list(MEASURED_FEATURES)].to_numpy()
-        deviations = np.abs(measured - self.feature_center_) / self.feature_scale_
-        strongest = deviations.argmax(axis=1)
-        largest = deviations[np.arange(len(deviations)), strongest]
         magnitude = severity_from_deviation(largest)
         severity = np.where(
             probability <= MAGNITUDE_GATE, np.maximum(forest_severity, magnitude), forest_severity
         )
-        flagged = severity >= self.threshold
+        flagged = (severity >= self.threshold) & ~np.isnan(raw)
+        explanation = np.full(n, "", dtype=object)
         observed = frame["value"].to_numpy(dtype=float)
-        recent = features["value"].to_numpy() - features["deviation_from_recent"].to_numpy()
-
-        def describe(i: int) -> str:
-            feature = FEATURE_WORDS[MEASURED_FEATURES[strongest[i]]]
-            return (
-                f"{number(observed[i])} is isolated unusually fast ({odds(probability[i])} "
-                f"points score this high); most unusual in its {feature}, {largest[i]:.1f} "
-                f"robust deviations from typical; recent values were near {number(recent[i])}"
-            )
-
+        for start, end, model in segments:
+            rows = start + np.flatnonzero(flagged[start:end])
+            if rows.size:
+                explanation[rows] = self._explain(
+                    model, features.iloc[rows], observed[rows], probability[rows]
+                )
         return make_scored_frame(
-            frame,
-            score=raw,
-            severity=severity,
-            is_anomaly=flagged,
-            explanation=describe_flagged(flagged, describe),
+            frame, score=raw, severity=severity, is_anomaly=flagged, explanation=explanation
         )
+
+    @staticmethod
+    def _explain(
+        model: ForestModel, features: pd.DataFrame, observed: np.ndarray, probability: np.ndarray
+    ) -> list[str]:
+        """Sentences naming the (at most two) features that did most to isolate each point,
+        by their path credit over a typical point's, with their robust deviations."""
+        matrix = model.matrix(features)
+        credit = path_contributions(model.forest, matrix) / model.typical_credit
+        deviation = (matrix - model.center) / model.scale
+        recent = features["value"].to_numpy() - features["deviation_from_recent"].to_numpy()
+        sentences = []
+        for i in range(len(matrix)):
+            named: list[str] = []
+            for column in np.argsort(-credit[i]):
+                words = FEATURE_WORDS[model.columns[column]]
+                if any(words in part for part in named):
+                    continue
+                named.append(
+                    f"{words} ({abs(deviation[i, column]):.1f} robust deviations "
+                    f"{'above' if deviation[i, column] >= 0 else 'below'} typical)"
+                )
+                if len(named) == 2:
+                    break
+            sentences.append(
+                f"{number(observed[i])} is isolated unusually fast ({odds(probability[i])} "
+                f"points score this high); set apart most by its {' and '.join(named)}; "
+                f"recent values were near {number(recent[i])}"
+            )
+        return sentences

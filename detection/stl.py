@@ -8,14 +8,22 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.seasonal import MSTL, STL
 
-from detection.base import Detector
+from detection.base import GRID_SAMPLE, Detector
 from detection.errors import ParameterError
 from detection.explain import describe_flagged, direction, number, season_context
 from detection.params import Param
+from detection.profile import seasonal_expectation, trailing_scale
 from detection.scored import make_scored_frame, severity_from_deviation
 from detection.seasonality import MIN_CYCLES, find_periods
 from detection.tidy import infer_step
-from detection.zscore import robust_spread
+from detection.zscore import robust_spread, scale_floor
+
+#: Online mode looks for seasons again whenever the series has grown by this factor.
+PERIOD_CHECK_GROWTH = 1.25
+#: ... in at most this many of the latest points.
+PERIOD_HISTORY = 50_000
+#: Online mode's residual scale comes from at most this many previous points.
+SCALE_HISTORY = 8_000
 
 
 def stl_speedups(period: int) -> dict[str, int]:
@@ -123,8 +131,7 @@ class SeasonalDetector(Detector):
         self.robust = robust
 
     def _fit(self, frame: pd.DataFrame) -> Self:
-        if self.seasonal % 2 == 0:
-            raise ParameterError(f"The seasonal smoother must be odd, not {self.seasonal}.")
+        self._check_seasonal()
         if self.period:
             if not 2 <= self.period <= len(frame) // MIN_CYCLES:
                 raise ParameterError(
@@ -142,6 +149,60 @@ class SeasonalDetector(Detector):
                     "use the z-score or Isolation Forest detector."
                 )
         return self
+
+    def _check_seasonal(self) -> None:
+        if self.seasonal % 2 == 0:
+            raise ParameterError(f"The seasonal smoother must be odd, not {self.seasonal}.")
+
+    def _period_checks(self, frame: pd.DataFrame) -> list[tuple[int, list]]:
+        """Where online mode's seasons change: (first row, periods) pairs, each found from the
+        rows before that first row. A period set by hand holds from the start."""
+        if self.period:
+            step = infer_step(frame["timestamp"].iloc[:GRID_SAMPLE])
+            return [(0, [(self.period, None if step is None else step * self.period)])]
+        changes: list[tuple[int, list]] = []
+        checkpoint = 2 * GRID_SAMPLE
+        while True:
+            end = min(checkpoint, len(frame))
+            found = find_periods(frame.iloc[max(0, end - PERIOD_HISTORY) : end])
+            if found and (not changes or found != changes[-1][1]):
+                changes.append((end, found))
+            if end == len(frame):
+                return changes
+            checkpoint = max(checkpoint + 1, int(checkpoint * PERIOD_CHECK_GROWTH))
+
+    def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A seasonal profile: each phase's median over the previous cycles of the longest
+        season found so far, plus the recent level; scaled by the trailing residual MAD."""
+        self._check_seasonal()
+        changes = self._period_checks(frame)
+        if not changes:
+            raise ParameterError(
+                "No seasonal period was found in this series: set a period by hand, or "
+                "use the z-score or Isolation Forest detector."
+            )
+        values = frame["value"].astype(float).reset_index(drop=True)
+        n = len(values)
+        expected = np.full(n, np.nan)
+        seasons: list[pd.Timedelta | None] = [None] * n
+        bounds = [start for start, _ in changes[1:]] + [n]
+        profiles: dict[int, np.ndarray] = {}
+        for (start, periods), end in zip(changes, bounds, strict=True):
+            longest = periods[-1][0]
+            if longest not in profiles:
+                profiles[longest] = seasonal_expectation(values, longest)[0]
+            expected[start:end] = profiles[longest][start:end]
+            seasons[start:end] = [periods[-1][1]] * (end - start)
+        first = changes[0][0]
+        floor = scale_floor(robust_spread(values.iloc[:first]))
+        shortest = changes[0][1][0][0]
+        window = int(np.clip(8 * shortest, 500, SCALE_HISTORY))
+        residual = values.to_numpy() - expected
+        scale = trailing_scale(residual, window, floor)
+        ready = np.flatnonzero(~np.isnan(expected) & ~np.isnan(scale) & (np.arange(n) >= first))
+        self.warmup_ = int(ready[0]) if ready.size else n
+        self.periods_ = changes[-1][1]
+        return self._scored(frame, expected, scale, seasons)
 
     def _fit_expected(self, filled: np.ndarray) -> tuple[np.ndarray, float]:
         """Trend + season and the residual's robust scale, fitted twice: a quick first fit
@@ -163,16 +224,24 @@ class SeasonalDetector(Detector):
         values = frame["value"].astype(float).reset_index(drop=True)
         filled = values.interpolate(limit_direction="both").to_numpy(dtype=float)
         expected, scale = self._fit_expected(filled)
-        observed = values.to_numpy()
+        return self._scored(frame, expected, scale, [self.periods_[-1][1]] * len(frame))
+
+    def _scored(
+        self,
+        frame: pd.DataFrame,
+        expected: np.ndarray,
+        scale: np.ndarray | float,
+        seasons: list[pd.Timedelta | None],
+    ) -> pd.DataFrame:
+        observed = frame["value"].to_numpy(dtype=float)
         residual = observed - expected
         z = np.abs(residual) / scale
         flagged = z >= self.threshold
         width = self.threshold * scale
-        season = self.periods_[-1][1]
         timestamps = frame["timestamp"].reset_index(drop=True)
 
         def describe(i: int) -> str:
-            context = season_context(timestamps[i], season)
+            context = season_context(timestamps[i], seasons[i])
             return (
                 f"{number(observed[i])} is {z[i]:.1f} robust deviations "
                 f"{direction(observed[i], expected[i])} the expected {number(expected[i])}{context}"

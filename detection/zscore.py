@@ -94,10 +94,7 @@ class ZScoreDetector(Detector):
 
     def _fit(self, frame: pd.DataFrame) -> Self:
         values = frame["value"].astype(float)
-        if 0 < self.window < 3:
-            raise ParameterError(
-                f"The window must be 0 (automatic) or at least 3, not {self.window}."
-            )
+        self._check_window()
         self.window_ = self.window or max(3, min(DEFAULT_WINDOW, len(frame) // 4))
         if self.method != "global":
             check_window(self.window_, frame)
@@ -106,48 +103,77 @@ class ZScoreDetector(Detector):
             # For rolling methods these only seed the first window and floor the scale:
             # an even sample of the series tells them as well as every point.
             present = present.iloc[:: len(present) // WHOLE_SERIES_SAMPLE]
+        self._learn_level(present)
+        return self
+
+    def _check_window(self) -> None:
+        if 0 < self.window < 3:
+            raise ParameterError(
+                f"The window must be 0 (automatic) or at least 3, not {self.window}."
+            )
+
+    def _learn_level(self, present: pd.Series) -> None:
         spread = robust_spread(present)
         self.floor_ = scale_floor(spread)
         if self.method == "robust":
-            self.center_ = float(present.median())
+            self.center_ = float(present.median()) if len(present) else 0.0
             self.scale_ = max(spread, self.floor_)
         else:
-            self.center_ = float(present.mean())
-            self.scale_ = max(float(present.std(ddof=0)), self.floor_)
-        return self
+            self.center_ = float(present.mean()) if len(present) else 0.0
+            self.scale_ = max(float(present.std(ddof=0)) if len(present) else 0.0, self.floor_)
 
-    def expected_and_scale(self, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """Expected level and scale per point, from the points before it (or the fit)."""
+    def expected_and_scale(
+        self, values: pd.Series, *, causal: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Expected level and scale per point, from the points before it (or the fit).
+
+        In batch mode the first points, which have no history yet, borrow the first full
+        estimate; `causal` leaves them missing, and `global` uses the points so far.
+        """
         n = len(values)
-        if self.method == "global":
-            return np.full(n, self.center_), np.full(n, self.scale_)
         previous = values.shift(1)
-        minimum = max(3, self.window_ // 4)
-        rolling = previous.rolling(self.window_, min_periods=minimum)
-        if self.method == "robust":
-            center = rolling.median()
-            deviation = (values - center).abs()
-            scale = (
-                MAD_TO_STD * deviation.shift(1).rolling(self.window_, min_periods=minimum).median()
-            )
+        if self.method == "global":
+            if not causal:
+                return np.full(n, self.center_), np.full(n, self.scale_)
+            center, scale = previous.expanding().mean(), previous.expanding().std(ddof=0)
         else:
-            center = rolling.mean()
-            scale = rolling.std(ddof=0)
-        # The first points have no history yet: they borrow the first full estimate.
-        center = center.bfill().fillna(self.center_)
-        scale = scale.bfill().fillna(self.scale_)
+            minimum = max(3, self.window_ // 4)
+            rolling = previous.rolling(self.window_, min_periods=minimum)
+            if self.method == "robust":
+                center = rolling.median()
+                deviation = (values - center).abs()
+                scale = MAD_TO_STD * (
+                    deviation.shift(1).rolling(self.window_, min_periods=minimum).median()
+                )
+            else:
+                center = rolling.mean()
+                scale = rolling.std(ddof=0)
+        if not causal:
+            center = center.bfill().fillna(self.center_)
+            scale = scale.bfill().fillna(self.scale_)
         return center.to_numpy(dtype=float), np.maximum(scale.to_numpy(dtype=float), self.floor_)
 
+    def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self._check_window()
+        self.window_ = self.window or DEFAULT_WINDOW
+        self.warmup_ = self.window_ + (self.window_ // 4 if self.method == "robust" else 0)
+        values = frame["value"].astype(float)
+        self._learn_level(values.iloc[: self.warmup_].dropna())
+        return self._scored(frame, causal=True)
+
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self._scored(frame, causal=False)
+
+    def _scored(self, frame: pd.DataFrame, *, causal: bool) -> pd.DataFrame:
         values = frame["value"].astype(float).reset_index(drop=True)
-        expected, scale = self.expected_and_scale(values)
+        expected, scale = self.expected_and_scale(values, causal=causal)
         deviation = (values.to_numpy() - expected) / scale
         z = np.abs(deviation)
         flagged = z >= self.threshold
         width = self.threshold * scale
         band = (expected - width, expected, expected + width)
         reference = {
-            "global": "the mean",
+            "global": "the mean of the points so far," if causal else "the mean",
             "rolling": f"the mean of the previous {self.window_} points,",
             "robust": f"the median of the previous {self.window_} points,",
         }[self.method]

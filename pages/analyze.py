@@ -31,6 +31,7 @@ QUERY = "analyze-query"
 DATASET = "analyze-dataset"
 SERIES = "analyze-series"
 DETECTOR = "analyze-detector"
+ONLINE = "analyze-online"
 PARAMS = "analyze-params"
 MIN_SEVERITY = "analyze-min-severity"
 RUN = "analyze-run"
@@ -53,6 +54,7 @@ def layout(
     dataset: str | None = None,
     series: str | None = None,
     detector: str | None = None,
+    online: str | None = None,
     **_query: str,
 ) -> html.Div:
     chosen = detector if detector in DETECTORS else DEFAULT_DETECTOR
@@ -72,6 +74,15 @@ def layout(
                     value=chosen,
                 ),
                 html.Div(id="analyze-detector-summary", className="form-text mb-2"),
+                dbc.Switch(
+                    id=ONLINE,
+                    label="Online: score each point from earlier points only",
+                    value=online in ("1", "true", "yes"),
+                ),
+                html.Div(
+                    "As a live stream is scored; the first points are a warm-up.",
+                    className="form-text mb-2",
+                ),
                 html.Hr(),
                 html.Div(param_form(chosen, DETECTORS[chosen].PARAMS), id=PARAMS),
                 dbc.Label("Show anomalies from severity", html_for=MIN_SEVERITY),
@@ -192,6 +203,7 @@ def detector_form(detector: str):
     Input(RUN, "n_clicks"),
     Input(SERIES, "value"),
     Input(DETECTOR, "value"),
+    Input(ONLINE, "value"),
     State(DATASET, "value"),
     State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "value"),
     State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
@@ -200,7 +212,7 @@ def detector_form(detector: str):
     progress=[Output(PROGRESS, "children")],
     prevent_initial_call=True,
 )
-def run_analysis(set_progress, _clicks, series, detector, dataset_id, values, param_ids):
+def run_analysis(set_progress, _clicks, series, detector, online, dataset_id, values, param_ids):
     """Fit and score the chosen detector; the result is kept on the server under a key."""
     if not dataset_id or not series:
         return None, None
@@ -216,13 +228,20 @@ def run_analysis(set_progress, _clicks, series, detector, dataset_id, values, pa
         model = make_detector(detector, params)
         info = store.info(dataset_id)
         run = RunSettings(
-            dataset_id, info.name, series, detector, model.get_params(), info.schema.to_dict()
+            dataset_id,
+            info.name,
+            series,
+            detector,
+            model.get_params(),
+            info.schema.to_dict(),
+            online=bool(online),
         )
         results = result_store()
         if not results.has(run.key):
-            set_progress(f"Running {DETECTORS[detector].label} on {len(frame):,} points…")
+            mode = "online " if online else ""
+            set_progress(f"Running {DETECTORS[detector].label} {mode}on {len(frame):,} points…")
             started = time.perf_counter()
-            scored = model.fit_score(frame)
+            scored = model.detect(frame, online=bool(online))
             results.save(run, scored, time.perf_counter() - started)
         set_progress("")
         return run.key, None
@@ -278,12 +297,20 @@ def show_result(key: str | None, min_severity: float):
                 id="analyze-count",
             ),
             html.Span(
-                f"in {len(scored):,} points of {run['series']}, in {run['seconds']:.2f} s",
+                f"in {len(scored):,} points of {run['series']}, in {run['seconds']:.2f} s"
+                + _warmup_words(run),
                 className="text-muted",
+                id="analyze-summary-text",
             ),
         ]
     )
     return figure, anomaly_rows(flagged), summary
+
+
+def _warmup_words(run: dict) -> str:
+    if not run.get("online"):
+        return ""
+    return f"; online, the first {run.get('warmup_rows', 0):,} points were a warm-up"
 
 
 @callback(

@@ -129,6 +129,11 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--series-column", default=None, help="Column naming the series, for long files.")
 @click.option(
+    "--online",
+    is_flag=True,
+    help="Score each point from the points before it only, as a live stream is scored.",
+)
+@click.option(
     "--output",
     "-o",
     required=True,
@@ -142,6 +147,7 @@ def detect(
     time_column: str | None,
     value_columns: tuple[str, ...],
     series_column: str | None,
+    online: bool,
     output: Path,
 ) -> None:
     """Score every row of INPUT and write the ScoredFrame columns to OUTPUT."""
@@ -154,7 +160,8 @@ def detect(
     started = time.perf_counter()
     parts = []
     for name in report.series:
-        scored = model.fit_score(series_frame(tidy, name))
+        scored = model.detect(series_frame(tidy, name), online=online)
+        warmup = scored.attrs.get("warmup_rows", 0)
         if len(report.series) > 1:
             scored.insert(0, "series", name)
         parts.append(scored)
@@ -163,6 +170,7 @@ def detect(
         click.echo(
             f"{name}: {plural(len(scored), 'point')}, {plural(flagged, 'anomaly')} "
             f"(highest severity {worst:.2f})"
+            + (f"; the first {plural(warmup, 'point')} were a warm-up" if online else "")
         )
     result = pd.concat(parts, ignore_index=True)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -191,12 +199,14 @@ def detect(
 @click.option(
     "--value-column", "value_columns", multiple=True, help="Column to score; repeat for several."
 )
+@click.option("--online", is_flag=True, help="Judge the detectors' online (causal) mode.")
 def evaluate(
     input_path: Path,
     label_column: str,
     detectors: tuple[str, ...],
     time_column: str | None,
     value_columns: tuple[str, ...],
+    online: bool,
 ) -> None:
     """Judge detectors on INPUT's labels: point-wise and event-wise precision, recall, F1."""
     raw = _read(input_path)
@@ -224,7 +234,7 @@ def evaluate(
         frame = series_frame(tidy, name)
         truth = labels.reindex(frame["timestamp"]).fillna(0).to_numpy()
         for detector in detectors or tuple(DETECTORS):
-            flagged = make_detector(detector).fit_score(frame)["is_anomaly"]
+            flagged = make_detector(detector).detect(frame, online=online)["is_anomaly"]
             point, event = point_scores(truth, flagged), event_scores(truth, flagged)
             click.echo(
                 f"{detector:<10} {name[:24]:<24} {point.precision:>8.2f} {point.recall:>6.2f} "

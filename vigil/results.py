@@ -26,10 +26,13 @@ class RunSettings:
     detector: str
     params: dict
     columns: dict
+    online: bool = False
 
     @property
     def key(self) -> str:
         parts = [self.dataset_id, self.columns, self.series, self.detector, self.params]
+        if self.online:
+            parts.append("online")
         text = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -41,6 +44,7 @@ class RunSettings:
             "detector": self.detector,
             "params": self.params,
             "columns": self.columns,
+            "online": self.online,
         }
 
 
@@ -58,8 +62,14 @@ class ResultStore:
     def save(self, run: RunSettings, scored: pd.DataFrame, seconds: float) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
         key = run.key
-        scored.to_parquet(self._path(key, ".parquet"), index=False)
-        meta = {**run.to_dict(), "seconds": round(seconds, 3)}
+        table = scored.copy(deep=False)
+        table.attrs = {}  # what matters of them goes into the settings file below
+        table.to_parquet(self._path(key, ".parquet"), index=False)
+        meta = {
+            **run.to_dict(),
+            "seconds": round(seconds, 3),
+            "warmup_rows": scored.attrs.get("warmup_rows", 0),
+        }
         self._path(key, ".json").write_text(json.dumps(meta, indent=1, default=str))
         return key
 

@@ -1,4 +1,4 @@
-"""Benchmarks for the figures issue #3 names, each as a ratio to a baseline in the same run.
+"""Benchmarks for the figures the issues name, each as a ratio to a baseline in the same run.
 
     make bench            # or: python tests/benchmarks/run.py [--quick] [--browser]
 
@@ -137,6 +137,28 @@ def bench_detectors(rows: int) -> list[dict]:
     return rows_out
 
 
+def bench_online(rows: int = 100_000) -> list[dict]:
+    """Online (causal) scoring against the same detector's batch run on the same points."""
+    frame = minute_series(rows)
+    results = []
+    for name in ("zscore", "stl", "iforest"):
+        base, ours = compare(
+            lambda name=name: run_detection(frame, name),
+            lambda name=name: run_detection(frame, name, online=True),
+            repeat=3,
+        )
+        results.append(
+            {
+                "what": f"`{name}` online on {rows:,} points",
+                "baseline": f"`{name}` batch, same points",
+                "baseline_s": base,
+                "vigil_s": ours,
+                "goal": "≤ 3x",
+            }
+        )
+    return results
+
+
 def bench_payload(sizes: list[int]) -> list[dict]:
     rows = []
     for n in sizes:
@@ -261,6 +283,7 @@ def main() -> None:
     results = [
         bench_parse(rows),
         *bench_detectors(rows),
+        *bench_online(100_000),
         *bench_payload([10_000, 100_000, 1_000_000][: 2 if args.quick else 3]),
     ]
     if args.browser:

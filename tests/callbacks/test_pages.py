@@ -71,7 +71,9 @@ def test_the_analyze_page_scores_the_chosen_series(demo_id):
     from pages.analyze import run_analysis, show_result
 
     progress: list[str] = []
-    key, status = run_analysis(progress.append, 1, "requests_per_min", "stl", demo_id, [], [])
+    key, status = run_analysis(
+        progress.append, 1, "requests_per_min", "stl", False, demo_id, [], []
+    )
 
     assert status is None
     assert any("Running" in step for step in progress)
@@ -84,10 +86,24 @@ def test_the_analyze_page_scores_the_chosen_series(demo_id):
     assert "anomalies" in str(summary)
 
 
+def test_the_analyze_page_can_score_online_and_says_how_long_the_warm_up_was(demo_id):
+    from pages.analyze import run_analysis, show_result
+
+    batch, _ = run_analysis(lambda _t: None, 1, "latency_ms", "stl", False, demo_id, [], [])
+    online, status = run_analysis(lambda _t: None, 1, "latency_ms", "stl", True, demo_id, [], [])
+
+    assert status is None
+    assert online != batch
+    _, rows, summary = show_result(online, 0.0)
+    assert "online, the first" in str(summary)
+    assert "points were a warm-up" in str(summary)
+    assert rows
+
+
 def test_a_severity_floor_hides_milder_anomalies(demo_id):
     from pages.analyze import run_analysis, show_result
 
-    key, _ = run_analysis(lambda _text: None, 1, "requests_per_min", "stl", demo_id, [], [])
+    key, _ = run_analysis(lambda _text: None, 1, "requests_per_min", "stl", False, demo_id, [], [])
     _, every_row, _ = show_result(key, 0.0)
     _, severe_rows, _ = show_result(key, 0.99)
     assert 0 < len(severe_rows) < len(every_row)
@@ -99,7 +115,7 @@ def test_bad_parameters_come_back_as_a_message(demo_id):
 
     ids = [{"type": "analyze-param", "detector": "zscore", "name": "window"}]
     key, status = run_analysis(
-        lambda _text: None, 1, "latency_ms", "zscore", demo_id, [99_999], ids
+        lambda _text: None, 1, "latency_ms", "zscore", False, demo_id, [99_999], ids
     )
 
     assert key is None
@@ -117,7 +133,7 @@ def test_no_data_set_shows_an_empty_chart_that_says_why(dash_app):
 def test_downloads_give_the_scored_frame(demo_id):
     from pages.analyze import download, run_analysis
 
-    key, _ = run_analysis(lambda _text: None, 1, "latency_ms", "zscore", demo_id, [], [])
+    key, _ = run_analysis(lambda _text: None, 1, "latency_ms", "zscore", False, demo_id, [], [])
 
     triggered("analyze-download-csv.n_clicks")
     csv = download(1, None, None, key, 0.0)
@@ -140,7 +156,7 @@ def test_the_report_escapes_hostile_series_names(dash_app):
     data = frame.rename(columns={"value": "<script>alert(1)</script>"}).to_csv(index=False)
     info, _ = dataset_store().add(data.encode(), "<img src=x onerror=alert(1)>.csv")
     key, status = run_analysis(
-        lambda _t: None, 1, "<script>alert(1)</script>", "zscore", info.id, [], []
+        lambda _t: None, 1, "<script>alert(1)</script>", "zscore", False, info.id, [], []
     )
     assert status is None
     triggered("analyze-download-report.n_clicks")
@@ -187,7 +203,7 @@ def test_a_damaged_data_file_gives_a_message_not_a_traceback(dash_app):
     )
     (dataset_store().root / info.id / "data.parquet").write_bytes(b"not parquet any more")
 
-    key, status = run_analysis(lambda _t: None, 1, "value", "zscore", info.id, [], [])
+    key, status = run_analysis(lambda _t: None, 1, "value", "zscore", False, info.id, [], [])
 
     assert key is None
     assert UNEXPECTED in str(status)
@@ -203,10 +219,10 @@ def test_rereading_a_file_with_other_columns_is_not_served_an_old_result(dash_ap
     )
     info, _ = dataset_store().add(two_clocks.to_csv(index=False).encode(), "clocks.csv")
     assert info.schema.time_column == "recorded"
-    first, _ = run_analysis(lambda _t: None, 1, "cpu", "zscore", info.id, [], [])
+    first, _ = run_analysis(lambda _t: None, 1, "cpu", "zscore", False, info.id, [], [])
 
     apply_columns(1, info.id, "received", ["cpu"], None)
-    second, _ = run_analysis(lambda _t: None, 1, "cpu", "zscore", info.id, [], [])
+    second, _ = run_analysis(lambda _t: None, 1, "cpu", "zscore", False, info.id, [], [])
 
     assert second != first
     scored, _ = result_store().load(second)

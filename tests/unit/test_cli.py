@@ -47,6 +47,20 @@ def test_detect_writes_one_scored_row_per_input_row(tmp_path):
     assert "value: 2,000 points" in done.stdout
 
 
+def test_detect_online_scores_from_earlier_points_and_reports_the_warm_up(tmp_path):
+    source = tmp_path / "one.csv"
+    seasonal_series(n=2000, spike_at=1200).to_csv(source, index=False)
+    output = tmp_path / "scored.csv"
+
+    done = vigil("detect", str(source), "-d", "zscore", "--online", "--output", str(output))
+
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_csv(output)
+    assert scored.loc[1200, "is_anomaly"]
+    assert scored["severity"].iloc[:96].isna().all()
+    assert "the first 120 points were a warm-up" in done.stdout
+
+
 def test_detect_adds_a_series_column_when_there_are_several(tmp_path):
     source = tmp_path / "demo.csv"
     source.write_bytes(demo_csv())
