@@ -8,12 +8,15 @@ from __future__ import annotations
 import pandas as pd
 
 from detection.base import Detector
+from detection.ensemble import AutoDetector, EnsembleDetector
 from detection.errors import DataError, ParameterError, VigilError
 from detection.iforest import IsolationForestDetector
 from detection.stl import SeasonalDetector
 from detection.zscore import ZScoreDetector
 
 DETECTORS: dict[str, type[Detector]] = {
+    "auto": AutoDetector,
+    "ensemble": EnsembleDetector,
     "zscore": ZScoreDetector,
     "iforest": IsolationForestDetector,
     "stl": SeasonalDetector,

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import log_ndtr, ndtr
+from scipy.special import log_ndtr, ndtr, ndtri
 
 SCORED_COLUMNS = (
     "timestamp",
@@ -50,6 +50,14 @@ def severity_from_deviation(deviation: pd.Series | np.ndarray) -> np.ndarray:
     with p the two-sided Gaussian tail, the same map as `severity_from_surprise`."""
     tail = 2.0 * ndtr(-np.abs(np.asarray(deviation, dtype=float)))
     return 1.0 - np.power(tail, np.log(10.0) / SURPRISE_AT_SEVERITY_0_9)
+
+
+def deviation_from_severity(severity: pd.Series | np.ndarray) -> np.ndarray:
+    """The Gaussian deviation (in standard deviations) a severity stands for: the inverse of
+    `severity_from_deviation`, so 0.9 gives 5.0."""
+    level = np.clip(np.asarray(severity, dtype=float), 0.0, 1.0 - 1e-15)
+    tail = np.power(1.0 - level, SURPRISE_AT_SEVERITY_0_9 / np.log(10.0))
+    return -ndtri(np.clip(tail, 1e-300, 1.0) / 2.0)
 
 
 def _as_column(values: object, index: pd.Index) -> np.ndarray:

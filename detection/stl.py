@@ -184,14 +184,16 @@ class SeasonalDetector(Detector):
         values = frame["value"].astype(float).reset_index(drop=True)
         n = len(values)
         expected = np.full(n, np.nan)
+        self.season_ = np.full(n, np.nan)
         seasons: list[pd.Timedelta | None] = [None] * n
-        bounds = [start for start, _ in changes[1:]] + [n]
-        profiles: dict[int, np.ndarray] = {}
+        bounds = [*[start for start, _ in changes[1:]], n]
+        profiles: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for (start, periods), end in zip(changes, bounds, strict=True):
             longest = periods[-1][0]
             if longest not in profiles:
-                profiles[longest] = seasonal_expectation(values, longest)[0]
-            expected[start:end] = profiles[longest][start:end]
+                profiles[longest] = seasonal_expectation(values, longest)
+            expected[start:end] = profiles[longest][0][start:end]
+            self.season_[start:end] = profiles[longest][1][start:end]
             seasons[start:end] = [periods[-1][1]] * (end - start)
         first = changes[0][0]
         floor = scale_floor(robust_spread(values.iloc[:first]))

@@ -45,7 +45,7 @@ DOWNLOAD = "analyze-download"
 DOWNLOAD_CSV = "analyze-download-csv"
 DOWNLOAD_PARQUET = "analyze-download-parquet"
 DOWNLOAD_REPORT = "analyze-download-report"
-DEFAULT_DETECTOR = "stl"
+DEFAULT_DETECTOR = "auto"
 UNEXPECTED = "Something went wrong while running the detector; the details are in the server log."
 CENTRE_POINTS = 150
 

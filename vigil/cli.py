@@ -104,7 +104,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     "--detector",
     "-d",
     type=click.Choice(list(DETECTORS)),
-    default="stl",
+    default="auto",
     show_default=True,
     help="Which detector to run.",
 )

@@ -72,7 +72,7 @@ def test_a_series_shorter_than_the_warm_up_is_all_warm_up(name):
 
 @pytest.mark.parametrize("name", NAMES)
 @settings(
-    max_examples=8,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     derandomize=True,
@@ -100,6 +100,7 @@ def test_appending_later_points_never_changes_an_earlier_score(name, seed, cut, 
         ("zscore", gaussian_noise(5000, seed=8)),
         ("iforest", gaussian_noise(5000, seed=8)),
         ("stl", seasonal_series(2000, seed=8, step="15min")),
+        ("auto", seasonal_series(2000, seed=8, step="15min")),
     ],
 )
 def test_batch_and_online_agree_on_stationary_data(name, frame):

@@ -1,0 +1,34 @@
+"""Level change: has the recent level of a (deseasonalised) series moved away from before?
+
+A spike moves one point; a level shift or a new trend moves the median of the last few points
+away from the median of the stretch before them. The distance between the two is scaled by
+its own typical size over the previous points, so it is calibrated on the series itself.
+Every value at row t comes from rows up to t.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from detection.zscore import MAD_TO_STD
+
+#: Previous values of the statistic its typical size is taken from.
+SCALE_HISTORY = 2000
+MIN_SCALE_HISTORY = 200
+
+
+def level_change(
+    values: pd.Series | np.ndarray, *, recent: int, before: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the median of the last `recent` values minus the median of the `before`
+    values ahead of them, and that change in robust deviations of its own history."""
+    series = pd.Series(np.asarray(values, dtype=float))
+    now = series.rolling(recent, min_periods=max(2, recent // 2)).median()
+    then = series.shift(recent).rolling(before, min_periods=max(2, before // 2)).median()
+    change = now - then
+    typical = change.abs().shift(1).rolling(SCALE_HISTORY, min_periods=MIN_SCALE_HISTORY).median()
+    scale = MAD_TO_STD * typical.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deviation = np.abs(change.to_numpy()) / np.where(scale > 0, scale, np.nan)
+    return change.to_numpy(), deviation

@@ -1,0 +1,258 @@
+"""The ensemble: detectors that see different kinds of trouble, one severity for all of them.
+
+Members:
+- a residual detector chosen for the series: seasonal decomposition when a season is found
+  (by period or by the data), else the robust z-score;
+- level change, on the deseasonalised series: catches shifts and new trends that the residual
+  detector absorbs into its expected level;
+- Isolation Forest, when asked for.
+
+Every member's severity is on the same tail-probability scale (see `detection.scored`), so
+they combine directly: `any` takes the highest (a point is as severe as the surest member
+says), `agree` the second highest (two members must be sure). The explanation names the
+members that reached the threshold and gives each one's reason.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+from detection.base import GRID_SAMPLE, Detector
+from detection.change import level_change
+from detection.errors import ParameterError
+from detection.explain import number
+from detection.iforest import IsolationForestDetector
+from detection.params import Param
+from detection.profile import seasonal_expectation
+from detection.scored import deviation_from_severity, make_scored_frame, severity_from_deviation
+from detection.stl import SeasonalDetector
+from detection.tidy import infer_step
+from detection.zscore import ZScoreDetector
+
+COMBINATIONS = ("any", "agree")
+#: The stretch a level change is measured against: a day of points where the step allows,
+#: else this many points.
+PLAIN_BEFORE = 96
+MAX_BEFORE = 2880
+MEMBER_LABELS = {
+    "seasonal": "seasonal decomposition",
+    "zscore": "robust z-score",
+    "change": "level change",
+    "forest": "Isolation Forest",
+}
+
+
+class EnsembleDetector(Detector):
+    """Seasonal or robust residual, level change and optionally Isolation Forest, combined."""
+
+    name = "ensemble"
+    label = "Ensemble"
+    summary = (
+        "Seasonal decomposition (or a robust z-score when there is no season) and a level-change "
+        "test, optionally Isolation Forest; flags where they are sure."
+    )
+    PARAMS = (
+        Param(
+            "threshold",
+            float,
+            0.9,
+            "Flag at severity",
+            "Flag points whose combined severity is at least this (0.9 is about as rare as a "
+            "5-sigma deviation).",
+            minimum=0.05,
+            maximum=0.999,
+            step=0.01,
+        ),
+        Param(
+            "combine",
+            str,
+            "any",
+            "Combine",
+            "any: the highest member severity counts; agree: the second highest, so two "
+            "members must be sure.",
+            choices=COMBINATIONS,
+        ),
+        Param(
+            "level_window",
+            int,
+            8,
+            "Level-change window (points)",
+            "Recent points whose median is compared with the stretch before them.",
+            minimum=3,
+        ),
+        Param(
+            "forest",
+            bool,
+            False,
+            "Include Isolation Forest",
+            "Add Isolation Forest as a member (slower; on the labelled suite it adds more false "
+            "alarms than finds).",
+        ),
+        Param(
+            "period",
+            int,
+            0,
+            "Period (points)",
+            "Points per season; 0 lets the data decide, and no season found means the robust "
+            "z-score.",
+            minimum=0,
+        ),
+    )
+
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.9,
+        combine: str = "any",
+        level_window: int = 8,
+        forest: bool = False,
+        period: int = 0,
+    ) -> None:
+        self.threshold = threshold
+        self.combine = combine
+        self.level_window = level_window
+        self.forest = forest
+        self.period = period
+
+    def _fit(self, frame: pd.DataFrame) -> Self:
+        return self  # every member learns from the frame it scores
+
+    def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self._combined(frame, online=False)
+
+    def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self._combined(frame, online=True)
+
+    def _residual(self, frame: pd.DataFrame, online: bool) -> tuple[str, pd.DataFrame, np.ndarray]:
+        """The residual member's ScoredFrame, its name, and the season it removed (zeros when
+        there is none)."""
+        values = frame["value"].astype(float).reset_index(drop=True)
+        seasonal = SeasonalDetector(period=self.period)
+        try:
+            if online:
+                scored = seasonal._score_online(frame)
+                self.warmup_ = seasonal.warmup_
+                season = seasonal.season_
+            else:
+                scored = seasonal._fit(frame)._score(frame)
+                season = seasonal_expectation(values, seasonal.periods_[-1][0])[1]
+            self.periods_ = seasonal.periods_
+            return "seasonal", scored, season
+        except ParameterError:
+            if self.period:
+                raise
+        robust = ZScoreDetector(method="robust")
+        if online:
+            scored = robust._score_online(frame)
+            self.warmup_ = robust.warmup_
+        else:
+            scored = robust._fit(frame)._score(frame)
+        self.periods_ = []
+        return "zscore", scored, np.zeros(len(frame))
+
+    def _combined(self, frame: pd.DataFrame, *, online: bool) -> pd.DataFrame:
+        residual_name, residual, season = self._residual(frame, online)
+        values = frame["value"].to_numpy(dtype=float)
+        before = self._before(frame)
+        change, change_deviation = level_change(
+            values - season, recent=self.level_window, before=before
+        )
+        members = {
+            residual_name: residual["severity"].to_numpy(dtype=float),
+            "change": severity_from_deviation(change_deviation),
+        }
+        reasons = {residual_name: residual["explanation"].to_numpy()}
+        if self.forest:
+            forest = IsolationForestDetector()
+            scored = forest._score_online(frame) if online else forest._fit_score(frame)
+            if online:
+                self.warmup_ = max(self.warmup_, forest.warmup_)
+            members["forest"] = scored["severity"].to_numpy(dtype=float)
+            reasons["forest"] = scored["explanation"].to_numpy()
+        severity = self._combine(np.vstack(list(members.values())))
+        flagged = (severity >= self.threshold) & ~np.isnan(values)
+        explanation = np.full(len(frame), "", dtype=object)
+        for i in np.flatnonzero(flagged):
+            explanation[i] = self._explain(
+                i, members, reasons, change, before, values[i], residual["expected"].iloc[i]
+            )
+        band = (residual["lower"], residual["expected"], residual["upper"])
+        return make_scored_frame(
+            frame,
+            score=deviation_from_severity(severity),
+            severity=severity,
+            is_anomaly=flagged,
+            band=band,
+            explanation=explanation,
+        )
+
+    def _before(self, frame: pd.DataFrame) -> int:
+        """How many points a level change is measured against: a day's worth when the step
+        (from the first points, so later points cannot change it) divides a day."""
+        step = infer_step(frame["timestamp"].iloc[:GRID_SAMPLE])
+        before = PLAIN_BEFORE
+        if step is not None and pd.Timedelta(0) < step <= pd.Timedelta(hours=3):
+            per_day = pd.Timedelta(days=1) / step
+            if float(per_day).is_integer():
+                before = min(int(per_day), MAX_BEFORE)
+        return max(before, 4 * self.level_window)
+
+    def _combine(self, severities: np.ndarray) -> np.ndarray:
+        present = ~np.isnan(severities)
+        ordered = np.sort(np.where(present, severities, -1.0), axis=0)
+        rank = 1 if self.combine == "any" or len(severities) < 2 else 2
+        combined = ordered[-rank]
+        return np.where(combined < 0, np.nan, combined)
+
+    def _explain(
+        self,
+        i: int,
+        members: dict[str, np.ndarray],
+        reasons: dict[str, np.ndarray],
+        change: np.ndarray,
+        before: int,
+        value: float,
+        expected: float,
+    ) -> str:
+        sure = [name for name, severity in members.items() if severity[i] >= self.threshold]
+        sure = sure or [max(members, key=lambda name: np.nan_to_num(members[name][i]))]
+        words = [MEMBER_LABELS[name] for name in sure]
+        lead = (
+            f"{words[0].capitalize()} alone"
+            if len(words) == 1
+            else f"{', '.join(words[:-1]).capitalize()} and {words[-1]} agreed"
+        )
+        parts = []
+        for name in sure:
+            if name == "change":
+                parts.append(
+                    f"the median of the last {self.level_window} points moved "
+                    f"{'up' if change[i] >= 0 else 'down'} by {number(abs(change[i]))} from the "
+                    f"{before} points before them"
+                )
+            elif reasons[name][i]:
+                parts.append(str(reasons[name][i]))
+            else:
+                parts.append(f"{number(value)} against an expected {number(expected)}")
+        return f"{lead}: " + "; ".join(parts)
+
+
+class AutoDetector(EnsembleDetector):
+    """The ensemble with every choice made for the series: a good first detector."""
+
+    name = "auto"
+    label = "Automatic"
+    summary = (
+        "Finds the season by itself and combines seasonal (or robust) residuals with a "
+        "level-change test: a good first choice."
+    )
+    PARAMS = (EnsembleDetector.PARAMS[0],)
+
+    def __init__(self, *, threshold: float = 0.9) -> None:
+        super().__init__(threshold=threshold)
+
+    def get_params(self) -> dict[str, object]:
+        return {"threshold": self.threshold}
