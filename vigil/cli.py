@@ -12,8 +12,14 @@ import pandas as pd
 
 from detection import DETECTORS, make_detector
 from detection.errors import DataError, VigilError
-from detection.evaluation import as_flags, event_scores, point_scores
 from detection.io import RawTable, read_table
+from detection.judge import judge
+from detection.labels import (
+    align_labels,
+    labels_from_column,
+    labels_from_windows,
+    windows_from_table,
+)
 from detection.quality import plural
 from detection.schema import Schema, infer_schema
 from detection.tidy import prepare, series_frame
@@ -186,7 +192,14 @@ def detect(
 @click.argument(
     "input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option("--label-column", required=True, help="Column of 0/1 labels (1 = anomaly).")
+@click.option("--label-column", default=None, help="Column of 0/1 labels (1 = anomaly).")
+@click.option(
+    "--windows",
+    "windows_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A CSV of anomaly windows instead: a start and an end timestamp per row.",
+)
 @click.option(
     "--detector",
     "-d",
@@ -200,18 +213,27 @@ def detect(
     "--value-column", "value_columns", multiple=True, help="Column to score; repeat for several."
 )
 @click.option("--online", is_flag=True, help="Judge the detectors' online (causal) mode.")
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="An alert budget in flags per day: also show the threshold that keeps to it and "
+    "the event recall there.",
+)
 def evaluate(
     input_path: Path,
-    label_column: str,
+    label_column: str | None,
+    windows_path: Path | None,
     detectors: tuple[str, ...],
     time_column: str | None,
     value_columns: tuple[str, ...],
     online: bool,
+    budget: float | None,
 ) -> None:
     """Judge detectors on INPUT's labels: point-wise and event-wise precision, recall, F1."""
+    if (label_column is None) == (windows_path is None):
+        raise click.UsageError("Give either --label-column or --windows.")
     raw = _read(input_path)
-    if label_column not in raw.frame.columns:
-        raise DataError(f"The file has no label column named '{label_column}'.")
     schema = _schema(raw, time_column, value_columns, None)
     if schema.series_column:
         raise DataError(
@@ -221,25 +243,34 @@ def evaluate(
     watched = tuple(c for c in schema.value_columns if c != label_column)
     if not watched:
         raise DataError("Besides the labels there is no column of values to score.")
-    tidy, _ = prepare(raw, Schema(schema.time_column, (*watched, label_column)))
-    labels = series_frame(tidy, label_column).set_index("timestamp")["value"].fillna(0)
-    as_flags(labels, "labels")
-    if not (labels == 1).any():
-        raise DataError(f"Column '{label_column}' has no positive label (no 1): nothing to find.")
-    click.echo(
+    if label_column is not None:
+        labels = labels_from_column(raw, schema.time_column, label_column)
+    else:
+        windows = windows_from_table(_read(windows_path))
+    tidy, _ = prepare(raw, Schema(schema.time_column, watched))
+    header = (
         f"{'detector':<10} {'series':<24} {'point P':>8} {'R':>6} {'F1':>6}  "
         f"{'event P':>8} {'R':>6} {'F1':>6}"
     )
+    if budget is not None:
+        header += f"  {'budget thr':>10} {'recall':>6}"
+    click.echo(header)
     for name in watched:
         frame = series_frame(tidy, name)
-        truth = labels.reindex(frame["timestamp"]).fillna(0).to_numpy()
-        for detector in detectors or tuple(DETECTORS):
-            flagged = make_detector(detector).detect(frame, online=online)["is_anomaly"]
-            point, event = point_scores(truth, flagged), event_scores(truth, flagged)
-            click.echo(
-                f"{detector:<10} {name[:24]:<24} {point.precision:>8.2f} {point.recall:>6.2f} "
-                f"{point.f1:>6.2f}  {event.precision:>8.2f} {event.recall:>6.2f} {event.f1:>6.2f}"
+        if label_column is None:
+            labels = labels_from_windows(frame["timestamp"], windows)
+        truth = align_labels(labels, frame["timestamp"])
+        chosen = detectors or tuple(DETECTORS)
+        for j in judge(frame, truth, chosen, online=online, per_day=budget):
+            line = (
+                f"{j.detector:<10} {name[:24]:<24} {j.point.precision:>8.2f} "
+                f"{j.point.recall:>6.2f} {j.point.f1:>6.2f}  {j.event.precision:>8.2f} "
+                f"{j.event.recall:>6.2f} {j.event.f1:>6.2f}"
             )
+            if j.at_budget is not None:
+                fits = "none fit" if j.budget_threshold > 1 else f"{j.budget_threshold:.2f}"
+                line += f"  {fits:>10} {j.at_budget.recall:>6.2f}"
+            click.echo(line)
 
 
 if __name__ == "__main__":

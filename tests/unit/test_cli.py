@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from detection.scored import SCORED_COLUMNS
-from detection.synthetic import demo_csv, seasonal_series
+from detection.synthetic import demo_csv, labelled_series, seasonal_series
 from tests.hostile import REFUSED
 
 
@@ -138,7 +138,10 @@ def test_evaluate_prints_point_and_event_scores_per_detector(tmp_path):
     ("fix", "message"),
     [
         (lambda s: s.__setitem__("label", 0), "no positive label"),
-        (lambda s: s.__setitem__("label", s["label"] * 3), "must be 0/1"),
+        (
+            lambda s: s.__setitem__("label", s["label"] * 3),
+            "must hold 0/1 (or true/false); it also holds 3",
+        ),
     ],
 )
 def test_evaluate_explains_unusable_labels(tmp_path, fix, message):
@@ -146,3 +149,34 @@ def test_evaluate_explains_unusable_labels(tmp_path, fix, message):
     assert done.returncode == 2
     assert message in done.stderr
     assert done.stdout == ""
+
+
+def test_evaluate_reads_anomaly_windows_from_a_second_file(tmp_path):
+    series = labelled_series("dip", seed=0)
+    data = tmp_path / "series.csv"
+    series.drop(columns="label").to_csv(data, index=False)
+    inside = series.loc[series["label"] == 1, "timestamp"]
+    windows = tmp_path / "windows.csv"
+    pd.DataFrame({"start": [inside.min()], "end": [inside.max()]}).to_csv(windows, index=False)
+
+    done = vigil("evaluate", str(data), "--windows", str(windows), "-d", "auto", "--budget", "2")
+
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.strip().splitlines()
+    assert "budget thr" in header
+    cells = row.split()
+    assert cells[:2] == ["auto", "value"]
+    assert cells[6] == "1.00"  # the one window was found
+    assert float(cells[-1]) == 1.0  # and still found within 2 flags a day
+
+
+def test_evaluate_refuses_windows_that_are_not_of_this_data(tmp_path):
+    data = tmp_path / "series.csv"
+    labelled_series("dip", seed=0).drop(columns="label").to_csv(data, index=False)
+    windows = tmp_path / "windows.csv"
+    windows.write_text("start,end\n2031-05-01 00:00,2031-05-02 00:00\n")
+
+    done = vigil("evaluate", str(data), "--windows", str(windows))
+
+    assert done.returncode == 2
+    assert "cover no timestamp of this series" in done.stderr
