@@ -91,7 +91,7 @@ def precision_recall_curve(
     """Precision and recall (point- or event-wise) for thresholds from 0 to 1 on severity.
 
     Missing severity never flags. Returns one row per threshold: `threshold`, `precision`,
-    `recall`, `f1`, `flagged`.
+    `recall`, `f1`, `flagged` and `share_flagged` (of all rows).
     """
     truth = as_flags(labels, "labels")
     level = np.nan_to_num(np.asarray(severity, dtype=float), nan=-1.0)
@@ -107,23 +107,39 @@ def precision_recall_curve(
                 "recall": result.recall,
                 "f1": result.f1,
                 "flagged": int(guess.sum()),
+                "share_flagged": float(guess.mean()) if guess.size else 0.0,
             }
         )
     return pd.DataFrame(rows)
 
 
+def alert_count(flags: np.ndarray) -> int:
+    """Alerts a run of flags would send: one per run of consecutive flagged rows."""
+    flags = np.asarray(flags, dtype=bool)
+    if not flags.size:
+        return 0
+    return int(flags[0]) + int((flags[1:] & ~flags[:-1]).sum())
+
+
 def budget_threshold(
-    timestamps: object, severity: object, per_day: float, *, steps: int = 1001
+    timestamps: object, severity: object, per_day: float, *, steps: int = 1000
 ) -> float:
-    """The lowest severity threshold whose flags stay within `per_day` on average over the
-    span of the data (at least one day), so an alert budget can be set in flags per day."""
+    """The lowest severity threshold that keeps to `per_day` alerts a day on average over the
+    span of the data (at least one day), a run of consecutive flagged rows being one alert.
+
+    Thresholds are tried from 1 down and the search stops at the first one over the budget,
+    so a threshold so low that everything merges into one long run is never chosen. Returns a
+    value above 1 when not even the most severe point fits.
+    """
     if per_day < 0:
         raise DataError("An alert budget cannot be negative.")
     times = pd.to_datetime(pd.Series(timestamps))
     days = max((times.max() - times.min()) / pd.Timedelta(days=1), 1.0)
     allowed = per_day * days
     level = np.nan_to_num(np.asarray(severity, dtype=float), nan=-1.0)
-    for threshold in np.linspace(0.0, 1.0, steps):
-        if (level >= threshold).sum() <= allowed:
-            return float(threshold)
-    return float(np.nextafter(1.0, 2.0))  # not even the most severe points fit: flag none
+    chosen = float(np.nextafter(1.0, 2.0))  # not even the most severe points fit: flag none
+    for threshold in np.linspace(1.0, 0.0, steps + 1)[:-1]:
+        if alert_count(level >= threshold) > allowed:
+            break
+        chosen = float(threshold)
+    return chosen

@@ -13,6 +13,7 @@ import pandas as pd
 from detection import DETECTORS, make_detector
 from detection.evaluation import (
     Scores,
+    alert_count,
     budget_threshold,
     event_scores,
     point_scores,
@@ -29,7 +30,7 @@ class Judgement:
     point: Scores
     event: Scores
     curve: pd.DataFrame
-    flags_per_day: float
+    alerts_per_day: float
     budget_threshold: float | None
     at_budget: Scores | None
     warmup_rows: int
@@ -75,7 +76,7 @@ def judge(
                 point=point_scores(labels, flagged),
                 event=event_scores(labels, flagged),
                 curve=precision_recall_curve(labels, severity, events=True),
-                flags_per_day=float(flagged.sum()) / days,
+                alerts_per_day=alert_count(flagged) / days,
                 budget_threshold=threshold,
                 at_budget=at_budget,
                 warmup_rows=int(scored.attrs.get("warmup_rows", 0)),
@@ -100,7 +101,7 @@ def judgement_table(judgements: Sequence[Judgement]) -> pd.DataFrame:
             "events_found": f"{j.event.true_positives} of "
             f"{j.event.true_positives + j.event.false_negatives}",
             "false_alarms": j.event.false_positives,
-            "flags_per_day": j.flags_per_day,
+            "alerts_per_day": j.alerts_per_day,
         }
         if j.at_budget is not None:
             row |= {

@@ -179,6 +179,13 @@ class DatasetStore:
             raise DataError("That data set is no longer on the server; upload it again.")
         return _load_tidy(str(path), path.stat().st_mtime_ns)
 
+    def raw(self, dataset_id: str) -> RawTable:
+        """The stored file as read, every column as it was."""
+        path = self._folder(dataset_id) / "raw.parquet"
+        if not path.is_file():
+            raise DataError("That data set is no longer on the server; upload it again.")
+        return RawTable(pd.read_parquet(path))
+
     def raw_preview(self, dataset_id: str, rows: int = 200) -> pd.DataFrame:
         return pd.read_parquet(self._folder(dataset_id) / "raw.parquet").head(rows)
 

@@ -9,6 +9,7 @@ import pytest
 from detection import run_detection
 from detection.errors import DataError
 from detection.evaluation import (
+    alert_count,
     budget_threshold,
     event_scores,
     point_scores,
@@ -85,15 +86,24 @@ def test_event_wise_curve_counts_windows():
     assert (at_half["precision"], at_half["recall"]) == (1.0, 1.0)
 
 
-def test_budget_threshold_keeps_flags_within_the_budget():
+def test_budget_threshold_keeps_alerts_within_the_budget():
     timestamps = pd.date_range("2024-01-01", periods=4 * 24 + 1, freq="h")  # spans four days
     severity = np.zeros(len(timestamps))
     severity[[5, 30, 31, 60, 80]] = [0.95, 0.9, 0.85, 0.8, 0.75]
-    # one flag a day over four days allows four flags: the lowest threshold keeping it so
-    threshold = budget_threshold(timestamps, severity, per_day=1)
-    assert (severity >= threshold).sum() == 4
-    assert threshold == pytest.approx(0.751, abs=1e-3)
+    # half an alert a day over four days allows two alerts; rows 30 and 31 are one alert
+    threshold = budget_threshold(timestamps, severity, per_day=0.5)
+    assert alert_count(severity >= threshold) == 2
+    assert threshold == pytest.approx(0.801, abs=1e-3)
+    # one a day allows all four alerts, but never the threshold 0 that flags every row
+    generous = budget_threshold(timestamps, severity, per_day=1)
+    assert alert_count(severity >= generous) == 4
+    assert 0 < generous <= 0.75
     assert (severity >= budget_threshold(timestamps, severity, per_day=0)).sum() == 0
+
+
+def test_alerts_are_runs_of_flags():
+    assert alert_count(np.array([1, 1, 0, 1, 0, 0, 1, 1], dtype=bool)) == 3
+    assert alert_count(np.array([], dtype=bool)) == 0
 
 
 def test_a_detector_is_judged_on_planted_spikes():

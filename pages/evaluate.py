@@ -1,0 +1,281 @@
+"""The Evaluate page: every detector judged side by side on labelled data."""
+
+from __future__ import annotations
+
+import logging
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+
+from components import ids
+from components.charts import empty_figure
+from components.evaluation import judgement_grid, judgement_rows, precision_recall_figure
+from components.layout import error_alert
+from detection import DETECTORS
+from detection.errors import VigilError
+from detection.quality import plural
+from detection.schema import is_label_name
+from vigil.evaluations import (
+    MAX_WINDOWS_BYTES,
+    evaluate_series,
+    read_windows,
+    windows_from_json,
+    windows_to_json,
+)
+from vigil.services import dataset_store
+
+log = logging.getLogger(__name__)
+dash.register_page(__name__, path="/evaluate", name="Evaluate", title="Vigil · Evaluate", order=2)
+
+DATASET = "evaluate-dataset"
+SERIES = "evaluate-series"
+SOURCE = "evaluate-label-source"
+LABEL_COLUMN = "evaluate-label-column"
+COLUMN_FIELD = "evaluate-column-field"
+WINDOWS_FIELD = "evaluate-windows-field"
+WINDOWS_UPLOAD = "evaluate-windows-upload"
+WINDOWS = "evaluate-windows"
+WINDOWS_STATUS = "evaluate-windows-status"
+DETECTORS_CHOSEN = "evaluate-detectors"
+ONLINE = "evaluate-online"
+BUDGET = "evaluate-budget"
+RUN = "evaluate-run"
+PROGRESS = "evaluate-progress"
+STATUS = "evaluate-status"
+SUMMARY = "evaluate-summary"
+GRID = "evaluate-grid"
+CURVE = "evaluate-curve"
+UNEXPECTED = "Something went wrong during the evaluation; the details are in the server log."
+HINT = (
+    "Upload a file with a 0/1 label column (label, is_anomaly, …) on the Data page, or give "
+    "anomaly windows in a second file; then choose the detectors to compare."
+)
+
+
+def layout(dataset: str | None = None, **_query: str) -> html.Div:
+    controls = dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Label("Data set", html_for=DATASET),
+                dcc.Dropdown(id=DATASET, clearable=False, placeholder="No data set yet"),
+                dbc.Label("Series", html_for=SERIES, className="mt-3"),
+                dcc.Dropdown(id=SERIES, clearable=False),
+                dbc.Label("Labels", className="mt-3"),
+                dbc.RadioItems(
+                    id=SOURCE,
+                    options=[
+                        {"label": "a 0/1 column of this file", "value": "column"},
+                        {"label": "a file of anomaly windows", "value": "windows"},
+                    ],
+                    value="column",
+                ),
+                html.Div(
+                    dcc.Dropdown(id=LABEL_COLUMN, placeholder="Label column"),
+                    id=COLUMN_FIELD,
+                    className="mt-2",
+                ),
+                html.Div(
+                    [
+                        dcc.Upload(
+                            html.Div(["Drop a windows CSV here, or ", html.A("choose one")]),
+                            id=WINDOWS_UPLOAD,
+                            max_size=MAX_WINDOWS_BYTES,
+                            className="vigil-small-drop",
+                        ),
+                        html.Div(
+                            "One window a row: a start and an end time.",
+                            className="form-text",
+                        ),
+                        html.Div(id=WINDOWS_STATUS, className="small mt-1"),
+                    ],
+                    id=WINDOWS_FIELD,
+                    className="mt-2",
+                    hidden=True,
+                ),
+                dbc.Label("Detectors", className="mt-3"),
+                dbc.Checklist(
+                    id=DETECTORS_CHOSEN,
+                    options=[
+                        {"label": cls.label, "value": name} for name, cls in DETECTORS.items()
+                    ],
+                    value=list(DETECTORS),
+                ),
+                dbc.Switch(
+                    id=ONLINE,
+                    label="Online: score each point from earlier points only",
+                    value=False,
+                    className="mt-3",
+                ),
+                dbc.Label("Alert budget (alerts a day)", html_for=BUDGET, className="mt-2"),
+                dbc.Input(id=BUDGET, type="number", min=0, step=0.5, value=5),
+                html.Div(
+                    "Shows the threshold that keeps to it and how many windows it still finds.",
+                    className="form-text",
+                ),
+                dbc.Button("Evaluate", id=RUN, color="primary", className="w-100 mt-3"),
+                html.Div(id=PROGRESS, className="small text-muted mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
+    results = html.Div(
+        [
+            html.Div(id=STATUS),
+            html.Div(
+                HINT,
+                id=SUMMARY,
+                className="text-muted mb-2",
+            ),
+            judgement_grid(GRID),
+            dcc.Graph(
+                id=CURVE,
+                figure=empty_figure("Precision and recall appear here after an evaluation"),
+                config={"displaylogo": False},
+                className="mt-3",
+            ),
+            html.P(
+                "An anomaly window is found when any of its points is flagged; each run of "
+                "flagged points outside every window is one false alarm. Point scores count "
+                "every point once.",
+                className="small text-muted mt-2",
+            ),
+        ]
+    )
+    return html.Div(
+        [
+            dcc.Store(id=WINDOWS),
+            dcc.Store(id="evaluate-query", data={"dataset": dataset}),
+            dbc.Row([dbc.Col(controls, lg=3), dbc.Col(results, lg=9)]),
+        ]
+    )
+
+
+@callback(
+    Output(DATASET, "options"),
+    Output(DATASET, "value"),
+    Input(ids.DATASET, "data"),
+    State("evaluate-query", "data"),
+)
+def dataset_options(current: str | None, query: dict):
+    """Every stored data set; the one in the link, else the one in use, else the newest."""
+    infos = dataset_store().list()
+    options = [{"label": info.name, "value": info.id} for info in infos]
+    known = {info.id for info in infos}
+    for wanted in ((query or {}).get("dataset"), current):
+        if wanted in known:
+            return options, wanted
+    return options, infos[0].id if infos else None
+
+
+@callback(
+    Output(SERIES, "options"),
+    Output(SERIES, "value"),
+    Output(LABEL_COLUMN, "options"),
+    Output(LABEL_COLUMN, "value"),
+    Input(DATASET, "value"),
+)
+def columns_of(dataset_id: str | None):
+    """Its series, and the columns that could hold labels (a label-named one chosen)."""
+    if not dataset_id:
+        return [], None, [], None
+    try:
+        info = dataset_store().info(dataset_id)
+    except VigilError:
+        return [], None, [], None
+    series = list(info.report.series)
+    others = [c for c in info.columns if c != info.schema.time_column]
+    label = next((c for c in others if is_label_name(c)), None)
+    return series, series[0] if series else None, others, label
+
+
+@callback(
+    Output(COLUMN_FIELD, "hidden"),
+    Output(WINDOWS_FIELD, "hidden"),
+    Input(SOURCE, "value"),
+)
+def label_source(source: str):
+    return source != "column", source != "windows"
+
+
+@callback(
+    Output(WINDOWS, "data"),
+    Output(WINDOWS_STATUS, "children"),
+    Input(WINDOWS_UPLOAD, "contents"),
+    State(WINDOWS_UPLOAD, "filename"),
+    prevent_initial_call=True,
+)
+def take_windows(contents: str | None, filename: str | None):
+    """Read a windows file; keep its windows, or say what is wrong with it."""
+    if not contents:
+        return None, None
+    try:
+        windows = read_windows(contents, filename or "windows.csv")
+    except VigilError as error:
+        return None, html.Span(str(error), className="text-danger", id="evaluate-windows-error")
+    return windows_to_json(windows), html.Span(
+        f"{plural(len(windows), 'window')} from {filename}", className="text-success"
+    )
+
+
+@callback(
+    Output(GRID, "rowData"),
+    Output(CURVE, "figure"),
+    Output(SUMMARY, "children"),
+    Output(STATUS, "children"),
+    Input(RUN, "n_clicks"),
+    State(DATASET, "value"),
+    State(SERIES, "value"),
+    State(SOURCE, "value"),
+    State(LABEL_COLUMN, "value"),
+    State(WINDOWS, "data"),
+    State(DETECTORS_CHOSEN, "value"),
+    State(ONLINE, "value"),
+    State(BUDGET, "value"),
+    background=True,
+    running=[(Output(RUN, "disabled"), True, False)],
+    progress=[Output(PROGRESS, "children")],
+    prevent_initial_call=True,
+)
+def run_evaluation(
+    set_progress, _clicks, dataset_id, series, source, label_column, windows, chosen, online, budget
+):
+    """Judge the chosen detectors on the series' labels."""
+    nothing = ([], empty_figure("No evaluation yet"), HINT)
+    if not dataset_store().list():
+        message = "No data set yet: add a file with a 0/1 label column on the Data page."
+        return *nothing, error_alert(message, "evaluate-error")
+    if not dataset_id or not series:
+        return *nothing, error_alert("Choose a data set and a series first.", "evaluate-error")
+    try:
+        judgements, events = evaluate_series(
+            dataset_store(),
+            dataset_id,
+            series,
+            detectors=[name for name in DETECTORS if name in (chosen or [])],
+            label_column=label_column if source == "column" else None,
+            windows=windows_from_json(windows) if source == "windows" else None,
+            online=bool(online),
+            per_day=None if budget in (None, "") else float(budget),
+            progress=set_progress,
+        )
+    except VigilError as error:
+        set_progress("")
+        return *nothing, error_alert(str(error), "evaluate-error")
+    except Exception:  # a bug, not the user's doing: keep the page usable, log the details
+        log.exception("evaluation failed for %s / %s", dataset_id, series)
+        set_progress("")
+        return *nothing, error_alert(UNEXPECTED, "evaluate-error")
+    set_progress("")
+    best = max(judgements, key=lambda j: j.event.f1)
+    summary = html.Div(
+        [
+            dbc.Badge(f"{plural(events, 'labelled window')}", color="secondary", className="me-2"),
+            html.Span(
+                f"Best event-wise F1: {best.label} ({best.event.f1:.2f})"
+                + (" · online" if online else ""),
+                id="evaluate-best",
+            ),
+        ]
+    )
+    return judgement_rows(judgements), precision_recall_figure(judgements), summary, None

@@ -1,0 +1,100 @@
+"""The Evaluate page's callbacks as plain calls, against the real data set store."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from detection.synthetic import labelled_series
+from vigil.services import dataset_store
+
+
+@pytest.fixture
+def labelled_id(dash_app) -> str:
+    series = labelled_series("spike", seed=5).rename(columns={"value": "cpu"})
+    series["note"] = "x"
+    data = series.to_csv(index=False).encode()
+    return dataset_store().add(data, "labelled.csv")[0].id
+
+
+def as_upload(text: str) -> str:
+    return "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
+
+
+def evaluate(dataset_id: str, **given):
+    from pages.evaluate import run_evaluation
+
+    settings = {
+        "series": "cpu",
+        "source": "column",
+        "label_column": "label",
+        "windows": None,
+        "chosen": ["auto", "stl"],
+        "online": False,
+        "budget": 5,
+    } | given
+    return run_evaluation(
+        lambda _text: None,
+        1,
+        dataset_id,
+        settings["series"],
+        settings["source"],
+        settings["label_column"],
+        settings["windows"],
+        settings["chosen"],
+        settings["online"],
+        settings["budget"],
+    )
+
+
+def test_the_label_column_is_chosen_and_not_offered_as_a_series(labelled_id):
+    from pages.evaluate import columns_of
+
+    series, chosen, label_options, label = columns_of(labelled_id)
+    assert series == ["cpu"]
+    assert chosen == "cpu"
+    assert label == "label"
+    assert "note" in label_options
+
+
+def test_an_evaluation_gives_a_row_a_detector_and_a_curve(labelled_id):
+    rows, figure, summary, status = evaluate(labelled_id)
+    assert status is None
+    assert [row["detector"] for row in rows] == ["Automatic", "Seasonal decomposition (STL)"]
+    assert rows[0]["events_found"] == "3 of 3"
+    assert "3 labelled windows" in str(summary)
+    assert {trace.name for trace in figure.data} >= {"Automatic", "Seasonal decomposition (STL)"}
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"label_column": "note"}, "must hold 0/1"),
+        ({"label_column": None}, "Choose a label column"),
+        ({"chosen": []}, "Choose at least one detector"),
+        ({"series": None}, "Choose a data set and a series"),
+    ],
+)
+def test_what_cannot_be_evaluated_is_said_plainly(labelled_id, given, message):
+    rows, _, _, status = evaluate(labelled_id, **given)
+    assert rows == []
+    assert message in str(status)
+
+
+def test_a_windows_file_is_read_or_refused_with_its_reason(labelled_id):
+    from pages.evaluate import take_windows
+
+    kept, status = take_windows(as_upload("start,end\n2024-01-08,2024-01-09\n"), "w.csv")
+    assert kept == {"start": ["2024-01-08"], "end": ["2024-01-09"]}
+    assert "1 window from w.csv" in str(status)
+
+    kept, status = take_windows(as_upload("start,end\n2024-01-09,2024-01-08\n"), "bad.csv")
+    assert kept is None
+    assert "ends before it starts" in str(status)
+
+    rows, _, summary, _ = evaluate(
+        labelled_id, source="windows", windows={"start": ["2024-01-08"], "end": ["2024-01-09"]}
+    )
+    assert "1 labelled window" in str(summary)
+    assert len(rows) == 2

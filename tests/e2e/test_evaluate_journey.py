@@ -1,0 +1,92 @@
+"""Judging detectors on labelled data in a real headless Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from selenium.webdriver.common.by import By
+
+from detection.synthetic import labelled_series
+from tests.e2e.test_analyst_journey import choose_file, click
+
+pytestmark = pytest.mark.e2e
+
+
+def grid_rows(dash_duo) -> list[str]:
+    """Each shown row as 'detector cells…', in the order on screen."""
+    return dash_duo.driver.execute_script(
+        """
+        const part = (where) => Object.fromEntries(
+            [...document.querySelectorAll(`#evaluate-grid ${where} .ag-row`)]
+                .map(row => [row.getAttribute('row-index'), row.innerText.replace(/\\n/g, ' ')]));
+        const names = part('.ag-pinned-left-cols-container');
+        const cells = part('.ag-center-cols-container');
+        return Object.keys(cells).sort((a, b) => a - b).map(i => `${names[i]} ${cells[i]}`);
+        """
+    )
+
+
+def curve_names(dash_duo) -> list[str]:
+    return dash_duo.driver.execute_script(
+        "const p = document.querySelector('#evaluate-curve .js-plotly-plot');"
+        "return p && p.data ? p.data.map(t => t.name) : [];"
+    )
+
+
+def test_a_labelled_upload_is_judged_by_every_detector(dash_duo, dash_app, tmp_path):
+    series = labelled_series("level_shift", seed=1)
+    source = tmp_path / "labelled-latency.csv"
+    series.rename(columns={"value": "latency"}).to_csv(source, index=False)
+
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element("#data-name", timeout=30)
+    choose_file(dash_duo, source)
+    dash_duo.wait_for_text_to_equal("#data-name", "labelled-latency.csv", timeout=30)
+
+    click(dash_duo, "a.nav-link[href='/evaluate']")
+    dash_duo.wait_for_text_to_equal("#evaluate-dataset", "labelled-latency.csv", timeout=20)
+    dash_duo.wait_for_text_to_equal("#evaluate-label-column", "label", timeout=20)
+    click(dash_duo, "#evaluate-run")
+
+    dash_duo.wait_for_contains_text("#evaluate-best", "Best event-wise F1: ", timeout=120)
+    assert "1 labelled window" in dash_duo.find_element("#evaluate-summary").text
+    rows = grid_rows(dash_duo)
+    assert len(rows) == 5
+    assert rows[0].startswith("Automatic") or rows[0].startswith("Ensemble")
+    assert "1 of 1" in rows[0]
+    assert {"Automatic", "Seasonal decomposition (STL)", "z-score"} <= set(curve_names(dash_duo))
+    assert dash_duo.get_logs() == []
+
+
+def test_anomaly_windows_from_a_second_file(dash_duo, dash_app, tmp_path):
+    series = labelled_series("dip", seed=2)
+    source = tmp_path / "unlabelled.csv"
+    series.drop(columns="label").to_csv(source, index=False)
+    inside = series.loc[series["label"] == 1, "timestamp"]
+    windows = tmp_path / "windows.csv"
+    pd.DataFrame({"start": [inside.min()], "end": [inside.max()]}).to_csv(windows, index=False)
+    stranger = tmp_path / "other-windows.csv"
+    stranger.write_text("start,end\n2031-01-01,2031-01-02\n")
+
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element("#data-name", timeout=30)
+    choose_file(dash_duo, source)
+    dash_duo.wait_for_text_to_equal("#data-name", "unlabelled.csv", timeout=30)
+    click(dash_duo, "a.nav-link[href='/evaluate']")
+    dash_duo.wait_for_text_to_equal("#evaluate-dataset", "unlabelled.csv", timeout=20)
+
+    click(dash_duo, "label[for^='_dbcprivate_radioitems_evaluate-label-source_input_windows']")
+    upload = dash_duo.driver.find_element(By.CSS_SELECTOR, "#evaluate-windows-upload input")
+    upload.send_keys(str(Path(stranger)))
+    dash_duo.wait_for_contains_text("#evaluate-windows-status", "1 window from", timeout=20)
+    click(dash_duo, "#evaluate-run")
+    dash_duo.wait_for_contains_text("#evaluate-error", "cover no timestamp", timeout=60)
+
+    upload.send_keys(str(Path(windows)))
+    dash_duo.wait_for_contains_text("#evaluate-windows-status", "windows.csv", timeout=20)
+    click(dash_duo, "#evaluate-run")
+    dash_duo.wait_for_contains_text("#evaluate-best", "Best event-wise F1: ", timeout=120)
+    assert len(grid_rows(dash_duo)) == 5
+    assert dash_duo.get_logs() == []

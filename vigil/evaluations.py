@@ -1,0 +1,73 @@
+"""Evaluating detectors on a stored data set's labels, for the Evaluate page."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from detection.errors import DataError
+from detection.io import read_table
+from detection.judge import Judgement, judge
+from detection.labels import (
+    align_labels,
+    labels_from_column,
+    labels_from_windows,
+    windows_from_table,
+)
+from vigil.datasets import DatasetStore
+
+#: A windows file is a short list of start/end pairs; anything larger is not one.
+MAX_WINDOWS_BYTES = 1_000_000
+
+
+def read_windows(contents: str, filename: str) -> pd.DataFrame:
+    """Anomaly windows from a file sent by the browser as a data URL."""
+    try:
+        data = base64.b64decode(contents.partition(",")[2], validate=True)
+    except ValueError:
+        raise DataError(f"'{filename}' did not arrive whole; choose it again.") from None
+    raw = read_table(data, filename, max_bytes=MAX_WINDOWS_BYTES, max_rows=100_000)
+    return windows_from_table(raw)
+
+
+def windows_to_json(windows: pd.DataFrame) -> dict[str, list[str]]:
+    """Windows as a page can keep them in a store."""
+    return {column: windows[column].astype(str).tolist() for column in ("start", "end")}
+
+
+def windows_from_json(data: dict[str, list[str]] | None) -> pd.DataFrame | None:
+    if not data:
+        return None
+    return pd.DataFrame({column: pd.to_datetime(data[column]) for column in ("start", "end")})
+
+
+def evaluate_series(
+    store: DatasetStore,
+    dataset_id: str,
+    series: str,
+    *,
+    detectors: Sequence[str],
+    label_column: str | None = None,
+    windows: pd.DataFrame | None = None,
+    online: bool = False,
+    per_day: float | None = None,
+    progress: Callable[[str], object] | None = None,
+) -> tuple[list[Judgement], int]:
+    """Judge `detectors` on one series of a data set against a label column of the same file
+    or against anomaly windows; also returns how many labelled events there are."""
+    if not detectors:
+        raise DataError("Choose at least one detector to evaluate.")
+    frame = store.series(dataset_id, series)
+    if label_column:
+        info = store.info(dataset_id)
+        labels = labels_from_column(store.raw(dataset_id), info.schema.time_column, label_column)
+    elif windows is not None:
+        labels = labels_from_windows(frame["timestamp"], windows)
+    else:
+        raise DataError("Choose a label column, or give a file of anomaly windows.")
+    truth = align_labels(labels, frame["timestamp"])
+    judgements = judge(frame, truth, detectors, online=online, per_day=per_day, progress=progress)
+    events = judgements[0].event.true_positives + judgements[0].event.false_negatives
+    return judgements, events
