@@ -118,13 +118,43 @@ class EnsembleDetector(Detector):
         self.period = period
 
     def _fit(self, frame: pd.DataFrame) -> Self:
-        return self  # every member learns from the frame it scores
+        """Fit the members that learn (the residual detector, the forest) so the ensemble can
+        score other stretches of the series without fitting again."""
+        self.before_ = self._before(frame)
+        seasonal = SeasonalDetector(period=self.period)
+        try:
+            self.residual_: Detector = seasonal._fit(frame)
+            self.periods_ = seasonal.periods_
+        except ParameterError:
+            if self.period:
+                raise
+            self.residual_ = ZScoreDetector(method="robust")._fit(frame)
+            self.periods_ = []
+        self.forest_ = IsolationForestDetector()._fit(frame) if self.forest else None
+        return self
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return self._combined(frame, online=False)
+        scored = self.residual_._score(frame)
+        if isinstance(self.residual_, SeasonalDetector):
+            name, season = "seasonal", self.residual_.seasonal_part(frame)
+        else:
+            name, season = "zscore", np.zeros(len(frame))
+        forest = None if self.forest_ is None else self.forest_._score(frame)
+        return self._assemble(frame, name, scored, season, self.before_, forest)
+
+    def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        name, residual, season = self._residual(frame, online=False)
+        forest = IsolationForestDetector()._fit_score(frame) if self.forest else None
+        return self._assemble(frame, name, residual, season, self._before(frame), forest)
 
     def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return self._combined(frame, online=True)
+        name, residual, season = self._residual(frame, online=True)
+        forest = None
+        if self.forest:
+            member = IsolationForestDetector()
+            forest = member._score_online(frame)
+            self.warmup_ = max(self.warmup_, member.warmup_)
+        return self._assemble(frame, name, residual, season, self._before(frame), forest)
 
     def _residual(self, frame: pd.DataFrame, online: bool) -> tuple[str, pd.DataFrame, np.ndarray]:
         """The residual member's ScoredFrame, its name, and the season it removed (zeros when
@@ -137,7 +167,7 @@ class EnsembleDetector(Detector):
                 self.warmup_ = seasonal.warmup_
                 season = seasonal.season_
             else:
-                scored = seasonal._fit(frame)._score(frame)
+                scored = seasonal._fit_score(frame)
                 season = seasonal_expectation(values, seasonal.periods_[-1][0])[1]
             self.periods_ = seasonal.periods_
             return "seasonal", scored, season
@@ -149,14 +179,21 @@ class EnsembleDetector(Detector):
             scored = robust._score_online(frame)
             self.warmup_ = robust.warmup_
         else:
-            scored = robust._fit(frame)._score(frame)
+            scored = robust._fit_score(frame)
         self.periods_ = []
         return "zscore", scored, np.zeros(len(frame))
 
-    def _combined(self, frame: pd.DataFrame, *, online: bool) -> pd.DataFrame:
-        residual_name, residual, season = self._residual(frame, online)
+    def _assemble(
+        self,
+        frame: pd.DataFrame,
+        residual_name: str,
+        residual: pd.DataFrame,
+        season: np.ndarray,
+        before: int,
+        forest: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        """Combine the members' severities into one ScoredFrame."""
         values = frame["value"].to_numpy(dtype=float)
-        before = self._before(frame)
         change, change_deviation = level_change(
             values - season, recent=self.level_window, before=before
         )
@@ -165,13 +202,9 @@ class EnsembleDetector(Detector):
             "change": severity_from_deviation(change_deviation),
         }
         reasons = {residual_name: residual["explanation"].to_numpy()}
-        if self.forest:
-            forest = IsolationForestDetector()
-            scored = forest._score_online(frame) if online else forest._fit_score(frame)
-            if online:
-                self.warmup_ = max(self.warmup_, forest.warmup_)
-            members["forest"] = scored["severity"].to_numpy(dtype=float)
-            reasons["forest"] = scored["explanation"].to_numpy()
+        if forest is not None:
+            members["forest"] = forest["severity"].to_numpy(dtype=float)
+            reasons["forest"] = forest["explanation"].to_numpy()
         severity = self._combine(np.vstack(list(members.values())))
         flagged = (severity >= self.threshold) & ~np.isnan(values)
         explanation = np.full(len(frame), "", dtype=object)

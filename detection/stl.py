@@ -9,10 +9,11 @@ import pandas as pd
 from statsmodels.tsa.seasonal import MSTL, STL
 
 from detection.base import GRID_SAMPLE, Detector
-from detection.errors import ParameterError
+from detection.errors import DataError, ParameterError
 from detection.explain import describe_flagged, direction, number, season_context
 from detection.params import Param
-from detection.profile import seasonal_expectation, trailing_scale
+from detection.profile import level_window, seasonal_expectation, trailing_scale
+from detection.quality import describe_step
 from detection.scored import make_scored_frame, severity_from_deviation
 from detection.seasonality import MIN_CYCLES, find_periods
 from detection.tidy import infer_step
@@ -42,8 +43,9 @@ def stl_speedups(period: int) -> dict[str, int]:
 
 def decompose(
     values: np.ndarray, periods: list[int], *, seasonal: int, robust: bool, quick: bool = False
-) -> np.ndarray:
-    """Trend + seasonal of `values` (no NaN) for one or several periods. `quick` runs one
+) -> tuple[np.ndarray, np.ndarray]:
+    """Trend and seasonal part (summed over seasons) of `values` (no NaN) for one or several
+    periods. `quick` runs one
     inner loop (not five) and evaluates the smoothers sparsely: on long periods about 6% of
     the cost, rough, for finding outliers."""
     shortest = min(periods)
@@ -67,7 +69,7 @@ def decompose(
             stl_kwargs={"robust": robust, **speed},
         ).fit()
     seasons = np.asarray(result.seasonal, dtype=float).reshape(len(values), -1).sum(axis=1)
-    return np.asarray(result.trend, dtype=float) + seasons
+    return np.asarray(result.trend, dtype=float), seasons
 
 
 def _residual_scale(residual: np.ndarray) -> float:
@@ -130,7 +132,7 @@ class SeasonalDetector(Detector):
         self.threshold = threshold
         self.robust = robust
 
-    def _fit(self, frame: pd.DataFrame) -> Self:
+    def _find_periods(self, frame: pd.DataFrame) -> None:
         self._check_seasonal()
         if self.period:
             if not 2 <= self.period <= len(frame) // MIN_CYCLES:
@@ -148,7 +150,6 @@ class SeasonalDetector(Detector):
                     "No seasonal period was found in this series: set a period by hand, or "
                     "use the z-score or Isolation Forest detector."
                 )
-        return self
 
     def _check_seasonal(self) -> None:
         if self.seasonal % 2 == 0:
@@ -206,27 +207,84 @@ class SeasonalDetector(Detector):
         self.periods_ = changes[-1][1]
         return self._scored(frame, expected, scale, seasons)
 
-    def _fit_expected(self, filled: np.ndarray) -> tuple[np.ndarray, float]:
-        """Trend + season and the residual's robust scale, fitted twice: a quick first fit
-        finds the points far off, the second bridges them by interpolation, so a spike cannot
-        pull its own season towards it (STL's robust mode does this too, at ~60x the cost).
+    def _fit_expected(self, filled: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """Trend + season, the season alone, and the residual's robust scale, fitted twice:
+        a quick first fit finds the points far off, the second bridges them by interpolation,
+        so a spike cannot pull its own season towards it (STL's robust mode does this too, at
+        ~60x the cost).
         """
         periods = [period for period, _ in self.periods_]
         if self.robust:
-            expected = decompose(filled, periods, seasonal=self.seasonal, robust=True)
-            return expected, _residual_scale(filled - expected)
-        rough = decompose(filled, periods, seasonal=self.seasonal, robust=False, quick=True)
+            trend, season = decompose(filled, periods, seasonal=self.seasonal, robust=True)
+            return trend + season, season, _residual_scale(filled - trend - season)
+        trend, season = decompose(filled, periods, seasonal=self.seasonal, robust=False, quick=True)
+        rough = trend + season
         outlying = np.abs(filled - rough) > self.threshold * _residual_scale(filled - rough)
         cleaned = pd.Series(np.where(outlying, np.nan, filled)).interpolate(limit_direction="both")
         cleaned = cleaned.to_numpy()
-        expected = decompose(cleaned, periods, seasonal=self.seasonal, robust=False)
-        return expected, _residual_scale(cleaned - expected)
+        trend, season = decompose(cleaned, periods, seasonal=self.seasonal, robust=False)
+        return trend + season, season, _residual_scale(cleaned - trend - season)
 
-    def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Decompose the series itself and score each point against it."""
+        self._find_periods(frame)
         values = frame["value"].astype(float).reset_index(drop=True)
         filled = values.interpolate(limit_direction="both").to_numpy(dtype=float)
-        expected, scale = self._fit_expected(filled)
+        expected, _, scale = self._fit_expected(filled)
         return self._scored(frame, expected, scale, [self.periods_[-1][1]] * len(frame))
+
+    def _phase(self, timestamps: pd.Series) -> np.ndarray:
+        """Where in the longest season each timestamp falls, in points from the training start."""
+        offsets = (pd.DatetimeIndex(timestamps) - self.anchor_) / self.step_
+        return np.mod(
+            np.round(np.asarray(offsets, dtype=float)).astype(np.int64), len(self.profile_)
+        )
+
+    def seasonal_part(self, frame: pd.DataFrame) -> np.ndarray:
+        """The learned season at each row of a frame (after `fit`)."""
+        return self.profile_[self._phase(frame["timestamp"])]
+
+    def _applied_expected(self, frame: pd.DataFrame, first_level: float) -> np.ndarray:
+        values = frame["value"].astype(float).reset_index(drop=True)
+        season = self.seasonal_part(frame)
+        deseasonal = pd.Series(values.to_numpy() - season)
+        level = deseasonal.shift(1).rolling(self.level_window_, min_periods=1).median()
+        return level.fillna(first_level).to_numpy() + season
+
+    def _fit(self, frame: pd.DataFrame) -> Self:
+        """Find the seasons, and learn each phase's seasonal value and the residual's scale, so
+        the model can score other stretches of the series without fitting again."""
+        self._find_periods(frame)
+        step = infer_step(frame["timestamp"])
+        if step is None:
+            raise ParameterError("A seasonal model needs a series with a regular time step.")
+        values = frame["value"].astype(float).reset_index(drop=True)
+        filled = values.interpolate(limit_direction="both").to_numpy(dtype=float)
+        _, season, _ = self._fit_expected(filled)
+        self.anchor_, self.step_ = pd.Timestamp(frame["timestamp"].iloc[0]), step
+        longest = self.periods_[-1][0]
+        self.profile_ = np.zeros(longest)
+        phases = self._phase(frame["timestamp"])
+        profile = pd.Series(season).groupby(phases).median().reindex(range(longest))
+        self.profile_ = profile.interpolate(limit_direction="both").to_numpy(dtype=float)
+        self.level_window_ = level_window(self.periods_[0][0])
+        deseasonal = values.to_numpy() - self.profile_[phases]
+        start = float(np.nanmedian(deseasonal[: self.level_window_]))
+        residual = values.to_numpy() - self._applied_expected(frame, start)
+        self.scale_ = max(robust_spread(residual), scale_floor(robust_spread(values)))
+        self.last_level_ = float(np.nanmedian(deseasonal[-self.level_window_ :]))
+        return self
+
+    def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score a frame with the learned season and scale; the level follows the frame."""
+        step = infer_step(frame["timestamp"])
+        if step is not None and step != self.step_:
+            raise DataError(
+                f"This model learned a series with a point {describe_step(self.step_)}; this "
+                f"one has a point {describe_step(step)}."
+            )
+        expected = self._applied_expected(frame, self.last_level_)
+        return self._scored(frame, expected, self.scale_, [self.periods_[-1][1]] * len(frame))
 
     def _scored(
         self,

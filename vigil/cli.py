@@ -20,10 +20,14 @@ from detection.labels import (
     labels_from_windows,
     windows_from_table,
 )
+from detection.models import apply_model, read_model, save_model
+from detection.models import train as fit_model
 from detection.quality import plural
 from detection.schema import Schema, infer_schema
 from detection.tidy import prepare, series_frame
+from vigil.datasets import content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
+from vigil.models import model_key
 from vigil.settings import load_settings
 
 
@@ -140,6 +144,13 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Score each point from the points before it only, as a live stream is scored.",
 )
 @click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Apply a model saved by `vigil train` instead of fitting a detector.",
+)
+@click.option(
     "--output",
     "-o",
     required=True,
@@ -154,21 +165,41 @@ def detect(
     value_columns: tuple[str, ...],
     series_column: str | None,
     online: bool,
+    model_path: Path | None,
     output: Path,
 ) -> None:
     """Score every row of INPUT and write the ScoredFrame columns to OUTPUT."""
-    model = make_detector(detector, _parse_params(params))
+    if model_path is not None and (params or online):
+        raise click.UsageError("A saved model keeps its own parameters and runs in batch mode.")
     raw = _read(input_path)
+    if model_path is not None:
+        model, info = read_model(model_path, model_key(load_settings()))
+        detector = info.detector
+    else:
+        model, info = make_detector(detector, _parse_params(params)), None
     tidy, report = prepare(raw, _schema(raw, time_column, value_columns, series_column))
+    names = report.series
+    if info is not None and not value_columns:
+        if info.series not in names:
+            raise DataError(
+                f"This model was trained on the series '{info.series}'; the file has no series "
+                f"of that name (it has {', '.join(map(repr, names[:5]))}). Name one with "
+                "--value-column to apply the model to it anyway."
+            )
+        names = [info.series]
     for finding in report.findings:
         if finding.level == "warning":
             click.echo(f"note: {finding.message}", err=True)
     started = time.perf_counter()
     parts = []
-    for name in report.series:
-        scored = model.detect(series_frame(tidy, name), online=online)
+    for name in names:
+        frame = series_frame(tidy, name)
+        if info is not None:
+            scored = apply_model(model, info, frame)
+        else:
+            scored = model.detect(frame, online=online)
         warmup = scored.attrs.get("warmup_rows", 0)
-        if len(report.series) > 1:
+        if len(names) > 1:
             scored.insert(0, "series", name)
         parts.append(scored)
         flagged = int(scored["is_anomaly"].sum())
@@ -183,8 +214,62 @@ def detect(
     data = to_parquet_bytes(result) if output.suffix == ".parquet" else to_csv_bytes(result)
     output.write_bytes(data)
     seconds = time.perf_counter() - started
+    used = DETECTORS[detector].label + (f", model {model_path.name}" if model_path else "")
+    click.echo(f"Wrote {len(result):,} rows to {output} ({used}, {seconds:.2f} s).")
+
+
+@main.command()
+@click.argument(
+    "input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--detector",
+    "-d",
+    type=click.Choice(list(DETECTORS)),
+    default="auto",
+    show_default=True,
+    help="Which detector to train.",
+)
+@click.option(
+    "--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A detector parameter."
+)
+@click.option("--time-column", default=None, help="Column holding the timestamps.")
+@click.option(
+    "--value-column", default=None, help="The series to learn (needed when there are several)."
+)
+@click.option(
+    "--model",
+    "model_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to save the model (.vigil).",
+)
+def train(
+    input_path: Path,
+    detector: str,
+    params: tuple[str, ...],
+    time_column: str | None,
+    value_column: str | None,
+    model_path: Path,
+) -> None:
+    """Fit a detector on a series of INPUT and save it, to detect on new data later."""
+    model = make_detector(detector, _parse_params(params))
+    data = input_path.read_bytes()
+    raw = _read(input_path)
+    chosen = (value_column,) if value_column else ()
+    tidy, report = prepare(raw, _schema(raw, time_column, chosen, None))
+    if len(report.series) > 1:
+        raise DataError(
+            f"The file has {len(report.series)} series ({', '.join(report.series[:5])}); choose "
+            "the one to learn with --value-column."
+        )
+    (name,) = report.series
+    frame = series_frame(tidy, name)
+    info = fit_model(model, frame, series=name, dataset=content_id(data))
+    save_model(model, info, model_path, model_key(load_settings()))
     click.echo(
-        f"Wrote {len(result):,} rows to {output} ({DETECTORS[detector].label}, {seconds:.2f} s)."
+        f"Trained {DETECTORS[detector].label} on {plural(len(frame), 'point')} of {name} "
+        f"({info.training_start} to {info.training_end}); saved to {model_path}."
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from vigil.datasets import DatasetStore
+from vigil.models import ModelStore, model_key
 from vigil.results import ResultStore
 from vigil.settings import Settings, load_settings
 
@@ -25,3 +26,9 @@ def dataset_store() -> DatasetStore:
 @cache
 def result_store() -> ResultStore:
     return ResultStore(settings().data_dir)
+
+
+@cache
+def model_store() -> ModelStore:
+    config = settings()
+    return ModelStore(config.data_dir, model_key(config))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     port: int = Field(8050, gt=0, lt=65536)
     debug: bool = False
     demo: bool = Field(True, description="Load the built-in demo data set at start.")
+    model_key: SecretStr | None = Field(
+        None,
+        description="Key that signs saved models; without it one is made in the data directory.",
+    )
 
     @property
     def max_upload_bytes(self) -> int:

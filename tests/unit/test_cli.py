@@ -180,3 +180,24 @@ def test_evaluate_refuses_windows_that_are_not_of_this_data(tmp_path):
 
     assert done.returncode == 2
     assert "cover no timestamp of this series" in done.stderr
+
+
+def test_train_once_then_detect_on_new_data_with_the_model(tmp_path):
+    series = labelled_series("spike", seed=2, days=21).rename(columns={"value": "cpu"})
+    series = series.drop(columns="label")
+    series.iloc[:1344].to_csv(tmp_path / "old.csv", index=False)
+    series.iloc[1344:].to_csv(tmp_path / "new.csv", index=False)
+    series.iloc[1344:].rename(columns={"cpu": "mem"}).to_csv(tmp_path / "other.csv", index=False)
+    model, output = tmp_path / "cpu.vigil", tmp_path / "scored.csv"
+
+    trained = vigil("train", "old.csv", "--model", str(model), cwd=tmp_path)
+    applied = vigil("detect", "new.csv", "--model", str(model), "-o", str(output), cwd=tmp_path)
+    elsewhere = vigil("detect", "other.csv", "--model", str(model), "-o", "x.csv", cwd=tmp_path)
+
+    assert trained.returncode == 0, trained.stderr
+    assert "Trained Automatic on 1,344 points of cpu" in trained.stdout
+    assert applied.returncode == 0, applied.stderr
+    assert "model cpu.vigil" in applied.stdout
+    assert len(pd.read_csv(output)) == 672
+    assert elsewhere.returncode == 2
+    assert "trained on the series 'cpu'; the file has no series of that name" in elsewhere.stderr
