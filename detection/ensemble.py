@@ -26,7 +26,6 @@ from detection.errors import ParameterError
 from detection.explain import number
 from detection.iforest import IsolationForestDetector
 from detection.params import Param
-from detection.profile import seasonal_expectation
 from detection.scored import deviation_from_severity, make_scored_frame, severity_from_deviation
 from detection.stl import SeasonalDetector
 from detection.tidy import infer_step
@@ -159,7 +158,6 @@ class EnsembleDetector(Detector):
     def _residual(self, frame: pd.DataFrame, online: bool) -> tuple[str, pd.DataFrame, np.ndarray]:
         """The residual member's ScoredFrame, its name, and the season it removed (zeros when
         there is none)."""
-        values = frame["value"].astype(float).reset_index(drop=True)
         seasonal = SeasonalDetector(period=self.period)
         try:
             if online:
@@ -168,7 +166,7 @@ class EnsembleDetector(Detector):
                 season = seasonal.season_
             else:
                 scored = seasonal._fit_score(frame)
-                season = seasonal_expectation(values, seasonal.periods_[-1][0])[1]
+                season = seasonal.season_
             self.periods_ = seasonal.periods_
             return "seasonal", scored, season
         except ParameterError:

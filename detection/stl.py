@@ -230,7 +230,7 @@ class SeasonalDetector(Detector):
         self._find_periods(frame)
         values = frame["value"].astype(float).reset_index(drop=True)
         filled = values.interpolate(limit_direction="both").to_numpy(dtype=float)
-        expected, _, scale = self._fit_expected(filled)
+        expected, self.season_, scale = self._fit_expected(filled)
         return self._scored(frame, expected, scale, [self.periods_[-1][1]] * len(frame))
 
     def _phase(self, timestamps: pd.Series) -> np.ndarray:

@@ -18,11 +18,13 @@ from components.grids import anomaly_grid, anomaly_rows
 from components.layout import error_alert
 from components.report import html_report
 from detection import DETECTORS, make_detector
-from detection.errors import VigilError
+from detection.errors import DataError, VigilError
+from detection.models import apply_model
 from detection.scored import flagged_points
 from vigil.export import to_csv_bytes, to_parquet_bytes
+from vigil.models import train_on_dataset
 from vigil.results import RunSettings
-from vigil.services import dataset_store, result_store
+from vigil.services import dataset_store, model_store, result_store
 
 log = logging.getLogger(__name__)
 dash.register_page(__name__, path="/analyze", name="Analyze", title="Vigil · Analyze", order=1)
@@ -32,6 +34,11 @@ DATASET = "analyze-dataset"
 SERIES = "analyze-series"
 DETECTOR = "analyze-detector"
 ONLINE = "analyze-online"
+MODEL = "analyze-model"
+SAVE_MODEL = "analyze-save-model"
+DOWNLOAD_MODEL = "analyze-download-model"
+MODEL_STATUS = "analyze-model-status"
+MODELS_CHANGED = "analyze-models-changed"
 PARAMS = "analyze-params"
 MIN_SEVERITY = "analyze-min-severity"
 RUN = "analyze-run"
@@ -83,6 +90,37 @@ def layout(
                     "As a live stream is scored; the first points are a warm-up.",
                     className="form-text mb-2",
                 ),
+                dbc.Label("Saved model", html_for=MODEL, className="mt-1"),
+                dcc.Dropdown(
+                    id=MODEL, placeholder="None: fit the detector on this series", clearable=True
+                ),
+                html.Div(
+                    "A model scores with what it learned from its training data, without "
+                    "fitting again.",
+                    className="form-text",
+                ),
+                html.Div(
+                    [
+                        dbc.Button(
+                            "Save as model",
+                            id=SAVE_MODEL,
+                            color="secondary",
+                            outline=True,
+                            size="sm",
+                            className="me-2",
+                        ),
+                        dbc.Button(
+                            "Download model",
+                            id=DOWNLOAD_MODEL,
+                            color="secondary",
+                            outline=True,
+                            size="sm",
+                        ),
+                        dcc.Download(id=f"{DOWNLOAD_MODEL}-file"),
+                    ],
+                    className="mt-2",
+                ),
+                html.Div(id=MODEL_STATUS, className="small mt-1 mb-2"),
                 html.Hr(),
                 html.Div(param_form(chosen, DETECTORS[chosen].PARAMS), id=PARAMS),
                 dbc.Label("Show anomalies from severity", html_for=MIN_SEVERITY),
@@ -148,6 +186,7 @@ def layout(
         [
             dcc.Store(id=QUERY, data={"dataset": dataset, "series": series}),
             dcc.Store(id=RESULT),
+            dcc.Store(id=MODELS_CHANGED),
             dbc.Row([dbc.Col(controls, lg=3), dbc.Col(results, lg=9)]),
         ]
     )
@@ -207,12 +246,15 @@ def detector_form(detector: str):
     State(DATASET, "value"),
     State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "value"),
     State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
+    State(MODEL, "value"),
     background=True,
     running=[(Output(RUN, "disabled"), True, False)],
     progress=[Output(PROGRESS, "children")],
     prevent_initial_call=True,
 )
-def run_analysis(set_progress, _clicks, series, detector, online, dataset_id, values, param_ids):
+def run_analysis(
+    set_progress, _clicks, series, detector, online, dataset_id, values, param_ids, model_id=None
+):
     """Fit and score the chosen detector; the result is kept on the server under a key."""
     if not dataset_id or not series:
         return None, None
@@ -225,14 +267,24 @@ def run_analysis(set_progress, _clicks, series, detector, online, dataset_id, va
         set_progress(f"Loading {series}…")
         store = dataset_store()
         frame = store.series(dataset_id, series)
-        model = make_detector(detector, params)
         info = store.info(dataset_id)
+        if model_id:
+            model, trained = model_store().load(model_id)
+            if trained.series != series:
+                raise DataError(
+                    f"The model '{trained.label}' was trained on the series '{trained.series}'; "
+                    f"choose that series, or fit a detector on '{series}'."
+                )
+            detector, online, params = trained.detector, False, {"model": model_id}
+        else:
+            model, trained = make_detector(detector, params), None
+            params = model.get_params()
         run = RunSettings(
             dataset_id,
             info.name,
             series,
             detector,
-            model.get_params(),
+            params,
             info.schema.to_dict(),
             online=bool(online),
         )
@@ -241,7 +293,10 @@ def run_analysis(set_progress, _clicks, series, detector, online, dataset_id, va
             mode = "online " if online else ""
             set_progress(f"Running {DETECTORS[detector].label} {mode}on {len(frame):,} points…")
             started = time.perf_counter()
-            scored = model.detect(frame, online=bool(online))
+            if trained is not None:
+                scored = apply_model(model, trained, frame)
+            else:
+                scored = model.detect(frame, online=bool(online))
             results.save(run, scored, time.perf_counter() - started)
         set_progress("")
         return run.key, None
@@ -260,7 +315,8 @@ def _figure(key: str, min_severity: float):
     scored, run = result_store().load(key)
     return scored_figure(
         scored,
-        title=f"{run['series']} · {DETECTORS[run['detector']].label}",
+        title=f"{run['series']} · {DETECTORS[run['detector']].label}"
+        + (" · saved model" if "model" in run["params"] else ""),
         min_severity=min_severity,
     )
 
@@ -390,3 +446,73 @@ def _file_stem(run: dict) -> str:
         ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{run['series']}-{run['detector']}"
     )
     return f"vigil-{safe}"[:80]
+
+
+@callback(Output(MODEL, "options"), Input(MODELS_CHANGED, "data"))
+def model_options(_changed: float | None):
+    """The saved models, newest first."""
+    return _model_options()
+
+
+def _model_options() -> list[dict]:
+    return [
+        {"label": f"{info.label} ({info.created[:10]})", "value": model_id}
+        for model_id, info in model_store().list()
+    ]
+
+
+@callback(
+    Output(MODEL, "options", allow_duplicate=True),
+    Output(MODEL, "value"),
+    Output(MODEL_STATUS, "children"),
+    Input(SAVE_MODEL, "n_clicks"),
+    State(DATASET, "value"),
+    State(SERIES, "value"),
+    State(DETECTOR, "value"),
+    State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "value"),
+    State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
+    background=True,
+    running=[(Output(SAVE_MODEL, "disabled"), True, False)],
+    prevent_initial_call=True,
+)
+def save_as_model(_clicks, dataset_id, series, detector, values, param_ids):
+    """Fit the chosen detector on the series and keep it as a model."""
+    if not dataset_id or not series:
+        return no_update, no_update, html.Span("Choose a series first.", className="text-danger")
+    params = {
+        pid["name"]: value
+        for pid, value in zip(param_ids, values, strict=True)
+        if pid["detector"] == detector
+    }
+    try:
+        model_id, info = train_on_dataset(
+            model_store(), dataset_store(), dataset_id, series, make_detector(detector, params)
+        )
+    except VigilError as error:
+        return no_update, no_update, html.Span(str(error), className="text-danger")
+    except Exception:
+        log.exception("saving a model failed for %s / %s with %s", dataset_id, series, detector)
+        return no_update, no_update, html.Span(UNEXPECTED, className="text-danger")
+    words = f"Saved '{info.label}', trained on {info.training_rows:,} points."
+    saved = html.Span(words, className="text-success", id="analyze-saved")
+    return _model_options(), model_id, saved
+
+
+@callback(
+    Output(f"{DOWNLOAD_MODEL}-file", "data"),
+    Output(MODEL_STATUS, "children", allow_duplicate=True),
+    Input(DOWNLOAD_MODEL, "n_clicks"),
+    State(MODEL, "value"),
+    prevent_initial_call=True,
+)
+def download_model(_clicks, model_id: str | None):
+    """The chosen model's .vigil file."""
+    if not model_id:
+        hint = "Choose a saved model (or save one) to download it."
+        return no_update, html.Span(hint, className="text-muted")
+    try:
+        path = model_store().path(model_id)
+        model_store().load(model_id)  # still whole and ours
+    except VigilError as error:
+        return no_update, html.Span(str(error), className="text-danger")
+    return dcc.send_file(str(path), filename=f"vigil-model-{model_id}.vigil"), no_update

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from detection.base import Detector
 from detection.errors import DataError
-from detection.models import ModelInfo, model_bytes, read_model, read_model_info
+from detection.models import ModelInfo, model_bytes, read_model, read_model_info, train
+from vigil.datasets import DatasetStore
 from vigil.settings import Settings
 
 _ID = re.compile(r"^[0-9a-f]{16}$")
@@ -68,3 +69,12 @@ class ModelStore:
             except DataError:
                 continue
         return sorted(found, key=lambda item: item[1].created, reverse=True)
+
+
+def train_on_dataset(
+    models: ModelStore, datasets: DatasetStore, dataset_id: str, series: str, detector: Detector
+) -> tuple[str, ModelInfo]:
+    """Fit `detector` on a stored series and keep it as a model."""
+    frame = datasets.series(dataset_id, series)
+    info = train(detector, frame, series=series, dataset=dataset_id)
+    return models.save(detector, info), info

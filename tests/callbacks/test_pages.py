@@ -227,3 +227,25 @@ def test_rereading_a_file_with_other_columns_is_not_served_an_old_result(dash_ap
     assert second != first
     scored, _ = result_store().load(second)
     assert scored["timestamp"].iloc[0] == pd.Timestamp("2024-01-02")
+
+
+def test_a_model_saved_on_the_page_scores_its_series_and_refuses_another(demo_id):
+    from pages.analyze import model_options, run_analysis, save_as_model, show_result
+
+    options, model_id, status = save_as_model(1, demo_id, "latency_ms", "stl", [], [])
+    assert "Saved 'latency_ms · Seasonal decomposition (STL)'" in str(status)
+    assert any(option["value"] == model_id for option in options)
+    assert options == model_options(None)
+
+    key, error = run_analysis(
+        lambda _t: None, 1, "latency_ms", "auto", False, demo_id, [], [], model_id
+    )
+    assert error is None
+    figure, rows, _ = show_result(key, 0.0)
+    assert "saved model" in figure.layout.title.text
+    assert rows
+
+    _, error = run_analysis(
+        lambda _t: None, 1, "requests_per_min", "auto", False, demo_id, [], [], model_id
+    )
+    assert "was trained on the series 'latency_ms'" in str(error)
