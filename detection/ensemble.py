@@ -139,12 +139,13 @@ class EnsembleDetector(Detector):
         else:
             name, season = "zscore", np.zeros(len(frame))
         forest = None if self.forest_ is None else self.forest_._score(frame)
-        return self._assemble(frame, name, scored, season, self.before_, forest)
+        return self._assemble(frame, name, scored, season, self.before_, forest, causal=False)
 
     def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
         name, residual, season = self._residual(frame, online=False)
         forest = IsolationForestDetector()._fit_score(frame) if self.forest else None
-        return self._assemble(frame, name, residual, season, self._before(frame), forest)
+        before = self._before(frame)
+        return self._assemble(frame, name, residual, season, before, forest, causal=False)
 
     def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
         name, residual, season = self._residual(frame, online=True)
@@ -153,7 +154,9 @@ class EnsembleDetector(Detector):
             member = IsolationForestDetector()
             forest = member._score_online(frame)
             self.warmup_ = max(self.warmup_, member.warmup_)
-        return self._assemble(frame, name, residual, season, self._before(frame), forest)
+        return self._assemble(
+            frame, name, residual, season, self._before(frame), forest, causal=True
+        )
 
     def _residual(self, frame: pd.DataFrame, online: bool) -> tuple[str, pd.DataFrame, np.ndarray]:
         """The residual member's ScoredFrame, its name, and the season it removed (zeros when
@@ -189,11 +192,14 @@ class EnsembleDetector(Detector):
         season: np.ndarray,
         before: int,
         forest: pd.DataFrame | None,
+        *,
+        causal: bool,
     ) -> pd.DataFrame:
-        """Combine the members' severities into one ScoredFrame."""
+        """Combine the members' severities into one ScoredFrame; the level-change test is
+        scaled on the points before each one (`causal`) or on the whole frame."""
         values = frame["value"].to_numpy(dtype=float)
         change, change_deviation = level_change(
-            values - season, recent=self.level_window, before=before
+            values - season, recent=self.level_window, before=before, causal=causal
         )
         members = {
             residual_name: residual["severity"].to_numpy(dtype=float),

@@ -19,12 +19,15 @@ from components.layout import error_alert
 from components.report import html_report
 from detection import DETECTORS, make_detector
 from detection.errors import DataError, VigilError
+from detection.explain import number
+from detection.feedback import ANOMALY, NORMAL, apply_feedback
 from detection.models import apply_model
+from detection.quality import plural
 from detection.scored import flagged_points
 from vigil.export import to_csv_bytes, to_parquet_bytes
 from vigil.models import train_on_dataset
 from vigil.results import RunSettings
-from vigil.services import dataset_store, model_store, result_store
+from vigil.services import dataset_store, feedback_store, model_store, result_store
 
 log = logging.getLogger(__name__)
 dash.register_page(__name__, path="/analyze", name="Analyze", title="Vigil · Analyze", order=1)
@@ -39,6 +42,13 @@ SAVE_MODEL = "analyze-save-model"
 DOWNLOAD_MODEL = "analyze-download-model"
 MODEL_STATUS = "analyze-model-status"
 MODELS_CHANGED = "analyze-models-changed"
+SELECTED = "analyze-selected"
+SELECTED_TEXT = "analyze-selected-text"
+MARK_NORMAL = "analyze-mark-normal"
+MARK_ANOMALY = "analyze-mark-anomaly"
+MARK_CLEAR = "analyze-mark-clear"
+MARK_STATUS = "analyze-mark-status"
+MARKS_CHANGED = "analyze-marks-changed"
 PARAMS = "analyze-params"
 MIN_SEVERITY = "analyze-min-severity"
 RUN = "analyze-run"
@@ -152,6 +162,36 @@ def layout(
             anomaly_grid(GRID),
             html.Div(
                 [
+                    html.Span(
+                        "Click a row or a point on the chart to mark it.",
+                        id=SELECTED_TEXT,
+                        className="me-3 text-muted",
+                    ),
+                    dbc.Button(
+                        "Not an anomaly",
+                        id=MARK_NORMAL,
+                        color="secondary",
+                        outline=True,
+                        size="sm",
+                        className="me-2",
+                    ),
+                    dbc.Button(
+                        "Anomaly",
+                        id=MARK_ANOMALY,
+                        color="danger",
+                        outline=True,
+                        size="sm",
+                        className="me-2",
+                    ),
+                    dbc.Button(
+                        "Clear mark", id=MARK_CLEAR, color="link", size="sm", className="me-2"
+                    ),
+                    html.Span(id=MARK_STATUS, className="small"),
+                ],
+                className="mt-2 d-flex align-items-center flex-wrap",
+            ),
+            html.Div(
+                [
                     html.Span("Download: ", className="me-2 text-muted"),
                     dbc.Button(
                         "CSV",
@@ -187,6 +227,8 @@ def layout(
             dcc.Store(id=QUERY, data={"dataset": dataset, "series": series}),
             dcc.Store(id=RESULT),
             dcc.Store(id=MODELS_CHANGED),
+            dcc.Store(id=SELECTED),
+            dcc.Store(id=MARKS_CHANGED),
             dbc.Row([dbc.Col(controls, lg=3), dbc.Col(results, lg=9)]),
         ]
     )
@@ -309,10 +351,26 @@ def run_analysis(
         return None, error_alert(UNEXPECTED, "analyze-error")
 
 
-@lru_cache(maxsize=8)
-def _figure(key: str, min_severity: float):
-    """The resampling figure of a result; kept so zooms can ask it for detail."""
+def _load(key: str) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """A result as people see it: with the marks on its series applied."""
     scored, run = result_store().load(key)
+    marks = feedback_store().marks(run["dataset_id"], run["series"])
+    return apply_feedback(scored, marks), run, marks
+
+
+def _marks_version(key: str) -> str:
+    run = result_store().settings(key)
+    return feedback_store().version(run["dataset_id"], run["series"])
+
+
+def _figure(key: str, min_severity: float):
+    return _cached_figure(key, min_severity, _marks_version(key))
+
+
+@lru_cache(maxsize=8)
+def _cached_figure(key: str, min_severity: float, _marks: str):
+    """The resampling figure of a result; kept so zooms can ask it for detail."""
+    scored, run, _ = _load(key)
     return scored_figure(
         scored,
         title=f"{run['series']} · {DETECTORS[run['detector']].label}"
@@ -327,8 +385,9 @@ def _figure(key: str, min_severity: float):
     Output(SUMMARY, "children"),
     Input(RESULT, "data"),
     Input(MIN_SEVERITY, "value"),
+    Input(MARKS_CHANGED, "data"),
 )
-def show_result(key: str | None, min_severity: float):
+def show_result(key: str | None, min_severity: float, _marked: float | None = None):
     """Chart, anomalies grid and a one-line summary of a result."""
     if not key:
         if not dataset_store().list():
@@ -339,7 +398,7 @@ def show_result(key: str | None, min_severity: float):
             )
         return empty_figure("Choose a data set and a series, then run a detector"), [], None
     try:
-        scored, run = result_store().load(key)
+        scored, run, marks = _load(key)
     except VigilError as error:
         return empty_figure(str(error)), [], None
     flagged = flagged_points(scored, min_severity or 0.0)
@@ -354,7 +413,8 @@ def show_result(key: str | None, min_severity: float):
             ),
             html.Span(
                 f"in {len(scored):,} points of {run['series']}, in {run['seconds']:.2f} s"
-                + _warmup_words(run),
+                + _warmup_words(run)
+                + (f"; {plural(len(marks), 'mark')} applied" if len(marks) else ""),
                 className="text-muted",
                 id="analyze-summary-text",
             ),
@@ -428,7 +488,7 @@ def download(_csv, _parquet, _report, key: str | None, min_severity: float):
     """The scored frame as CSV or Parquet, or a self-contained HTML report."""
     if not key:
         return no_update
-    scored, run = result_store().load(key)
+    scored, run, _ = _load(key)
     stem = _file_stem(run)
     trigger = dash.ctx.triggered_id
     if trigger == DOWNLOAD_CSV:
@@ -516,3 +576,65 @@ def download_model(_clicks, model_id: str | None):
     except VigilError as error:
         return no_update, html.Span(str(error), className="text-danger")
     return dcc.send_file(str(path), filename=f"vigil-model-{model_id}.vigil"), no_update
+
+
+@callback(
+    Output(SELECTED, "data"),
+    Output(SELECTED_TEXT, "children"),
+    Input(GRID, "cellClicked"),
+    Input(GRAPH, "clickData"),
+    State(GRID, "virtualRowData"),
+    State(RESULT, "data"),
+    prevent_initial_call=True,
+)
+def select_point(clicked, chart_click, shown, key):
+    """The point to mark: a clicked grid row, or a clicked point on the chart."""
+    if not key:
+        return no_update, no_update
+    if dash.ctx.triggered_id == GRID:
+        index = (clicked or {}).get("rowIndex")
+        if index is None or not shown or index >= len(shown):
+            return no_update, no_update
+        at = pd.Timestamp(shown[index]["timestamp"])
+    else:
+        points = (chart_click or {}).get("points") or []
+        if not points or "x" not in points[0]:
+            return no_update, no_update
+        at = pd.Timestamp(points[0]["x"])
+    scored, _run = result_store().load(key)
+    position = min(int(scored["timestamp"].searchsorted(at)), len(scored) - 1)
+    row = scored.iloc[position]
+    chosen = {"timestamp": str(row["timestamp"]), "value": float(row["value"])}
+    words = f"Selected {row['timestamp']:%Y-%m-%d %H:%M:%S}: {number(row['value'])}"
+    return chosen, html.Span(words, id="analyze-selected-point")
+
+
+@callback(
+    Output(MARKS_CHANGED, "data"),
+    Output(MARK_STATUS, "children"),
+    Input(MARK_NORMAL, "n_clicks"),
+    Input(MARK_ANOMALY, "n_clicks"),
+    Input(MARK_CLEAR, "n_clicks"),
+    State(SELECTED, "data"),
+    State(RESULT, "data"),
+    prevent_initial_call=True,
+)
+def mark_point(_normal, _anomaly, _clear, selected: dict | None, key: str | None):
+    """Store what the user says of the selected point; every run of its series respects it."""
+    if not selected or not key:
+        return no_update, html.Span("Select a point first.", className="text-muted")
+    try:
+        run = result_store().settings(key)
+        store = feedback_store()
+        trigger = dash.ctx.triggered_id
+        where = (run["dataset_id"], run["series"], selected["timestamp"])
+        if trigger == MARK_CLEAR:
+            store.unmark(*where)
+            words = "Mark cleared."
+        else:
+            verdict = NORMAL if trigger == MARK_NORMAL else ANOMALY
+            store.mark(*where, verdict, selected.get("value"))
+            words = "Marked as not an anomaly." if verdict == NORMAL else "Marked as an anomaly."
+    except VigilError as error:
+        return no_update, html.Span(str(error), className="text-danger")
+    return time.time(), html.Span(words, className="text-success", id="analyze-marked")

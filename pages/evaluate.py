@@ -23,7 +23,7 @@ from vigil.evaluations import (
     windows_from_json,
     windows_to_json,
 )
-from vigil.services import dataset_store
+from vigil.services import dataset_store, feedback_store
 
 log = logging.getLogger(__name__)
 dash.register_page(__name__, path="/evaluate", name="Evaluate", title="Vigil · Evaluate", order=2)
@@ -67,6 +67,7 @@ def layout(dataset: str | None = None, **_query: str) -> html.Div:
                     options=[
                         {"label": "a 0/1 column of this file", "value": "column"},
                         {"label": "a file of anomaly windows", "value": "windows"},
+                        {"label": "marks made on the Analyze page", "value": "marks"},
                     ],
                     value="column",
                 ),
@@ -255,6 +256,7 @@ def run_evaluation(
             detectors=[name for name in DETECTORS if name in (chosen or [])],
             label_column=label_column if source == "column" else None,
             windows=windows_from_json(windows) if source == "windows" else None,
+            marks=feedback_store().marks(dataset_id, series) if source == "marks" else None,
             online=bool(online),
             per_day=None if budget in (None, "") else float(budget),
             progress=set_progress,

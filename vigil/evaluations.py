@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from detection.errors import DataError
+from detection.feedback import ANOMALY, labels_from_marks
 from detection.io import read_table
 from detection.judge import Judgement, judge
 from detection.labels import (
@@ -51,12 +52,14 @@ def evaluate_series(
     detectors: Sequence[str],
     label_column: str | None = None,
     windows: pd.DataFrame | None = None,
+    marks: pd.DataFrame | None = None,
     online: bool = False,
     per_day: float | None = None,
     progress: Callable[[str], object] | None = None,
 ) -> tuple[list[Judgement], int]:
-    """Judge `detectors` on one series of a data set against a label column of the same file
-    or against anomaly windows; also returns how many labelled events there are."""
+    """Judge `detectors` on one series of a data set against a label column of the same file,
+    anomaly windows, or the marks people made on the series; also returns how many labelled
+    events there are."""
     if not detectors:
         raise DataError("Choose at least one detector to evaluate.")
     frame = store.series(dataset_id, series)
@@ -65,6 +68,13 @@ def evaluate_series(
         labels = labels_from_column(store.raw(dataset_id), info.schema.time_column, label_column)
     elif windows is not None:
         labels = labels_from_windows(frame["timestamp"], windows)
+    elif marks is not None:
+        if not (marks["verdict"] == ANOMALY).any():
+            raise DataError(
+                f"No point of '{series}' is marked as an anomaly yet: mark the anomalies on the "
+                "Analyze page first."
+            )
+        labels = labels_from_marks(marks)
     else:
         raise DataError("Choose a label column, or give a file of anomaly windows.")
     truth = align_labels(labels, frame["timestamp"])

@@ -76,6 +76,13 @@ class ResultStore:
     def has(self, key: str) -> bool:
         return _KEY.match(key or "") is not None and self._path(key, ".parquet").is_file()
 
+    def settings(self, key: str) -> dict:
+        """A result's run settings, without its rows."""
+        path = self._path(key, ".json")
+        if not path.is_file():
+            raise DataError("That result is gone from the server; run the detector again.")
+        return json.loads(path.read_text())
+
     def load(self, key: str) -> tuple[pd.DataFrame, dict]:
         path = self._path(key, ".parquet")
         if not path.is_file():

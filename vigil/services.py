@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from vigil.datasets import DatasetStore
+from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
 from vigil.results import ResultStore
 from vigil.settings import Settings, load_settings
@@ -32,3 +33,8 @@ def result_store() -> ResultStore:
 def model_store() -> ModelStore:
     config = settings()
     return ModelStore(config.data_dir, model_key(config))
+
+
+@cache
+def feedback_store() -> FeedbackStore:
+    return FeedbackStore(settings().data_dir)

@@ -249,3 +249,41 @@ def test_a_model_saved_on_the_page_scores_its_series_and_refuses_another(demo_id
         lambda _t: None, 1, "requests_per_min", "auto", False, demo_id, [], [], model_id
     )
     assert "was trained on the series 'latency_ms'" in str(error)
+
+
+def test_a_point_marked_normal_stays_unflagged_in_later_runs_and_marks_become_labels(demo_id):
+    from pages.analyze import mark_point, run_analysis, select_point, show_result
+    from pages.evaluate import run_evaluation
+
+    key, _ = run_analysis(lambda _t: None, 1, "latency_ms", "stl", False, demo_id, [], [])
+    _, rows, _ = show_result(key, 0.0)
+    spike = rows[0]["timestamp"]
+
+    triggered("analyze-grid.cellClicked")
+    chosen, words = select_point({"rowIndex": 0}, None, rows, key)
+    assert chosen["timestamp"].startswith(spike[:16])
+    assert "Selected" in str(words)
+    triggered("analyze-mark-normal.n_clicks")
+    changed, status = mark_point(1, None, None, chosen, key)
+    assert "Marked as not an anomaly" in str(status)
+
+    _, rows_after, summary = show_result(key, 0.0, changed)
+    assert spike not in [row["timestamp"] for row in rows_after]
+    assert "1 mark applied" in str(summary)
+    other, _ = run_analysis(lambda _t: None, 1, "latency_ms", "auto", False, demo_id, [], [])
+    _, other_rows, _ = show_result(other, 0.0, changed)
+    assert spike not in [row["timestamp"] for row in other_rows]
+
+    _, _, _, status = run_evaluation(
+        lambda _t: None, 1, demo_id, "latency_ms", "marks", None, None, ["stl"], False, None
+    )
+    assert "No point of 'latency_ms' is marked as an anomaly" in str(status)
+    anomaly = dict(chosen, timestamp=rows[1]["timestamp"])  # another that stl flags
+    triggered("analyze-mark-anomaly.n_clicks")
+    mark_point(None, 1, None, anomaly, key)
+    rows_eval, _, summary, status = run_evaluation(
+        lambda _t: None, 1, demo_id, "latency_ms", "marks", None, None, ["stl"], False, None
+    )
+    assert status is None
+    assert "1 labelled window" in str(summary)
+    assert rows_eval[0]["events_found"] == "1 of 1"

@@ -143,3 +143,27 @@ def test_dropping_files_on_the_zone(dash_duo, dash_app):
     )
     assert dash_duo.find_element("#data-name").text == "dropped.csv"
     assert dash_duo.get_logs() == []
+
+
+def test_marking_an_anomaly_as_normal_removes_it_from_the_page(dash_duo, dash_app):
+    demo = dataset_store().add_demo()
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=temperature_c&detector=stl"
+    )
+    dash_duo.wait_for_contains_text("#analyze-count", "anomal", timeout=60)
+    before = int(dash_duo.find_element("#analyze-count").text.split()[0])
+
+    rows = dash_duo.find_elements("#analyze-grid .ag-center-cols-container .ag-row")
+    rows[0].click()
+    dash_duo.wait_for_contains_text("#analyze-selected-text", "Selected", timeout=15)
+    click(dash_duo, "#analyze-mark-normal")
+
+    dash_duo.wait_for_contains_text("#analyze-mark-status", "Marked as not an anomaly")
+    dash_duo.wait_for_contains_text("#analyze-summary-text", "1 mark applied", timeout=20)
+    after = int(dash_duo.find_element("#analyze-count").text.split()[0])
+    assert after < before
+    click(dash_duo, "#analyze-mark-clear")
+    dash_duo.wait_for_contains_text("#analyze-mark-status", "Mark cleared")
+    until(lambda: "mark" not in dash_duo.find_element("#analyze-summary-text").text, timeout=20)
+    assert dash_duo.get_logs() == []
