@@ -18,7 +18,7 @@ THRESHOLD = {
 }
 
 JUDGEMENT_COLUMNS = [
-    {"field": "detector", "headerName": "Detector", "pinned": "left", "minWidth": 150},
+    {"field": "detector", "headerName": "Detector", "pinned": "left", "minWidth": 200},
     {
         "headerName": "Anomaly windows",
         "children": [

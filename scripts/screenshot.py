@@ -7,22 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMIUM_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.chromium import chromium_flags
 
 
 def main() -> None:
@@ -36,9 +30,8 @@ def main() -> None:
     args = parser.parse_args()
 
     options = webdriver.ChromeOptions()
-    for flag in CHROMIUM_FLAGS:
+    for flag in chromium_flags(args.width, args.height):
         options.add_argument(flag)
-    options.add_argument(f"--window-size={args.width},{args.height}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options)
     try:

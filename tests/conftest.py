@@ -10,17 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from scripts.chromium import QUIET_FLAGS
+
 os.environ["VIGIL_DATA_DIR"] = tempfile.mkdtemp(prefix="vigil-test-")
 os.environ["VIGIL_DEMO"] = "true"
 os.environ.pop("VIGIL_MAX_UPLOAD_MB", None)
 
-CHROMIUM_FLAGS = (
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1400,1800",
-)
+CHROMIUM_FLAGS = (*QUIET_FLAGS, "--window-size=1400,1800")  # dash_duo adds headless itself
 BROWSER_MISSING = shutil.which("chromedriver") is None or not (
     shutil.which("chromium") or shutil.which("google-chrome")
 )

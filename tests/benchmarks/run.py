@@ -34,6 +34,7 @@ from detection.schema import infer_schema  # noqa: E402
 from detection.stl import stl_speedups  # noqa: E402
 from detection.tidy import prepare  # noqa: E402
 from detection.zscore import MAD_TO_STD  # noqa: E402
+from scripts.chromium import chromium_flags  # noqa: E402
 
 
 def best_of(function: Callable[[], object], repeat: int = 3) -> float:
@@ -211,13 +212,7 @@ def bench_browser(rows: int) -> dict:
         stderr=subprocess.DEVNULL,
     )
     options = webdriver.ChromeOptions()
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--window-size=1400,1200",
-    ):
+    for flag in chromium_flags(1400, 1200):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options)
     try:
