@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
 import numpy as np
@@ -20,6 +21,22 @@ MIN_FIT_POINTS = 10
 GRID_SAMPLE = 64
 #: Online mode fills at most this many missing steps per gap (a longer gap is kept short).
 MAX_GAP_STEPS = 10_000
+
+
+@dataclass
+class OnlineState:
+    """What online scoring carries from one batch of points to the next: where the frame
+    being scored starts in the whole series, and what each detector decided from earlier
+    rows (a floor, the seasons found, grown forests)."""
+
+    offset: int = 0
+    memory: dict = field(default_factory=dict)
+    #: False while scoring a stream, which has no last row to judge the whole series by.
+    whole: bool = True
+
+    def member(self, name: str) -> OnlineState:
+        """The state of a member detector, kept inside this one."""
+        return OnlineState(self.offset, self.memory.setdefault(name, {}), self.whole)
 
 
 class Detector(ABC):
@@ -76,15 +93,8 @@ class Detector(ABC):
         check_frame(frame, 1)
         self._check_params()
         grid, original = on_causal_grid(frame)
-        scored = self._score_online(grid)
-        warmup = min(max(int(self.warmup_), GRID_SAMPLE), len(scored))
-        unscored = np.zeros(len(scored), dtype=bool)
-        unscored[:warmup] = True
-        unscored |= np.isnan(scored["score"].to_numpy())
-        for column in ("score", "severity"):
-            scored[column] = scored[column].mask(unscored)
-        scored["is_anomaly"] = scored["is_anomaly"].to_numpy() & ~unscored
-        scored.loc[unscored, "explanation"] = ""
+        scored = self.mask_warmup(self._score_online(grid, OnlineState()), offset=0)
+        warmup = self.online_warmup()
         rows = _back_to_rows(scored, original, frame.index)
         positions = np.arange(len(scored)) if original is None else original
         rows.attrs["warmup_rows"] = int((positions < warmup).sum())
@@ -93,9 +103,29 @@ class Detector(ABC):
         )
         return rows
 
-    def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def online_warmup(self) -> int:
+        """Rows (from the start of the series) that online scoring leaves unscored."""
+        return max(int(self.warmup_), GRID_SAMPLE)
+
+    def mask_warmup(self, scored: pd.DataFrame, *, offset: int) -> pd.DataFrame:
+        """No score and no flag for warm-up rows (`scored` starts at row `offset` of the series)
+        and for rows the detector could not score."""
+        position = offset + np.arange(len(scored))
+        unscored = (position < self.online_warmup()) | np.isnan(scored["score"].to_numpy())
+        for column in ("score", "severity"):
+            scored[column] = scored[column].mask(unscored)
+        scored["is_anomaly"] = scored["is_anomaly"].to_numpy() & ~unscored
+        scored.loc[unscored, "explanation"] = ""
+        return scored
+
+    def online_context(self) -> int:
+        """Rows before a new point that online scoring reads; a stream keeps this many."""
+        raise ParameterError(f"The {self.label} detector has no online mode.")
+
+    def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """Score a frame on a regular grid causally, and set `warmup_` (rows before the first
-        trustworthy score)."""
+        trustworthy score). `frame` starts at row `state.offset` of the series; rows with
+        fewer than `online_context()` rows before them in the frame may be scored roughly."""
         raise ParameterError(f"The {self.label} detector has no online mode.")
 
     def _check(self, frame: pd.DataFrame) -> None:
@@ -150,25 +180,35 @@ def on_regular_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | Non
     return pd.DataFrame({"timestamp": full, "value": values}), positions
 
 
-def on_causal_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """Like `on_regular_grid`, but decided causally: the step comes from the first
-    GRID_SAMPLE points and each gap is filled from its own two ends (at most MAX_GAP_STEPS
-    rows), so a row's place on the grid never depends on the rows after it."""
-    plain = frame.reset_index(drop=True)
-    times = frame["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
+def grid_step(timestamps: pd.Series) -> int | None:
+    """The step (ns) online mode puts a series on: the usual step of its first GRID_SAMPLE
+    points, when at least 90% of them keep it; None for an irregular series."""
+    times = timestamps.to_numpy(dtype="datetime64[ns]").view("int64")
     if len(times) < 3:
-        return plain, None
+        return None
     sample = np.diff(times[:GRID_SAMPLE])
     step = typical_step(sample)
-    if step is None or (sample == step).mean() < 0.9:
+    return None if step is None or (sample == step).mean() < 0.9 else step
+
+
+def fill_gaps(
+    frame: pd.DataFrame, step: int | None, after: int | None = None
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """`frame` with a missing-value row at each missed step (at most MAX_GAP_STEPS a gap),
+    gaps after the timestamp `after` (ns) included; and where the rows of `frame` went (None
+    when none were added). Each gap is filled from its own two ends only."""
+    plain = frame.reset_index(drop=True)
+    if step is None or frame.empty:
         return plain, None
-    missing = np.clip((np.diff(times) - 1) // step, 0, MAX_GAP_STEPS)
+    times = frame["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
+    edges = times if after is None else np.concatenate([[after], times])
+    missing = np.clip((np.diff(edges) - 1) // step, 0, MAX_GAP_STEPS)
     if not missing.any():
         return plain, None
     owner = np.repeat(np.arange(len(missing)), missing)
     first_of_run = np.repeat(np.cumsum(missing) - missing, missing)
     offset = np.arange(owner.size) - first_of_run + 1
-    added = times[owner] + offset * step
+    added = edges[owner] + offset * step
     # a gap's rows go after its left end and before its right end
     order = np.argsort(np.concatenate([times, added]), kind="stable")
     all_times = np.concatenate([times, added])[order]
@@ -178,8 +218,14 @@ def on_causal_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None
     original = positions[: len(times)]
     values[original] = frame["value"].to_numpy(dtype=float)
     stamps = pd.DatetimeIndex(all_times.view("datetime64[ns]")).astype(frame["timestamp"].dtype)
-    grid = pd.DataFrame({"timestamp": stamps, "value": values})
-    return grid, original
+    return pd.DataFrame({"timestamp": stamps, "value": values}), original
+
+
+def on_causal_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Like `on_regular_grid`, but decided causally: the step comes from the first
+    GRID_SAMPLE points and each gap is filled from its own two ends (at most MAX_GAP_STEPS
+    rows), so a row's place on the grid never depends on the rows after it."""
+    return fill_gaps(frame, grid_step(frame["timestamp"]))
 
 
 def check_frame(frame: pd.DataFrame, minimum: int = MIN_FIT_POINTS) -> None:

@@ -19,21 +19,34 @@ MIN_SCALE_HISTORY = 200
 
 
 def level_change(
-    values: pd.Series | np.ndarray, *, recent: int, before: int, causal: bool = True
+    values: pd.Series | np.ndarray,
+    *,
+    recent: int,
+    before: int,
+    causal: bool = True,
+    since: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the median of the last `recent` values minus the median of the `before`
     values ahead of them, and that change in robust deviations of its own history (`causal`)
-    or of the whole series."""
+    or of the whole series. From row `since` on, the history starts again at `since` (the
+    values changed meaning there, as when a season is first removed)."""
     series = pd.Series(np.asarray(values, dtype=float))
     now = series.rolling(recent, min_periods=max(2, recent // 2)).median()
     then = series.shift(recent).rolling(before, min_periods=max(2, before // 2)).median()
     change = now - then
     if causal:
-        typical = change.abs().shift(1).rolling(SCALE_HISTORY, min_periods=MIN_SCALE_HISTORY)
-        scale = MAD_TO_STD * typical.median().to_numpy()
+        scale = _trailing_scale(change)
+        if since is not None and since < len(change):
+            start = max(since, 0)
+            scale[start:] = _trailing_scale(change.iloc[start:])
     else:
         present = change.abs().dropna()
         scale = np.full(len(change), MAD_TO_STD * present.median() if len(present) else np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         deviation = np.abs(change.to_numpy()) / np.where(scale > 0, scale, np.nan)
     return change.to_numpy(), deviation
+
+
+def _trailing_scale(change: pd.Series) -> np.ndarray:
+    typical = change.abs().shift(1).rolling(SCALE_HISTORY, min_periods=MIN_SCALE_HISTORY)
+    return MAD_TO_STD * typical.median().to_numpy()

@@ -20,8 +20,8 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from detection.base import GRID_SAMPLE, Detector
-from detection.change import level_change
+from detection.base import GRID_SAMPLE, Detector, OnlineState
+from detection.change import SCALE_HISTORY, level_change
 from detection.errors import ParameterError
 from detection.explain import number
 from detection.iforest import IsolationForestDetector
@@ -142,70 +142,107 @@ class EnsembleDetector(Detector):
         return self._assemble(frame, name, scored, season, self.before_, forest, causal=False)
 
     def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        name, residual, season = self._residual(frame, online=False)
+        name, residual, season = self._residual(frame)
         forest = IsolationForestDetector()._fit_score(frame) if self.forest else None
         before = self._before(frame)
         return self._assemble(frame, name, residual, season, before, forest, causal=False)
 
-    def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
-        name, residual, season = self._residual(frame, online=True)
+    def online_context(self) -> int:
+        change = self.level_window + MAX_BEFORE + SCALE_HISTORY + 2
+        members = [
+            SeasonalDetector(period=self.period).online_context(),
+            ZScoreDetector(method="robust").online_context(),
+            change,
+        ]
+        if self.forest:
+            members.append(IsolationForestDetector().online_context())
+        return max(members)
+
+    def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
+        """The seasonal member where it is ready, the robust z-score before that (and for a
+        series with no season); the level change restarts where the season starts."""
+        memory = state.memory
+        if "before" not in memory:
+            memory["before"] = self._before(frame)
+        offset, n = state.offset, len(frame)
+        seasonal = SeasonalDetector(period=self.period)
+        seasonal_state = OnlineState(offset, memory.setdefault("seasonal", {}), whole=False)
+        by_season = seasonal._score_online(frame, seasonal_state)
+        robust = ZScoreDetector(method="robust")
+        by_level = robust.mask_warmup(
+            robust._score_online(frame, state.member("zscore")), offset=offset
+        )
+        position = offset + np.arange(n)
+        ready = position >= seasonal.warmup_
+        residual = by_level.copy()
+        residual.loc[ready] = by_season.loc[ready]
+        kind = np.where(ready, "seasonal", "zscore")
+        season = np.where(ready, seasonal.season_, 0.0)
+        # a level change compares like with like: not across the start of the season
+        switch = seasonal.warmup_
+        restart = (position >= switch) & (position < switch + self.level_window + memory["before"])
+        self.warmup_ = robust.warmup_
         forest = None
         if self.forest:
             member = IsolationForestDetector()
-            forest = member._score_online(frame)
-            self.warmup_ = max(self.warmup_, member.warmup_)
+            forest = member.mask_warmup(
+                member._score_online(frame, state.member("forest")), offset=offset
+            )
+        self.periods_ = seasonal.periods_
         return self._assemble(
-            frame, name, residual, season, self._before(frame), forest, causal=True
+            frame,
+            kind,
+            residual,
+            season,
+            memory["before"],
+            forest,
+            causal=True,
+            restart=restart,
+            since=switch + self.level_window + memory["before"] - offset,
         )
 
-    def _residual(self, frame: pd.DataFrame, online: bool) -> tuple[str, pd.DataFrame, np.ndarray]:
-        """The residual member's ScoredFrame, its name, and the season it removed (zeros when
-        there is none)."""
+    def _residual(self, frame: pd.DataFrame) -> tuple[str, pd.DataFrame, np.ndarray]:
+        """The batch residual member's ScoredFrame, its name, and the season it removed
+        (zeros when there is none)."""
         seasonal = SeasonalDetector(period=self.period)
         try:
-            if online:
-                scored = seasonal._score_online(frame)
-                self.warmup_ = seasonal.warmup_
-                season = seasonal.season_
-            else:
-                scored = seasonal._fit_score(frame)
-                season = seasonal.season_
+            scored = seasonal._fit_score(frame)
             self.periods_ = seasonal.periods_
-            return "seasonal", scored, season
+            return "seasonal", scored, seasonal.season_
         except ParameterError:
             if self.period:
                 raise
-        robust = ZScoreDetector(method="robust")
-        if online:
-            scored = robust._score_online(frame)
-            self.warmup_ = robust.warmup_
-        else:
-            scored = robust._fit_score(frame)
         self.periods_ = []
-        return "zscore", scored, np.zeros(len(frame))
+        return "zscore", ZScoreDetector(method="robust")._fit_score(frame), np.zeros(len(frame))
 
     def _assemble(
         self,
         frame: pd.DataFrame,
-        residual_name: str,
+        kind: str | np.ndarray,
         residual: pd.DataFrame,
         season: np.ndarray,
         before: int,
         forest: pd.DataFrame | None,
         *,
         causal: bool,
+        restart: np.ndarray | None = None,
+        since: int | None = None,
     ) -> pd.DataFrame:
-        """Combine the members' severities into one ScoredFrame; the level-change test is
-        scaled on the points before each one (`causal`) or on the whole frame."""
+        """Combine the members' severities into one ScoredFrame. `kind` names the residual
+        member (per row, or one for all); the level-change test is scaled on the points before
+        each one (`causal`) or on the whole frame, and left out where `restart` is set."""
         values = frame["value"].to_numpy(dtype=float)
         change, change_deviation = level_change(
-            values - season, recent=self.level_window, before=before, causal=causal
+            values - season, recent=self.level_window, before=before, causal=causal, since=since
         )
+        if restart is not None:
+            change_deviation = np.where(restart, np.nan, change_deviation)
+        self.kinds_ = np.broadcast_to(np.asarray(kind, dtype=object), (len(frame),))
         members = {
-            residual_name: residual["severity"].to_numpy(dtype=float),
+            "residual": residual["severity"].to_numpy(dtype=float),
             "change": severity_from_deviation(change_deviation),
         }
-        reasons = {residual_name: residual["explanation"].to_numpy()}
+        reasons = {"residual": residual["explanation"].to_numpy()}
         if forest is not None:
             members["forest"] = forest["severity"].to_numpy(dtype=float)
             reasons["forest"] = forest["explanation"].to_numpy()
@@ -256,7 +293,7 @@ class EnsembleDetector(Detector):
     ) -> str:
         sure = [name for name, severity in members.items() if severity[i] >= self.threshold]
         sure = sure or [max(members, key=lambda name: np.nan_to_num(members[name][i]))]
-        words = [MEMBER_LABELS[name] for name in sure]
+        words = [MEMBER_LABELS[self.kinds_[i] if name == "residual" else name] for name in sure]
         lead = (
             f"{words[0].capitalize()} alone"
             if len(words) == 1

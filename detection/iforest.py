@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
-from detection.base import GRID_SAMPLE, Detector, check_window
+from detection.base import GRID_SAMPLE, Detector, OnlineState, check_window
 from detection.explain import number, odds
 from detection.features import build_features, causal_features, time_feature_names
 from detection.params import Param
@@ -265,25 +265,33 @@ class IsolationForestDetector(Detector):
             point = min(point * 4, point + interval)
         return points
 
-    def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def online_context(self) -> int:
+        return self.history + 2 * self.window + 2
+
+    def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """Forests grown on the previous `history` rows at each refit point, each scoring the
-        rows up to the next one."""
-        n = len(frame)
+        rows up to the next one. A stream keeps the latest forest in `state`."""
+        n, offset = len(frame), state.offset
+        total = offset + n
+        memory = state.memory
         features = causal_features(frame, self.window, with_time=self.time_features)
-        base = list(BASE_FEATURES)
-        step = infer_step(frame["timestamp"].iloc[:GRID_SAMPLE])
+        if "step" not in memory:
+            memory["step"] = infer_step(frame["timestamp"].iloc[:GRID_SAMPLE])
+        step = memory["step"]
         present = frame["value"].notna().to_numpy()
         timestamps = frame["timestamp"].reset_index(drop=True)
-        points = self.refit_points(n)
-        self.warmup_ = points[0] if points else n
-        ends = [*points[1:], n] if points else []
-        bounds = list(zip(points, ends, strict=True))
+        points = self.refit_points(total)
+        self.warmup_ = points[0] if points else total
+        kept: dict[int, ForestModel | None] = memory.setdefault("models", {})
+        current = [p for p in points if p <= offset][-1:]  # the forest scoring the first row
+        wanted = current + [p for p in points if p > offset]
+        missing = [p for p in wanted if p not in kept]
 
         def grow(start: int) -> ForestModel | None:
-            history = slice(max(0, start - self.history), start)
+            history = slice(max(0, start - self.history) - offset, start - offset)
             if present[history].sum() < self.min_points:
                 return None
-            columns = base + (
+            columns = list(BASE_FEATURES) + (
                 time_feature_names(timestamps.iloc[history], step) if self.time_features else []
             )
             return self._grow(features.iloc[history][columns], present[history])[0]
@@ -291,13 +299,17 @@ class IsolationForestDetector(Detector):
         # Each forest learns from rows before its segment only, so they can grow side by side;
         # the tree building runs outside the GIL.
         with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as workers:
-            models = list(workers.map(grow, points))
+            kept.update(zip(missing, workers.map(grow, missing), strict=True))
+        for start in [p for p in kept if p not in wanted]:
+            del kept[start]
         raw = np.full(n, np.nan)
         segments: list[tuple[int, int, ForestModel]] = []
-        for (start, end), model in zip(bounds, models, strict=True):
-            if model is not None:
-                raw[start:end] = model.raw_scores(model.matrix(features.iloc[start:end]))
-                segments.append((start, end, model))
+        for start, end in zip(wanted, [*wanted[1:], total], strict=False):
+            model = kept[start]
+            rows = slice(max(start - offset, 0), end - offset)
+            if model is not None and rows.start < rows.stop:
+                raw[rows] = model.raw_scores(model.matrix(features.iloc[rows]))
+                segments.append((rows.start, rows.stop, model))
         return self._scored(frame, segments, features, raw)
 
     def _scored(

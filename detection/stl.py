@@ -8,11 +8,17 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.seasonal import MSTL, STL
 
-from detection.base import GRID_SAMPLE, Detector
+from detection.base import GRID_SAMPLE, Detector, OnlineState
 from detection.errors import DataError, ParameterError
 from detection.explain import describe_flagged, direction, number, season_context
 from detection.params import Param
-from detection.profile import level_window, seasonal_expectation, trailing_scale
+from detection.profile import (
+    PROFILE_CYCLES,
+    level_window,
+    phase_window,
+    seasonal_expectation,
+    trailing_scale,
+)
 from detection.quality import describe_step
 from detection.scored import make_scored_frame, severity_from_deviation
 from detection.seasonality import MIN_CYCLES, find_periods
@@ -155,29 +161,45 @@ class SeasonalDetector(Detector):
         if self.seasonal % 2 == 0:
             raise ParameterError(f"The seasonal smoother must be odd, not {self.seasonal}.")
 
-    def _period_checks(self, frame: pd.DataFrame) -> list[tuple[int, list]]:
+    def _period_checks(self, frame: pd.DataFrame, state: OnlineState) -> list[tuple[int, list]]:
         """Where online mode's seasons change: (first row, periods) pairs, each found from the
-        rows before that first row. A period set by hand holds from the start."""
+        rows before that first row at checkpoints that grow with the series. A period set by
+        hand holds from the start. Kept in `state`, so a stream looks only at new checkpoints.
+        """
+        memory = state.memory
         if self.period:
-            step = infer_step(frame["timestamp"].iloc[:GRID_SAMPLE])
+            if "step" not in memory:
+                memory["step"] = infer_step(frame["timestamp"].iloc[:GRID_SAMPLE])
+            step = memory["step"]
             return [(0, [(self.period, None if step is None else step * self.period)])]
-        changes: list[tuple[int, list]] = []
-        checkpoint = 2 * GRID_SAMPLE
-        while True:
-            end = min(checkpoint, len(frame))
-            found = find_periods(frame.iloc[max(0, end - PERIOD_HISTORY) : end])
-            if found and (not changes or found != changes[-1][1]):
-                changes.append((end, found))
-            if end == len(frame):
-                return changes
+        changes: list[tuple[int, list]] = memory.setdefault("changes", [])
+        checkpoint = memory.get("next_check", 2 * GRID_SAMPLE)
+        total = state.offset + len(frame)
+        while checkpoint <= total:
+            changes_at = self._periods_before(frame, state.offset, checkpoint)
+            if changes_at and (not changes or changes_at != changes[-1][1]):
+                changes.append((checkpoint, changes_at))
             checkpoint = max(checkpoint + 1, int(checkpoint * PERIOD_CHECK_GROWTH))
+        memory["next_check"] = checkpoint
+        return changes
 
-    def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
+    @staticmethod
+    def _periods_before(frame: pd.DataFrame, offset: int, end: int) -> list:
+        start = max(0, end - PERIOD_HISTORY) - offset
+        return find_periods(frame.iloc[max(0, start) : end - offset])
+
+    def online_context(self) -> int:
+        longest = self.period or PERIOD_HISTORY // MIN_CYCLES
+        lookback = (PROFILE_CYCLES + 1) * longest + phase_window(longest) + level_window(longest)
+        return max(PERIOD_HISTORY, lookback + SCALE_HISTORY + 2)
+
+    def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """A seasonal profile: each phase's median over the previous cycles of the longest
         season found so far, plus the recent level; scaled by the trailing residual MAD."""
         self._check_seasonal()
-        changes = self._period_checks(frame)
-        if not changes:
+        changes = self._period_checks(frame, state)
+        total = state.offset + len(frame)
+        if not changes and state.whole and not self._periods_before(frame, state.offset, total):
             raise ParameterError(
                 "No seasonal period was found in this series: set a period by hand, or "
                 "use the z-score or Isolation Forest detector."
@@ -187,23 +209,37 @@ class SeasonalDetector(Detector):
         expected = np.full(n, np.nan)
         self.season_ = np.full(n, np.nan)
         seasons: list[pd.Timedelta | None] = [None] * n
-        bounds = [*[start for start, _ in changes[1:]], n]
+        if not changes:
+            self.warmup_ = total
+            self.periods_ = []
+            return self._scored(frame, expected, np.full(n, np.nan), seasons)
+        bounds = [*[start for start, _ in changes[1:]], total]
         profiles: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for (start, periods), end in zip(changes, bounds, strict=True):
+            rows = slice(max(start - state.offset, 0), max(end - state.offset, 0))
+            if rows.start >= rows.stop:
+                continue
             longest = periods[-1][0]
             if longest not in profiles:
                 profiles[longest] = seasonal_expectation(values, longest)
-            expected[start:end] = profiles[longest][0][start:end]
-            self.season_[start:end] = profiles[longest][1][start:end]
-            seasons[start:end] = [periods[-1][1]] * (end - start)
+            expected[rows] = profiles[longest][0][rows]
+            self.season_[rows] = profiles[longest][1][rows]
+            seasons[rows] = [periods[-1][1]] * (rows.stop - rows.start)
         first = changes[0][0]
-        floor = scale_floor(robust_spread(values.iloc[:first]))
+        memory = state.memory
+        if "floor" not in memory:
+            head = values.iloc[max(0, first - SCALE_HISTORY - state.offset) : first - state.offset]
+            memory["floor"] = scale_floor(robust_spread(head))
         shortest = changes[0][1][0][0]
         window = int(np.clip(8 * shortest, 500, SCALE_HISTORY))
         residual = values.to_numpy() - expected
-        scale = trailing_scale(residual, window, floor)
-        ready = np.flatnonzero(~np.isnan(expected) & ~np.isnan(scale) & (np.arange(n) >= first))
-        self.warmup_ = int(ready[0]) if ready.size else n
+        scale = trailing_scale(residual, window, memory["floor"])
+        if "warmup" not in memory:
+            position = state.offset + np.arange(n)
+            ready = np.flatnonzero(~np.isnan(expected) & ~np.isnan(scale) & (position >= first))
+            if ready.size:
+                memory["warmup"] = state.offset + int(ready[0])
+        self.warmup_ = memory.get("warmup", total)
         self.periods_ = changes[-1][1]
         return self._scored(frame, expected, scale, seasons)
 

@@ -7,7 +7,7 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from detection.base import Detector, check_window
+from detection.base import Detector, OnlineState, check_window
 from detection.errors import ParameterError
 from detection.explain import describe_flagged, direction, number
 from detection.params import Param
@@ -17,6 +17,8 @@ MAD_TO_STD = 1.4826
 METHODS = ("robust", "rolling", "global")
 DEFAULT_WINDOW = 96
 WHOLE_SERIES_SAMPLE = 100_000
+#: Online, `global` uses the mean and spread of (at most) this many previous points.
+GLOBAL_HISTORY = 100_000
 
 
 def robust_scale(values: pd.Series | np.ndarray) -> float:
@@ -135,7 +137,8 @@ class ZScoreDetector(Detector):
         if self.method == "global":
             if not causal:
                 return np.full(n, self.center_), np.full(n, self.scale_)
-            center, scale = previous.expanding().mean(), previous.expanding().std(ddof=0)
+            trailing = previous.rolling(GLOBAL_HISTORY, min_periods=1)
+            center, scale = trailing.mean(), trailing.std(ddof=0)
         else:
             minimum = max(3, self.window_ // 4)
             rolling = previous.rolling(self.window_, min_periods=minimum)
@@ -153,12 +156,26 @@ class ZScoreDetector(Detector):
             scale = scale.bfill().fillna(self.scale_)
         return center.to_numpy(dtype=float), np.maximum(scale.to_numpy(dtype=float), self.floor_)
 
-    def _score_online(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _online_window(self) -> int:
         self._check_window()
-        self.window_ = self.window or DEFAULT_WINDOW
+        return self.window or DEFAULT_WINDOW
+
+    def online_context(self) -> int:
+        window = self._online_window()
+        return GLOBAL_HISTORY + 1 if self.method == "global" else 2 * window + 2
+
+    def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
+        """Trailing statistics; the floor of the scale comes from the warm-up rows and is kept."""
+        self.window_ = self._online_window()
         self.warmup_ = self.window_ + (self.window_ // 4 if self.method == "robust" else 0)
-        values = frame["value"].astype(float)
-        self._learn_level(values.iloc[: self.warmup_].dropna())
+        memory = state.memory
+        if "level" in memory:
+            self.center_, self.scale_, self.floor_ = memory["level"]
+        else:
+            head = frame["value"].astype(float).iloc[: max(0, self.warmup_ - state.offset)]
+            self._learn_level(head.dropna())
+            if state.offset + len(frame) >= self.warmup_:
+                memory["level"] = (self.center_, self.scale_, self.floor_)
         return self._scored(frame, causal=True)
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:

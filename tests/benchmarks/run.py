@@ -138,11 +138,13 @@ def bench_detectors(rows: int) -> list[dict]:
     return rows_out
 
 
-def bench_online(rows: int = 100_000) -> list[dict]:
+def bench_online(
+    rows: int = 100_000, names: tuple[str, ...] = ("zscore", "stl", "iforest", "auto", "ensemble")
+) -> list[dict]:
     """Online (causal) scoring against the same detector's batch run on the same points."""
     frame = minute_series(rows)
     results = []
-    for name in ("zscore", "stl", "iforest"):
+    for name in names:
         base, ours = compare(
             lambda name=name: run_detection(frame, name),
             lambda name=name: run_detection(frame, name, online=True),

@@ -1,0 +1,85 @@
+"""Scoring a live series batch by batch, as its points arrive."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from detection.base import GRID_SAMPLE, Detector, OnlineState, fill_gaps, grid_step
+from detection.errors import DataError
+
+
+class OnlineScorer:
+    """Scores the points of one series as they arrive, with bounded memory.
+
+    Each point gets exactly the score `Detector.score_online` would give it over the whole
+    series: the scorer keeps the detector's `online_context()` rows of history and the
+    decisions the detector made on earlier rows (its `OnlineState`), nothing more. Until the
+    time step is settled by the first GRID_SAMPLE points (all of them warm-up), those points
+    are kept and scored afresh with each batch.
+    """
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self.context = detector.online_context()
+        self._head: pd.DataFrame | None = pd.DataFrame(columns=["timestamp", "value"])
+        self._history: pd.DataFrame | None = None
+        self._state = OnlineState(whole=False)
+        self._step: int | None = None
+        self._last: int | None = None
+
+    @property
+    def history_rows(self) -> int:
+        """Rows kept in memory now."""
+        if self._history is not None:
+            return len(self._history)
+        return 0 if self._head is None else len(self._head)
+
+    def update(self, points: pd.DataFrame) -> pd.DataFrame:
+        """Score new `timestamp`/`value` points, later than every point before them; a
+        ScoredFrame with one row per point, indexed like `points`."""
+        if points.empty:
+            return points.iloc[0:0]
+        times = points["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
+        if not (np.diff(times) > 0).all() or (self._last is not None and times[0] <= self._last):
+            raise DataError("Points must arrive in time order, each later than the last one.")
+        batch = points[["timestamp", "value"]].reset_index(drop=True)
+        settling = self._head is not None
+        scored = self._score_head(batch) if settling else self._score_batch(batch)
+        self._last = int(times[-1])
+        scored.index = points.index
+        return scored
+
+    def _score_head(self, batch: pd.DataFrame) -> pd.DataFrame:
+        """While the step is unsettled: score everything seen so far from the start."""
+        head = batch if self._head.empty else pd.concat([self._head, batch], ignore_index=True)
+        settled = len(head) >= GRID_SAMPLE
+        step = grid_step(head["timestamp"]) if settled else None
+        grid, original = fill_gaps(head, step)
+        state = OnlineState(whole=False)
+        scored = self.detector.mask_warmup(self.detector._score_online(grid, state), offset=0)
+        positions = np.arange(len(grid)) if original is None else original
+        new = scored.iloc[positions[len(head) - len(batch) :]].reset_index(drop=True)
+        if settled:
+            self._step, self._state, self._head = step, state, None
+            self._keep(grid)
+        else:
+            self._head = head
+        return new
+
+    def _score_batch(self, batch: pd.DataFrame) -> pd.DataFrame:
+        grid, original = fill_gaps(batch, self._step, after=self._last)
+        frame = pd.concat([self._history, grid], ignore_index=True)
+        offset = self._state.offset
+        scored = self.detector._score_online(frame, self._state)
+        scored = self.detector.mask_warmup(scored, offset=offset)
+        positions = np.arange(len(grid)) if original is None else original
+        new = scored.iloc[len(self._history) + positions].reset_index(drop=True)
+        self._keep(frame)
+        return new
+
+    def _keep(self, frame: pd.DataFrame) -> None:
+        """Keep the last `context` rows; the state's offset follows the first one kept."""
+        dropped = max(0, len(frame) - self.context)
+        self._history = frame.iloc[dropped:].reset_index(drop=True)
+        self._state.offset += dropped
