@@ -62,3 +62,12 @@ def choice_dropdown(
         clearable=clearable,
         placeholder=placeholder,
     )
+
+
+def chosen_params(detector: str, values: list, ids: list[dict]) -> dict[str, object]:
+    """The values a detector's form holds, by parameter name (other detectors' left out)."""
+    return {
+        pid["name"]: value
+        for pid, value in zip(ids, values, strict=True)
+        if pid["detector"] == detector
+    }

@@ -13,7 +13,7 @@ from dash import ALL, Input, Output, Patch, State, callback, dcc, html, no_updat
 
 from components import ids
 from components.charts import empty_figure, scored_figure
-from components.forms import PARAM_TYPE, param_form
+from components.forms import PARAM_TYPE, chosen_params, param_form
 from components.grids import anomaly_grid, anomaly_rows
 from components.layout import error_alert
 from components.report import html_report
@@ -242,13 +242,7 @@ def layout(
 )
 def dataset_options(current: str | None, query: dict):
     """Every stored data set; the one from the link or in use on the Data page chosen."""
-    infos = dataset_store().list()
-    options = [{"label": info.name, "value": info.id} for info in infos]
-    known = {info.id for info in infos}
-    for candidate in ((query or {}).get("dataset"), current):
-        if candidate in known:
-            return options, candidate
-    return options, infos[0].id if infos else None
+    return dataset_store().choices((query or {}).get("dataset"), current)
 
 
 @callback(
@@ -300,11 +294,7 @@ def run_analysis(
     """Fit and score the chosen detector; the result is kept on the server under a key."""
     if not dataset_id or not series:
         return None, None
-    params = {
-        pid["name"]: value
-        for pid, value in zip(param_ids, values, strict=True)
-        if pid["detector"] == detector
-    }
+    params = chosen_params(detector, values, param_ids)
     try:
         set_progress(f"Loading {series}…")
         store = dataset_store()
@@ -539,11 +529,7 @@ def save_as_model(_clicks, dataset_id, series, detector, values, param_ids):
     """Fit the chosen detector on the series and keep it as a model."""
     if not dataset_id or not series:
         return no_update, no_update, html.Span("Choose a series first.", className="text-danger")
-    params = {
-        pid["name"]: value
-        for pid, value in zip(param_ids, values, strict=True)
-        if pid["detector"] == detector
-    }
+    params = chosen_params(detector, values, param_ids)
     try:
         model_id, info = train_on_dataset(
             model_store(), dataset_store(), dataset_id, series, make_detector(detector, params)

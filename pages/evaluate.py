@@ -160,13 +160,7 @@ def layout(dataset: str | None = None, **_query: str) -> html.Div:
 )
 def dataset_options(current: str | None, query: dict):
     """Every stored data set; the one in the link, else the one in use, else the newest."""
-    infos = dataset_store().list()
-    options = [{"label": info.name, "value": info.id} for info in infos]
-    known = {info.id for info in infos}
-    for wanted in ((query or {}).get("dataset"), current):
-        if wanted in known:
-            return options, wanted
-    return options, infos[0].id if infos else None
+    return dataset_store().choices((query or {}).get("dataset"), current)
 
 
 @callback(

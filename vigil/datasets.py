@@ -173,6 +173,15 @@ class DatasetStore:
         infos = [self.info(p.name) for p in self.root.iterdir() if self.exists(p.name)]
         return sorted(infos, key=lambda info: info.created, reverse=True)
 
+    def choices(self, *preferred: str | None) -> tuple[list[dict], str | None]:
+        """Every data set as a dropdown option, and the first of `preferred` still stored
+        (else the newest) as the one chosen."""
+        infos = self.list()
+        known = {info.id for info in infos}
+        chosen = next((wanted for wanted in preferred if wanted in known), None)
+        options = [{"label": info.name, "value": info.id} for info in infos]
+        return options, chosen or (infos[0].id if infos else None)
+
     def tidy(self, dataset_id: str) -> pd.DataFrame:
         path = self._folder(dataset_id) / "data.parquet"
         if not path.is_file():
