@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from alerts.delivery import DeliveryWorker, deliver_due
+from alerts.outbox import Outbox
 from detection import DETECTORS, make_detector
 from detection.errors import DataError, VigilError
 from detection.io import RawTable, read_table
@@ -71,6 +73,9 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
     click.echo(
         f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir})"
     )
+    if config.smtp is not None:
+        DeliveryWorker(Outbox(config.outbox_path), lambda: config.smtp).start()
+        click.echo(f"Delivering alert emails through {config.smtp.address}")
     app.run(host=config.host, port=config.port, debug=config.debug)
 
 
@@ -356,6 +361,26 @@ def evaluate(
                 fits = "none fit" if j.budget_threshold > 1 else f"{j.budget_threshold:.2f}"
                 line += f"  {fits:>10} {j.at_budget.recall:>6.2f}"
             click.echo(line)
+
+
+@main.group()
+def alerts() -> None:
+    """Email alerts: deliver what is waiting in the outbox."""
+
+
+@alerts.command()
+def flush() -> None:
+    """Deliver the emails that are due now; print how many were sent and how many wait."""
+    config = load_settings()
+    if config.smtp is None:
+        raise DataError("No SMTP server is set: set VIGIL_SMTP_HOST (and its friends) first.")
+    box = Outbox(config.outbox_path)
+    report = deliver_due(box, config.smtp)
+    counts = box.counts()
+    click.echo(
+        f"Sent {plural(report.sent, 'email')}; {counts['pending']} still pending"
+        f" ({report.retrying} just now failed and will be retried), {counts['failed']} failed."
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from alerts.outbox import Outbox
 from vigil.datasets import DatasetStore
 from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
@@ -38,3 +39,8 @@ def model_store() -> ModelStore:
 @cache
 def feedback_store() -> FeedbackStore:
     return FeedbackStore(settings().data_dir)
+
+
+@cache
+def outbox() -> Outbox:
+    return Outbox(settings().outbox_path)

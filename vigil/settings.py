@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alerts.smtp import SmtpConfig
 
 
 class Settings(BaseSettings):
@@ -20,10 +23,35 @@ class Settings(BaseSettings):
     port: int = Field(8050, gt=0, lt=65536)
     debug: bool = False
     demo: bool = Field(True, description="Load the built-in demo data set at start.")
+    smtp_host: str | None = Field(None, description="SMTP server for email alerts.")
+    smtp_port: int = Field(25, gt=0, lt=65536)
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    alert_from: str = Field("vigil@localhost", description="Sender address of alert emails.")
+    public_url: str = Field("http://127.0.0.1:8050", description="Vigil's address, for links.")
     model_key: SecretStr | None = Field(
         None,
         description="Key that signs saved models; without it one is made in the data directory.",
     )
+
+    @property
+    def smtp(self) -> SmtpConfig | None:
+        """How to send email, or None when no SMTP server is set."""
+        if not self.smtp_host:
+            return None
+        return SmtpConfig(
+            self.smtp_host,
+            self.smtp_port,
+            security=self.smtp_security,
+            username=self.smtp_username,
+            password=None if self.smtp_password is None else self.smtp_password.get_secret_value(),
+            sender=self.alert_from,
+        )
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox.sqlite"
 
     @property
     def max_upload_bytes(self) -> int:

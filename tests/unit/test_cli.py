@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from email.message import EmailMessage
 
 import pandas as pd
 import pytest
@@ -13,13 +15,14 @@ from detection.synthetic import demo_csv, labelled_series, seasonal_series
 from tests.hostile import REFUSED
 
 
-def vigil(*args: str, cwd=None) -> subprocess.CompletedProcess:
+def vigil(*args: str, cwd=None, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "vigil.cli", *args],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -201,3 +204,35 @@ def test_train_once_then_detect_on_new_data_with_the_model(tmp_path):
     assert len(pd.read_csv(output)) == 672
     assert elsewhere.returncode == 2
     assert "trained on the series 'cpu'; the file has no series of that name" in elsewhere.stderr
+
+
+def test_alerts_flush_delivers_the_outbox_and_says_what_is_left(tmp_path):
+    from alerts.outbox import Outbox
+    from tests.alerts.smtp_server import Recorder, free_port, start_server
+
+    box = Outbox(tmp_path / "outbox.sqlite")
+    for number in (1, 2):
+        message = EmailMessage()
+        message["To"] = "ops@example.org"
+        message["Subject"] = f"alert {number}"
+        message.set_content("body")
+        box.add(message)
+    recorder = Recorder(replies=["550 5.1.1 No such user"])
+    server = start_server(recorder)
+    env = {"VIGIL_DATA_DIR": str(tmp_path), "VIGIL_SMTP_HOST": "127.0.0.1"}
+    try:
+        done = vigil("alerts", "flush", env=env | {"VIGIL_SMTP_PORT": str(server.port)})
+    finally:
+        server.stop()
+    unset = vigil("alerts", "flush", env={"VIGIL_DATA_DIR": str(tmp_path), "VIGIL_SMTP_HOST": ""})
+    down = vigil("alerts", "flush", env=env | {"VIGIL_SMTP_PORT": str(free_port())})
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "Sent 1 email; 0 still pending (0 just now failed and will be retried), 1 failed."
+    )
+    assert [m["Subject"] for m in recorder.received] == ["alert 2"]
+    assert unset.returncode == 2
+    assert "No SMTP server is set" in unset.stderr
+    assert down.returncode == 0
+    assert "Sent 0 emails" in down.stdout

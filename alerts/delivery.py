@@ -1,0 +1,86 @@
+"""Delivering the outbox: one round now, or a worker thread that keeps at it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from alerts.outbox import Outbox
+from alerts.smtp import DeliveryError, SmtpConfig, send
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait before each further attempt at an email the server did not take.
+BACKOFF = (30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
+#: How long a delivery round may hold its emails before another may take them over.
+LEASE = 300.0
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    """What one delivery round did."""
+
+    sent: int
+    retrying: int
+    failed: int
+
+
+def deliver_due(
+    outbox: Outbox,
+    config: SmtpConfig,
+    *,
+    now: float | None = None,
+    backoff: Sequence[float] = BACKOFF,
+    sender: Callable = send,
+) -> RoundReport:
+    """Send every email that is due, once each; mark each sent, to be retried (with backoff)
+    or failed (a permanent refusal, kept with the server's reply)."""
+    moment = time.time() if now is None else now
+    sent = retrying = failed = 0
+    for email in outbox.claim(now=moment, lease=LEASE):
+        message = email.message()
+        if "From" not in message:
+            message["From"] = config.sender
+        try:
+            sender(message, config)
+        except DeliveryError as error:
+            if error.temporary:
+                delay = backoff[min(email.attempts, len(backoff) - 1)]
+                outbox.mark_retry(email.id, error.reply, at=moment + delay)
+                retrying += 1
+            else:
+                outbox.mark_failed(email.id, error.reply)
+                failed += 1
+            log.warning("email %s not delivered: %s", email.id, error.reply)
+            continue
+        outbox.mark_sent(email.id)
+        sent += 1
+    return RoundReport(sent, retrying, failed)
+
+
+class DeliveryWorker(threading.Thread):
+    """Delivers the outbox every `interval` seconds until stopped."""
+
+    def __init__(
+        self, outbox: Outbox, config: Callable[[], SmtpConfig], *, interval: float = 5.0
+    ) -> None:
+        super().__init__(name="vigil-delivery", daemon=True)
+        self.outbox = outbox
+        self.config = config
+        self.interval = interval
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                deliver_due(self.outbox, self.config())
+            except Exception:  # keep delivering: one bad round must not stop the mail
+                log.exception("a delivery round failed")
+            self._stopping.wait(self.interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self.join(timeout)

@@ -1,0 +1,210 @@
+"""Delivery through a real SMTP server: nothing lost, nothing sent twice."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from email.message import EmailMessage
+
+import pytest
+
+from alerts.delivery import deliver_due
+from alerts.outbox import Outbox
+from alerts.smtp import SmtpConfig
+from tests.alerts.smtp_server import (
+    PASSWORD,
+    USER,
+    Certificates,
+    Recorder,
+    free_port,
+    start_server,
+)
+
+BACKOFF = (60.0,)
+T0 = time.time() + 5  # every email added by a test is due by then
+
+
+def email(
+    number: int = 1, subject: str = "Vigil: latency_ms is 5.2 deviations high"
+) -> EmailMessage:
+    message = EmailMessage()
+    message["To"] = "ops@example.org, lead@example.org"
+    message["Subject"] = f"{subject} #{number}"
+    message.set_content(f"Alert number {number}.")
+    return message
+
+
+@pytest.fixture
+def outbox(tmp_path) -> Outbox:
+    return Outbox(tmp_path / "outbox.sqlite")
+
+
+@pytest.fixture
+def certificates(tmp_path) -> Certificates:
+    return Certificates(tmp_path)
+
+
+@pytest.mark.parametrize("security", ["none", "starttls", "ssl"])
+def test_mail_is_delivered_plain_starttls_and_ssl_with_a_login(outbox, certificates, security):
+    recorder = Recorder()
+    server = start_server(recorder, security=security, certificates=certificates, auth=True)
+    config = SmtpConfig(
+        "127.0.0.1",
+        server.port,
+        security=security,
+        username=USER,
+        password=PASSWORD,
+        sender="vigil@example.org",
+        ca_file=certificates.ca_file,
+    )
+    try:
+        for number in (1, 2):
+            outbox.add(email(number))
+        report = deliver_due(outbox, config)
+    finally:
+        server.stop()
+
+    assert (report.sent, report.retrying, report.failed) == (2, 0, 0)
+    assert [m["Subject"] for m in recorder.received] == [
+        "Vigil: latency_ms is 5.2 deviations high #1",
+        "Vigil: latency_ms is 5.2 deviations high #2",
+    ]
+    assert recorder.received[0]["From"] == "vigil@example.org"
+    assert outbox.counts() == {"pending": 0, "sending": 0, "sent": 2, "failed": 0}
+    assert deliver_due(outbox, config).sent == 0  # nothing sent twice
+
+
+def test_a_refused_login_keeps_the_mail_and_says_why_without_the_password(outbox, certificates):
+    recorder = Recorder()
+    server = start_server(recorder, auth=True)
+    wrong = SmtpConfig("127.0.0.1", server.port, username=USER, password="not-the-password")
+    try:
+        outbox.add(email())
+        report = deliver_due(outbox, wrong, now=T0, backoff=BACKOFF)
+        (kept,) = outbox.emails()
+        fixed = SmtpConfig("127.0.0.1", server.port, username=USER, password=PASSWORD)
+        assert deliver_due(outbox, fixed, now=T0 + 30, backoff=BACKOFF).sent == 0  # backing off
+        later = deliver_due(outbox, fixed, now=T0 + 61, backoff=BACKOFF)
+    finally:
+        server.stop()
+
+    assert report.retrying == 1
+    assert kept.status == "pending"
+    assert kept.last_error.startswith("login refused: 535")
+    assert "not-the-password" not in kept.last_error
+    assert "not-the-password" not in repr(wrong)
+    assert later.sent == 1
+    assert len(recorder.received) == 1
+
+
+def test_a_server_that_is_down_at_first_gets_the_mail_when_it_is_up(outbox):
+    port = free_port()
+    config = SmtpConfig("127.0.0.1", port, timeout=3)
+    outbox.add(email())
+    down = deliver_due(outbox, config, now=T0, backoff=BACKOFF)
+    assert down.retrying == 1
+    assert "cannot reach 127.0.0.1" in outbox.emails()[0].last_error
+
+    recorder = Recorder()
+    server = start_server(recorder, port=port)
+    try:
+        up = deliver_due(outbox, config, now=T0 + 61, backoff=BACKOFF)
+    finally:
+        server.stop()
+    assert up.sent == 1
+    assert len(recorder.received) == 1
+
+
+def test_a_451_is_retried_and_a_550_is_kept_as_failed_with_the_reply(outbox):
+    recorder = Recorder(replies=["451 4.3.0 Mailbox busy, try again later"])
+    server = start_server(recorder)
+    config = SmtpConfig("127.0.0.1", server.port)
+    try:
+        outbox.add(email(1))
+        first = deliver_due(outbox, config, now=T0, backoff=BACKOFF)
+        second = deliver_due(outbox, config, now=T0 + 61, backoff=BACKOFF)
+        recorder.replies.append("550 5.1.1 No such user here")
+        outbox.add(email(2), now=T0 + 61)
+        refused = deliver_due(outbox, config, now=T0 + 62, backoff=BACKOFF)
+        again = deliver_due(outbox, config, now=T0 + 9999, backoff=BACKOFF)
+    finally:
+        server.stop()
+
+    assert (first.retrying, second.sent) == (1, 1)
+    assert refused.failed == 1
+    assert again == type(again)(0, 0, 0)
+    failed = outbox.emails("failed")
+    assert failed[0].last_error == "550 5.1.1 No such user here"
+    assert [m["Subject"].endswith("#1") for m in recorder.received] == [True]
+
+
+def test_a_sender_killed_mid_send_is_resumed_after_a_restart_and_nothing_is_doubled(
+    outbox, tmp_path
+):
+    """The first server answers so slowly that the sending process is killed while waiting;
+    once the lease runs out a new round sends the email, and the server holds it once."""
+    import asyncio
+
+    class Slow(Recorder):
+        async def handle_RCPT(self, server, session, envelope, address, options):
+            await asyncio.sleep(30)
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    slow = start_server(Slow())
+    outbox.add(email())
+    script = textwrap.dedent(
+        f"""
+        from alerts.delivery import deliver_due
+        from alerts.outbox import Outbox
+        from alerts.smtp import SmtpConfig
+        deliver_due(Outbox({str(outbox.path)!r}), SmtpConfig("127.0.0.1", {slow.port}))
+        """
+    )
+    sender = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 20
+        while outbox.counts()["sending"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert outbox.counts()["sending"] == 1
+        sender.kill()
+        sender.wait(10)
+    finally:
+        slow.stop()
+
+    recorder = Recorder()
+    server = start_server(recorder)
+    config = SmtpConfig("127.0.0.1", server.port)
+    try:
+        too_soon = deliver_due(outbox, config)  # the dead sender's lease still holds it
+        resumed = deliver_due(outbox, config, now=time.time() + 301)
+        after = deliver_due(outbox, config, now=time.time() + 9999)
+    finally:
+        server.stop()
+    assert too_soon.sent == 0
+    assert resumed.sent == 1
+    assert after.sent == 0
+    assert len(recorder.received) == 1
+    assert outbox.counts()["sent"] == 1
+
+
+def test_the_worker_delivers_what_arrives_in_the_outbox_until_stopped(outbox):
+    from alerts.delivery import DeliveryWorker
+
+    recorder = Recorder()
+    server = start_server(recorder)
+    worker = DeliveryWorker(outbox, lambda: SmtpConfig("127.0.0.1", server.port), interval=0.1)
+    worker.start()
+    try:
+        outbox.add(email(7))
+        deadline = time.monotonic() + 20
+        while not recorder.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+        server.stop()
+    assert not worker.is_alive()
+    assert [m["Subject"].endswith("#7") for m in recorder.received] == [True]
+    assert outbox.counts()["sent"] == 1
