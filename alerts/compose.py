@@ -1,0 +1,141 @@
+"""Alert emails: a subject that says what and where, a plain-text and an HTML part with every
+piece of user text escaped, and the series around the anomaly as an inline PNG."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from urllib.parse import urlencode
+
+import jinja2
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from detection.explain import number
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+    undefined=jinja2.StrictUndefined,
+)
+CHART_SIZE = (700, 300)
+
+
+@dataclass(frozen=True)
+class AlertPoint:
+    """One flagged point, as an alert email lists it."""
+
+    timestamp: pd.Timestamp
+    value: float
+    expected: float
+    severity: float
+    explanation: str
+
+    @property
+    def when(self) -> str:
+        return f"{pd.Timestamp(self.timestamp):%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def value_text(self) -> str:
+        return number(self.value)
+
+    @property
+    def expected_text(self) -> str:
+        return number(self.expected)
+
+
+def headline(series: str, points: Sequence[AlertPoint]) -> str:
+    """What happened and where, for the subject and the first line."""
+    worst = max(points, key=lambda point: point.severity)
+    if len(points) == 1:
+        return (
+            f"Anomaly in {series}: {worst.value_text} where {worst.expected_text} was expected "
+            f"({worst.when})"
+        )
+    return (
+        f"{len(points)} anomalies in {series}, the worst {worst.value_text} where "
+        f"{worst.expected_text} was expected ({worst.when})"
+    )
+
+
+def chart_png(context: pd.DataFrame, points: Sequence[AlertPoint], series: str) -> bytes:
+    """The series around the anomalies, with the expected band and the flagged points."""
+    figure = go.Figure()
+    if context["upper"].notna().any():
+        figure.add_scatter(
+            x=pd.concat([context["timestamp"], context["timestamp"][::-1]]),
+            y=pd.concat([context["upper"], context["lower"][::-1]]),
+            fill="toself",
+            fillcolor="rgba(108,117,125,0.18)",
+            line={"width": 0},
+            name="expected band",
+            hoverinfo="skip",
+        )
+    figure.add_scatter(
+        x=context["timestamp"],
+        y=context["value"],
+        mode="lines",
+        name=series,
+        line={"color": "#1f4e79", "width": 1.5},
+    )
+    figure.add_scatter(
+        x=[point.timestamp for point in points],
+        y=[point.value for point in points],
+        mode="markers",
+        name="anomaly",
+        marker={"color": "#c0392b", "size": 9, "line": {"color": "white", "width": 1}},
+    )
+    width, height = CHART_SIZE
+    figure.update_layout(
+        template="plotly_white",
+        width=width,
+        height=height,
+        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        showlegend=False,
+    )
+    return pio.to_image(figure, format="png", width=width, height=height)
+
+
+def compose_alert(
+    *,
+    rule: str,
+    series: str,
+    dataset: str,
+    points: Sequence[AlertPoint],
+    recipients: Sequence[str],
+    sender: str,
+    public_url: str,
+    context: pd.DataFrame | None = None,
+    render: Callable[[pd.DataFrame, Sequence[AlertPoint], str], bytes] = chart_png,
+) -> EmailMessage:
+    """One email about `points` of `series` (a grouped alert lists them all)."""
+    if not points:
+        raise ValueError("an alert needs at least one point")
+    ordered = sorted(points, key=lambda point: point.timestamp)
+    query = urlencode({"dataset": dataset, "series": series})
+    values = {
+        "headline": headline(series, ordered),
+        "points": ordered,
+        "series": series,
+        "rule": rule,
+        "analyze_url": f"{public_url.rstrip('/')}/analyze?{query}",
+    }
+    message = EmailMessage()
+    message["Subject"] = f"[Vigil] {values['headline']}"
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Message-ID"] = make_msgid(domain="vigil.local")
+    message.set_content(TEMPLATES.get_template("alert.txt").render(**values, chart_cid=None))
+    chart_cid = make_msgid(domain="vigil.local")[1:-1] if context is not None else None
+    html = TEMPLATES.get_template("alert.html").render(**values, chart_cid=chart_cid)
+    message.add_alternative(html, subtype="html")
+    if chart_cid is not None:
+        html_part = message.get_payload()[1]
+        html_part.add_related(
+            render(context, ordered, series), maintype="image", subtype="png", cid=f"<{chart_cid}>"
+        )
+    return message
