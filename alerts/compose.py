@@ -48,16 +48,16 @@ class AlertPoint:
         return number(self.expected)
 
 
-def headline(series: str, points: Sequence[AlertPoint]) -> str:
+def headline(series: str, points: Sequence[AlertPoint], more: int = 0) -> str:
     """What happened and where, for the subject and the first line."""
     worst = max(points, key=lambda point: point.severity)
-    if len(points) == 1:
+    if len(points) + more == 1:
         return (
             f"Anomaly in {series}: {worst.value_text} where {worst.expected_text} was expected "
             f"({worst.when})"
         )
     return (
-        f"{len(points)} anomalies in {series}, the worst {worst.value_text} where "
+        f"{len(points) + more} anomalies in {series}, the worst {worst.value_text} where "
         f"{worst.expected_text} was expected ({worst.when})"
     )
 
@@ -100,6 +100,45 @@ def chart_png(context: pd.DataFrame, points: Sequence[AlertPoint], series: str) 
     return pio.to_image(figure, format="png", width=width, height=height)
 
 
+def analyze_url(public_url: str, dataset: str, series: str) -> str:
+    query = urlencode({"dataset": dataset, "series": series})
+    return f"{public_url.rstrip('/')}/analyze?{query}"
+
+
+def _message(subject: str, sender: str, recipients: Sequence[str]) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Message-ID"] = make_msgid(domain="vigil.local")
+    return message
+
+
+def compose_resolved(
+    *,
+    rule: str,
+    series: str,
+    dataset: str,
+    quiet_since: pd.Timestamp,
+    recipients: Sequence[str],
+    sender: str,
+    public_url: str,
+) -> EmailMessage:
+    """The one email that says an alert is over."""
+    values = {
+        "headline": f"Resolved: {series} has had no anomaly since {quiet_since:%Y-%m-%d %H:%M}",
+        "series": series,
+        "rule": rule,
+        "analyze_url": analyze_url(public_url, dataset, series),
+    }
+    message = _message(f"[Vigil] {values['headline']}", sender, recipients)
+    message.set_content(TEMPLATES.get_template("resolved.txt").render(**values))
+    message.add_alternative(
+        TEMPLATES.get_template("resolved.html").render(**values), subtype="html"
+    )
+    return message
+
+
 def compose_alert(
     *,
     rule: str,
@@ -111,24 +150,26 @@ def compose_alert(
     public_url: str,
     context: pd.DataFrame | None = None,
     render: Callable[[pd.DataFrame, Sequence[AlertPoint], str], bytes] = chart_png,
+    more: int = 0,
+    first: pd.Timestamp | None = None,
+    last: pd.Timestamp | None = None,
 ) -> EmailMessage:
-    """One email about `points` of `series` (a grouped alert lists them all)."""
+    """One email about `points` of `series`; a grouped alert lists them, and says how many
+    `more` were flagged between `first` and `last` when it lists only the most severe."""
     if not points:
         raise ValueError("an alert needs at least one point")
     ordered = sorted(points, key=lambda point: point.timestamp)
-    query = urlencode({"dataset": dataset, "series": series})
     values = {
-        "headline": headline(series, ordered),
+        "headline": headline(series, ordered, more),
         "points": ordered,
         "series": series,
         "rule": rule,
-        "analyze_url": f"{public_url.rstrip('/')}/analyze?{query}",
+        "more": more,
+        "first": f"{pd.Timestamp(first or ordered[0].timestamp):%Y-%m-%d %H:%M:%S}",
+        "last": f"{pd.Timestamp(last or ordered[-1].timestamp):%Y-%m-%d %H:%M:%S}",
+        "analyze_url": analyze_url(public_url, dataset, series),
     }
-    message = EmailMessage()
-    message["Subject"] = f"[Vigil] {values['headline']}"
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message["Message-ID"] = make_msgid(domain="vigil.local")
+    message = _message(f"[Vigil] {values['headline']}", sender, recipients)
     message.set_content(TEMPLATES.get_template("alert.txt").render(**values, chart_cid=None))
     chart_cid = make_msgid(domain="vigil.local")[1:-1] if context is not None else None
     html = TEMPLATES.get_template("alert.html").render(**values, chart_cid=chart_cid)
