@@ -62,20 +62,28 @@ def deliver_due(
 
 
 class DeliveryWorker(threading.Thread):
-    """Delivers the outbox every `interval` seconds until stopped."""
+    """Delivers the outbox every `interval` seconds until stopped (after `before_round`)."""
 
     def __init__(
-        self, outbox: Outbox, config: Callable[[], SmtpConfig], *, interval: float = 5.0
+        self,
+        outbox: Outbox,
+        config: Callable[[], SmtpConfig],
+        *,
+        interval: float = 5.0,
+        before_round: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(name="vigil-delivery", daemon=True)
         self.outbox = outbox
         self.config = config
         self.interval = interval
+        self.before_round = before_round
         self._stopping = threading.Event()
 
     def run(self) -> None:
         while not self._stopping.is_set():
             try:
+                if self.before_round is not None:
+                    self.before_round()  # e.g. turn alerts that are due into emails
                 deliver_due(self.outbox, self.config())
             except Exception:  # keep delivering: one bad round must not stop the mail
                 log.exception("a delivery round failed")

@@ -27,7 +27,8 @@ from detection.models import train as fit_model
 from detection.quality import plural
 from detection.schema import Schema, infer_schema
 from detection.tidy import prepare, series_frame
-from vigil.datasets import content_id
+from vigil.alerting import alert_engine, alert_on_run, rule_store
+from vigil.datasets import DatasetStore, content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
 from vigil.models import model_key
 from vigil.settings import load_settings
@@ -74,7 +75,12 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
         f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir})"
     )
     if config.smtp is not None:
-        DeliveryWorker(Outbox(config.outbox_path), lambda: config.smtp).start()
+        engine, rules = alert_engine(config), rule_store(config)
+        DeliveryWorker(
+            Outbox(config.outbox_path),
+            lambda: config.smtp,
+            before_round=lambda: engine.dispatch(rules.rules(), now=time.time()),
+        ).start()
         click.echo(f"Delivering alert emails through {config.smtp.address}")
     app.run(host=config.host, port=config.port, debug=config.debug)
 
@@ -156,6 +162,11 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Apply a model saved by `vigil train` instead of fitting a detector.",
 )
 @click.option(
+    "--alert",
+    is_flag=True,
+    help="Send the flagged points through the alert rules and email what is due.",
+)
+@click.option(
     "--output",
     "-o",
     required=True,
@@ -171,6 +182,7 @@ def detect(
     series_column: str | None,
     online: bool,
     model_path: Path | None,
+    alert: bool,
     output: Path,
 ) -> None:
     """Score every row of INPUT and write the ScoredFrame columns to OUTPUT."""
@@ -197,6 +209,7 @@ def detect(
             click.echo(f"note: {finding.message}", err=True)
     started = time.perf_counter()
     parts = []
+    alerted: list[tuple[str, pd.DataFrame]] = []
     for name in names:
         frame = series_frame(tidy, name)
         if info is not None:
@@ -214,6 +227,8 @@ def detect(
             f"(highest severity {worst:.2f})"
             + (f"; the first {plural(warmup, 'point')} were a warm-up" if online else "")
         )
+        if alert:
+            alerted.append((name, scored.drop(columns="series", errors="ignore")))
     result = pd.concat(parts, ignore_index=True)
     output.parent.mkdir(parents=True, exist_ok=True)
     data = to_parquet_bytes(result) if output.suffix == ".parquet" else to_csv_bytes(result)
@@ -221,6 +236,39 @@ def detect(
     seconds = time.perf_counter() - started
     used = DETECTORS[detector].label + (f", model {model_path.name}" if model_path else "")
     click.echo(f"Wrote {len(result):,} rows to {output} ({used}, {seconds:.2f} s).")
+    if alert:
+        _send_alerts(input_path, alerted)
+
+
+def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]]) -> None:
+    """Record a run's flagged points under the alert rules, queue what is due, deliver it.
+    The file is kept as a data set, so the emails' links open it."""
+    config = load_settings()
+    store = DatasetStore(
+        config.data_dir, max_bytes=config.max_upload_bytes, max_rows=config.max_rows
+    )
+    dataset = store.add(input_path.read_bytes(), input_path.name)[0].id
+    for name, scored in alerted:
+        watching, recorded, emails = alert_on_run(config, scored, name, dataset)
+        new = plural(recorded, "new flagged point")
+        click.echo(
+            f"{name}: {plural(watching, 'rule')} watching, {new}, {plural(emails, 'email')} queued."
+        )
+    _deliver(config)
+
+
+def _deliver(config) -> None:
+    box = Outbox(config.outbox_path)
+    if config.smtp is None:
+        pending = box.counts()["pending"]
+        click.echo(f"No SMTP server is set (VIGIL_SMTP_HOST): {pending} emails wait in the outbox.")
+        return
+    report = deliver_due(box, config.smtp)
+    counts = box.counts()
+    click.echo(
+        f"Sent {plural(report.sent, 'email')}; {counts['pending']} still pending"
+        f" ({report.retrying} just now failed and will be retried), {counts['failed']} failed."
+    )
 
 
 @main.command()
@@ -370,17 +418,13 @@ def alerts() -> None:
 
 @alerts.command()
 def flush() -> None:
-    """Deliver the emails that are due now; print how many were sent and how many wait."""
+    """Queue the alerts that are due and deliver what is waiting; print what was sent and
+    what waits."""
     config = load_settings()
     if config.smtp is None:
         raise DataError("No SMTP server is set: set VIGIL_SMTP_HOST (and its friends) first.")
-    box = Outbox(config.outbox_path)
-    report = deliver_due(box, config.smtp)
-    counts = box.counts()
-    click.echo(
-        f"Sent {plural(report.sent, 'email')}; {counts['pending']} still pending"
-        f" ({report.retrying} just now failed and will be retried), {counts['failed']} failed."
-    )
+    alert_engine(config).dispatch(rule_store(config).rules(), now=time.time())
+    _deliver(config)
 
 
 if __name__ == "__main__":

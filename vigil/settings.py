@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         return self.data_dir / "outbox.sqlite"
 
     @property
+    def alerts_path(self) -> Path:
+        """Alert rules, alert state and history."""
+        return self.data_dir / "alerts.sqlite"
+
+    @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1_000_000)
 

@@ -236,3 +236,42 @@ def test_alerts_flush_delivers_the_outbox_and_says_what_is_left(tmp_path):
     assert "No SMTP server is set" in unset.stderr
     assert down.returncode == 0
     assert "Sent 0 emails" in down.stdout
+
+
+def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_path):
+    from alerts.rules import Rule, RuleStore
+    from tests.alerts.smtp_server import Recorder, start_server
+
+    hostile = "<b>cpu</b> & co"
+    source = tmp_path / "spiky.csv"
+    seasonal_series(n=2000, spike_at=1200).rename(columns={"value": hostile}).to_csv(
+        source, index=False
+    )
+    RuleStore(tmp_path / "data" / "alerts.sqlite").save(
+        Rule("everything", "*", ("ops@example.org",), group_minutes=0)
+    )
+    recorder = Recorder()
+    server = start_server(recorder)
+    env = {
+        "VIGIL_DATA_DIR": str(tmp_path / "data"),
+        "VIGIL_SMTP_HOST": "127.0.0.1",
+        "VIGIL_SMTP_PORT": str(server.port),
+        "VIGIL_PUBLIC_URL": "https://vigil.example.org",
+    }
+    try:
+        done = vigil(
+            "detect", str(source), "-d", "zscore", "--alert", "-o", "out.csv", cwd=tmp_path, env=env
+        )
+    finally:
+        server.stop()
+
+    assert done.returncode == 0, done.stderr
+    assert f"{hostile}: 1 rule watching, 1 new flagged point, 1 email queued." in done.stdout
+    assert "Sent 1 email; 0 still pending" in done.stdout
+    (message,) = recorder.received
+    assert message["Subject"].startswith(f"[Vigil] Anomaly in {hostile}:")
+    html = message.get_body(("html",)).get_content()
+    assert "&lt;b&gt;cpu&lt;/b&gt; &amp; co" in html
+    assert "<b>cpu</b>" not in html
+    assert "https://vigil.example.org/analyze?dataset=" in html
+    assert any(part.get_content_type() == "image/png" for part in message.walk())
