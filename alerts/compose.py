@@ -180,3 +180,13 @@ def compose_alert(
             render(context, ordered, series), maintype="image", subtype="png", cid=f"<{chart_cid}>"
         )
     return message
+
+
+def compose_test(*, recipients: Sequence[str], sender: str, public_url: str) -> EmailMessage:
+    """A short email that proves the way to the recipients works."""
+    message = _message("[Vigil] Test email: alerts reach you", sender, recipients)
+    message.set_content(
+        "This is a test email from Vigil. Alert emails will come the same way.\n\n"
+        f"Vigil: {public_url}\n"
+    )
+    return message

@@ -30,7 +30,8 @@ class SmtpConfig:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port} ({self.security})"
+        how = {"none": "without TLS", "starttls": "with STARTTLS", "ssl": "over SSL"}
+        return f"{self.host}:{self.port} {how[self.security]}"
 
 
 class DeliveryError(Exception):

@@ -6,7 +6,8 @@ import time
 
 import pandas as pd
 
-from alerts.compose import AlertPoint
+from alerts.compose import AlertPoint, compose_test
+from alerts.delivery import RoundReport, deliver_due
 from alerts.engine import AlertEngine
 from alerts.outbox import Outbox
 from alerts.rules import RuleStore
@@ -63,3 +64,24 @@ def alert_on_run(
     points = flagged_points(scored)
     recorded = sum(engine.record(rule, series, dataset, points, now=moment) for rule in rules)
     return len(rules), recorded, engine.dispatch(rules, now=moment)
+
+
+def smtp_status(config: Settings) -> str:
+    """One line about where email goes, with no secret in it."""
+    if config.smtp is None:
+        return "No SMTP server is set: alert emails wait in the outbox (set VIGIL_SMTP_HOST)."
+    login = f" as {config.smtp_username}" if config.smtp_username else ""
+    return f"Sending through {config.smtp.address}{login}, from {config.alert_from}."
+
+
+def send_test_email(config: Settings, recipients: list[str]) -> tuple[int, RoundReport | None]:
+    """Queue a test email and, with an SMTP server set, deliver what is due now."""
+    if not recipients:
+        raise ValueError("Give at least one address to send the test email to.")
+    outbox = Outbox(config.outbox_path)
+    email_id = outbox.add(
+        compose_test(recipients=recipients, sender=config.alert_from, public_url=config.public_url)
+    )
+    if config.smtp is None:
+        return email_id, None
+    return email_id, deliver_due(outbox, config.smtp)

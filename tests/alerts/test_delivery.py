@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from email.message import EmailMessage
 
 import pytest
@@ -23,7 +24,6 @@ from tests.alerts.smtp_server import (
 )
 
 BACKOFF = (60.0,)
-T0 = time.time() + 5  # every email added by a test is due by then
 
 
 def email(
@@ -34,6 +34,12 @@ def email(
     message["Subject"] = f"{subject} #{number}"
     message.set_content(f"Alert number {number}.")
     return message
+
+
+@pytest.fixture
+def t0() -> float:
+    """A moment by which every email the test adds is due."""
+    return time.time() + 5
 
 
 @pytest.fixture
@@ -76,17 +82,17 @@ def test_mail_is_delivered_plain_starttls_and_ssl_with_a_login(outbox, certifica
     assert deliver_due(outbox, config).sent == 0  # nothing sent twice
 
 
-def test_a_refused_login_keeps_the_mail_and_says_why_without_the_password(outbox, certificates):
+def test_a_refused_login_keeps_the_mail_and_says_why_without_the_password(t0, outbox, certificates):
     recorder = Recorder()
     server = start_server(recorder, auth=True)
     wrong = SmtpConfig("127.0.0.1", server.port, username=USER, password="not-the-password")
     try:
         outbox.add(email())
-        report = deliver_due(outbox, wrong, now=T0, backoff=BACKOFF)
+        report = deliver_due(outbox, wrong, now=t0, backoff=BACKOFF)
         (kept,) = outbox.emails()
         fixed = SmtpConfig("127.0.0.1", server.port, username=USER, password=PASSWORD)
-        assert deliver_due(outbox, fixed, now=T0 + 30, backoff=BACKOFF).sent == 0  # backing off
-        later = deliver_due(outbox, fixed, now=T0 + 61, backoff=BACKOFF)
+        assert deliver_due(outbox, fixed, now=t0 + 30, backoff=BACKOFF).sent == 0  # backing off
+        later = deliver_due(outbox, fixed, now=t0 + 61, backoff=BACKOFF)
     finally:
         server.stop()
 
@@ -99,36 +105,36 @@ def test_a_refused_login_keeps_the_mail_and_says_why_without_the_password(outbox
     assert len(recorder.received) == 1
 
 
-def test_a_server_that_is_down_at_first_gets_the_mail_when_it_is_up(outbox):
+def test_a_server_that_is_down_at_first_gets_the_mail_when_it_is_up(t0, outbox):
     port = free_port()
     config = SmtpConfig("127.0.0.1", port, timeout=3)
     outbox.add(email())
-    down = deliver_due(outbox, config, now=T0, backoff=BACKOFF)
+    down = deliver_due(outbox, config, now=t0, backoff=BACKOFF)
     assert down.retrying == 1
     assert "cannot reach 127.0.0.1" in outbox.emails()[0].last_error
 
     recorder = Recorder()
     server = start_server(recorder, port=port)
     try:
-        up = deliver_due(outbox, config, now=T0 + 61, backoff=BACKOFF)
+        up = deliver_due(outbox, config, now=t0 + 61, backoff=BACKOFF)
     finally:
         server.stop()
     assert up.sent == 1
     assert len(recorder.received) == 1
 
 
-def test_a_451_is_retried_and_a_550_is_kept_as_failed_with_the_reply(outbox):
+def test_a_451_is_retried_and_a_550_is_kept_as_failed_with_the_reply(t0, outbox):
     recorder = Recorder(replies=["451 4.3.0 Mailbox busy, try again later"])
     server = start_server(recorder)
     config = SmtpConfig("127.0.0.1", server.port)
     try:
         outbox.add(email(1))
-        first = deliver_due(outbox, config, now=T0, backoff=BACKOFF)
-        second = deliver_due(outbox, config, now=T0 + 61, backoff=BACKOFF)
+        first = deliver_due(outbox, config, now=t0, backoff=BACKOFF)
+        second = deliver_due(outbox, config, now=t0 + 61, backoff=BACKOFF)
         recorder.replies.append("550 5.1.1 No such user here")
-        outbox.add(email(2), now=T0 + 61)
-        refused = deliver_due(outbox, config, now=T0 + 62, backoff=BACKOFF)
-        again = deliver_due(outbox, config, now=T0 + 9999, backoff=BACKOFF)
+        outbox.add(email(2), now=t0 + 61)
+        refused = deliver_due(outbox, config, now=t0 + 62, backoff=BACKOFF)
+        again = deliver_due(outbox, config, now=t0 + 9999, backoff=BACKOFF)
     finally:
         server.stop()
 
@@ -208,3 +214,21 @@ def test_the_worker_delivers_what_arrives_in_the_outbox_until_stopped(outbox):
     assert not worker.is_alive()
     assert [m["Subject"].endswith("#7") for m in recorder.received] == [True]
     assert outbox.counts()["sent"] == 1
+
+
+def test_a_failed_tls_handshake_delays_the_mail(t0, outbox, certificates, tmp_path):
+    recorder = Recorder()
+    server = start_server(recorder, security="ssl", certificates=certificates)
+    untrusted = SmtpConfig("127.0.0.1", server.port, security="ssl")  # does not know the CA
+    trusted = replace(untrusted, ca_file=certificates.ca_file)
+    try:
+        outbox.add(email())
+        failed = deliver_due(outbox, untrusted, now=t0, backoff=BACKOFF)
+        error = outbox.emails()[0].last_error
+        later = deliver_due(outbox, trusted, now=t0 + 61, backoff=BACKOFF)
+    finally:
+        server.stop()
+    assert failed.retrying == 1
+    assert error.startswith("TLS failed: CERTIFICATE_VERIFY_FAILED")
+    assert later.sent == 1
+    assert len(recorder.received) == 1

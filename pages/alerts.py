@@ -1,0 +1,389 @@
+"""The Alerts page: where email goes, the rules, the outbox and what was flagged."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from alerts.outbox import Outbox
+from alerts.rules import Rule
+from components.alerts import (
+    HISTORY_COLUMNS,
+    OUTBOX_COLUMNS,
+    RULE_COLUMNS,
+    grid,
+    history_rows,
+    outbox_rows,
+    rule_rows,
+)
+from detection import DETECTORS
+from vigil.alerting import alert_engine, rule_store, send_test_email, smtp_status
+from vigil.settings import load_settings
+
+dash.register_page(__name__, path="/alerts", name="Alerts", title="Vigil · Alerts", order=3)
+
+REFRESH = "alerts-refresh"
+TICK = "alerts-tick"
+SMTP = "alerts-smtp"
+COUNTS = "alerts-counts"
+TEST_TO = "alerts-test-to"
+TEST_SEND = "alerts-test-send"
+TEST_STATUS = "alerts-test-status"
+RULES = "alerts-rules"
+FORM = {
+    "name": "alerts-rule-name",
+    "series_pattern": "alerts-rule-series",
+    "detector": "alerts-rule-detector",
+    "min_severity": "alerts-rule-severity",
+    "recipients": "alerts-rule-recipients",
+    "group_minutes": "alerts-rule-group",
+    "resolve_minutes": "alerts-rule-resolve",
+    "daily_budget": "alerts-rule-budget",
+}
+SAVE = "alerts-rule-save"
+NEW = "alerts-rule-new"
+PAUSE = "alerts-rule-pause"
+SILENCE = "alerts-rule-silence"
+DELETE = "alerts-rule-delete"
+RULE_STATUS = "alerts-rule-status"
+EDITING = "alerts-rule-editing"
+OUTBOX = "alerts-outbox"
+OUTBOX_FILTER = "alerts-outbox-filter"
+HISTORY = "alerts-history"
+DEFAULTS = Rule("", "", ())
+
+
+def _field(label: str, key: str, component) -> dbc.Col:
+    return dbc.Col([dbc.Label(label, html_for=FORM[key], className="small mb-1"), component], md=3)
+
+
+def layout(**_query: str) -> html.Div:
+    smtp = dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("Email", className="card-title"),
+                html.Div(id=SMTP, className="mb-2"),
+                html.Div(id=COUNTS, className="mb-3"),
+                dbc.InputGroup(
+                    [
+                        dbc.Input(id=TEST_TO, type="email", placeholder="you@example.org"),
+                        dbc.Button("Send test email", id=TEST_SEND, color="secondary"),
+                    ],
+                    size="sm",
+                ),
+                html.Div(id=TEST_STATUS, className="small mt-2"),
+            ]
+        ),
+        className="mb-3",
+    )
+    form = dbc.Row(
+        [
+            _field("Name", "name", dbc.Input(id=FORM["name"], size="sm")),
+            _field(
+                "Series (name or pattern)",
+                "series_pattern",
+                dbc.Input(id=FORM["series_pattern"], size="sm", placeholder="latency_*"),
+            ),
+            _field(
+                "Detector",
+                "detector",
+                dbc.Select(
+                    id=FORM["detector"],
+                    options=[{"label": c.label, "value": n} for n, c in DETECTORS.items()],
+                    value=DEFAULTS.detector,
+                    size="sm",
+                ),
+            ),
+            _field(
+                "From severity",
+                "min_severity",
+                dbc.Input(
+                    id=FORM["min_severity"],
+                    type="number",
+                    min=0,
+                    max=1,
+                    step=0.05,
+                    value=DEFAULTS.min_severity,
+                    size="sm",
+                ),
+            ),
+            _field(
+                "Recipients (comma separated)",
+                "recipients",
+                dbc.Input(id=FORM["recipients"], size="sm", placeholder="ops@example.org"),
+            ),
+            _field(
+                "Group interval (minutes)",
+                "group_minutes",
+                dbc.Input(
+                    id=FORM["group_minutes"],
+                    type="number",
+                    min=0,
+                    value=DEFAULTS.group_minutes,
+                    size="sm",
+                ),
+            ),
+            _field(
+                "Resolved after (minutes quiet)",
+                "resolve_minutes",
+                dbc.Input(
+                    id=FORM["resolve_minutes"],
+                    type="number",
+                    min=1,
+                    value=DEFAULTS.resolve_minutes,
+                    size="sm",
+                ),
+            ),
+            _field(
+                "Emails a day at most",
+                "daily_budget",
+                dbc.Input(
+                    id=FORM["daily_budget"],
+                    type="number",
+                    min=0,
+                    value=DEFAULTS.daily_budget,
+                    size="sm",
+                ),
+            ),
+        ],
+        className="g-2",
+    )
+    buttons = html.Div(
+        [
+            dbc.Button("Save rule", id=SAVE, color="primary", size="sm", className="me-2"),
+            dbc.Button("New rule", id=NEW, color="link", size="sm", className="me-3"),
+            dbc.Button(
+                "Pause / resume",
+                id=PAUSE,
+                color="secondary",
+                outline=True,
+                size="sm",
+                className="me-2",
+            ),
+            dbc.Button(
+                "Silence for an hour",
+                id=SILENCE,
+                color="secondary",
+                outline=True,
+                size="sm",
+                className="me-2",
+            ),
+            dbc.Button("Delete", id=DELETE, color="danger", outline=True, size="sm"),
+            html.Span(id=RULE_STATUS, className="small ms-3"),
+        ],
+        className="mt-2",
+    )
+    rules = dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("Rules", className="card-title"),
+                html.Div(
+                    "Select a rule to edit, pause, silence or delete it.",
+                    className="small text-muted mb-2",
+                ),
+                grid(RULES, RULE_COLUMNS, selectable=True),
+                html.Hr(),
+                form,
+                buttons,
+            ]
+        ),
+        className="mb-3",
+    )
+    outbox = dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("Outbox", className="card-title"),
+                dbc.RadioItems(
+                    id=OUTBOX_FILTER,
+                    options=[
+                        {"label": s, "value": s} for s in ("all", "pending", "sent", "failed")
+                    ],
+                    value="all",
+                    inline=True,
+                    className="mb-2 small",
+                ),
+                grid(OUTBOX, OUTBOX_COLUMNS),
+            ]
+        ),
+        className="mb-3",
+    )
+    history = dbc.Card(
+        dbc.CardBody(
+            [html.H5("Flagged points", className="card-title"), grid(HISTORY, HISTORY_COLUMNS)]
+        ),
+        className="mb-3",
+    )
+    return html.Div(
+        [
+            dcc.Store(id=REFRESH),
+            dcc.Store(id=EDITING),
+            dcc.Interval(id=TICK, interval=10_000),
+            dbc.Row([dbc.Col(smtp, lg=4), dbc.Col(rules, lg=8)]),
+            outbox,
+            history,
+        ]
+    )
+
+
+@callback(
+    Output(SMTP, "children"),
+    Output(COUNTS, "children"),
+    Output(RULES, "rowData"),
+    Output(OUTBOX, "rowData"),
+    Output(HISTORY, "rowData"),
+    Input(REFRESH, "data"),
+    Input(TICK, "n_intervals"),
+    Input(OUTBOX_FILTER, "value"),
+)
+def show(_refresh, _tick, status: str):
+    """Everything the page lists, read fresh."""
+    config = load_settings()
+    outbox = Outbox(config.outbox_path)
+    counts = outbox.counts()
+    badges = [
+        dbc.Badge(f"{counts[name]} {name}", color=colour, className="me-1", id=f"alerts-{name}")
+        for name, colour in (("pending", "warning"), ("sent", "success"), ("failed", "danger"))
+    ]
+    rules = rule_store(config).rules()
+    emails = outbox.emails(None if status == "all" else status)
+    history = alert_engine(config).history()
+    return (
+        smtp_status(config),
+        badges,
+        rule_rows(rules),
+        outbox_rows(emails),
+        history_rows(history, rules),
+    )
+
+
+@callback(
+    Output(TEST_STATUS, "children"),
+    Output(REFRESH, "data", allow_duplicate=True),
+    Input(TEST_SEND, "n_clicks"),
+    State(TEST_TO, "value"),
+    prevent_initial_call=True,
+)
+def send_test(_clicks, to: str | None):
+    """Queue a test email and try to deliver it now."""
+    recipients = [part.strip() for part in (to or "").split(",") if part.strip()]
+    try:
+        _, report = send_test_email(load_settings(), recipients)
+    except ValueError as error:
+        return html.Span(str(error), className="text-danger"), no_update
+    if report is None:
+        words, tone = "Queued; no SMTP server is set, so it waits in the outbox.", "text-warning"
+    elif report.sent:
+        words, tone = "Sent: the server accepted the test email.", "text-success"
+    else:
+        failed = Outbox(load_settings().outbox_path).emails()[0].last_error
+        words, tone = f"Not sent yet ({failed}); it stays in the outbox.", "text-danger"
+    return html.Span(words, className=tone, id="alerts-test-result"), time.time()
+
+
+@callback(
+    [Output(FORM[key], "value") for key in FORM],
+    Output(EDITING, "data"),
+    Input(RULES, "selectedRows"),
+    Input(NEW, "n_clicks"),
+    prevent_initial_call=True,
+)
+def edit_rule(selected: list[dict] | None, _new):
+    """Load the selected rule into the form (or empty it for a new one)."""
+    rule = DEFAULTS
+    if dash.ctx.triggered_id == RULES and selected:
+        rule = rule_store(load_settings()).get(int(selected[0]["id"]))
+    values = [getattr(rule, key) for key in FORM]
+    values[list(FORM).index("recipients")] = ", ".join(rule.recipients)
+    return *values, rule.id
+
+
+@callback(
+    Output(RULE_STATUS, "children"),
+    Output(REFRESH, "data", allow_duplicate=True),
+    Output(EDITING, "data", allow_duplicate=True),
+    Input(SAVE, "n_clicks"),
+    Input(PAUSE, "n_clicks"),
+    Input(SILENCE, "n_clicks"),
+    Input(DELETE, "n_clicks"),
+    [State(FORM[key], "value") for key in FORM],
+    State(EDITING, "data"),
+    prevent_initial_call=True,
+)
+def change_rule(_save, _pause, _silence, _delete, *values_and_id):
+    """Save, pause or resume, silence or delete the rule being edited."""
+    *values, rule_id = values_and_id
+    store = rule_store(load_settings())
+    trigger = dash.ctx.triggered_id
+    try:
+        if trigger == SAVE:
+            rule = _rule_from_form(dict(zip(FORM, values, strict=True)), rule_id, store)
+            saved = store.save(rule)
+            return _ok(f"Saved '{saved.name}'."), time.time(), saved.id
+        if rule_id is None:
+            raise ValueError("Select a rule first.")
+        rule = store.get(rule_id)
+        if trigger == DELETE:
+            store.delete(rule_id)
+            return _ok(f"Deleted '{rule.name}'."), time.time(), None
+        if trigger == PAUSE:
+            store.save(replace(rule, paused=not rule.paused))
+            return (
+                _ok(f"{'Resumed' if rule.paused else 'Paused'} '{rule.name}'."),
+                time.time(),
+                rule_id,
+            )
+        until = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="minutes")
+        store.save(replace(rule, silenced_until=until))
+        return _ok(f"Silenced '{rule.name}' for an hour."), time.time(), rule_id
+    except (ValueError, KeyError) as error:
+        message = str(error) if isinstance(error, ValueError) else "That rule is gone."
+        return (
+            html.Span(message, className="text-danger", id="alerts-rule-error"),
+            no_update,
+            no_update,
+        )
+
+
+def _ok(words: str) -> html.Span:
+    return html.Span(words, className="text-success", id="alerts-rule-ok")
+
+
+def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
+    """A rule from the form's values, or a ValueError that says what to fix."""
+    name = (form["name"] or "").strip()
+    pattern = (form["series_pattern"] or "").strip()
+    recipients = tuple(p.strip() for p in (form["recipients"] or "").split(",") if p.strip())
+    if not name or not pattern:
+        raise ValueError("A rule needs a name and a series (or a pattern such as latency_*).")
+    if not recipients or any("@" not in address for address in recipients):
+        raise ValueError("Give the recipients as email addresses, separated by commas.")
+    numbers = {}
+    for key, low in (
+        ("min_severity", 0),
+        ("group_minutes", 0),
+        ("resolve_minutes", 1),
+        ("daily_budget", 0),
+    ):
+        value = form[key]
+        if value is None or float(value) < low:
+            raise ValueError(f"{key.replace('_', ' ').capitalize()} must be at least {low}.")
+        numbers[key] = float(value)
+    if numbers["min_severity"] > 1:
+        raise ValueError("From severity must be between 0 and 1.")
+    earlier = store.get(rule_id) if rule_id is not None else Rule(name, pattern, recipients)
+    return replace(
+        earlier,
+        name=name,
+        series_pattern=pattern,
+        detector=form["detector"] or "auto",
+        recipients=recipients,
+        min_severity=numbers["min_severity"],
+        group_minutes=numbers["group_minutes"],
+        resolve_minutes=numbers["resolve_minutes"],
+        daily_budget=int(numbers["daily_budget"]),
+    )
