@@ -153,6 +153,7 @@ def compose_alert(
     more: int = 0,
     first: pd.Timestamp | None = None,
     last: pd.Timestamp | None = None,
+    mark_link: Callable[[AlertPoint], str] | None = None,
 ) -> EmailMessage:
     """One email about `points` of `series`; a grouped alert lists them, and says how many
     `more` were flagged between `first` and `last` when it lists only the most severe."""
@@ -161,7 +162,10 @@ def compose_alert(
     ordered = sorted(points, key=lambda point: point.timestamp)
     values = {
         "headline": headline(series, ordered, more),
-        "points": ordered,
+        "rows": [
+            {"point": point, "mark": None if mark_link is None else mark_link(point)}
+            for point in ordered
+        ],
         "series": series,
         "rule": rule,
         "more": more,

@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS emails_a_day (
 """
 
 Context = Callable[[Rule, str, Sequence[AlertPoint]], pd.DataFrame | None]
+MarkLink = Callable[[str, str, AlertPoint], str]
 
 
 def _day(moment: float) -> str:
@@ -77,8 +78,10 @@ class AlertEngine:
         sender: str,
         public_url: str,
         context: Context | None = None,
+        mark_link: MarkLink | None = None,
     ) -> None:
         self.path = Path(path)
+        self.mark_link = mark_link
         self.outbox = outbox
         self.sender = sender
         self.public_url = public_url
@@ -206,6 +209,9 @@ class AlertEngine:
             sender=self.sender,
             public_url=self.public_url,
             context=None if self.context is None else self.context(rule, series, points),
+            mark_link=None
+            if self.mark_link is None
+            else lambda point: self.mark_link(dataset, series, point),
         )
         email_id = self.outbox.add(message, now=now)
         with closing(self._connect()) as connection, connection:

@@ -1,14 +1,20 @@
-"""Plain HTTP endpoints beside the Dash pages: the streaming upload."""
+"""Plain HTTP endpoints beside the Dash pages: the streaming upload, and the "not an anomaly"
+links of alert emails."""
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
+import jinja2
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from detection.errors import VigilError
-from vigil.services import dataset_store, settings
+from detection.feedback import NORMAL
+from vigil.links import MARK_PATH, read_token
+from vigil.models import model_key
+from vigil.services import dataset_store, feedback_store, settings
 
 log = logging.getLogger(__name__)
 api = Blueprint("vigil_api", __name__, url_prefix="/api/v1")
@@ -39,6 +45,43 @@ def upload_dataset():
     return jsonify(id=info.id, name=info.name, reused=reused), 200 if reused else 201
 
 
+feedback = Blueprint("vigil_feedback", __name__)
+MARK_PAGE = jinja2.Environment(autoescape=True).from_string(
+    """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Vigil</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2rem;
+max-width: 40rem; color: #212529;">
+<h1 style="font-size: 1.3rem;">{{ title }}</h1>
+{% if point %}<p>{{ point.series }} at {{ point.timestamp }}: {{ point.value }}</p>{% endif %}
+{% if ask %}<form method="post"><button type="submit" style="font-size: 1rem; padding: .4rem 1rem;">
+Mark as not an anomaly</button></form>
+<p style="color: #6c757d;">Later runs on this series will not flag it,
+and will damp points like it.</p>
+{% endif %}
+{% if link %}<p><a href="{{ link }}">Open the series in Vigil</a></p>{% endif %}
+</body></html>"""
+)
+
+
+@feedback.route(MARK_PATH, methods=["GET", "POST"])
+def mark_not_an_anomaly():
+    """An alert email's link: GET asks (mail scanners open links), POST marks the point."""
+    config = settings()
+    try:
+        point = read_token(model_key(config), request.args.get("token", ""))
+    except (VigilError, ValueError):
+        return MARK_PAGE.render(title="This link is not valid.", ask=False), 400
+    query = urlencode({"dataset": point["dataset"], "series": point["series"]})
+    link = f"{config.public_url.rstrip('/')}/analyze?{query}"
+    if request.method == "GET":
+        return MARK_PAGE.render(title="Is this not an anomaly?", point=point, ask=True, link=link)
+    feedback_store().mark(
+        point["dataset"], point["series"], point["timestamp"], NORMAL, point["value"]
+    )
+    log.info("marked %s at %s as not an anomaly", point["series"], point["timestamp"])
+    return MARK_PAGE.render(title="Marked as not an anomaly.", point=point, link=link)
+
+
 def _too_large():
     limit = settings().max_upload_mb
     return jsonify(error=f"The file is over the {limit:g} MB upload limit."), 413
@@ -48,4 +91,5 @@ def register(server: Flask) -> None:
     """Attach the endpoints and the request size limit to the app's Flask server."""
     server.config["MAX_CONTENT_LENGTH"] = settings().max_upload_bytes + 1_000_000
     server.register_blueprint(api)
+    server.register_blueprint(feedback)
     server.register_error_handler(RequestEntityTooLarge, lambda _error: _too_large())
