@@ -100,9 +100,12 @@ def chart_png(context: pd.DataFrame, points: Sequence[AlertPoint], series: str) 
     return pio.to_image(figure, format="png", width=width, height=height)
 
 
-def analyze_url(public_url: str, dataset: str, series: str) -> str:
-    query = urlencode({"dataset": dataset, "series": series})
-    return f"{public_url.rstrip('/')}/analyze?{query}"
+def analyze_url(public_url: str, dataset: str, series: str, at: pd.Timestamp | None = None) -> str:
+    """The Analyze page for a series, zoomed to `at` when given."""
+    fields = {"dataset": dataset, "series": series}
+    if at is not None:
+        fields["at"] = f"{pd.Timestamp(at):%Y-%m-%dT%H:%M:%S}"
+    return f"{public_url.rstrip('/')}/analyze?{urlencode(fields)}"
 
 
 def _message(subject: str, sender: str, recipients: Sequence[str]) -> EmailMessage:
@@ -171,7 +174,9 @@ def compose_alert(
         "more": more,
         "first": f"{pd.Timestamp(first or ordered[0].timestamp):%Y-%m-%d %H:%M:%S}",
         "last": f"{pd.Timestamp(last or ordered[-1].timestamp):%Y-%m-%d %H:%M:%S}",
-        "analyze_url": analyze_url(public_url, dataset, series),
+        "analyze_url": analyze_url(
+            public_url, dataset, series, max(ordered, key=lambda p: p.severity).timestamp
+        ),
     }
     message = _message(f"[Vigil] {values['headline']}", sender, recipients)
     message.set_content(TEMPLATES.get_template("alert.txt").render(**values, chart_cid=None))

@@ -49,6 +49,7 @@ MARK_ANOMALY = "analyze-mark-anomaly"
 MARK_CLEAR = "analyze-mark-clear"
 MARK_STATUS = "analyze-mark-status"
 MARKS_CHANGED = "analyze-marks-changed"
+CENTRED = "analyze-centred"
 PARAMS = "analyze-params"
 MIN_SEVERITY = "analyze-min-severity"
 RUN = "analyze-run"
@@ -72,6 +73,7 @@ def layout(
     series: str | None = None,
     detector: str | None = None,
     online: str | None = None,
+    at: str | None = None,
     **_query: str,
 ) -> html.Div:
     chosen = detector if detector in DETECTORS else DEFAULT_DETECTOR
@@ -224,7 +226,8 @@ def layout(
     )
     return html.Div(
         [
-            dcc.Store(id=QUERY, data={"dataset": dataset, "series": series}),
+            dcc.Store(id=QUERY, data={"dataset": dataset, "series": series, "at": at}),
+            dcc.Store(id=CENTRED),
             dcc.Store(id=RESULT),
             dcc.Store(id=MODELS_CHANGED),
             dcc.Store(id=SELECTED),
@@ -448,8 +451,12 @@ def centre_on_row(
     index = (clicked or {}).get("rowIndex")
     if index is None or not shown or index >= len(shown) or not key:
         return no_update
+    return _centred(key, min_severity, pd.Timestamp(shown[index]["timestamp"]))
+
+
+def _centred(key: str, min_severity: float | None, at: pd.Timestamp) -> Patch:
+    """A patch that zooms the chart (with resampled detail) around the time `at`."""
     scored, _run = result_store().load(key)
-    at = pd.Timestamp(shown[index]["timestamp"])
     position = int(scored["timestamp"].searchsorted(at))
     low = scored["timestamp"].iloc[max(0, position - CENTRE_POINTS)]
     high = scored["timestamp"].iloc[min(len(scored) - 1, position + CENTRE_POINTS)]
@@ -463,6 +470,28 @@ def centre_on_row(
         patch["layout"][axis]["range"] = [str(low), str(high)]
         patch["layout"][axis]["autorange"] = False
     return patch
+
+
+@callback(
+    Output(GRAPH, "figure", allow_duplicate=True),
+    Output(CENTRED, "data"),
+    Input(SUMMARY, "children"),
+    State(QUERY, "data"),
+    State(RESULT, "data"),
+    State(MIN_SEVERITY, "value"),
+    State(CENTRED, "data"),
+    prevent_initial_call=True,
+)
+def centre_on_link(_summary, query: dict | None, key: str | None, min_severity, centred):
+    """A link with `at=` (as in alert emails) opens the chart around that time, once."""
+    at = (query or {}).get("at")
+    if not at or not key or centred == key:
+        return no_update, no_update
+    try:
+        moment = pd.Timestamp(at)
+    except ValueError:
+        return no_update, key
+    return _centred(key, min_severity, moment), key
 
 
 @callback(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.by import By
@@ -166,4 +167,19 @@ def test_marking_an_anomaly_as_normal_removes_it_from_the_page(dash_duo, dash_ap
     click(dash_duo, "#analyze-mark-clear")
     dash_duo.wait_for_contains_text("#analyze-mark-status", "Mark cleared")
     until(lambda: "mark" not in dash_duo.find_element("#analyze-summary-text").text, timeout=20)
+    assert dash_duo.get_logs() == []
+
+
+def test_a_link_with_a_time_opens_the_chart_around_it(dash_duo, dash_app):
+    demo = dataset_store().add_demo()
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=requests_per_min"
+        "&at=2024-03-21T08:30:00"
+    )
+    dash_duo.wait_for_contains_text("#analyze-count", "anomal", timeout=60)
+    until(lambda: x_range(dash_duo) is not None, timeout=20)
+    low, high = (pd.Timestamp(t) for t in x_range(dash_duo))
+    assert low < pd.Timestamp("2024-03-21 08:30") < high
+    assert high - low < pd.Timedelta(days=4)  # zoomed in, not the whole four weeks
     assert dash_duo.get_logs() == []
