@@ -11,7 +11,7 @@ series has had no flagged point for the rule's resolve time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,9 +134,17 @@ class AlertEngine:
                 )
         return added
 
-    def dispatch(self, rules: Sequence[Rule], *, now: float) -> int:
-        """Put what is due into the outbox; how many emails that was."""
+    def dispatch(
+        self,
+        rules: Sequence[Rule],
+        *,
+        now: float,
+        silences: Mapping[tuple[int, str], datetime] | None = None,
+    ) -> int:
+        """Put what is due into the outbox; how many emails that was. `silences` mutes single
+        series of a rule until a time."""
         by_id = {rule.id: rule for rule in rules}
+        silences = silences or {}
         moment = datetime.fromtimestamp(now, UTC)
         emails = 0
         with closing(self._connect()) as connection:
@@ -148,12 +156,13 @@ class AlertEngine:
             rule = by_id.get(rule_id)
             if rule is None:
                 continue
-            if rule.muted(moment):
+            muted = rule.muted(moment) or moment < silences.get((rule_id, series), moment)
+            if muted:
                 self._set_email(rule_id, series, MUTED)
             elif last_email is None or now - last_email >= rule.group_minutes * 60:
                 emails += self._send_waiting(rule, series, dataset, now)
             if now - last_flag >= rule.resolve_minutes * 60:
-                emails += self._resolve(rule, series, dataset, last_flag, now, moment)
+                emails += self._resolve(rule, series, dataset, last_flag, now, muted)
         return emails
 
     def _waiting(self, rule_id: int, series: str) -> list[tuple]:
@@ -228,7 +237,7 @@ class AlertEngine:
         return 1
 
     def _resolve(
-        self, rule: Rule, series: str, dataset: str, last_flag: float, now: float, moment
+        self, rule: Rule, series: str, dataset: str, last_flag: float, now: float, muted: bool
     ) -> int:
         """Close the alert once nothing waits; one email says so (unless muted)."""
         if self._waiting(rule.id, series):
@@ -239,7 +248,7 @@ class AlertEngine:
                 "WHERE rule_id = ? AND series = ?",
                 (rule.id, series),
             )
-        if rule.muted(moment):
+        if muted:
             return 0
         message = compose_resolved(
             rule=rule.name,

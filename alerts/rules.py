@@ -24,7 +24,13 @@ CREATE TABLE IF NOT EXISTS rules (
     paused INTEGER NOT NULL DEFAULT 0,
     silenced_until TEXT,
     created TEXT NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS silences (
+    rule_id INTEGER NOT NULL,
+    series TEXT NOT NULL,
+    until TEXT NOT NULL,
+    PRIMARY KEY (rule_id, series)
+);
 """
 
 
@@ -64,7 +70,7 @@ class RuleStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as connection:
-            connection.execute(SCHEMA)
+            connection.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -96,6 +102,21 @@ class RuleStore:
     def delete(self, rule_id: int) -> None:
         with closing(self._connect()) as connection:
             connection.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
+            connection.execute("DELETE FROM silences WHERE rule_id = ?", (rule_id,))
+
+    def silence(self, rule_id: int, series: str, until: datetime) -> None:
+        """Mute one series of a rule until a time (a later silence replaces an earlier one)."""
+        with closing(self._connect()) as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO silences VALUES (?, ?, ?)",
+                (rule_id, series, until.astimezone(UTC).isoformat(timespec="seconds")),
+            )
+
+    def silences(self) -> dict[tuple[int, str], datetime]:
+        """Until when each (rule, series) is silenced."""
+        with closing(self._connect()) as connection:
+            rows = connection.execute("SELECT rule_id, series, until FROM silences").fetchall()
+        return {(rule_id, series): datetime.fromisoformat(until) for rule_id, series, until in rows}
 
     def rules(self) -> list[Rule]:
         with closing(self._connect()) as connection:

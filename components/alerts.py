@@ -108,6 +108,7 @@ def history_rows(history: pd.DataFrame, rules: Sequence[Rule]) -> list[dict]:
         rows.append(
             {
                 "id": str(number),
+                "rule_id": int(row.rule_id),
                 "timestamp": str(row.timestamp)[:19],
                 "rule": names.get(row.rule_id, f"rule {row.rule_id} (deleted)"),
                 "series": row.series,

@@ -55,6 +55,8 @@ EDITING = "alerts-rule-editing"
 OUTBOX = "alerts-outbox"
 OUTBOX_FILTER = "alerts-outbox-filter"
 HISTORY = "alerts-history"
+SILENCE_SERIES = "alerts-silence-series"
+SILENCE_STATUS = "alerts-silence-status"
 DEFAULTS = Rule("", "", ())
 
 
@@ -387,3 +389,21 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
         resolve_minutes=numbers["resolve_minutes"],
         daily_budget=int(numbers["daily_budget"]),
     )
+
+
+@callback(
+    Output(SILENCE_STATUS, "children"),
+    Output(REFRESH, "data", allow_duplicate=True),
+    Input(SILENCE_SERIES, "n_clicks"),
+    State(HISTORY, "selectedRows"),
+    prevent_initial_call=True,
+)
+def silence_series(_clicks, selected: list[dict] | None):
+    """Mute one series of one rule for an hour; the rule keeps alerting on its other series."""
+    if not selected:
+        return html.Span("Select a flagged point first.", className="text-muted"), no_update
+    row = selected[0]
+    until = datetime.now(UTC) + timedelta(hours=1)
+    rule_store(load_settings()).silence(row["rule_id"], row["series"], until)
+    words = f"Silenced {row['series']} for '{row['rule']}' until {until:%H:%M} UTC."
+    return html.Span(words, className="text-success", id="alerts-silenced"), time.time()

@@ -63,7 +63,15 @@ def alert_on_run(
     engine = alert_engine(config, scored)
     points = flagged_points(scored)
     recorded = sum(engine.record(rule, series, dataset, points, now=moment) for rule in rules)
-    return len(rules), recorded, engine.dispatch(rules, now=moment)
+    silences = rule_store(config).silences()
+    return len(rules), recorded, engine.dispatch(rules, now=moment, silences=silences)
+
+
+def dispatch_due(config: Settings, engine: AlertEngine | None = None) -> int:
+    """Turn every alert that is due into email in the outbox, respecting silences."""
+    store = rule_store(config)
+    engine = engine or alert_engine(config)
+    return engine.dispatch(store.rules(), now=time.time(), silences=store.silences())
 
 
 def smtp_status(config: Settings) -> str:

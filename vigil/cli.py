@@ -27,7 +27,7 @@ from detection.models import train as fit_model
 from detection.quality import plural
 from detection.schema import Schema, infer_schema
 from detection.tidy import prepare, series_frame
-from vigil.alerting import alert_engine, alert_on_run, rule_store
+from vigil.alerting import alert_engine, alert_on_run, dispatch_due
 from vigil.datasets import DatasetStore, content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
 from vigil.models import model_key
@@ -75,11 +75,11 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
         f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir})"
     )
     if config.smtp is not None:
-        engine, rules = alert_engine(config), rule_store(config)
+        engine = alert_engine(config)
         DeliveryWorker(
             Outbox(config.outbox_path),
             lambda: config.smtp,
-            before_round=lambda: engine.dispatch(rules.rules(), now=time.time()),
+            before_round=lambda: dispatch_due(config, engine),
         ).start()
         click.echo(f"Delivering alert emails through {config.smtp.address}")
     app.run(host=config.host, port=config.port, debug=config.debug)
@@ -423,7 +423,7 @@ def flush() -> None:
     config = load_settings()
     if config.smtp is None:
         raise DataError("No SMTP server is set: set VIGIL_SMTP_HOST (and its friends) first.")
-    alert_engine(config).dispatch(rule_store(config).rules(), now=time.time())
+    dispatch_due(config)
     _deliver(config)
 
 

@@ -150,3 +150,24 @@ def test_rules_are_kept_edited_and_deleted(tmp_path):
     assert [r.id for r in again.rules()] == [rule.id]
     with pytest.raises(ValueError, match="recipient"):
         again.save(Rule("nobody", "*", ()))
+
+
+def test_a_silenced_series_is_muted_while_the_rule_keeps_alerting_on_others(setup):
+    rules, outbox, engine, rule = setup
+    until = pd.Timestamp(T0 + 3600, unit="s", tz="UTC").to_pydatetime()
+    rules.silence(rule.id, "latency_p99", until)
+    for series in ("latency_p99", "latency_ms"):
+        engine.record(rule, series, "d1", flagged(0), now=T0)
+
+    sent = engine.dispatch([rule], now=T0, silences=rules.silences())
+
+    assert sent == 1
+    (email,) = outbox.emails()
+    assert "latency_ms" in email.subject
+    muted = engine.history(rule.id)
+    assert muted.loc[muted["series"] == "latency_p99", "email_id"].eq(MUTED).all()
+    engine.record(rule, "latency_p99", "d1", flagged(90), now=T0 + 5400)
+    assert engine.dispatch([rule], now=T0 + 5400, silences=rules.silences()) == 2
+    subjects = [email.subject for email in outbox.emails()]
+    assert any(s.startswith("[Vigil] Anomaly in latency_p99") for s in subjects)  # silence over
+    assert any(s.startswith("[Vigil] Resolved: latency_ms") for s in subjects)

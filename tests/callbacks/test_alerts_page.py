@@ -1,0 +1,42 @@
+"""The Alerts page's callbacks as plain calls, against the real SQLite stores."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from alerts.compose import AlertPoint
+from alerts.rules import Rule
+from vigil.alerting import alert_engine, rule_store
+from vigil.settings import load_settings
+
+
+def test_a_series_is_silenced_from_its_flagged_point_and_a_bad_rule_is_refused(dash_app):
+    from pages.alerts import _rule_from_form, show, silence_series
+
+    config = load_settings()
+    rule = rule_store(config).save(Rule("page rule", "cpu_*", ("ops@example.org",)))
+    point = AlertPoint(pd.Timestamp("2024-01-02 03:04"), 9.0, 1.0, 0.99, "<b>high</b>")
+    alert_engine(config).record(rule, "cpu_7", "d1", [point], now=1.0)
+
+    *_, history = show(None, None, "all")
+    row = next(r for r in history if r["series"] == "cpu_7")
+    assert row["rule"] == "page rule"
+    assert row["explanation"] == "<b>high</b>"  # the grid shows text, it does not render it
+
+    status, _ = silence_series(1, [row])
+    assert "Silenced cpu_7 for 'page rule'" in str(status)
+    assert (rule.id, "cpu_7") in rule_store(config).silences()
+
+    form = {
+        "name": "x",
+        "series_pattern": "*",
+        "detector": "auto",
+        "min_severity": 1.5,
+        "recipients": "a@b.c",
+        "group_minutes": 5,
+        "resolve_minutes": 30,
+        "daily_budget": 3,
+    }
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        _rule_from_form(form, None, rule_store(config))
