@@ -91,4 +91,6 @@ def send(message: EmailMessage, config: SmtpConfig) -> None:
     except TimeoutError:
         raise DeliveryError(f"no answer from {config.address}", temporary=True) from None
     except (OSError, smtplib.SMTPException) as error:
+        if isinstance(error.__context__, TimeoutError):  # smtplib's words for a silent server
+            raise DeliveryError(f"no answer from {config.address}", temporary=True) from None
         raise DeliveryError(f"cannot reach {config.address}: {error}", temporary=True) from None

@@ -232,3 +232,20 @@ def test_a_failed_tls_handshake_delays_the_mail(t0, outbox, certificates, tmp_pa
     assert error.startswith("TLS failed: CERTIFICATE_VERIFY_FAILED")
     assert later.sent == 1
     assert len(recorder.received) == 1
+
+
+def test_a_server_that_never_answers_times_out_and_the_mail_waits(t0, outbox):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts connections, never says a word
+    config = SmtpConfig("127.0.0.1", silent.getsockname()[1], timeout=1)
+    try:
+        outbox.add(email())
+        report = deliver_due(outbox, config, now=t0, backoff=BACKOFF)
+    finally:
+        silent.close()
+    assert report.retrying == 1
+    assert outbox.emails()[0].last_error.startswith("no answer from 127.0.0.1")
+    assert outbox.counts()["pending"] == 1

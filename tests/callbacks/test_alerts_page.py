@@ -40,3 +40,20 @@ def test_a_series_is_silenced_from_its_flagged_point_and_a_bad_rule_is_refused(d
     }
     with pytest.raises(ValueError, match="between 0 and 1"):
         _rule_from_form(form, None, rule_store(config))
+
+
+def test_the_page_says_where_email_goes_and_never_shows_the_password(dash_app, monkeypatch):
+    from pages.alerts import show
+
+    monkeypatch.setenv("VIGIL_SMTP_HOST", "smtp.example.org")
+    monkeypatch.setenv("VIGIL_SMTP_PORT", "465")
+    monkeypatch.setenv("VIGIL_SMTP_SECURITY", "ssl")
+    monkeypatch.setenv("VIGIL_SMTP_USERNAME", "alerts")
+    monkeypatch.setenv("VIGIL_SMTP_PASSWORD", "hunter2-secret")
+
+    shown = show(None, None, "all")
+
+    assert (
+        shown[0] == "Sending through smtp.example.org:465 over SSL as alerts, from vigil@localhost."
+    )
+    assert "hunter2-secret" not in str(shown)
