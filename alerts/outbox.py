@@ -5,6 +5,8 @@ loses none."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from contextlib import closing
@@ -16,6 +18,26 @@ from email.utils import getaddresses, make_msgid
 from pathlib import Path
 
 STATUSES = ("pending", "sending", "sent", "failed")
+HOST = socket.gethostname()
+
+
+def _claimer() -> str:
+    return f"{HOST}:{os.getpid()}"
+
+
+def _dead_here(claimer: str) -> bool:
+    """A claim made on this machine by a process that no longer runs."""
+    host, _, pid = claimer.rpartition(":")
+    if host != HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -30,6 +52,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt REAL NOT NULL,
     lease_until REAL,
+    claimed_by TEXT,
     last_error TEXT,
     sent_at TEXT
 );
@@ -118,15 +141,22 @@ class Outbox:
             return int(cursor.lastrowid)
 
     def claim(self, *, now: float, lease: float, limit: int = 50) -> list[OutboxEmail]:
-        """Take the emails that are due (and those whose sender vanished mid-send, once their
-        lease has run out) for one delivery round; nobody else gets them meanwhile."""
+        """Take the emails that are due for one delivery round; nobody else gets them
+        meanwhile. Emails a sender was holding when it vanished come back too: at once when
+        it ran on this machine (its process is gone), else when its lease runs out."""
         with closing(self._connect()) as connection:
+            claimers = connection.execute(
+                "SELECT DISTINCT claimed_by FROM outbox WHERE status = 'sending'"
+            ).fetchall()
+            dead = [claimer for (claimer,) in claimers if claimer and _dead_here(claimer)]
             rows = connection.execute(
-                f"UPDATE outbox SET status = 'sending', lease_until = ? WHERE id IN ("
-                "SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt <= ?) "
-                "OR (status = 'sending' AND lease_until < ?) ORDER BY id LIMIT ?) "
+                "UPDATE outbox SET status = 'sending', lease_until = ?, claimed_by = ? "
+                "WHERE id IN (SELECT id FROM outbox WHERE "
+                "(status = 'pending' AND next_attempt <= ?) "
+                "OR (status = 'sending' AND (lease_until < ? OR claimed_by IN "
+                f"({', '.join('?' for _ in dead) or 'NULL'}))) ORDER BY id LIMIT ?) "
                 f"RETURNING {_COLUMNS}",
-                (now + lease, now, now, limit),
+                (now + lease, _claimer(), now, now, *dead, limit),
             ).fetchall()
         return sorted((_email(row) for row in rows), key=lambda email: email.id)
 
