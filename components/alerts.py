@@ -47,7 +47,11 @@ def grid(component_id: str, columns: list[dict], *, selectable: bool = False) ->
         "paginationPageSizeSelector": [10, 50, 200],
     }
     if selectable:
-        options["rowSelection"] = {"mode": "singleRow", "checkboxes": False}
+        options["rowSelection"] = {
+            "mode": "singleRow",
+            "checkboxes": False,
+            "enableClickSelection": True,
+        }
     return dag.AgGrid(
         id=component_id,
         rowData=[],

@@ -56,6 +56,14 @@ OUTBOX = "alerts-outbox"
 OUTBOX_FILTER = "alerts-outbox-filter"
 HISTORY = "alerts-history"
 SILENCE_SERIES = "alerts-silence-series"
+SILENCE_HOURS = "alerts-silence-hours"
+SERIES_HOURS = "alerts-series-silence-hours"
+DURATIONS = [
+    {"label": "for an hour", "value": "1"},
+    {"label": "for 4 hours", "value": "4"},
+    {"label": "for a day", "value": "24"},
+    {"label": "for a week", "value": "168"},
+]
 SILENCE_STATUS = "alerts-silence-status"
 DEFAULTS = Rule("", "", ())
 
@@ -167,13 +175,13 @@ def layout(**_query: str) -> html.Div:
                 size="sm",
                 className="me-2",
             ),
-            dbc.Button(
-                "Silence for an hour",
-                id=SILENCE,
-                color="secondary",
-                outline=True,
+            dbc.Button("Silence", id=SILENCE, color="secondary", outline=True, size="sm"),
+            dbc.Select(
+                id=SILENCE_HOURS,
+                options=DURATIONS,
+                value="1",
                 size="sm",
-                className="me-2",
+                className="d-inline-block w-auto me-2",
             ),
             dbc.Button("Delete", id=DELETE, color="danger", outline=True, size="sm"),
             html.Span(id=RULE_STATUS, className="small ms-3"),
@@ -216,7 +224,30 @@ def layout(**_query: str) -> html.Div:
     )
     history = dbc.Card(
         dbc.CardBody(
-            [html.H5("Flagged points", className="card-title"), grid(HISTORY, HISTORY_COLUMNS)]
+            [
+                html.H5("Flagged points", className="card-title"),
+                grid(HISTORY, HISTORY_COLUMNS, selectable=True),
+                html.Div(
+                    [
+                        dbc.Button(
+                            "Silence the selected series",
+                            id=SILENCE_SERIES,
+                            color="secondary",
+                            outline=True,
+                            size="sm",
+                        ),
+                        dbc.Select(
+                            id=SERIES_HOURS,
+                            options=DURATIONS,
+                            value="1",
+                            size="sm",
+                            className="d-inline-block w-auto",
+                        ),
+                        html.Span(id=SILENCE_STATUS, className="small ms-3"),
+                    ],
+                    className="mt-2",
+                ),
+            ]
         ),
         className="mb-3",
     )
@@ -313,12 +344,13 @@ def edit_rule(selected: list[dict] | None, _new):
     Input(SILENCE, "n_clicks"),
     Input(DELETE, "n_clicks"),
     [State(FORM[key], "value") for key in FORM],
+    State(SILENCE_HOURS, "value"),
     State(EDITING, "data"),
     prevent_initial_call=True,
 )
 def change_rule(_save, _pause, _silence, _delete, *values_and_id):
     """Save, pause or resume, silence or delete the rule being edited."""
-    *values, rule_id = values_and_id
+    *values, hours, rule_id = values_and_id
     store = rule_store(load_settings())
     trigger = dash.ctx.triggered_id
     try:
@@ -339,9 +371,10 @@ def change_rule(_save, _pause, _silence, _delete, *values_and_id):
                 time.time(),
                 rule_id,
             )
-        until = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="minutes")
-        store.save(replace(rule, silenced_until=until))
-        return _ok(f"Silenced '{rule.name}' for an hour."), time.time(), rule_id
+        until = datetime.now(UTC) + timedelta(hours=float(hours or 1))
+        store.save(replace(rule, silenced_until=until.isoformat(timespec="minutes")))
+        words = f"Silenced '{rule.name}' until {until:%Y-%m-%d %H:%M} UTC."
+        return _ok(words), time.time(), rule_id
     except (ValueError, KeyError) as error:
         message = str(error) if isinstance(error, ValueError) else "That rule is gone."
         return (
@@ -396,14 +429,15 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
     Output(REFRESH, "data", allow_duplicate=True),
     Input(SILENCE_SERIES, "n_clicks"),
     State(HISTORY, "selectedRows"),
+    State(SERIES_HOURS, "value"),
     prevent_initial_call=True,
 )
-def silence_series(_clicks, selected: list[dict] | None):
-    """Mute one series of one rule for an hour; the rule keeps alerting on its other series."""
+def silence_series(_clicks, selected: list[dict] | None, hours: str | None = "1"):
+    """Mute one series of one rule for a while; the rule keeps alerting on its other series."""
     if not selected:
         return html.Span("Select a flagged point first.", className="text-muted"), no_update
     row = selected[0]
-    until = datetime.now(UTC) + timedelta(hours=1)
+    until = datetime.now(UTC) + timedelta(hours=float(hours or 1))
     rule_store(load_settings()).silence(row["rule_id"], row["series"], until)
-    words = f"Silenced {row['series']} for '{row['rule']}' until {until:%H:%M} UTC."
+    words = f"Silenced {row['series']} for '{row['rule']}' until {until:%Y-%m-%d %H:%M} UTC."
     return html.Span(words, className="text-success", id="alerts-silenced"), time.time()

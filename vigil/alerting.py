@@ -54,12 +54,23 @@ def flagged_points(scored: pd.DataFrame) -> list[AlertPoint]:
 
 
 def alert_on_run(
-    config: Settings, scored: pd.DataFrame, series: str, dataset: str, *, now: float | None = None
+    config: Settings,
+    scored: pd.DataFrame,
+    series: str,
+    dataset: str,
+    detector: str,
+    *,
+    now: float | None = None,
 ) -> tuple[int, int, int]:
-    """Send a scored series' flagged points through every rule that watches it: how many
-    rules watched, how many points were new to them, and how many emails went to the outbox."""
+    """Send a scored series' flagged points through every rule that watches it with this
+    detector: how many rules watched, how many points were new to them, and how many emails
+    went to the outbox."""
     moment = time.time() if now is None else now
-    rules = [rule for rule in rule_store(config).rules() if rule.matches(series)]
+    rules = [
+        rule
+        for rule in rule_store(config).rules()
+        if rule.matches(series) and rule.detector == detector
+    ]
     engine = alert_engine(config, scored)
     points = flagged_points(scored)
     recorded = sum(engine.record(rule, series, dataset, points, now=moment) for rule in rules)

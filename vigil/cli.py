@@ -237,10 +237,10 @@ def detect(
     used = DETECTORS[detector].label + (f", model {model_path.name}" if model_path else "")
     click.echo(f"Wrote {len(result):,} rows to {output} ({used}, {seconds:.2f} s).")
     if alert:
-        _send_alerts(input_path, alerted)
+        _send_alerts(input_path, alerted, detector)
 
 
-def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]]) -> None:
+def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]], detector: str) -> None:
     """Record a run's flagged points under the alert rules, queue what is due, deliver it.
     The file is kept as a data set, so the emails' links open it."""
     config = load_settings()
@@ -249,7 +249,7 @@ def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]]) -> N
     )
     dataset = store.add(input_path.read_bytes(), input_path.name)[0].id
     for name, scored in alerted:
-        watching, recorded, emails = alert_on_run(config, scored, name, dataset)
+        watching, recorded, emails = alert_on_run(config, scored, name, dataset, detector)
         new = plural(recorded, "new flagged point")
         click.echo(
             f"{name}: {plural(watching, 'rule')} watching, {new}, {plural(emails, 'email')} queued."

@@ -24,9 +24,10 @@ def test_a_series_is_silenced_from_its_flagged_point_and_a_bad_rule_is_refused(d
     assert row["rule"] == "page rule"
     assert row["explanation"] == "<b>high</b>"  # the grid shows text, it does not render it
 
-    status, _ = silence_series(1, [row])
+    status, _ = silence_series(1, [row], "24")
     assert "Silenced cpu_7 for 'page rule'" in str(status)
-    assert (rule.id, "cpu_7") in rule_store(config).silences()
+    until = rule_store(config).silences()[(rule.id, "cpu_7")]
+    assert pd.Timedelta(hours=23) < until - pd.Timestamp.now(tz="UTC") <= pd.Timedelta(hours=24)
 
     form = {
         "name": "x",

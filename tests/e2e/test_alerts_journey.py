@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
+import pandas as pd
 import pytest
 from dash.testing.wait import until
+from selenium.webdriver.support.ui import Select
 
+from alerts.compose import AlertPoint
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.e2e.test_analyst_journey import click
+from vigil.alerting import alert_engine, rule_store
+from vigil.settings import load_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -38,9 +45,26 @@ def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, monkeypa
         dash_duo.wait_for_contains_text("#alerts-rule-ok", "Saved 'Latency <spikes> & co'")
         dash_duo.wait_for_contains_text("#alerts-rules", "Latency <spikes> & co", timeout=20)
         assert "active" in dash_duo.find_element("#alerts-rules").text
+        click(dash_duo, "#alerts-rule-new")
+        until(lambda: dash_duo.find_element("#alerts-rule-name").get_attribute("value") == "", 10)
+        rows = dash_duo.find_elements("#alerts-rules .ag-center-cols-container .ag-row")
+        next(row for row in rows if "Latency <spikes>" in row.text).click()
+        until(
+            lambda: (
+                dash_duo.find_element("#alerts-rule-name").get_attribute("value")
+                == "Latency <spikes> & co"
+            ),
+            10,
+        )
 
         click(dash_duo, "#alerts-rule-pause")
         dash_duo.wait_for_contains_text("#alerts-rules", "paused", timeout=20)
+        click(dash_duo, "#alerts-rule-pause")
+        dash_duo.wait_for_contains_text("#alerts-rule-ok", "Resumed", timeout=20)
+        Select(dash_duo.find_element("#alerts-silence-hours")).select_by_visible_text("for a day")
+        click(dash_duo, "#alerts-rule-silence")
+        dash_duo.wait_for_contains_text("#alerts-rule-ok", "Silenced 'Latency <spikes> & co' until")
+        dash_duo.wait_for_contains_text("#alerts-rules", "silenced until", timeout=20)
 
         type_into(dash_duo, "#alerts-test-to", "me@example.org")
         click(dash_duo, "#alerts-test-send")
@@ -49,6 +73,17 @@ def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, monkeypa
         assert recorder.received[0]["To"] == "me@example.org"
         dash_duo.wait_for_contains_text("#alerts-outbox", "Test email: alerts reach you")
         dash_duo.wait_for_contains_text("#alerts-sent", "1 sent")
+
+        config = load_settings()
+        rule = next(r for r in rule_store(config).rules() if r.name == "Latency <spikes> & co")
+        point = AlertPoint(pd.Timestamp("2024-03-12 09:30"), 587.2, 270.5, 0.99, "high")
+        alert_engine(config).record(rule, "latency_ms", "d1", [point], now=time.time())
+        dash_duo.wait_for_contains_text("#alerts-history", "latency_ms", timeout=30)
+        rows = dash_duo.find_elements("#alerts-history .ag-center-cols-container .ag-row")
+        next(row for row in rows if "latency_ms" in row.text).click()
+        click(dash_duo, "#alerts-silence-series")
+        dash_duo.wait_for_contains_text("#alerts-silenced", "Silenced latency_ms for", timeout=20)
+        assert (rule.id, "latency_ms") in rule_store(config).silences()
         assert dash_duo.get_logs() == []
     finally:
         server.stop()

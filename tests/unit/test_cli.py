@@ -247,9 +247,9 @@ def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_
     seasonal_series(n=2000, spike_at=1200).rename(columns={"value": hostile}).to_csv(
         source, index=False
     )
-    RuleStore(tmp_path / "data" / "alerts.sqlite").save(
-        Rule("everything", "*", ("ops@example.org",), group_minutes=0)
-    )
+    rules = RuleStore(tmp_path / "data" / "alerts.sqlite")
+    rules.save(Rule("everything", "*", ("ops@example.org",), detector="zscore", group_minutes=0))
+    rules.save(Rule("other detector", "*", ("nobody@example.org",), detector="stl"))
     recorder = Recorder()
     server = start_server(recorder)
     env = {
