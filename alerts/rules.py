@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS silences (
 
 @dataclass(frozen=True)
 class Rule:
-    """An alert rule. `series_pattern` is a name or a shell-style pattern (`latency_*`)."""
+    """An alert rule. `series_pattern` is a name or a shell-style pattern (`latency_*`);
+    `detector` is a detector's name or `model:<id>` for a saved model."""
 
     name: str
     series_pattern: str

@@ -23,6 +23,7 @@ from components.alerts import (
 )
 from detection import DETECTORS
 from vigil.alerting import alert_engine, rule_store, send_test_email, smtp_status
+from vigil.services import model_store
 from vigil.settings import load_settings
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Vigil · Alerts", order=3)
@@ -104,7 +105,11 @@ def layout(**_query: str) -> html.Div:
                 "detector",
                 dbc.Select(
                     id=FORM["detector"],
-                    options=[{"label": c.label, "value": n} for n, c in DETECTORS.items()],
+                    options=[{"label": c.label, "value": n} for n, c in DETECTORS.items()]
+                    + [
+                        {"label": f"Saved model: {info.label}", "value": f"model:{model_id}"}
+                        for model_id, info in model_store().list()
+                    ],
                     value=DEFAULTS.detector,
                     size="sm",
                 ),

@@ -30,7 +30,7 @@ from detection.tidy import prepare, series_frame
 from vigil.alerting import alert_engine, alert_on_run, dispatch_due
 from vigil.datasets import DatasetStore, content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
-from vigil.models import model_key
+from vigil.models import model_id_of, model_key
 from vigil.settings import load_settings
 
 
@@ -237,7 +237,8 @@ def detect(
     used = DETECTORS[detector].label + (f", model {model_path.name}" if model_path else "")
     click.echo(f"Wrote {len(result):,} rows to {output} ({used}, {seconds:.2f} s).")
     if alert:
-        _send_alerts(input_path, alerted, detector)
+        watched_by = f"model:{model_id_of(model_path.read_bytes())}" if model_path else detector
+        _send_alerts(input_path, alerted, watched_by)
 
 
 def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]], detector: str) -> None:

@@ -17,6 +17,11 @@ from vigil.settings import Settings
 _ID = re.compile(r"^[0-9a-f]{16}$")
 
 
+def model_id_of(data: bytes) -> str:
+    """A model file's id: the first 16 hex digits of its SHA-256 (alert rules name it)."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 def model_key(config: Settings) -> bytes:
     """`VIGIL_MODEL_KEY`, or a random key kept in the data directory (made on first use,
     readable by its owner only)."""
@@ -45,7 +50,7 @@ class ModelStore:
 
     def save(self, detector: Detector, info: ModelInfo) -> str:
         data = model_bytes(detector, info, self.key)
-        model_id = hashlib.sha256(data).hexdigest()[:16]
+        model_id = model_id_of(data)
         self.root.mkdir(parents=True, exist_ok=True)
         staging = self.root / f".{model_id}.part"
         staging.write_bytes(data)

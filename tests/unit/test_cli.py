@@ -192,10 +192,15 @@ def test_train_once_then_detect_on_new_data_with_the_model(tmp_path):
     series.iloc[1344:].to_csv(tmp_path / "new.csv", index=False)
     series.iloc[1344:].rename(columns={"cpu": "mem"}).to_csv(tmp_path / "other.csv", index=False)
     model, output = tmp_path / "cpu.vigil", tmp_path / "scored.csv"
+    own = {"VIGIL_DATA_DIR": str(tmp_path / "data")}  # its key, rules and outbox
 
-    trained = vigil("train", "old.csv", "--model", str(model), cwd=tmp_path)
-    applied = vigil("detect", "new.csv", "--model", str(model), "-o", str(output), cwd=tmp_path)
-    elsewhere = vigil("detect", "other.csv", "--model", str(model), "-o", "x.csv", cwd=tmp_path)
+    trained = vigil("train", "old.csv", "--model", str(model), cwd=tmp_path, env=own)
+    applied = vigil(
+        "detect", "new.csv", "--model", str(model), "-o", str(output), cwd=tmp_path, env=own
+    )
+    elsewhere = vigil(
+        "detect", "other.csv", "--model", str(model), "-o", "x.csv", cwd=tmp_path, env=own
+    )
 
     assert trained.returncode == 0, trained.stderr
     assert "Trained Automatic on 1,344 points of cpu" in trained.stdout
@@ -204,6 +209,19 @@ def test_train_once_then_detect_on_new_data_with_the_model(tmp_path):
     assert len(pd.read_csv(output)) == 672
     assert elsewhere.returncode == 2
     assert "trained on the series 'cpu'; the file has no series of that name" in elsewhere.stderr
+
+    from alerts.rules import Rule, RuleStore
+    from vigil.models import model_id_of
+
+    watched = f"model:{model_id_of(model.read_bytes())}"
+    RuleStore(tmp_path / "data" / "alerts.sqlite").save(
+        Rule("cpu model", "cpu", ("o@x.org",), watched)
+    )
+    alerted = vigil(
+        "detect", "new.csv", "--model", str(model), "--alert", "-o", "a.csv", cwd=tmp_path, env=own
+    )
+    assert alerted.returncode == 0, alerted.stderr
+    assert "cpu: 1 rule watching" in alerted.stdout
 
 
 def test_alerts_flush_delivers_the_outbox_and_says_what_is_left(tmp_path):
