@@ -21,6 +21,7 @@ import pandas as pd
 from alerts.compose import AlertPoint, compose_alert, compose_resolved
 from alerts.outbox import Outbox
 from alerts.rules import Rule
+from alerts.sqlite import connect
 
 #: Points listed one by one in an email; the rest are counted.
 MAX_LISTED = 20
@@ -90,9 +91,7 @@ class AlertEngine:
             connection.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        return connection
+        return connect(self.path)
 
     def record(
         self, rule: Rule, series: str, dataset: str, points: Sequence[AlertPoint], *, now: float

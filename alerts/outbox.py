@@ -17,6 +17,8 @@ from email.message import EmailMessage
 from email.utils import getaddresses, make_msgid
 from pathlib import Path
 
+from alerts.sqlite import connect
+
 STATUSES = ("pending", "sending", "sent", "failed")
 HOST = socket.gethostname()
 
@@ -110,10 +112,7 @@ class Outbox:
             connection.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA busy_timeout=30000")
-        return connection
+        return connect(self.path)
 
     def add(self, message: EmailMessage, *, now: float | None = None) -> int:
         """Keep `message` for delivery (it gets a Message-ID if it has none); its id."""

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alerts.sqlite import connect
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rules (
     id INTEGER PRIMARY KEY,
@@ -74,9 +76,7 @@ class RuleStore:
             connection.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        return connection
+        return connect(self.path)
 
     def save(self, rule: Rule) -> Rule:
         """Add a rule (no id yet) or replace the one with its id; the rule as stored."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from alerts.sqlite import connect
 from detection.errors import DataError
 from detection.feedback import VERDICTS
 
@@ -34,8 +35,7 @@ class FeedbackStore:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=10)
-        connection.execute("PRAGMA journal_mode=WAL")
+        connection = connect(self.path)
         connection.execute(SCHEMA)
         return connection
 
