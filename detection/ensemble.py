@@ -123,12 +123,10 @@ class EnsembleDetector(Detector):
         seasonal = SeasonalDetector(period=self.period)
         try:
             self.residual_: Detector = seasonal._fit(frame)
-            self.periods_ = seasonal.periods_
         except ParameterError:
             if self.period:
                 raise
             self.residual_ = ZScoreDetector(method="robust")._fit(frame)
-            self.periods_ = []
         self.forest_ = IsolationForestDetector()._fit(frame) if self.forest else None
         return self
 
@@ -188,7 +186,6 @@ class EnsembleDetector(Detector):
             forest = member.mask_warmup(
                 member._score_online(frame, state.member("forest")), offset=offset
             )
-        self.periods_ = seasonal.periods_
         return self._assemble(
             frame,
             kind,
@@ -207,12 +204,10 @@ class EnsembleDetector(Detector):
         seasonal = SeasonalDetector(period=self.period)
         try:
             scored = seasonal._fit_score(frame)
-            self.periods_ = seasonal.periods_
             return "seasonal", scored, seasonal.season_
         except ParameterError:
             if self.period:
                 raise
-        self.periods_ = []
         return "zscore", ZScoreDetector(method="robust")._fit_score(frame), np.zeros(len(frame))
 
     def _assemble(

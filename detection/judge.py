@@ -84,31 +84,3 @@ def judge(
             )
         )
     return results
-
-
-def judgement_table(judgements: Sequence[Judgement]) -> pd.DataFrame:
-    """One row per detector, as the page's grid and the CLI's table show it."""
-    rows = []
-    for j in judgements:
-        row = {
-            "detector": j.detector,
-            "point_precision": j.point.precision,
-            "point_recall": j.point.recall,
-            "point_f1": j.point.f1,
-            "event_precision": j.event.precision,
-            "event_recall": j.event.recall,
-            "event_f1": j.event.f1,
-            "events_found": f"{j.event.true_positives} of "
-            f"{j.event.true_positives + j.event.false_negatives}",
-            "false_alarms": j.event.false_positives,
-            "alerts_per_day": j.alerts_per_day,
-        }
-        if j.at_budget is not None:
-            row |= {
-                "budget_threshold": j.budget_threshold,
-                "budget_recall": j.at_budget.recall,
-                "budget_precision": j.at_budget.precision,
-            }
-        row["seconds"] = j.seconds
-        rows.append(row)
-    return pd.DataFrame(rows)

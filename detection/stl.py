@@ -269,16 +269,15 @@ class SeasonalDetector(Detector):
         expected, self.season_, scale = self._fit_expected(filled)
         return self._scored(frame, expected, scale, [self.periods_[-1][1]] * len(frame))
 
-    def _phase(self, timestamps: pd.Series) -> np.ndarray:
-        """Where in the longest season each timestamp falls, in points from the training start."""
+    def _phase(self, timestamps: pd.Series, period: int) -> np.ndarray:
+        """Where in a season of `period` points each timestamp falls, counted from the
+        training start."""
         offsets = (pd.DatetimeIndex(timestamps) - self.anchor_) / self.step_
-        return np.mod(
-            np.round(np.asarray(offsets, dtype=float)).astype(np.int64), len(self.profile_)
-        )
+        return np.mod(np.round(np.asarray(offsets, dtype=float)).astype(np.int64), period)
 
     def seasonal_part(self, frame: pd.DataFrame) -> np.ndarray:
         """The learned season at each row of a frame (after `fit`)."""
-        return self.profile_[self._phase(frame["timestamp"])]
+        return self.profile_[self._phase(frame["timestamp"], len(self.profile_))]
 
     def _applied_expected(self, frame: pd.DataFrame, first_level: float) -> np.ndarray:
         values = frame["value"].astype(float).reset_index(drop=True)
@@ -299,8 +298,7 @@ class SeasonalDetector(Detector):
         _, season, _ = self._fit_expected(filled)
         self.anchor_, self.step_ = pd.Timestamp(frame["timestamp"].iloc[0]), step
         longest = self.periods_[-1][0]
-        self.profile_ = np.zeros(longest)
-        phases = self._phase(frame["timestamp"])
+        phases = self._phase(frame["timestamp"], longest)
         profile = pd.Series(season).groupby(phases).median().reindex(range(longest))
         self.profile_ = profile.interpolate(limit_direction="both").to_numpy(dtype=float)
         self.level_window_ = level_window(self.periods_[0][0])

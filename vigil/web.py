@@ -4,12 +4,12 @@ links of alert emails."""
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
 import jinja2
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from alerts.compose import analyze_url
 from detection.errors import VigilError
 from detection.feedback import NORMAL
 from vigil.links import MARK_PATH, read_token
@@ -71,8 +71,7 @@ def mark_not_an_anomaly():
         point = read_token(model_key(config), request.args.get("token", ""))
     except (VigilError, ValueError):
         return MARK_PAGE.render(title="This link is not valid.", ask=False), 400
-    query = urlencode({"dataset": point["dataset"], "series": point["series"]})
-    link = f"{config.public_url.rstrip('/')}/analyze?{query}"
+    link = analyze_url(config.public_url, point["dataset"], point["series"])
     if request.method == "GET":
         return MARK_PAGE.render(title="Is this not an anomaly?", point=point, ask=True, link=link)
     feedback_store().mark(
