@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Self
 
 import numpy as np
@@ -33,10 +33,12 @@ class OnlineState:
     memory: dict = field(default_factory=dict)
     #: False while scoring a stream, which has no last row to judge the whole series by.
     whole: bool = True
+    #: The first row of the frame whose score is wanted; the rows before it are context.
+    scored_from: int = 0
 
     def member(self, name: str) -> OnlineState:
         """The state of a member detector, kept inside this one."""
-        return OnlineState(self.offset, self.memory.setdefault(name, {}), self.whole)
+        return replace(self, memory=self.memory.setdefault(name, {}))
 
 
 class Detector(ABC):
@@ -121,6 +123,12 @@ class Detector(ABC):
     def online_context(self) -> int:
         """Rows before a new point that online scoring reads; a stream keeps this many."""
         raise ParameterError(f"The {self.label} detector has no online mode.")
+
+    def online_lookback(self, state: OnlineState, start: int, end: int) -> int:
+        """Rows before row `start` of the series that scoring rows `start` to `end` reads,
+        given what `state` holds; at most `online_context()`, which is always enough. A stream
+        passes only these, so a batch costs about its own size once the detector has settled."""
+        return self.online_context()
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """Score a frame on a regular grid causally, and set `warmup_` (rows before the first

@@ -15,6 +15,7 @@ members that reached the threshold and gives each one's reason.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Self
 
 import numpy as np
@@ -27,7 +28,7 @@ from detection.explain import number
 from detection.iforest import IsolationForestDetector
 from detection.params import Param
 from detection.scored import deviation_from_severity, make_scored_frame, severity_from_deviation
-from detection.stl import SeasonalDetector
+from detection.stl import SeasonalDetector, expectation_lookback
 from detection.tidy import infer_step
 from detection.zscore import ZScoreDetector
 
@@ -156,6 +157,27 @@ class EnsembleDetector(Detector):
             members.append(IsolationForestDetector().online_context())
         return max(members)
 
+    def online_lookback(self, state: OnlineState, start: int, end: int) -> int:
+        """The most any member reads; the level change reads its scale's history of changes,
+        each a day of deseasonalised values."""
+        memory = state.memory
+        if "before" not in memory:
+            return self.online_context()
+        seasonal = SeasonalDetector(period=self.period)
+        season = state.member("seasonal")
+        periods = seasonal.online_periods(season.memory)
+        deseasonal = 0 if periods is None else expectation_lookback(periods[0])
+        needs = [
+            seasonal.online_lookback(season, start, end),
+            ZScoreDetector(method="robust").online_context(),
+            self.level_window + memory["before"] + SCALE_HISTORY + 2 + deseasonal,
+        ]
+        if self.forest:
+            needs.append(
+                IsolationForestDetector().online_lookback(state.member("forest"), start, end)
+            )
+        return min(max(needs), self.online_context())
+
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """The seasonal member where it is ready, the robust z-score before that (and for a
         series with no season); the level change restarts where the season starts."""
@@ -164,8 +186,7 @@ class EnsembleDetector(Detector):
             memory["before"] = self._before(frame)
         offset, n = state.offset, len(frame)
         seasonal = SeasonalDetector(period=self.period)
-        seasonal_state = OnlineState(offset, memory.setdefault("seasonal", {}), whole=False)
-        by_season = seasonal._score_online(frame, seasonal_state)
+        by_season = seasonal._score_online(frame, replace(state.member("seasonal"), whole=False))
         robust = ZScoreDetector(method="robust")
         by_level = robust.mask_warmup(
             robust._score_online(frame, state.member("zscore")), offset=offset

@@ -268,6 +268,12 @@ class IsolationForestDetector(Detector):
     def online_context(self) -> int:
         return self.history + 2 * self.window + 2
 
+    def online_lookback(self, state: OnlineState, start: int, end: int) -> int:
+        """The features' window, unless a forest grows in these rows (from the rows before)."""
+        if "step" not in state.memory or any(start <= p for p in self.refit_points(end)):
+            return self.online_context()
+        return 2 * self.window + 2
+
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """Forests grown on the previous `history` rows at each refit point, each scoring the
         rows up to the next one. A stream keeps the latest forest in `state`."""
@@ -283,8 +289,9 @@ class IsolationForestDetector(Detector):
         points = self.refit_points(total)
         self.warmup_ = points[0] if points else total
         kept: dict[int, ForestModel | None] = memory.setdefault("models", {})
-        current = [p for p in points if p <= offset][-1:]  # the forest scoring the first row
-        wanted = current + [p for p in points if p > offset]
+        first = offset + state.scored_from  # rows before it are context, left unscored
+        current = [p for p in points if p <= first][-1:]  # the forest scoring the first row
+        wanted = current + [p for p in points if p > first]
         missing = [p for p in wanted if p not in kept]
 
         def grow(start: int) -> ForestModel | None:
@@ -306,7 +313,7 @@ class IsolationForestDetector(Detector):
         segments: list[tuple[int, int, ForestModel]] = []
         for start, end in zip(wanted, [*wanted[1:], total], strict=False):
             model = kept[start]
-            rows = slice(max(start - offset, 0), end - offset)
+            rows = slice(max(start - offset, state.scored_from), end - offset)
             if model is not None and rows.start < rows.stop:
                 raw[rows] = model.raw_scores(model.matrix(features.iloc[rows]))
                 segments.append((rows.start, rows.stop, model))

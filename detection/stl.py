@@ -78,6 +78,16 @@ def decompose(
     return np.asarray(result.trend, dtype=float), seasons
 
 
+def expectation_lookback(period: int) -> int:
+    """Rows before a row that its online expected value reads (`seasonal_expectation`)."""
+    return (PROFILE_CYCLES + 1) * period + phase_window(period) + level_window(period)
+
+
+def _scale_window(period: int) -> int:
+    """Previous residuals the online scale is taken from: eight seasons, within bounds."""
+    return int(np.clip(8 * period, 500, SCALE_HISTORY))
+
+
 def _residual_scale(residual: np.ndarray) -> float:
     return robust_spread(residual) or 1e-9
 
@@ -190,8 +200,32 @@ class SeasonalDetector(Detector):
 
     def online_context(self) -> int:
         longest = self.period or PERIOD_HISTORY // MIN_CYCLES
-        lookback = (PROFILE_CYCLES + 1) * longest + phase_window(longest) + level_window(longest)
-        return max(PERIOD_HISTORY, lookback + SCALE_HISTORY + 2)
+        return max(PERIOD_HISTORY, expectation_lookback(longest) + SCALE_HISTORY + 2)
+
+    def online_lookback(self, state: OnlineState, start: int, end: int) -> int:
+        """Once the seasons and the scale's floor are settled, and no season check falls in
+        the rows: what the profile of the longest season and the scale window read."""
+        memory = state.memory
+        if not self.period and memory.get("next_check", 0) <= end:
+            return self.online_context()
+        periods = self.online_periods(memory)
+        if periods is None:
+            return 0  # no season yet, and none looked for in these rows: nothing is read
+        longest, shortest = periods
+        if "floor" not in memory or "warmup" not in memory:
+            return self.online_context()
+        lookback = expectation_lookback(longest) + _scale_window(shortest) + 2
+        return min(lookback, self.online_context())
+
+    def online_periods(self, memory: dict) -> tuple[int, int] | None:
+        """The longest season online mode has used so far, and the first shortest one (which
+        sets the scale window), from a stream's memory; None before any season is found."""
+        if self.period:
+            return (self.period, self.period) if "step" in memory else None
+        changes = memory.get("changes") or []
+        if not changes:
+            return None
+        return max(periods[-1][0] for _, periods in changes), changes[0][1][0][0]
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """A seasonal profile: each phase's median over the previous cycles of the longest
@@ -230,10 +264,8 @@ class SeasonalDetector(Detector):
         if "floor" not in memory:
             head = values.iloc[max(0, first - SCALE_HISTORY - state.offset) : first - state.offset]
             memory["floor"] = scale_floor(robust_spread(head))
-        shortest = changes[0][1][0][0]
-        window = int(np.clip(8 * shortest, 500, SCALE_HISTORY))
         residual = values.to_numpy() - expected
-        scale = trailing_scale(residual, window, memory["floor"])
+        scale = trailing_scale(residual, _scale_window(changes[0][1][0][0]), memory["floor"])
         if "warmup" not in memory:
             position = state.offset + np.arange(n)
             ready = np.flatnonzero(~np.isnan(expected) & ~np.isnan(scale) & (position >= first))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -14,9 +16,11 @@ class OnlineScorer:
 
     Each point gets exactly the score `Detector.score_online` would give it over the whole
     series: the scorer keeps the detector's `online_context()` rows of history and the
-    decisions the detector made on earlier rows (its `OnlineState`), nothing more. Until the
-    time step is settled by the first GRID_SAMPLE points (all of them warm-up), those points
-    are kept and scored afresh with each batch.
+    decisions the detector made on earlier rows (its `OnlineState`), nothing more. A batch is
+    scored with the `online_lookback()` rows before it, which once the detector has settled
+    (seasons found, forest grown) is far less than the history. Until the time step is
+    settled by the first GRID_SAMPLE points (all of them warm-up), those points are kept and
+    scored afresh with each batch.
     """
 
     def __init__(self, detector: Detector) -> None:
@@ -27,6 +31,8 @@ class OnlineScorer:
         self._state = OnlineState(whole=False)
         self._step: int | None = None
         self._last: int | None = None
+        #: Rows of history the last batch was scored with (all of them while settling).
+        self.last_context = 0
 
     @property
     def history_rows(self) -> int:
@@ -69,13 +75,18 @@ class OnlineScorer:
 
     def _score_batch(self, batch: pd.DataFrame) -> pd.DataFrame:
         grid, original = fill_gaps(batch, self._step, after=self._last)
-        frame = pd.concat([self._history, grid], ignore_index=True)
-        offset = self._state.offset
-        scored = self.detector._score_online(frame, self._state)
-        scored = self.detector.mask_warmup(scored, offset=offset)
+        kept = len(self._history)
+        start = self._state.offset + kept
+        lookback = self.detector.online_lookback(self._state, start, start + len(grid))
+        context = min(kept, lookback)
+        self.last_context = context
+        frame = pd.concat([self._history.iloc[kept - context :], grid], ignore_index=True)
+        state = replace(self._state, offset=start - context, scored_from=context)
+        scored = self.detector._score_online(frame, state)
+        scored = self.detector.mask_warmup(scored, offset=state.offset)
         positions = np.arange(len(grid)) if original is None else original
-        new = scored.iloc[len(self._history) + positions].reset_index(drop=True)
-        self._keep(frame)
+        new = scored.iloc[context + positions].reset_index(drop=True)
+        self._keep(pd.concat([self._history, grid], ignore_index=True))
         return new
 
     def _keep(self, frame: pd.DataFrame) -> None:

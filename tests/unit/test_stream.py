@@ -66,6 +66,8 @@ def test_a_long_stream_keeps_bounded_history_and_the_same_scores(short_memory, n
     live = in_batches(scorer, frame, [97, 250, 13])
 
     assert scorer.history_rows <= scorer.context < len(frame)
+    if name != "zscore":  # settled: the last batch read a fraction of the history kept
+        assert scorer.last_context < scorer.history_rows / 2
     pd.testing.assert_frame_equal(live, whole, rtol=1e-9)
     assert live.loc[frame["timestamp"] == pd.Timestamp("2024-02-06 11:00"), "is_anomaly"].all()
 
