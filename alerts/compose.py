@@ -100,12 +100,18 @@ def chart_png(context: pd.DataFrame, points: Sequence[AlertPoint], series: str) 
     return pio.to_image(figure, format="png", width=width, height=height)
 
 
+#: The data set name alerts on live series carry: their links open the Live page.
+LIVE = "live"
+
+
 def analyze_url(public_url: str, dataset: str, series: str, at: pd.Timestamp | None = None) -> str:
-    """The Analyze page for a series, zoomed to `at` when given."""
-    fields = {"dataset": dataset, "series": series}
+    """The page showing a series, centred on `at` when given: the Analyze page for a data
+    set's series, the Live page for a live series."""
+    fields = {"series": series} if dataset == LIVE else {"dataset": dataset, "series": series}
     if at is not None:
         fields["at"] = f"{pd.Timestamp(at):%Y-%m-%dT%H:%M:%S}"
-    return f"{public_url.rstrip('/')}/analyze?{urlencode(fields)}"
+    page = "live" if dataset == LIVE else "analyze"
+    return f"{public_url.rstrip('/')}/{page}?{urlencode(fields)}"
 
 
 def _message(subject: str, sender: str, recipients: Sequence[str]) -> EmailMessage:

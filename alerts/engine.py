@@ -21,7 +21,7 @@ import pandas as pd
 from alerts.compose import AlertPoint, compose_alert, compose_resolved
 from alerts.outbox import Outbox
 from alerts.rules import Rule
-from alerts.sqlite import connect
+from storage.sqlite import connect
 
 #: Points listed one by one in an email; the rest are counted.
 MAX_LISTED = 20

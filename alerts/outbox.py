@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses, make_msgid
 from pathlib import Path
 
-from alerts.sqlite import connect
+from storage.sqlite import connect
 
 STATUSES = ("pending", "sending", "sent", "failed")
 HOST = socket.gethostname()

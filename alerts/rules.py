@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alerts.sqlite import connect
+from storage.sqlite import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rules (

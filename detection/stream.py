@@ -10,6 +10,9 @@ import pandas as pd
 from detection.base import GRID_SAMPLE, Detector, OnlineState, fill_gaps, grid_step
 from detection.errors import DataError
 
+#: Points before a batch that a saved model scores it with.
+MODEL_CONTEXT = 3000
+
 
 class OnlineScorer:
     """Scores the points of one series as they arrive, with bounded memory.
@@ -94,3 +97,37 @@ class OnlineScorer:
         dropped = max(0, len(frame) - self.context)
         self._history = frame.iloc[dropped:].reset_index(drop=True)
         self._state.offset += dropped
+
+
+class ModelScorer:
+    """Scores arriving points with a trained detector (a saved model), which learns no more:
+    each batch is scored together with the `context` points before it, for the detectors
+    whose score of a point reads its neighbours (rolling windows, level changes)."""
+
+    def __init__(self, detector: Detector, context: int = MODEL_CONTEXT) -> None:
+        self.detector = detector
+        self.context = context
+        self._history = pd.DataFrame(columns=["timestamp", "value"])
+        self._last: int | None = None
+        self.last_context = 0
+
+    @property
+    def history_rows(self) -> int:
+        return len(self._history)
+
+    def update(self, points: pd.DataFrame) -> pd.DataFrame:
+        """Score new points, later than every point before them, like `OnlineScorer.update`."""
+        if points.empty:
+            return points.iloc[0:0]
+        times = points["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
+        if not (np.diff(times) > 0).all() or (self._last is not None and times[0] <= self._last):
+            raise DataError("Points must arrive in time order, each later than the last one.")
+        batch = points[["timestamp", "value"]].reset_index(drop=True)
+        frame = batch if self._history.empty else pd.concat([self._history, batch])
+        frame = frame.reset_index(drop=True)
+        self.last_context = len(self._history)
+        scored = self.detector.score(frame).iloc[len(self._history) :].reset_index(drop=True)
+        scored.index = points.index
+        self._history = frame.iloc[-self.context :].reset_index(drop=True)
+        self._last = int(times[-1])
+        return scored

@@ -8,7 +8,7 @@ import pandas as pd
 
 from alerts.compose import AlertPoint, compose_test
 from alerts.delivery import RoundReport, deliver_due
-from alerts.engine import AlertEngine
+from alerts.engine import AlertEngine, Context
 from alerts.outbox import Outbox
 from alerts.rules import RuleStore
 from vigil.settings import Settings
@@ -22,16 +22,19 @@ def rule_store(config: Settings) -> RuleStore:
     return RuleStore(config.alerts_path)
 
 
-def alert_engine(config: Settings, scored: pd.DataFrame | None = None) -> AlertEngine:
-    """The engine; with `scored`, its emails show that series around the points."""
+def alert_engine(
+    config: Settings, scored: pd.DataFrame | None = None, *, context: Context | None = None
+) -> AlertEngine:
+    """The engine; with `scored`, its emails show that series around the points (or what
+    `context` gives)."""
+    if scored is not None:
+        context = lambda _rule, _series, points: chart_window(scored, points)  # noqa: E731
     return AlertEngine(
         config.alerts_path,
         Outbox(config.outbox_path),
         sender=config.alert_from,
         public_url=config.public_url,
-        context=None
-        if scored is None
-        else lambda _rule, _series, points: chart_window(scored, points),
+        context=context,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -27,9 +28,15 @@ from detection.models import train as fit_model
 from detection.quality import plural
 from detection.schema import Schema, infer_schema
 from detection.tidy import prepare, series_frame
+from live.client import ApiError
+from live.demo import DemoStream
+from live.replay import parse_speed
+from live.replay import replay as replay_points
 from vigil.alerting import alert_engine, alert_on_run, dispatch_due
 from vigil.datasets import DatasetStore, content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
+from vigil.live import live_worker
+from vigil.live_api import allow_token, attach_worker
 from vigil.models import model_id_of, model_key
 from vigil.settings import load_settings
 
@@ -74,6 +81,13 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
     click.echo(
         f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir})"
     )
+    worker = live_worker(config).start()
+    attach_worker(app.server, worker)
+    if config.demo:
+        token = secrets.token_urlsafe(24)
+        allow_token(app.server, token)
+        DemoStream(f"http://127.0.0.1:{config.port}", token).start()
+        click.echo("Streaming demo series to the Live page")
     if config.smtp is not None:
         engine = alert_engine(config)
         DeliveryWorker(
@@ -430,3 +444,70 @@ def flush() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.command()
+@click.argument(
+    "input_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--series", "series", required=True, help="Live series to send the points to.")
+@click.option(
+    "--value-column",
+    default=None,
+    help="Column of values to send (default: the only numeric column, or the one named --series).",
+)
+@click.option("--time-column", default=None, help="Column of timestamps (found if omitted).")
+@click.option(
+    "--speed",
+    default="max",
+    show_default=True,
+    help="How fast to replay: 60x sends an hour of data a minute; max sends at once.",
+)
+@click.option("--url", default="http://127.0.0.1:8050", show_default=True, help="Vigil's address.")
+@click.option(
+    "--token",
+    envvar="VIGIL_API_TOKEN",
+    required=True,
+    help="An ingest API token (or VIGIL_API_TOKEN).",
+)
+@click.option(
+    "--batch", default=1000, show_default=True, help="Most points a request carries (≤ 10,000)."
+)
+def replay(
+    input_path: Path,
+    series: str,
+    value_column: str | None,
+    time_column: str | None,
+    speed: str,
+    url: str,
+    token: str,
+    batch: int,
+) -> None:
+    """Replay a CSV (or Parquet) series into a running Vigil's ingest API."""
+    try:
+        factor = parse_speed(speed)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    raw = _read(input_path)
+    schema = _schema(raw, time_column, (value_column,) if value_column else (), None)
+    tidy, report = prepare(raw, schema)
+    names = report.series
+    if value_column is None and len(names) > 1:
+        if series not in names:
+            raise DataError(
+                f"The file has {len(names)} series ({', '.join(map(repr, names[:5]))}): "
+                "name the one to send with --value-column."
+            )
+        names = [series]
+    frame = series_frame(tidy, names[0])
+    pace = "as fast as the API takes them" if factor is None else f"at {factor:g}x"
+    click.echo(f"Replaying {plural(len(frame), 'point')} of {names[0]} into {series}, {pace}")
+    try:
+        done = replay_points(frame, series=series, url=url, token=token, speed=factor, batch=batch)
+    except ApiError as error:
+        raise DataError(str(error)) from None
+    click.echo(
+        f"Sent {plural(done.sent, 'point')} in {plural(done.requests, 'request')}: "
+        f"{done.accepted:,} accepted, {done.duplicates:,} already there, "
+        f"{done.rejected:,} refused"
+    )

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from alerts.sqlite import connect
 from detection.errors import DataError
 from detection.feedback import VERDICTS
+from storage.sqlite import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS marks (

@@ -30,6 +30,19 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     alert_from: str = Field("vigil@localhost", description="Sender address of alert emails.")
     public_url: str = Field("http://127.0.0.1:8050", description="Vigil's address, for links.")
+    api_tokens: SecretStr | None = Field(
+        None, description="Bearer tokens of the ingest API, comma-separated."
+    )
+    api_tokens_file: Path | None = Field(
+        None, description="A file of ingest API tokens, one a line ('#' starts a comment)."
+    )
+    live_late_minutes: float = Field(
+        60.0, ge=0, description="How late a live point may come and still be scored."
+    )
+    live_stale_minutes: float = Field(
+        5.0, gt=0, description="A live series with no point for this long is marked stale."
+    )
+    max_request_mb: float = Field(5.0, gt=0, description="Largest ingest request body, in MB.")
     model_key: SecretStr | None = Field(
         None,
         description="Key that signs saved models; without it one is made in the data directory.",
@@ -57,6 +70,21 @@ class Settings(BaseSettings):
     def alerts_path(self) -> Path:
         """Alert rules, alert state and history."""
         return self.data_dir / "alerts.sqlite"
+
+    @property
+    def live_path(self) -> Path:
+        """Live series, their points and scores."""
+        return self.data_dir / "live.sqlite"
+
+    def tokens(self) -> set[str]:
+        """The ingest API's bearer tokens, from the setting and the tokens file."""
+        found = set()
+        if self.api_tokens is not None:
+            found |= {t.strip() for t in self.api_tokens.get_secret_value().split(",")}
+        if self.api_tokens_file is not None and self.api_tokens_file.is_file():
+            for line in self.api_tokens_file.read_text(encoding="utf-8").splitlines():
+                found.add(line.split("#", 1)[0].strip())
+        return {token for token in found if token}
 
     @property
     def max_upload_bytes(self) -> int:

@@ -13,6 +13,7 @@ from alerts.compose import analyze_url
 from detection.errors import VigilError
 from detection.feedback import NORMAL
 from vigil.links import MARK_PATH, read_token
+from vigil.live_api import live_api
 from vigil.models import model_key
 from vigil.services import dataset_store, feedback_store, settings
 
@@ -90,5 +91,6 @@ def register(server: Flask) -> None:
     """Attach the endpoints and the request size limit to the app's Flask server."""
     server.config["MAX_CONTENT_LENGTH"] = settings().max_upload_bytes + 1_000_000
     server.register_blueprint(api)
+    server.register_blueprint(live_api)
     server.register_blueprint(feedback)
     server.register_error_handler(RequestEntityTooLarge, lambda _error: _too_large())

@@ -1,0 +1,97 @@
+"""A demo stream: two made-up service metrics, a point a second each, posted to the ingest
+API like any client would, with trouble planted now and then so there is something to see."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import numpy as np
+import pandas as pd
+
+from live.client import ApiError, points_body, post_points
+from live.points import MAX_POINTS
+
+log = logging.getLogger(__name__)
+
+STEP = pd.Timedelta(seconds=1)
+#: History sent at the start, so the detectors have learnt the hourly season at once.
+BACKFILL = pd.Timedelta(hours=5)
+SERIES = ("demo_checkout_latency_ms", "demo_orders_per_s")
+
+
+def demo_values(timestamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+    """Each demo series at the given (whole-second) times: an hourly rhythm, noise, and
+    trouble decided by the time itself, so the same second always gets the same value."""
+    seconds = pd.DatetimeIndex(timestamps).as_unit("s").asi8
+    hour_phase = 2 * np.pi * (seconds % 3600) / 3600
+    latency = 120 + 25 * np.sin(hour_phase) + 4 * _noise(seconds, 1)
+    orders = 40 + 12 * np.cos(hour_phase) + 2 * _noise(seconds, 2)
+    spike = _uniform(seconds, 3) < 1 / 180  # about one every three minutes
+    latency = np.where(spike, latency + 60 + 40 * _uniform(seconds, 4), latency)
+    outage = (seconds % 900) < 20  # orders fall away for 20 s every quarter hour
+    orders = np.where(outage, orders * 0.2, orders)
+    return {SERIES[0]: latency.round(1), SERIES[1]: orders.round(2)}
+
+
+def _uniform(seconds: np.ndarray, salt: int) -> np.ndarray:
+    """A number in [0, 1) per second (splitmix64 of the second), the same every time."""
+    with np.errstate(over="ignore"):
+        x = seconds.astype(np.uint64) + np.uint64(salt) * np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(float) / 2**53
+
+
+def _noise(seconds: np.ndarray, salt: int) -> np.ndarray:
+    """Roughly standard normal noise per second (Box-Muller on two uniforms)."""
+    u1 = np.maximum(_uniform(seconds, 10 * salt), 1e-12)
+    u2 = _uniform(seconds, 10 * salt + 1)
+    return np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)
+
+
+class DemoStream:
+    """Posts the demo series to `url` with `token`: first the last BACKFILL of history, then a
+    point a second, until stopped."""
+
+    def __init__(self, url: str, token: str, *, backfill: pd.Timedelta = BACKFILL) -> None:
+        self.url = url
+        self.token = token
+        self.backfill = backfill
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _post(self, times: pd.DatetimeIndex) -> None:
+        for name, values in demo_values(times).items():
+            for start in range(0, len(times), MAX_POINTS):
+                chunk = slice(start, start + MAX_POINTS)
+                post_points(self.url, self.token, name, points_body(times[chunk], values[chunk]))
+
+    def run(self) -> None:
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+        sent_until = now - self.backfill
+        complained = False
+        while not self._stop.is_set():
+            now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+            if now > sent_until:
+                times = pd.date_range(sent_until + STEP, now, freq=STEP)
+                try:
+                    self._post(times)
+                    sent_until = now
+                    complained = False
+                except ApiError as error:  # the server is starting or busy: try again
+                    if not complained:
+                        log.warning("demo stream: %s", error)
+                        complained = True
+            self._stop.wait(1.0)
+
+    def start(self) -> DemoStream:
+        self._thread = threading.Thread(target=self.run, name="vigil-demo-stream", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)

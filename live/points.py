@@ -1,0 +1,147 @@
+"""Reading the points of an ingest request: `{"points": [{"timestamp": ..., "value": ...}]}`.
+
+A timestamp is an ISO 8601 string (an offset is converted to UTC; none means UTC) or a number
+of seconds since 1970. A value is a finite number. Each point that breaks a rule is refused
+with its reason; the others are kept, sorted by time, the last of repeated times winning.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+#: Most points one request may carry.
+MAX_POINTS = 10_000
+#: Reasons listed in an answer; the rest are counted.
+MAX_REASONS = 20
+#: Series names: what a URL path segment, a file name and an email subject can all carry.
+MAX_NAME = 100
+EARLIEST = pd.Timestamp("1970-01-01")
+LATEST = pd.Timestamp("2200-01-01")
+LIMIT_SECONDS = (LATEST - EARLIEST).total_seconds()
+
+
+class BodyError(ValueError):
+    """The request as a whole is malformed; `reasons` says how."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+@dataclass
+class Batch:
+    """The points of one request that can be kept, and why the others cannot."""
+
+    timestamps: np.ndarray  # int64 ns since the epoch, UTC, sorted and unique
+    values: np.ndarray  # float64, finite
+    rejected: int = 0
+    reasons: list[str] = field(default_factory=list)
+    repeated: int = 0  # points whose time came again later in the same request
+
+    def refuse(self, index: int, why: str) -> None:
+        self.rejected += 1
+        if len(self.reasons) < MAX_REASONS:
+            self.reasons.append(f"point {index}: {why}")
+
+
+def check_series_name(name: str) -> str:
+    """The name, or a ValueError that says what a name may be."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
+        raise ValueError(f"A series name has 1 to {MAX_NAME} characters and no control characters.")
+    return name
+
+
+def read_batch(body: object) -> Batch:
+    """The points of a decoded JSON body; BodyError when the body's shape is wrong."""
+    if not isinstance(body, dict) or "points" not in body:
+        raise BodyError(['The body must be a JSON object with a "points" list.'])
+    points = body["points"]
+    if not isinstance(points, list):
+        raise BodyError(['"points" must be a list.'])
+    if len(points) > MAX_POINTS:
+        raise BodyError([f"At most {MAX_POINTS:,} points a request, not {len(points):,}."])
+    batch = Batch(np.empty(0, dtype=np.int64), np.empty(0))
+    rows: list[int] = []  # request positions of the points that pass the plain checks
+    stamps: list[object] = []
+    values: list[float] = []
+    for index, point in enumerate(points):
+        if not isinstance(point, dict):
+            batch.refuse(index, 'not an object with "timestamp" and "value"')
+            continue
+        stamp, value = point.get("timestamp"), point.get("value")
+        if stamp is None:
+            batch.refuse(index, "no timestamp")
+        elif isinstance(stamp, bool) or not isinstance(stamp, str | int | float):
+            batch.refuse(index, f"timestamp {_show(stamp)} is neither a string nor a number")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            batch.refuse(index, f"value {_show(value)} is not a number")
+        elif not math.isfinite(value):
+            batch.refuse(index, "value is not finite")
+        else:
+            rows.append(index)
+            stamps.append(stamp)
+            values.append(float(value))
+    times = _timestamps(stamps)
+    readable = times != NOT_A_TIME
+    for position in np.flatnonzero(~readable):
+        batch.refuse(
+            rows[position],
+            f"timestamp {_show(stamps[position])} is not an ISO 8601 time between 1970 and "
+            "2200, nor seconds since 1970",
+        )
+    times, kept_values = times[readable], np.asarray(values, dtype=float)[readable]
+    # sort by time; of repeated times, the last one sent wins
+    order = np.lexsort((np.arange(len(times)), times))
+    times, kept_values = times[order], kept_values[order]
+    last = np.append(times[1:] != times[:-1], True) if len(times) else np.ones(0, dtype=bool)
+    batch.repeated = int((~last).sum())
+    batch.timestamps, batch.values = times[last], kept_values[last]
+    batch.reasons.sort(key=lambda reason: int(reason.split()[1].rstrip(":")))
+    return batch
+
+
+NOT_A_TIME = np.iinfo(np.int64).min
+
+
+def _timestamps(raw: list[object]) -> np.ndarray:
+    """ns since the epoch (UTC) of each string or number; NOT_A_TIME where there is none
+    between 1970 and 2200. Parsed together: one request's strings share a format."""
+    out = np.full(len(raw), NOT_A_TIME, dtype=np.int64)
+    text = [i for i, stamp in enumerate(raw) if isinstance(stamp, str)]
+    if text:
+        parsed = pd.to_datetime(
+            pd.Series([raw[i] for i in text], dtype=object),
+            utc=True,
+            errors="coerce",
+            format="ISO8601",
+        )
+        if parsed.isna().any():  # mixed formats: one at a time
+            parsed = pd.Series([_one_time(raw[i]) for i in text], dtype="datetime64[ns, UTC]")
+        stamps = parsed.dt.tz_localize(None).astype("datetime64[ns]").to_numpy()
+        out[text] = np.where(pd.isna(stamps), NOT_A_TIME, stamps.view("int64"))
+    numbers = [i for i, stamp in enumerate(raw) if not isinstance(stamp, str)]
+    if numbers:
+        seconds = np.asarray([raw[i] for i in numbers], dtype=float)
+        ok = np.isfinite(seconds) & (seconds >= 0) & (seconds < LIMIT_SECONDS)
+        out[numbers] = np.where(ok, np.round(np.where(ok, seconds, 0) * 1e9), NOT_A_TIME)
+    low, high = EARLIEST.value, LATEST.value
+    return np.where((out >= low) & (out < high), out, NOT_A_TIME)
+
+
+def _one_time(raw: str) -> pd.Timestamp:
+    try:
+        return (
+            pd.Timestamp(raw, tz="UTC") if pd.Timestamp(raw).tzinfo is None else pd.Timestamp(raw)
+        )
+    except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return pd.NaT
+
+
+def _show(raw: object) -> str:
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,257 @@
+"""Scoring live series as their points arrive: a worker on an asyncio loop of its own thread.
+
+Each round reads the points stored since the last one, scores each series' new points with its
+detector in streaming mode (`detection.stream`), stores the scores and hands them on (to the
+alert rules). The scoring runs in an executor thread, so the loop stays free to be woken by
+ingest; Isolation Forest grows its forests in a pool of its own, outside the GIL.
+
+A late point (earlier than a series' latest scored one) or a corrected one is scored by going
+back to a checkpoint of the series' scorer taken before it, and scoring every later point again
+from the store: the scores are exactly those the points would have had arriving in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pickle
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pandas as pd
+
+from detection.errors import VigilError
+from detection.stream import ModelScorer, OnlineScorer
+from live.store import LiveStore, Series
+
+log = logging.getLogger(__name__)
+
+Scorer = OnlineScorer | ModelScorer
+#: Makes the scorer a series' settings ask for; raises VigilError for settings that cannot run.
+ScorerFactory = Callable[[Series], Scorer]
+#: Called with a series and the rows just scored (a ScoredFrame indexed by point id).
+OnScored = Callable[[Series, pd.DataFrame], None]
+
+#: A series' scorer is saved every this many points, to score late points again from.
+CHECKPOINT_POINTS = 5_000
+#: Most points one round reads.
+ROUND_POINTS = 200_000
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    last: int  # the latest timestamp (ns) the scorer had seen
+    saved: bytes
+
+
+class SeriesScorer:
+    """One series' scorer, with the checkpoints that let it score late points again."""
+
+    def __init__(self, series: Series, factory: ScorerFactory, late_window: pd.Timedelta) -> None:
+        self.series = series
+        self.late_window = late_window
+        self._factory = factory
+        self.scorer = factory(series)
+        self.last: int | None = None
+        self._checkpoints: deque[_Checkpoint] = deque()
+        self._unsaved = 0
+        #: Points scored again since the start, because an earlier one came late.
+        self.rescored = 0
+
+    def score(self, points: pd.DataFrame, store: LiveStore, upto_id: int) -> pd.DataFrame:
+        """Score this series' new points (`id`, `ts`, `value`); the ScoredFrame (indexed by
+        point id) of every point scored, later points scored again included."""
+        points = points.sort_values("ts")
+        first = int(points["ts"].iloc[0])
+        if self.last is None or first > self.last:
+            return self._update(points)
+        return self._rewind(first, store, upto_id)
+
+    def replay(self, store: LiveStore, upto_id: int) -> pd.DataFrame:
+        """Score every stored point of the series afresh (its settings changed)."""
+        self.scorer, self.last = self._factory(self.series), None
+        self._checkpoints.clear()
+        return self._score_stored(store, upto_id)
+
+    def _rewind(self, first: int, store: LiveStore, upto_id: int) -> pd.DataFrame:
+        while self._checkpoints and self._checkpoints[-1].last >= first:
+            self._checkpoints.pop()
+        if self._checkpoints:
+            saved = self._checkpoints[-1]
+            self.scorer, self.last = pickle.loads(saved.saved), saved.last
+        else:
+            self.scorer, self.last = self._factory(self.series), None
+        scored = self._score_stored(store, upto_id)
+        self.rescored += len(scored)
+        return scored
+
+    def _score_stored(self, store: LiveStore, upto_id: int) -> pd.DataFrame:
+        self._unsaved = 0
+        parts = [
+            self._update(chunk) for chunk in store.points_after(self.series.id, self.last, upto_id)
+        ]
+        return pd.concat(parts) if parts else _empty()
+
+    def _update(self, points: pd.DataFrame) -> pd.DataFrame:
+        """Score points later than the last, checkpointing every CHECKPOINT_POINTS."""
+        room = CHECKPOINT_POINTS - self._unsaved
+        if len(points) <= room:
+            return self._update_chunk(points)
+        parts = [self._update_chunk(points.iloc[:room])]
+        for start in range(room, len(points), CHECKPOINT_POINTS):
+            parts.append(self._update_chunk(points.iloc[start : start + CHECKPOINT_POINTS]))
+        return pd.concat(parts)
+
+    def _update_chunk(self, points: pd.DataFrame) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {
+                "timestamp": pd.to_datetime(points["ts"].to_numpy(), unit="ns"),
+                "value": points["value"].to_numpy(dtype=float),
+            },
+            index=pd.Index(points["id"].to_numpy(), name="id"),
+        )
+        scored = self.scorer.update(frame)
+        self.last = int(points["ts"].iloc[-1])
+        self._unsaved += len(points)
+        if self._unsaved >= CHECKPOINT_POINTS:
+            self._save()
+        return scored
+
+    def _save(self) -> None:
+        """Checkpoint the scorer; keep the checkpoints a late point could go back to."""
+        assert self.last is not None
+        self._checkpoints.append(_Checkpoint(self.last, pickle.dumps(self.scorer)))
+        self._unsaved = 0
+        horizon = self.last - self.late_window.value
+        while len(self._checkpoints) > 1 and self._checkpoints[1].last < horizon:
+            self._checkpoints.popleft()
+
+
+class LiveWorker:
+    """Scores the points of every live series as they are stored."""
+
+    def __init__(
+        self,
+        store: LiveStore,
+        factory: ScorerFactory,
+        *,
+        late_window: pd.Timedelta,
+        on_scored: OnScored | None = None,
+        interval: float = 0.25,
+    ) -> None:
+        self.store = store
+        self.factory = factory
+        self.late_window = late_window
+        self.on_scored = on_scored
+        self.interval = interval
+        self._after = 0
+        self._scorers: dict[int, SeriesScorer] = {}
+        self._versions: dict[int, int] = {}  # the settings each series was scored with
+        self._broken: set[int] = set()  # series whose settings cannot score them
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-scoring")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def round(self) -> int:
+        """Score what was stored since the last round; how many points were scored."""
+        new = self.store.new_points(self._after, ROUND_POINTS)
+        upto = int(new["id"].max()) if len(new) else self._after
+        settings = {series.id: series for series in self.store.series()}
+        done = 0
+        for series in settings.values():
+            seen = self._versions.get(series.id)
+            if seen is not None and seen != series.version:  # its settings changed
+                self._broken.discard(series.id)
+                self._scorers.pop(series.id, None)
+                done += self._score(series, lambda s: s.replay(self.store, upto))
+                new = new[new["series"] != series.id]
+        for series_id, points in new.groupby("series", sort=False):
+            series = settings.get(int(series_id))
+            if series is not None and series.id not in self._broken:
+                done += self._score(series, lambda s, p=points: s.score(p, self.store, upto))
+        self._after = upto
+        return done
+
+    def _score(self, series: Series, how: Callable[[SeriesScorer], pd.DataFrame]) -> int:
+        self._versions[series.id] = series.version
+        try:
+            scorer = self._scorers.get(series.id)
+            if scorer is None:
+                scorer = SeriesScorer(series, self.factory, self.late_window)
+                self._scorers[series.id] = scorer
+            scored = how(scorer)
+        except VigilError as error:
+            # settings that cannot score this series: say so on the series, and wait for
+            # new settings, which score it all afresh
+            self._scorers.pop(series.id, None)
+            self._broken.add(series.id)
+            self.store.set_error(series.id, str(error))
+            log.warning("cannot score live series %r: %s", series.name, error)
+            return 0
+        if series.error:
+            self.store.set_error(series.id, None)
+        self.store.write_scores(scored)
+        if self.on_scored is not None and len(scored):
+            try:
+                self.on_scored(series, scored)
+            except Exception:  # the scores are kept; the hook's failure is logged
+                log.exception("handing on the scores of %r failed", series.name)
+        return len(scored)
+
+    async def run(self) -> None:
+        """Score round after round until `stop`; sleep between rounds unless woken."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                busy = await self._loop.run_in_executor(self._executor, self.round)
+            except Exception:  # a bug: keep scoring the other series, keep the details
+                log.exception("a live scoring round failed")
+                busy = 0
+            if not busy and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.interval)
+
+    def notify(self) -> None:
+        """New points were stored: start a round now (safe from any thread)."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+    def start(self) -> LiveWorker:
+        """Run in a daemon thread of its own."""
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self.run()), name="vigil-live", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stopping = True
+        self.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._executor.shutdown(wait=False)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        columns=[
+            "timestamp",
+            "value",
+            "score",
+            "severity",
+            "is_anomaly",
+            "expected",
+            "lower",
+            "upper",
+            "explanation",
+        ]
+    )

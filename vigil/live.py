@@ -1,0 +1,86 @@
+"""Live series wired to Vigil's settings: the store, the scoring worker and the alerts it feeds."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from alerts.compose import LIVE, AlertPoint
+from detection import make_detector
+from detection.stream import ModelScorer, OnlineScorer
+from live.scoring import LiveWorker, OnScored, Scorer, ScorerFactory
+from live.store import LiveStore, Series
+from vigil.alerting import alert_engine, flagged_points, rule_store
+from vigil.models import ModelStore, model_key
+from vigil.settings import Settings
+
+#: Points of a live series shown around the flagged ones in an alert's chart.
+CHART_BEFORE = 300
+CHART_MOST = 3000
+
+
+def live_store(config: Settings) -> LiveStore:
+    return LiveStore(config.live_path)
+
+
+def late_window(config: Settings) -> pd.Timedelta:
+    return pd.Timedelta(minutes=config.live_late_minutes)
+
+
+def stale_after(config: Settings) -> pd.Timedelta:
+    return pd.Timedelta(minutes=config.live_stale_minutes)
+
+
+def scorer_factory(config: Settings) -> ScorerFactory:
+    """Makes a series' scorer: its saved model, or its detector in streaming mode."""
+    models = ModelStore(config.data_dir, model_key(config))
+
+    def make(series: Series) -> Scorer:
+        if series.model:
+            detector, _info = models.load(series.model)
+            return ModelScorer(detector)
+        return OnlineScorer(make_detector(series.detector, series.params))
+
+    return make
+
+
+def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
+    """Sends a live series' flagged points through the rules that watch it with its detector
+    (or model); the emails show the series around them."""
+
+    def context(_rule, series: str, points: list[AlertPoint]) -> pd.DataFrame:
+        first = min(point.timestamp for point in points)
+        before = store.scores(series, until=first, limit=CHART_BEFORE, latest=True)
+        after = store.scores(series, since=first, limit=CHART_MOST)
+        return pd.concat([before, after], ignore_index=True)
+
+    def hand_on(series: Series, scored: pd.DataFrame) -> None:
+        if not scored["is_anomaly"].any():
+            return
+        rules = [
+            rule
+            for rule in rule_store(config).rules()
+            if rule.matches(series.name) and rule.detector == series.scored_by
+        ]
+        if not rules:
+            return
+        engine = alert_engine(config, context=context)
+        now = time.time()
+        points = flagged_points(scored)
+        for rule in rules:
+            engine.record(rule, series.name, LIVE, points, now=now)
+        engine.dispatch(rules, now=now, silences=rule_store(config).silences())
+
+    return hand_on
+
+
+def live_worker(config: Settings, store: LiveStore | None = None) -> LiveWorker:
+    """The scoring worker for the settings' live store (not started)."""
+    store = store or live_store(config)
+    return LiveWorker(
+        store,
+        scorer_factory(config),
+        late_window=late_window(config),
+        on_scored=alert_on_scores(config, store),
+    )

@@ -1,0 +1,195 @@
+"""The ingest API of live series: points in, series and scores out. Every call needs a bearer
+token (`VIGIL_API_TOKENS` or `VIGIL_API_TOKENS_FILE`)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+from flask import Blueprint, Flask, current_app, jsonify, request
+
+from detection import DETECTORS
+from detection.errors import VigilError
+from detection.params import coerce_params
+from live.points import BodyError, check_series_name, read_batch
+from live.status import status_of
+from vigil.live import late_window, live_store, stale_after
+from vigil.services import model_store, settings
+
+log = logging.getLogger(__name__)
+live_api = Blueprint("vigil_live", __name__, url_prefix="/api/v1/series")
+
+#: Flask config keys: tokens the app itself holds (the demo stream's), and the live worker.
+EXTRA_TOKENS = "VIGIL_EXTRA_TOKENS"
+WORKER = "VIGIL_LIVE_WORKER"
+#: Most scored points one GET answers with.
+MAX_SCORES = 100_000
+
+
+@live_api.before_request
+def authenticate():
+    """401 unless the request carries one of the tokens."""
+    given = request.headers.get("Authorization", "")
+    scheme, _, token = given.partition(" ")
+    if scheme.lower() == "bearer" and token and _known(token.strip()):
+        return None
+    response = jsonify(error="A valid API token is needed: 'Authorization: Bearer <token>'.")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
+    return response, 401
+
+
+def _known(token: str) -> bool:
+    tokens = settings().tokens() | set(current_app.config.get(EXTRA_TOKENS, ()))
+    # compare with every token, in constant time, so timing says nothing of them
+    return any([hmac.compare_digest(token.encode(), known.encode()) for known in tokens])
+
+
+@live_api.post("/<name>/points")
+def add_points(name: str):
+    """Store points of a series: 202 with what was accepted, 413 or 422 with why not."""
+    try:
+        name = check_series_name(name)
+    except ValueError as error:
+        return jsonify(error=str(error)), 422
+    limit = int(settings().max_request_mb * 1_000_000)
+    if (request.content_length or 0) > limit:
+        return _too_large(limit)
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        return _too_large(limit)
+    try:
+        batch = read_batch(json.loads(raw))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return jsonify(error="The body is not JSON.", reasons=[str(error)]), 422
+    except BodyError as error:
+        return jsonify(error="The body is not a batch of points.", reasons=error.reasons), 422
+    if not len(batch.timestamps) and batch.rejected:
+        return jsonify(
+            error="No point in the body could be read.",
+            rejected=batch.rejected,
+            reasons=batch.reasons,
+        ), 422
+    config = settings()
+    result = live_store(config).add(name, batch, late_window=late_window(config))
+    worker = current_app.config.get(WORKER)
+    if worker is not None and result.accepted:
+        worker.notify()
+    return jsonify(series=name, **result.as_json()), 202
+
+
+def _too_large(limit: int):
+    return jsonify(error=f"The body is over the {limit / 1e6:g} MB request limit."), 413
+
+
+@live_api.get("")
+def list_series():
+    """Every live series with its settings, latest point and status."""
+    config = settings()
+    summary = live_store(config).summary()
+    now = time.time()
+    return jsonify(
+        series=[
+            {
+                "name": row["name"],
+                "detector": row["detector"],
+                "model": row["model"],
+                "points": int(row["points"]),
+                "first": _iso(row["first"]),
+                "last": _iso(row["last"]),
+                "last_value": _number(row["last_value"]),
+                "anomalies_last_hour": int(row["recent_anomalies"]),
+                "status": status_of(row, now=now, stale_after=stale_after(config)),
+                "error": row["error"],
+            }
+            for _, row in summary.iterrows()
+        ]
+    )
+
+
+@live_api.get("/<name>/scores")
+def series_scores(name: str):
+    """A series' points after `since` (ISO 8601; all when absent), oldest first, with their
+    scores: at most `limit` (default and most 100,000); `next` says where to go on from."""
+    store = live_store(settings())
+    if store.get(name) is None:
+        return jsonify(error=f"There is no live series called {name!r}."), 404
+    try:
+        since = _time(request.args.get("since"))
+        limit = int(request.args.get("limit", MAX_SCORES))
+    except ValueError as error:
+        return jsonify(error=str(error)), 422
+    if not 1 <= limit <= MAX_SCORES:
+        return jsonify(error=f"limit must be between 1 and {MAX_SCORES:,}."), 422
+    frame = store.scores(name, since=since, limit=limit)
+    points = [
+        {
+            "timestamp": _iso(row.timestamp),
+            "value": row.value,
+            "scored": not pd.isna(row.scored),
+            "severity": _number(row.severity),
+            "is_anomaly": bool(row.is_anomaly),
+            "expected": _number(row.expected),
+            "lower": _number(row.lower),
+            "upper": _number(row.upper),
+            "explanation": row.explanation,
+        }
+        for row in frame.itertuples(index=False)
+    ]
+    following = points[-1]["timestamp"] if len(points) == limit else None
+    return jsonify(series=name, points=points, next=following)
+
+
+@live_api.put("/<name>")
+def configure_series(name: str):
+    """Set how a series is scored: `{"detector": NAME, "params": {...}}` or
+    `{"model": ID}`; its points are scored afresh."""
+    try:
+        name = check_series_name(name)
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict):
+            raise ValueError('The body must be a JSON object with "detector" or "model".')
+        model = body.get("model")
+        detector = body.get("detector", "auto")
+        if detector not in DETECTORS:
+            raise ValueError(f"Unknown detector {detector!r}; one of {', '.join(DETECTORS)}.")
+        params = coerce_params(DETECTORS[detector].PARAMS, body.get("params") or {})
+        if model:
+            model_store().load(str(model))  # it exists and passes its checks
+    except (ValueError, VigilError) as error:
+        return jsonify(error=str(error)), 422
+    series = live_store(settings()).configure(
+        name, detector=detector, params=params, model=model or None
+    )
+    return jsonify(name=series.name, detector=series.detector, params=series.params, model=model)
+
+
+def _time(raw: str | None) -> pd.Timestamp | None:
+    if not raw:
+        return None
+    try:
+        stamp = pd.Timestamp(raw)
+    except ValueError:
+        raise ValueError(f"since={raw!r} is not an ISO 8601 time.") from None
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+
+
+def _iso(stamp) -> str | None:
+    return None if pd.isna(stamp) else pd.Timestamp(stamp).isoformat()
+
+
+def _number(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
+def attach_worker(server: Flask, worker) -> None:
+    """Let ingest wake the worker as soon as points are stored."""
+    server.config[WORKER] = worker
+
+
+def allow_token(server: Flask, token: str) -> None:
+    """Accept a token the app made itself (the demo stream's), beside the configured ones."""
+    server.config.setdefault(EXTRA_TOKENS, set()).add(token)
