@@ -10,14 +10,17 @@ from detection.params import Param
 PARAM_TYPE = "analyze-param"
 
 
-def param_id(detector: str, name: str) -> dict:
-    return {"type": PARAM_TYPE, "detector": detector, "name": name}
+def param_id(detector: str, name: str, kind: str = PARAM_TYPE) -> dict:
+    return {"type": kind, "detector": detector, "name": name}
 
 
-def param_input(detector: str, spec: Param, value: object = None) -> html.Div:
-    """One labelled input for a detector parameter, its help text below."""
+def param_input(
+    detector: str, spec: Param, value: object = None, kind: str = PARAM_TYPE
+) -> html.Div:
+    """One labelled input for a detector parameter, its help text below; `kind` is the
+    pattern-matching type of its id (one per page that has such a form)."""
     current = spec.default if value is None else value
-    component_id = param_id(detector, spec.name)
+    component_id = param_id(detector, spec.name, kind)
     if spec.choices:
         control = dbc.Select(
             id=component_id,
@@ -40,9 +43,11 @@ def param_input(detector: str, spec: Param, value: object = None) -> html.Div:
     return html.Div([*label, control, dbc.FormText(spec.help)], className="mb-3 vigil-param")
 
 
-def param_form(detector: str, specs: tuple[Param, ...], values: dict | None = None) -> list:
+def param_form(
+    detector: str, specs: tuple[Param, ...], values: dict | None = None, kind: str = PARAM_TYPE
+) -> list:
     values = values or {}
-    return [param_input(detector, spec, values.get(spec.name)) for spec in specs]
+    return [param_input(detector, spec, values.get(spec.name), kind) for spec in specs]
 
 
 def choice_dropdown(

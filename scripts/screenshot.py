@@ -1,6 +1,7 @@
 """Take a screenshot of a running Vigil page in headless Chromium.
 
 python scripts/screenshot.py http://127.0.0.1:8050/analyze docs/analyze.png --wait analyze-count
+python scripts/screenshot.py http://127.0.0.1:8050/live docs/live.png --wait-css .js-plotly-plot
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("output")
     parser.add_argument("--wait", help="id of an element to wait for before the shot")
+    parser.add_argument("--wait-css", help="a CSS selector to wait for before the shot")
+    parser.add_argument("--settle", type=float, default=1.5, help="seconds to wait after")
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1100)
     parser.add_argument("--timeout", type=float, default=60)
@@ -40,8 +43,12 @@ def main() -> None:
             WebDriverWait(driver, args.timeout).until(
                 expected_conditions.presence_of_element_located((By.ID, args.wait))
             )
+        if args.wait_css:
+            WebDriverWait(driver, args.timeout).until(
+                expected_conditions.presence_of_element_located((By.CSS_SELECTOR, args.wait_css))
+            )
         driver.implicitly_wait(1)
-        driver.execute_script("return new Promise(r => setTimeout(r, 1500))")
+        driver.execute_script(f"return new Promise(r => setTimeout(r, {args.settle * 1000:.0f}))")
         driver.save_screenshot(args.output)
         for entry in driver.get_log("browser"):
             print(json.dumps(entry))

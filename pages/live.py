@@ -1,0 +1,376 @@
+"""The Live page: a card per live series, charts that grow as points are scored, settings."""
+
+from __future__ import annotations
+
+import time
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from components.charts import empty_figure
+from components.forms import chosen_params, param_form
+from components.live import (
+    CARD_TYPE,
+    DEFAULT_WINDOW,
+    WINDOWS,
+    extension,
+    live_figure,
+    series_card,
+)
+from detection import DETECTORS
+from detection.errors import VigilError
+from detection.params import coerce_params
+from live.status import STATUSES, status_of
+from vigil.live import live_store, stale_after
+from vigil.services import model_store, settings
+
+dash.register_page(__name__, path="/live", name="Live", title="Vigil · Live", order=4)
+
+TICK = "live-tick"
+PAUSE = "live-pause"
+WINDOW = "live-window"
+SHOWN = "live-shown"  # the series chosen by clicking cards (None: not chosen yet)
+CHARTED = "live-charted"  # the series that have charts
+CARDS = "live-cards"
+CHARTS = "live-charts"
+UPDATED = "live-updated"
+CHART = "live-chart"
+LAST = "live-last"
+SETTINGS_SERIES = "live-settings-series"
+SETTINGS_DETECTOR = "live-settings-detector"
+SETTINGS_MODEL = "live-settings-model"
+SETTINGS_PARAMS = "live-settings-params"
+SETTINGS_APPLY = "live-settings-apply"
+SETTINGS_STATUS = "live-settings-status"
+PARAM_KIND = "live-param"
+#: Charts shown at first: the first series with anomalies, else the first ones.
+FIRST_CHARTS = 2
+REFRESH_MS = 1000
+
+
+def layout(series: str | None = None, at: str | None = None, **_query) -> html.Div:
+    window = DEFAULT_WINDOW
+    if series and at:
+        window = _window_reaching(at)
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H2("Live", className="h4 mb-0"),
+                    html.Span(id=UPDATED, className="text-muted small ms-3"),
+                    html.Div(
+                        [
+                            dbc.RadioItems(
+                                id=WINDOW,
+                                options=[{"label": label, "value": label} for label in WINDOWS],
+                                value=window,
+                                inline=True,
+                                className="btn-group btn-group-sm me-3",
+                                inputClassName="btn-check",
+                                labelClassName="btn btn-outline-secondary",
+                                labelCheckedClassName="active",
+                            ),
+                            dbc.Button("Pause", id=PAUSE, size="sm", color="secondary"),
+                        ],
+                        className="ms-auto d-flex align-items-center",
+                    ),
+                ],
+                className="d-flex align-items-center flex-wrap gap-2 my-3",
+            ),
+            dcc.Interval(id=TICK, interval=REFRESH_MS),
+            dcc.Store(id=SHOWN, data=[series] if series else None),
+            dcc.Store(id=CHARTED),
+            html.Div(id=CARDS, className="row row-cols-1 row-cols-md-3 row-cols-xl-4 g-3 mb-3"),
+            html.Div(id=CHARTS),
+            _settings_panel(),
+        ]
+    )
+
+
+def _window_reaching(at: str) -> str:
+    """The shortest window that still shows the time `at` (from an alert's link)."""
+    try:
+        age = pd.Timestamp.now(tz="UTC").tz_localize(None) - pd.Timestamp(at)
+    except ValueError:
+        return DEFAULT_WINDOW
+    for label, length in WINDOWS.items():
+        if length >= age * 1.1:
+            return label
+    return list(WINDOWS)[-1]
+
+
+def _settings_panel() -> dbc.Card:
+    detectors = [{"label": cls.label, "value": name} for name, cls in DETECTORS.items()]
+    return dbc.Card(
+        [
+            dbc.CardHeader("How a series is scored"),
+            dbc.CardBody(
+                [
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                [
+                                    dbc.Label("Series", html_for=SETTINGS_SERIES),
+                                    dcc.Dropdown(id=SETTINGS_SERIES, clearable=False),
+                                ],
+                                md=4,
+                            ),
+                            dbc.Col(
+                                [
+                                    dbc.Label("Detector", html_for=SETTINGS_DETECTOR),
+                                    dbc.Select(
+                                        id=SETTINGS_DETECTOR, options=detectors, value="auto"
+                                    ),
+                                ],
+                                md=4,
+                            ),
+                            dbc.Col(
+                                [
+                                    dbc.Label("or a saved model", html_for=SETTINGS_MODEL),
+                                    dcc.Dropdown(id=SETTINGS_MODEL, placeholder="none"),
+                                ],
+                                md=4,
+                            ),
+                        ],
+                        className="mb-2",
+                    ),
+                    html.Div(id=SETTINGS_PARAMS, className="vigil-params"),
+                    dbc.Button("Apply and score again", id=SETTINGS_APPLY, color="primary"),
+                    html.Div(id=SETTINGS_STATUS, className="mt-2"),
+                ]
+            ),
+        ],
+        className="mt-4",
+    )
+
+
+@callback(
+    Output(CARDS, "children"),
+    Output(UPDATED, "children"),
+    Output(CHARTED, "data"),
+    Input(TICK, "n_intervals"),
+    Input(SHOWN, "data"),
+    State(CHARTED, "data"),
+)
+def show_cards(_tick, shown, charted):
+    """Every series' card, and which series have charts: those chosen by clicking cards, or
+    at first the series with anomalies, then the others, FIRST_CHARTS of them."""
+    config = settings()
+    summary = live_store(config).summary()
+    if summary.empty:
+        return _no_series(), "", no_update if charted == [] else []
+    names = summary["name"].tolist()
+    if shown is None:
+        flagged = summary.loc[summary["recent_anomalies"] > 0, "name"].tolist()
+        shown = (flagged + [n for n in names if n not in flagged])[:FIRST_CHARTS]
+    shown = [name for name in shown if name in names]
+    now = time.time()
+    cards = []
+    for _, row in summary.iterrows():
+        status = status_of(row, now=now, stale_after=stale_after(config))
+        record = row.to_dict()
+        record["detector_label"] = (
+            f"model {row['model'][:8]}" if row["model"] else DETECTORS[row["detector"]].label
+        )
+        cards.append(html.Div(series_card(record, status, STATUSES[status], row["name"] in shown)))
+    return cards, f"updated {time.strftime('%H:%M:%S')}", no_update if shown == charted else shown
+
+
+@callback(
+    Output(SHOWN, "data"),
+    Input({"type": CARD_TYPE, "index": ALL}, "n_clicks"),
+    State(CHARTED, "data"),
+    prevent_initial_call=True,
+)
+def toggle_chart(_clicks, charted):
+    """A click on a card shows its series' chart, or hides it."""
+    if not ctx.triggered or not ctx.triggered[0]["value"]:
+        return no_update
+    clicked = ctx.triggered_id["index"]
+    charted = charted or []
+    return [n for n in charted if n != clicked] + ([] if clicked in charted else [clicked])
+
+
+def _no_series() -> html.Div:
+    example = (
+        "curl -X POST http://127.0.0.1:8050/api/v1/series/cpu/points \\\n"
+        '  -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\\n'
+        '  -d \'{"points": [{"timestamp": "2026-01-01T00:00:00Z", "value": 41.5}]}\''
+    )
+    return html.Div(
+        dbc.Alert(
+            [
+                html.H3("No live series yet", className="h5"),
+                html.P(
+                    "Send points to the ingest API with a token from VIGIL_API_TOKENS, and "
+                    "each series appears here, scored as its points arrive:"
+                ),
+                html.Pre(example, className="bg-light p-2 small"),
+                html.P(
+                    [
+                        "Or replay a file: ",
+                        html.Code("vigil replay FILE.csv --series NAME --speed 60x --token $TOKEN"),
+                    ],
+                    className="mb-0",
+                ),
+            ],
+            color="light",
+            className="border",
+        ),
+        className="col-12 w-100",
+    )
+
+
+@callback(
+    Output(CHARTS, "children"),
+    Input(CHARTED, "data"),
+    Input(WINDOW, "value"),
+)
+def draw_charts(shown, window):
+    """A full chart per shown series over the window; later points are appended."""
+    if not shown:
+        return []
+    store = live_store(settings())
+    charts = []
+    for name in shown:
+        latest = store.scores(name, limit=1, latest=True)
+        if latest.empty:
+            figure, most, last = empty_figure(f"{name}: no point yet"), 1, None
+        else:
+            end = latest["timestamp"].iloc[-1]
+            scored = _scored_prefix(store.scores(name, since=end - WINDOWS[window]))
+            figure, most = live_figure(scored, name=name, window=window)
+            last = None if scored.empty else scored["timestamp"].iloc[-1].isoformat()
+        charts.append(
+            html.Div(
+                [
+                    dcc.Graph(
+                        id={"type": CHART, "index": name},
+                        figure=figure,
+                        config={"displaylogo": False},
+                    ),
+                    dcc.Store(id={"type": LAST, "index": name}, data={"last": last, "most": most}),
+                ],
+                className="mb-3 border rounded bg-white",
+            )
+        )
+    return charts
+
+
+def _scored_prefix(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows up to the first that is not scored yet: the chart appends from there."""
+    waiting = frame["scored"].isna().to_numpy()
+    return frame if not waiting.any() else frame.iloc[: int(waiting.argmax())]
+
+
+@callback(
+    Output({"type": CHART, "index": ALL}, "extendData"),
+    Output({"type": LAST, "index": ALL}, "data"),
+    Input(TICK, "n_intervals"),
+    State({"type": LAST, "index": ALL}, "data"),
+    State({"type": LAST, "index": ALL}, "id"),
+    prevent_initial_call=True,
+)
+def extend_charts(_tick, lasts, ids):
+    """Append each chart's newly scored points (no redraw)."""
+    store = live_store(settings())
+    extended, kept = [], []
+    for last, component in zip(lasts, ids, strict=True):
+        name = component["index"]
+        since = None if not last or not last.get("last") else pd.Timestamp(last["last"])
+        new = _scored_prefix(store.scores(name, since=since, limit=20_000))
+        if new.empty or since is None:
+            extended.append(no_update)
+            kept.append(no_update)
+            continue
+        extended.append(extension(new, last["most"]))
+        kept.append({"last": new["timestamp"].iloc[-1].isoformat(), "most": last["most"]})
+    return extended, kept
+
+
+@callback(
+    Output(TICK, "disabled"),
+    Output(PAUSE, "children"),
+    Input(PAUSE, "n_clicks"),
+    State(TICK, "disabled"),
+    prevent_initial_call=True,
+)
+def pause(_clicks, disabled):
+    return (False, "Pause") if disabled else (True, "Resume")
+
+
+@callback(
+    Output(SETTINGS_SERIES, "options"),
+    Output(SETTINGS_SERIES, "value"),
+    Output(SETTINGS_MODEL, "options"),
+    Input(CHARTED, "data"),
+    State(SETTINGS_SERIES, "value"),
+)
+def settings_choices(shown, current):
+    names = [series.name for series in live_store(settings()).series()]
+    models = [
+        {"label": f"{info.detector} on {info.series} ({model_id[:8]})", "value": model_id}
+        for model_id, info in model_store().list()
+    ]
+    value = current if current in names else (shown[0] if shown else (names or [None])[0])
+    return names, value, models
+
+
+@callback(
+    Output(SETTINGS_DETECTOR, "value"),
+    Output(SETTINGS_MODEL, "value"),
+    Input(SETTINGS_SERIES, "value"),
+)
+def series_settings(name):
+    series = live_store(settings()).get(name) if name else None
+    if series is None:
+        return "auto", None
+    return series.detector, series.model
+
+
+@callback(
+    Output(SETTINGS_PARAMS, "children"),
+    Input(SETTINGS_DETECTOR, "value"),
+    Input(SETTINGS_SERIES, "value"),
+)
+def detector_form(detector, name):
+    series = live_store(settings()).get(name) if name else None
+    values = series.params if series is not None and series.detector == detector else {}
+    cls = DETECTORS.get(detector or "auto", DETECTORS["auto"])
+    return [
+        html.P(cls.summary, className="text-muted small"),
+        *param_form(detector, cls.PARAMS, values, kind=PARAM_KIND),
+    ]
+
+
+@callback(
+    Output(SETTINGS_STATUS, "children"),
+    Input(SETTINGS_APPLY, "n_clicks"),
+    State(SETTINGS_SERIES, "value"),
+    State(SETTINGS_DETECTOR, "value"),
+    State(SETTINGS_MODEL, "value"),
+    State({"type": PARAM_KIND, "detector": ALL, "name": ALL}, "value"),
+    State({"type": PARAM_KIND, "detector": ALL, "name": ALL}, "id"),
+    prevent_initial_call=True,
+)
+def apply_settings(_clicks, name, detector, model, values, param_ids):
+    """Store the series' detector and parameters (or model); the worker scores it afresh."""
+    if not name:
+        return dbc.Alert("Choose a series first.", color="warning")
+    try:
+        params = coerce_params(
+            DETECTORS[detector].PARAMS, chosen_params(detector, values, param_ids)
+        )
+        if model:
+            model_store().load(model)
+    except VigilError as error:
+        return dbc.Alert(str(error), color="danger")
+    live_store(settings()).configure(name, detector=detector, params=params, model=model)
+    how = f"the saved model {model[:8]}" if model else DETECTORS[detector].label
+    return dbc.Alert(
+        f"{name} is now scored with {how}; its points are being scored again.",
+        color="success",
+        duration=8000,
+    )
