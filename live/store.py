@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from live.points import Batch
+from live.points import MAX_REASONS, Batch
 from storage.sqlite import connect
 
 DEFAULT_DETECTOR = "auto"
@@ -184,31 +184,31 @@ class LiveStore:
             ).fetchone()
             keep = np.ones(len(times), dtype=bool)
             if latest is not None and times[0] <= latest:
-                too_late = times < latest - late_window.value
-                for stamp in times[too_late][: max(0, 20 - len(result.reasons))]:
+                # a point sent again is a duplicate however old: retrying is always safe
+                stored = dict(
+                    connection.execute(
+                        "SELECT ts, value FROM points WHERE series = ? AND ts BETWEEN ? AND ?",
+                        (series_id, int(times[0]), int(latest)),
+                    ).fetchall()
+                )
+                same = np.array(
+                    [stored.get(int(t)) == v for t, v in zip(times, values, strict=True)]
+                )
+                result.duplicates += int(same.sum())
+                keep &= ~same
+                too_late = keep & (times < latest - late_window.value)
+                for stamp in times[too_late][: max(0, MAX_REASONS - len(result.reasons))]:
                     result.reasons.append(
                         f"{pd.Timestamp(stamp).isoformat()}: more than {_span(late_window)} "
                         "before the series' latest point"
                     )
                 result.rejected += int(too_late.sum())
                 keep &= ~too_late
-                stored = dict(
-                    connection.execute(
-                        "SELECT ts, value FROM points WHERE series = ? AND ts BETWEEN ? AND ?",
-                        (series_id, int(times[keep].min(initial=latest)), int(latest)),
-                    ).fetchall()
+                changed = [int(t) for t in times[keep] if int(t) in stored]
+                connection.executemany(
+                    "DELETE FROM points WHERE series = ? AND ts = ?",
+                    [(series_id, t) for t in changed],
                 )
-                if stored:
-                    same = np.array(
-                        [stored.get(int(t)) == v for t, v in zip(times, values, strict=True)]
-                    )
-                    result.duplicates += int((same & keep).sum())
-                    keep &= ~same
-                    changed = [int(t) for t in times[keep] if int(t) in stored]
-                    connection.executemany(
-                        "DELETE FROM points WHERE series = ? AND ts = ?",
-                        [(series_id, t) for t in changed],
-                    )
             connection.executemany(
                 "INSERT INTO points (series, ts, value, received) VALUES (?, ?, ?, ?)",
                 zip(

@@ -15,6 +15,8 @@ from scripts.chromium import QUIET_FLAGS
 os.environ["VIGIL_DATA_DIR"] = tempfile.mkdtemp(prefix="vigil-test-")
 os.environ["VIGIL_DEMO"] = "true"
 os.environ.pop("VIGIL_MAX_UPLOAD_MB", None)
+os.environ["VIGIL_API_TOKENS"] = "test-token,second-token"
+API_TOKEN = "test-token"
 
 CHROMIUM_FLAGS = (*QUIET_FLAGS, "--window-size=1400,1800")  # dash_duo adds headless itself
 BROWSER_MISSING = shutil.which("chromedriver") is None or not (

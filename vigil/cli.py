@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
@@ -81,6 +82,8 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
     click.echo(
         f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir})"
     )
+    if not config.debug:  # a line per request drowns what matters once points stream in
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     worker = live_worker(config).start()
     attach_worker(app.server, worker)
     if config.demo:

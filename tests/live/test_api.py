@@ -1,0 +1,291 @@
+"""The ingest API over a real HTTP server on 127.0.0.1, with the scoring worker running."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+from werkzeug.serving import make_server
+
+from detection.synthetic import seasonal_series
+from live.client import points_body
+from tests.conftest import API_TOKEN
+
+
+@pytest.fixture(scope="module")
+def api(dash_app):
+    from vigil.live import live_worker
+    from vigil.live_api import attach_worker
+    from vigil.services import settings
+
+    worker = live_worker(settings()).start()
+    attach_worker(dash_app.server, worker)
+    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    worker.stop()
+    attach_worker(dash_app.server, None)
+
+
+def call(url, method="GET", body=None, token=API_TOKEN, headers=None):
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def post(api, series, body, **options):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return call(f"{api}/api/v1/series/{series}/points", "POST", data, **options)
+
+
+def spiky(n: int, at: int | None = None) -> pd.DataFrame:
+    """Minute points of a daily sine with noise of sd 1, and a 10-sigma spike at `at`."""
+    frame = seasonal_series(n=n)
+    if at is not None:
+        frame.loc[at, "value"] += 10
+    return frame
+
+
+def fresh() -> str:
+    return f"api_{uuid.uuid4().hex[:8]}"
+
+
+def frame_body(frame: pd.DataFrame) -> bytes:
+    return points_body(frame["timestamp"], frame["value"].to_numpy())
+
+
+def scores(api, series, since=None):
+    query = "" if since is None else f"?since={since}"
+    status, answer = call(f"{api}/api/v1/series/{series}/scores{query}")
+    assert status == 200, answer
+    return answer["points"]
+
+
+def wait_for(condition, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic dGVzdC10b2tlbg=="}],
+)
+def test_a_request_without_a_valid_token_is_refused_and_stores_nothing(api, headers):
+    series = fresh()
+    status, answer = call(
+        f"{api}/api/v1/series/{series}/points",
+        "POST",
+        json.dumps({"points": [{"timestamp": "2026-01-01T00:00:00", "value": 1}]}).encode(),
+        token=None,
+        headers=headers,
+    )
+    assert status == 401
+    assert "token" in answer["error"]
+    assert call(f"{api}/api/v1/series", token=None)[0] == 401
+    listed = call(f"{api}/api/v1/series")[1]["series"]
+    assert series not in [s["name"] for s in listed]
+
+
+def test_both_configured_tokens_are_accepted(api):
+    for token in ("test-token", "second-token"):
+        status, _ = post(
+            api, fresh(), {"points": [{"timestamp": 1_700_000_000, "value": 1}]}, token=token
+        )
+        assert status == 202
+
+
+def test_points_are_accepted_scored_and_listed_with_their_scores(api):
+    series = fresh()
+    frame = spiky(2880, 2500)
+    for start in range(0, len(frame), 1000):
+        status, answer = post(api, series, frame_body(frame.iloc[start : start + 1000]))
+        assert status == 202
+        assert answer["accepted"] == len(frame.iloc[start : start + 1000])
+        assert answer["rejected"] == 0
+
+    points = wait_for(lambda: (p := scores(api, series)) and all(x["scored"] for x in p) and p)
+    assert len(points) == len(frame)
+    spike = points[2500]
+    assert spike["is_anomaly"]
+    assert spike["severity"] >= 0.9
+    assert spike["timestamp"] == frame["timestamp"].iloc[2500].isoformat()
+    assert spike["expected"] < spike["value"]
+    assert spike["lower"] < spike["upper"]
+    assert "robust deviations" in spike["explanation"]
+    flagged = [p for p in points if p["is_anomaly"]]
+    assert len(flagged) < 10
+    listed = {s["name"]: s for s in call(f"{api}/api/v1/series")[1]["series"]}
+    assert listed[series]["points"] == len(frame)
+    assert listed[series]["detector"] == "auto"
+    assert listed[series]["last_value"] == pytest.approx(frame["value"].iloc[-1])
+    later = scores(api, series, since=frame["timestamp"].iloc[2869].isoformat())
+    assert len(later) == 10
+
+
+def test_a_malformed_body_gets_422_with_reasons(api):
+    series = fresh()
+    assert post(api, series, b"{not json")[0] == 422
+    status, answer = post(api, series, {"values": []})
+    assert status == 422
+    assert '"points"' in answer["reasons"][0]
+    status, answer = post(
+        api,
+        series,
+        {"points": [{"timestamp": "yesterday-ish", "value": 1}, {"timestamp": 5, "value": "x"}]},
+    )
+    assert status == 422
+    assert answer["rejected"] == 2
+    assert "point 0: timestamp 'yesterday-ish'" in answer["reasons"][0]
+    assert "point 1: value 'x' is not a number" in answer["reasons"][1]
+    status, answer = post(api, series, {"points": [{"timestamp": 1, "value": 1}] * 10_001})
+    assert status == 422
+    assert "10,000" in answer["reasons"][0]
+
+
+def test_some_bad_points_are_refused_and_the_rest_kept(api):
+    series = fresh()
+    body = {
+        "points": [
+            {"timestamp": "2026-01-01T00:00:00Z", "value": 1.5},
+            {"timestamp": "2026-01-01T00:01:00+01:00", "value": None},
+            {"timestamp": "2026-01-01T00:02:00", "value": float("nan")},
+            {"timestamp": 1767225780, "value": 2},
+        ]
+    }
+    status, answer = post(api, series, json.dumps(body).encode())
+    assert status == 202
+    assert (answer["accepted"], answer["rejected"]) == (2, 2)
+    stored = scores(api, series)
+    assert [p["timestamp"] for p in stored] == ["2026-01-01T00:00:00", "2026-01-01T00:03:00"]
+
+
+def test_a_body_over_the_limit_gets_413(api):
+    status, answer = post(api, fresh(), b"x" * 6_000_000)
+    assert status == 413
+    assert "MB request limit" in answer["error"]
+
+
+def test_duplicates_are_idempotent_and_a_correction_replaces_the_value(api):
+    series = fresh()
+    frame = spiky(400)
+    assert post(api, series, frame_body(frame))[1]["accepted"] == 400
+    again = post(api, series, frame_body(frame))[1]
+    assert (again["accepted"], again["duplicates"]) == (0, 400)
+    fixed = frame.iloc[[390]].assign(value=frame["value"].iloc[390] + 50)
+    corrected = post(api, series, frame_body(fixed))[1]
+    assert corrected["accepted"] == 1
+    stored = wait_for(lambda: (p := scores(api, series)) and all(x["scored"] for x in p) and p)
+    assert len(stored) == 400
+    assert stored[390]["value"] == pytest.approx(fixed["value"].iloc[0])
+
+
+def test_late_points_within_the_window_are_scored_as_if_they_came_in_order(api):
+    in_order, late = fresh(), fresh()
+    frame = spiky(3000, 2950)
+    post(api, in_order, frame_body(frame))
+    held_back = frame.iloc[2940:2960]
+    post(api, late, frame_body(frame.drop(index=held_back.index)))
+    wait_for(lambda: all(p["scored"] for p in scores(api, late)))
+    answer = post(api, late, frame_body(held_back))[1]
+    assert answer["accepted"] == 20
+
+    def settled(series):
+        points = scores(api, series)
+        return len(points) == 3000 and all(p["scored"] for p in points) and points
+
+    expected = wait_for(lambda: settled(in_order))
+    got = wait_for(lambda: settled(late))
+    wait_for(lambda: (got := settled(late)) and got[2950]["is_anomaly"])
+    got = settled(late)
+    assert [p["severity"] for p in got] == pytest.approx(
+        [p["severity"] for p in expected], nan_ok=True
+    )
+    assert got[2950]["is_anomaly"]
+
+
+def test_a_point_older_than_the_late_window_is_refused_with_its_reason(api):
+    series = fresh()
+    post(api, series, {"points": [{"timestamp": "2026-01-01T12:00:00", "value": 1}]})
+    status, answer = post(
+        api,
+        series,
+        {
+            "points": [
+                {"timestamp": "2026-01-01T10:00:00", "value": 2},
+                {"timestamp": "2026-01-01T11:30:00", "value": 3},
+            ]
+        },
+    )
+    assert status == 202
+    assert (answer["accepted"], answer["rejected"]) == (1, 1)
+    assert "more than 1 hour before the series' latest point" in answer["reasons"][0]
+
+
+def test_a_hundred_concurrent_clients_lose_nothing(api):
+    # 25 series, four clients each, each client with every fourth second of 1,000 seconds
+    names = [fresh() for _ in range(25)]
+    start = pd.Timestamp("2026-02-01")
+    jobs = [(names[client // 4], client % 4) for client in range(100)]
+
+    def send(job):
+        series, turn = job
+        seconds = np.arange(turn, 1000, 4)
+        times = start + pd.to_timedelta(seconds, unit="s")
+        return post(api, series, points_body(times, np.sin(seconds / 10)))
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        answers = list(pool.map(send, jobs))
+
+    assert all(status == 202 for status, _ in answers)
+    assert sum(answer["accepted"] for _, answer in answers) == 25_000
+    listed = {s["name"]: s for s in call(f"{api}/api/v1/series")[1]["series"]}
+    assert [listed[name]["points"] for name in names] == [1000] * 25
+    for name in names:
+        points = wait_for(
+            lambda name=name: (p := scores(api, name)) and all(x["scored"] for x in p) and p
+        )
+        assert [p["value"] for p in points] == pytest.approx(np.sin(np.arange(1000) / 10))
+
+
+def test_a_series_set_to_another_detector_is_scored_again_with_it(api):
+    series = fresh()
+    post(api, series, frame_body(spiky(1500, 1400)))
+    wait_for(lambda: all(p["scored"] for p in scores(api, series)))
+    status, answer = call(
+        f"{api}/api/v1/series/{series}",
+        "PUT",
+        json.dumps({"detector": "zscore", "params": {"threshold": 5}}).encode(),
+    )
+    assert status == 200
+    assert answer["detector"] == "zscore"
+    flagged = wait_for(
+        lambda: [
+            p
+            for p in scores(api, series)
+            if "standard" in p["explanation"]
+            or "robust deviations above the median" in p["explanation"]
+        ]
+    )
+    assert flagged[0]["timestamp"] == scores(api, series)[1400]["timestamp"]
+    bad = call(f"{api}/api/v1/series/{series}", "PUT", json.dumps({"detector": "nope"}).encode())
+    assert bad[0] == 422
+    assert "Unknown detector" in bad[1]["error"]

@@ -1,0 +1,125 @@
+"""The live scoring worker: rounds, late points, corrections and settings that cannot run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import live.scoring
+from detection import make_detector
+from detection.stream import OnlineScorer
+from detection.synthetic import seasonal_series
+from live.points import read_batch
+from live.scoring import LiveWorker
+from live.store import LiveStore
+
+LATE = pd.Timedelta(hours=1)
+
+
+def batch(frame: pd.DataFrame):
+    return read_batch(
+        {
+            "points": [
+                {"timestamp": t.isoformat(), "value": float(v)}
+                for t, v in zip(frame["timestamp"], frame["value"], strict=True)
+            ]
+        }
+    )
+
+
+def worker(store: LiveStore, **options) -> LiveWorker:
+    return LiveWorker(
+        store,
+        lambda series: OnlineScorer(make_detector(series.detector, series.params)),
+        late_window=LATE,
+        **options,
+    )
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    frame = seasonal_series(n=3000, seed=4)
+    frame.loc[2960, "value"] += 12
+    return frame
+
+
+def stored(store: LiveStore, name: str) -> pd.DataFrame:
+    return store.scores(name)
+
+
+@pytest.mark.parametrize("checkpoint_every", [200, 100_000])
+def test_late_points_get_the_scores_they_would_have_had_in_order(
+    tmp_path, frame, monkeypatch, checkpoint_every
+):
+    monkeypatch.setattr(live.scoring, "CHECKPOINT_POINTS", checkpoint_every)
+    store = LiveStore(tmp_path / "live.sqlite")
+    scoring = worker(store)
+    for start in range(0, 3000, 500):
+        store.add("in_order", batch(frame.iloc[start : start + 500]), late_window=LATE)
+    scoring.round()
+    held = frame.index[2945:2985:3]  # every third point of 40 minutes, the spike among them
+    sent = frame.drop(index=held)
+    for start in range(0, len(sent), 700):
+        store.add("late", batch(sent.iloc[start : start + 700]), late_window=LATE)
+        scoring.round()
+    store.add("late", batch(frame.loc[held]), late_window=LATE)
+    scored = scoring.round()
+
+    assert scored >= len(held)
+    pd.testing.assert_frame_equal(
+        stored(store, "late").drop(columns=["received", "scored"]),
+        stored(store, "in_order").drop(columns=["received", "scored"]),
+    )
+    assert stored(store, "late")["is_anomaly"].iloc[2960]
+    rescored = scoring._scorers[store.get("late").id].rescored
+    if checkpoint_every == 200:  # went back to a checkpoint, not to the start
+        assert rescored < 400
+
+
+def test_flagged_points_are_handed_on_once_scored(tmp_path, frame):
+    store = LiveStore(tmp_path / "live.sqlite")
+    handed = []
+    scoring = worker(store, on_scored=lambda series, scored: handed.append((series, scored)))
+    store.add("cpu", batch(frame), late_window=LATE)
+    scoring.round()
+
+    ((series, scored),) = handed
+    assert series.name == "cpu"
+    assert series.scored_by == "auto"
+    assert scored.loc[scored["is_anomaly"], "timestamp"].tolist() == [frame["timestamp"][2960]]
+    assert scoring.round() == 0  # nothing new, nothing handed on
+    assert len(handed) == 1
+
+
+def test_settings_that_cannot_score_a_series_are_reported_and_fixed_by_new_ones(tmp_path, frame):
+    store = LiveStore(tmp_path / "live.sqlite")
+    scoring = worker(store)
+    store.configure("cpu", detector="zscore", params={"window": 2})
+    store.add("cpu", batch(frame), late_window=LATE)
+    scoring.round()
+    assert "window" in store.get("cpu").error
+    assert store.scores("cpu")["scored"].isna().all()
+
+    store.configure("cpu", detector="zscore", params={"threshold": 6})
+    scoring.round()
+
+    assert store.get("cpu").error is None
+    scores = store.scores("cpu")
+    assert scores["scored"].notna().all()
+    assert scores.loc[scores["is_anomaly"], "timestamp"].tolist() == [frame["timestamp"][2960]]
+
+
+def test_a_restarted_worker_scores_what_came_while_it_was_down(tmp_path, frame):
+    store = LiveStore(tmp_path / "live.sqlite")
+    worker(store).round()
+    store.add("cpu", batch(frame.iloc[:2000]), late_window=LATE)
+    worker(store).round()  # scores the first 2,000, then "crashes"
+    store.add("cpu", batch(frame.iloc[2000:]), late_window=LATE)
+
+    worker(store).round()
+
+    whole = make_detector("auto").score_online(frame)
+    scores = store.scores("cpu")
+    assert scores["scored"].notna().all()
+    np.testing.assert_allclose(scores["severity"], whole["severity"], equal_nan=True)
