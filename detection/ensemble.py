@@ -188,9 +188,15 @@ class EnsembleDetector(Detector):
         seasonal = SeasonalDetector(period=self.period)
         by_season = seasonal._score_online(frame, replace(state.member("seasonal"), whole=False))
         robust = ZScoreDetector(method="robust")
-        by_level = robust.mask_warmup(
-            robust._score_online(frame, state.member("zscore")), offset=offset
+        # the z-score reads little: score it from its own look-back before the wanted rows
+        skip = max(0, state.scored_from - robust.online_context())
+        level_state = replace(
+            state.member("zscore"), offset=offset + skip, scored_from=state.scored_from - skip
         )
+        tail = frame.iloc[skip:].reset_index(drop=True)
+        by_level = robust.mask_warmup(robust._score_online(tail, level_state), offset=offset + skip)
+        if skip:  # context rows: their scores are not used
+            by_level = pd.concat([by_season.iloc[:skip], by_level], ignore_index=True)
         position = offset + np.arange(n)
         ready = position >= seasonal.warmup_
         residual = by_level.copy()

@@ -97,13 +97,14 @@ class SeriesScorer:
         return pd.concat(parts) if parts else _empty()
 
     def _update(self, points: pd.DataFrame) -> pd.DataFrame:
-        """Score points later than the last, checkpointing every CHECKPOINT_POINTS."""
-        room = CHECKPOINT_POINTS - self._unsaved
-        if len(points) <= room:
+        """Score points later than the last; a checkpoint follows every CHECKPOINT_POINTS or
+        more (a long stretch, as in a replay, is scored in pieces of that size)."""
+        if len(points) <= 2 * CHECKPOINT_POINTS:
             return self._update_chunk(points)
-        parts = [self._update_chunk(points.iloc[:room])]
-        for start in range(room, len(points), CHECKPOINT_POINTS):
-            parts.append(self._update_chunk(points.iloc[start : start + CHECKPOINT_POINTS]))
+        parts = [
+            self._update_chunk(points.iloc[start : start + CHECKPOINT_POINTS])
+            for start in range(0, len(points), CHECKPOINT_POINTS)
+        ]
         return pd.concat(parts)
 
     def _update_chunk(self, points: pd.DataFrame) -> pd.DataFrame:

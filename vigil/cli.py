@@ -84,8 +84,8 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
     )
     if not config.debug:  # a line per request drowns what matters once points stream in
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    worker = live_worker(config).start()
-    attach_worker(app.server, worker)
+    if config.live_scoring:
+        attach_worker(app.server, live_worker(config).start())
     if config.demo:
         token = secrets.token_urlsafe(24)
         allow_token(app.server, token)

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     live_stale_minutes: float = Field(
         5.0, gt=0, description="A live series with no point for this long is marked stale."
     )
+    live_scoring: bool = Field(
+        True, description="Score live series in this process (off: only take points in)."
+    )
     max_request_mb: float = Field(5.0, gt=0, description="Largest ingest request body, in MB.")
     model_key: SecretStr | None = Field(
         None,

@@ -1,0 +1,196 @@
+"""Sustained live ingest with scoring, against ingest alone, on this machine.
+
+Starts `vigil run` (no demo) on a fresh data directory, and has client threads post batches
+of 1,000 points (minute steps, a daily season, a spike now and then) to several series for a
+while. Measures points accepted a second, how long after its acceptance each point was scored
+(the Live page shows a point at its next refresh, within a second of that), and the server's
+memory. The baseline is the same run with scoring off (`VIGIL_LIVE_SCORING=false`).
+
+    python tests/benchmarks/live_ingest.py --seconds 60            # throughput and latency
+    python tests/benchmarks/live_ingest.py --seconds 600 --only-scoring   # memory soak
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from live.client import ApiError, points_body, post_points  # noqa: E402
+
+TOKEN = "bench-token"
+BATCH = 1000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(data_dir: Path, port: int, scoring: bool) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "VIGIL_DATA_DIR": str(data_dir),
+        "VIGIL_PORT": str(port),
+        "VIGIL_DEMO": "false",
+        "VIGIL_API_TOKENS": TOKEN,
+        "VIGIL_LIVE_SCORING": str(scoring).lower(),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vigil.cli", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            post_points(f"http://127.0.0.1:{port}", TOKEN, "warmup", b'{"points": []}')
+            return process
+        except ApiError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("vigil run did not start")
+
+
+def bodies(series: int, batches: int, seed: int) -> list[list[bytes]]:
+    """Per series, its request bodies in time order."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(series):
+        n = batches * BATCH
+        times = pd.date_range("2020-01-01", periods=n, freq="1min")
+        minutes = np.arange(n)
+        values = 50 + 10 * np.sin(2 * np.pi * minutes / 1440) + rng.normal(0, 1, n)
+        values[rng.choice(n, size=max(1, n // 5000), replace=False)] += 15
+        out.append(
+            [points_body(times[i : i + BATCH], values[i : i + BATCH]) for i in range(0, n, BATCH)]
+        )
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run(scoring: bool, seconds: float, series: int, rate: float | None) -> dict:
+    data_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-live-"))
+    port = free_port()
+    server = serve(data_dir, port, scoring)
+    url = f"http://127.0.0.1:{port}"
+    # enough bodies for 40,000 points/s per series for the whole run
+    per_series = bodies(series, int(seconds * 40) + 10, seed=1)
+    accepted = [0] * series
+    stop = threading.Event()
+
+    interval = 0 if rate is None else series * BATCH / rate
+
+    def client(s: int) -> None:
+        due = time.monotonic()
+        for body in per_series[s]:
+            if stop.is_set():
+                return
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            due += interval
+            answer = post_points(url, TOKEN, f"bench_{s}", body)
+            accepted[s] += answer["accepted"]
+
+    memory: list[tuple[float, float]] = []
+    threads = [threading.Thread(target=client, args=(s,)) for s in range(series)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    while time.monotonic() - started < seconds:
+        time.sleep(1)
+        memory.append((time.monotonic() - started, rss_mb(server.pid)))
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    total = sum(accepted)
+    result = {"points": total, "seconds": elapsed, "rate": total / elapsed, "memory": memory}
+    if scoring:
+        # let the worker finish what is left, then read the latencies
+        database = data_dir / "live.sqlite"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with sqlite3.connect(database) as connection:
+                (waiting,) = connection.execute(
+                    "SELECT COUNT(*) FROM points WHERE scored IS NULL"
+                ).fetchone()
+            if not waiting:
+                break
+            time.sleep(0.5)
+        drained = time.monotonic() - started - elapsed
+        with sqlite3.connect(database) as connection:
+            lag = np.array(
+                connection.execute(
+                    "SELECT scored - received FROM points WHERE series IN "
+                    "(SELECT id FROM series WHERE name LIKE 'bench_%')"
+                ).fetchall(),
+                dtype=float,
+            ).ravel()
+        result |= {
+            "latency_p50": float(np.nanpercentile(lag, 50)),
+            "latency_p99": float(np.nanpercentile(lag, 99)),
+            "latency_max": float(np.nanmax(lag)),
+            "drained_after": drained,
+        }
+    server.terminate()
+    server.wait(30)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--series", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=20_000, help="points a second to send")
+    parser.add_argument("--only-scoring", action="store_true", help="skip the baselines")
+    args = parser.parse_args()
+    baseline = None if args.only_scoring else run(False, args.seconds, args.series, None)
+    most = None if args.only_scoring else run(True, args.seconds, args.series, None)
+    ours = run(True, args.seconds, args.series, args.rate)
+    first = np.mean([m for t, m in ours["memory"] if t <= 60])
+    last = np.mean([m for t, m in ours["memory"][-60:]])
+    print("| measure | baseline | Vigil | ratio |\n| --- | --- | --- | --- |")
+    if baseline is not None and most is not None:
+        print(
+            f"| most points accepted a second, {args.series} series, batches of {BATCH:,} | "
+            f"ingest alone {baseline['rate']:,.0f} | with scoring {most['rate']:,.0f} | "
+            f"{baseline['rate'] / most['rate']:.2f}x |"
+        )
+        scored_rate = most["points"] / (most["seconds"] + most["drained_after"])
+        print(f"| most points scored a second | | {scored_rate:,.0f} | |")
+    print(
+        f"| sent at {args.rate:,.0f} points a second for {args.seconds:.0f} s: accepted a "
+        f"second | | {ours['rate']:,.0f} | |"
+    )
+    print(
+        f"| ... accepted → scored, p50 / p99 / max | | {ours['latency_p50']:.2f} / "
+        f"{ours['latency_p99']:.2f} / {ours['latency_max']:.2f} s | |"
+    )
+    print(f"| ... server memory, first minute / last minute | | {first:.0f} / {last:.0f} MB | |")
+
+
+if __name__ == "__main__":
+    main()
