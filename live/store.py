@@ -54,7 +54,6 @@ CREATE INDEX IF NOT EXISTS points_unscored ON points (series) WHERE scored IS NU
 """
 SERIES_COLUMNS = "id, name, detector, params, model, version, error"
 RECENT = pd.Timedelta(hours=1)
-SCORE_COLUMNS = ("score", "severity", "is_anomaly", "expected", "lower", "upper", "explanation")
 
 
 @dataclass(frozen=True)
