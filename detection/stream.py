@@ -49,9 +49,7 @@ class OnlineScorer:
         ScoredFrame with one row per point, indexed like `points`."""
         if points.empty:
             return points.iloc[0:0]
-        times = points["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
-        if not (np.diff(times) > 0).all() or (self._last is not None and times[0] <= self._last):
-            raise DataError("Points must arrive in time order, each later than the last one.")
+        times = _in_order(points, self._last)
         batch = points[["timestamp", "value"]].reset_index(drop=True)
         settling = self._head is not None
         scored = self._score_head(batch) if settling else self._score_batch(batch)
@@ -119,9 +117,7 @@ class ModelScorer:
         """Score new points, later than every point before them, like `OnlineScorer.update`."""
         if points.empty:
             return points.iloc[0:0]
-        times = points["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
-        if not (np.diff(times) > 0).all() or (self._last is not None and times[0] <= self._last):
-            raise DataError("Points must arrive in time order, each later than the last one.")
+        times = _in_order(points, self._last)
         batch = points[["timestamp", "value"]].reset_index(drop=True)
         frame = batch if self._history.empty else pd.concat([self._history, batch])
         frame = frame.reset_index(drop=True)
@@ -131,3 +127,11 @@ class ModelScorer:
         self._history = frame.iloc[-self.context :].reset_index(drop=True)
         self._last = int(times[-1])
         return scored
+
+
+def _in_order(points: pd.DataFrame, last: int | None) -> np.ndarray:
+    """The points' times (ns); DataError unless they rise, each later than `last`."""
+    times = points["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
+    if not (np.diff(times) > 0).all() or (last is not None and times[0] <= last):
+        raise DataError("Points must arrive in time order, each later than the last one.")
+    return times

@@ -135,9 +135,8 @@ def _timestamps(raw: list[object]) -> np.ndarray:
 
 def _one_time(raw: str) -> pd.Timestamp:
     try:
-        return (
-            pd.Timestamp(raw, tz="UTC") if pd.Timestamp(raw).tzinfo is None else pd.Timestamp(raw)
-        )
+        stamp = pd.Timestamp(raw)
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
     except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
         return pd.NaT
 

@@ -322,7 +322,7 @@ class LiveStore:
         with closing(self._connect()) as connection:
             frame = pd.read_sql_query(
                 """
-                SELECT s.name, s.detector, s.model, s.version, s.error,
+                SELECT s.id, s.name, s.detector, s.model, s.version, s.error,
                        COUNT(p.id) AS points, MIN(p.ts) AS first, MAX(p.ts) AS last,
                        MAX(p.received) AS received
                 FROM series s LEFT JOIN points p ON p.series = s.id
@@ -331,19 +331,16 @@ class LiveStore:
                 connection,
             )
             values, flagged, severities, unscored = [], [], [], []
-            for name, last in zip(frame["name"], frame["last"], strict=True):
+            for series_id, last in zip(frame["id"], frame["last"], strict=True):
                 if pd.isna(last):
                     values.append(np.nan)
                     flagged.append(0)
                     severities.append(np.nan)
                     unscored.append(0)
                     continue
-                series_id = connection.execute(
-                    "SELECT id FROM series WHERE name = ?", (name,)
-                ).fetchone()[0]
                 value, severity = connection.execute(
                     "SELECT value, severity FROM points WHERE series = ? AND ts = ?",
-                    (series_id, int(last)),
+                    (int(series_id), int(last)),
                 ).fetchone()
                 values.append(value)
                 severities.append(severity)
@@ -351,13 +348,13 @@ class LiveStore:
                     connection.execute(
                         "SELECT COUNT(*) FROM points WHERE series = ? AND is_anomaly = 1 "
                         "AND ts > ?",
-                        (series_id, int(last) - recent.value),
+                        (int(series_id), int(last) - recent.value),
                     ).fetchone()[0]
                 )
                 unscored.append(
                     connection.execute(
                         "SELECT COUNT(*) FROM points WHERE series = ? AND scored IS NULL",
-                        (series_id,),
+                        (int(series_id),),
                     ).fetchone()[0]
                 )
         frame["last_value"] = values
