@@ -162,18 +162,20 @@ def live_figure(scored: pd.DataFrame, *, name: str, window: str) -> tuple[go.Fig
         hovermode="closest",
         uirevision=f"{name}/{window}",
     )
-    return fig, max(CHART_POINTS, len(shown)) if shown is not scored else _most(scored, window)
+    if shown is not scored:
+        return fig, max(CHART_POINTS, len(shown))
+    return fig, window_points(scored, window)
 
 
-def _most(scored: pd.DataFrame, window: str) -> int:
-    """Points of the window at the series' usual step (at least those drawn now)."""
-    times = scored["timestamp"]
+def window_points(points: pd.DataFrame, window: str) -> int:
+    """Points of the window at the series' usual step (at least those given)."""
+    times = points["timestamp"]
     if len(times) < 3:
         return CHART_POINTS
     step = times.diff().median()
     if not step > pd.Timedelta(0):
         return CHART_POINTS
-    return int(min(max(WINDOWS[window] / step, len(scored)), CHART_POINTS))
+    return int(min(max(WINDOWS[window] / step, len(points)), CHART_POINTS))
 
 
 def extension(scored: pd.DataFrame, most: int) -> list:

@@ -25,9 +25,10 @@ class Replayed:
 
 def parse_speed(text: str) -> float | None:
     """'60x' (or '60') -> 60.0; 'max' -> None (as fast as the API takes it)."""
-    cleaned = text.strip().lower().removesuffix("x")
+    cleaned = text.strip().lower()
     if cleaned in ("max", "fast", ""):
         return None
+    cleaned = cleaned.removesuffix("x")
     try:
         speed = float(cleaned)
     except ValueError:

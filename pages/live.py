@@ -18,6 +18,7 @@ from components.live import (
     extension,
     live_figure,
     series_card,
+    window_points,
 )
 from detection import DETECTORS
 from detection.errors import VigilError
@@ -240,9 +241,14 @@ def draw_charts(shown, window):
             figure, most, last = empty_figure(f"{name}: no point yet"), 1, None
         else:
             end = latest["timestamp"].iloc[-1]
-            scored = _scored_prefix(store.scores(name, since=end - WINDOWS[window]))
+            since = end - WINDOWS[window]
+            points = store.scores(name, since=since)
+            scored = _scored_prefix(points)
             figure, most = live_figure(scored, name=name, window=window)
-            last = None if scored.empty else scored["timestamp"].iloc[-1].isoformat()
+            if scored.empty:  # nothing scored yet: the chart takes points from the window on
+                most, last = window_points(points, window), since.isoformat()
+            else:
+                last = scored["timestamp"].iloc[-1].isoformat()
         charts.append(
             html.Div(
                 [

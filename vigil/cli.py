@@ -445,10 +445,6 @@ def flush() -> None:
     _deliver(config)
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.command()
 @click.argument(
     "input_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -514,3 +510,7 @@ def replay(
         f"{done.accepted:,} accepted, {done.duplicates:,} already there, "
         f"{done.rejected:,} refused"
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -13,27 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
-from werkzeug.serving import make_server
 
 from detection.synthetic import seasonal_series
 from live.client import points_body
 from tests.conftest import API_TOKEN
-
-
-@pytest.fixture(scope="module")
-def api(dash_app):
-    from vigil.live import live_worker
-    from vigil.live_api import attach_worker
-    from vigil.services import settings
-
-    worker = live_worker(settings()).start()
-    attach_worker(dash_app.server, worker)
-    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    worker.stop()
-    attach_worker(dash_app.server, None)
 
 
 def call(url, method="GET", body=None, token=API_TOKEN, headers=None):

@@ -1,0 +1,119 @@
+"""The Live page in a real headless Chromium: a spike replayed into the ingest API appears on
+the open chart with its marker, appended without a redraw."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+
+import pytest
+from dash.testing.wait import until
+
+from detection.synthetic import seasonal_series
+from live.client import points_body, post_points
+from tests.conftest import API_TOKEN
+
+pytestmark = pytest.mark.e2e
+
+#: Per chart on the page: the times of the value trace, the times of drawn anomaly markers,
+#: and how many marker shapes Plotly drew for the anomaly trace.
+CHART_STATE = """
+return Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => {
+  const anomaly = g.data[4];
+  const flagged = anomaly.x.filter((x, i) => Number.isFinite(anomaly.y[i]));
+  const traces = g.querySelectorAll('.scatterlayer .trace');
+  return {
+    times: g.data[3].x.length, last: g.data[3].x[g.data[3].x.length - 1],
+    flagged: flagged, markers: traces[4].querySelectorAll('path.point').length,
+    title: g.layout.title.text,
+  };
+});
+"""
+
+
+@pytest.fixture
+def scoring(dash_app):
+    from vigil.live import live_worker
+    from vigil.live_api import attach_worker
+    from vigil.services import settings
+
+    worker = live_worker(settings()).start()
+    attach_worker(dash_app.server, worker)
+    yield worker
+    worker.stop()
+    attach_worker(dash_app.server, None)
+
+
+def charts(dash_duo) -> list[dict]:
+    return dash_duo.driver.execute_script(CHART_STATE)
+
+
+def test_a_replayed_spike_appears_on_the_live_chart_with_its_marker(
+    dash_duo, dash_app, scoring, tmp_path
+):
+    from vigil.live import live_store
+    from vigil.services import settings
+
+    series = f"checkout_{uuid.uuid4().hex[:6]}"
+    frame = seasonal_series(n=2500, seed=3)
+    spike = 2480
+    frame.loc[spike, "value"] += 12
+    spike_time = frame["timestamp"].iloc[spike].strftime("%Y-%m-%dT%H:%M:%S")
+
+    dash_duo.start_server(dash_app)
+    url = dash_duo.server_url
+    for start in range(0, 2400, 1000):
+        part = frame.iloc[start : min(start + 1000, 2400)]
+        post_points(url, API_TOKEN, series, points_body(part["timestamp"], part["value"]))
+    store = live_store(settings())
+    until(lambda: store.scores(series)["scored"].notna().all(), timeout=60)
+
+    dash_duo.driver.get(f"{url}/live?series={series}")
+    dash_duo.wait_for_element(".js-plotly-plot", timeout=30)
+    until(lambda: charts(dash_duo) and charts(dash_duo)[0]["times"] > 0, timeout=30)
+    before = charts(dash_duo)[0]
+    assert series in before["title"]
+    assert before["last"].startswith(frame["timestamp"].iloc[2399].strftime("%Y-%m-%dT%H:%M"))
+    assert spike_time not in " ".join(before["flagged"])
+    dash_duo.wait_for_contains_text("#live-cards", series, timeout=20)
+    dash_duo.driver.execute_script("document.querySelector('.js-plotly-plot').dataset.drawn = 1")
+
+    recorded = tmp_path / "checkout.csv"
+    frame.iloc[2400:].to_csv(recorded, index=False)
+    replayed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vigil.cli",
+            "replay",
+            str(recorded),
+            "--series",
+            series,
+            "--url",
+            url,
+            "--token",
+            API_TOKEN,
+            "--batch",
+            "25",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert "100 accepted" in replayed.stdout
+
+    until(lambda: any(spike_time in t for t in charts(dash_duo)[0]["flagged"]), timeout=30)
+    after = charts(dash_duo)[0]
+    assert after["markers"] >= 1
+    assert after["last"].startswith(frame["timestamp"].iloc[-1].strftime("%Y-%m-%dT%H:%M"))
+    assert after["times"] == 60  # the one-hour window of minute points, the oldest fallen away
+    # The same plot element, appended to: no redraw replaced it.
+    assert dash_duo.driver.execute_script(
+        "return document.querySelector('.js-plotly-plot').dataset.drawn"
+    )
+    cards = dash_duo.find_element("#live-cards").text
+    assert re.search(r"[1-9]\d* anomal(y|ies) in the last hour", cards), cards
+    assert dash_duo.get_logs() == []
