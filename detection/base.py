@@ -124,6 +124,13 @@ class Detector(ABC):
         """Rows before a new point that online scoring reads; a stream keeps this many."""
         raise ParameterError(f"The {self.label} detector has no online mode.")
 
+    def online_prepare(self, frame: pd.DataFrame, state: OnlineState) -> None:
+        """Before a stream scores new rows: make the decisions due by the end of `frame` that
+        read further back than a batch's look-back (a season check over many cycles), so
+        `online_lookback` can stay short. `frame` is the kept history followed by the new rows,
+        starting at row `state.offset` of the series."""
+        return None
+
     def online_lookback(self, state: OnlineState, start: int, end: int) -> int:
         """Rows before row `start` of the series that scoring rows `start` to `end` reads,
         given what `state` holds; at most `online_context()`, which is always enough. A stream

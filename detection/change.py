@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from detection.rolling import moving_median
 from detection.zscore import MAD_TO_STD
 
 #: Previous values of the statistic its typical size is taken from.
@@ -31,9 +32,9 @@ def level_change(
     or of the whole series. From row `since` on, the history starts again at `since` (the
     values changed meaning there, as when a season is first removed)."""
     series = pd.Series(np.asarray(values, dtype=float))
-    now = series.rolling(recent, min_periods=max(2, recent // 2)).median()
-    then = series.shift(recent).rolling(before, min_periods=max(2, before // 2)).median()
-    change = now - then
+    now = moving_median(series, recent, max(2, recent // 2))
+    then = moving_median(series.shift(recent), before, max(2, before // 2))
+    change = pd.Series(now - then)
     if causal:
         scale = _trailing_scale(change)
         if since is not None and since < len(change):
@@ -48,5 +49,5 @@ def level_change(
 
 
 def _trailing_scale(change: pd.Series) -> np.ndarray:
-    typical = change.abs().shift(1).rolling(SCALE_HISTORY, min_periods=MIN_SCALE_HISTORY)
-    return MAD_TO_STD * typical.median().to_numpy()
+    typical = moving_median(change.abs().shift(1), SCALE_HISTORY, MIN_SCALE_HISTORY)
+    return MAD_TO_STD * typical

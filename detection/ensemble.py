@@ -157,6 +157,10 @@ class EnsembleDetector(Detector):
             members.append(IsolationForestDetector().online_context())
         return max(members)
 
+    def online_prepare(self, frame: pd.DataFrame, state: OnlineState) -> None:
+        """The seasonal member's season checks."""
+        SeasonalDetector(period=self.period).online_prepare(frame, state.member("seasonal"))
+
     def online_lookback(self, state: OnlineState, start: int, end: int) -> int:
         """The most any member reads; the level change reads its scale's history of changes,
         each a day of deseasonalised values."""

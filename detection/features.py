@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from detection.rolling import moving_median
 from detection.tidy import infer_step
 
 TIME_OF_DAY = ("time_of_day_sin", "time_of_day_cos")
@@ -31,10 +32,11 @@ def causal_features(frame: pd.DataFrame, window: int, *, with_time: bool = True)
     of day and of week as points on a circle. Gaps stay missing."""
     values = frame["value"].astype(float).reset_index(drop=True)
     previous = values.shift(1).rolling(window, min_periods=max(2, window // 4))
+    recent_median = moving_median(values.shift(1), window, max(2, window // 4))
     columns: dict[str, np.ndarray] = {
         "value": values.to_numpy(),
         "difference": values.diff().to_numpy(),
-        "deviation_from_recent": (values - previous.median()).to_numpy(),
+        "deviation_from_recent": values.to_numpy() - recent_median,
         "recent_spread": previous.std(ddof=0).to_numpy(),
     }
     if with_time:

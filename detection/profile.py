@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from detection.rolling import moving_median
+
 #: Earlier cycles whose same phase makes up the seasonal profile.
 PROFILE_CYCLES = 4
 #: Fewer earlier cycles than this and a row has no expectation yet.
@@ -45,13 +47,10 @@ def seasonal_expectation(values: pd.Series, period: int) -> tuple[np.ndarray, np
     cycle it holds earlier rows only.
     """
     values = values.astype(float).reset_index(drop=True)
-    cycle_level = values.shift(1).rolling(period, min_periods=period // 2).median()
+    cycle_level = moving_median(values.shift(1), period, period // 2)
     smoothing = phase_window(period)
-    detrended = (
-        (values - cycle_level)
-        .rolling(smoothing, center=True, min_periods=smoothing // 2 + 1)
-        .median()
-        .to_numpy()
+    detrended = moving_median(
+        values.to_numpy() - cycle_level, smoothing, smoothing // 2 + 1, center=True
     )
     lagged = np.column_stack([_lagged(detrended, k * period) for k in range(1, PROFILE_CYCLES + 1)])
     enough = (~np.isnan(lagged)).sum(axis=1) >= MIN_PROFILE_CYCLES
@@ -60,12 +59,12 @@ def seasonal_expectation(values: pd.Series, period: int) -> tuple[np.ndarray, np
         season = np.where(enough, np.nanmedian(lagged, axis=1), np.nan)
     window = level_window(period)
     deseasonal = pd.Series(values.to_numpy() - season)
-    level = deseasonal.shift(1).rolling(window, min_periods=max(2, window // 2)).median()
-    return level.to_numpy() + season, season
+    level = moving_median(deseasonal.shift(1), window, max(2, window // 2))
+    return level + season, season
 
 
 def trailing_scale(residual: np.ndarray, window: int, floor: float) -> np.ndarray:
     """1.4826 x the median absolute residual of the previous `window` rows, at least `floor`."""
     previous = pd.Series(np.abs(residual)).shift(1)
-    typical = previous.rolling(window, min_periods=max(10, window // 8)).median()
-    return np.maximum(MAD_TO_STD * typical.to_numpy(), floor)
+    typical = moving_median(previous, window, max(10, window // 8))
+    return np.maximum(MAD_TO_STD * typical, floor)

@@ -20,6 +20,7 @@ from detection.profile import (
     trailing_scale,
 )
 from detection.quality import describe_step
+from detection.rolling import moving_median
 from detection.scored import make_scored_frame, severity_from_deviation
 from detection.seasonality import MIN_CYCLES, find_periods
 from detection.tidy import infer_step
@@ -202,6 +203,10 @@ class SeasonalDetector(Detector):
         longest = self.period or PERIOD_HISTORY // MIN_CYCLES
         return max(PERIOD_HISTORY, expectation_lookback(longest) + SCALE_HISTORY + 2)
 
+    def online_prepare(self, frame: pd.DataFrame, state: OnlineState) -> None:
+        """The season checks due in the new rows, each over up to PERIOD_HISTORY rows."""
+        self._period_checks(frame, state)
+
     def online_lookback(self, state: OnlineState, start: int, end: int) -> int:
         """Once the seasons and the scale's floor are settled, and no season check falls in
         the rows: what the profile of the longest season and the scale window read."""
@@ -315,7 +320,7 @@ class SeasonalDetector(Detector):
         values = frame["value"].astype(float).reset_index(drop=True)
         season = self.seasonal_part(frame)
         deseasonal = pd.Series(values.to_numpy() - season)
-        level = deseasonal.shift(1).rolling(self.level_window_, min_periods=1).median()
+        level = pd.Series(moving_median(deseasonal.shift(1), self.level_window_, 1))
         return level.fillna(first_level).to_numpy() + season
 
     def _fit(self, frame: pd.DataFrame) -> Self:

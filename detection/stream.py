@@ -78,16 +78,18 @@ class OnlineScorer:
         grid, original = fill_gaps(batch, self._step, after=self._last)
         kept = len(self._history)
         start = self._state.offset + kept
+        everything = pd.concat([self._history, grid], ignore_index=True)
+        self.detector.online_prepare(everything, self._state)
         lookback = self.detector.online_lookback(self._state, start, start + len(grid))
         context = min(kept, lookback)
         self.last_context = context
-        frame = pd.concat([self._history.iloc[kept - context :], grid], ignore_index=True)
         state = replace(self._state, offset=start - context, scored_from=context)
+        frame = everything.iloc[kept - context :].reset_index(drop=True)
         scored = self.detector._score_online(frame, state)
         scored = self.detector.mask_warmup(scored, offset=state.offset)
         positions = np.arange(len(grid)) if original is None else original
         new = scored.iloc[context + positions].reset_index(drop=True)
-        self._keep(pd.concat([self._history, grid], ignore_index=True))
+        self._keep(everything)
         return new
 
     def _keep(self, frame: pd.DataFrame) -> None:

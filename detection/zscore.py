@@ -11,6 +11,7 @@ from detection.base import Detector, OnlineState, check_window
 from detection.errors import ParameterError
 from detection.explain import describe_flagged, direction, number
 from detection.params import Param
+from detection.rolling import moving_median
 from detection.scored import make_scored_frame, severity_from_deviation
 
 MAD_TO_STD = 1.4826
@@ -143,10 +144,12 @@ class ZScoreDetector(Detector):
             minimum = max(3, self.window_ // 4)
             rolling = previous.rolling(self.window_, min_periods=minimum)
             if self.method == "robust":
-                center = rolling.median()
+                center = pd.Series(
+                    moving_median(previous, self.window_, minimum), index=values.index
+                )
                 deviation = (values - center).abs()
-                scale = MAD_TO_STD * (
-                    deviation.shift(1).rolling(self.window_, min_periods=minimum).median()
+                scale = MAD_TO_STD * pd.Series(
+                    moving_median(deviation.shift(1), self.window_, minimum), index=values.index
                 )
             else:
                 center = rolling.mean()

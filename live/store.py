@@ -272,7 +272,7 @@ class LiveStore:
             scored["explanation"].fillna("").astype(str),
         ]
         rows = zip(
-            *[_nullable(column) for column in columns],
+            *[column.tolist() for column in columns],  # SQLite stores NaN as NULL
             [moment] * len(scored),
             scored.index.astype(int).tolist(),
             strict=True,
@@ -369,11 +369,6 @@ class LiveStore:
 def _series(row: tuple) -> Series:
     series_id, name, detector, params, model, version, error = row
     return Series(series_id, name, detector, json.loads(params), model, version, error)
-
-
-def _nullable(column: pd.Series) -> list:
-    """Values for SQLite, with None for missing ones."""
-    return [None if isinstance(v, float) and np.isnan(v) else v for v in column.tolist()]
 
 
 def _span(delta: pd.Timedelta) -> str:
