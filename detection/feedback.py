@@ -16,6 +16,8 @@ from detection.explain import number
 NORMAL = "normal"
 ANOMALY = "anomaly"
 VERDICTS = (NORMAL, ANOMALY)
+#: The explanation of a point marked normal.
+MARKED_NORMAL = "Marked as not an anomaly"
 #: Severity of a point like one marked normal is multiplied by this.
 DAMPING = 0.5
 #: "Like": a value within this share of the series' 1st-99th percentile range of a marked one.
@@ -47,7 +49,7 @@ def apply_feedback(scored: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
             near |= (np.abs(values - value) <= tolerance) & (above == side)
             if row >= 0:
                 flagged[row] = False
-                explanation[row] = "Marked as not an anomaly"
+                explanation[row] = MARKED_NORMAL
         damped = near & ~times.isin(pd.DatetimeIndex(normal["timestamp"]))
         severity[damped] *= DAMPING
         still = damped & flagged & (severity >= cut)

@@ -35,6 +35,8 @@ Scorer = OnlineScorer | ModelScorer
 ScorerFactory = Callable[[Series], Scorer]
 #: Called with a series and the rows just scored (a ScoredFrame indexed by point id).
 OnScored = Callable[[Series, pd.DataFrame], None]
+#: Changes a series' rows just scored before they are stored (to respect people's marks).
+Adjust = Callable[[Series, pd.DataFrame], pd.DataFrame]
 
 #: A series' scorer is saved every this many points, to score late points again from.
 CHECKPOINT_POINTS = 5_000
@@ -142,12 +144,14 @@ class LiveWorker:
         *,
         late_window: pd.Timedelta,
         on_scored: OnScored | None = None,
+        adjust: Adjust | None = None,
         interval: float = 0.25,
     ) -> None:
         self.store = store
         self.factory = factory
         self.late_window = late_window
         self.on_scored = on_scored
+        self.adjust = adjust
         self.interval = interval
         self._after = 0
         self._scorers: dict[int, SeriesScorer] = {}
@@ -197,6 +201,8 @@ class LiveWorker:
             return 0
         if series.error:
             self.store.set_error(series.id, None)
+        if self.adjust is not None and len(scored):
+            scored = self.adjust(series, scored)
         self.store.write_scores(scored)
         if self.on_scored is not None and len(scored):
             try:

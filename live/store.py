@@ -158,6 +158,17 @@ class LiveStore:
         with closing(self._connect()) as connection:
             connection.execute("UPDATE series SET error = ? WHERE id = ?", (error, series_id))
 
+    def mark_normal(self, name: str, timestamp: object, explanation: str) -> bool:
+        """Unflag a scored point someone said is not an anomaly; False if there is none."""
+        when = pd.Timestamp(timestamp).as_unit("ns").value
+        with closing(self._connect()) as connection, connection:
+            changed = connection.execute(
+                "UPDATE points SET is_anomaly = 0, explanation = ? WHERE ts = ? AND series = "
+                "(SELECT id FROM series WHERE name = ?)",
+                (explanation, when, name),
+            ).rowcount
+        return changed > 0
+
     # points in
 
     def add(

@@ -29,7 +29,8 @@ from vigil.services import model_store, settings
 
 dash.register_page(__name__, path="/live", name="Live", title="Vigil · Live", order=4)
 
-TICK = "live-tick"
+TICK = "live-tick"  # cards
+CHART_TICK = "live-chart-tick"  # new points on the charts
 PAUSE = "live-pause"
 WINDOW = "live-window"
 SHOWN = "live-shown"  # the series chosen by clicking cards (None: not chosen yet)
@@ -49,6 +50,7 @@ PARAM_KIND = "live-param"
 #: Charts shown at first: the first series with anomalies, else the first ones.
 FIRST_CHARTS = 2
 REFRESH_MS = 1000
+CHART_REFRESH_MS = 500
 
 
 def layout(series: str | None = None, at: str | None = None, **_query) -> html.Div:
@@ -81,6 +83,7 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
                 className="d-flex align-items-center flex-wrap gap-2 my-3",
             ),
             dcc.Interval(id=TICK, interval=REFRESH_MS),
+            dcc.Interval(id=CHART_TICK, interval=CHART_REFRESH_MS),
             dcc.Store(id=SHOWN, data=[series] if series else None),
             dcc.Store(id=CHARTED),
             html.Div(id=CARDS, className="row row-cols-1 row-cols-md-3 row-cols-xl-4 g-3 mb-3"),
@@ -274,7 +277,7 @@ def _scored_prefix(frame: pd.DataFrame) -> pd.DataFrame:
 @callback(
     Output({"type": CHART, "index": ALL}, "extendData"),
     Output({"type": LAST, "index": ALL}, "data"),
-    Input(TICK, "n_intervals"),
+    Input(CHART_TICK, "n_intervals"),
     State({"type": LAST, "index": ALL}, "data"),
     State({"type": LAST, "index": ALL}, "id"),
     prevent_initial_call=True,
@@ -298,13 +301,15 @@ def extend_charts(_tick, lasts, ids):
 
 @callback(
     Output(TICK, "disabled"),
+    Output(CHART_TICK, "disabled"),
     Output(PAUSE, "children"),
     Input(PAUSE, "n_clicks"),
     State(TICK, "disabled"),
     prevent_initial_call=True,
 )
 def pause(_clicks, disabled):
-    return (False, "Pause") if disabled else (True, "Resume")
+    """Stop the cards and charts from refreshing (to read a chart), or start them again."""
+    return (False, False, "Pause") if disabled else (True, True, "Resume")
 
 
 @callback(

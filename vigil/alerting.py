@@ -11,6 +11,8 @@ from alerts.delivery import RoundReport, deliver_due
 from alerts.engine import AlertEngine, Context
 from alerts.outbox import Outbox
 from alerts.rules import RuleStore
+from vigil.links import mark_url
+from vigil.models import model_key
 from vigil.settings import Settings
 
 #: Rows of the scored series shown around the flagged points in an alert's chart.
@@ -29,12 +31,16 @@ def alert_engine(
     `context` gives)."""
     if scored is not None:
         context = lambda _rule, _series, points: chart_window(scored, points)  # noqa: E731
+    key = model_key(config)
     return AlertEngine(
         config.alerts_path,
         Outbox(config.outbox_path),
         sender=config.alert_from,
         public_url=config.public_url,
         context=context,
+        mark_link=lambda dataset, series, point: mark_url(
+            config.public_url, key, dataset, series, point
+        ),
     )
 
 

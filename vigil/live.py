@@ -8,10 +8,12 @@ import pandas as pd
 
 from alerts.compose import LIVE, AlertPoint
 from detection import make_detector
+from detection.feedback import apply_feedback
 from detection.stream import ModelScorer, OnlineScorer
-from live.scoring import LiveWorker, OnScored, Scorer, ScorerFactory
+from live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
 from live.store import LiveStore, Series
 from vigil.alerting import alert_engine, flagged_points, rule_store
+from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
 from vigil.settings import Settings
 
@@ -75,6 +77,17 @@ def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
     return hand_on
 
 
+def respect_marks(config: Settings) -> Adjust:
+    """Points marked "not an anomaly" (from an alert's link) are not flagged again, and points
+    like them are damped, as in a data set's runs."""
+    marks = FeedbackStore(config.data_dir)
+
+    def adjust(series: Series, scored: pd.DataFrame) -> pd.DataFrame:
+        return apply_feedback(scored, marks.marks(LIVE, series.name))
+
+    return adjust
+
+
 def live_worker(config: Settings, store: LiveStore | None = None) -> LiveWorker:
     """The scoring worker for the settings' live store (not started)."""
     store = store or live_store(config)
@@ -83,4 +96,5 @@ def live_worker(config: Settings, store: LiveStore | None = None) -> LiveWorker:
         scorer_factory(config),
         late_window=late_window(config),
         on_scored=alert_on_scores(config, store),
+        adjust=respect_marks(config),
     )

@@ -9,10 +9,11 @@ import jinja2
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from alerts.compose import analyze_url
+from alerts.compose import LIVE, analyze_url
 from detection.errors import VigilError
-from detection.feedback import NORMAL
+from detection.feedback import MARKED_NORMAL, NORMAL
 from vigil.links import MARK_PATH, read_token
+from vigil.live import live_store
 from vigil.live_api import live_api
 from vigil.models import model_key
 from vigil.services import dataset_store, feedback_store, settings
@@ -78,6 +79,8 @@ def mark_not_an_anomaly():
     feedback_store().mark(
         point["dataset"], point["series"], point["timestamp"], NORMAL, point["value"]
     )
+    if point["dataset"] == LIVE:  # its stored score too, for the Live page and the API
+        live_store(config).mark_normal(point["series"], point["timestamp"], MARKED_NORMAL)
     log.info("marked %s at %s as not an anomaly", point["series"], point["timestamp"])
     return MARK_PAGE.render(title="Marked as not an anomaly.", point=point, link=link)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -14,6 +15,7 @@ from dash.testing.wait import until
 from detection.synthetic import seasonal_series
 from live.client import points_body, post_points
 from tests.conftest import API_TOKEN
+from tests.e2e.test_analyst_journey import click
 
 pytestmark = pytest.mark.e2e
 
@@ -116,4 +118,19 @@ def test_a_replayed_spike_appears_on_the_live_chart_with_its_marker(
     )
     cards = dash_duo.find_element("#live-cards").text
     assert re.search(r"[1-9]\d* anomal(y|ies) in the last hour", cards), cards
+
+    # Paused, the chart holds still while points keep coming; resumed, it catches up.
+    click(dash_duo, "#live-pause")
+    dash_duo.wait_for_text_to_equal("#live-pause", "Resume")
+    held = charts(dash_duo)[0]["last"]
+    later = seasonal_series(n=2510, seed=3).iloc[2500:]
+    post_points(url, API_TOKEN, series, points_body(later["timestamp"], later["value"]))
+    until(lambda: store.scores(series)["scored"].notna().all(), timeout=30)
+    time.sleep(2)
+    assert charts(dash_duo)[0]["last"] == held
+    click(dash_duo, "#live-pause")
+    until(lambda: charts(dash_duo)[0]["last"] > held, timeout=10)
+    assert charts(dash_duo)[0]["last"].startswith(
+        later["timestamp"].iloc[-1].strftime("%Y-%m-%dT%H:%M")
+    )
     assert dash_duo.get_logs() == []

@@ -107,8 +107,10 @@ def test_points_are_accepted_scored_and_listed_with_their_scores(api):
     points = wait_for(lambda: (p := scores(api, series)) and all(x["scored"] for x in p) and p)
     assert len(points) == len(frame)
     warming_up = points[0]
-    assert warming_up["scored"] and warming_up["expected"] is None
-    assert warming_up["severity"] is None and not warming_up["is_anomaly"]
+    assert warming_up["scored"]
+    assert warming_up["expected"] is None
+    assert warming_up["severity"] is None
+    assert not warming_up["is_anomaly"]
     spike = points[2500]
     assert spike["is_anomaly"]
     assert spike["severity"] >= 0.9
