@@ -36,7 +36,7 @@ from live.replay import replay as replay_points
 from vigil.alerting import alert_engine, alert_on_run, dispatch_due
 from vigil.datasets import DatasetStore, content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
-from vigil.live import live_worker
+from vigil.live import ScoringProcess
 from vigil.live_api import allow_token, attach_worker
 from vigil.models import model_id_of, model_key
 from vigil.settings import load_settings
@@ -85,7 +85,7 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
     if not config.debug:  # a line per request drowns what matters once points stream in
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if config.live_scoring:
-        attach_worker(app.server, live_worker(config).start())
+        attach_worker(app.server, ScoringProcess().start())
     if config.demo:
         token = secrets.token_urlsafe(24)
         allow_token(app.server, token)

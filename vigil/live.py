@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 import time
 
 import pandas as pd
@@ -15,7 +18,7 @@ from live.store import LiveStore, Series
 from vigil.alerting import alert_engine, flagged_points, rule_store
 from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
-from vigil.settings import Settings
+from vigil.settings import Settings, load_settings
 
 #: Points of a live series shown around the flagged ones in an alert's chart.
 CHART_BEFORE = 300
@@ -98,3 +101,42 @@ def live_worker(config: Settings, store: LiveStore | None = None) -> LiveWorker:
         on_scored=alert_on_scores(config, store),
         adjust=respect_marks(config),
     )
+
+
+class ScoringProcess:
+    """The live scoring worker in a process of its own, so that scoring and ingest do not
+    take turns on one interpreter lock. Ingest wakes it with `notify`; it reads everything
+    else from the live store, and stops when the process that started it is gone."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._wake = context.Event()
+        self._process = context.Process(
+            target=_score_until_orphaned,
+            args=(self._wake, os.getpid()),
+            name="vigil-live-scoring",
+            daemon=True,
+        )
+
+    def start(self) -> ScoringProcess:
+        self._process.start()
+        return self
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._process.terminate()
+        self._process.join(timeout)
+
+
+def _score_until_orphaned(wake, parent: int) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    worker = live_worker(load_settings()).start()
+    try:
+        while os.getppid() == parent:
+            if wake.wait(1.0):
+                wake.clear()
+                worker.notify()
+    finally:
+        worker.stop()
