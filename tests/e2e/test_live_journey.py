@@ -116,8 +116,12 @@ def test_a_replayed_spike_appears_on_the_live_chart_with_its_marker(
     assert dash_duo.driver.execute_script(
         "return document.querySelector('.js-plotly-plot').dataset.drawn"
     )
-    cards = dash_duo.find_element("#live-cards").text
-    assert re.search(r"[1-9]\d* anomal(y|ies) in the last hour", cards), cards
+    until(
+        lambda: re.search(
+            r"[1-9]\d* anomal(y|ies) in the last hour", dash_duo.find_element("#live-cards").text
+        ),
+        timeout=10,
+    )
 
     # Paused, the chart holds still while points keep coming; resumed, it catches up.
     click(dash_duo, "#live-pause")
