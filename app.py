@@ -11,7 +11,7 @@ from dash import Dash, DiskcacheManager, dcc, html
 
 from components import ids
 from components.layout import navbar
-from vigil import web
+from vigil import auth, web
 from vigil.services import dataset_store, settings
 
 log = logging.getLogger(__name__)
@@ -19,10 +19,12 @@ log = logging.getLogger(__name__)
 
 def shell() -> html.Div:
     pages = sorted(dash.page_registry.values(), key=lambda page: page["order"])
+    user = auth.signed_in()
+    account = None if user is None else (user.user.name, user.user.role, auth.csrf_token())
     return html.Div(
         [
             dcc.Store(id=ids.DATASET, storage_type="local"),
-            navbar([page for page in pages if page.get("nav", True)]),
+            navbar([page for page in pages if page.get("nav", True)], account),
             dbc.Container(dash.page_container, fluid=True, className="pb-5"),
         ]
     )
@@ -42,6 +44,7 @@ def create_app() -> Dash:
     )
     app.layout = shell
     web.register(app.server)
+    auth.register(app.server, app)
     if config.demo:
         dataset_store().add_demo()
     return app

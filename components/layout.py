@@ -3,22 +3,39 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 
-def navbar(pages: list[dict]) -> dbc.Navbar:
+def navbar(pages: list[dict], account: tuple[str, str, str] | None = None) -> dbc.Navbar:
+    """The top bar: a link per page; with `account` (name, role, form token), who is signed
+    in and a button to sign out."""
     links = [
         dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
         for page in pages
     ]
+    right = html.Span("anomaly detection for time series", className="navbar-text ms-auto small")
+    if account is not None:
+        name, role, token = account
+        right = html.Form(
+            [
+                html.Span(
+                    [name, html.Span(f" · {role}", className="opacity-75")],
+                    className="navbar-text small me-3",
+                ),
+                dcc.Input(type="hidden", name="csrf_token", value=token),
+                html.Button("Sign out", type="submit", className="btn btn-sm btn-outline-light"),
+            ],
+            action="/logout",
+            method="POST",
+            className="ms-auto d-flex align-items-center",
+            id="app-sign-out",
+        )
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand([html.Span("◉", className="vigil-logo"), " Vigil"], href="/"),
                 dbc.Nav(links, navbar=True, className="ms-3"),
-                html.Span(
-                    "anomaly detection for time series", className="navbar-text ms-auto small"
-                ),
+                right,
             ],
             fluid=True,
         ),

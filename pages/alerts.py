@@ -23,6 +23,7 @@ from components.alerts import (
 )
 from detection import DETECTORS
 from vigil.alerting import alert_engine, rule_store, send_test_email, smtp_status
+from vigil.auth import control_for, requires
 from vigil.services import model_store
 from vigil.settings import load_settings
 
@@ -83,7 +84,12 @@ def layout(**_query: str) -> html.Div:
                 dbc.InputGroup(
                     [
                         dbc.Input(id=TEST_TO, type="email", placeholder="you@example.org"),
-                        dbc.Button("Send test email", id=TEST_SEND, color="secondary"),
+                        dbc.Button(
+                            "Send test email",
+                            id=TEST_SEND,
+                            color="secondary",
+                            **control_for("admin"),
+                        ),
                     ],
                     size="sm",
                 ),
@@ -168,9 +174,10 @@ def layout(**_query: str) -> html.Div:
         ],
         className="g-2",
     )
+    admin = control_for("admin")
     buttons = html.Div(
         [
-            dbc.Button("Save rule", id=SAVE, color="primary", size="sm", className="me-2"),
+            dbc.Button("Save rule", id=SAVE, color="primary", size="sm", className="me-2", **admin),
             dbc.Button("New rule", id=NEW, color="link", size="sm", className="me-3"),
             dbc.Button(
                 "Pause / resume",
@@ -179,8 +186,9 @@ def layout(**_query: str) -> html.Div:
                 outline=True,
                 size="sm",
                 className="me-2",
+                **admin,
             ),
-            dbc.Button("Silence", id=SILENCE, color="secondary", outline=True, size="sm"),
+            dbc.Button("Silence", id=SILENCE, color="secondary", outline=True, size="sm", **admin),
             dbc.Select(
                 id=SILENCE_HOURS,
                 options=DURATIONS,
@@ -188,7 +196,7 @@ def layout(**_query: str) -> html.Div:
                 size="sm",
                 className="d-inline-block w-auto me-2",
             ),
-            dbc.Button("Delete", id=DELETE, color="danger", outline=True, size="sm"),
+            dbc.Button("Delete", id=DELETE, color="danger", outline=True, size="sm", **admin),
             html.Span(id=RULE_STATUS, className="small ms-3"),
         ],
         className="mt-2",
@@ -240,6 +248,7 @@ def layout(**_query: str) -> html.Div:
                             color="secondary",
                             outline=True,
                             size="sm",
+                            **control_for("admin"),
                         ),
                         dbc.Select(
                             id=SERIES_HOURS,
@@ -306,6 +315,7 @@ def show(_refresh, _tick, status: str):
     State(TEST_TO, "value"),
     prevent_initial_call=True,
 )
+@requires("admin")
 def send_test(_clicks, to: str | None):
     """Queue a test email and try to deliver it now."""
     recipients = [part.strip() for part in (to or "").split(",") if part.strip()]
@@ -353,6 +363,7 @@ def edit_rule(selected: list[dict] | None, _new):
     State(EDITING, "data"),
     prevent_initial_call=True,
 )
+@requires("admin")
 def change_rule(_save, _pause, _silence, _delete, *values_and_id):
     """Save, pause or resume, silence or delete the rule being edited."""
     *values, hours, rule_id = values_and_id
@@ -437,6 +448,7 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
     State(SERIES_HOURS, "value"),
     prevent_initial_call=True,
 )
+@requires("admin")
 def silence_series(_clicks, selected: list[dict] | None, hours: str | None = "1"):
     """Mute one series of one rule for a while; the rule keeps alerting on its other series."""
     if not selected:

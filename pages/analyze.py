@@ -24,6 +24,7 @@ from detection.feedback import ANOMALY, NORMAL, apply_feedback
 from detection.models import apply_model
 from detection.quality import plural
 from detection.scored import flagged_points
+from vigil.auth import control_for, requires
 from vigil.export import to_csv_bytes, to_parquet_bytes
 from vigil.models import train_on_dataset
 from vigil.results import RunSettings
@@ -120,6 +121,7 @@ def layout(
                             outline=True,
                             size="sm",
                             className="me-2",
+                            **control_for("analyst"),
                         ),
                         dbc.Button(
                             "Download model",
@@ -554,6 +556,7 @@ def _model_options() -> list[dict]:
     running=[(Output(SAVE_MODEL, "disabled"), True, False)],
     prevent_initial_call=True,
 )
+@requires("analyst")
 def save_as_model(_clicks, dataset_id, series, detector, values, param_ids):
     """Fit the chosen detector on the series and keep it as a model."""
     if not dataset_id or not series:
@@ -634,6 +637,7 @@ def select_point(clicked, chart_click, shown, key):
     State(RESULT, "data"),
     prevent_initial_call=True,
 )
+@requires("analyst")
 def mark_point(_normal, _anomaly, _clear, selected: dict | None, key: str | None):
     """Store what the user says of the selected point; every run of its series respects it."""
     if not selected or not key:

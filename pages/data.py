@@ -16,6 +16,7 @@ from components.layout import error_alert, upload_zone
 from components.quality import quality_card
 from detection.errors import VigilError
 from detection.schema import Schema
+from vigil.auth import control_for, may, requires
 from vigil.services import dataset_store, settings
 
 dash.register_page(__name__, path="/", name="Data", title="Vigil · Data", order=0)
@@ -46,7 +47,12 @@ def layout(**_query: str) -> html.Div:
                         dbc.CardBody(
                             [
                                 html.H5("Add data", className="card-title"),
-                                upload_zone(UPLOAD, UPLOAD_RESULT, settings().max_upload_mb),
+                                upload_zone(UPLOAD, UPLOAD_RESULT, settings().max_upload_mb)
+                                if may("analyst")
+                                else html.P(
+                                    "Adding data needs the analyst role; ask an admin.",
+                                    className="text-muted",
+                                ),
                                 html.Div(
                                     [
                                         html.Span("No file at hand? ", className="text-muted"),
@@ -55,6 +61,7 @@ def layout(**_query: str) -> html.Div:
                                             id=DEMO,
                                             color="link",
                                             className="p-0 align-baseline",
+                                            **control_for("analyst"),
                                         ),
                                     ],
                                     className="mt-2",
@@ -95,6 +102,7 @@ def layout(**_query: str) -> html.Div:
     Input(DEMO, "n_clicks"),
     prevent_initial_call=True,
 )
+@requires("analyst")
 def use_new_dataset(upload_result: dict | None, demo_clicks: int | None):
     """Use the data set just uploaded (or say why it was refused), or the demo."""
     if ctx.triggered_id == DEMO:
@@ -156,6 +164,7 @@ def list_datasets(_changed: float, current: str | None):
     State(SERIES_COLUMN, "value"),
     prevent_initial_call=True,
 )
+@requires("analyst")
 def apply_columns(
     _clicks: int, dataset_id: str, time_column: str, values: list[str], series_column: str | None
 ):

@@ -16,6 +16,7 @@ from detection import DETECTORS
 from detection.errors import VigilError
 from detection.quality import plural
 from detection.schema import is_label_name
+from vigil.auth import control_for, requires
 from vigil.evaluations import (
     MAX_WINDOWS_BYTES,
     evaluate_series,
@@ -114,7 +115,13 @@ def layout(dataset: str | None = None, **_query: str) -> html.Div:
                     "Shows the threshold that keeps to it and how many windows it still finds.",
                     className="form-text",
                 ),
-                dbc.Button("Evaluate", id=RUN, color="primary", className="w-100 mt-3"),
+                dbc.Button(
+                    "Evaluate",
+                    id=RUN,
+                    color="primary",
+                    className="w-100 mt-3",
+                    **control_for("analyst"),
+                ),
                 html.Div(id=PROGRESS, className="small text-muted mt-2"),
             ]
         ),
@@ -200,6 +207,7 @@ def label_source(source: str):
     State(WINDOWS_UPLOAD, "filename"),
     prevent_initial_call=True,
 )
+@requires("analyst")
 def take_windows(contents: str | None, filename: str | None):
     """Read a windows file; keep its windows, or say what is wrong with it."""
     if not contents:
@@ -232,6 +240,7 @@ def take_windows(contents: str | None, filename: str | None):
     progress=[Output(PROGRESS, "children")],
     prevent_initial_call=True,
 )
+@requires("analyst")
 def run_evaluation(
     set_progress, _clicks, dataset_id, series, source, label_column, windows, chosen, online, budget
 ):

@@ -24,6 +24,7 @@ from detection import DETECTORS
 from detection.errors import VigilError
 from detection.params import coerce_params
 from live.status import STATUSES, status_of
+from vigil.auth import control_for, requires
 from vigil.live import live_store, stale_after
 from vigil.services import model_store, settings
 
@@ -141,7 +142,12 @@ def _settings_panel() -> dbc.Card:
                         className="mb-2",
                     ),
                     html.Div(id=SETTINGS_PARAMS, className="vigil-params"),
-                    dbc.Button("Apply and score again", id=SETTINGS_APPLY, color="primary"),
+                    dbc.Button(
+                        "Apply and score again",
+                        id=SETTINGS_APPLY,
+                        color="primary",
+                        **control_for("analyst"),
+                    ),
                     html.Div(id=SETTINGS_STATUS, className="mt-2"),
                 ]
             ),
@@ -366,6 +372,7 @@ def detector_form(detector, name):
     State({"type": PARAM_KIND, "detector": ALL, "name": ALL}, "id"),
     prevent_initial_call=True,
 )
+@requires("analyst")
 def apply_settings(_clicks, name, detector, model, values, param_ids):
     """Store the series' detector and parameters (or model); the worker scores it afresh."""
     if not name:

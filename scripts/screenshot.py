@@ -2,6 +2,7 @@
 
 python scripts/screenshot.py http://127.0.0.1:8050/analyze docs/analyze.png --wait analyze-count
 python scripts/screenshot.py http://127.0.0.1:8050/live docs/live.png --wait-css .js-plotly-plot
+python scripts/screenshot.py http://10.0.0.5:8050/alerts alerts.png --sign-in vera:PASSWORD
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1100)
     parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument(
+        "--sign-in", metavar="NAME:PASSWORD", help="sign in first (when the app asks for it)"
+    )
     args = parser.parse_args()
 
     options = webdriver.ChromeOptions()
@@ -38,6 +42,13 @@ def main() -> None:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options)
     try:
+        if args.sign_in:
+            name, _, password = args.sign_in.partition(":")
+            root = args.url.split("/", 3)
+            driver.get(f"{root[0]}//{root[2]}/login")
+            driver.find_element(By.ID, "name").send_keys(name)
+            driver.find_element(By.ID, "password").send_keys(password)
+            driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         driver.get(args.url)
         if args.wait:
             WebDriverWait(driver, args.timeout).until(

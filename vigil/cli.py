@@ -40,6 +40,7 @@ from vigil.live import ScoringProcess
 from vigil.live_api import allow_token, attach_worker
 from vigil.models import model_id_of, model_key
 from vigil.settings import load_settings
+from vigil.users import ROLE_NOTES, ROLES, UserStore
 
 
 class VigilCommand(click.Group):
@@ -82,6 +83,14 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
     click.echo(
         f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir})"
     )
+    if config.auth_required:
+        users = UserStore(config.users_path).users()
+        click.echo(
+            f"Sign-in is on: {len(users)} user(s) in {config.users_path}"
+            if users
+            else "Sign-in is on and there is no user yet: add one with "
+            "'vigil users add NAME --role admin'"
+        )
     if not config.debug:  # a line per request drowns what matters once points stream in
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if config.live_scoring:
@@ -510,6 +519,57 @@ def replay(
         f"{done.accepted:,} accepted, {done.duplicates:,} already there, "
         f"{done.rejected:,} refused"
     )
+
+
+@main.group()
+def users() -> None:
+    """Who may sign in, with which role (viewer, analyst or admin)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default="viewer",
+    show_default=True,
+    help="; ".join(f"{role}: {note}" for role, note in ROLE_NOTES.items()),
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (for scripts)."
+)
+def users_add(name: str, role: str, password_stdin: bool) -> None:
+    """Add a user, or give a known one a new password and role."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = UserStore(load_settings().users_path)
+    known = store.get(name) is not None
+    user = store.add(name, password, role)
+    click.echo(f"{'Updated' if known else 'Added'} {user.name} ({user.role}) in {store.path}")
+
+
+@users.command("remove")
+@click.argument("name")
+def users_remove(name: str) -> None:
+    """Remove a user; they are signed out at their next request."""
+    store = UserStore(load_settings().users_path)
+    store.remove(name)
+    click.echo(f"Removed {name}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """The users and their roles."""
+    store = UserStore(load_settings().users_path)
+    listed = store.users()
+    if not listed:
+        click.echo(
+            f"No users yet ({store.path}): add one with 'vigil users add NAME --role admin'."
+        )
+    for user in listed:
+        click.echo(f"{user.name}\t{user.role}")
 
 
 if __name__ == "__main__":

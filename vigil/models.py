@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import secrets
 from pathlib import Path
 
 from detection.base import Detector
 from detection.errors import DataError
 from detection.models import ModelInfo, model_bytes, read_model, read_model_info, train
 from vigil.datasets import DatasetStore
+from vigil.keys import kept_key
 from vigil.settings import Settings
 
 _ID = re.compile(r"^[0-9a-f]{16}$")
@@ -27,13 +26,7 @@ def model_key(config: Settings) -> bytes:
     readable by its owner only)."""
     if config.model_key is not None:
         return config.model_key.get_secret_value().encode()
-    path = Path(config.data_dir) / "model.key"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    return kept_key(config.data_dir, "model.key")
 
 
 class ModelStore:

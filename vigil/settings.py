@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.smtp import SmtpConfig
 
+#: Addresses only this machine can reach.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 class Settings(BaseSettings):
     """Everything Vigil reads from its environment. Secrets never get a default here."""
@@ -50,6 +53,17 @@ class Settings(BaseSettings):
         None,
         description="Key that signs saved models; without it one is made in the data directory.",
     )
+    auth: Literal["on", "off"] | None = Field(
+        None,
+        description="Whether pages need a login; on by default unless serving on 127.0.0.1.",
+    )
+    users_file: Path | None = Field(
+        None, description="Users, their roles and password hashes (default DATA_DIR/users.json)."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs session cookies; without it one is made in the data directory.",
+    )
 
     @property
     def smtp(self) -> SmtpConfig | None:
@@ -88,6 +102,18 @@ class Settings(BaseSettings):
             for line in self.api_tokens_file.read_text(encoding="utf-8").splitlines():
                 found.add(line.split("#", 1)[0].strip())
         return {token for token in found if token}
+
+    @property
+    def auth_required(self) -> bool:
+        """Sign-in is needed unless turned off, or by default when only this machine can
+        reach the server."""
+        if self.auth is not None:
+            return self.auth == "on"
+        return self.host not in LOOPBACK
+
+    @property
+    def users_path(self) -> Path:
+        return self.users_file or self.data_dir / "users.json"
 
     @property
     def max_upload_bytes(self) -> int:

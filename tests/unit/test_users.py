@@ -1,0 +1,93 @@
+"""The users file: hashed passwords, roles, and the checks on what goes in."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from detection.errors import DataError
+from vigil.users import UserStore
+
+
+@pytest.fixture
+def users(tmp_path) -> UserStore:
+    return UserStore(tmp_path / "users.json")
+
+
+def test_a_user_signs_in_with_their_password_only_and_it_is_never_stored_plainly(users):
+    users.add("ada", "correct horse battery", "admin")
+
+    assert users.verify("ada", "correct horse battery").role == "admin"
+    assert users.verify("ada", "Correct horse battery") is None
+    assert users.verify("nobody", "correct horse battery") is None
+    kept = users.path.read_text()
+    assert "correct horse battery" not in kept
+    assert "scrypt" in kept
+    assert stat.S_IMODE(users.path.stat().st_mode) == 0o600
+
+
+def test_roles_include_the_ones_below_them(users):
+    viewer = users.add("vera", "viewer password", "viewer")
+    admin = users.add("ada", "admin password!", "admin")
+
+    assert viewer.may("viewer")
+    assert not viewer.may("analyst")
+    assert admin.may("analyst")
+    assert admin.may("admin")
+    assert [u.name for u in users.users()] == ["ada", "vera"]
+
+
+def test_adding_a_known_user_again_changes_their_password_and_role(users):
+    users.add("anna", "first password", "viewer")
+    users.add("anna", "second password", "analyst")
+
+    assert users.verify("anna", "first password") is None
+    assert users.verify("anna", "second password").role == "analyst"
+    assert len(users.users()) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "role", "message"),
+    [
+        ("has space", "long enough pw", "viewer", "no spaces"),
+        ("", "long enough pw", "viewer", "1 to 64"),
+        ("ok", "short", "viewer", "at least 10 characters"),
+        ("ok", "long enough pw", "root", "one of viewer, analyst, admin"),
+    ],
+)
+def test_bad_names_passwords_and_roles_are_refused_with_the_reason(
+    users, name, password, role, message
+):
+    with pytest.raises(DataError, match=message):
+        users.add(name, password, role)
+    assert users.users() == []
+
+
+def test_removing_a_user_and_an_unreadable_file_say_what_happened(users):
+    users.add("temp", "temporary password", "viewer")
+    users.remove("temp")
+    assert users.get("temp") is None
+    with pytest.raises(DataError, match="no user called 'temp'"):
+        users.remove("temp")
+
+    users.path.write_text("{not json")
+    with pytest.raises(DataError, match="cannot be read"):
+        users.users()
+
+
+@pytest.mark.parametrize(
+    ("target", "safe"),
+    [
+        ("/live?series=cpu", "/live?series=cpu"),
+        (None, "/"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("live", "/"),
+    ],
+)
+def test_after_signing_in_only_paths_of_this_site_are_followed(target, safe):
+    from vigil.auth import safe_next
+
+    assert safe_next(target) == safe

@@ -1,0 +1,231 @@
+"""Sign-in and roles, against `vigil run` with sign-in on, over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+
+from tests.alerts.smtp_server import free_port
+
+PASSWORDS = {"vera": "viewer-password", "anna": "analyst-password", "ada": "admin-password"}
+ROLES = {"vera": "viewer", "anna": "analyst", "ada": "admin"}
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("signed")
+    env = {"VIGIL_DATA_DIR": str(data_dir), "VIGIL_AUTH": "on", "VIGIL_DEMO": "false"}
+    for name, password in PASSWORDS.items():
+        added = users_command(env, "add", name, "--role", ROLES[name], password=password)
+        assert added.returncode == 0, added.stderr
+    port = free_port()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "vigil.cli", "run"],
+        env={**os.environ, **env, "VIGIL_PORT": str(port), "VIGIL_LIVE_SCORING": "false"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/login", timeout=2)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    yield url, env
+    os.killpg(app.pid, signal.SIGKILL)
+    app.wait(10)
+
+
+def users_command(env: dict, *args: str, password: str | None = None):
+    """`vigil users ...` for the app's data directory; a password goes in on stdin."""
+    extra = ["--password-stdin"] if password is not None else []
+    return subprocess.run(
+        [sys.executable, "-m", "vigil.cli", "users", *args, *extra],
+        input=None if password is None else password + "\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+
+
+def form_token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def sign_in(url: str, name: str, password: str | None = None) -> requests.Session:
+    session = requests.Session()
+    token = form_token(session.get(f"{url}/login", timeout=10).text)
+    answer = session.post(
+        f"{url}/login",
+        data={"name": name, "password": password or PASSWORDS[name], "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert answer.status_code == 302, answer.text
+    return session
+
+
+def dash_call(session: requests.Session, url: str, body: dict, **headers) -> requests.Response:
+    """Run a callback as the page would: its output key is looked up in the app's
+    dependencies (keys of outputs that allow duplicates carry a hash)."""
+    dependencies = session.get(f"{url}/_dash-dependencies", timeout=10)
+    outputs = [d["output"] for d in dependencies.json()] if dependencies.ok else []
+    output = next((key for key in outputs if body["output"] in key), body["output"])
+    return session.post(
+        f"{url}/_dash-update-component",
+        json={**body, "output": output},
+        headers=headers,
+        timeout=30,
+    )
+
+
+APPLY_LIVE_SETTINGS = {
+    "output": "live-settings-status.children",
+    "outputs": {"id": "live-settings-status", "property": "children"},
+    "inputs": [{"id": "live-settings-apply", "property": "n_clicks", "value": 1}],
+    "changedPropIds": ["live-settings-apply.n_clicks"],
+    "state": [
+        {"id": "live-settings-series", "property": "value", "value": None},
+        {"id": "live-settings-detector", "property": "value", "value": "auto"},
+        {"id": "live-settings-model", "property": "value", "value": None},
+        [],
+        [],
+    ],
+}
+SEND_TEST_EMAIL = {
+    "output": "..alerts-test-status.children...alerts-refresh.data",
+    "outputs": [
+        {"id": "alerts-test-status", "property": "children"},
+        {"id": "alerts-refresh", "property": "data"},
+    ],
+    "inputs": [{"id": "alerts-test-send", "property": "n_clicks", "value": 1}],
+    "changedPropIds": ["alerts-test-send.n_clicks"],
+    "state": [{"id": "alerts-test-to", "property": "value", "value": ""}],
+}
+
+
+def test_without_signing_in_pages_send_you_to_sign_in_and_callbacks_are_refused(app_url):
+    url, _ = app_url
+    page = requests.get(f"{url}/live?series=cpu", allow_redirects=False, timeout=10)
+    assert page.status_code == 302
+    assert page.headers["Location"] == "/login?next=/live?series=cpu"
+    assert requests.post(f"{url}/_dash-update-component", json={}, timeout=10).status_code == 401
+    assert requests.get(f"{url}/_dash-layout", timeout=10).status_code == 401
+    sign_in_page = requests.get(f"{url}/login", timeout=10)
+    assert sign_in_page.status_code == 200
+    assert "Sign in" in sign_in_page.text
+
+
+def test_each_role_may_do_its_own_and_is_refused_the_rest(app_url):
+    url, _ = app_url
+    viewer, analyst, admin = (sign_in(url, name) for name in ("vera", "anna", "ada"))
+
+    for session in (viewer, analyst, admin):
+        assert session.get(f"{url}/live", timeout=10).status_code == 200
+        assert session.get(f"{url}/_dash-layout", timeout=10).status_code == 200
+
+    refused = dash_call(viewer, url, APPLY_LIVE_SETTINGS)
+    assert refused.status_code == 403
+    assert "analyst" in refused.json()["error"]
+    allowed = dash_call(analyst, url, APPLY_LIVE_SETTINGS)
+    assert allowed.status_code == 200
+    assert "Choose a series first." in allowed.text
+
+    upload = {"file": ("tiny.csv", b"timestamp,value\n2024-01-01,1\n2024-01-02,2\n")}
+    assert viewer.post(f"{url}/api/v1/datasets", files=upload, timeout=30).status_code == 403
+
+    assert dash_call(analyst, url, SEND_TEST_EMAIL).status_code == 403
+    as_admin = dash_call(admin, url, SEND_TEST_EMAIL)
+    assert as_admin.status_code == 200
+    assert "Give at least one address" in as_admin.text
+
+    navbar = admin.get(f"{url}/_dash-layout", timeout=10).text
+    assert "ada" in navbar
+    assert "Sign out" in navbar
+
+
+def test_a_forged_or_foreign_session_is_not_a_sign_in(app_url):
+    url, _ = app_url
+    forger = Flask("forger")
+    forger.secret_key = b"not the installation's key"
+    forged = (
+        SecureCookieSessionInterface()
+        .get_signing_serializer(forger)
+        .dumps({"_user_id": "ada", "_fresh": True})
+    )
+    session = requests.Session()
+    session.cookies.set("vigil_session", forged)
+    assert session.get(f"{url}/live", allow_redirects=False, timeout=10).status_code == 302
+    assert dash_call(session, url, SEND_TEST_EMAIL).status_code == 401
+
+
+def test_cross_site_requests_and_forms_without_their_token_are_refused(app_url):
+    url, _ = app_url
+    admin = sign_in(url, "ada")
+    cross = dash_call(admin, url, SEND_TEST_EMAIL, Origin="https://evil.example")
+    assert cross.status_code == 403
+    assert dash_call(admin, url, SEND_TEST_EMAIL, Origin=url).status_code == 200
+    no_token = requests.post(
+        f"{url}/login", data={"name": "ada", "password": PASSWORDS["ada"]}, timeout=30
+    )
+    assert no_token.status_code == 400
+    assert admin.post(f"{url}/logout", timeout=10).status_code == 400  # no form token
+    assert admin.get(f"{url}/live", allow_redirects=False, timeout=10).status_code == 200
+
+
+def test_signing_out_and_being_removed_end_the_session(app_url):
+    url, env = app_url
+    analyst = sign_in(url, "anna")
+    page = analyst.get(f"{url}/login", timeout=10).text
+    out = analyst.post(
+        f"{url}/logout", data={"csrf_token": form_token(page)}, allow_redirects=False, timeout=10
+    )
+    assert out.status_code == 302
+    assert analyst.get(f"{url}/live", allow_redirects=False, timeout=10).status_code == 302
+
+    added = users_command(env, "add", "temp", password="temporary-password")
+    assert added.returncode == 0, added.stderr
+    temp = sign_in(url, "temp", "temporary-password")
+    assert temp.get(f"{url}/live", timeout=10).status_code == 200
+    removed = users_command(env, "remove", "temp")
+    assert removed.returncode == 0, removed.stderr
+    assert temp.get(f"{url}/live", allow_redirects=False, timeout=10).status_code == 302
+
+
+def test_a_wrong_password_is_refused_and_repeated_failures_are_slowed_down(app_url):
+    """Last in the module: five failures lock this address out of signing in for a minute."""
+    url, _ = app_url
+    session = requests.Session()
+    token = form_token(session.get(f"{url}/login", timeout=10).text)
+    answers = [
+        session.post(
+            f"{url}/login",
+            data={"name": "vera", "password": "a wrong guess", "csrf_token": token},
+            timeout=30,
+        )
+        for _ in range(6)
+    ]
+    assert [answer.status_code for answer in answers] == [401] * 5 + [429]
+    assert "Wrong user name or password." in answers[0].text
+    assert "Too many failed sign-ins" in answers[5].text
+    right = session.post(
+        f"{url}/login",
+        data={"name": "vera", "password": PASSWORDS["vera"], "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert right.status_code == 429  # even the right password waits out the minute
+    assert session.get(f"{url}/live", allow_redirects=False, timeout=10).status_code == 302
