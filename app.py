@@ -24,7 +24,10 @@ def shell() -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ids.DATASET, storage_type="local"),
-            navbar([page for page in pages if page.get("nav", True)], account),
+            navbar(
+                [p for p in pages if p.get("nav", True) and auth.may(p.get("role", "viewer"))],
+                account,
+            ),
             dbc.Container(dash.page_container, fluid=True, className="pb-5"),
         ]
     )

@@ -16,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from flask import (
@@ -266,9 +266,9 @@ def _cross_site() -> bool:
     source = request.headers.get("Origin") or request.headers.get("Referer")
     if not source:
         return False  # not a browser's cross-site request: browsers send Origin on POST
-    here = urlsplit(request.host_url)
     there = urlsplit(source)
-    return (there.scheme, there.netloc) != (here.scheme, here.netloc)
+    ours = {urlsplit(request.host_url), urlsplit(settings().public_url)}  # behind a proxy too
+    return (there.scheme, there.netloc) not in {(url.scheme, url.netloc) for url in ours}
 
 
 def _gate():
@@ -286,7 +286,7 @@ def _gate():
                 json.dumps({"error": "Sign in first."}), status=401, mimetype="application/json"
             )
         query = f"?{request.query_string.decode()}" if request.query_string else ""
-        return redirect(f"/login?next={path}{query}")
+        return redirect(f"/login?{urlencode({'next': path + query})}")
     role = _request_role()
     if not current_user.may(role):
         if path == "/_dash-update-component" and not _triggered():

@@ -40,6 +40,7 @@ from vigil.live import ScoringProcess
 from vigil.live_api import allow_token, attach_worker
 from vigil.models import model_id_of, model_key
 from vigil.settings import load_settings
+from vigil.tokens import TokenStore
 from vigil.users import ROLE_NOTES, ROLES, UserStore
 
 
@@ -570,6 +571,36 @@ def users_list() -> None:
         )
     for user in listed:
         click.echo(f"{user.name}\t{user.role}")
+
+
+@main.group()
+def tokens() -> None:
+    """Ingest API tokens, made and revoked here or on the Admin page."""
+
+
+@tokens.command("add")
+@click.argument("name")
+def tokens_add(name: str) -> None:
+    """Make a token for NAME (what will use it); it is printed this once."""
+    record, token = TokenStore(load_settings().tokens_path).create(name, "vigil tokens")
+    click.echo(f"Made token {record.id} for {record.name}; it is not shown again:")
+    click.echo(token)
+
+
+@tokens.command("list")
+def tokens_list() -> None:
+    """The tokens made here (their first characters only)."""
+    for token in TokenStore(load_settings().tokens_path).tokens():
+        state = "active" if token.active else "revoked"
+        click.echo(f"{token.id}\t{token.hint}…\t{state}\t{token.name}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Refuse token TOKEN_ID from now on."""
+    revoked = TokenStore(load_settings().tokens_path).revoke(token_id)
+    click.echo(f"Revoked token {revoked.id} for {revoked.name}")
 
 
 if __name__ == "__main__":

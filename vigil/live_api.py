@@ -1,5 +1,5 @@
 """The ingest API of live series: points in, series and scores out. Every call needs a bearer
-token (`VIGIL_API_TOKENS` or `VIGIL_API_TOKENS_FILE`)."""
+token (`VIGIL_API_TOKENS`, `VIGIL_API_TOKENS_FILE`, or one an admin made)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from detection.params import coerce_params
 from live.points import BodyError, check_series_name, read_batch
 from live.status import status_of
 from vigil.live import late_window, live_store, stale_after
-from vigil.services import model_store, settings
+from vigil.services import model_store, settings, token_store
 
 log = logging.getLogger(__name__)
 live_api = Blueprint("vigil_live", __name__, url_prefix="/api/v1/series")
@@ -43,9 +43,12 @@ def authenticate():
 
 
 def _known(token: str) -> bool:
+    """A token from the settings, one the app holds, or one an admin made and has not revoked."""
     tokens = settings().tokens() | set(current_app.config.get(EXTRA_TOKENS, ()))
     # compare with every token, in constant time, so timing says nothing of them
-    return any([hmac.compare_digest(token.encode(), known.encode()) for known in tokens])
+    if any([hmac.compare_digest(token.encode(), known.encode()) for known in tokens]):
+        return True
+    return token_store().check(token) is not None
 
 
 @live_api.post("/<name>/points")

@@ -10,6 +10,7 @@ from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
 from vigil.results import ResultStore
 from vigil.settings import Settings, load_settings
+from vigil.tokens import TokenStore
 
 
 @cache
@@ -44,3 +45,8 @@ def feedback_store() -> FeedbackStore:
 @cache
 def outbox() -> Outbox:
     return Outbox(settings().outbox_path)
+
+
+@cache
+def token_store() -> TokenStore:
+    return TokenStore(settings().tokens_path)

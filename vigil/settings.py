@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         return self.data_dir / "alerts.sqlite"
 
     @property
+    def tokens_path(self) -> Path:
+        """Ingest API tokens made by admins (their digests)."""
+        return self.data_dir / "tokens.sqlite"
+
+    @property
     def live_path(self) -> Path:
         """Live series, their points and scores."""
         return self.data_dir / "live.sqlite"

@@ -33,14 +33,14 @@ def test_a_viewer_signs_in_sees_what_they_may_do_and_signs_out(dash_duo, dash_ap
     dash_duo.driver.get("about:blank")  # leave the page dash_duo opened before sign-in is on
     sign_in_on()
     dash_duo.driver.get(f"{dash_duo.server_url}/evaluate")
-    until(lambda: "/login?next=/evaluate" in dash_duo.driver.current_url, timeout=10)
+    until(lambda: "/login?next=%2Fevaluate" in dash_duo.driver.current_url, timeout=10)
 
     dash_duo.find_element("#name").send_keys("vera")
     dash_duo.find_element("#password").send_keys("not her password")
     dash_duo.find_element("button[type=submit]").click()
     dash_duo.wait_for_contains_text(".alert-danger", "Wrong user name or password.")
     (refused,) = dash_duo.get_logs()  # the wrong password's page, answered 401
-    assert "/login?next=/evaluate" in refused["message"]
+    assert "/login?next=%2Fevaluate" in refused["message"]
     assert "status of 401" in refused["message"]
 
     dash_duo.find_element("#password").send_keys("viewer-password")
@@ -59,5 +59,5 @@ def test_a_viewer_signs_in_sees_what_they_may_do_and_signs_out(dash_duo, dash_ap
     click(dash_duo, "#app-sign-out button")
     until(lambda: "/login" in dash_duo.driver.current_url, timeout=10)
     dash_duo.driver.get(f"{dash_duo.server_url}/alerts")
-    until(lambda: "/login?next=/alerts" in dash_duo.driver.current_url, timeout=10)
+    until(lambda: "/login?next=%2Falerts" in dash_duo.driver.current_url, timeout=10)
     assert dash_duo.get_logs() == []

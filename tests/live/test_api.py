@@ -276,3 +276,13 @@ def test_a_series_set_to_another_detector_is_scored_again_with_it(api):
     bad = call(f"{api}/api/v1/series/{series}", "PUT", json.dumps({"detector": "nope"}).encode())
     assert bad[0] == 422
     assert "Unknown detector" in bad[1]["error"]
+
+
+def test_a_token_an_admin_made_works_until_it_is_revoked(api):
+    from vigil.services import token_store
+
+    record, token = token_store().create("test client", "ada")
+    body = {"points": [{"timestamp": "2026-01-01T00:00:00", "value": 1}]}
+    assert post(api, fresh(), body, token=token)[0] == 202
+    token_store().revoke(record.id)
+    assert post(api, fresh(), body, token=token)[0] == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -105,6 +106,17 @@ APPLY_LIVE_SETTINGS = {
         [],
     ],
 }
+MAKE_TOKEN = {
+    "output": "admin-token-made.children",
+    "outputs": [
+        {"id": "admin-token-made", "property": "children"},
+        {"id": "admin-changed", "property": "data"},
+        {"id": "admin-token-name", "property": "value"},
+    ],
+    "inputs": [{"id": "admin-token-make", "property": "n_clicks", "value": 1}],
+    "changedPropIds": ["admin-token-make.n_clicks"],
+    "state": [{"id": "admin-token-name", "property": "value", "value": "collector"}],
+}
 SEND_TEST_EMAIL = {
     "output": "..alerts-test-status.children...alerts-refresh.data",
     "outputs": [
@@ -119,9 +131,9 @@ SEND_TEST_EMAIL = {
 
 def test_without_signing_in_pages_send_you_to_sign_in_and_callbacks_are_refused(app_url):
     url, _ = app_url
-    page = requests.get(f"{url}/live?series=cpu", allow_redirects=False, timeout=10)
+    page = requests.get(f"{url}/live?series=cpu&at=2026-01-01", allow_redirects=False, timeout=10)
     assert page.status_code == 302
-    assert page.headers["Location"] == "/login?next=/live?series=cpu"
+    assert page.headers["Location"] == "/login?next=%2Flive%3Fseries%3Dcpu%26at%3D2026-01-01"
     assert requests.post(f"{url}/_dash-update-component", json={}, timeout=10).status_code == 401
     assert requests.get(f"{url}/_dash-layout", timeout=10).status_code == 401
     sign_in_page = requests.get(f"{url}/login", timeout=10)
@@ -152,9 +164,25 @@ def test_each_role_may_do_its_own_and_is_refused_the_rest(app_url):
     assert as_admin.status_code == 200
     assert "Give at least one address" in as_admin.text
 
-    navbar = admin.get(f"{url}/_dash-layout", timeout=10).text
-    assert "ada" in navbar
-    assert "Sign out" in navbar
+    assert dash_call(analyst, url, MAKE_TOKEN).status_code == 403
+    made = dash_call(admin, url, MAKE_TOKEN)
+    assert made.status_code == 200
+    token = re.search(r"vgl_[\w-]+", made.text).group(0)
+    ingest = requests.post(
+        f"{url}/api/v1/series/from_token/points",
+        json={"points": [{"timestamp": "2026-01-01T00:00:00", "value": 1}]},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert ingest.status_code == 202
+
+    shell = json.dumps(admin.get(f"{url}/_dash-layout", timeout=10).json())
+    assert "ada" in shell
+    assert "Sign out" in shell
+    assert '"href": "/admin"' in shell
+    viewers = json.dumps(viewer.get(f"{url}/_dash-layout", timeout=10).json())
+    assert '"href": "/live"' in viewers
+    assert '"href": "/admin"' not in viewers
 
 
 def test_a_forged_or_foreign_session_is_not_a_sign_in(app_url):
