@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,7 +39,7 @@ from vigil.alerting import alert_engine, alert_on_run, dispatch_due
 from vigil.datasets import DatasetStore, content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
 from vigil.live import ScoringProcess
-from vigil.live_api import allow_token, attach_worker
+from vigil.live_api import DEMO_TOKEN, attach_worker
 from vigil.models import model_id_of, model_key
 from vigil.settings import load_settings
 from vigil.tokens import TokenStore
@@ -73,16 +75,31 @@ def main() -> None:
     help="Where data sets are kept (VIGIL_DATA_DIR).",
 )
 @click.option("--debug/--no-debug", default=None, help="Dash debug mode, with hot reload.")
-def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool | None) -> None:
-    """Serve the Vigil app."""
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Serve with gunicorn and this many worker processes (default: one process).",
+)
+def run(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    debug: bool | None,
+    workers: int | None,
+) -> None:
+    """Serve the Vigil app.
+
+    Live scoring runs in a process of its own and email delivery in a thread of this one, once
+    however many web workers serve requests: no point is scored twice, no email sent twice.
+    """
     for name, value in (("HOST", host), ("PORT", port), ("DATA_DIR", data_dir), ("DEBUG", debug)):
         if value is not None:
             os.environ[f"VIGIL_{name}"] = str(value)
     config = load_settings()
-    from app import app  # imported here: building the app reads the settings just set
-
     click.echo(
         f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir})"
+        + (f" with {workers} gunicorn worker{'s' if workers != 1 else ''}" if workers else "")
     )
     if config.auth_required:
         users = UserStore(config.users_path).users()
@@ -92,14 +109,11 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
             else "Sign-in is on and there is no user yet: add one with "
             "'vigil users add NAME --role admin'"
         )
-    if not config.debug:  # a line per request drowns what matters once points stream in
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    if config.live_scoring:
-        attach_worker(app.server, ScoringProcess().start())
-    if config.demo:
-        token = secrets.token_urlsafe(24)
-        allow_token(app.server, token)
-        DemoStream(f"http://127.0.0.1:{config.port}", token).start()
+    scoring = ScoringProcess().start() if config.live_scoring else None
+    demo_token = secrets.token_urlsafe(24) if config.demo else None
+    if demo_token is not None:
+        os.environ[DEMO_TOKEN] = demo_token  # the app accepts it, in this process or gunicorn's
+        DemoStream(f"http://127.0.0.1:{config.port}", demo_token).start()
         click.echo("Streaming demo series to the Live page")
     if config.smtp is not None:
         engine = alert_engine(config)
@@ -109,7 +123,50 @@ def run(host: str | None, port: int | None, data_dir: Path | None, debug: bool |
             before_round=lambda: dispatch_due(config, engine),
         ).start()
         click.echo(f"Delivering alert emails through {config.smtp.address}")
+    if workers:
+        _serve_with_gunicorn(config, workers)
+        return
+    if not config.debug:  # a line per request drowns what matters once points stream in
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from app import app  # imported here: building the app reads the settings just set
+
+    if scoring is not None:
+        attach_worker(app.server, scoring)  # ingest wakes it at once
     app.run(host=config.host, port=config.port, debug=config.debug)
+
+
+def _serve_with_gunicorn(config, workers: int) -> None:
+    """Run gunicorn on `app:server` (the app built once, then forked) until it ends or this
+    process is told to stop. Its workers only serve requests; the scoring process finds
+    their points by polling the store."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "app:server",
+        "--preload",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--timeout",
+        "120",
+        "--bind",
+        f"{config.host}:{config.port}",
+        "--no-control-socket",
+    ]
+    if config.debug:
+        command += ["--access-logfile", "-"]
+    server = subprocess.Popen(command)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.wait()
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(30)
 
 
 def _read(path: Path) -> RawTable:

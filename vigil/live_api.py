@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 import time
 
 import numpy as np
@@ -23,9 +24,10 @@ from vigil.services import model_store, settings, token_store
 log = logging.getLogger(__name__)
 live_api = Blueprint("vigil_live", __name__, url_prefix="/api/v1/series")
 
-#: Flask config keys: tokens the app itself holds (the demo stream's), and the live worker.
-EXTRA_TOKENS = "VIGIL_EXTRA_TOKENS"
+#: Flask config key of the live worker, which ingest wakes.
 WORKER = "VIGIL_LIVE_WORKER"
+#: The demo stream's token, handed by `vigil run` to the app it serves (its own or gunicorn's).
+DEMO_TOKEN = "VIGIL_DEMO_TOKEN"
 #: Most scored points one GET answers with.
 MAX_SCORES = 100_000
 
@@ -44,7 +46,9 @@ def authenticate():
 
 def _known(token: str) -> bool:
     """A token from the settings, one the app holds, or one an admin made and has not revoked."""
-    tokens = settings().tokens() | set(current_app.config.get(EXTRA_TOKENS, ()))
+    tokens = settings().tokens()
+    if os.environ.get(DEMO_TOKEN):
+        tokens.add(os.environ[DEMO_TOKEN])
     # compare with every token, in constant time, so timing says nothing of them
     if any([hmac.compare_digest(token.encode(), known.encode()) for known in tokens]):
         return True
@@ -191,8 +195,3 @@ def _number(value) -> float | None:
 def attach_worker(server: Flask, worker) -> None:
     """Let ingest wake the worker as soon as points are stored."""
     server.config[WORKER] = worker
-
-
-def allow_token(server: Flask, token: str) -> None:
-    """Accept a token the app made itself (the demo stream's), beside the configured ones."""
-    server.config.setdefault(EXTRA_TOKENS, set()).add(token)

@@ -1,0 +1,108 @@
+"""`vigil run --workers 2`: gunicorn workers take points side by side, and the one scoring
+process beside them scores them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from detection.synthetic import seasonal_series
+from live.client import ApiError, points_body, post_points
+from live.store import LiveStore
+from tests.alerts.smtp_server import free_port
+
+TOKEN = "workers-token"
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if int(fields.get("PPid", "0").strip()) == pid:
+            found.append(int(fields["Pid"].strip()))
+    return found
+
+
+def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "VIGIL_DATA_DIR": str(tmp_path),
+        "VIGIL_PORT": str(port),
+        "VIGIL_DEMO": "false",
+        "VIGIL_API_TOKENS": TOKEN,
+    }
+    app = subprocess.Popen(
+        [sys.executable, "-m", "vigil.cli", "run", "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                post_points(url, TOKEN, "probe", b'{"points": []}', timeout=2)
+                break
+            except ApiError as error:
+                if error.status is not None:  # it answered
+                    break
+            time.sleep(0.3)
+        gunicorn = next(
+            pid
+            for pid in children(app.pid)
+            if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        )
+        assert len(children(gunicorn)) == 2
+
+        frames = {f"w_{i}": seasonal_series(n=2000, seed=i) for i in range(8)}
+        for frame in frames.values():
+            frame.loc[1900, "value"] += 12
+        jobs = [
+            (name, frame.iloc[start : start + 200])
+            for name, frame in frames.items()
+            for start in range(0, 2000, 200)
+        ]
+
+        def send(job):
+            name, part = job
+            body = points_body(part["timestamp"], part["value"])
+            first = post_points(url, TOKEN, name, body)
+            again = post_points(url, TOKEN, name, body)  # a client's retry
+            return first["accepted"], again["duplicates"]
+
+        # each series' batches in order, the series side by side on 32 connections
+        by_series = [[job for job in jobs if job[0] == name] for name in frames]
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            answers = [
+                answer
+                for series_answers in pool.map(lambda js: [send(j) for j in js], by_series)
+                for answer in series_answers
+            ]
+        assert sum(accepted for accepted, _ in answers) == 16_000
+        assert sum(duplicates for _, duplicates in answers) == 16_000
+
+        store = LiveStore(tmp_path / "live.sqlite")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if all(store.scores(name)["scored"].notna().all() for name in frames):
+                break
+            time.sleep(0.5)
+        for name, frame in frames.items():
+            scores = store.scores(name)
+            assert scores["timestamp"].tolist() == frame["timestamp"].tolist()
+            assert scores["scored"].notna().all()
+            assert scores.loc[1900, "is_anomaly"]
+    finally:
+        os.killpg(app.pid, signal.SIGTERM)
+        app.wait(30)
