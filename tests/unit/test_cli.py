@@ -15,9 +15,12 @@ from detection.synthetic import demo_csv, labelled_series, seasonal_series
 from tests.hostile import REFUSED
 
 
-def vigil(*args: str, cwd=None, env: dict | None = None) -> subprocess.CompletedProcess:
+def vigil(
+    *args: str, cwd=None, env: dict | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "vigil.cli", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=300,

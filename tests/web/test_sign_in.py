@@ -16,6 +16,7 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
 from tests.alerts.smtp_server import free_port
+from tests.unit.test_cli import vigil
 
 PASSWORDS = {"vera": "viewer-password", "anna": "analyst-password", "ada": "admin-password"}
 ROLES = {"vera": "viewer", "anna": "analyst", "ada": "admin"}
@@ -51,15 +52,9 @@ def app_url(tmp_path_factory):
 
 def users_command(env: dict, *args: str, password: str | None = None):
     """`vigil users ...` for the app's data directory; a password goes in on stdin."""
-    extra = ["--password-stdin"] if password is not None else []
-    return subprocess.run(
-        [sys.executable, "-m", "vigil.cli", "users", *args, *extra],
-        input=None if password is None else password + "\n",
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=60,
-    )
+    if password is None:
+        return vigil("users", *args, env=env)
+    return vigil("users", *args, "--password-stdin", env=env, stdin=password + "\n")
 
 
 def form_token(page: str) -> str:
