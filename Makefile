@@ -1,11 +1,12 @@
 # make run   - install what is missing, then serve Vigil on http://127.0.0.1:8050 with demo data
-# make test  - install what is missing (Python dev extras, Chromium for browser tests), run it all
+# make test  - install what is missing (Python dev extras, Chromium for browser tests,
+#              redis-server for the shared-service tests), run it all
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint browser bench screenshot clean
+.PHONY: run test lint browser services bench screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +22,15 @@ run: $(INSTALLED)
 browser:
 	@sh scripts/install-browser.sh
 
+services:
+	@sh scripts/install-services.sh
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: $(INSTALLED) browser lint
+test: $(INSTALLED) browser services lint
 	$(BIN)/pytest
 
 bench: $(INSTALLED)

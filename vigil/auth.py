@@ -57,7 +57,8 @@ PER_NAME = "20 per hour"
 
 auth = Blueprint("vigil_auth", __name__)
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", default_limits=[])
+#: Its storage is set from the settings when the app is built: Redis, or this process's memory.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def requires(role: str) -> Callable[[F], F]:
@@ -317,6 +318,8 @@ def register(server: Flask, dash_app) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.public_url.startswith("https://"),
+        RATELIMIT_STORAGE_URI=config.redis_url or "memory://",
+        RATELIMIT_KEY_PREFIX="vigil",
     )
     server.extensions["vigil_dash"] = dash_app
     login_manager.init_app(server)

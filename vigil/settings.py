@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         None,
         description="Key that signs saved models; without it one is made in the data directory.",
     )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for what workers share (sign-in rate limits); unset: kept per process.",
+    )
     auth: Literal["on", "off"] | None = Field(
         None,
         description="Whether pages need a login; on by default unless serving on 127.0.0.1.",

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -16,22 +18,23 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
 from tests.alerts.smtp_server import free_port
+from tests.services import redis_server
 from tests.unit.test_cli import vigil
 
 PASSWORDS = {"vera": "viewer-password", "anna": "analyst-password", "ada": "admin-password"}
 ROLES = {"vera": "viewer", "anna": "analyst", "ada": "admin"}
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("signed")
-    env = {"VIGIL_DATA_DIR": str(data_dir), "VIGIL_AUTH": "on", "VIGIL_DEMO": "false"}
+@contextmanager
+def signed_in_app(data_dir, *run_options: str, **settings: str) -> Iterator[tuple[str, dict]]:
+    """`vigil run` with sign-in on and the three users; its URL and environment."""
+    env = {"VIGIL_DATA_DIR": str(data_dir), "VIGIL_AUTH": "on", "VIGIL_DEMO": "false", **settings}
     for name, password in PASSWORDS.items():
         added = users_command(env, "add", name, "--role", ROLES[name], password=password)
         assert added.returncode == 0, added.stderr
     port = free_port()
     app = subprocess.Popen(
-        [sys.executable, "-m", "vigil.cli", "run"],
+        [sys.executable, "-m", "vigil.cli", "run", *run_options],
         env={**os.environ, **env, "VIGIL_PORT": str(port), "VIGIL_LIVE_SCORING": "false"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -45,9 +48,17 @@ def app_url(tmp_path_factory):
             break
         except requests.ConnectionError:
             time.sleep(0.3)
-    yield url, env
-    os.killpg(app.pid, signal.SIGKILL)
-    app.wait(10)
+    try:
+        yield url, env
+    finally:
+        os.killpg(app.pid, signal.SIGKILL)
+        app.wait(10)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with signed_in_app(tmp_path_factory.mktemp("signed")) as served:
+        yield served
 
 
 def users_command(env: dict, *args: str, password: str | None = None):
@@ -252,3 +263,35 @@ def test_a_wrong_password_is_refused_and_repeated_failures_are_slowed_down(app_u
     )
     assert right.status_code == 429  # even the right password waits out the minute
     assert session.get(f"{url}/live", allow_redirects=False, timeout=10).status_code == 302
+
+
+def test_with_redis_the_sign_in_limit_holds_across_gunicorn_workers(tmp_path):
+    """Two workers, one limit: it is kept in Redis, not in each worker's memory."""
+    import redis
+
+    with (
+        redis_server(tmp_path) as redis_url,
+        signed_in_app(tmp_path / "data", "--workers", "2", VIGIL_REDIS_URL=redis_url) as served,
+    ):
+        url, _ = served
+        statuses = []
+        for _ in range(6):  # a new connection each time, to whichever worker takes it
+            session = requests.Session()
+            token = form_token(session.get(f"{url}/login", timeout=10).text)
+            answer = session.post(
+                f"{url}/login",
+                data={"name": "anna", "password": "a wrong guess", "csrf_token": token},
+                timeout=30,
+            )
+            statuses.append(answer.status_code)
+        assert statuses == [401] * 5 + [429]
+        kept = redis.Redis.from_url(redis_url).keys("LIMITS:LIMITER/vigil/*")
+        assert b"LIMITS:LIMITER/vigil/127.0.0.1/vigil_auth.login/5/1/minute" in kept
+        assert b"LIMITS:LIMITER/vigil/name:anna/vigil_auth.login/20/1/hour" in kept
+        right = session.post(
+            f"{url}/login",
+            data={"name": "ada", "password": PASSWORDS["ada"], "csrf_token": token},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert right.status_code == 429  # this address waits, whoever signs in
