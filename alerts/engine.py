@@ -164,13 +164,13 @@ class AlertEngine:
                 emails += self._resolve(rule, series, dataset, last_flag, now, muted)
         return emails
 
-    def _waiting(self, rule_id: int, series: str) -> list[tuple]:
-        with closing(self._connect()) as connection:
-            return connection.execute(
-                "SELECT id, timestamp, value, expected, severity, explanation FROM alert_points "
-                "WHERE rule_id = ? AND series = ? AND email_id IS NULL ORDER BY timestamp",
-                (rule_id, series),
-            ).fetchall()
+    @staticmethod
+    def _waiting(connection: sqlite3.Connection, rule_id: int, series: str) -> list[tuple]:
+        return connection.execute(
+            "SELECT id, timestamp, value, expected, severity, explanation FROM alert_points "
+            "WHERE rule_id = ? AND series = ? AND email_id IS NULL ORDER BY timestamp",
+            (rule_id, series),
+        ).fetchall()
 
     def _set_email(self, rule_id: int, series: str, email_id: int) -> None:
         with closing(self._connect()) as connection:
@@ -180,50 +180,50 @@ class AlertEngine:
                 (email_id, rule_id, series),
             )
 
-    def _budget_left(self, rule: Rule, now: float) -> int:
-        with closing(self._connect()) as connection:
-            row = connection.execute(
+    def _send_waiting(self, rule: Rule, series: str, dataset: str, now: float) -> int:
+        """Email the points waiting in an alert, if the budget allows.
+
+        All of it happens under the alert store's write lock, from reading what waits to
+        marking it emailed: another process dispatching at the same moment waits for the
+        lock, then finds nothing waiting, so the points go out in one email.
+        """
+        with closing(self._connect()) as connection, connection:
+            connection.execute("BEGIN IMMEDIATE")
+            (last_email,) = connection.execute(
+                "SELECT last_email FROM alerts WHERE rule_id = ? AND series = ?",
+                (rule.id, series),
+            ).fetchone()
+            if last_email is not None and now - last_email < rule.group_minutes * 60:
+                return 0  # another dispatcher has just sent it
+            rows = self._waiting(connection, rule.id, series)
+            used = connection.execute(
                 "SELECT count FROM emails_a_day WHERE rule_id = ? AND day = ?",
                 (rule.id, _day(now)),
             ).fetchone()
-        return rule.daily_budget - (row[0] if row else 0)
-
-    def _count_email(self, rule: Rule, now: float) -> None:
-        with closing(self._connect()) as connection:
-            connection.execute(
-                "INSERT INTO emails_a_day VALUES (?, ?, 1) ON CONFLICT (rule_id, day) "
-                "DO UPDATE SET count = count + 1",
-                (rule.id, _day(now)),
+            if not rows or rule.daily_budget - (used[0] if used else 0) <= 0:
+                return 0  # over the budget: the points wait for the next allowed email
+            points = [
+                AlertPoint(pd.Timestamp(ts), value, expected, severity, why)
+                for _, ts, value, expected, severity, why in rows
+            ]
+            listed = sorted(points, key=lambda p: p.severity, reverse=True)[:MAX_LISTED]
+            message = compose_alert(
+                rule=rule.name,
+                series=series,
+                dataset=dataset,
+                points=listed,
+                more=len(points) - len(listed),
+                first=points[0].timestamp,
+                last=points[-1].timestamp,
+                recipients=rule.recipients,
+                sender=self.sender,
+                public_url=self.public_url,
+                context=None if self.context is None else self.context(rule, series, points),
+                mark_link=None
+                if self.mark_link is None
+                else lambda point: self.mark_link(dataset, series, point),
             )
-
-    def _send_waiting(self, rule: Rule, series: str, dataset: str, now: float) -> int:
-        rows = self._waiting(rule.id, series)
-        if not rows or self._budget_left(rule, now) <= 0:
-            return 0  # over the budget: the points wait for the next allowed email
-        points = [
-            AlertPoint(pd.Timestamp(ts), value, expected, severity, why)
-            for _, ts, value, expected, severity, why in rows
-        ]
-        listed = sorted(points, key=lambda p: p.severity, reverse=True)[:MAX_LISTED]
-        message = compose_alert(
-            rule=rule.name,
-            series=series,
-            dataset=dataset,
-            points=listed,
-            more=len(points) - len(listed),
-            first=points[0].timestamp,
-            last=points[-1].timestamp,
-            recipients=rule.recipients,
-            sender=self.sender,
-            public_url=self.public_url,
-            context=None if self.context is None else self.context(rule, series, points),
-            mark_link=None
-            if self.mark_link is None
-            else lambda point: self.mark_link(dataset, series, point),
-        )
-        email_id = self.outbox.add(message, now=now)
-        with closing(self._connect()) as connection, connection:
-            connection.execute("BEGIN IMMEDIATE")
+            email_id = self.outbox.add(message, now=now)
             connection.executemany(
                 "UPDATE alert_points SET email_id = ? WHERE id = ?",
                 [(email_id, row[0]) for row in rows],
@@ -232,33 +232,42 @@ class AlertEngine:
                 "UPDATE alerts SET last_email = ? WHERE rule_id = ? AND series = ?",
                 (now, rule.id, series),
             )
-        self._count_email(rule, now)
+            connection.execute(
+                "INSERT INTO emails_a_day VALUES (?, ?, 1) ON CONFLICT (rule_id, day) "
+                "DO UPDATE SET count = count + 1",
+                (rule.id, _day(now)),
+            )
         return 1
 
     def _resolve(
         self, rule: Rule, series: str, dataset: str, last_flag: float, now: float, muted: bool
     ) -> int:
-        """Close the alert once nothing waits; one email says so (unless muted)."""
-        if self._waiting(rule.id, series):
-            return 0
-        with closing(self._connect()) as connection:
+        """Close the alert once nothing waits; one email says so (unless muted), also when
+        two processes dispatch at once (the second finds it resolved)."""
+        with closing(self._connect()) as connection, connection:
+            connection.execute("BEGIN IMMEDIATE")
+            (status,) = connection.execute(
+                "SELECT status FROM alerts WHERE rule_id = ? AND series = ?", (rule.id, series)
+            ).fetchone()
+            if status != "firing" or self._waiting(connection, rule.id, series):
+                return 0
             connection.execute(
                 "UPDATE alerts SET status = 'resolved', last_email = NULL "
                 "WHERE rule_id = ? AND series = ?",
                 (rule.id, series),
             )
-        if muted:
-            return 0
-        message = compose_resolved(
-            rule=rule.name,
-            series=series,
-            dataset=dataset,
-            quiet_since=pd.Timestamp(last_flag, unit="s"),
-            recipients=rule.recipients,
-            sender=self.sender,
-            public_url=self.public_url,
-        )
-        self.outbox.add(message, now=now)
+            if muted:
+                return 0
+            message = compose_resolved(
+                rule=rule.name,
+                series=series,
+                dataset=dataset,
+                quiet_since=pd.Timestamp(last_flag, unit="s"),
+                recipients=rule.recipients,
+                sender=self.sender,
+                public_url=self.public_url,
+            )
+            self.outbox.add(message, now=now)
         return 1
 
     def history(self, rule_id: int | None = None, limit: int = 500) -> pd.DataFrame:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pandas as pd
@@ -171,3 +174,42 @@ def test_a_silenced_series_is_muted_while_the_rule_keeps_alerting_on_others(setu
     subjects = [email.subject for email in outbox.emails()]
     assert any(s.startswith("[Vigil] Anomaly in latency_p99") for s in subjects)  # silence over
     assert any(s.startswith("[Vigil] Resolved: latency_ms") for s in subjects)
+
+
+def test_two_processes_dispatching_at_once_send_each_email_once(setup, tmp_path):
+    """The scoring process and the delivery thread (or two machines' workers) both dispatch;
+    a slow chart widens the moment in which both could see the same points waiting."""
+    _, outbox, engine, rule = setup
+    engine.record(rule, "latency_ms", "d1", flagged(0, 5), now=T0)
+
+    def slow_chart(_rule, _series, _points):
+        time.sleep(0.3)
+        return None
+
+    def dispatcher() -> AlertEngine:
+        return AlertEngine(
+            tmp_path / "alerts.sqlite",
+            Outbox(tmp_path / "outbox.sqlite"),
+            sender="vigil@example.org",
+            public_url="http://v",
+            context=slow_chart,
+        )
+
+    barrier = threading.Barrier(4)
+
+    def dispatch(now: float) -> int:
+        barrier.wait()
+        return dispatcher().dispatch([rule], now=now)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        sent = list(pool.map(dispatch, [T0 + 60] * 4))
+    assert sum(sent) == 1
+    assert outbox.counts()["pending"] == 1
+    assert engine.history(rule.id)["email_id"].notna().all()
+
+    # an hour later the alert resolves: one "resolved" email, however many dispatch
+    barrier.reset()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        resolved = list(pool.map(dispatch, [T0 + 3600] * 4))
+    assert sum(resolved) == 1
+    assert outbox.counts()["pending"] == 2
