@@ -10,55 +10,22 @@ series has had no flagged point for the rule's resolve time.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import closing
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import Connection, text
 
 from alerts.compose import AlertPoint, compose_alert, compose_resolved
 from alerts.outbox import Outbox
 from alerts.rules import Rule
-from storage.sqlite import connect
+from storage.database import Database, query_frame
 
 #: Points listed one by one in an email; the rest are counted.
 MAX_LISTED = 20
 MUTED = -1  # email_id of points that arrived while their rule was paused or silenced
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alert_points (
-    id INTEGER PRIMARY KEY,
-    rule_id INTEGER NOT NULL,
-    series TEXT NOT NULL,
-    timestamp TEXT NOT NULL,
-    value REAL,
-    expected REAL,
-    severity REAL NOT NULL,
-    explanation TEXT NOT NULL,
-    recorded REAL NOT NULL,
-    email_id INTEGER,
-    UNIQUE (rule_id, series, timestamp)
-);
-CREATE INDEX IF NOT EXISTS alert_points_waiting ON alert_points (rule_id, series, email_id);
-CREATE TABLE IF NOT EXISTS alerts (
-    rule_id INTEGER NOT NULL,
-    series TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('firing', 'resolved')),
-    opened REAL NOT NULL,
-    last_flag REAL NOT NULL,
-    last_email REAL,
-    PRIMARY KEY (rule_id, series)
-);
-CREATE TABLE IF NOT EXISTS emails_a_day (
-    rule_id INTEGER NOT NULL,
-    day TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (rule_id, day)
-);
-"""
+#: Held from reading an alert's state to writing it (and its email to the outbox).
+LOCK = "alerts"
 
 Context = Callable[[Rule, str, Sequence[AlertPoint]], pd.DataFrame | None]
 MarkLink = Callable[[str, str, AlertPoint], str]
@@ -69,11 +36,12 @@ def _day(moment: float) -> str:
 
 
 class AlertEngine:
-    """Alert state in SQLite beside the rules; emails go to `outbox`."""
+    """Alert state in the database beside the rules; emails go to `outbox`, in the same
+    database, in the same transaction as the state that says they were sent."""
 
     def __init__(
         self,
-        path: Path,
+        database: Database,
         outbox: Outbox,
         *,
         sender: str,
@@ -81,17 +49,14 @@ class AlertEngine:
         context: Context | None = None,
         mark_link: MarkLink | None = None,
     ) -> None:
-        self.path = Path(path)
+        if outbox.database.url != database.url:
+            raise ValueError("alert state and the outbox must share a database")
+        self.database = database
         self.mark_link = mark_link
         self.outbox = outbox
         self.sender = sender
         self.public_url = public_url
         self.context = context
-        with closing(self._connect()) as connection:
-            connection.executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return connect(self.path)
 
     def record(
         self, rule: Rule, series: str, dataset: str, points: Sequence[AlertPoint], *, now: float
@@ -102,36 +67,44 @@ class AlertEngine:
         wanted = [p for p in points if p.severity >= rule.min_severity]
         if not wanted:
             return 0
-        with closing(self._connect()) as connection, connection:
-            connection.execute("BEGIN IMMEDIATE")
-            before = connection.total_changes
-            connection.executemany(
-                "INSERT OR IGNORE INTO alert_points (rule_id, series, timestamp, value, expected, "
-                "severity, explanation, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        count = text("SELECT COUNT(*) FROM alert_points WHERE rule_id = :rule AND series = :series")
+        key = {"rule": rule.id, "series": series}
+        with self.database.write(LOCK) as connection:
+            before = connection.execute(count, key).scalar_one()
+            connection.execute(
+                text(
+                    "INSERT INTO alert_points (rule_id, series, timestamp, value, expected, "
+                    "severity, explanation, recorded) VALUES (:rule, :series, :timestamp, "
+                    ":value, :expected, :severity, :explanation, :recorded) "
+                    "ON CONFLICT (rule_id, series, timestamp) DO NOTHING"
+                ),
                 [
-                    (
-                        rule.id,
-                        series,
-                        str(pd.Timestamp(p.timestamp)),
-                        p.value,
-                        p.expected,
-                        p.severity,
-                        p.explanation,
-                        now,
-                    )
+                    {
+                        **key,
+                        "timestamp": str(pd.Timestamp(p.timestamp)),
+                        "value": p.value,
+                        "expected": p.expected,
+                        "severity": p.severity,
+                        "explanation": p.explanation,
+                        "recorded": now,
+                    }
                     for p in wanted
                 ],
             )
-            added = connection.total_changes - before
+            added = connection.execute(count, key).scalar_one() - before
             if added:
                 connection.execute(
-                    "INSERT INTO alerts (rule_id, series, dataset, status, opened, last_flag) "
-                    "VALUES (?, ?, ?, 'firing', ?, ?) ON CONFLICT (rule_id, series) DO UPDATE SET "
-                    "opened = CASE WHEN status = 'resolved' THEN excluded.opened ELSE opened END, "
-                    "status = 'firing', last_flag = excluded.last_flag, dataset = excluded.dataset",
-                    (rule.id, series, dataset, now, now),
+                    text(
+                        "INSERT INTO alerts (rule_id, series, dataset, status, opened, "
+                        "last_flag) VALUES (:rule, :series, :dataset, 'firing', :now, :now) "
+                        "ON CONFLICT (rule_id, series) DO UPDATE SET opened = CASE "
+                        "WHEN alerts.status = 'resolved' THEN excluded.opened "
+                        "ELSE alerts.opened END, status = 'firing', "
+                        "last_flag = excluded.last_flag, dataset = excluded.dataset"
+                    ),
+                    {**key, "dataset": dataset, "now": now},
                 )
-        return added
+        return int(added)
 
     def dispatch(
         self,
@@ -146,11 +119,13 @@ class AlertEngine:
         silences = silences or {}
         moment = datetime.fromtimestamp(now, UTC)
         emails = 0
-        with closing(self._connect()) as connection:
+        with self.database.read() as connection:
             firing = connection.execute(
-                "SELECT rule_id, series, dataset, last_flag, last_email FROM alerts "
-                "WHERE status = 'firing'"
-            ).fetchall()
+                text(
+                    "SELECT rule_id, series, dataset, last_flag, last_email FROM alerts "
+                    "WHERE status = 'firing'"
+                )
+            ).all()
         for rule_id, series, dataset, last_flag, last_email in firing:
             rule = by_id.get(rule_id)
             if rule is None:
@@ -165,42 +140,49 @@ class AlertEngine:
         return emails
 
     @staticmethod
-    def _waiting(connection: sqlite3.Connection, rule_id: int, series: str) -> list[tuple]:
+    def _waiting(connection: Connection, rule_id: int, series: str) -> list[tuple]:
         return connection.execute(
-            "SELECT id, timestamp, value, expected, severity, explanation FROM alert_points "
-            "WHERE rule_id = ? AND series = ? AND email_id IS NULL ORDER BY timestamp",
-            (rule_id, series),
-        ).fetchall()
+            text(
+                "SELECT id, timestamp, value, expected, severity, explanation FROM alert_points "
+                "WHERE rule_id = :rule AND series = :series AND email_id IS NULL "
+                "ORDER BY timestamp"
+            ),
+            {"rule": rule_id, "series": series},
+        ).all()
 
     def _set_email(self, rule_id: int, series: str, email_id: int) -> None:
-        with closing(self._connect()) as connection:
+        with self.database.write(LOCK) as connection:
             connection.execute(
-                "UPDATE alert_points SET email_id = ? "
-                "WHERE rule_id = ? AND series = ? AND email_id IS NULL",
-                (email_id, rule_id, series),
+                text(
+                    "UPDATE alert_points SET email_id = :email "
+                    "WHERE rule_id = :rule AND series = :series AND email_id IS NULL"
+                ),
+                {"email": email_id, "rule": rule_id, "series": series},
             )
 
     def _send_waiting(self, rule: Rule, series: str, dataset: str, now: float) -> int:
         """Email the points waiting in an alert, if the budget allows.
 
-        All of it happens under the alert store's write lock, from reading what waits to
-        marking it emailed: another process dispatching at the same moment waits for the
-        lock, then finds nothing waiting, so the points go out in one email.
+        All of it is one transaction holding the alerts lock, from reading what waits to
+        adding the email to the outbox and marking the points emailed: another process
+        dispatching at the same moment waits for the lock, then finds nothing waiting, so the
+        points go out in one email; and a crash before the commit leaves neither the email
+        nor the marks.
         """
-        with closing(self._connect()) as connection, connection:
-            connection.execute("BEGIN IMMEDIATE")
-            (last_email,) = connection.execute(
-                "SELECT last_email FROM alerts WHERE rule_id = ? AND series = ?",
-                (rule.id, series),
-            ).fetchone()
+        key = {"rule": rule.id, "series": series}
+        with self.database.write(LOCK) as connection:
+            last_email = connection.execute(
+                text("SELECT last_email FROM alerts WHERE rule_id = :rule AND series = :series"),
+                key,
+            ).scalar_one()
             if last_email is not None and now - last_email < rule.group_minutes * 60:
                 return 0  # another dispatcher has just sent it
             rows = self._waiting(connection, rule.id, series)
             used = connection.execute(
-                "SELECT count FROM emails_a_day WHERE rule_id = ? AND day = ?",
-                (rule.id, _day(now)),
-            ).fetchone()
-            if not rows or rule.daily_budget - (used[0] if used else 0) <= 0:
+                text("SELECT count FROM emails_a_day WHERE rule_id = :rule AND day = :day"),
+                {"rule": rule.id, "day": _day(now)},
+            ).scalar()
+            if not rows or rule.daily_budget - (used or 0) <= 0:
                 return 0  # over the budget: the points wait for the next allowed email
             points = [
                 AlertPoint(pd.Timestamp(ts), value, expected, severity, why)
@@ -223,19 +205,23 @@ class AlertEngine:
                 if self.mark_link is None
                 else lambda point: self.mark_link(dataset, series, point),
             )
-            email_id = self.outbox.add(message, now=now)
-            connection.executemany(
-                "UPDATE alert_points SET email_id = ? WHERE id = ?",
-                [(email_id, row[0]) for row in rows],
+            email_id = self.outbox.add(message, now=now, connection=connection)
+            connection.execute(
+                text("UPDATE alert_points SET email_id = :email WHERE id = :id"),
+                [{"email": email_id, "id": row[0]} for row in rows],
             )
             connection.execute(
-                "UPDATE alerts SET last_email = ? WHERE rule_id = ? AND series = ?",
-                (now, rule.id, series),
+                text(
+                    "UPDATE alerts SET last_email = :now WHERE rule_id = :rule AND series = :series"
+                ),
+                {**key, "now": now},
             )
             connection.execute(
-                "INSERT INTO emails_a_day VALUES (?, ?, 1) ON CONFLICT (rule_id, day) "
-                "DO UPDATE SET count = count + 1",
-                (rule.id, _day(now)),
+                text(
+                    "INSERT INTO emails_a_day (rule_id, day, count) VALUES (:rule, :day, 1) "
+                    "ON CONFLICT (rule_id, day) DO UPDATE SET count = emails_a_day.count + 1"
+                ),
+                {"rule": rule.id, "day": _day(now)},
             )
         return 1
 
@@ -244,17 +230,19 @@ class AlertEngine:
     ) -> int:
         """Close the alert once nothing waits; one email says so (unless muted), also when
         two processes dispatch at once (the second finds it resolved)."""
-        with closing(self._connect()) as connection, connection:
-            connection.execute("BEGIN IMMEDIATE")
-            (status,) = connection.execute(
-                "SELECT status FROM alerts WHERE rule_id = ? AND series = ?", (rule.id, series)
-            ).fetchone()
+        key = {"rule": rule.id, "series": series}
+        with self.database.write(LOCK) as connection:
+            status = connection.execute(
+                text("SELECT status FROM alerts WHERE rule_id = :rule AND series = :series"), key
+            ).scalar_one()
             if status != "firing" or self._waiting(connection, rule.id, series):
                 return 0
             connection.execute(
-                "UPDATE alerts SET status = 'resolved', last_email = NULL "
-                "WHERE rule_id = ? AND series = ?",
-                (rule.id, series),
+                text(
+                    "UPDATE alerts SET status = 'resolved', last_email = NULL "
+                    "WHERE rule_id = :rule AND series = :series"
+                ),
+                key,
             )
             if muted:
                 return 0
@@ -267,16 +255,16 @@ class AlertEngine:
                 sender=self.sender,
                 public_url=self.public_url,
             )
-            self.outbox.add(message, now=now)
+            self.outbox.add(message, now=now, connection=connection)
         return 1
 
     def history(self, rule_id: int | None = None, limit: int = 500) -> pd.DataFrame:
         """Recorded points, newest first, with the email each went out in (-1: muted)."""
-        where, values = ("WHERE rule_id = ?", (rule_id,)) if rule_id is not None else ("", ())
-        with closing(self._connect()) as connection:
-            return pd.read_sql_query(
-                "SELECT rule_id, series, timestamp, value, expected, severity, explanation, "
-                f"email_id FROM alert_points {where} ORDER BY timestamp DESC LIMIT ?",
+        where = "WHERE rule_id = :rule" if rule_id is not None else ""
+        with self.database.read() as connection:
+            return query_frame(
                 connection,
-                params=(*values, limit),
+                "SELECT rule_id, series, timestamp, value, expected, severity, explanation, "
+                f"email_id FROM alert_points {where} ORDER BY timestamp DESC LIMIT :limit",
+                {"rule": rule_id, "limit": limit},
             )

@@ -4,36 +4,15 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import sqlite3
-from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
-from storage.sqlite import connect
+from sqlalchemy import text
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS rules (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    series_pattern TEXT NOT NULL,
-    detector TEXT NOT NULL,
-    min_severity REAL NOT NULL CHECK (min_severity BETWEEN 0 AND 1),
-    recipients TEXT NOT NULL,
-    group_minutes REAL NOT NULL CHECK (group_minutes >= 0),
-    resolve_minutes REAL NOT NULL CHECK (resolve_minutes > 0),
-    daily_budget INTEGER NOT NULL CHECK (daily_budget >= 0),
-    paused INTEGER NOT NULL DEFAULT 0,
-    silenced_until TEXT,
-    created TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS silences (
-    rule_id INTEGER NOT NULL,
-    series TEXT NOT NULL,
-    until TEXT NOT NULL,
-    PRIMARY KEY (rule_id, series)
-);
-"""
+from storage.database import Database
+
+#: Held while rules change.
+LOCK = "rules"
 
 
 @dataclass(frozen=True)
@@ -67,16 +46,11 @@ class Rule:
 
 
 class RuleStore:
-    """Rules in SQLite: created, edited, paused, silenced and deleted from the Alerts page."""
+    """Rules in the database: created, edited, paused, silenced and deleted from the Alerts
+    page."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as connection:
-            connection.executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return connect(self.path)
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def save(self, rule: Rule) -> Rule:
         """Add a rule (no id yet) or replace the one with its id; the rule as stored."""
@@ -86,47 +60,58 @@ class RuleStore:
         values["recipients"] = json.dumps(list(rule.recipients))
         values["paused"] = int(rule.paused)
         columns = [name for name in values if name != "id"]
-        with closing(self._connect()) as connection:
+        with self.database.write(LOCK) as connection:
             if rule.id is None:
-                cursor = connection.execute(
-                    f"INSERT INTO rules ({', '.join(columns)}) "
-                    f"VALUES ({', '.join('?' for _ in columns)})",
-                    [values[name] for name in columns],
-                )
-                return replace(rule, id=int(cursor.lastrowid))
+                rule_id = connection.execute(
+                    text(
+                        f"INSERT INTO rules ({', '.join(columns)}) "
+                        f"VALUES ({', '.join(f':{name}' for name in columns)}) RETURNING id"
+                    ),
+                    values,
+                ).scalar_one()
+                return replace(rule, id=int(rule_id))
             connection.execute(
-                f"UPDATE rules SET {', '.join(f'{name} = ?' for name in columns)} WHERE id = ?",
-                [*(values[name] for name in columns), rule.id],
+                text(
+                    f"UPDATE rules SET {', '.join(f'{name} = :{name}' for name in columns)} "
+                    "WHERE id = :id"
+                ),
+                values,
             )
         return rule
 
     def delete(self, rule_id: int) -> None:
-        with closing(self._connect()) as connection:
-            connection.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
-            connection.execute("DELETE FROM silences WHERE rule_id = ?", (rule_id,))
+        with self.database.write(LOCK) as connection:
+            connection.execute(text("DELETE FROM rules WHERE id = :id"), {"id": rule_id})
+            connection.execute(text("DELETE FROM silences WHERE rule_id = :id"), {"id": rule_id})
 
     def silence(self, rule_id: int, series: str, until: datetime) -> None:
         """Mute one series of a rule until a time (a later silence replaces an earlier one)."""
-        with closing(self._connect()) as connection:
+        with self.database.write(LOCK) as connection:
             connection.execute(
-                "INSERT OR REPLACE INTO silences VALUES (?, ?, ?)",
-                (rule_id, series, until.astimezone(UTC).isoformat(timespec="seconds")),
+                text(
+                    "INSERT INTO silences (rule_id, series, until) VALUES (:rule, :series, :until) "
+                    "ON CONFLICT (rule_id, series) DO UPDATE SET until = excluded.until"
+                ),
+                {
+                    "rule": rule_id,
+                    "series": series,
+                    "until": until.astimezone(UTC).isoformat(timespec="seconds"),
+                },
             )
 
     def silences(self) -> dict[tuple[int, str], datetime]:
         """Until when each (rule, series) is silenced."""
-        with closing(self._connect()) as connection:
-            rows = connection.execute("SELECT rule_id, series, until FROM silences").fetchall()
+        with self.database.read() as connection:
+            rows = connection.execute(text("SELECT rule_id, series, until FROM silences")).all()
         return {(rule_id, series): datetime.fromisoformat(until) for rule_id, series, until in rows}
 
     def rules(self) -> list[Rule]:
-        with closing(self._connect()) as connection:
-            connection.row_factory = sqlite3.Row
-            rows = connection.execute("SELECT * FROM rules ORDER BY id").fetchall()
+        with self.database.read() as connection:
+            rows = connection.execute(text("SELECT * FROM rules ORDER BY id")).mappings().all()
         return [
             Rule(
                 **{
-                    **dict(row),
+                    **row,
                     "recipients": tuple(json.loads(row["recipients"])),
                     "paused": bool(row["paused"]),
                 }

@@ -1,9 +1,11 @@
-"""Live series in SQLite (WAL): each series' detector, its points as they arrive, their scores.
+"""Live series in the database: each series' detector, its points as they arrive, their scores.
 
 A point is committed before its request is answered, so an accepted point survives a crash
 of the process. Each stored point has an id that grows with every write: the scoring worker
 reads the points after the last id it saw, and a corrected point gets a new id, so it is
-scored again.
+scored again. Writes hold one lock, so ids are also committed in the order they grow (in
+Postgres a sequence alone would let a later id commit first, and the scorer skip the
+earlier one).
 """
 
 from __future__ import annotations
@@ -11,49 +13,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Connection, text
 
 from live.points import MAX_REASONS, Batch
-from storage.sqlite import connect
+from storage.database import Database, query_frame
 
 DEFAULT_DETECTOR = "auto"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS series (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    detector TEXT NOT NULL,
-    params TEXT NOT NULL DEFAULT '{}',
-    model TEXT,
-    version INTEGER NOT NULL DEFAULT 1,
-    error TEXT,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS points (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    series INTEGER NOT NULL REFERENCES series (id),
-    ts INTEGER NOT NULL,
-    value REAL NOT NULL,
-    received REAL NOT NULL,
-    scored REAL,
-    score REAL,
-    severity REAL,
-    is_anomaly INTEGER,
-    expected REAL,
-    lower REAL,
-    upper REAL,
-    explanation TEXT,
-    UNIQUE (series, ts)
-);
-CREATE INDEX IF NOT EXISTS points_flagged ON points (series, is_anomaly, ts);
-CREATE INDEX IF NOT EXISTS points_unscored ON points (series) WHERE scored IS NULL;
-"""
 SERIES_COLUMNS = "id, name, detector, params, model, version, error"
 RECENT = pd.Timedelta(hours=1)
+#: Held by every write to live series and points.
+LOCK = "live-points"
 
 
 @dataclass(frozen=True)
@@ -94,32 +67,25 @@ class Ingested:
 
 
 class LiveStore:
-    """The live series and their points, in one SQLite file."""
+    """The live series and their points."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(connect(self.path)) as connection:
-            connection.executescript(SCHEMA)
-
-    def _connect(self):
-        return connect(self.path)
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     # series
 
     def series(self) -> list[Series]:
-        with closing(self._connect()) as connection:
+        with self.database.read() as connection:
             rows = connection.execute(
-                f"SELECT {SERIES_COLUMNS} FROM series ORDER BY name"
-            ).fetchall()
+                text(f"SELECT {SERIES_COLUMNS} FROM series ORDER BY name")
+            ).all()
         return [_series(row) for row in rows]
 
     def get(self, name: str) -> Series | None:
-        with closing(self._connect()) as connection:
+        with self.database.read() as connection:
             row = connection.execute(
-                f"SELECT {SERIES_COLUMNS} FROM series WHERE name = ?",
-                (name,),
-            ).fetchone()
+                text(f"SELECT {SERIES_COLUMNS} FROM series WHERE name = :name"), {"name": name}
+            ).first()
         return None if row is None else _series(row)
 
     def configure(
@@ -131,41 +97,57 @@ class LiveStore:
         model: str | None = None,
     ) -> Series:
         """Set how a series is scored (creating it if new); its points are scored afresh."""
-        with closing(self._connect()) as connection, connection:
-            connection.execute("BEGIN IMMEDIATE")
+        with self.database.write(LOCK) as connection:
             series_id = self._series_id(connection, name)
             connection.execute(
-                "UPDATE series SET detector = ?, params = ?, model = ?, version = version + 1, "
-                "error = NULL "
-                "WHERE id = ?",
-                (detector, json.dumps(params or {}, sort_keys=True), model, series_id),
+                text(
+                    "UPDATE series SET detector = :detector, params = :params, model = :model, "
+                    "version = version + 1, error = NULL WHERE id = :id"
+                ),
+                {
+                    "detector": detector,
+                    "params": json.dumps(params or {}, sort_keys=True),
+                    "model": model,
+                    "id": series_id,
+                },
             )
         found = self.get(name)
         assert found is not None
         return found
 
-    def _series_id(self, connection, name: str) -> int:
-        row = connection.execute("SELECT id FROM series WHERE name = ?", (name,)).fetchone()
-        if row is not None:
-            return int(row[0])
-        cursor = connection.execute(
-            "INSERT INTO series (name, detector, created) VALUES (?, ?, ?)",
-            (name, DEFAULT_DETECTOR, time.time()),
+    def _series_id(self, connection: Connection, name: str) -> int:
+        found = connection.execute(
+            text("SELECT id FROM series WHERE name = :name"), {"name": name}
+        ).scalar()
+        if found is not None:
+            return int(found)
+        return int(
+            connection.execute(
+                text(
+                    "INSERT INTO series (name, detector, created) "
+                    "VALUES (:name, :detector, :created) RETURNING id"
+                ),
+                {"name": name, "detector": DEFAULT_DETECTOR, "created": time.time()},
+            ).scalar_one()
         )
-        return int(cursor.lastrowid)
 
     def set_error(self, series_id: int, error: str | None) -> None:
-        with closing(self._connect()) as connection:
-            connection.execute("UPDATE series SET error = ? WHERE id = ?", (error, series_id))
+        with self.database.write(LOCK) as connection:
+            connection.execute(
+                text("UPDATE series SET error = :error WHERE id = :id"),
+                {"error": error, "id": series_id},
+            )
 
     def mark_normal(self, name: str, timestamp: object, explanation: str) -> bool:
         """Unflag a scored point someone said is not an anomaly; False if there is none."""
         when = pd.Timestamp(timestamp).as_unit("ns").value
-        with closing(self._connect()) as connection, connection:
+        with self.database.write(LOCK) as connection:
             changed = connection.execute(
-                "UPDATE points SET is_anomaly = 0, explanation = ? WHERE ts = ? AND series = "
-                "(SELECT id FROM series WHERE name = ?)",
-                (explanation, when, name),
+                text(
+                    "UPDATE points SET is_anomaly = 0, explanation = :explanation "
+                    "WHERE ts = :ts AND series = (SELECT id FROM series WHERE name = :name)"
+                ),
+                {"explanation": explanation, "ts": when, "name": name},
             ).rowcount
         return changed > 0
 
@@ -186,20 +168,22 @@ class LiveStore:
             return result
         received = time.time() if now is None else now
         times, values = batch.timestamps, batch.values
-        with closing(self._connect()) as connection, connection:
-            connection.execute("BEGIN IMMEDIATE")
+        with self.database.write(LOCK) as connection:
             series_id = self._series_id(connection, name)
-            (latest,) = connection.execute(
-                "SELECT MAX(ts) FROM points WHERE series = ?", (series_id,)
-            ).fetchone()
+            latest = connection.execute(
+                text("SELECT MAX(ts) FROM points WHERE series = :series"), {"series": series_id}
+            ).scalar()
             keep = np.ones(len(times), dtype=bool)
             if latest is not None and times[0] <= latest:
                 # a point sent again is a duplicate however old: retrying is always safe
                 stored = dict(
                     connection.execute(
-                        "SELECT ts, value FROM points WHERE series = ? AND ts BETWEEN ? AND ?",
-                        (series_id, int(times[0]), int(latest)),
-                    ).fetchall()
+                        text(
+                            "SELECT ts, value FROM points WHERE series = :series "
+                            "AND ts BETWEEN :first AND :latest"
+                        ),
+                        {"series": series_id, "first": int(times[0]), "latest": int(latest)},
+                    ).all()
                 )
                 same = np.array(
                     [stored.get(int(t)) == v for t, v in zip(times, values, strict=True)]
@@ -215,39 +199,47 @@ class LiveStore:
                 result.rejected += int(too_late.sum())
                 keep &= ~too_late
                 changed = [int(t) for t in times[keep] if int(t) in stored]
-                connection.executemany(
-                    "DELETE FROM points WHERE series = ? AND ts = ?",
-                    [(series_id, t) for t in changed],
+                if changed:
+                    connection.execute(
+                        text("DELETE FROM points WHERE series = :series AND ts = :ts"),
+                        [{"series": series_id, "ts": t} for t in changed],
+                    )
+            if keep.any():
+                connection.execute(
+                    text(
+                        "INSERT INTO points (series, ts, value, received) "
+                        "VALUES (:series, :ts, :value, :received)"
+                    ),
+                    [
+                        {"series": series_id, "ts": t, "value": v, "received": received}
+                        for t, v in zip(times[keep].tolist(), values[keep].tolist(), strict=True)
+                    ],
                 )
-            connection.executemany(
-                "INSERT INTO points (series, ts, value, received) VALUES (?, ?, ?, ?)",
-                zip(
-                    [series_id] * int(keep.sum()),
-                    times[keep].tolist(),
-                    values[keep].tolist(),
-                    [received] * int(keep.sum()),
-                    strict=True,
-                ),
-            )
         result.accepted = int(keep.sum())
         return result
 
     # points out, to the scorer
 
     def last_id(self) -> int:
-        with closing(self._connect()) as connection:
-            (last,) = connection.execute("SELECT COALESCE(MAX(id), 0) FROM points").fetchone()
+        with self.database.read() as connection:
+            last = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM points")).scalar()
         return int(last)
 
     def new_points(self, after: int, limit: int = 200_000) -> pd.DataFrame:
         """Points stored after id `after`, in the order they came: id, series, ts, value."""
-        with closing(self._connect()) as connection:
-            frame = pd.read_sql_query(
-                "SELECT id, series, ts, value FROM points WHERE id > ? ORDER BY id LIMIT ?",
-                connection,
-                params=(after, limit),
+        with self.database.read() as connection:
+            return _typed(
+                query_frame(
+                    connection,
+                    "SELECT id, series, ts, value FROM points WHERE id > :after "
+                    "ORDER BY id LIMIT :limit",
+                    {"after": after, "limit": limit},
+                ),
+                id="int64",
+                series="int64",
+                ts="int64",
+                value="float64",
             )
-        return frame
 
     def points_after(
         self, series_id: int, after_ts: int | None, upto_id: int, chunk: int = 200_000
@@ -255,13 +247,18 @@ class LiveStore:
         """A series' points later than `after_ts` (all when None) with ids up to `upto_id`,
         in time order, in chunks: id, ts, value."""
         last = -1 if after_ts is None else after_ts
-        with closing(self._connect()) as connection:
+        with self.database.read() as connection:
             while True:
-                frame = pd.read_sql_query(
-                    "SELECT id, ts, value FROM points WHERE series = ? AND ts > ? AND id <= ? "
-                    "ORDER BY ts LIMIT ?",
-                    connection,
-                    params=(series_id, last, upto_id, chunk),
+                frame = _typed(
+                    query_frame(
+                        connection,
+                        "SELECT id, ts, value FROM points WHERE series = :series AND ts > :last "
+                        "AND id <= :upto ORDER BY ts LIMIT :chunk",
+                        {"series": series_id, "last": last, "upto": upto_id, "chunk": chunk},
+                    ),
+                    id="int64",
+                    ts="int64",
+                    value="float64",
                 )
                 if frame.empty:
                     return
@@ -273,26 +270,28 @@ class LiveStore:
         if scored.empty:
             return
         moment = time.time() if now is None else now
-        columns = [
-            scored["score"].astype(float),
-            scored["severity"].astype(float),
-            scored["is_anomaly"].astype(int),
-            scored["expected"].astype(float),
-            scored["lower"].astype(float),
-            scored["upper"].astype(float),
-            scored["explanation"].fillna("").astype(str),
-        ]
-        rows = zip(
-            *[column.tolist() for column in columns],  # SQLite stores NaN as NULL
-            [moment] * len(scored),
-            scored.index.astype(int).tolist(),
-            strict=True,
-        )
-        with closing(self._connect()) as connection, connection:
-            connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(
-                "UPDATE points SET score = ?, severity = ?, is_anomaly = ?, expected = ?, "
-                "lower = ?, upper = ?, explanation = ?, scored = ? WHERE id = ?",
+        columns = {
+            "score": scored["score"].astype(float),
+            "severity": scored["severity"].astype(float),
+            "is_anomaly": scored["is_anomaly"].astype(int),
+            "expected": scored["expected"].astype(float),
+            "lower": scored["lower"].astype(float),
+            "upper": scored["upper"].astype(float),
+            "explanation": scored["explanation"].fillna("").astype(str),
+            "id": pd.Series(scored.index.astype(int), index=scored.index),
+        }
+        # NaN is stored as NULL: an unknown number, not one that is "not a number"
+        table = pd.DataFrame(columns).astype(object)
+        table = table.where(table.notna(), None)
+        table["scored"] = moment
+        rows = table.to_dict("records")
+        with self.database.write(LOCK) as connection:
+            connection.execute(
+                text(
+                    "UPDATE points SET score = :score, severity = :severity, "
+                    "is_anomaly = :is_anomaly, expected = :expected, lower = :lower, "
+                    "upper = :upper, explanation = :explanation, scored = :scored WHERE id = :id"
+                ),
                 rows,
             )
 
@@ -312,13 +311,31 @@ class LiveStore:
         query = (
             "SELECT ts, value, received, scored, score, severity, is_anomaly, expected, lower, "
             "upper, explanation FROM points JOIN series ON series.id = points.series "
-            "WHERE series.name = ? AND ts > ? AND ts <= ? "
-            f"ORDER BY ts {'DESC' if latest else ''} LIMIT ?"
+            "WHERE series.name = :name AND ts > :low AND ts <= :high "
+            f"ORDER BY ts {'DESC' if latest else ''} LIMIT :limit"
         )
         low = -1 if since is None else pd.Timestamp(since).value
         high = np.iinfo(np.int64).max if until is None else pd.Timestamp(until).value
-        with closing(self._connect()) as connection:
-            frame = pd.read_sql_query(query, connection, params=(name, low, high, limit))
+        with self.database.read() as connection:
+            frame = _typed(
+                query_frame(
+                    connection, query, {"name": name, "low": low, "high": high, "limit": limit}
+                ),
+                ts="int64",
+                **dict.fromkeys(
+                    (
+                        "value",
+                        "received",
+                        "scored",
+                        "score",
+                        "severity",
+                        "expected",
+                        "lower",
+                        "upper",
+                    ),
+                    "float64",
+                ),
+            )
         if latest:
             frame = frame.iloc[::-1].reset_index(drop=True)
         frame.insert(0, "timestamp", pd.to_datetime(frame.pop("ts"), unit="ns"))
@@ -330,8 +347,9 @@ class LiveStore:
         """One row per series: points, first and last time, last value and when it came,
         the latest scored point's severity, and anomalies in the `recent` stretch before the
         series' latest point."""
-        with closing(self._connect()) as connection:
-            frame = pd.read_sql_query(
+        with self.database.read() as connection:
+            frame = query_frame(
+                connection,
                 """
                 SELECT s.id, s.name, s.detector, s.model, s.version, s.error,
                        COUNT(p.id) AS points, MIN(p.ts) AS first, MAX(p.ts) AS last,
@@ -339,8 +357,8 @@ class LiveStore:
                 FROM series s LEFT JOIN points p ON p.series = s.id
                 GROUP BY s.id ORDER BY s.name
                 """,
-                connection,
             )
+            frame = _typed(frame, first="Int64", last="Int64", received="float64")
             values, flagged, severities, unscored = [], [], [], []
             for series_id, last in zip(frame["id"], frame["last"], strict=True):
                 if pd.isna(last):
@@ -349,24 +367,31 @@ class LiveStore:
                     severities.append(np.nan)
                     unscored.append(0)
                     continue
+                key = {"series": int(series_id), "last": int(last)}
                 value, severity = connection.execute(
-                    "SELECT value, severity FROM points WHERE series = ? AND ts = ?",
-                    (int(series_id), int(last)),
-                ).fetchone()
+                    text(
+                        "SELECT value, severity FROM points WHERE series = :series AND ts = :last"
+                    ),
+                    key,
+                ).one()
                 values.append(value)
                 severities.append(severity)
                 flagged.append(
                     connection.execute(
-                        "SELECT COUNT(*) FROM points WHERE series = ? AND is_anomaly = 1 "
-                        "AND ts > ?",
-                        (int(series_id), int(last) - recent.value),
-                    ).fetchone()[0]
+                        text(
+                            "SELECT COUNT(*) FROM points WHERE series = :series "
+                            "AND is_anomaly = 1 AND ts > :since"
+                        ),
+                        {**key, "since": int(last) - recent.value},
+                    ).scalar()
                 )
                 unscored.append(
                     connection.execute(
-                        "SELECT COUNT(*) FROM points WHERE series = ? AND scored IS NULL",
-                        (int(series_id),),
-                    ).fetchone()[0]
+                        text(
+                            "SELECT COUNT(*) FROM points WHERE series = :series AND scored IS NULL"
+                        ),
+                        key,
+                    ).scalar()
                 )
         frame["last_value"] = values
         frame["last_severity"] = severities
@@ -375,6 +400,11 @@ class LiveStore:
         for column in ("first", "last"):
             frame[column] = pd.to_datetime(frame[column], unit="ns")
         return frame
+
+
+def _typed(frame: pd.DataFrame, **dtypes: str) -> pd.DataFrame:
+    """Columns as the numbers they hold (NULLs as NaN), also when no row was found."""
+    return frame.astype({column: dtypes[column] for column in frame.columns if column in dtypes})
 
 
 def _series(row: tuple) -> Series:

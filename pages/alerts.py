@@ -10,7 +10,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from alerts.outbox import Outbox
 from alerts.rules import Rule
 from components.alerts import (
     HISTORY_COLUMNS,
@@ -22,7 +21,7 @@ from components.alerts import (
     rule_rows,
 )
 from detection import DETECTORS
-from vigil.alerting import alert_engine, rule_store, send_test_email, smtp_status
+from vigil.alerting import alert_engine, outbox, rule_store, send_test_email, smtp_status
 from vigil.auth import control_for, requires
 from vigil.services import model_store
 from vigil.settings import load_settings
@@ -290,14 +289,14 @@ def layout(**_query: str) -> html.Div:
 def show(_refresh, _tick, status: str):
     """Everything the page lists, read fresh."""
     config = load_settings()
-    outbox = Outbox(config.outbox_path)
-    counts = outbox.counts()
+    box = outbox(config)
+    counts = box.counts()
     badges = [
         dbc.Badge(f"{counts[name]} {name}", color=colour, className="me-1", id=f"alerts-{name}")
         for name, colour in (("pending", "warning"), ("sent", "success"), ("failed", "danger"))
     ]
     rules = rule_store(config).rules()
-    emails = outbox.emails(None if status == "all" else status)
+    emails = box.emails(None if status == "all" else status)
     history = alert_engine(config).history()
     return (
         smtp_status(config),
@@ -328,7 +327,7 @@ def send_test(_clicks, to: str | None):
     elif report.sent:
         words, tone = "Sent: the server accepted the test email.", "text-success"
     else:
-        failed = Outbox(load_settings().outbox_path).emails()[0].last_error
+        failed = outbox(load_settings()).emails()[0].last_error
         words, tone = f"Not sent yet ({failed}); it stays in the outbox.", "text-danger"
     return html.Span(words, className=tone, id="alerts-test-result"), time.time()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -71,3 +72,44 @@ def spiky_frame() -> pd.DataFrame:
     from detection.synthetic import seasonal_series
 
     return seasonal_series(n=2880, spike_at=1500)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """A Postgres server for the session (skipped where Postgres is not installed)."""
+    from tests.services import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url, request) -> str:
+    """A fresh, empty Postgres database for one test."""
+    from tests.services import new_database
+
+    return new_database(postgres_server_url, f"test_{next(_databases)}")
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    """Vigil's database, migrated, once in a SQLite file and once in Postgres."""
+    from storage.database import close_database, open_database, sqlite_url
+
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "vigil.sqlite")
+    else:
+        url = request.getfixturevalue("postgres_url")
+    opened = open_database(url)
+    yield opened
+    close_database(opened)
+
+
+def app_database(data_dir: Path):
+    """The database an app with this data directory keeps its state in, by default."""
+    from storage.database import open_database, sqlite_url
+
+    return open_database(sqlite_url(Path(data_dir) / "vigil.sqlite"))

@@ -3,8 +3,11 @@ session and stopped after it (skipped, saying why, where they are not installed)
 
 from __future__ import annotations
 
+import glob
+import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,3 +49,75 @@ def redis_server(directory) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(10)
+
+
+def postgres_bin() -> str | None:
+    """Where Debian's (or any) Postgres server programs are, if installed."""
+    found = shutil.which("pg_ctl")
+    if found:
+        return os.path.dirname(os.path.realpath(found))
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return os.path.dirname(versions[-1]) if versions else None
+
+
+@contextmanager
+def postgres_server(*, durable: bool = False) -> Iterator[str]:
+    """A throwaway Postgres cluster on a free port, trusting local connections; the URL of
+    its `postgres` database. Root cannot run Postgres, so as root it runs as the `postgres`
+    user Debian's package makes. Unless `durable`, it skips flushing to disk, as tests can."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.skip("Postgres is not installed (make services installs Debian's postgresql)")
+    as_user: list[str] = []
+    directory = tempfile.mkdtemp(prefix="vigil-pg-")
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(directory, "postgres")
+    data = os.path.join(directory, "data")
+    port = free_port()
+
+    def run(*command: str) -> None:
+        subprocess.run([*as_user, *command], check=True, capture_output=True)
+
+    run(
+        f"{bin_dir}/initdb", "-D", data, "-U", "vigil", "--auth=trust", "--no-sync",
+        "-E", "UTF8", "--locale=C.UTF-8",
+    )  # fmt: skip
+    fast = [] if durable else ["-c", "fsync=off", "-c", "synchronous_commit=off"]
+    server = subprocess.Popen(
+        [
+            *as_user, f"{bin_dir}/postgres", "-D", data, "-p", str(port),
+            "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={directory}",
+            "-c", "max_connections=200", *fast,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"postgresql://vigil@127.0.0.1:{port}/postgres"
+    try:
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(url).close()
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(20)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def new_database(server_url: str, name: str) -> str:
+    """A fresh, empty database on the Postgres at `server_url`; its URL."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + f"/{name}"

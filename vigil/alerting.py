@@ -11,6 +11,7 @@ from alerts.delivery import RoundReport, deliver_due
 from alerts.engine import AlertEngine, Context
 from alerts.outbox import Outbox
 from alerts.rules import RuleStore
+from storage.database import open_database
 from vigil.links import mark_url
 from vigil.models import model_key
 from vigil.settings import Settings
@@ -21,7 +22,11 @@ CHART_MOST = 3000
 
 
 def rule_store(config: Settings) -> RuleStore:
-    return RuleStore(config.alerts_path)
+    return RuleStore(open_database(config.database_url))
+
+
+def outbox(config: Settings) -> Outbox:
+    return Outbox(open_database(config.database_url))
 
 
 def alert_engine(
@@ -33,8 +38,8 @@ def alert_engine(
         context = lambda _rule, _series, points: chart_window(scored, points)  # noqa: E731
     key = model_key(config)
     return AlertEngine(
-        config.alerts_path,
-        Outbox(config.outbox_path),
+        open_database(config.database_url),
+        outbox(config),
         sender=config.alert_from,
         public_url=config.public_url,
         context=context,
@@ -106,10 +111,10 @@ def send_test_email(config: Settings, recipients: list[str]) -> tuple[int, Round
     """Queue a test email and, with an SMTP server set, deliver what is due now."""
     if not recipients:
         raise ValueError("Give at least one address to send the test email to.")
-    outbox = Outbox(config.outbox_path)
-    email_id = outbox.add(
+    box = outbox(config)
+    email_id = box.add(
         compose_test(recipients=recipients, sender=config.alert_from, public_url=config.public_url)
     )
     if config.smtp is None:
         return email_id, None
-    return email_id, deliver_due(outbox, config.smtp)
+    return email_id, deliver_due(box, config.smtp)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.delivery import DeliveryWorker, deliver_due
-from alerts.outbox import Outbox
 from detection import DETECTORS, make_detector
 from detection.errors import DataError, VigilError
 from detection.io import RawTable, read_table
@@ -35,7 +35,10 @@ from live.client import ApiError
 from live.demo import DemoStream
 from live.replay import parse_speed
 from live.replay import replay as replay_points
-from vigil.alerting import alert_engine, alert_on_run, dispatch_due
+from storage.database import Database, open_database
+from storage.migrations import current as current_revision
+from storage.migrations import head as head_revision
+from vigil.alerting import alert_engine, alert_on_run, dispatch_due, outbox
 from vigil.datasets import DatasetStore, content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
 from vigil.live import ScoringProcess
@@ -97,8 +100,10 @@ def run(
         if value is not None:
             os.environ[f"VIGIL_{name}"] = str(value)
     config = load_settings()
+    database = _database(config)
     click.echo(
-        f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir})"
+        f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir}, "
+        f"state in {database.display})"
         + (f" with {workers} gunicorn worker{'s' if workers != 1 else ''}" if workers else "")
     )
     if config.auth_required:
@@ -118,7 +123,7 @@ def run(
     if config.smtp is not None:
         engine = alert_engine(config)
         DeliveryWorker(
-            Outbox(config.outbox_path),
+            outbox(config),
             lambda: config.smtp,
             before_round=lambda: dispatch_due(config, engine),
         ).start()
@@ -343,7 +348,7 @@ def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]], dete
 
 
 def _deliver(config) -> None:
-    box = Outbox(config.outbox_path)
+    box = outbox(config)
     if config.smtp is None:
         pending = box.counts()["pending"]
         click.echo(f"No SMTP server is set (VIGIL_SMTP_HOST): {pending} emails wait in the outbox.")
@@ -630,6 +635,54 @@ def users_list() -> None:
         click.echo(f"{user.name}\t{user.role}")
 
 
+def _database(config) -> Database:
+    """The database in the settings, upgraded; a clear message when it cannot be reached."""
+    try:
+        return open_database(config.database_url)
+    except (SQLAlchemyError, ValueError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        shown = Database.displayed(config.database_url)
+        raise click.ClickException(f"Cannot open the database {shown}: {reason}") from None
+
+
+def _token_store() -> TokenStore:
+    return TokenStore(_database(load_settings()))
+
+
+@main.group()
+def db() -> None:
+    """The database Vigil keeps its state in (VIGIL_DATABASE_URL)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Make or upgrade the schema (Vigil also does it when it starts)."""
+    database = _database(load_settings())
+    click.echo(f"{database.display} is at revision {current_revision(database)} (the newest).")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Say which schema revision the database is at."""
+    config = load_settings()
+    try:
+        database = Database(config.database_url)
+        revision = current_revision(database)
+    except (SQLAlchemyError, ValueError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise click.ClickException(
+            f"Cannot open the database {Database.displayed(config.database_url)}: {reason}"
+        ) from None
+    newest = head_revision()
+    state = (
+        "no schema yet ('vigil db upgrade' makes it)"
+        if revision is None
+        else f"revision {revision}"
+        + (" (the newest)" if revision == newest else f", older than {newest}")
+    )
+    click.echo(f"{database.display}: {state}")
+
+
 @main.group()
 def tokens() -> None:
     """Ingest API tokens, made and revoked here or on the Admin page."""
@@ -639,7 +692,7 @@ def tokens() -> None:
 @click.argument("name")
 def tokens_add(name: str) -> None:
     """Make a token for NAME (what will use it); it is printed this once."""
-    record, token = TokenStore(load_settings().tokens_path).create(name, "vigil tokens")
+    record, token = _token_store().create(name, "vigil tokens")
     click.echo(f"Made token {record.id} for {record.name}; it is not shown again:")
     click.echo(token)
 
@@ -647,7 +700,7 @@ def tokens_add(name: str) -> None:
 @tokens.command("list")
 def tokens_list() -> None:
     """The tokens made here (their first characters only)."""
-    for token in TokenStore(load_settings().tokens_path).tokens():
+    for token in _token_store().tokens():
         state = "active" if token.active else "revoked"
         click.echo(f"{token.id}\t{token.hint}…\t{state}\t{token.name}")
 
@@ -656,7 +709,7 @@ def tokens_list() -> None:
 @click.argument("token_id", type=int)
 def tokens_revoke(token_id: int) -> None:
     """Refuse token TOKEN_ID from now on."""
-    revoked = TokenStore(load_settings().tokens_path).revoke(token_id)
+    revoked = _token_store().revoke(token_id)
     click.echo(f"Revoked token {revoked.id} for {revoked.name}")
 
 

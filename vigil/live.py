@@ -15,6 +15,7 @@ from detection.feedback import apply_feedback
 from detection.stream import ModelScorer, OnlineScorer
 from live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
 from live.store import LiveStore, Series
+from storage.database import open_database
 from vigil.alerting import alert_engine, flagged_points, rule_store
 from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
@@ -26,7 +27,7 @@ CHART_MOST = 3000
 
 
 def live_store(config: Settings) -> LiveStore:
-    return LiveStore(config.live_path)
+    return LiveStore(open_database(config.database_url))
 
 
 def late_window(config: Settings) -> pd.Timedelta:
@@ -83,7 +84,7 @@ def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
 def respect_marks(config: Settings) -> Adjust:
     """Points marked "not an anomaly" (from an alert's link) are not flagged again, and points
     like them are damped, as in a data set's runs."""
-    marks = FeedbackStore(config.data_dir)
+    marks = FeedbackStore(open_database(config.database_url))
 
     def adjust(series: Series, scored: pd.DataFrame) -> pd.DataFrame:
         return apply_feedback(scored, marks.marks(LIVE, series.name))

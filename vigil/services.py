@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from alerts.outbox import Outbox
+from storage.database import Database, open_database
 from vigil.datasets import DatasetStore
 from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
@@ -16,6 +17,11 @@ from vigil.tokens import TokenStore
 @cache
 def settings() -> Settings:
     return load_settings()
+
+
+def database() -> Database:
+    """The database in the settings, upgraded to the current schema (once per process)."""
+    return open_database(settings().database_url)
 
 
 @cache
@@ -39,14 +45,14 @@ def model_store() -> ModelStore:
 
 @cache
 def feedback_store() -> FeedbackStore:
-    return FeedbackStore(settings().data_dir)
+    return FeedbackStore(database())
 
 
 @cache
 def outbox() -> Outbox:
-    return Outbox(settings().outbox_path)
+    return Outbox(database())
 
 
 @cache
 def token_store() -> TokenStore:
-    return TokenStore(settings().tokens_path)
+    return TokenStore(database())

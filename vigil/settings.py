@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.smtp import SmtpConfig
+from storage.database import sqlite_url
 
 #: Addresses only this machine can reach.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -53,6 +54,11 @@ class Settings(BaseSettings):
         None,
         description="Key that signs saved models; without it one is made in the data directory.",
     )
+    database_url: str = Field(
+        "",
+        description="Where Vigil keeps its state: a sqlite:/// or postgresql:// URL "
+        "(default: DATA_DIR/vigil.sqlite).",
+    )
     redis_url: str | None = Field(
         None,
         description="Redis for what workers share (sign-in rate limits); unset: kept per process.",
@@ -83,24 +89,11 @@ class Settings(BaseSettings):
             sender=self.alert_from,
         )
 
-    @property
-    def outbox_path(self) -> Path:
-        return self.data_dir / "outbox.sqlite"
-
-    @property
-    def alerts_path(self) -> Path:
-        """Alert rules, alert state and history."""
-        return self.data_dir / "alerts.sqlite"
-
-    @property
-    def tokens_path(self) -> Path:
-        """Ingest API tokens made by admins (their digests)."""
-        return self.data_dir / "tokens.sqlite"
-
-    @property
-    def live_path(self) -> Path:
-        """Live series, their points and scores."""
-        return self.data_dir / "live.sqlite"
+    @model_validator(mode="after")
+    def _database_in_data_dir(self) -> Settings:
+        if not self.database_url:
+            self.database_url = sqlite_url(self.data_dir / "vigil.sqlite")
+        return self
 
     def tokens(self) -> set[str]:
         """The ingest API's bearer tokens, from the setting and the tokens file."""

@@ -10,32 +10,20 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import sqlite3
 import time
-from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
+
+from sqlalchemy import text
 
 from detection.errors import DataError
-from storage.sqlite import connect
+from storage.database import Database
 
 PREFIX = "vgl_"
 #: A token's last use is written at most this often (seconds), not on every request.
 USE_GRANULARITY = 60
 _NAME = re.compile(r"^[\w .@-]{1,80}$")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_tokens (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    digest TEXT NOT NULL UNIQUE,
-    hint TEXT NOT NULL,
-    made_by TEXT NOT NULL,
-    created REAL NOT NULL,
-    last_used REAL,
-    revoked REAL
-)
-"""
+LOCK = "api-tokens"
+_COLUMNS = "id, name, hint, made_by, created, last_used, revoked"
 
 
 @dataclass(frozen=True)
@@ -60,16 +48,10 @@ def _digest(token: str) -> str:
 
 
 class TokenStore:
-    """API tokens in SQLite in the data directory."""
+    """API tokens in the database."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = connect(self.path)
-        connection.execute(SCHEMA)
-        return connection
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def create(self, name: str, made_by: str, *, now: float | None = None) -> tuple[ApiToken, str]:
         """A new token named `name` (what it is for): its record, and the token, to show once."""
@@ -81,22 +63,29 @@ class TokenStore:
         token = PREFIX + secrets.token_urlsafe(32)
         hint = token[: len(PREFIX) + 4]
         moment = time.time() if now is None else now
-        with closing(self._connect()) as connection, connection:
-            cursor = connection.execute(
-                "INSERT INTO api_tokens (name, digest, hint, made_by, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (name, _digest(token), hint, made_by, moment),
-            )
-            token_id = int(cursor.lastrowid)
+        with self.database.write(LOCK) as connection:
+            token_id = connection.execute(
+                text(
+                    "INSERT INTO api_tokens (name, digest, hint, made_by, created) "
+                    "VALUES (:name, :digest, :hint, :made_by, :created) RETURNING id"
+                ),
+                {
+                    "name": name,
+                    "digest": _digest(token),
+                    "hint": hint,
+                    "made_by": made_by,
+                    "created": moment,
+                },
+            ).scalar_one()
         return ApiToken(token_id, name, hint, made_by, moment, None, None), token
 
     def revoke(self, token_id: int, *, now: float | None = None) -> ApiToken:
         """Refuse a token from now on (revoking it again changes nothing)."""
         moment = time.time() if now is None else now
-        with closing(self._connect()) as connection, connection:
+        with self.database.write(LOCK) as connection:
             connection.execute(
-                "UPDATE api_tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
-                (moment, token_id),
+                text("UPDATE api_tokens SET revoked = :now WHERE id = :id AND revoked IS NULL"),
+                {"now": moment, "id": token_id},
             )
         found = next((t for t in self.tokens() if t.id == token_id), None)
         if found is None:
@@ -105,11 +94,10 @@ class TokenStore:
 
     def tokens(self) -> list[ApiToken]:
         """Every token, newest first, revoked ones included."""
-        with closing(self._connect()) as connection:
+        with self.database.read() as connection:
             rows = connection.execute(
-                "SELECT id, name, hint, made_by, created, last_used, revoked FROM api_tokens "
-                "ORDER BY id DESC"
-            ).fetchall()
+                text(f"SELECT {_COLUMNS} FROM api_tokens ORDER BY id DESC")
+            ).all()
         return [ApiToken(*row) for row in rows]
 
     def check(self, token: str, *, now: float | None = None) -> ApiToken | None:
@@ -117,17 +105,20 @@ class TokenStore:
         if not token.startswith(PREFIX):
             return None
         moment = time.time() if now is None else now
-        with closing(self._connect()) as connection, connection:
+        with self.database.read() as connection:
             row = connection.execute(
-                "SELECT id, name, hint, made_by, created, last_used, revoked FROM api_tokens "
-                "WHERE digest = ? AND revoked IS NULL",
-                (_digest(token),),
-            ).fetchone()
-            if row is None:
-                return None
-            found = ApiToken(*row)
-            if found.last_used is None or moment - found.last_used >= USE_GRANULARITY:
+                text(
+                    f"SELECT {_COLUMNS} FROM api_tokens WHERE digest = :digest AND revoked IS NULL"
+                ),
+                {"digest": _digest(token)},
+            ).first()
+        if row is None:
+            return None
+        found = ApiToken(*row)
+        if found.last_used is None or moment - found.last_used >= USE_GRANULARITY:
+            with self.database.write(LOCK) as connection:
                 connection.execute(
-                    "UPDATE api_tokens SET last_used = ? WHERE id = ?", (moment, found.id)
+                    text("UPDATE api_tokens SET last_used = :now WHERE id = :id"),
+                    {"now": moment, "id": found.id},
                 )
         return found

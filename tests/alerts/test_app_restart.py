@@ -11,6 +11,7 @@ import time
 from email.message import EmailMessage
 
 from alerts.outbox import Outbox
+from storage.database import open_database, sqlite_url
 from tests.alerts.smtp_server import Recorder, free_port, start_server
 
 
@@ -49,7 +50,7 @@ def wait_until(condition, timeout: float) -> bool:
 
 
 def test_the_app_killed_mid_send_sends_the_email_once_after_a_restart(tmp_path):
-    outbox = Outbox(tmp_path / "outbox.sqlite")
+    outbox = Outbox(open_database(sqlite_url(tmp_path / "vigil.sqlite")))  # the app's
     message = EmailMessage()
     message["To"] = "ops@example.org"
     message["Subject"] = "latency_ms is 6 deviations high"

@@ -9,6 +9,7 @@ from alerts.compose import AlertPoint, compose_alert
 from alerts.delivery import deliver_due
 from alerts.outbox import Outbox
 from alerts.smtp import SmtpConfig
+from storage.database import open_database, sqlite_url
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.conftest import BROWSER_MISSING
 
@@ -90,7 +91,7 @@ def test_the_chart_is_an_inline_image_the_html_refers_to():
 def test_a_composed_alert_arrives_whole_with_a_real_chart(tmp_path):
     recorder = Recorder()
     server = start_server(recorder)
-    outbox = Outbox(tmp_path / "outbox.sqlite")
+    outbox = Outbox(open_database(sqlite_url(tmp_path / "vigil.sqlite")))
     outbox.add(compose([point("2024-03-12 09:30", 587.2, 1.0)], context=context_frame()))
     try:
         report = deliver_due(outbox, SmtpConfig("127.0.0.1", server.port))

@@ -10,6 +10,7 @@ from dataclasses import replace
 from email.message import EmailMessage
 
 import pytest
+from sqlalchemy import text
 
 from alerts.delivery import deliver_due
 from alerts.outbox import Outbox
@@ -43,8 +44,8 @@ def t0() -> float:
 
 
 @pytest.fixture
-def outbox(tmp_path) -> Outbox:
-    return Outbox(tmp_path / "outbox.sqlite")
+def outbox(database) -> Outbox:
+    return Outbox(database)
 
 
 @pytest.fixture
@@ -166,7 +167,8 @@ def test_a_sender_killed_mid_send_is_resumed_after_a_restart_and_nothing_is_doub
         from alerts.delivery import deliver_due
         from alerts.outbox import Outbox
         from alerts.smtp import SmtpConfig
-        deliver_due(Outbox({str(outbox.path)!r}), SmtpConfig("127.0.0.1", {slow.port}))
+        from storage.database import Database
+        deliver_due(Outbox(Database({outbox.database.url!r})), SmtpConfig("127.0.0.1", {slow.port}))
         """
     )
     sender = subprocess.Popen([sys.executable, "-c", script])
@@ -250,12 +252,10 @@ def test_a_server_that_never_answers_times_out_and_the_mail_waits(t0, outbox):
 
 
 def test_a_claim_from_another_machine_is_honoured_until_its_lease_runs_out(t0, outbox):
-    import sqlite3
-
     outbox.add(email())
     (claimed,) = outbox.claim(now=t0, lease=300)
-    with sqlite3.connect(outbox.path) as connection:
-        connection.execute("UPDATE outbox SET claimed_by = 'elsewhere:4242'")
+    with outbox.database.write() as connection:
+        connection.execute(text("UPDATE outbox SET claimed_by = 'elsewhere:4242'"))
     assert outbox.claim(now=t0 + 299, lease=300) == []  # still being sent over there
     (again,) = outbox.claim(now=t0 + 301, lease=300)
     assert again.id == claimed.id

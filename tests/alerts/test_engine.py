@@ -17,6 +17,7 @@ from alerts.engine import MUTED, AlertEngine
 from alerts.outbox import Outbox
 from alerts.rules import Rule, RuleStore
 from alerts.smtp import SmtpConfig
+from storage.database import Database
 from tests.alerts.smtp_server import Recorder, start_server
 
 START = pd.Timestamp("2024-03-12 09:00")
@@ -33,12 +34,10 @@ def flagged(minute: int, count: int = 1, severity: float = 0.95) -> list[AlertPo
 
 
 @pytest.fixture
-def setup(tmp_path):
-    rules = RuleStore(tmp_path / "alerts.sqlite")
-    outbox = Outbox(tmp_path / "outbox.sqlite")
-    engine = AlertEngine(
-        tmp_path / "alerts.sqlite", outbox, sender="vigil@example.org", public_url="http://v"
-    )
+def setup(database):
+    rules = RuleStore(database)
+    outbox = Outbox(database)
+    engine = AlertEngine(database, outbox, sender="vigil@example.org", public_url="http://v")
     rule = rules.save(
         Rule(
             "latency storms",
@@ -138,13 +137,13 @@ def test_paused_and_silenced_rules_keep_points_but_send_nothing(setup):
     assert email.subject.startswith("[Vigil] Anomaly in latency_ms")
 
 
-def test_rules_are_kept_edited_and_deleted(tmp_path):
-    store = RuleStore(tmp_path / "alerts.sqlite")
+def test_rules_are_kept_edited_and_deleted(database):
+    store = RuleStore(database)
     rule = store.save(Rule("all latency", "latency_*", ("a@example.org", "b@example.org")))
     store.save(replace(rule, min_severity=0.8, name="latency, milder"))
     other = store.save(Rule("requests", "requests_per_min", ("c@example.org",)))
 
-    again = RuleStore(tmp_path / "alerts.sqlite")
+    again = RuleStore(Database(database.url))  # as another process sees them
     assert [r.name for r in again.rules()] == ["latency, milder", "requests"]
     assert again.get(rule.id).recipients == ("a@example.org", "b@example.org")
     assert again.get(rule.id).matches("latency_p99")
@@ -176,7 +175,7 @@ def test_a_silenced_series_is_muted_while_the_rule_keeps_alerting_on_others(setu
     assert any(s.startswith("[Vigil] Resolved: latency_ms") for s in subjects)
 
 
-def test_two_processes_dispatching_at_once_send_each_email_once(setup, tmp_path):
+def test_two_processes_dispatching_at_once_send_each_email_once(setup, database):
     """The scoring process and the delivery thread (or two machines' workers) both dispatch;
     a slow chart widens the moment in which both could see the same points waiting."""
     _, outbox, engine, rule = setup
@@ -187,9 +186,10 @@ def test_two_processes_dispatching_at_once_send_each_email_once(setup, tmp_path)
         return None
 
     def dispatcher() -> AlertEngine:
+        own = Database(database.url)  # connections of its own, as another process has
         return AlertEngine(
-            tmp_path / "alerts.sqlite",
-            Outbox(tmp_path / "outbox.sqlite"),
+            own,
+            Outbox(own),
             sender="vigil@example.org",
             public_url="http://v",
             context=slow_chart,

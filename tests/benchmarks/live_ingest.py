@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,8 +29,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import text  # noqa: E402
+
 from live.client import ApiError, points_body, post_points  # noqa: E402
 from live.store import LiveStore  # noqa: E402
+from storage.database import open_database, sqlite_url  # noqa: E402
 
 TOKEN = "bench-token"
 BATCH = 1000
@@ -132,7 +134,7 @@ def run(scoring: bool, seconds: float, series: int, rate: float | None) -> dict:
 
     def watch(s: int) -> None:
         """Poll like the Live page: every REFRESH seconds, the series' newly scored points."""
-        store = LiveStore(data_dir / "live.sqlite")
+        store = LiveStore(open_database(sqlite_url(data_dir / "vigil.sqlite")))
         last = None
         while not watched.is_set():
             polled = time.time()
@@ -162,13 +164,13 @@ def run(scoring: bool, seconds: float, series: int, rate: float | None) -> dict:
     result = {"points": total, "seconds": elapsed, "rate": total / elapsed, "memory": memory}
     if scoring:
         # let the worker finish what is left, then read the latencies
-        database = data_dir / "live.sqlite"
+        database = open_database(sqlite_url(data_dir / "vigil.sqlite"))
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            with sqlite3.connect(database) as connection:
-                (waiting,) = connection.execute(
-                    "SELECT COUNT(*) FROM points WHERE scored IS NULL"
-                ).fetchone()
+            with database.read() as connection:
+                waiting = connection.execute(
+                    text("SELECT COUNT(*) FROM points WHERE scored IS NULL")
+                ).scalar()
             if not waiting:
                 break
             time.sleep(0.5)
@@ -177,12 +179,14 @@ def run(scoring: bool, seconds: float, series: int, rate: float | None) -> dict:
         watched.set()
         for thread in watchers:
             thread.join()
-        with sqlite3.connect(database) as connection:
+        with database.read() as connection:
             lag = np.array(
                 connection.execute(
-                    "SELECT scored - received FROM points WHERE series IN "
-                    "(SELECT id FROM series WHERE name LIKE 'bench_%')"
-                ).fetchall(),
+                    text(
+                        "SELECT scored - received FROM points WHERE series IN "
+                        "(SELECT id FROM series WHERE name LIKE 'bench_%')"
+                    )
+                ).all(),
                 dtype=float,
             ).ravel()
         shown = np.concatenate(on_chart) if on_chart else np.array([np.nan])

@@ -18,6 +18,7 @@ from detection.synthetic import seasonal_series
 from live.client import ApiError, points_body, post_points
 from live.store import LiveStore
 from tests.alerts.smtp_server import free_port
+from tests.conftest import app_database
 
 TOKEN = "restart-token"
 BATCH = 250
@@ -100,7 +101,7 @@ def test_the_app_killed_mid_ingest_keeps_every_accepted_point_and_scores_it(tmp_
             os.killpg(app.pid, signal.SIGKILL)
             app.wait(10)
 
-    kept_before_restart = LiveStore(tmp_path / "live.sqlite").scores("orders")
+    kept_before_restart = LiveStore(app_database(tmp_path)).scores("orders")
     acknowledged = pd.concat([sender.batches[i] for i in sorted(sender.acknowledged)])
     assert set(acknowledged["timestamp"]) <= set(kept_before_restart["timestamp"])
     assert len(sender.acknowledged) < len(sender.batches), "the kill came after the last batch"
@@ -111,13 +112,13 @@ def test_the_app_killed_mid_ingest_keeps_every_accepted_point_and_scores_it(tmp_
         # The client retries everything not acknowledged; what did arrive counts as duplicate.
         sender.send(i for i in range(len(sender.batches)) if i not in sender.acknowledged)
         assert len(sender.acknowledged) == len(sender.batches)
-        store = LiveStore(tmp_path / "live.sqlite")
+        store = LiveStore(app_database(tmp_path))
         assert wait_until(lambda: store.scores("orders")["scored"].notna().all(), timeout=120)
     finally:
         os.killpg(again.pid, signal.SIGKILL)
         again.wait(10)
 
-    scores = LiveStore(tmp_path / "live.sqlite").scores("orders")
+    scores = LiveStore(app_database(tmp_path)).scores("orders")
     assert scores["timestamp"].tolist() == frame["timestamp"].tolist()
     np.testing.assert_allclose(scores["value"], frame["value"])
     whole = make_detector("auto").score_online(frame)

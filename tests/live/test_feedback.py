@@ -8,6 +8,7 @@ import requests
 
 from alerts.outbox import Outbox
 from alerts.rules import Rule
+from storage.database import open_database
 from tests.live.test_api import call, frame_body, fresh, post, scores, spiky, wait_for
 from vigil.alerting import rule_store
 from vigil.services import settings
@@ -26,7 +27,7 @@ def test_a_live_alert_links_to_a_mark_that_unflags_the_point_and_later_scoring_k
         assert post(api, series, frame_body(frame.iloc[start : start + 1000]))[0] == 202
     assert wait_for(lambda: scored(api, series))[2500]["is_anomaly"]
 
-    outbox = Outbox(config.outbox_path)
+    outbox = Outbox(open_database(config.database_url))
     email = wait_for(lambda: next((e for e in outbox.emails() if series in e.subject), None))
     text = email.message().get_body(("plain",)).get_content()
     assert f"/live?series={series}" in text

@@ -50,10 +50,10 @@ def stored(store: LiveStore, name: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize("checkpoint_every", [200, 100_000])
 def test_late_points_get_the_scores_they_would_have_had_in_order(
-    tmp_path, frame, monkeypatch, checkpoint_every
+    database, frame, monkeypatch, checkpoint_every
 ):
     monkeypatch.setattr(live.scoring, "CHECKPOINT_POINTS", checkpoint_every)
-    store = LiveStore(tmp_path / "live.sqlite")
+    store = LiveStore(database)
     scoring = worker(store)
     for start in range(0, 3000, 500):
         store.add("in_order", batch(frame.iloc[start : start + 500]), late_window=LATE)
@@ -77,8 +77,8 @@ def test_late_points_get_the_scores_they_would_have_had_in_order(
         assert rescored < 400
 
 
-def test_flagged_points_are_handed_on_once_scored(tmp_path, frame):
-    store = LiveStore(tmp_path / "live.sqlite")
+def test_flagged_points_are_handed_on_once_scored(database, frame):
+    store = LiveStore(database)
     handed = []
     scoring = worker(store, on_scored=lambda series, scored: handed.append((series, scored)))
     store.add("cpu", batch(frame), late_window=LATE)
@@ -92,8 +92,8 @@ def test_flagged_points_are_handed_on_once_scored(tmp_path, frame):
     assert len(handed) == 1
 
 
-def test_settings_that_cannot_score_a_series_are_reported_and_fixed_by_new_ones(tmp_path, frame):
-    store = LiveStore(tmp_path / "live.sqlite")
+def test_settings_that_cannot_score_a_series_are_reported_and_fixed_by_new_ones(database, frame):
+    store = LiveStore(database)
     scoring = worker(store)
     store.configure("cpu", detector="zscore", params={"window": 2})
     store.add("cpu", batch(frame), late_window=LATE)
@@ -110,8 +110,8 @@ def test_settings_that_cannot_score_a_series_are_reported_and_fixed_by_new_ones(
     assert scores.loc[scores["is_anomaly"], "timestamp"].tolist() == [frame["timestamp"][2960]]
 
 
-def test_a_restarted_worker_scores_what_came_while_it_was_down(tmp_path, frame):
-    store = LiveStore(tmp_path / "live.sqlite")
+def test_a_restarted_worker_scores_what_came_while_it_was_down(database, frame):
+    store = LiveStore(database)
     worker(store).round()
     store.add("cpu", batch(frame.iloc[:2000]), late_window=LATE)
     worker(store).round()  # scores the first 2,000, then "crashes"

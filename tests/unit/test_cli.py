@@ -12,6 +12,7 @@ import pytest
 
 from detection.scored import SCORED_COLUMNS
 from detection.synthetic import demo_csv, labelled_series, seasonal_series
+from tests.conftest import app_database
 from tests.hostile import REFUSED
 
 
@@ -217,9 +218,7 @@ def test_train_once_then_detect_on_new_data_with_the_model(tmp_path):
     from vigil.models import model_id_of
 
     watched = f"model:{model_id_of(model.read_bytes())}"
-    RuleStore(tmp_path / "data" / "alerts.sqlite").save(
-        Rule("cpu model", "cpu", ("o@x.org",), watched)
-    )
+    RuleStore(app_database(tmp_path / "data")).save(Rule("cpu model", "cpu", ("o@x.org",), watched))
     alerted = vigil(
         "detect", "new.csv", "--model", str(model), "--alert", "-o", "a.csv", cwd=tmp_path, env=own
     )
@@ -231,7 +230,7 @@ def test_alerts_flush_delivers_the_outbox_and_says_what_is_left(tmp_path):
     from alerts.outbox import Outbox
     from tests.alerts.smtp_server import Recorder, free_port, start_server
 
-    box = Outbox(tmp_path / "outbox.sqlite")
+    box = Outbox(app_database(tmp_path))
     for number in (1, 2):
         message = EmailMessage()
         message["To"] = "ops@example.org"
@@ -268,7 +267,7 @@ def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_
     seasonal_series(n=2000, spike_at=1200).rename(columns={"value": hostile}).to_csv(
         source, index=False
     )
-    rules = RuleStore(tmp_path / "data" / "alerts.sqlite")
+    rules = RuleStore(app_database(tmp_path / "data"))
     rules.save(Rule("everything", "*", ("ops@example.org",), detector="zscore", group_minutes=0))
     rules.save(Rule("other detector", "*", ("nobody@example.org",), detector="stl"))
     recorder = Recorder()
@@ -296,3 +295,30 @@ def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_
     assert "<b>cpu</b>" not in html
     assert "https://vigil.example.org/analyze?dataset=" in html
     assert any(part.get_content_type() == "image/png" for part in message.walk())
+
+
+def test_db_commands_make_the_schema_and_say_where_it_is(tmp_path):
+    own = {"VIGIL_DATA_DIR": str(tmp_path)}
+    before = vigil("db", "current", env=own)
+    made = vigil("db", "upgrade", env=own)
+    after = vigil("db", "current", env=own)
+
+    assert before.returncode == 0, before.stderr
+    assert "no schema yet" in before.stdout
+    assert made.returncode == 0, made.stderr
+    assert f"{tmp_path / 'vigil.sqlite'} is at revision" in made.stdout
+    assert "(the newest)" in after.stdout
+
+
+def test_a_database_that_cannot_be_reached_is_one_clear_line_without_its_password(tmp_path):
+    from tests.alerts.smtp_server import free_port
+
+    refused = f"postgresql://vigil:s3cret-word@127.0.0.1:{free_port()}/vigil"
+    for args in (("db", "upgrade"), ("tokens", "list"), ("run",)):
+        done = vigil(*args, env={"VIGIL_DATA_DIR": str(tmp_path), "VIGIL_DATABASE_URL": refused})
+        assert done.returncode == 1
+        assert done.stderr.startswith("Error: Cannot open the database postgresql://vigil:***@")
+        assert "s3cret-word" not in done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+    unknown = vigil("db", "upgrade", env={"VIGIL_DATABASE_URL": "mysql://a@db/vigil"})
+    assert "Vigil keeps its state in SQLite or Postgres, not 'mysql'" in unknown.stderr

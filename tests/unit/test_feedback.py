@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from detection import run_detection
 from detection.errors import DataError
 from detection.feedback import apply_feedback, labels_from_marks
 from detection.synthetic import gaussian_noise
+from storage.database import Database
 from vigil.feedback import FeedbackStore
 
 
@@ -64,15 +64,15 @@ def test_marks_become_labels():
     assert labels.tolist() == [True, False]
 
 
-def test_the_store_keeps_replaces_and_forgets_marks_in_sqlite(tmp_path):
-    store = FeedbackStore(tmp_path)
+def test_the_store_keeps_replaces_and_forgets_marks(database):
+    store = FeedbackStore(database)
     store.mark("d1", "cpu", "2024-01-01 00:05", "normal", 8.0)
     before = store.version("d1", "cpu")
     store.mark("d1", "cpu", "2024-01-01 00:05", "anomaly", 8.0)
     store.mark("d1", "cpu", "2024-01-01 00:09", "normal", np.nan)
     store.mark("d1", "mem", "2024-01-01 00:05", "normal", 1.0)
 
-    again = FeedbackStore(tmp_path)  # a restart reads the same file
+    again = FeedbackStore(Database(database.url))  # as another process reads them
     cpu = again.marks("d1", "cpu")
     assert cpu["verdict"].tolist() == ["anomaly", "normal"]
     assert cpu["timestamp"].iloc[0] == pd.Timestamp("2024-01-01 00:05")
@@ -81,7 +81,7 @@ def test_the_store_keeps_replaces_and_forgets_marks_in_sqlite(tmp_path):
     again.unmark("d1", "cpu", "2024-01-01 00:09")
     assert len(again.marks("d1", "cpu")) == 1
     assert len(again.marks("d1", "mem")) == 1
-    with sqlite3.connect(tmp_path / "feedback.sqlite") as connection:
-        assert connection.execute("SELECT COUNT(*) FROM marks").fetchone() == (2,)
+    with database.read() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM marks")).scalar() == 2
     with pytest.raises(DataError, match="normal, anomaly"):
         again.mark("d1", "cpu", "2024-01-01", "maybe", 1.0)

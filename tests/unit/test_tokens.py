@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from detection.errors import DataError
 from vigil.tokens import USE_GRANULARITY, TokenStore
 
 
 @pytest.fixture
-def store(tmp_path) -> TokenStore:
-    return TokenStore(tmp_path / "tokens.sqlite")
+def store(database) -> TokenStore:
+    return TokenStore(database)
 
 
 def test_a_made_token_is_accepted_and_never_stored_itself(store):
@@ -20,7 +21,10 @@ def test_a_made_token_is_accepted_and_never_stored_itself(store):
     assert token.startswith("vgl_")
     assert len(token) > 40
     assert record.hint == token[:8]
-    assert token.encode() not in store.path.read_bytes()
+    with store.database.read() as connection:
+        kept = repr(connection.execute(text("SELECT * FROM api_tokens")).all())
+    assert token not in kept
+    assert token[8:20] not in kept
     assert store.check(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
     assert store.check("test-token") is None
 

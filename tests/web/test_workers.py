@@ -15,6 +15,7 @@ from detection.synthetic import seasonal_series
 from live.client import ApiError, points_body, post_points
 from live.store import LiveStore
 from tests.alerts.smtp_server import free_port
+from tests.conftest import app_database
 
 TOKEN = "workers-token"
 
@@ -92,7 +93,7 @@ def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(tmp_path)
         assert sum(accepted for accepted, _ in answers) == 16_000
         assert sum(duplicates for _, duplicates in answers) == 16_000
 
-        store = LiveStore(tmp_path / "live.sqlite")
+        store = LiveStore(app_database(tmp_path))
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if all(store.scores(name)["scored"].notna().all() for name in frames):

@@ -1,0 +1,173 @@
+"""One database for Vigil's state, by URL: a SQLite file on one machine, Postgres for a team.
+
+`Database.read()` gives a connection for queries; `Database.write(lock)` a transaction that
+holds a lock for its whole length, so read-then-write steps (is this point new? is this alert
+due?) are never interleaved with another process doing the same:
+
+- SQLite takes its one write lock at the start (`BEGIN IMMEDIATE`): writers queue, readers
+  go on reading (WAL).
+- Postgres takes a transaction-level advisory lock named by `lock`: writers of the same thing
+  queue, others go ahead, and the lock is let go at commit, after the writes are visible.
+
+Connections are never shared across a fork: a process that inherits the pool opens its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, text
+
+#: How long a writer waits for SQLite's write lock (milliseconds).
+SQLITE_BUSY_MS = 30_000
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` and `postgres://` URLs use psycopg 3, which Vigil installs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def lock_key(name: str) -> int:
+    """A lock's name as the signed 64-bit key Postgres' advisory locks take."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class Database:
+    """A SQLAlchemy engine with Vigil's ways of reading and writing."""
+
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        self.url = normalise_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        elif self.dialect == "postgresql":
+            self.engine = create_engine(
+                self.url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True
+            )
+        else:
+            raise ValueError(
+                f"Vigil keeps its state in SQLite or Postgres, not {self.dialect!r} "
+                "(check VIGIL_DATABASE_URL)."
+            )
+        _forget_pool_after_fork(self.engine)
+
+    def __repr__(self) -> str:
+        return f"Database({self.display!r})"
+
+    @property
+    def display(self) -> str:
+        """The URL to show: its password hidden."""
+        return self.displayed(self.url)
+
+    @staticmethod
+    def displayed(url: str) -> str:
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except Exception:  # not a URL at all: say nothing of what it holds
+            return "(a URL that cannot be read)"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for queries (rolled back at the end: it writes nothing)."""
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def write(self, lock: str = "vigil") -> Iterator[Connection]:
+        """A transaction holding `lock` from its first statement to its commit; rolled back
+        if the block raises."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(vigil_write=True)
+            with connection.begin():
+                if self.dialect == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(lock)}
+                    )
+                yield connection
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # the driver's own transaction handling is off: `_sqlite_begin` says BEGIN, as SQLAlchemy's
+    # documentation recommends for pysqlite
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    writing = connection.get_execution_options().get("vigil_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def _forget_pool_after_fork(engine: Engine) -> None:
+    """A pooled connection checked out in another process than made it is dropped, as
+    SQLAlchemy's documentation shows for pools and `os.fork`."""
+
+    @event.listens_for(engine, "connect")
+    def _remember_pid(_dbapi_connection, record) -> None:
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _check_pid(_dbapi_connection, record, proxy) -> None:
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise exc.DisconnectionError("connection made in another process")
+
+
+def query_frame(connection: Connection, sql: str, params: dict | None = None) -> pd.DataFrame:
+    """A query's rows as a DataFrame, its columns named as the query names them."""
+    result = connection.execute(text(sql), params or {})
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+_opened: dict[str, Database] = {}
+_opening = threading.Lock()
+
+
+def close_database(database: Database) -> None:
+    """Close the database's connections; the next `open_database` of its URL opens anew."""
+    with _opening:
+        if _opened.get(database.url) is database:
+            del _opened[database.url]
+    database.dispose()
+
+
+def open_database(url: str) -> Database:
+    """The database at `url`, upgraded to the current schema; one per URL and process."""
+    key = normalise_url(url)
+    with _opening:
+        found = _opened.get(key)
+        if found is None:
+            from storage.migrations import upgrade
+
+            found = Database(key)
+            upgrade(found)
+            _opened[key] = found
+        return found
