@@ -20,13 +20,15 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from live.points import MAX_REASONS, Batch
-from storage.database import Database, query_frame
+from storage.database import Database, execute_many, query_frame
 
 DEFAULT_DETECTOR = "auto"
 SERIES_COLUMNS = "id, name, detector, params, model, version, error"
 RECENT = pd.Timedelta(hours=1)
-#: Held by every write to live series and points.
+#: Held by every write to live series and points but their scores.
 LOCK = "live-points"
+#: Held while scores are written (by the one scorer): in Postgres, ingest goes on meanwhile.
+SCORES_LOCK = "live-scores"
 
 
 @dataclass(frozen=True)
@@ -205,15 +207,8 @@ class LiveStore:
                         [{"series": series_id, "ts": t} for t in changed],
                     )
             if keep.any():
-                connection.execute(
-                    text(
-                        "INSERT INTO points (series, ts, value, received) "
-                        "VALUES (:series, :ts, :value, :received)"
-                    ),
-                    [
-                        {"series": series_id, "ts": t, "value": v, "received": received}
-                        for t, v in zip(times[keep].tolist(), values[keep].tolist(), strict=True)
-                    ],
+                _insert_points(
+                    connection, series_id, times[keep].tolist(), values[keep].tolist(), received
                 )
         result.accepted = int(keep.sum())
         return result
@@ -270,30 +265,31 @@ class LiveStore:
         if scored.empty:
             return
         moment = time.time() if now is None else now
+
+        def numbers(column: str) -> list:
+            values = scored[column].astype(float)
+            # NaN is stored as NULL: an unknown number, not one that is "not a number"
+            return values.astype(object).where(values.notna(), None).tolist()
+
         columns = {
-            "score": scored["score"].astype(float),
-            "severity": scored["severity"].astype(float),
-            "is_anomaly": scored["is_anomaly"].astype(int),
-            "expected": scored["expected"].astype(float),
-            "lower": scored["lower"].astype(float),
-            "upper": scored["upper"].astype(float),
-            "explanation": scored["explanation"].fillna("").astype(str),
-            "id": pd.Series(scored.index.astype(int), index=scored.index),
+            "score": numbers("score"),
+            "severity": numbers("severity"),
+            "is_anomaly": scored["is_anomaly"].astype(int).tolist(),
+            "expected": numbers("expected"),
+            "lower": numbers("lower"),
+            "upper": numbers("upper"),
+            "explanation": scored["explanation"].fillna("").astype(str).tolist(),
+            "id": scored.index.astype(int).tolist(),
         }
-        # NaN is stored as NULL: an unknown number, not one that is "not a number"
-        table = pd.DataFrame(columns).astype(object)
-        table = table.where(table.notna(), None)
-        table["scored"] = moment
-        rows = table.to_dict("records")
-        with self.database.write(LOCK) as connection:
-            connection.execute(
-                text(
-                    "UPDATE points SET score = :score, severity = :severity, "
-                    "is_anomaly = :is_anomaly, expected = :expected, lower = :lower, "
-                    "upper = :upper, explanation = :explanation, scored = :scored WHERE id = :id"
-                ),
-                rows,
-            )
+        with self.database.write(SCORES_LOCK) as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(_UPDATE_SCORES_PG), {**columns, "scored": moment})
+            else:
+                execute_many(
+                    connection,
+                    _UPDATE_SCORES,
+                    {**columns, "scored": [moment] * len(scored)},
+                )
 
     # points out, to people
 
@@ -400,6 +396,55 @@ class LiveStore:
         for column in ("first", "last"):
             frame[column] = pd.to_datetime(frame[column], unit="ns")
         return frame
+
+
+# Many points in one statement: SQLite runs a statement a row, in process; Postgres takes
+# whole columns as arrays, in one round trip.
+_INSERT_POINTS = (
+    "INSERT INTO points (series, ts, value, received) VALUES (:series, :ts, :value, :received)"
+)
+_INSERT_POINTS_PG = (
+    "INSERT INTO points (series, ts, value, received) "
+    "SELECT :series, p.ts, p.value, :received "
+    "FROM unnest(CAST(:ts AS bigint[]), CAST(:value AS double precision[])) "
+    "WITH ORDINALITY AS p(ts, value, n) ORDER BY p.n"
+)
+_UPDATE_SCORES = (
+    "UPDATE points SET score = :score, severity = :severity, is_anomaly = :is_anomaly, "
+    "expected = :expected, lower = :lower, upper = :upper, explanation = :explanation, "
+    "scored = :scored WHERE id = :id"
+)
+_UPDATE_SCORES_PG = (
+    "UPDATE points SET score = s.score, severity = s.severity, is_anomaly = s.is_anomaly, "
+    "expected = s.expected, lower = s.lower, upper = s.upper, explanation = s.explanation, "
+    "scored = :scored FROM unnest(CAST(:id AS bigint[]), CAST(:score AS double precision[]), "
+    "CAST(:severity AS double precision[]), CAST(:is_anomaly AS integer[]), "
+    "CAST(:expected AS double precision[]), CAST(:lower AS double precision[]), "
+    "CAST(:upper AS double precision[]), CAST(:explanation AS text[])) "
+    "AS s(id, score, severity, is_anomaly, expected, lower, upper, explanation) "
+    "WHERE points.id = s.id"
+)
+
+
+def _insert_points(
+    connection: Connection, series_id: int, times: list, values: list, received: float
+) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text(_INSERT_POINTS_PG),
+            {"series": series_id, "ts": times, "value": values, "received": received},
+        )
+        return
+    execute_many(
+        connection,
+        _INSERT_POINTS,
+        {
+            "series": [series_id] * len(times),
+            "ts": times,
+            "value": values,
+            "received": [received] * len(times),
+        },
+    )
 
 
 def _typed(frame: pd.DataFrame, **dtypes: str) -> pd.DataFrame:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, text
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event, exc, make_url, text
 
 #: How long a writer waits for SQLite's write lock (milliseconds).
 SQLITE_BUSY_MS = 30_000
@@ -141,10 +142,50 @@ def _forget_pool_after_fork(engine: Engine) -> None:
             raise exc.DisconnectionError("connection made in another process")
 
 
-def query_frame(connection: Connection, sql: str, params: dict | None = None) -> pd.DataFrame:
-    """A query's rows as a DataFrame, its columns named as the query names them."""
-    result = connection.execute(text(sql), params or {})
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+@lru_cache(maxsize=256)
+def _for_driver(dialect: Dialect, sql: str) -> tuple[str, tuple[str, ...] | None]:
+    """`sql` with `:name` parameters in the driver's own style, and the names' order when
+    that style is positional."""
+    compiled = text(sql).compile(dialect=dialect)
+    order = compiled.positiontup
+    return str(compiled), None if order is None else tuple(order)
+
+
+def _driver_params(order: tuple[str, ...] | None, params: Mapping) -> Sequence | Mapping:
+    return params if order is None else tuple(params[name] for name in order)
+
+
+def query_frame(connection: Connection, sql: str, params: Mapping | None = None) -> pd.DataFrame:
+    """A query's rows as a DataFrame, its columns named as the query names them.
+
+    Rows come straight from the driver's cursor: for the many rows the scorer and the charts
+    read, making a SQLAlchemy row of each costs more than the query."""
+    statement, order = _for_driver(connection.dialect, sql)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(statement, _driver_params(order, params or {}))
+        names = [column[0] for column in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=names)
+    finally:
+        cursor.close()
+
+
+def execute_many(connection: Connection, sql: str, columns: Mapping[str, Sequence]) -> None:
+    """Run one statement for each row of `columns` (equal-length lists by parameter name), in
+    the connection's transaction, through the driver's `executemany` (Postgres pipelines it)."""
+    statement, order = _for_driver(connection.dialect, sql)
+    if order is None:
+        names = list(columns)
+        rows: list = [
+            dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)
+        ]
+    else:
+        rows = list(zip(*(columns[name] for name in order), strict=True))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(statement, rows)
+    finally:
+        cursor.close()
 
 
 _opened: dict[str, Database] = {}
