@@ -7,11 +7,12 @@ import logging
 import dash
 import dash_bootstrap_components as dbc
 import diskcache
-from dash import Dash, DiskcacheManager, dcc, html
+from dash import CeleryManager, Dash, DiskcacheManager, dcc, html
 
 from components import ids
 from components.layout import navbar
-from vigil import auth, web
+from vigil import auth, tasks, web
+from vigil.live_api import attach_worker
 from vigil.services import dataset_store, settings
 
 log = logging.getLogger(__name__)
@@ -33,21 +34,31 @@ def shell() -> html.Div:
     )
 
 
+def background_manager(config):
+    """Where long callbacks run: Celery workers when Redis is set, else this machine's
+    processes, their results in a disk cache."""
+    if config.redis_url:
+        return CeleryManager(tasks.celery_app)
+    cache_dir = config.data_dir / "cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return DiskcacheManager(diskcache.Cache(str(cache_dir)))
+
+
 def create_app() -> Dash:
     """Build the app from the current settings; load the demo data set if asked to."""
     config = settings()
-    cache_dir = config.data_dir / "cache"
-    cache_dir.mkdir(parents=True, exist_ok=True)
     app = Dash(
         __name__,
         use_pages=True,
         title="Vigil",
         suppress_callback_exceptions=True,
-        background_callback_manager=DiskcacheManager(diskcache.Cache(str(cache_dir))),
+        background_callback_manager=background_manager(config),
     )
     app.layout = shell
     web.register(app.server)
     auth.register(app.server, app)
+    if config.redis_url:
+        attach_worker(app.server, tasks.ScoringKick())  # ingest starts scoring on the workers
     if config.demo:
         dataset_store().add_demo()
     return app

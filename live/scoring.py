@@ -124,6 +124,11 @@ class SeriesScorer:
             self._save()
         return scored
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_factory"]  # a closure over settings: the process that loads it gives its own
+        return state
+
     def _save(self) -> None:
         """Checkpoint the scorer; keep the checkpoints a late point could go back to."""
         assert self.last is not None
@@ -157,6 +162,7 @@ class LiveWorker:
         self._scorers: dict[int, SeriesScorer] = {}
         self._versions: dict[int, int] = {}  # the settings each series was scored with
         self._broken: set[int] = set()  # series whose settings cannot score them
+        self._changed: set[int] = set()  # series scored since the state was last taken
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-scoring")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -183,8 +189,43 @@ class LiveWorker:
         self._after = upto
         return done
 
+    @property
+    def after(self) -> int:
+        """The id of the last point read."""
+        return self._after
+
+    def take_state(self) -> tuple[int, dict[int, bytes]]:
+        """What a worker elsewhere needs to go on from here: the last point id read, and the
+        pickled scorer (checkpoints included) of each series scored since the last call."""
+        states = {}
+        for series_id in self._changed:
+            scorer = self._scorers.get(series_id)
+            states[series_id] = pickle.dumps(
+                (self._versions.get(series_id), series_id in self._broken, scorer)
+            )
+        self._changed.clear()
+        return self._after, states
+
+    def restore(self, after: int, states: dict[int, bytes]) -> None:
+        """Go on from state another worker took (`take_state`): every series as it left it."""
+        self._after = after
+        self._scorers.clear()
+        self._versions.clear()
+        self._broken.clear()
+        self._changed.clear()
+        for series_id, saved in states.items():
+            version, broken, scorer = pickle.loads(saved)
+            if version is not None:
+                self._versions[series_id] = version
+            if broken:
+                self._broken.add(series_id)
+            if scorer is not None:
+                scorer._factory = self.factory
+                self._scorers[series_id] = scorer
+
     def _score(self, series: Series, how: Callable[[SeriesScorer], pd.DataFrame]) -> int:
         self._versions[series.id] = series.version
+        self._changed.add(series.id)
         try:
             scorer = self._scorers.get(series.id)
             if scorer is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import pandas as pd
+import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.delivery import DeliveryWorker, deliver_due
@@ -114,13 +115,27 @@ def run(
             else "Sign-in is on and there is no user yet: add one with "
             "'vigil users add NAME --role admin'"
         )
-    scoring = ScoringProcess().start() if config.live_scoring else None
+    on_celery = bool(config.redis_url)
+    scoring = ScoringProcess().start() if config.live_scoring and not on_celery else None
+    if on_celery:
+        click.echo(
+            "Live scoring, alert delivery and long callbacks run on Celery workers through "
+            f"{Database.displayed(config.redis_url)}: start one or more with 'vigil worker'"
+        )
+        from vigil.tasks import start_chains
+
+        try:
+            start_chains()
+        except redis.RedisError as error:
+            raise click.ClickException(
+                f"Cannot reach Redis at {Database.displayed(config.redis_url)}: {error}"
+            ) from None
     demo_token = secrets.token_urlsafe(24) if config.demo else None
     if demo_token is not None:
         os.environ[DEMO_TOKEN] = demo_token  # the app accepts it, in this process or gunicorn's
         DemoStream(f"http://127.0.0.1:{config.port}", demo_token).start()
         click.echo("Streaming demo series to the Live page")
-    if config.smtp is not None:
+    if config.smtp is not None and not on_celery:
         engine = alert_engine(config)
         DeliveryWorker(
             outbox(config),
@@ -138,6 +153,42 @@ def run(
     if scoring is not None:
         attach_worker(app.server, scoring)  # ingest wakes it at once
     app.run(host=config.host, port=config.port, debug=config.debug)
+
+
+@main.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Worker processes (default: one a CPU, at least 2). Live scoring keeps one busy.",
+)
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+def worker(concurrency: int | None, data_dir: Path | None) -> None:
+    """Run a Celery worker: live scoring, alert delivery and the pages' long callbacks.
+
+    Needs VIGIL_REDIS_URL, and the same VIGIL_DATABASE_URL and keys as the web servers. Start
+    as many as the work needs, on any machine: scoring and delivery run once however many
+    there are.
+    """
+    if data_dir is not None:
+        os.environ["VIGIL_DATA_DIR"] = str(data_dir)
+    config = load_settings()
+    if not config.redis_url:
+        raise click.ClickException(
+            "A worker takes its work from Redis: set VIGIL_REDIS_URL (redis://host:6379/0)."
+        )
+    database = _database(config)
+    processes = concurrency or max(2, os.cpu_count() or 1)
+    click.echo(
+        f"Vigil worker: {processes} processes, work from {Database.displayed(config.redis_url)}, "
+        f"state in {database.display}"
+    )
+    import app  # noqa: F401  (registers the pages' long callbacks as Celery tasks)
+    from vigil.tasks import celery_app
+
+    celery_app.worker_main(
+        ["worker", "--loglevel=WARNING", f"--concurrency={processes}", "--without-gossip"]
+    )
 
 
 def _serve_with_gunicorn(config, workers: int) -> None:

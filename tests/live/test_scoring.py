@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 import live.scoring
 from detection import make_detector
@@ -12,7 +13,9 @@ from detection.stream import OnlineScorer
 from detection.synthetic import seasonal_series
 from live.points import read_batch
 from live.scoring import LiveWorker
+from live.states import ScorerStates, StateError
 from live.store import LiveStore
+from storage.database import Database
 
 LATE = pd.Timedelta(hours=1)
 
@@ -123,3 +126,53 @@ def test_a_restarted_worker_scores_what_came_while_it_was_down(database, frame):
     scores = store.scores("cpu")
     assert scores["scored"].notna().all()
     np.testing.assert_allclose(scores["severity"], whole["severity"], equal_nan=True)
+
+
+def test_a_worker_going_on_from_saved_state_scores_as_the_one_that_saved_it(
+    database, frame, monkeypatch
+):
+    """What Celery workers do at a hand-over: the first saves its scorers, the second loads
+    them and goes on, late points included, as if one worker had scored everything."""
+    monkeypatch.setattr(live.scoring, "CHECKPOINT_POINTS", 200)
+    store = LiveStore(database)
+    states = ScorerStates(database, b"shared key")
+    store.configure("broken", detector="zscore", params={"window": 2})
+    first = worker(store)
+    for start in range(0, 2400, 600):
+        store.add("cpu", batch(frame.iloc[start : start + 600]), late_window=LATE)
+        store.add("broken", batch(frame.iloc[start : start + 600]), late_window=LATE)
+        first.round()
+    states.save(*first.take_state())
+
+    second = worker(store)
+    saved = ScorerStates(Database(database.url), b"shared key").load()
+    second.restore(saved.after, saved.states)
+    assert second.round() == 0  # nothing new: nothing scored again
+    held = frame.index[2950:2970:2]
+    store.add("cpu", batch(frame.iloc[2400:].drop(index=held)), late_window=LATE)
+    second.round()
+    store.add("cpu", batch(frame.loc[held]), late_window=LATE)  # late, the spike among them
+    second.round()
+
+    whole = make_detector("auto").score_online(frame)
+    scores = store.scores("cpu")
+    assert scores["scored"].notna().all()
+    np.testing.assert_allclose(scores["severity"], whole["severity"], equal_nan=True)
+    assert scores["is_anomaly"].tolist() == whole["is_anomaly"].tolist()
+    assert second._scorers[store.get("cpu").id].rescored < 300  # from a checkpoint it loaded
+    assert store.scores("broken")["scored"].isna().all()  # still waiting for new settings
+
+
+def test_a_saved_state_not_signed_with_the_key_is_refused_unread(database, frame):
+    store = LiveStore(database)
+    scoring = worker(store)
+    store.add("cpu", batch(frame.iloc[:500]), late_window=LATE)
+    scoring.round()
+    ScorerStates(database, b"the real key").save(*scoring.take_state())
+
+    with pytest.raises(StateError, match="not signed by this key"):
+        ScorerStates(database, b"another key").load()
+    with database.write() as connection:
+        connection.execute(text("UPDATE live_scorers SET state = :evil"), {"evil": b"cos\nsystem"})
+    with pytest.raises(StateError):
+        ScorerStates(database, b"the real key").load()

@@ -24,6 +24,8 @@ TABLES = {
     "outbox",
     "marks",
     "api_tokens",
+    "live_scorers",
+    "live_progress",
 }
 
 

@@ -11,11 +11,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from detection.synthetic import seasonal_series
 from live.client import ApiError, points_body, post_points
 from live.store import LiveStore
+from storage.database import open_database, sqlite_url
 from tests.alerts.smtp_server import free_port
-from tests.conftest import app_database
 
 TOKEN = "workers-token"
 
@@ -32,12 +34,20 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(tmp_path):
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "vigil.sqlite")
+    return request.getfixturevalue("postgres_url")
+
+
+def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(tmp_path, database_url):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "VIGIL_DATA_DIR": str(tmp_path),
+        "VIGIL_DATABASE_URL": database_url,
         "VIGIL_PORT": str(port),
         "VIGIL_DEMO": "false",
         "VIGIL_API_TOKENS": TOKEN,
@@ -93,7 +103,7 @@ def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(tmp_path)
         assert sum(accepted for accepted, _ in answers) == 16_000
         assert sum(duplicates for _, duplicates in answers) == 16_000
 
-        store = LiveStore(app_database(tmp_path))
+        store = LiveStore(open_database(database_url))
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if all(store.scores(name)["scored"].notna().all() for name in frames):
