@@ -401,7 +401,7 @@ def show_result(key: str | None, min_severity: float, _marked: float | None = No
     summary = html.Div(
         [
             dbc.Badge(
-                f"{len(flagged):,} anomalies",
+                f"{len(flagged):,} anomal{'y' if len(flagged) == 1 else 'ies'}",
                 color="danger" if len(flagged) else "success",
                 className="me-2",
                 id="analyze-count",

@@ -1,0 +1,79 @@
+"""The analyst's path in Chromium against Vigil run for a team: gunicorn workers, Postgres,
+and the detection run by a Celery worker through Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+import requests
+
+from detection.synthetic import seasonal_series
+from tests.alerts.smtp_server import free_port
+from tests.e2e.test_analyst_journey import choose_file, click, plotted_anomalies
+from tests.services import redis_server
+
+pytestmark = pytest.mark.e2e
+
+
+def start(env: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "vigil.cli", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def serves(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+def test_an_upload_is_analysed_by_a_celery_worker(dash_br, tmp_path, postgres_url):
+    source = tmp_path / "pump-pressure.csv"
+    seasonal_series(n=144 * 8, spike_at=700, step="10min").to_csv(source, index=False)
+    port = free_port()
+    with redis_server(tmp_path) as redis_url:
+        env = {
+            **os.environ,
+            "VIGIL_DATA_DIR": str(tmp_path / "shared"),
+            "VIGIL_DATABASE_URL": postgres_url,
+            "VIGIL_REDIS_URL": redis_url,
+            "VIGIL_PORT": str(port),
+            "VIGIL_DEMO": "false",
+        }
+        web = start(env, "run", "--workers", "2")
+        worker = start(env, "worker", "--concurrency", "2")
+        try:
+            deadline = time.monotonic() + 60
+            while not serves(f"http://127.0.0.1:{port}/"):
+                assert time.monotonic() < deadline, "the web server did not start"
+                time.sleep(0.5)
+            dash_br.server_url = f"http://127.0.0.1:{port}"
+            dash_br.wait_for_element("input.vigil-file-input", timeout=30)
+
+            choose_file(dash_br, source)
+            dash_br.wait_for_text_to_equal("#data-name", "pump-pressure.csv", timeout=30)
+            dash_br.wait_for_contains_text("#data-upload-ok", "is stored")
+            click(dash_br, "#data-analyze-link")
+            dash_br.wait_for_contains_text("#analyze-count", "anomal", timeout=90)
+            assert plotted_anomalies(dash_br) >= 1
+            dash_br.driver.save_screenshot(str(tmp_path / "team-analyze.png"))
+
+            results = redis.Redis.from_url(redis_url).keys("celery-task-meta-*")
+            assert results, "no callback went through a Celery worker"
+            assert dash_br.get_logs() == []
+        finally:
+            for process in (web, worker):
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+                process.wait(60)
