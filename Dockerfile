@@ -17,7 +17,7 @@ COPY live live
 COPY pages pages
 COPY storage storage
 COPY vigil vigil
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir -e ".[s3]"
 
 USER vigil
 ENV VIGIL_DATA_DIR=/data VIGIL_HOST=0.0.0.0 VIGIL_PORT=8050

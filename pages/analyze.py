@@ -589,11 +589,10 @@ def download_model(_clicks, model_id: str | None):
         hint = "Choose a saved model (or save one) to download it."
         return no_update, html.Span(hint, className="text-muted")
     try:
-        path = model_store().path(model_id)
-        model_store().load(model_id)  # still whole and ours
+        data = model_store().file(model_id)  # still whole and ours
     except VigilError as error:
         return no_update, html.Span(str(error), className="text-danger")
-    return dcc.send_file(str(path), filename=f"vigil-model-{model_id}.vigil"), no_update
+    return dcc.send_bytes(data, filename=f"vigil-model-{model_id}.vigil"), no_update
 
 
 @callback(

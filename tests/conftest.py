@@ -60,10 +60,11 @@ def data_dir() -> Path:
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path, database):
+    from storage.files import FileStore
     from vigil.datasets import DatasetStore
 
-    return DatasetStore(tmp_path, max_bytes=5_000_000, max_rows=200_000)
+    return DatasetStore(FileStore(tmp_path), database, max_bytes=5_000_000, max_rows=200_000)
 
 
 @pytest.fixture

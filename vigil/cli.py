@@ -37,6 +37,7 @@ from live.demo import DemoStream
 from live.replay import parse_speed
 from live.replay import replay as replay_points
 from storage.database import Database, open_database
+from storage.files import FileStore
 from storage.migrations import current as current_revision
 from storage.migrations import head as head_revision
 from vigil.alerting import alert_engine, alert_on_run, dispatch_due, outbox
@@ -102,8 +103,9 @@ def run(
             os.environ[f"VIGIL_{name}"] = str(value)
     config = load_settings()
     database = _database(config)
+    files = _files(config)
     click.echo(
-        f"Vigil is serving on http://{config.host}:{config.port} (data in {config.data_dir}, "
+        f"Vigil is serving on http://{config.host}:{config.port} (files in {files.url}, "
         f"state in {database.display})"
         + (f" with {workers} gunicorn worker{'s' if workers != 1 else ''}" if workers else "")
     )
@@ -178,10 +180,11 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
             "A worker takes its work from Redis: set VIGIL_REDIS_URL (redis://host:6379/0)."
         )
     database = _database(config)
+    files = _files(config)
     processes = concurrency or max(2, os.cpu_count() or 1)
     click.echo(
         f"Vigil worker: {processes} processes, work from {Database.displayed(config.redis_url)}, "
-        f"state in {database.display}"
+        f"state in {database.display}, files in {files.url}"
     )
     import app  # noqa: F401  (registers the pages' long callbacks as Celery tasks)
     from vigil.tasks import celery_app
@@ -386,7 +389,10 @@ def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]], dete
     The file is kept as a data set, so the emails' links open it."""
     config = load_settings()
     store = DatasetStore(
-        config.data_dir, max_bytes=config.max_upload_bytes, max_rows=config.max_rows
+        _files(config),
+        _database(config),
+        max_bytes=config.max_upload_bytes,
+        max_rows=config.max_rows,
     )
     dataset = store.add(input_path.read_bytes(), input_path.name)[0].id
     for name, scored in alerted:
@@ -694,6 +700,14 @@ def _database(config) -> Database:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         shown = Database.displayed(config.database_url)
         raise click.ClickException(f"Cannot open the database {shown}: {reason}") from None
+
+
+def _files(config) -> FileStore:
+    """The file store in the settings; a clear message when it cannot be used."""
+    try:
+        return FileStore(config.files_url)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _token_store() -> TokenStore:

@@ -1,9 +1,12 @@
-"""Data sets kept on the server: Parquet files under a content-hash id in the data dir.
+"""Data sets kept on the server: their files in the data dir, what is known of them in the
+database, under a content-hash id.
 
-Each data set is a folder `datasets/<id>/` holding `raw.parquet` (the file as read),
-`data.parquet` (the tidy series) and `meta.json` (name, schema, quality report). Folders are
-written under a temporary name and renamed, so a failed upload never leaves half a data set
-and never touches the others.
+Each data set's files are under `datasets/<id>/` in the file store (a directory, or an object
+store path): `raw.parquet` (the file as read) and its tidy series, `data.parquet` (then
+`data-v2.parquet` and so on, as other columns are chosen), and `meta.json`, a copy of its row.
+The row in the `datasets` table (name, schema, quality report, which version of the tidy file
+is current) is written last, so a data set exists for every web server and worker only once
+all of its files do: a failed upload is never listed, and never touches the others.
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import text
 
 from detection.errors import DataError
 from detection.io import RawTable, read_table
@@ -27,9 +29,13 @@ from detection.quality import QualityReport
 from detection.schema import Schema, infer_schema
 from detection.synthetic import demo_csv
 from detection.tidy import prepare, series_frame
+from storage.database import Database
+from storage.files import FileStore
 
 DEMO_FILENAME = "vigil-demo.csv"
 _ID = re.compile(r"^[0-9a-f]{16}$")
+LOCK = "datasets"
+GONE = "That data set is no longer on the server; upload it again."
 
 
 @dataclass(frozen=True)
@@ -73,25 +79,43 @@ def content_id(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-class DatasetStore:
-    """Adds, lists and loads data sets under `root`."""
+def _tidy_name(version: int) -> str:
+    return "data.parquet" if version == 1 else f"data-v{version}.parquet"
 
-    def __init__(self, root: Path, *, max_bytes: int, max_rows: int) -> None:
-        self.root = Path(root) / "datasets"
+
+class DatasetStore:
+    """Adds, lists and loads data sets: files in `files`, what is known of them in
+    `database`."""
+
+    def __init__(
+        self, files: FileStore, database: Database, *, max_bytes: int, max_rows: int
+    ) -> None:
+        self.files = files
+        self.database = database
         self.max_bytes = max_bytes
         self.max_rows = max_rows
-        self._replacing = threading.Lock()
+        self._writing = threading.Lock()
 
-    def _folder(self, dataset_id: str) -> Path:
+    @property
+    def root(self) -> Path:
+        """The data sets' folder, when the files are on this machine's disk."""
+        return self.files.local_path("datasets")
+
+    def _key(self, dataset_id: str, name: str) -> str:
         if not _ID.match(dataset_id or ""):
             raise DataError("That data set id is not valid.")
-        return self.root / dataset_id
+        return f"datasets/{dataset_id}/{name}"
+
+    def _row(self, dataset_id: str) -> tuple[DatasetInfo, int] | None:
+        """A data set's info and the version of its tidy file, None if unknown."""
+        with self.database.read() as connection:
+            row = connection.execute(
+                text("SELECT info, version FROM datasets WHERE id = :id"), {"id": dataset_id}
+            ).first()
+        return None if row is None else (DatasetInfo.from_dict(json.loads(row[0])), row[1])
 
     def exists(self, dataset_id: str) -> bool:
-        return (
-            _ID.match(dataset_id or "") is not None
-            and (self.root / dataset_id / "meta.json").is_file()
-        )
+        return _ID.match(dataset_id or "") is not None and self._row(dataset_id) is not None
 
     def add(self, data: bytes, filename: str) -> tuple[DatasetInfo, bool]:
         """Store an uploaded file; returns its info and whether it was already here."""
@@ -110,7 +134,12 @@ class DatasetStore:
             schema=schema,
             report=report,
         )
-        self._write(info, raw, tidy, replace=False)
+        # the files first, the row last: the data set exists once all of it does (the same
+        # file uploaded twice at once writes the same bytes twice, and one row)
+        self.files.put_parquet(self._key(info.id, "raw.parquet"), _raw_for_parquet(raw.frame))
+        self.files.put_parquet(self._key(info.id, _tidy_name(1)), tidy)
+        self._write_meta(info)
+        self._record(info, version=1)
         return info, False
 
     def add_demo(self) -> DatasetInfo:
@@ -118,60 +147,96 @@ class DatasetStore:
         return self.add(demo_csv(), DEMO_FILENAME)[0]
 
     def reprepare(self, dataset_id: str, schema: Schema) -> DatasetInfo:
-        """Apply a schema chosen by the user to a stored file."""
-        folder = self._folder(dataset_id)
+        """Apply a schema chosen by the user to a stored file: a new version of its tidy
+        file, made current in the database (the previous one is kept for readers that
+        still hold it)."""
         info = self.info(dataset_id)
-        raw = RawTable(pd.read_parquet(folder / "raw.parquet"))
+        raw = self.raw(dataset_id)
         tidy, report = prepare(raw, schema)
         updated = DatasetInfo(
             info.id, info.name, info.created, info.size_bytes, info.columns, schema, report
         )
-        self._write(updated, None, tidy, replace=True)
+        with self._writing:
+            while True:
+                found = self._row(dataset_id)
+                if found is None:
+                    raise DataError(GONE)
+                version = found[1]
+                self.files.put_parquet(self._key(dataset_id, _tidy_name(version + 1)), tidy)
+                with self.database.write(LOCK) as connection:
+                    changed = connection.execute(
+                        text(
+                            "UPDATE datasets SET info = :info, version = :next "
+                            "WHERE id = :id AND version = :version"
+                        ),
+                        {
+                            "info": json.dumps(updated.to_dict()),
+                            "next": version + 1,
+                            "id": dataset_id,
+                            "version": version,
+                        },
+                    ).rowcount
+                if changed:  # else another server chose columns meanwhile: go again after it
+                    break
+        self._write_meta(updated)
+        if version > 1:
+            self.files.delete(self._key(dataset_id, _tidy_name(version - 1)))
         return updated
 
-    def _write(
-        self, info: DatasetInfo, raw: RawTable | None, tidy: pd.DataFrame, *, replace: bool
-    ) -> None:
-        """Write a data set's files beside its folder, then move them in with one rename."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        target = self._folder(info.id)
-        staging = Path(tempfile.mkdtemp(prefix=f".{info.id}-", dir=self.root))
-        try:
-            if raw is not None:
-                _raw_for_parquet(raw.frame).to_parquet(staging / "raw.parquet", index=False)
-            elif (target / "raw.parquet").exists():
-                shutil.copy2(target / "raw.parquet", staging / "raw.parquet")
-            tidy.to_parquet(staging / "data.parquet", index=False)
-            (staging / "meta.json").write_text(json.dumps(info.to_dict(), indent=1))
-            if replace:
-                with self._replacing:
-                    old = Path(tempfile.mkdtemp(prefix=f".{info.id}-old-", dir=self.root))
-                    target.rename(old)  # onto the empty placeholder
-                    staging.rename(target)
-                    shutil.rmtree(old, ignore_errors=True)
-            else:
-                try:
-                    staging.rename(target)
-                except OSError:
-                    if not (target / "meta.json").is_file():
-                        raise
-                    # the same file, uploaded twice at once: the other upload stored it
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        _load_tidy.cache_clear()
+    def _write_meta(self, info: DatasetInfo) -> None:
+        """A copy of the row beside the files, for people and for `adopt_folders`."""
+        meta = json.dumps(info.to_dict(), indent=1).encode()
+        self.files.put(self._key(info.id, "meta.json"), meta)
+
+    def _record(self, info: DatasetInfo, *, version: int) -> None:
+        with self.database.write(LOCK) as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO datasets (id, name, created, size_bytes, info, version) "
+                    "VALUES (:id, :name, :created, :size, :info, :version) "
+                    "ON CONFLICT (id) DO NOTHING"
+                ),
+                {
+                    "id": info.id,
+                    "name": info.name,
+                    "created": info.created,
+                    "size": info.size_bytes,
+                    "info": json.dumps(info.to_dict()),
+                    "version": version,
+                },
+            )
+
+    def adopt_folders(self) -> int:
+        """Make known the data sets whose files were written before the database kept them
+        (their `meta.json` is the row); how many."""
+        adopted = 0
+        for dataset_id in self.files.keys("datasets"):
+            if not _ID.match(dataset_id) or self.exists(dataset_id):
+                continue
+            try:
+                meta = self.files.get(self._key(dataset_id, "meta.json"))
+            except FileNotFoundError:
+                continue
+            if not self.files.exists(self._key(dataset_id, _tidy_name(1))):
+                continue
+            self._record(DatasetInfo.from_dict(json.loads(meta)), version=1)
+            adopted += 1
+        return adopted
 
     def info(self, dataset_id: str) -> DatasetInfo:
-        meta = self._folder(dataset_id) / "meta.json"
-        if not meta.is_file():
-            raise DataError("That data set is no longer on the server; upload it again.")
-        return DatasetInfo.from_dict(json.loads(meta.read_text()))
+        self._key(dataset_id, "")  # refuses ids that are not ours
+        found = self._row(dataset_id)
+        if found is None:
+            raise DataError(GONE)
+        return found[0]
 
     def list(self) -> list[DatasetInfo]:
         """Every stored data set, newest first."""
-        if not self.root.is_dir():
-            return []
-        infos = [self.info(p.name) for p in self.root.iterdir() if self.exists(p.name)]
-        return sorted(infos, key=lambda info: info.created, reverse=True)
+        with self.database.read() as connection:
+            rows = connection.execute(
+                text("SELECT info FROM datasets ORDER BY created DESC, id")
+            ).all()
+        return [DatasetInfo.from_dict(json.loads(info)) for (info,) in rows]
 
     def choices(self, *preferred: str | None) -> tuple[list[dict], str | None]:
         """Every data set as a dropdown option, and the first of `preferred` still stored
@@ -183,20 +248,25 @@ class DatasetStore:
         return options, chosen or (infos[0].id if infos else None)
 
     def tidy(self, dataset_id: str) -> pd.DataFrame:
-        path = self._folder(dataset_id) / "data.parquet"
-        if not path.is_file():
-            raise DataError("That data set is no longer on the server; upload it again.")
-        return _load_tidy(str(path), path.stat().st_mtime_ns)
+        found = self._row(dataset_id) if _ID.match(dataset_id or "") else None
+        if found is None:
+            raise DataError(GONE)
+        key = self._key(dataset_id, _tidy_name(found[1]))
+        try:
+            changed = self.files.modified(key)
+        except FileNotFoundError:
+            raise DataError(GONE) from None
+        return _load_tidy(self.files, key, changed)
 
     def raw(self, dataset_id: str) -> RawTable:
         """The stored file as read, every column as it was."""
-        path = self._folder(dataset_id) / "raw.parquet"
-        if not path.is_file():
-            raise DataError("That data set is no longer on the server; upload it again.")
-        return RawTable(pd.read_parquet(path))
+        try:
+            return RawTable(self.files.get_parquet(self._key(dataset_id, "raw.parquet")))
+        except FileNotFoundError:
+            raise DataError(GONE) from None
 
     def raw_preview(self, dataset_id: str, rows: int = 200) -> pd.DataFrame:
-        return pd.read_parquet(self._folder(dataset_id) / "raw.parquet").head(rows)
+        return self.raw(dataset_id).frame.head(rows)
 
     def series(self, dataset_id: str, name: str) -> pd.DataFrame:
         """One series as a `timestamp`/`value` frame."""
@@ -204,8 +274,8 @@ class DatasetStore:
 
 
 @lru_cache(maxsize=8)
-def _load_tidy(path: str, _mtime: int) -> pd.DataFrame:
-    return pd.read_parquet(path)
+def _load_tidy(files: FileStore, key: str, _changed: object) -> pd.DataFrame:
+    return files.get_parquet(key)
 
 
 def _raw_for_parquet(frame: pd.DataFrame) -> pd.DataFrame:

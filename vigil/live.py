@@ -16,6 +16,7 @@ from detection.stream import ModelScorer, OnlineScorer
 from live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
 from live.store import LiveStore, Series
 from storage.database import open_database
+from storage.files import FileStore
 from vigil.alerting import alert_engine, flagged_points, rule_store
 from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
@@ -40,7 +41,7 @@ def stale_after(config: Settings) -> pd.Timedelta:
 
 def scorer_factory(config: Settings) -> ScorerFactory:
     """Makes a series' scorer: its saved model, or its detector in streaming mode."""
-    models = ModelStore(config.data_dir, model_key(config))
+    models = ModelStore(FileStore(config.files_url), model_key(config))
 
     def make(series: Series) -> Scorer:
         if series.model:

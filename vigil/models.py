@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
 from detection.base import Detector
 from detection.errors import DataError
 from detection.models import ModelInfo, model_bytes, read_model, read_model_info, train
+from storage.files import FileStore
 from vigil.datasets import DatasetStore
 from vigil.keys import kept_key
 from vigil.settings import Settings
@@ -30,41 +30,47 @@ def model_key(config: Settings) -> bytes:
 
 
 class ModelStore:
-    """Signed `.vigil` files under `root/models/<id>.vigil`."""
+    """Signed `.vigil` files, `models/<id>.vigil` in the file store."""
 
-    def __init__(self, root: Path, key: bytes) -> None:
-        self.root = Path(root) / "models"
+    def __init__(self, files: FileStore, key: bytes) -> None:
+        self.files = files
         self.key = key
 
-    def path(self, model_id: str) -> Path:
+    @staticmethod
+    def _key(model_id: str) -> str:
         if not _ID.match(model_id or ""):
             raise DataError("That model id is not valid.")
-        return self.root / f"{model_id}.vigil"
+        return f"models/{model_id}.vigil"
 
     def save(self, detector: Detector, info: ModelInfo) -> str:
         data = model_bytes(detector, info, self.key)
         model_id = model_id_of(data)
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = self.root / f".{model_id}.part"
-        staging.write_bytes(data)
-        staging.replace(self.path(model_id))
+        self.files.put(self._key(model_id), data)
         return model_id
 
+    def file(self, model_id: str) -> bytes:
+        """A model's `.vigil` file, checked to be whole and signed by this installation."""
+        try:
+            data = self.files.get(self._key(model_id))
+        except FileNotFoundError:
+            raise DataError("That model is no longer on the server; save it again.") from None
+        read_model_info(data, self.key)
+        return data
+
     def load(self, model_id: str) -> tuple[Detector, ModelInfo]:
-        path = self.path(model_id)
-        if not path.is_file():
-            raise DataError("That model is no longer on the server; save it again.")
-        return read_model(path, self.key)
+        return read_model(self.file(model_id), self.key)
 
     def list(self) -> list[tuple[str, ModelInfo]]:
         """Every model that loads, newest first (a file that fails its checks is left out)."""
-        if not self.root.is_dir():
-            return []
         found = []
-        for path in self.root.glob("*.vigil"):
+        for name in self.files.keys("models"):
+            model_id, suffix = name.rsplit(".", 1) if "." in name else (name, "")
+            if suffix != "vigil" or not _ID.match(model_id):
+                continue
             try:
-                found.append((path.stem, read_model_info(path, self.key)))
-            except DataError:
+                data = self.files.get(self._key(model_id))
+                found.append((model_id, read_model_info(data, self.key)))
+            except (DataError, FileNotFoundError):
                 continue
         return sorted(found, key=lambda item: item[1].created, reverse=True)
 

@@ -6,11 +6,11 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from detection.errors import DataError
+from storage.files import FileStore
 
 _KEY = re.compile(r"^[0-9a-f]{20}$")
 
@@ -48,43 +48,48 @@ class RunSettings:
         }
 
 
+GONE = "That result is gone from the server; run the detector again."
+
+
 class ResultStore:
-    """ScoredFrames under `root/results/<key>.parquet`, with their run settings beside them."""
+    """ScoredFrames, `results/<key>.parquet` in the file store, with their run settings
+    beside them (written last: a result is there once its settings are)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root) / "results"
+    def __init__(self, files: FileStore) -> None:
+        self.files = files
 
-    def _path(self, key: str, suffix: str) -> Path:
+    @staticmethod
+    def _key(key: str, suffix: str) -> str:
         if not _KEY.match(key or ""):
             raise DataError("That result id is not valid.")
-        return self.root / f"{key}{suffix}"
+        return f"results/{key}{suffix}"
 
     def save(self, run: RunSettings, scored: pd.DataFrame, seconds: float) -> str:
-        self.root.mkdir(parents=True, exist_ok=True)
         key = run.key
         table = scored.copy(deep=False)
         table.attrs = {}  # what matters of them goes into the settings file below
-        table.to_parquet(self._path(key, ".parquet"), index=False)
+        self.files.put_parquet(self._key(key, ".parquet"), table)
         meta = {
             **run.to_dict(),
             "seconds": round(seconds, 3),
             "warmup_rows": scored.attrs.get("warmup_rows", 0),
         }
-        self._path(key, ".json").write_text(json.dumps(meta, indent=1, default=str))
+        self.files.put(self._key(key, ".json"), json.dumps(meta, indent=1, default=str).encode())
         return key
 
     def has(self, key: str) -> bool:
-        return _KEY.match(key or "") is not None and self._path(key, ".parquet").is_file()
+        return _KEY.match(key or "") is not None and self.files.exists(self._key(key, ".json"))
 
     def settings(self, key: str) -> dict:
         """A result's run settings, without its rows."""
-        path = self._path(key, ".json")
-        if not path.is_file():
-            raise DataError("That result is gone from the server; run the detector again.")
-        return json.loads(path.read_text())
+        try:
+            return json.loads(self.files.get(self._key(key, ".json")))
+        except FileNotFoundError:
+            raise DataError(GONE) from None
 
     def load(self, key: str) -> tuple[pd.DataFrame, dict]:
-        path = self._path(key, ".parquet")
-        if not path.is_file():
-            raise DataError("That result is gone from the server; run the detector again.")
-        return pd.read_parquet(path), json.loads(self._path(key, ".json").read_text())
+        settings = self.settings(key)
+        try:
+            return self.files.get_parquet(self._key(key, ".parquet")), settings
+        except FileNotFoundError:
+            raise DataError(GONE) from None

@@ -6,6 +6,7 @@ from functools import cache
 
 from alerts.outbox import Outbox
 from storage.database import Database, open_database
+from storage.files import FileStore
 from vigil.datasets import DatasetStore
 from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
@@ -25,22 +26,30 @@ def database() -> Database:
 
 
 @cache
+def files() -> FileStore:
+    """Where data sets, models and results are kept: a directory or an object store."""
+    return FileStore(settings().files_url)
+
+
+@cache
 def dataset_store() -> DatasetStore:
     config = settings()
-    return DatasetStore(
-        config.data_dir, max_bytes=config.max_upload_bytes, max_rows=config.max_rows
+    store = DatasetStore(
+        files(), database(), max_bytes=config.max_upload_bytes, max_rows=config.max_rows
     )
+    store.adopt_folders()
+    return store
 
 
 @cache
 def result_store() -> ResultStore:
-    return ResultStore(settings().data_dir)
+    return ResultStore(files())
 
 
 @cache
 def model_store() -> ModelStore:
     config = settings()
-    return ModelStore(config.data_dir, model_key(config))
+    return ModelStore(files(), model_key(config))
 
 
 @cache

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         None,
         description="Key that signs saved models; without it one is made in the data directory.",
     )
+    files_url: str = Field(
+        "",
+        description="Where uploaded data sets, saved models and results are kept: a directory "
+        "or an object store path such as s3://bucket/vigil (default: DATA_DIR).",
+    )
     database_url: str = Field(
         "",
         description="Where Vigil keeps its state: a sqlite:/// or postgresql:// URL "
@@ -93,6 +98,8 @@ class Settings(BaseSettings):
     def _database_in_data_dir(self) -> Settings:
         if not self.database_url:
             self.database_url = sqlite_url(self.data_dir / "vigil.sqlite")
+        if not self.files_url:
+            self.files_url = str(self.data_dir)
         return self
 
     def tokens(self) -> set[str]:

@@ -1,5 +1,7 @@
 """The analyst's path in Chromium against Vigil run for a team: gunicorn workers, Postgres,
-and the detection run by a Celery worker through Redis."""
+files in an object store (moto's S3 server), and the detection run by a Celery worker through
+Redis. The web server and the worker share no directory: only the database, the object store
+and Redis."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import redis
 import requests
 
 from detection.synthetic import seasonal_series
+from storage.files import FileStore
 from tests.alerts.smtp_server import free_port
 from tests.e2e.test_analyst_journey import choose_file, click, plotted_anomalies
-from tests.services import redis_server
+from tests.services import redis_server, s3_server
 
 pytestmark = pytest.mark.e2e
 
@@ -42,17 +45,19 @@ def test_an_upload_is_analysed_by_a_celery_worker(dash_br, tmp_path, postgres_ur
     source = tmp_path / "pump-pressure.csv"
     seasonal_series(n=144 * 8, spike_at=700, step="10min").to_csv(source, index=False)
     port = free_port()
-    with redis_server(tmp_path) as redis_url:
+    with redis_server(tmp_path) as redis_url, s3_server() as s3:
         env = {
             **os.environ,
-            "VIGIL_DATA_DIR": str(tmp_path / "shared"),
+            **s3,
+            "VIGIL_FILES_URL": "s3://vigil-files/team",
             "VIGIL_DATABASE_URL": postgres_url,
             "VIGIL_REDIS_URL": redis_url,
+            "VIGIL_MODEL_KEY": "shared by the web server and the worker",
             "VIGIL_PORT": str(port),
             "VIGIL_DEMO": "false",
         }
-        web = start(env, "run", "--workers", "2")
-        worker = start(env, "worker", "--concurrency", "2")
+        web = start({**env, "VIGIL_DATA_DIR": str(tmp_path / "web")}, "run", "--workers", "2")
+        worker = start({**env, "VIGIL_DATA_DIR": str(tmp_path / "worker")}, "worker")
         try:
             deadline = time.monotonic() + 60
             while not serves(f"http://127.0.0.1:{port}/"):
@@ -71,6 +76,10 @@ def test_an_upload_is_analysed_by_a_celery_worker(dash_br, tmp_path, postgres_ur
 
             results = redis.Redis.from_url(redis_url).keys("celery-task-meta-*")
             assert results, "no callback went through a Celery worker"
+            stored = FileStore("s3://vigil-files/team")
+            assert len(stored.keys("datasets")) == 1
+            assert stored.keys("results")  # the worker's result, read by the web server
+            assert not (tmp_path / "web" / "datasets").exists()
             assert dash_br.get_logs() == []
         finally:
             for process in (web, worker):

@@ -26,6 +26,7 @@ TABLES = {
     "api_tokens",
     "live_scorers",
     "live_progress",
+    "datasets",
 }
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from detection.errors import DataError
 from detection.schema import Schema
+from storage.database import Database
+from storage.files import FileStore
 from tests.hostile import ACCEPTED, REFUSED
 from vigil.datasets import DatasetStore
 
@@ -14,7 +17,9 @@ def test_a_stored_file_survives_a_restart(store, tmp_path):
     info, reused = store.add(*reversed(ACCEPTED["long_format"]))
     assert not reused
 
-    reopened = DatasetStore(tmp_path, max_bytes=5_000_000, max_rows=200_000)
+    reopened = DatasetStore(
+        FileStore(tmp_path), Database(store.database.url), max_bytes=5_000_000, max_rows=200_000
+    )
 
     assert [i.id for i in reopened.list()] == [info.id]
     assert reopened.info(info.id).report.series == ("web0", "web1", "web2")
@@ -78,3 +83,32 @@ def test_the_same_file_uploaded_twice_at_once_is_stored_once(store):
     assert len(set(results)) == 1
     assert [info.id for info in store.list()] == results[:1]
     assert not [p for p in store.root.iterdir() if p.name.startswith(".")]
+
+
+def test_choosing_columns_again_makes_a_new_version_and_keeps_the_one_before(store):
+    info, _ = store.add(ACCEPTED["long_format"][1], "long.csv")
+    folder = store.root / info.id
+    store.reprepare(info.id, Schema("timestamp", ("cpu",), None))
+    assert (folder / "data.parquet").is_file()  # a reader that still holds it can finish
+    assert (folder / "data-v2.parquet").is_file()
+
+    store.reprepare(info.id, Schema("timestamp", ("cpu",), "host"))
+
+    assert not (folder / "data.parquet").exists()
+    assert (folder / "data-v3.parquet").is_file()
+    assert store.info(info.id).report.series == ("web0", "web1", "web2")
+    assert len(store.series(info.id, "web2")) == 20
+
+
+def test_data_sets_stored_before_the_database_kept_them_are_adopted(store, tmp_path):
+    info, _ = store.add(ACCEPTED["gzip"][1], "older.csv.gz")
+    with store.database.write() as connection:  # as a data directory from before
+        connection.execute(text("DELETE FROM datasets"))
+    assert store.list() == []
+    (store.root / ".0123456789abcdef-half").mkdir()  # an upload that died midway
+
+    assert store.adopt_folders() == 1
+    assert store.adopt_folders() == 0
+    assert [i.id for i in store.list()] == [info.id]
+    assert store.info(info.id).name == "older.csv.gz"
+    assert len(store.tidy(info.id)) > 0

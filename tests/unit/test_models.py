@@ -26,6 +26,7 @@ from detection.models import (
     train,
 )
 from detection.synthetic import labelled_series
+from storage.files import FileStore
 from vigil.models import ModelStore, model_key
 from vigil.settings import load_settings
 
@@ -162,7 +163,7 @@ def test_the_store_keeps_models_under_a_key_made_once(tmp_path, weeks, monkeypat
     assert model_key(config) == key
     assert stat.S_IMODE(os.stat(tmp_path / "model.key").st_mode) == 0o600
 
-    store = ModelStore(tmp_path, key)
+    store = ModelStore(FileStore(tmp_path), key)
     detector = make_detector("auto")
     model_id = store.save(detector, train(detector, weeks[0], series="cpu", dataset="abc"))
     (tmp_path / "models" / "0123456789abcdef.vigil").write_bytes(b"junk")
