@@ -259,3 +259,48 @@ def test_a_claim_from_another_machine_is_honoured_until_its_lease_runs_out(t0, o
     assert outbox.claim(now=t0 + 299, lease=300) == []  # still being sent over there
     (again,) = outbox.claim(now=t0 + 301, lease=300)
     assert again.id == claimed.id
+
+
+def test_two_workers_delivering_at_once_send_every_email_exactly_once(outbox):
+    """Two processes, as two Celery workers on two machines would, deliver round after round
+    from one outbox while emails keep arriving."""
+    recorder = Recorder()
+    server = start_server(recorder)
+    for number in range(60):
+        outbox.add(email(number))
+    script = textwrap.dedent(
+        f"""
+        import time
+        from alerts.delivery import deliver_due
+        from alerts.outbox import Outbox
+        from alerts.smtp import SmtpConfig
+        from storage.database import Database
+        outbox = Outbox(Database({outbox.database.url!r}))
+        config = SmtpConfig("127.0.0.1", {server.port})
+        quiet_since, sent = time.monotonic(), 0
+        while time.monotonic() - quiet_since < 2:
+            done = deliver_due(outbox, config).sent
+            if done:
+                sent, quiet_since = sent + done, time.monotonic()
+            time.sleep(0.01)
+        print(sent)
+        """
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        for number in range(60, 120):  # more arrive while they deliver
+            outbox.add(email(number))
+            time.sleep(0.02)
+        each = [int(worker.communicate(timeout=120)[0]) for worker in workers]
+    finally:
+        server.stop()
+
+    subjects = [message["Subject"] for message in recorder.received]
+    assert len(subjects) == 120
+    assert len(set(subjects)) == 120
+    assert sum(each) == 120
+    assert min(each) > 0  # both delivered: they did race
+    assert outbox.counts()["sent"] == 120
