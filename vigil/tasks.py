@@ -159,9 +159,13 @@ def score_slice(config: Settings, seconds: float, renew: Callable[[], None] | No
                 renew()
             if not done:
                 time.sleep(SCORING_IDLE)
-    finally:
-        after, changed = worker.take_state()
-        _Scoring.generation = states.save(after, changed)
+    except BaseException:
+        # a round that failed halfway may have moved scorers past scores it did not store:
+        # forget them, and go on from the last saved state (scoring again gives equal scores)
+        _Scoring.worker = None
+        raise
+    after, changed = worker.take_state()
+    _Scoring.generation = states.save(after, changed)
     return scored
 
 
@@ -180,7 +184,12 @@ def score_live(self) -> int:
             lock.reacquire()
             SCORING.renew()
 
-        scored = score_slice(config, SCORING_SLICE, renew)
+        try:
+            scored = score_slice(config, SCORING_SLICE, renew)
+        except Exception:  # a bug or a lost database: the chain goes on after a pause
+            log.exception("a live scoring slice failed")
+            SCORING.next(score_live, countdown=1)
+            return 0
     SCORING.next(score_live)
     DELIVERY.start(deliver_alerts)
     return scored
@@ -193,11 +202,14 @@ def deliver_alerts(self) -> int:
         return 0
     config = settings()
     sent = 0
-    with _exclusive("delivery") as lock:
-        if lock is not None:
-            dispatch_due(config, alert_engine(config))
-            if config.smtp is not None:
-                sent = deliver_due(outbox(config), config.smtp).sent
+    try:
+        with _exclusive("delivery") as lock:
+            if lock is not None:
+                dispatch_due(config, alert_engine(config))
+                if config.smtp is not None:
+                    sent = deliver_due(outbox(config), config.smtp).sent
+    except Exception:  # kept in the outbox: the next round tries again
+        log.exception("an alert delivery round failed")
     DELIVERY.next(deliver_alerts, countdown=DELIVERY_EVERY)
     return sent
 

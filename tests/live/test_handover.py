@@ -1,0 +1,49 @@
+"""Celery workers' scoring slices: each goes on from the state the last one saved, and a slice
+that fails halfway leaves nothing half done."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detection import make_detector
+from detection.synthetic import seasonal_series
+from live.store import LiveStore
+from tests.live.test_scoring import LATE, batch
+from vigil import tasks
+from vigil.settings import load_settings
+
+
+@pytest.fixture
+def config(tmp_path, database, monkeypatch):
+    monkeypatch.setattr(tasks._Scoring, "worker", None)
+    monkeypatch.setattr(tasks._Scoring, "generation", None)
+    monkeypatch.setattr(tasks, "SCORING_IDLE", 0.01)
+    return load_settings(data_dir=tmp_path, database_url=database.url, model_key="k" * 32)
+
+
+def test_a_slice_that_fails_halfway_is_scored_again_from_the_saved_state(
+    config, database, monkeypatch
+):
+    frame = seasonal_series(n=3000, seed=8)
+    frame.loc[2500, "value"] += 12
+    store = LiveStore(database)
+    store.add("pump", batch(frame.iloc[:1500]), late_window=LATE)
+    assert tasks.score_slice(config, 0.2) == 1500
+
+    store.add("pump", batch(frame.iloc[1500:]), late_window=LATE)
+    real = LiveStore.write_scores
+    monkeypatch.setattr(LiveStore, "write_scores", lambda *_a, **_k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        tasks.score_slice(config, 0.2)  # the scorer moved on, its scores were not stored
+    assert tasks._Scoring.worker is None
+    monkeypatch.setattr(LiveStore, "write_scores", real)
+    tasks._Scoring.generation = "another worker's"  # as if the next slice ran elsewhere
+
+    assert tasks.score_slice(config, 0.2) == 1500
+
+    whole = make_detector("auto").score_online(frame)
+    scores = store.scores("pump")
+    assert scores["scored"].notna().all()
+    np.testing.assert_allclose(scores["severity"], whole["severity"], equal_nan=True)
+    assert scores["is_anomaly"].tolist() == whole["is_anomaly"].tolist()
