@@ -74,9 +74,11 @@ class SeriesScorer:
         return self._rewind(first, store, upto_id)
 
     def replay(self, store: LiveStore, upto_id: int) -> pd.DataFrame:
-        """Score every stored point of the series afresh (its settings changed)."""
-        self.scorer, self.last = self._factory(self.series), None
-        self._checkpoints.clear()
+        """Score every stored point of the series afresh (its settings changed, or this
+        worker has no scorer of it yet)."""
+        if self.last is not None or self._checkpoints:
+            self.scorer, self.last = self._factory(self.series), None
+            self._checkpoints.clear()
         return self._score_stored(store, upto_id)
 
     def _rewind(self, first: int, store: LiveStore, upto_id: int) -> pd.DataFrame:
@@ -158,7 +160,6 @@ class LiveWorker:
         self.on_scored = on_scored
         self.adjust = adjust
         self.interval = interval
-        self._after = 0
         self._scorers: dict[int, SeriesScorer] = {}
         self._versions: dict[int, int] = {}  # the settings each series was scored with
         self._broken: set[int] = set()  # series whose settings cannot score them
@@ -170,9 +171,14 @@ class LiveWorker:
         self._thread: threading.Thread | None = None
 
     def round(self) -> int:
-        """Score what was stored since the last round; how many points were scored."""
-        new = self.store.new_points(self._after, ROUND_POINTS)
-        upto = int(new["id"].max()) if len(new) else self._after
+        """Score the points stored and not scored yet; how many points were scored.
+
+        What is not scored is read from the store, not from where the last round stopped: a
+        point committed late (by another web worker) is never passed over, and a worker that
+        takes over from another finds what is left. A series this worker has no scorer of
+        yet is scored from its first point, as it would have been all along."""
+        upto = self.store.last_id()
+        new = self.store.unscored(upto, ROUND_POINTS, skip=self._broken)
         settings = {series.id: series for series in self.store.series()}
         done = 0
         for series in settings.values():
@@ -184,19 +190,17 @@ class LiveWorker:
                 new = new[new["series"] != series.id]
         for series_id, points in new.groupby("series", sort=False):
             series = settings.get(int(series_id))
-            if series is not None and series.id not in self._broken:
+            if series is None or series.id in self._broken:
+                continue
+            if series.id in self._scorers:
                 done += self._score(series, lambda s, p=points: s.score(p, self.store, upto))
-        self._after = upto
+            else:
+                done += self._score(series, lambda s: s.replay(self.store, upto))
         return done
 
-    @property
-    def after(self) -> int:
-        """The id of the last point read."""
-        return self._after
-
-    def take_state(self) -> tuple[int, dict[int, bytes]]:
-        """What a worker elsewhere needs to go on from here: the last point id read, and the
-        pickled scorer (checkpoints included) of each series scored since the last call."""
+    def take_state(self) -> dict[int, bytes]:
+        """What a worker elsewhere needs to go on from here: the pickled scorer (checkpoints
+        included) of each series scored since the last call."""
         states = {}
         for series_id in self._changed:
             scorer = self._scorers.get(series_id)
@@ -204,11 +208,10 @@ class LiveWorker:
                 (self._versions.get(series_id), series_id in self._broken, scorer)
             )
         self._changed.clear()
-        return self._after, states
+        return states
 
-    def restore(self, after: int, states: dict[int, bytes]) -> None:
+    def restore(self, states: dict[int, bytes]) -> None:
         """Go on from state another worker took (`take_state`): every series as it left it."""
-        self._after = after
         self._scorers.clear()
         self._versions.clear()
         self._broken.clear()

@@ -1,7 +1,7 @@
 """Saved states of the live scorers, so that scoring can move between workers.
 
-A worker that scores a slice of time saves, at its end, the last point id it read and the
-scorer of every series it touched; the next slice, on any worker, goes on from there. A
+A worker that scores a slice of time saves, at its end, the scorer of every series it touched;
+the next slice, on any worker, goes on from there (what is left to score, the store says). A
 worker that still holds the latest state in memory (its generation is the saved one) skips
 loading it. States are pickles, so each carries an HMAC signature: one that does not check
 out is refused, never unpickled.
@@ -28,7 +28,6 @@ class StateError(Exception):
 
 @dataclass(frozen=True)
 class SavedStates:
-    after: int
     generation: str | None
     states: dict[int, bytes]
 
@@ -50,9 +49,8 @@ class ScorerStates:
                 text("SELECT generation FROM live_progress WHERE id = 1")
             ).scalar()
 
-    def save(self, after: int, states: dict[int, bytes], *, now: float | None = None) -> str:
-        """Keep the last point id read and these series' states, in one transaction; the
-        new generation."""
+    def save(self, states: dict[int, bytes], *, now: float | None = None) -> str:
+        """Keep these series' states, in one transaction; the new generation."""
         moment = time.time() if now is None else now
         generation = uuid.uuid4().hex
         with self.database.write(LOCK) as connection:
@@ -73,21 +71,20 @@ class ScorerStates:
                 )
             connection.execute(
                 text(
-                    "INSERT INTO live_progress (id, after, generation, saved) "
-                    "VALUES (1, :after, :generation, :saved) ON CONFLICT (id) DO UPDATE SET "
-                    "after = excluded.after, generation = excluded.generation, "
-                    "saved = excluded.saved"
+                    "INSERT INTO live_progress (id, generation, saved) "
+                    "VALUES (1, :generation, :saved) ON CONFLICT (id) DO UPDATE SET "
+                    "generation = excluded.generation, saved = excluded.saved"
                 ),
-                {"after": after, "generation": generation, "saved": moment},
+                {"generation": generation, "saved": moment},
             )
         return generation
 
     def load(self) -> SavedStates:
         """The latest save, every signature checked."""
         with self.database.read() as connection:
-            progress = connection.execute(
-                text("SELECT after, generation FROM live_progress WHERE id = 1")
-            ).first()
+            generation = connection.execute(
+                text("SELECT generation FROM live_progress WHERE id = 1")
+            ).scalar()
             rows = connection.execute(
                 text("SELECT series_id, state, signature FROM live_scorers")
             ).all()
@@ -99,9 +96,7 @@ class ScorerStates:
                     f"the saved scorer of series {series_id} is not signed by this key"
                 )
             states[series_id] = state
-        if progress is None:
-            return SavedStates(0, None, {})
-        return SavedStates(int(progress[0]), progress[1], states)
+        return SavedStates(generation, states)
 
     def forget(self) -> None:
         """Drop every saved state: scoring starts again from the first point."""

@@ -1,11 +1,10 @@
 """Live series in the database: each series' detector, its points as they arrive, their scores.
 
 A point is committed before its request is answered, so an accepted point survives a crash
-of the process. Each stored point has an id that grows with every write: the scoring worker
-reads the points after the last id it saw, and a corrected point gets a new id, so it is
-scored again. Writes hold one lock, so ids are also committed in the order they grow (in
-Postgres a sequence alone would let a later id commit first, and the scorer skip the
-earlier one).
+of the process. Each stored point has an id that grows with every write, and no score until
+the scorer gives it one: the scorer reads the points without one, and a corrected point is
+stored anew, so it is scored again. A write holds its series' lock (SQLite: the one write
+lock), so points of different series go in side by side in Postgres.
 """
 
 from __future__ import annotations
@@ -18,17 +17,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
 from live.points import MAX_REASONS, Batch
-from storage.database import Database, execute_many, query_frame
+from storage.database import Database, execute_many, is_deadlock, query_frame
 
 DEFAULT_DETECTOR = "auto"
 SERIES_COLUMNS = "id, name, detector, params, model, version, error"
 RECENT = pd.Timedelta(hours=1)
-#: Held by every write to live series and points but their scores.
-LOCK = "live-points"
 #: Held while scores are written (by the one scorer): in Postgres, ingest goes on meanwhile.
 SCORES_LOCK = "live-scores"
+#: Tries of a write that Postgres chose to undo to end a deadlock with the scorer.
+DEADLOCK_TRIES = 3
+
+
+def _lock(name: str) -> str:
+    """The lock held by writes to a series and its points (not its scores)."""
+    return f"live-series:{name}"
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ class LiveStore:
         model: str | None = None,
     ) -> Series:
         """Set how a series is scored (creating it if new); its points are scored afresh."""
-        with self.database.write(LOCK) as connection:
+        with self.database.write(_lock(name)) as connection:
             series_id = self._series_id(connection, name)
             connection.execute(
                 text(
@@ -134,7 +139,7 @@ class LiveStore:
         )
 
     def set_error(self, series_id: int, error: str | None) -> None:
-        with self.database.write(LOCK) as connection:
+        with self.database.write(SCORES_LOCK) as connection:
             connection.execute(
                 text("UPDATE series SET error = :error WHERE id = :id"),
                 {"error": error, "id": series_id},
@@ -143,7 +148,7 @@ class LiveStore:
     def mark_normal(self, name: str, timestamp: object, explanation: str) -> bool:
         """Unflag a scored point someone said is not an anomaly; False if there is none."""
         when = pd.Timestamp(timestamp).as_unit("ns").value
-        with self.database.write(LOCK) as connection:
+        with self.database.write(_lock(name)) as connection:
             changed = connection.execute(
                 text(
                     "UPDATE points SET is_anomaly = 0, explanation = :explanation "
@@ -164,52 +169,67 @@ class LiveStore:
         replaces the stored one (to be scored again) when it differs. A point more than
         `late_window` older than the series' latest point is refused.
         """
+        received = time.time() if now is None else now
+        tries = 1
+        while True:
+            try:
+                with self.database.write(_lock(name)) as connection:
+                    return self._add(connection, name, batch, late_window, received)
+            except OperationalError as error:
+                if not is_deadlock(error) or tries == DEADLOCK_TRIES:
+                    raise
+                tries += 1
+
+    def _add(
+        self,
+        connection: Connection,
+        name: str,
+        batch: Batch,
+        late_window: pd.Timedelta,
+        received: float,
+    ) -> Ingested:
         result = Ingested(rejected=batch.rejected, reasons=list(batch.reasons))
         result.duplicates = batch.repeated
         if not len(batch.timestamps):
             return result
-        received = time.time() if now is None else now
         times, values = batch.timestamps, batch.values
-        with self.database.write(LOCK) as connection:
-            series_id = self._series_id(connection, name)
-            latest = connection.execute(
-                text("SELECT MAX(ts) FROM points WHERE series = :series"), {"series": series_id}
-            ).scalar()
-            keep = np.ones(len(times), dtype=bool)
-            if latest is not None and times[0] <= latest:
-                # a point sent again is a duplicate however old: retrying is always safe
-                stored = dict(
-                    connection.execute(
-                        text(
-                            "SELECT ts, value FROM points WHERE series = :series "
-                            "AND ts BETWEEN :first AND :latest"
-                        ),
-                        {"series": series_id, "first": int(times[0]), "latest": int(latest)},
-                    ).all()
+        series_id = self._series_id(connection, name)
+        latest = connection.execute(
+            text("SELECT MAX(ts) FROM points WHERE series = :series"), {"series": series_id}
+        ).scalar()
+        keep = np.ones(len(times), dtype=bool)
+        if latest is not None and times[0] <= latest:
+            # a point sent again is a duplicate however old: retrying is always safe
+            stored = dict(
+                connection.execute(
+                    text(
+                        "SELECT ts, value FROM points WHERE series = :series "
+                        "AND ts BETWEEN :first AND :latest"
+                    ),
+                    {"series": series_id, "first": int(times[0]), "latest": int(latest)},
+                ).all()
+            )
+            same = np.array([stored.get(int(t)) == v for t, v in zip(times, values, strict=True)])
+            result.duplicates += int(same.sum())
+            keep &= ~same
+            too_late = keep & (times < latest - late_window.value)
+            for stamp in times[too_late][: max(0, MAX_REASONS - len(result.reasons))]:
+                result.reasons.append(
+                    f"{pd.Timestamp(stamp).isoformat()}: more than {_span(late_window)} "
+                    "before the series' latest point"
                 )
-                same = np.array(
-                    [stored.get(int(t)) == v for t, v in zip(times, values, strict=True)]
+            result.rejected += int(too_late.sum())
+            keep &= ~too_late
+            changed = [int(t) for t in times[keep] if int(t) in stored]
+            if changed:
+                connection.execute(
+                    text("DELETE FROM points WHERE series = :series AND ts = :ts"),
+                    [{"series": series_id, "ts": t} for t in changed],
                 )
-                result.duplicates += int(same.sum())
-                keep &= ~same
-                too_late = keep & (times < latest - late_window.value)
-                for stamp in times[too_late][: max(0, MAX_REASONS - len(result.reasons))]:
-                    result.reasons.append(
-                        f"{pd.Timestamp(stamp).isoformat()}: more than {_span(late_window)} "
-                        "before the series' latest point"
-                    )
-                result.rejected += int(too_late.sum())
-                keep &= ~too_late
-                changed = [int(t) for t in times[keep] if int(t) in stored]
-                if changed:
-                    connection.execute(
-                        text("DELETE FROM points WHERE series = :series AND ts = :ts"),
-                        [{"series": series_id, "ts": t} for t in changed],
-                    )
-            if keep.any():
-                _insert_points(
-                    connection, series_id, times[keep].tolist(), values[keep].tolist(), received
-                )
+        if keep.any():
+            _insert_points(
+                connection, series_id, times[keep].tolist(), values[keep].tolist(), received
+            )
         result.accepted = int(keep.sum())
         return result
 
@@ -220,15 +240,20 @@ class LiveStore:
             last = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM points")).scalar()
         return int(last)
 
-    def new_points(self, after: int, limit: int = 200_000) -> pd.DataFrame:
-        """Points stored after id `after`, in the order they came: id, series, ts, value."""
+    def unscored(
+        self, upto: int, limit: int = 200_000, skip: set[int] = frozenset()
+    ) -> pd.DataFrame:
+        """Points not scored yet, with ids up to `upto`, in the order they came, but those of
+        the series in `skip`: id, series, ts, value."""
+        # series ids are the store's own integers: written into the query as numbers
+        skipped = f"AND series NOT IN ({', '.join(str(int(i)) for i in sorted(skip))})"
         with self.database.read() as connection:
             return _typed(
                 query_frame(
                     connection,
-                    "SELECT id, series, ts, value FROM points WHERE id > :after "
-                    "ORDER BY id LIMIT :limit",
-                    {"after": after, "limit": limit},
+                    "SELECT id, series, ts, value FROM points WHERE scored IS NULL "
+                    f"AND id <= :upto {skipped if skip else ''} ORDER BY id LIMIT :limit",
+                    {"upto": upto, "limit": limit},
                 ),
                 id="int64",
                 series="int64",

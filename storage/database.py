@@ -155,6 +155,11 @@ def _driver_params(order: tuple[str, ...] | None, params: Mapping) -> Sequence |
     return params if order is None else tuple(params[name] for name in order)
 
 
+def is_deadlock(error: BaseException) -> bool:
+    """Whether Postgres undid this transaction to end a deadlock (trying again is safe)."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) == "40P01"
+
+
 def query_frame(connection: Connection, sql: str, params: Mapping | None = None) -> pd.DataFrame:
     """A query's rows as a DataFrame, its columns named as the query names them.
 

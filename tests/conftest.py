@@ -96,15 +96,21 @@ _databases = itertools.count()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database(request, tmp_path):
-    """Vigil's database, migrated, once in a SQLite file and once in Postgres."""
-    from storage.database import close_database, open_database, sqlite_url
+def database_url(request, tmp_path) -> str:
+    """An empty database's URL: once a SQLite file, once a Postgres database."""
+    from storage.database import sqlite_url
 
     if request.param == "sqlite":
-        url = sqlite_url(tmp_path / "vigil.sqlite")
-    else:
-        url = request.getfixturevalue("postgres_url")
-    opened = open_database(url)
+        return sqlite_url(tmp_path / "vigil.sqlite")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def database(database_url):
+    """Vigil's database, migrated, once in a SQLite file and once in Postgres."""
+    from storage.database import close_database, open_database
+
+    opened = open_database(database_url)
     yield opened
     close_database(opened)
 

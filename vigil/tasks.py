@@ -8,8 +8,9 @@ whenever a chain's token has run out, as it does when its worker dies. A Redis l
 as the work goes, keeps two links from ever working at once, even when a worker stalls past
 the token's life and a new chain begins. Tasks are acknowledged late, so a link on a worker
 process that dies is given to another. Scoring hands its state on through the database
-(`live.states`): any worker goes on where the last one stopped, and a point scored again
-after a crash gets the same score, which the alert rules record once.
+(`live.states`): any worker goes on where the last one stopped, with the points the store
+has not scored yet, and a point scored again after a crash gets the same score, which the
+alert rules record once.
 
 Nothing is lost or doubled by more workers: points are scored under the scoring lock, and
 emails are claimed from the outbox under the database's locks (see `alerts`).
@@ -146,7 +147,7 @@ def score_slice(config: Settings, seconds: float, renew: Callable[[], None] | No
     if _Scoring.worker is None or saved != _Scoring.generation:
         worker = live_worker(config)
         loaded = states.load()
-        worker.restore(loaded.after, loaded.states)
+        worker.restore(loaded.states)
         _Scoring.worker, _Scoring.generation = worker, loaded.generation
     worker = _Scoring.worker
     scored = 0
@@ -164,8 +165,7 @@ def score_slice(config: Settings, seconds: float, renew: Callable[[], None] | No
         # forget them, and go on from the last saved state (scoring again gives equal scores)
         _Scoring.worker = None
         raise
-    after, changed = worker.take_state()
-    _Scoring.generation = states.save(after, changed)
+    _Scoring.generation = states.save(worker.take_state())
     return scored
 
 

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from alerts.outbox import Outbox
 from storage.database import open_database, sqlite_url
 from tests.alerts.smtp_server import Recorder, free_port, start_server
+from tests.processes import wait_until
 
 
 class Stalling(Recorder):
@@ -38,15 +39,6 @@ def serve(data_dir, smtp_port: int) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_the_app_killed_mid_send_sends_the_email_once_after_a_restart(tmp_path):

@@ -6,9 +6,6 @@ and Redis."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -19,19 +16,11 @@ from detection.synthetic import seasonal_series
 from storage.files import FileStore
 from tests.alerts.smtp_server import free_port
 from tests.e2e.test_analyst_journey import choose_file, click, plotted_anomalies
+from tests.processes import start_vigil as start
+from tests.processes import stop
 from tests.services import redis_server, s3_server
 
 pytestmark = pytest.mark.e2e
-
-
-def start(env: dict, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "vigil.cli", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
 
 
 def serves(url: str) -> bool:
@@ -83,6 +72,4 @@ def test_an_upload_is_analysed_by_a_celery_worker(dash_br, tmp_path, postgres_ur
             assert dash_br.get_logs() == []
         finally:
             for process in (web, worker):
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
-                process.wait(60)
+                stop(process)

@@ -19,6 +19,7 @@ from live.client import ApiError, points_body, post_points
 from live.store import LiveStore
 from tests.alerts.smtp_server import free_port
 from tests.conftest import app_database
+from tests.processes import wait_until
 
 TOKEN = "restart-token"
 BATCH = 250
@@ -40,15 +41,6 @@ def serve(data_dir, port: int) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 class Sender:

@@ -142,11 +142,11 @@ def test_a_worker_going_on_from_saved_state_scores_as_the_one_that_saved_it(
         store.add("cpu", batch(frame.iloc[start : start + 600]), late_window=LATE)
         store.add("broken", batch(frame.iloc[start : start + 600]), late_window=LATE)
         first.round()
-    states.save(*first.take_state())
+    states.save(first.take_state())
 
     second = worker(store)
     saved = ScorerStates(Database(database.url), b"shared key").load()
-    second.restore(saved.after, saved.states)
+    second.restore(saved.states)
     assert second.round() == 0  # nothing new: nothing scored again
     held = frame.index[2950:2970:2]
     store.add("cpu", batch(frame.iloc[2400:].drop(index=held)), late_window=LATE)
@@ -168,7 +168,7 @@ def test_a_saved_state_not_signed_with_the_key_is_refused_unread(database, frame
     scoring = worker(store)
     store.add("cpu", batch(frame.iloc[:500]), late_window=LATE)
     scoring.round()
-    ScorerStates(database, b"the real key").save(*scoring.take_state())
+    ScorerStates(database, b"the real key").save(scoring.take_state())
 
     with pytest.raises(StateError, match="not signed by this key"):
         ScorerStates(database, b"another key").load()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from storage.database import Database, sqlite_url
+from storage.database import Database
 from storage.migrations import current, downgrade, head, upgrade
 
 TABLES = {
@@ -34,14 +34,10 @@ def tables(database: Database) -> set[str]:
     return set(inspect(database.engine).get_table_names()) - {"alembic_version"}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty(request, tmp_path):
+@pytest.fixture
+def empty(database_url):
     """A database with nothing in it, not yet migrated."""
-    if request.param == "sqlite":
-        url = sqlite_url(tmp_path / "vigil.sqlite")
-    else:
-        url = request.getfixturevalue("postgres_url")
-    database = Database(url)
+    database = Database(database_url)
     yield database
     database.dispose()
 

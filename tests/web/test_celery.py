@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,6 +20,8 @@ from live.client import ApiError, points_body, post_points
 from live.store import LiveStore
 from storage.database import open_database
 from tests.alerts.smtp_server import Recorder, free_port, start_server
+from tests.processes import start_vigil as start
+from tests.processes import stop, wait_until
 from tests.services import redis_server
 
 TOKEN = "team-token"
@@ -40,29 +40,6 @@ def team(tmp_path, postgres_url):
             "VIGIL_API_TOKENS": TOKEN,
             "VIGIL_MODEL_KEY": "a key the web and every worker share",
         }
-
-
-def start(env: dict, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "vigil.cli", *args],
-        env=env,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen, how: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, how)
-    process.wait(60)
-
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def answers(url: str) -> bool:

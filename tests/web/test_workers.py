@@ -11,12 +11,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 from detection.synthetic import seasonal_series
 from live.client import ApiError, points_body, post_points
 from live.store import LiveStore
-from storage.database import open_database, sqlite_url
+from storage.database import open_database
 from tests.alerts.smtp_server import free_port
 
 TOKEN = "workers-token"
@@ -32,13 +30,6 @@ def children(pid: int) -> list[int]:
         if int(fields.get("PPid", "0").strip()) == pid:
             found.append(int(fields["Pid"].strip()))
     return found
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path / "vigil.sqlite")
-    return request.getfixturevalue("postgres_url")
 
 
 def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(tmp_path, database_url):
