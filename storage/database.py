@@ -41,6 +41,14 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def hide_password(url: str) -> str:
+    """A database or Redis URL to show in messages and logs: its password as ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: say nothing of what it holds
+        return "(a URL that cannot be read)"
+
+
 def lock_key(name: str) -> int:
     """A lock's name as the signed 64-bit key Postgres' advisory locks take."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
@@ -76,14 +84,7 @@ class Database:
     @property
     def display(self) -> str:
         """The URL to show: its password hidden."""
-        return self.displayed(self.url)
-
-    @staticmethod
-    def displayed(url: str) -> str:
-        try:
-            return make_url(url).render_as_string(hide_password=True)
-        except Exception:  # not a URL at all: say nothing of what it holds
-            return "(a URL that cannot be read)"
+        return hide_password(self.url)
 
     @property
     def is_sqlite(self) -> bool:

@@ -36,7 +36,7 @@ from live.client import ApiError
 from live.demo import DemoStream
 from live.replay import parse_speed
 from live.replay import replay as replay_points
-from storage.database import Database, open_database
+from storage.database import Database, hide_password, open_database
 from storage.files import FileStore
 from storage.migrations import current as current_revision
 from storage.migrations import head as head_revision
@@ -97,6 +97,7 @@ def run(
 
     Live scoring runs in a process of its own and email delivery in a thread of this one, once
     however many web workers serve requests: no point is scored twice, no email sent twice.
+    With VIGIL_REDIS_URL both run on Celery workers instead ('vigil worker').
     """
     for name, value in (("HOST", host), ("PORT", port), ("DATA_DIR", data_dir), ("DEBUG", debug)):
         if value is not None:
@@ -122,7 +123,7 @@ def run(
     if on_celery:
         click.echo(
             "Live scoring, alert delivery and long callbacks run on Celery workers through "
-            f"{Database.displayed(config.redis_url)}: start one or more with 'vigil worker'"
+            f"{hide_password(config.redis_url)}: start one or more with 'vigil worker'"
         )
         from vigil.tasks import start_chains
 
@@ -130,7 +131,7 @@ def run(
             start_chains()
         except redis.RedisError as error:
             raise click.ClickException(
-                f"Cannot reach Redis at {Database.displayed(config.redis_url)}: {error}"
+                f"Cannot reach Redis at {hide_password(config.redis_url)}: {error}"
             ) from None
     demo_token = secrets.token_urlsafe(24) if config.demo else None
     if demo_token is not None:
@@ -183,7 +184,7 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
     files = _files(config)
     processes = concurrency or max(2, os.cpu_count() or 1)
     click.echo(
-        f"Vigil worker: {processes} processes, work from {Database.displayed(config.redis_url)}, "
+        f"Vigil worker: {processes} processes, work from {hide_password(config.redis_url)}, "
         f"state in {database.display}, files in {files.url}"
     )
     import app  # noqa: F401  (registers the pages' long callbacks as Celery tasks)
@@ -697,9 +698,13 @@ def _database(config) -> Database:
     try:
         return open_database(config.database_url)
     except (SQLAlchemyError, ValueError) as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        shown = Database.displayed(config.database_url)
-        raise click.ClickException(f"Cannot open the database {shown}: {reason}") from None
+        raise _cannot_open(config.database_url, error) from None
+
+
+def _cannot_open(url: str, error: Exception) -> click.ClickException:
+    """One line on why the database at `url` cannot be used, its password hidden."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return click.ClickException(f"Cannot open the database {hide_password(url)}: {reason}")
 
 
 def _files(config) -> FileStore:
@@ -734,10 +739,7 @@ def db_current() -> None:
         database = Database(config.database_url)
         revision = current_revision(database)
     except (SQLAlchemyError, ValueError) as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise click.ClickException(
-            f"Cannot open the database {Database.displayed(config.database_url)}: {reason}"
-        ) from None
+        raise _cannot_open(config.database_url, error) from None
     newest = head_revision()
     state = (
         "no schema yet ('vigil db upgrade' makes it)"

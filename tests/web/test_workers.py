@@ -4,9 +4,6 @@ process beside them scores them all."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +13,7 @@ from live.client import ApiError, points_body, post_points
 from live.store import LiveStore
 from storage.database import open_database
 from tests.alerts.smtp_server import free_port
+from tests.processes import start_vigil, stop
 
 TOKEN = "workers-token"
 
@@ -43,13 +41,7 @@ def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(tmp_path,
         "VIGIL_DEMO": "false",
         "VIGIL_API_TOKENS": TOKEN,
     }
-    app = subprocess.Popen(
-        [sys.executable, "-m", "vigil.cli", "run", "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    app = start_vigil(env, "run", "--workers", "2")
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -106,5 +98,4 @@ def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(tmp_path,
             assert scores["scored"].notna().all()
             assert scores.loc[1900, "is_anomaly"]
     finally:
-        os.killpg(app.pid, signal.SIGTERM)
-        app.wait(30)
+        stop(app)
