@@ -67,7 +67,7 @@ class DeliveryWorker(threading.Thread):
     def __init__(
         self,
         outbox: Outbox,
-        config: Callable[[], SmtpConfig],
+        config: Callable[[], SmtpConfig | None],
         *,
         interval: float = 5.0,
         before_round: Callable[[], object] | None = None,
@@ -84,7 +84,9 @@ class DeliveryWorker(threading.Thread):
             try:
                 if self.before_round is not None:
                     self.before_round()  # e.g. turn alerts that are due into emails
-                deliver_due(self.outbox, self.config())
+                smtp = self.config()
+                if smtp is not None:  # else the mail waits in the outbox for a server
+                    deliver_due(self.outbox, smtp)
             except Exception:  # keep delivering: one bad round must not stop the mail
                 log.exception("a delivery round failed")
             self._stopping.wait(self.interval)

@@ -1,4 +1,5 @@
-"""The Admin page's pieces: the API tokens table and the one-time view of a new token."""
+"""The Admin page's pieces: the email server form, the API tokens table and the one-time
+view of a new token."""
 
 from __future__ import annotations
 
@@ -81,3 +82,56 @@ def user_table(users: list[User], notes: dict[str, str]) -> html.Div:
     ]
     head = html.Thead(html.Tr([html.Th("User"), html.Th("Role"), html.Th("May")]))
     return dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-0")
+
+
+def mail_form(ids: dict[str, str], *, disabled: bool) -> html.Div:
+    """The email server's fields (`ids` by setting name), empty until the page fills them."""
+
+    def field(label: str, control, width: int) -> dbc.Col:
+        return dbc.Col(
+            [dbc.Label(label, html_for=control.id, className="small"), control], md=width
+        )
+
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    field(
+                        "Server", dbc.Input(id=ids["smtp_host"], placeholder="smtp.example.org"), 5
+                    ),
+                    field(
+                        "Port", dbc.Input(id=ids["smtp_port"], type="number", min=1, max=65535), 2
+                    ),
+                    field(
+                        "Security",
+                        dbc.Select(
+                            id=ids["smtp_security"],
+                            options=[
+                                {"label": "none", "value": "none"},
+                                {"label": "STARTTLS", "value": "starttls"},
+                                {"label": "SSL/TLS", "value": "ssl"},
+                            ],
+                        ),
+                        2,
+                    ),
+                    field("Login", dbc.Input(id=ids["smtp_username"], placeholder="none"), 3),
+                ],
+                className="g-2 mb-2",
+            ),
+            dbc.Row(
+                [
+                    field(
+                        "Send alerts from",
+                        dbc.Input(id=ids["alert_from"], placeholder="vigil@example.org"),
+                        5,
+                    ),
+                    dbc.Col(
+                        dbc.Button("Save", id=ids["save"], color="primary", disabled=disabled),
+                        md=2,
+                        className="d-flex align-items-end",
+                    ),
+                ],
+                className="g-2",
+            ),
+        ]
+    )

@@ -1,4 +1,5 @@
-"""The Admin page: the ingest API's tokens (made and revoked here) and who may sign in."""
+"""The Admin page: the email server, the ingest API's tokens (made and revoked here), and who
+may sign in."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from components.admin import REVOKE_TYPE, new_token, token_table, user_table
+from components.admin import REVOKE_TYPE, mail_form, new_token, token_table, user_table
 from detection.errors import VigilError
+from vigil.alerting import smtp_status
 from vigil.auth import control_for, may, requires, signed_in, users
+from vigil.mail_settings import FIELDS, effective, mail_settings
 from vigil.services import settings, token_store
 from vigil.users import ROLE_NOTES
 
@@ -25,6 +28,8 @@ MADE = "admin-token-made"
 TOKENS = "admin-tokens"
 CONFIGURED = "admin-configured"
 USERS = "admin-users"
+MAIL = {name: f"admin-{name.replace('_', '-')}" for name in (*FIELDS, "save")}
+MAIL_STATUS = "admin-mail-status"
 
 
 def layout(**_query: str) -> html.Div:
@@ -33,6 +38,24 @@ def layout(**_query: str) -> html.Div:
     return html.Div(
         [
             dcc.Store(id=CHANGED),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.Strong("Email server")),
+                    dbc.CardBody(
+                        [
+                            html.P(
+                                "Where alert emails go, for every server and worker from their "
+                                "next delivery round. The password is not kept here: it stays "
+                                "in VIGIL_SMTP_PASSWORD on the servers.",
+                                className="text-muted",
+                            ),
+                            mail_form(MAIL, disabled=not may("admin")),
+                            html.Div(id=MAIL_STATUS, className="small mt-3"),
+                        ]
+                    ),
+                ],
+                className="mb-3",
+            ),
             dbc.Card(
                 [
                     dbc.CardHeader(html.Strong("Ingest API tokens")),
@@ -144,4 +167,47 @@ def revoke_token(_clicks):
     return (
         dbc.Alert(f"Revoked the token for {revoked.name}.", color="secondary", duration=8000),
         time.time(),
+    )
+
+
+@callback(
+    *[Output(MAIL[name], "value") for name in FIELDS],
+    Output(MAIL_STATUS, "children"),
+    Input(CHANGED, "data"),
+)
+@requires("admin")
+def show_mail(_changed):
+    """The email server in use, and where it comes from."""
+    mail = effective(settings())
+    values = [getattr(mail, name) or "" for name in FIELDS]
+    return (*values, _mail_note())
+
+
+@callback(
+    Output(MAIL_STATUS, "children", allow_duplicate=True),
+    Input(MAIL["save"], "n_clicks"),
+    *[State(MAIL[name], "value") for name in FIELDS],
+    prevent_initial_call=True,
+)
+@requires("admin")
+def save_mail(_clicks, *values):
+    """Keep the email server an admin set; say what is wrong with it if something is."""
+    user = signed_in()
+    try:
+        mail_settings(settings()).save(
+            dict(zip(FIELDS, values, strict=True)), by=user.user.name if user else "local"
+        )
+    except VigilError as error:
+        return dbc.Alert(str(error), color="warning", className="mb-0")
+    return html.Div(
+        [dbc.Alert("Saved.", color="success", duration=4000, className="mb-2"), _mail_note()]
+    )
+
+
+def _mail_note() -> html.Div:
+    config = settings()
+    password = "set" if config.smtp_password is not None else "not set"
+    return html.Div(
+        [html.Div(smtp_status(config)), html.Div(f"VIGIL_SMTP_PASSWORD is {password}.")],
+        className="text-muted",
     )

@@ -13,6 +13,7 @@ from alerts.outbox import Outbox
 from alerts.rules import RuleStore
 from storage.database import open_database
 from vigil.links import mark_url
+from vigil.mail_settings import effective
 from vigil.models import model_key
 from vigil.settings import Settings
 
@@ -40,7 +41,7 @@ def alert_engine(
     return AlertEngine(
         open_database(config.database_url),
         outbox(config),
-        sender=config.alert_from,
+        sender=effective(config).alert_from,
         public_url=config.public_url,
         context=context,
         mark_link=lambda dataset, series, point: mark_url(
@@ -101,20 +102,25 @@ def dispatch_due(config: Settings, engine: AlertEngine | None = None) -> int:
 
 def smtp_status(config: Settings) -> str:
     """One line about where email goes, with no secret in it."""
-    if config.smtp is None:
-        return "No SMTP server is set: alert emails wait in the outbox (set VIGIL_SMTP_HOST)."
-    login = f" as {config.smtp_username}" if config.smtp_username else ""
-    return f"Sending through {config.smtp.address}{login}, from {config.alert_from}."
+    mail = effective(config)
+    if mail.smtp is None:
+        return (
+            "No SMTP server is set: alert emails wait in the outbox (an admin sets one on the "
+            "Admin page, or set VIGIL_SMTP_HOST)."
+        )
+    login = f" as {mail.smtp_username}" if mail.smtp_username else ""
+    return f"Sending through {mail.smtp.address}{login}, from {mail.alert_from}."
 
 
 def send_test_email(config: Settings, recipients: list[str]) -> tuple[int, RoundReport | None]:
     """Queue a test email and, with an SMTP server set, deliver what is due now."""
     if not recipients:
         raise ValueError("Give at least one address to send the test email to.")
+    mail = effective(config)
     box = outbox(config)
     email_id = box.add(
-        compose_test(recipients=recipients, sender=config.alert_from, public_url=config.public_url)
+        compose_test(recipients=recipients, sender=mail.alert_from, public_url=config.public_url)
     )
-    if config.smtp is None:
+    if mail.smtp is None:
         return email_id, None
-    return email_id, deliver_due(box, config.smtp)
+    return email_id, deliver_due(box, mail.smtp)

@@ -40,11 +40,12 @@ from storage.database import Database, hide_password, open_database
 from storage.files import FileStore
 from storage.migrations import current as current_revision
 from storage.migrations import head as head_revision
-from vigil.alerting import alert_engine, alert_on_run, dispatch_due, outbox
+from vigil.alerting import alert_on_run, dispatch_due, outbox, smtp_status
 from vigil.datasets import DatasetStore, content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
 from vigil.live import ScoringProcess
 from vigil.live_api import DEMO_TOKEN, attach_worker
+from vigil.mail_settings import smtp_config
 from vigil.models import model_id_of, model_key
 from vigil.settings import load_settings
 from vigil.tokens import TokenStore
@@ -138,14 +139,14 @@ def run(
         os.environ[DEMO_TOKEN] = demo_token  # the app accepts it, in this process or gunicorn's
         DemoStream(f"http://127.0.0.1:{config.port}", demo_token).start()
         click.echo("Streaming demo series to the Live page")
-    if config.smtp is not None and not on_celery:
-        engine = alert_engine(config)
+    if not on_celery:
+        # the email server may be set later, on the Admin page: each round asks
         DeliveryWorker(
             outbox(config),
-            lambda: config.smtp,
-            before_round=lambda: dispatch_due(config, engine),
+            lambda: smtp_config(config),
+            before_round=lambda: dispatch_due(config),
         ).start()
-        click.echo(f"Delivering alert emails through {config.smtp.address}")
+        click.echo(smtp_status(config))
     if workers:
         _serve_with_gunicorn(config, workers)
         return
@@ -407,11 +408,12 @@ def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]], dete
 
 def _deliver(config) -> None:
     box = outbox(config)
-    if config.smtp is None:
+    smtp = smtp_config(config)
+    if smtp is None:
         pending = box.counts()["pending"]
         click.echo(f"No SMTP server is set (VIGIL_SMTP_HOST): {pending} emails wait in the outbox.")
         return
-    report = deliver_due(box, config.smtp)
+    report = deliver_due(box, smtp)
     counts = box.counts()
     click.echo(
         f"Sent {plural(report.sent, 'email')}; {counts['pending']} still pending"
@@ -569,8 +571,11 @@ def flush() -> None:
     """Queue the alerts that are due and deliver what is waiting; print what was sent and
     what waits."""
     config = load_settings()
-    if config.smtp is None:
-        raise DataError("No SMTP server is set: set VIGIL_SMTP_HOST (and its friends) first.")
+    if smtp_config(config) is None:
+        raise DataError(
+            "No SMTP server is set: set VIGIL_SMTP_HOST (and its friends) or set one on the "
+            "Admin page first."
+        )
     dispatch_due(config)
     _deliver(config)
 

@@ -33,8 +33,9 @@ from alerts.delivery import deliver_due
 from live.scoring import LiveWorker
 from live.states import ScorerStates
 from storage.database import open_database
-from vigil.alerting import alert_engine, dispatch_due, outbox
+from vigil.alerting import dispatch_due, outbox
 from vigil.live import live_worker
+from vigil.mail_settings import smtp_config
 from vigil.models import model_key
 from vigil.services import settings
 from vigil.settings import Settings
@@ -205,9 +206,10 @@ def deliver_alerts(self) -> int:
     try:
         with _exclusive("delivery") as lock:
             if lock is not None:
-                dispatch_due(config, alert_engine(config))
-                if config.smtp is not None:
-                    sent = deliver_due(outbox(config), config.smtp).sent
+                dispatch_due(config)
+                smtp = smtp_config(config)
+                if smtp is not None:
+                    sent = deliver_due(outbox(config), smtp).sent
     except Exception:  # kept in the outbox: the next round tries again
         log.exception("an alert delivery round failed")
     DELIVERY.next(deliver_alerts, countdown=DELIVERY_EVERY)

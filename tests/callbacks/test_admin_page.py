@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
+from sqlalchemy import text
 
+from tests.alerts.smtp_server import Recorder, start_server
+from vigil import services
 from vigil.services import token_store
 
 
@@ -41,3 +45,48 @@ def test_a_token_is_made_shown_once_listed_and_revoked(dash_app):
     assert token_store().check(token) is None
     table, _, _ = show(changed)
     assert "revoked" in text_of(table)
+
+
+@pytest.fixture
+def mail_settings_undone():
+    """The email server saved by a test is forgotten after it."""
+    yield
+    with services.database().write() as connection:
+        connection.execute(text("DELETE FROM app_settings"))
+
+
+def test_an_admin_sets_the_email_server_and_alerts_go_through_it(dash_app, mail_settings_undone):
+    from pages.admin import save_mail, show_mail
+    from vigil.alerting import send_test_email
+
+    *values, status = show_mail(None)
+    assert values == ["", 25, "none", "", "vigil@localhost"]
+    assert "No SMTP server is set" in text_of(status)
+
+    refused = save_mail(1, "127.0.0.1", "99999", "none", "", "alerts@example.org")
+    assert "The port is a number from 1 to 65535" in text_of(refused)
+    refused = save_mail(1, "127.0.0.1", "25", "none", "", "<b>not an address</b>")
+    assert "is not an email address" in text_of(refused)
+    assert "127.0.0.1" not in text_of(show_mail(None)[-1])  # nothing of those was kept
+
+    recorder = Recorder()
+    server = start_server(recorder)
+    try:
+        saved = save_mail(1, " 127.0.0.1 ", str(server.port), "none", "", "alerts@example.org")
+        assert "Saved." in text_of(saved)
+        assert f"Sending through 127.0.0.1:{server.port}" in text_of(saved)
+        assert "VIGIL_SMTP_PASSWORD is not set" in text_of(saved)
+        *values, _ = show_mail(None)
+        assert values == ["127.0.0.1", server.port, "none", "", "alerts@example.org"]
+
+        _, report = send_test_email(services.settings(), ["ops@example.org"])
+    finally:
+        server.stop()
+    assert report is not None
+    assert report.sent >= 1
+    (message,) = [m for m in recorder.received if m["To"] == "ops@example.org"]
+    assert message["From"] == "alerts@example.org"
+    with services.database().read() as connection:
+        kept = dict(connection.execute(text("SELECT name, changed_by FROM app_settings")).all())
+    assert kept["smtp_host"] == "local"
+    assert not [name for name in kept if "password" in name]

@@ -1,0 +1,105 @@
+"""The email server as admins set it on the Admin page, over what the environment says.
+
+Host, port, security, login name and sender address are kept in the database, so every web
+server and worker sends through the same server from the next delivery round. The password is
+not among them: it stays in `VIGIL_SMTP_PASSWORD` (or the settings file), never in the
+database, a page or a log.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import get_args
+
+from sqlalchemy import text
+
+from alerts.smtp import SmtpConfig
+from detection.errors import DataError
+from storage.database import Database, open_database
+from vigil.settings import Settings
+
+#: What admins may change, by setting name.
+FIELDS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "alert_from")
+SECURITY = get_args(Settings.model_fields["smtp_security"].annotation)
+LOCK = "app-settings"
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]+\]?$")
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+
+
+def checked(values: dict[str, object]) -> dict[str, object]:
+    """The email settings as they will be used, or DataError saying what is wrong."""
+    host = str(values.get("smtp_host") or "").strip()
+    if host and not _HOST.match(host):
+        raise DataError(f"{host!r} is not a host name or address.")
+    try:
+        port = int(values.get("smtp_port") or 25)
+    except (TypeError, ValueError):
+        raise DataError("The port is a number from 1 to 65535.") from None
+    if not 0 < port < 65536:
+        raise DataError("The port is a number from 1 to 65535.")
+    security = str(values.get("smtp_security") or "none")
+    if security not in SECURITY:
+        raise DataError(f"Security is one of {', '.join(SECURITY)}.")
+    sender = str(values.get("alert_from") or "").strip()
+    if not _ADDRESS.match(sender):
+        raise DataError(f"{sender!r} is not an email address to send from.")
+    return {
+        "smtp_host": host or None,
+        "smtp_port": port,
+        "smtp_security": security,
+        "smtp_username": str(values.get("smtp_username") or "").strip() or None,
+        "alert_from": sender,
+    }
+
+
+class MailSettings:
+    """The email settings admins saved, in the database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def saved(self) -> dict[str, str]:
+        with self.database.read() as connection:
+            rows = connection.execute(text("SELECT name, value FROM app_settings")).all()
+        return {name: value for name, value in rows if name in FIELDS}
+
+    def save(self, values: dict[str, object], *, by: str, now: float | None = None) -> dict:
+        """Check and keep new email settings; what will be used."""
+        good = checked(values)
+        moment = time.time() if now is None else now
+        with self.database.write(LOCK) as connection:
+            for name, value in good.items():
+                connection.execute(
+                    text(
+                        "INSERT INTO app_settings (name, value, changed_by, changed) "
+                        "VALUES (:name, :value, :by, :now) ON CONFLICT (name) DO UPDATE SET "
+                        "value = excluded.value, changed_by = excluded.changed_by, "
+                        "changed = excluded.changed"
+                    ),
+                    {
+                        "name": name,
+                        "value": "" if value is None else str(value),
+                        "by": by,
+                        "now": moment,
+                    },
+                )
+        return good
+
+
+def mail_settings(config: Settings) -> MailSettings:
+    return MailSettings(open_database(config.database_url))
+
+
+def effective(config: Settings) -> Settings:
+    """The settings with the email server admins saved in place of the environment's."""
+    saved = mail_settings(config).saved()
+    if not saved:
+        return config
+    current = {name: getattr(config, name) for name in FIELDS}
+    return config.model_copy(update=checked({**current, **saved}))
+
+
+def smtp_config(config: Settings) -> SmtpConfig | None:
+    """How to send email now, or None when no server is set."""
+    return effective(config).smtp
