@@ -33,7 +33,7 @@ from sqlalchemy import text  # noqa: E402
 
 from live.client import ApiError, points_body, post_points  # noqa: E402
 from live.store import LiveStore  # noqa: E402
-from storage.database import open_database, sqlite_url  # noqa: E402
+from storage.database import open_database, query_frame, sqlite_url  # noqa: E402
 
 TOKEN = "bench-token"
 BATCH = 1000
@@ -179,16 +179,12 @@ def run(scoring: bool, seconds: float, series: int, rate: float | None) -> dict:
         watched.set()
         for thread in watchers:
             thread.join()
-        with database.read() as connection:
-            lag = np.array(
-                connection.execute(
-                    text(
-                        "SELECT scored - received FROM points WHERE series IN "
-                        "(SELECT id FROM series WHERE name LIKE 'bench_%')"
-                    )
-                ).all(),
-                dtype=float,
-            ).ravel()
+        with database.read() as connection:  # millions of rows: straight from the driver
+            lag = query_frame(
+                connection,
+                "SELECT scored - received AS lag FROM points WHERE series IN "
+                "(SELECT id FROM series WHERE name LIKE 'bench_%')",
+            )["lag"].to_numpy(dtype=float)
         shown = np.concatenate(on_chart) if on_chart else np.array([np.nan])
         result |= {
             "shown_p50": float(np.nanpercentile(shown, 50)),
