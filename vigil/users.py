@@ -20,7 +20,8 @@ ROLES = ("viewer", "analyst", "admin")
 ROLE_NOTES = {
     "viewer": "sees charts, live series and alerts",
     "analyst": "also uploads data, runs detection, saves models and sets live detectors",
-    "admin": "also edits alert rules, sends test emails, and makes and revokes API tokens",
+    "admin": "also edits alert rules, sets the email server, sends test emails, and makes and "
+    "revokes API tokens",
 }
 MIN_PASSWORD = 10
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
