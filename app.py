@@ -61,7 +61,18 @@ def create_app() -> Dash:
         attach_worker(app.server, tasks.ScoringKick())  # ingest starts scoring on the workers
     if config.demo:
         dataset_store().add_demo()
+    render_shell_once(app)
     return app
+
+
+def render_shell_once(app: Dash) -> None:
+    """Render the page shell once, now. Dash learns which script files it may serve when it
+    first renders the page; done here, every gunicorn worker forked from this process knows
+    them, instead of only the worker that served someone's first page (the others answered
+    500 for the scripts the browser asked them for)."""
+    with app.server.test_request_context("/"):
+        app.server.preprocess_request()  # Dash's own first-request set-up among the hooks
+        app.index()
 
 
 app = create_app()

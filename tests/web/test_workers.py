@@ -4,9 +4,12 @@ process beside them scores them all."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import requests
 
 from detection.synthetic import seasonal_series
 from live.client import ApiError, points_body, post_points
@@ -30,7 +33,26 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(tmp_path, database_url):
+def assert_every_worker_serves_the_page(url: str, dash_app) -> None:
+    """Every worker serves the page's scripts from the start, also one that has not rendered
+    the page itself (Dash learns which files it may serve when it renders the page)."""
+    with dash_app.server.test_request_context("/"):
+        scripts = re.findall(r'<script src="([^"]+)"', dash_app.index())  # the same files
+    assert len(scripts) > 5
+
+    def fetch(script: str) -> tuple[str, int]:
+        with requests.Session() as fresh:  # a new connection: any worker may take it
+            return script, fresh.get(f"{url}{script}", timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # before anyone opened the page
+        answers = list(pool.map(fetch, scripts * 2))
+    assert [(script, status) for script, status in answers if status != 200] == []
+    assert requests.get(f"{url}/", timeout=30).status_code == 200
+
+
+def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(
+    tmp_path, database_url, dash_app
+):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -58,6 +80,7 @@ def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(tmp_path,
             if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
         )
         assert len(children(gunicorn)) == 2
+        assert_every_worker_serves_the_page(url, dash_app)
 
         frames = {f"w_{i}": seasonal_series(n=2000, seed=i) for i in range(8)}
         for frame in frames.values():
