@@ -49,10 +49,14 @@ def test_a_token_is_made_shown_once_listed_and_revoked(dash_app):
 
 @pytest.fixture
 def mail_settings_undone():
-    """The email server saved by a test is forgotten after it."""
+    """The email server saved by a test, and the emails it sent, are forgotten after it (the
+    app's outbox is shared by the session's tests)."""
+    with services.database().read() as connection:
+        before = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM outbox")).scalar()
     yield
     with services.database().write() as connection:
         connection.execute(text("DELETE FROM app_settings"))
+        connection.execute(text("DELETE FROM outbox WHERE id > :before"), {"before": before})
 
 
 def test_an_admin_sets_the_email_server_and_alerts_go_through_it(dash_app, mail_settings_undone):
