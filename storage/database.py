@@ -201,13 +201,16 @@ _opening = threading.Lock()
 def close_database(database: Database) -> None:
     """Close the database's connections; the next `open_database` of its URL opens anew."""
     with _opening:
-        if _opened.get(database.url) is database:
-            del _opened[database.url]
+        for url in [url for url, opened in _opened.items() if opened is database]:
+            del _opened[url]
     database.dispose()
 
 
 def open_database(url: str) -> Database:
     """The database at `url`, upgraded to the current schema; one per URL and process."""
+    found = _opened.get(url)  # as given: no parsing or lock on every request that asks
+    if found is not None:
+        return found
     key = normalise_url(url)
     with _opening:
         found = _opened.get(key)
@@ -217,4 +220,5 @@ def open_database(url: str) -> Database:
             found = Database(key)
             upgrade(found)
             _opened[key] = found
+        _opened[url] = found
         return found

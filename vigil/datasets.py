@@ -120,8 +120,9 @@ class DatasetStore:
     def add(self, data: bytes, filename: str) -> tuple[DatasetInfo, bool]:
         """Store an uploaded file; returns its info and whether it was already here."""
         dataset_id = content_id(data)
-        if self.exists(dataset_id):
-            return self.info(dataset_id), True
+        found = self._row(dataset_id)
+        if found is not None:
+            return found[0], True
         raw = read_table(data, filename, max_bytes=self.max_bytes, max_rows=self.max_rows)
         schema = infer_schema(raw)
         tidy, report = prepare(raw, schema)
