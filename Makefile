@@ -1,12 +1,13 @@
 # make run   - install what is missing, then serve Vigil on http://127.0.0.1:8050 with demo data
 # make test  - install what is missing (Python dev extras, Chromium for browser tests,
 #              redis-server for the shared-service tests), run it all
+# make test-loaded - the same tests beside one busy loop per core (races show up there)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint browser services bench screenshot clean
+.PHONY: run test test-loaded lint browser services bench screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,9 @@ lint: $(INSTALLED)
 
 test: $(INSTALLED) browser services lint
 	$(BIN)/pytest
+
+test-loaded: $(INSTALLED) browser services
+	sh scripts/loaded-test.sh
 
 bench: $(INSTALLED)
 	$(BIN)/python tests/benchmarks/run.py

@@ -36,3 +36,23 @@ def wait_until(condition, timeout: float, every: float = 0.2) -> bool:
             return True
         time.sleep(every)
     return False
+
+
+def wait_while_busy(done, busy, *, idle: float, limit: float = 600, every: float = 0.2) -> bool:
+    """Whether `done()` came true, waiting for as long as `busy()` says the work is still under
+    way (up to `limit` seconds in all), and at most `idle` seconds while it says it is not.
+
+    A deadline that follows the work's own progress: slow work on a busy machine gets the time
+    it takes, while a job that never started or has ended without the outcome fails quickly.
+    """
+    started = time.monotonic()
+    last_busy = started
+    while True:
+        if done():
+            return True
+        now = time.monotonic()
+        if busy():
+            last_busy = now
+        if now - last_busy > idle or now - started > limit:
+            return False
+        time.sleep(every)

@@ -152,3 +152,10 @@ def s3_server(bucket: str = "vigil-files") -> Iterator[dict]:
             else:
                 os.environ[name] = value
         server.stop()
+
+
+def celery_workers(redis_url: str) -> int:
+    """How many Celery workers listening on this Redis answer a ping."""
+    from celery import Celery
+
+    return len(Celery("probe", broker=redis_url).control.ping(timeout=1))

@@ -192,7 +192,14 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
     from vigil.tasks import celery_app
 
     celery_app.worker_main(
-        ["worker", "--loglevel=WARNING", f"--concurrency={processes}", "--without-gossip"]
+        [
+            "worker",
+            "--loglevel=WARNING",
+            f"--concurrency={processes}",
+            "--without-gossip",
+            # a name of its own, so workers on one host answer a ping (and monitoring) apart
+            f"--hostname=vigil-{os.getpid()}@%h",
+        ]
     )
 
 

@@ -11,13 +11,17 @@ from dash.testing.wait import until
 from selenium.webdriver.common.by import By
 
 from detection.synthetic import seasonal_series
+from tests.e2e.waits import job_running, wait_for_job, wait_for_upload
 from tests.hostile import REFUSED
+from tests.processes import wait_while_busy
 from vigil.services import dataset_store
 
 pytestmark = pytest.mark.e2e
 
 
 def choose_file(dash_duo, path: Path) -> None:
+    """Pick `path` in the file dialog, once the page's drop zone (which receives it) is shown."""
+    dash_duo.wait_for_element(".vigil-drop-zone", timeout=60)
     picker = dash_duo.driver.find_element(By.CSS_SELECTOR, "input.vigil-file-input")
     picker.send_keys(str(path))
 
@@ -70,12 +74,12 @@ def test_upload_detect_and_download(dash_duo, dash_app, tmp_path):
     dash_duo.wait_for_element("#data-name", timeout=30)
 
     choose_file(dash_duo, source)
-    dash_duo.wait_for_text_to_equal("#data-name", "sensor-with-spike.csv", timeout=30)
+    wait_for_upload(dash_duo, "#data-name", "sensor-with-spike.csv")
     dash_duo.wait_for_contains_text("#data-upload-ok", "is stored")
     dash_duo.wait_for_contains_text(".vigil-facts", "every 10 minutes")
 
     choose_file(dash_duo, broken)
-    dash_duo.wait_for_contains_text("#data-upload-error", "No timestamp column found", timeout=30)
+    wait_for_upload(dash_duo, "#data-upload-error", "No timestamp column found")
     assert dash_duo.find_element("#data-name").text == "sensor-with-spike.csv"
     logs = dash_duo.get_logs()
     assert all(
@@ -84,7 +88,7 @@ def test_upload_detect_and_download(dash_duo, dash_app, tmp_path):
     dash_duo.reset_log_timestamp()  # that refused upload's HTTP 400 is expected, nothing else
 
     click(dash_duo, "#data-analyze-link")
-    dash_duo.wait_for_contains_text("#analyze-count", "anomal", timeout=60)
+    wait_for_job(dash_duo, "#analyze-count", "anomal", run_button="#analyze-run")
     assert plotted_anomalies(dash_duo) >= 1
     rows = dash_duo.find_elements("#analyze-grid .ag-center-cols-container .ag-row")
     assert rows
@@ -107,13 +111,13 @@ def test_switching_detector_reruns_and_keeps_the_page_clean(dash_duo, dash_app):
     demo = dataset_store().add_demo()
     dash_duo.start_server(dash_app)
     dash_duo.driver.get(f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=latency_ms")
-    dash_duo.wait_for_contains_text("#analyze-count", "anomal", timeout=60)
+    wait_for_job(dash_duo, "#analyze-count", "anomal", run_button="#analyze-run")
 
     dash_duo.find_element(
         "label[for^='_dbcprivate_radioitems_analyze-detector_input_zscore']"
     ).click()
     dash_duo.wait_for_contains_text(".vigil-param", "Method", timeout=20)
-    dash_duo.wait_for_contains_text("#analyze-graph", "z-score", timeout=60)
+    wait_for_job(dash_duo, "#analyze-graph", "z-score", run_button="#analyze-run")
     assert plotted_anomalies(dash_duo) >= 1
     assert dash_duo.find_element("#analyze-dataset").text == "vigil-demo.csv"
     assert dash_duo.get_logs() == []
@@ -136,7 +140,7 @@ def test_dropping_files_on_the_zone(dash_duo, dash_app):
     dash_duo.wait_for_element(".vigil-drop-zone", timeout=30)
 
     dash_duo.driver.execute_script(DROP_FILE, "dropped.csv", csv, None)
-    dash_duo.wait_for_text_to_equal("#data-name", "dropped.csv", timeout=30)
+    wait_for_upload(dash_duo, "#data-name", "dropped.csv")
 
     dash_duo.driver.execute_script(DROP_FILE, "too-big.csv", csv, 100)
     dash_duo.wait_for_contains_text(
@@ -152,7 +156,7 @@ def test_marking_an_anomaly_as_normal_removes_it_from_the_page(dash_duo, dash_ap
     dash_duo.driver.get(
         f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=temperature_c&detector=stl"
     )
-    dash_duo.wait_for_contains_text("#analyze-count", "anomal", timeout=60)
+    wait_for_job(dash_duo, "#analyze-count", "anomal", run_button="#analyze-run")
     before = int(dash_duo.find_element("#analyze-count").text.split()[0])
 
     rows = dash_duo.find_elements("#analyze-grid .ag-center-cols-container .ag-row")
@@ -161,12 +165,16 @@ def test_marking_an_anomaly_as_normal_removes_it_from_the_page(dash_duo, dash_ap
     click(dash_duo, "#analyze-mark-normal")
 
     dash_duo.wait_for_contains_text("#analyze-mark-status", "Marked as not an anomaly")
-    dash_duo.wait_for_contains_text("#analyze-summary-text", "1 mark applied", timeout=20)
+    wait_for_job(dash_duo, "#analyze-summary-text", "1 mark applied", run_button="#analyze-run")
     after = int(dash_duo.find_element("#analyze-count").text.split()[0])
     assert after < before
     click(dash_duo, "#analyze-mark-clear")
     dash_duo.wait_for_contains_text("#analyze-mark-status", "Mark cleared")
-    until(lambda: "mark" not in dash_duo.find_element("#analyze-summary-text").text, timeout=20)
+    assert wait_while_busy(
+        lambda: "mark" not in dash_duo.find_element("#analyze-summary-text").text,
+        lambda: job_running(dash_duo, "#analyze-run"),
+        idle=30,
+    )
     assert dash_duo.get_logs() == []
 
 
@@ -177,7 +185,7 @@ def test_a_link_with_a_time_opens_the_chart_around_it(dash_duo, dash_app):
         f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=requests_per_min"
         "&at=2024-03-21T08:30:00"
     )
-    dash_duo.wait_for_contains_text("#analyze-count", "anomal", timeout=60)
+    wait_for_job(dash_duo, "#analyze-count", "anomal", run_button="#analyze-run")
     until(lambda: x_range(dash_duo) is not None, timeout=20)
     low, high = (pd.Timestamp(t) for t in x_range(dash_duo))
     assert low < pd.Timestamp("2024-03-21 08:30") < high

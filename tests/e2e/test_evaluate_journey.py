@@ -10,6 +10,7 @@ from selenium.webdriver.common.by import By
 
 from detection.synthetic import labelled_series
 from tests.e2e.test_analyst_journey import choose_file, click
+from tests.e2e.waits import wait_for_job, wait_for_upload
 
 pytestmark = pytest.mark.e2e
 
@@ -43,14 +44,14 @@ def test_a_labelled_upload_is_judged_by_every_detector(dash_duo, dash_app, tmp_p
     dash_duo.start_server(dash_app)
     dash_duo.wait_for_element("#data-name", timeout=30)
     choose_file(dash_duo, source)
-    dash_duo.wait_for_text_to_equal("#data-name", "labelled-latency.csv", timeout=30)
+    wait_for_upload(dash_duo, "#data-name", "labelled-latency.csv")
 
     click(dash_duo, "a.nav-link[href='/evaluate']")
     dash_duo.wait_for_text_to_equal("#evaluate-dataset", "labelled-latency.csv", timeout=20)
     dash_duo.wait_for_text_to_equal("#evaluate-label-column", "label", timeout=20)
     click(dash_duo, "#evaluate-run")
 
-    dash_duo.wait_for_contains_text("#evaluate-best", "Best event-wise F1: ", timeout=120)
+    wait_for_job(dash_duo, "#evaluate-best", "Best event-wise F1: ", run_button="#evaluate-run")
     assert "1 labelled window" in dash_duo.find_element("#evaluate-summary").text
     rows = grid_rows(dash_duo)
     assert len(rows) == 5
@@ -73,7 +74,7 @@ def test_anomaly_windows_from_a_second_file(dash_duo, dash_app, tmp_path):
     dash_duo.start_server(dash_app)
     dash_duo.wait_for_element("#data-name", timeout=30)
     choose_file(dash_duo, source)
-    dash_duo.wait_for_text_to_equal("#data-name", "unlabelled.csv", timeout=30)
+    wait_for_upload(dash_duo, "#data-name", "unlabelled.csv")
     click(dash_duo, "a.nav-link[href='/evaluate']")
     dash_duo.wait_for_text_to_equal("#evaluate-dataset", "unlabelled.csv", timeout=20)
 
@@ -82,11 +83,11 @@ def test_anomaly_windows_from_a_second_file(dash_duo, dash_app, tmp_path):
     upload.send_keys(str(Path(stranger)))
     dash_duo.wait_for_contains_text("#evaluate-windows-status", "1 window from", timeout=20)
     click(dash_duo, "#evaluate-run")
-    dash_duo.wait_for_contains_text("#evaluate-error", "cover no timestamp", timeout=60)
+    wait_for_job(dash_duo, "#evaluate-error", "cover no timestamp", run_button="#evaluate-run")
 
     upload.send_keys(str(Path(windows)))
     dash_duo.wait_for_contains_text("#evaluate-windows-status", "windows.csv", timeout=20)
     click(dash_duo, "#evaluate-run")
-    dash_duo.wait_for_contains_text("#evaluate-best", "Best event-wise F1: ", timeout=120)
+    wait_for_job(dash_duo, "#evaluate-best", "Best event-wise F1: ", run_button="#evaluate-run")
     assert len(grid_rows(dash_duo)) == 5
     assert dash_duo.get_logs() == []

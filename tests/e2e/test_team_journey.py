@@ -6,7 +6,6 @@ and Redis."""
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 import redis
@@ -16,9 +15,10 @@ from detection.synthetic import seasonal_series
 from storage.files import FileStore
 from tests.alerts.smtp_server import free_port
 from tests.e2e.test_analyst_journey import choose_file, click, plotted_anomalies
+from tests.e2e.waits import wait_for_job, wait_for_upload
 from tests.processes import start_vigil as start
-from tests.processes import stop
-from tests.services import redis_server, s3_server
+from tests.processes import stop, wait_while_busy
+from tests.services import celery_workers, redis_server, s3_server
 
 pytestmark = pytest.mark.e2e
 
@@ -48,18 +48,27 @@ def test_an_upload_is_analysed_by_a_celery_worker(dash_br, tmp_path, postgres_ur
         web = start({**env, "VIGIL_DATA_DIR": str(tmp_path / "web")}, "run", "--workers", "2")
         worker = start({**env, "VIGIL_DATA_DIR": str(tmp_path / "worker")}, "worker")
         try:
-            deadline = time.monotonic() + 60
-            while not serves(f"http://127.0.0.1:{port}/"):
-                assert time.monotonic() < deadline, "the web server did not start"
-                time.sleep(0.5)
+            starting = lambda: web.poll() is None and worker.poll() is None  # noqa: E731
+            assert wait_while_busy(
+                lambda: serves(f"http://127.0.0.1:{port}/"), starting, idle=0, limit=300
+            ), "the web server did not start"
+            assert wait_while_busy(
+                lambda: celery_workers(redis_url) > 0, starting, idle=0, limit=300
+            ), "the Celery worker did not start"
             dash_br.server_url = f"http://127.0.0.1:{port}"
             dash_br.wait_for_element("input.vigil-file-input", timeout=30)
 
             choose_file(dash_br, source)
-            dash_br.wait_for_text_to_equal("#data-name", "pump-pressure.csv", timeout=30)
+            wait_for_upload(dash_br, "#data-name", "pump-pressure.csv")
             dash_br.wait_for_contains_text("#data-upload-ok", "is stored")
             click(dash_br, "#data-analyze-link")
-            dash_br.wait_for_contains_text("#analyze-count", "anomal", timeout=90)
+            wait_for_job(
+                dash_br,
+                "#analyze-count",
+                "anomal",
+                run_button="#analyze-run",
+                alive=lambda: worker.poll() is None,
+            )
             assert plotted_anomalies(dash_br) >= 1
             dash_br.driver.save_screenshot(str(tmp_path / "team-analyze.png"))
 

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 import pandas as pd
@@ -23,6 +22,8 @@ from tests.processes import wait_until
 
 TOKEN = "restart-token"
 BATCH = 250
+#: The app is killed once this many batches are acknowledged, and before the next is sent.
+KILL_AFTER = 8
 
 
 def serve(data_dir, port: int) -> subprocess.Popen:
@@ -43,6 +44,20 @@ def serve(data_dir, port: int) -> subprocess.Popen:
     )
 
 
+class Pause:
+    """Holds the sender before batch `before` until the test says go: the kill lands there
+    whichever thread the machine runs first."""
+
+    def __init__(self, before: int) -> None:
+        self.before = before
+        self.reached = threading.Event()
+        self.resume = threading.Event()
+
+    def wait(self) -> None:
+        self.reached.set()
+        assert self.resume.wait(120), "the test never let the sender go on"
+
+
 class Sender:
     """Posts the frame batch by batch, remembering which batches the app acknowledged."""
 
@@ -52,10 +67,10 @@ class Sender:
         self.acknowledged: set[int] = set()
         self.failed: set[int] = set()
 
-    def send(self, indexes, stop: threading.Event | None = None) -> None:
+    def send(self, indexes, pause: Pause | None = None) -> None:
         for index in indexes:
-            if stop is not None and stop.is_set():
-                return
+            if pause is not None and index == pause.before:
+                pause.wait()
             part = self.batches[index]
             try:
                 answer = post_points(
@@ -79,15 +94,15 @@ def test_the_app_killed_mid_ingest_keeps_every_accepted_point_and_scores_it(tmp_
     app = serve(tmp_path, port)
     try:
         assert wait_until(lambda: _answers(url), timeout=60), "the app did not start"
-        stop = threading.Event()
-        posting = threading.Thread(target=sender.send, args=(range(len(sender.batches)), stop))
+        pause = Pause(before=KILL_AFTER)
+        posting = threading.Thread(target=sender.send, args=(range(len(sender.batches)), pause))
         posting.start()
-        assert wait_until(lambda: len(sender.acknowledged) >= 8, timeout=60)
+        assert pause.reached.wait(120), "the sender did not get through its first batches"
         os.killpg(app.pid, signal.SIGKILL)  # the app and everything it started, mid-stream
         app.wait(10)
-        time.sleep(1)
-        stop.set()
-        posting.join(60)
+        pause.resume.set()  # the rest of the stream meets a dead app
+        posting.join(120)
+        assert not posting.is_alive()
     finally:
         if app.poll() is None:
             os.killpg(app.pid, signal.SIGKILL)
@@ -96,7 +111,8 @@ def test_the_app_killed_mid_ingest_keeps_every_accepted_point_and_scores_it(tmp_
     kept_before_restart = LiveStore(app_database(tmp_path)).scores("orders")
     acknowledged = pd.concat([sender.batches[i] for i in sorted(sender.acknowledged)])
     assert set(acknowledged["timestamp"]) <= set(kept_before_restart["timestamp"])
-    assert len(sender.acknowledged) < len(sender.batches), "the kill came after the last batch"
+    assert sender.acknowledged == set(range(KILL_AFTER))
+    assert sender.failed == set(range(KILL_AFTER, len(sender.batches)))
 
     again = serve(tmp_path, port)
     try:

@@ -22,7 +22,7 @@ from storage.database import open_database
 from tests.alerts.smtp_server import Recorder, free_port, start_server
 from tests.processes import start_vigil as start
 from tests.processes import stop, wait_until
-from tests.services import redis_server
+from tests.services import celery_workers, redis_server
 
 TOKEN = "team-token"
 
@@ -95,7 +95,8 @@ def test_live_ingest_through_web_and_celery_workers_loses_and_doubles_nothing(te
         answered = send_rows(slice(0, 1000))
         assert wait_until(lambda: store.summary()["unscored"].sum() == 0, 120)
         second_worker = start(env, "worker", "--concurrency", "2")
-        time.sleep(5)  # it is up, and idle: the first one holds the scoring chain
+        # it is up, and idle: the first one holds the scoring chain
+        assert wait_until(lambda: celery_workers(team["VIGIL_REDIS_URL"]) == 2, 120)
         stop(first_worker, signal.SIGKILL)
         answered += send_rows(slice(1000, 2000))
         assert wait_until(
