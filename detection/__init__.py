@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from detection.auto import AutoDetector
 from detection.base import Detector
-from detection.ensemble import AutoDetector, EnsembleDetector
+from detection.ensemble import EnsembleDetector
 from detection.errors import DataError, ParameterError, VigilError
 from detection.iforest import IsolationForestDetector
 from detection.stl import SeasonalDetector

@@ -10,7 +10,8 @@ from typing import ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from detection.errors import DataError, ParameterError
+from detection.episodes import with_episodes
+from detection.errors import DataError, NotFittedError, ParameterError
 from detection.params import Param, coerce_params
 from detection.quality import plural
 from detection.tidy import typical_step
@@ -71,15 +72,21 @@ class Detector(ABC):
         return self._fit(on_regular_grid(frame)[0])
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Score each row of a `timestamp`/`value` frame; a ScoredFrame with the same rows."""
+        """Score each row of a `timestamp`/`value` frame; a ScoredFrame with the same rows.
+        NotFittedError before `fit`."""
+        if not any(name.endswith("_") and not name.startswith("_") for name in vars(self)):
+            raise NotFittedError(
+                f"This {self.label} detector has not learned from a series yet: call fit(frame) "
+                "first, or fit_score(frame) to do both."
+            )
         grid, original = on_regular_grid(frame)
-        return _back_to_rows(self._score(grid), original, frame.index)
+        return with_episodes(_back_to_rows(self._score(grid), original, frame.index))
 
     def fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Fit on a frame and score the same frame (sharing the work where a detector can)."""
         self._check(frame)
         grid, original = on_regular_grid(frame)
-        return _back_to_rows(self._fit_score(grid), original, frame.index)
+        return with_episodes(_back_to_rows(self._fit_score(grid), original, frame.index))
 
     def detect(self, frame: pd.DataFrame, *, online: bool = False) -> pd.DataFrame:
         """`score_online(frame)` when `online`, else `fit_score(frame)`."""
@@ -96,8 +103,8 @@ class Detector(ABC):
         self._check_params()
         grid, original = on_causal_grid(frame)
         scored = self.mask_warmup(self._score_online(grid, OnlineState()), offset=0)
-        warmup = self.online_warmup()
-        rows = _back_to_rows(scored, original, frame.index)
+        warmup = self.online_warmup(grid)
+        rows = with_episodes(_back_to_rows(scored, original, frame.index))
         positions = np.arange(len(scored)) if original is None else original
         rows.attrs["warmup_rows"] = int((positions < warmup).sum())
         rows.attrs["warmup_until"] = (
@@ -105,8 +112,9 @@ class Detector(ABC):
         )
         return rows
 
-    def online_warmup(self) -> int:
-        """Rows (from the start of the series) that online scoring leaves unscored."""
+    def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
+        """Rows (from the start of the series) that online scoring leaves unscored; `frame`, the
+        series on its grid, where the number depends on it (otherwise the least)."""
         return max(int(self.warmup_), GRID_SAMPLE)
 
     def mask_warmup(self, scored: pd.DataFrame, *, offset: int) -> pd.DataFrame:

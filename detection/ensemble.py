@@ -338,21 +338,3 @@ class EnsembleDetector(Detector):
             else:
                 parts.append(f"{number(value)} against an expected {number(expected)}")
         return f"{lead}: " + "; ".join(parts)
-
-
-class AutoDetector(EnsembleDetector):
-    """The ensemble with every choice made for the series: a good first detector."""
-
-    name = "auto"
-    label = "Automatic"
-    summary = (
-        "Finds the season by itself and combines seasonal (or robust) residuals with a "
-        "level-change test: a good first choice."
-    )
-    PARAMS = (EnsembleDetector.PARAMS[0],)
-
-    def __init__(self, *, threshold: float = 0.9) -> None:
-        super().__init__(threshold=threshold)
-
-    def get_params(self) -> dict[str, object]:
-        return {"threshold": self.threshold}

@@ -11,3 +11,7 @@ class DataError(VigilError):
 
 class ParameterError(VigilError):
     """A detector was given parameters that do not fit it or the data."""
+
+
+class NotFittedError(VigilError):
+    """A detector was asked to score before it learned from a series."""

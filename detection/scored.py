@@ -1,7 +1,9 @@
 """The ScoredFrame: the one shape every detector returns, and its severity scale.
 
 A ScoredFrame has, in order: `timestamp`, `value`, `score` (the detector's own units),
-`severity` (0 to 1), `is_anomaly`, `expected`, `lower`, `upper` and `explanation`.
+`severity` (0 to 1), `is_anomaly`, `expected`, `lower`, `upper`, `explanation`, then
+`episode` and `onset` (see `detection.episodes`), which detectors' `score`, `fit_score` and
+`score_online` add.
 
 Severity is calibrated on tail probability. Each detector turns its score into the probability
 `p` of a point at least that unusual under its model of normal behaviour (a Gaussian tail for
@@ -31,6 +33,8 @@ SCORED_COLUMNS = (
     "lower",
     "upper",
     "explanation",
+    "episode",
+    "onset",
 )
 
 #: Surprise, in nats, of a two-sided 5-sigma Gaussian deviation; it maps to severity 0.9.

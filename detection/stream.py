@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from detection.base import GRID_SAMPLE, Detector, OnlineState, fill_gaps, grid_step
+from detection.episodes import EpisodeState, add_episodes
 from detection.errors import DataError
 
 #: Points before a batch that a saved model scores it with.
@@ -26,6 +27,10 @@ class OnlineScorer:
     scored afresh with each batch.
     """
 
+    #: Where the episodes of the points scored so far stand (a class default for scorers
+    #: saved before episodes existed).
+    episodes = EpisodeState()
+
     def __init__(self, detector: Detector) -> None:
         self.detector = detector
         self.context = detector.online_context()
@@ -36,6 +41,7 @@ class OnlineScorer:
         self._last: int | None = None
         #: Rows of history the last batch was scored with (all of them while settling).
         self.last_context = 0
+        self.episodes = EpisodeState()
 
     @property
     def history_rows(self) -> int:
@@ -55,6 +61,7 @@ class OnlineScorer:
         scored = self._score_head(batch) if settling else self._score_batch(batch)
         self._last = int(times[-1])
         scored.index = points.index
+        self.episodes = add_episodes(scored, self.episodes)
         return scored
 
     def _score_head(self, batch: pd.DataFrame) -> pd.DataFrame:
@@ -104,12 +111,15 @@ class ModelScorer:
     each batch is scored together with the `context` points before it, for the detectors
     whose score of a point reads its neighbours (rolling windows, level changes)."""
 
+    episodes = EpisodeState()
+
     def __init__(self, detector: Detector, context: int = MODEL_CONTEXT) -> None:
         self.detector = detector
         self.context = context
         self._history = pd.DataFrame(columns=["timestamp", "value"])
         self._last: int | None = None
         self.last_context = 0
+        self.episodes = EpisodeState()
 
     @property
     def history_rows(self) -> int:
@@ -128,6 +138,7 @@ class ModelScorer:
         scored.index = points.index
         self._history = frame.iloc[-self.context :].reset_index(drop=True)
         self._last = int(times[-1])
+        self.episodes = add_episodes(scored, self.episodes)
         return scored
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.delivery import DeliveryWorker, deliver_due
 from detection import DETECTORS, make_detector
+from detection.episodes import episode_table
 from detection.errors import DataError, VigilError
 from detection.io import RawTable, read_table
 from detection.judge import judge
@@ -325,6 +326,14 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the scored rows (.csv or .parquet).",
 )
+@click.option(
+    "--episodes",
+    "episodes_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write one row per episode (a run of flagged points): span, peak, reason "
+    "(.csv or .parquet).",
+)
 def detect(
     input_path: Path,
     detector: str,
@@ -336,6 +345,7 @@ def detect(
     model_path: Path | None,
     alert: bool,
     output: Path,
+    episodes_path: Path | None,
 ) -> None:
     """Score every row of INPUT and write the ScoredFrame columns to OUTPUT."""
     if model_path is not None and (params or online):
@@ -360,7 +370,7 @@ def detect(
         if finding.level == "warning":
             click.echo(f"note: {finding.message}", err=True)
     started = time.perf_counter()
-    parts = []
+    parts, episode_parts = [], []
     alerted: list[tuple[str, pd.DataFrame]] = []
     for name in names:
         frame = series_frame(tidy, name)
@@ -369,28 +379,37 @@ def detect(
         else:
             scored = model.detect(frame, online=online)
         warmup = scored.attrs.get("warmup_rows", 0)
+        episodes = episode_table(scored)
         if len(names) > 1:
             scored.insert(0, "series", name)
+            episodes.insert(0, "series", name)
         parts.append(scored)
+        episode_parts.append(episodes)
         flagged = int(scored["is_anomaly"].sum())
         worst = scored["severity"].max()
         click.echo(
-            f"{name}: {plural(len(scored), 'point')}, {plural(flagged, 'anomaly')} "
-            f"(highest severity {worst:.2f})"
+            f"{name}: {plural(len(scored), 'point')}, {plural(len(episodes), 'episode')} "
+            f"of {plural(flagged, 'flagged point')} (highest severity {worst:.2f})"
             + (f"; the first {plural(warmup, 'point')} were a warm-up" if online else "")
         )
         if alert:
             alerted.append((name, scored.drop(columns="series", errors="ignore")))
     result = pd.concat(parts, ignore_index=True)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    data = to_parquet_bytes(result) if output.suffix == ".parquet" else to_csv_bytes(result)
-    output.write_bytes(data)
+    _write_table(result, output)
+    if episodes_path is not None:
+        _write_table(pd.concat(episode_parts, ignore_index=True), episodes_path)
     seconds = time.perf_counter() - started
     used = DETECTORS[detector].label + (f", model {model_path.name}" if model_path else "")
     click.echo(f"Wrote {len(result):,} rows to {output} ({used}, {seconds:.2f} s).")
     if alert:
         watched_by = f"model:{model_id_of(model_path.read_bytes())}" if model_path else detector
         _send_alerts(input_path, alerted, watched_by)
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write a frame as Parquet (a .parquet path) or CSV."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(to_parquet_bytes(frame) if path.suffix == ".parquet" else to_csv_bytes(frame))
 
 
 def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]], detector: str) -> None:

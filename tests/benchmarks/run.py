@@ -135,6 +135,18 @@ def bench_detectors(rows: int) -> list[dict]:
                 "goal": "≤ 1.2x",
             }
         )
+    base, ours = compare(
+        lambda: run_detection(frame, "zscore"), lambda: run_detection(frame, "auto"), repeat=3
+    )
+    rows_out.append(
+        {
+            "what": f"detector `auto` on {rows:,} points",
+            "baseline": "detector `zscore` (robust, window 96), same points",
+            "baseline_s": base,
+            "vigil_s": ours,
+            "goal": "≤ 5x",
+        }
+    )
     return rows_out
 
 

@@ -30,7 +30,7 @@ def evaluate(dataset_id: str, **given):
         "source": "column",
         "label_column": "label",
         "windows": None,
-        "chosen": ["auto", "stl"],
+        "chosen": ["ensemble", "stl"],
         "online": False,
         "budget": 5,
     } | given
@@ -61,10 +61,10 @@ def test_the_label_column_is_chosen_and_not_offered_as_a_series(labelled_id):
 def test_an_evaluation_gives_a_row_a_detector_and_a_curve(labelled_id):
     rows, figure, summary, status = evaluate(labelled_id)
     assert status is None
-    assert [row["detector"] for row in rows] == ["Automatic", "Seasonal decomposition (STL)"]
+    assert [row["detector"] for row in rows] == ["Ensemble", "Seasonal decomposition (STL)"]
     assert rows[0]["events_found"] == "3 of 3"
     assert "3 labelled windows" in str(summary)
-    assert {trace.name for trace in figure.data} >= {"Automatic", "Seasonal decomposition (STL)"}
+    assert {trace.name for trace in figure.data} >= {"Ensemble", "Seasonal decomposition (STL)"}
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,18 @@ from selenium.common.exceptions import WebDriverException
 from tests.processes import wait_while_busy
 
 
+def texts(browser, selector: str) -> list[str] | None:
+    """The text of each element matching `selector`; None when one was re-rendered between
+    finding and reading it (read again)."""
+    try:
+        return [element.text for element in browser.find_elements(selector)]
+    except WebDriverException:
+        return None
+
+
 def shows(browser, selector: str, text: str) -> bool:
     """Whether an element matching `selector` contains `text` (False while it is missing)."""
-    try:
-        return any(text in element.text for element in browser.find_elements(selector))
-    except WebDriverException:  # replaced by a re-render between finding and reading it
-        return False
+    return any(text in found for found in texts(browser, selector) or [])
 
 
 def job_running(browser, run_button: str) -> bool:

@@ -117,7 +117,7 @@ def test_points_are_accepted_scored_and_listed_with_their_scores(api):
     assert spike["timestamp"] == frame["timestamp"].iloc[2500].isoformat()
     assert spike["expected"] < spike["value"]
     assert spike["lower"] < spike["upper"]
-    assert "robust deviations" in spike["explanation"]
+    assert "the value is the highest in" in spike["explanation"]
     flagged = [p for p in points if p["is_anomaly"]]
     assert len(flagged) < 10
     listed = {s["name"]: s for s in call(f"{api}/api/v1/series")[1]["series"]}

@@ -28,11 +28,21 @@ def test_a_live_alert_links_to_a_mark_that_unflags_the_point_and_later_scoring_k
     assert wait_for(lambda: scored(api, series))[2500]["is_anomaly"]
 
     outbox = Outbox(open_database(config.database_url))
-    email = wait_for(lambda: next((e for e in outbox.emails() if series in e.subject), None))
-    text = email.message().get_body(("plain",)).get_content()
+    spike_time = f"{frame['timestamp'][2500]:%Y-%m-%d %H:%M}"
+
+    def spike_email():
+        for email in outbox.emails():
+            text = email.message().get_body(("plain",)).get_content()
+            if series in email.subject and spike_time in text:
+                return text
+        return None
+
+    text = wait_for(spike_email)
     assert f"/live?series={series}" in text
+    lines = text.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith(f"- {spike_time}"))
     link = next(
-        line.split("Not an anomaly? ")[1] for line in text.splitlines() if "Not an anomaly?" in line
+        line.split("Not an anomaly? ")[1] for line in lines[row:] if "Not an anomaly?" in line
     )
     emailed = urlsplit(link)
     here = f"{api}{emailed.path}?{emailed.query}"

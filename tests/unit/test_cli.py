@@ -84,6 +84,8 @@ def test_detect_adds_a_series_column_when_there_are_several(tmp_path):
         "latency_ms",
         "--value-column",
         "temperature_c",
+        "--episodes",
+        str(tmp_path / "episodes.csv"),
     )
 
     assert done.returncode == 0, done.stderr
@@ -91,7 +93,13 @@ def test_detect_adds_a_series_column_when_there_are_several(tmp_path):
     assert scored.columns[0] == "series"
     assert set(scored["series"]) == {"latency_ms", "temperature_c"}
     assert len(scored) == 2 * 2652
-    assert "anomalies" in done.stdout
+    episodes = pd.read_csv(tmp_path / "episodes.csv")
+    assert episodes.columns[0] == "series"
+    assert len(episodes) == scored["onset"].sum() > 0
+    for name in ("latency_ms", "temperature_c"):
+        mine = scored[scored["series"] == name]
+        count = f"{mine['episode'].nunique()} episode"
+        assert f"{name}: 2,652 points, {count}" in done.stdout
 
 
 @pytest.mark.parametrize("case", ["empty", "no_timestamp", "binary", "header_only"])
@@ -166,13 +174,15 @@ def test_evaluate_reads_anomaly_windows_from_a_second_file(tmp_path):
     windows = tmp_path / "windows.csv"
     pd.DataFrame({"start": [inside.min()], "end": [inside.max()]}).to_csv(windows, index=False)
 
-    done = vigil("evaluate", str(data), "--windows", str(windows), "-d", "auto", "--budget", "2")
+    done = vigil(
+        "evaluate", str(data), "--windows", str(windows), "-d", "ensemble", "--budget", "2"
+    )
 
     assert done.returncode == 0, done.stderr
     header, row = done.stdout.strip().splitlines()
     assert "budget thr" in header
     cells = row.split()
-    assert cells[:2] == ["auto", "value"]
+    assert cells[:2] == ["ensemble", "value"]
     assert cells[6] == "1.00"  # the one window was found
     assert float(cells[-1]) == 1.0  # and still found within 2 flags a day
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from detection import DETECTORS, make_detector, run_detection
-from detection.errors import DataError
+from detection.errors import DataError, NotFittedError
 from detection.scored import SCORED_COLUMNS
 from detection.synthetic import gaussian_noise, seasonal_series, with_spike
 
@@ -31,7 +33,13 @@ def test_scored_frame_has_the_shared_columns_rows_and_types(name, spiky_frame):
     assert scored["is_anomaly"].dtype == bool
     for column in ("value", "score", "severity", "expected", "lower", "upper"):
         assert scored[column].dtype == float, column
-    assert scored["severity"].between(0, 1).all()
+    assert scored["onset"].dtype == bool
+    assert str(scored["episode"].dtype) == "Int64"
+    judged = scored["severity"].notna()
+    assert scored.loc[judged, "severity"].between(0, 1).all()
+    # only a learning period at the start goes unjudged
+    assert judged.iloc[judged.idxmax() :].all()
+    assert judged.mean() >= 0.5  # a day of minute points learning, of two
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -75,9 +83,10 @@ def test_missing_values_are_never_flagged_and_keep_the_band_whole(name, spiky_fr
     assert not scored.loc[holey["value"].isna(), "is_anomaly"].any()
     assert scored.loc[holey["value"].isna(), "severity"].isna().all()
     assert scored.loc[1500, "is_anomaly"]
-    if scored["upper"].notna().any():
-        assert scored["upper"].notna().all()
-        assert scored["lower"].notna().all()
+    if scored["upper"].notna().any():  # whole from the first judged point (after learning)
+        judged = scored.loc[scored["severity"].first_valid_index() :]
+        assert judged["upper"].notna().all()
+        assert judged["lower"].notna().all()
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -85,6 +94,25 @@ def test_too_few_points_is_a_clear_error(name):
     tiny = gaussian_noise(5)
     with pytest.raises(DataError, match="at least"):
         run_detection(tiny, name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scoring_before_fitting_is_a_clear_error(name, spiky_frame):
+    with pytest.raises(NotFittedError, match="fit"):
+        make_detector(name).score(spiky_frame)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_parameters_are_declared_once_and_init_agrees(name):
+    cls = DETECTORS[name]
+    signature = inspect.signature(cls.__init__)
+    keywords = {
+        key: parameter.default
+        for key, parameter in signature.parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    assert keywords == {spec.name: spec.default for spec in cls.PARAMS}
+    assert make_detector(name).get_params() == keywords
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,13 +1,11 @@
-"""The ensemble and `auto`: what they find that their members alone miss, and how they say so."""
+"""The ensemble: what it finds that its members alone miss, and how it says so."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from detection import make_detector, run_detection
+from detection import run_detection
 from detection.evaluation import event_scores
-from detection.scored import deviation_from_severity, severity_from_deviation
 from detection.synthetic import gaussian_noise, labelled_series, with_spike
 
 
@@ -15,21 +13,21 @@ from detection.synthetic import gaussian_noise, labelled_series, with_spike
     ("kind", "online"),
     [("trend_change", False), ("trend_change", True), ("level_shift", False)],
 )
-def test_auto_finds_slow_changes_that_the_seasonal_residual_absorbs(kind, online):
-    found = {"auto": 0, "stl": 0}
+def test_the_ensemble_finds_slow_changes_that_the_seasonal_residual_absorbs(kind, online):
+    found = {"ensemble": 0, "stl": 0}
     for seed in range(4):
         series = labelled_series(kind, seed=seed)
         frame = series[["timestamp", "value"]]
         for name in found:
             flagged = run_detection(frame, name, online=online)["is_anomaly"]
             found[name] += event_scores(series["label"], flagged).true_positives
-    assert found["auto"] == 4
-    assert found["auto"] > found["stl"]
+    assert found["ensemble"] == 4
+    assert found["ensemble"] > found["stl"]
 
 
 def test_the_explanation_names_the_members_that_were_sure():
     series = labelled_series("level_shift", seed=0)
-    scored = run_detection(series[["timestamp", "value"]], "auto")
+    scored = run_detection(series[["timestamp", "value"]], "ensemble")
     reasons = scored.loc[scored["is_anomaly"], "explanation"]
 
     assert reasons.str.contains(
@@ -40,7 +38,7 @@ def test_the_explanation_names_the_members_that_were_sure():
 
 def test_without_a_season_the_residual_member_is_the_robust_z_score():
     spiky = with_spike(gaussian_noise(3000, step="7min"), 2000, 8)
-    scored = run_detection(spiky, "auto")
+    scored = run_detection(spiky, "ensemble")
 
     assert scored["is_anomaly"].sum() == 1
     assert scored.loc[2000, "explanation"].startswith("Robust z-score alone: ")
@@ -62,14 +60,3 @@ def test_isolation_forest_can_join():
     scored = run_detection(series[["timestamp", "value"]], "ensemble", forest=True)
     assert scored["is_anomaly"].sum() >= 1
     assert scored["severity"].between(0, 1).all()
-
-
-def test_auto_has_one_knob():
-    assert make_detector("auto").get_params() == {"threshold": 0.9}
-    assert make_detector("auto", {"threshold": "0.8"}).threshold == 0.8
-
-
-def test_score_is_the_gaussian_deviation_a_severity_stands_for():
-    deviations = np.array([1.0, 3.0, 5.0, 8.0])
-    round_trip = deviation_from_severity(severity_from_deviation(deviations))
-    np.testing.assert_allclose(round_trip, deviations, rtol=1e-6)

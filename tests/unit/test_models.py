@@ -69,7 +69,7 @@ def test_a_saved_model_scores_new_data_exactly_as_the_fitted_detector(name, week
 def test_the_trained_season_finds_spikes_in_a_new_week(weeks):
     old, new = weeks
     truth = labelled_series("spike", seed=2, days=21)["label"].iloc[1344:].to_numpy()
-    detector = make_detector("auto")
+    detector = make_detector("ensemble")
     info = train(detector, old, series="cpu", dataset="abc")
     scored = apply_model(detector, info, new)
     flagged = scored["is_anomaly"].to_numpy()

@@ -1,0 +1,152 @@
+"""How rare a value is in its series' own recent history: exact trailing tail probabilities.
+
+`trailing_rarity` ranks each value among the (at most) `window` values before it and turns the
+rank into a two-sided tail probability, `p = 2 * (k + 1) / (n + 1)` with `k` the values at
+least as extreme on the nearer side and `n` the history's size; its surprise is `-ln p`. This
+calibrates any score by construction: a surprise of 7 is as rare on a noisy series as on a
+quiet one, and a value just past the history's extremes gets `ln((n + 1) / 2)`, so a short
+history can never be very sure. Past the extremes the tail goes on exponentially (peaks over
+a threshold): each mean excess of the history's top TAIL_SHARE over its edge (a tail scale)
+adds one nat, so a value far past the record ranks above one just past it.
+
+Ranks are taken a block of rows at a time, against the `window` rows before the block's
+start. Blocks grow with the row number, from MIN_BLOCK rows to BLOCK (about 1/16 of the rows
+before them), so a row's history ends at most about 6% of its length before it, and they
+are laid on the series' row numbers, so the ranks are causal and the same however a stream
+was cut into batches. A sorted copy of the window slides from block to block, so the cost is
+about `len(values) * log(window)` comparisons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The share of the history (at least TAIL_MIN values) whose excess over its edge sets the
+#: exponential tail past the extremes.
+TAIL_SHARE = 0.05
+TAIL_MIN = 5
+#: The tail's scale is at least this share of the history's interquartile range, so a view
+#: that moves smoothly (a local level) does not make a small new record very surprising.
+TAIL_FLOOR = 0.3
+
+#: The most rows ranked against one sorted window (a power of two), and the fewest.
+BLOCK = 1024
+MIN_BLOCK = 64
+
+
+def block_size(row: int) -> int:
+    """Rows in the block that starts at or holds series row `row`: 1/16 of the largest power
+    of two at most `row`, within MIN_BLOCK..BLOCK. A power of two that divides every row where
+    the size changes, so blocks tile the series the same way from any starting row."""
+    top = 1 << max(int(row), 1).bit_length() - 1
+    return min(BLOCK, max(MIN_BLOCK, top // 16))
+
+
+@dataclass(frozen=True)
+class Rarity:
+    """Per row: signed surprise in nats (positive for a high value, negative for a low one,
+    NaN for a missing value or a row not ranked), the size of the history it was ranked in,
+    and that history's `band_quantile` and `1 - band_quantile` quantiles."""
+
+    surprise: np.ndarray
+    history: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def two_sided_surprise(at_most: np.ndarray, at_least: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Signed `-ln p` from the counts of history values `<= x` and `>= x` among `size`."""
+    nearer = np.minimum(at_most, at_least)
+    p = np.minimum(1.0, 2.0 * (nearer + 1.0) / (size + 1.0))
+    sign = np.where(at_least < at_most, 1.0, -1.0)
+    return sign * -np.log(p)
+
+
+def trailing_rarity(
+    values: np.ndarray,
+    window: int,
+    *,
+    first: int = 0,
+    offset: int = 0,
+    band_quantile: float = 0.001,
+) -> Rarity:
+    """Rank `values[t]` among the non-missing values of the `window` rows before its block, for
+    every `t >= first`. `offset` is the row number of `values[0]` in the whole series (it
+    aligns the blocks); rows before `first` get NaN and only serve as history.
+    """
+    values = np.asarray(values, dtype=float)
+    n_rows = len(values)
+    log_high = np.zeros(n_rows)  # ln of the one-sided tail probability above
+    log_low = np.zeros(n_rows)
+    history = np.zeros(n_rows, dtype=np.int64)
+    lower = np.full(n_rows, np.nan)
+    upper = np.full(n_rows, np.nan)
+    at = offset + first
+    start = first - at % block_size(at)  # the block the first wanted row is in
+    ordered = _present(values[max(0, start - window) : max(0, start)])
+    ordered.sort()
+    while start < n_rows:
+        end = min(n_rows, start + block_size(offset + start))
+        rows = slice(max(start, first), end)
+        block = values[rows]
+        history[rows] = len(ordered)
+        if len(ordered):
+            log_high[rows], log_low[rows] = _tails(ordered, block)
+            k = int(band_quantile * len(ordered))
+            lower[rows], upper[rows] = ordered[k], ordered[len(ordered) - 1 - k]
+        leaving = values[max(0, start - window) : max(0, end - window)]
+        ordered = _slide(ordered, _present(leaving), _present(values[max(0, start) : end]))
+        start = end
+    nearer = np.minimum(log_high, log_low)
+    surprise = np.clip(-(np.log(2.0) + nearer), 0.0, None)
+    surprise = np.where(log_high < log_low, surprise, -surprise)
+    surprise[np.isnan(values)] = np.nan
+    surprise[:first] = np.nan
+    return Rarity(surprise, history, lower, upper)
+
+
+def _tails(ordered: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ln of the one-sided tail probabilities of each `block` value above and below, in the
+    sorted history `ordered`: the empirical `(k + 1) / (n + 1)`, less one for each tail scale
+    a value lies past the history's extreme."""
+    size = len(ordered)
+    order = np.argsort(block)  # sorted needles find their places faster
+    at_least = np.empty(len(block))
+    at_most = np.empty(len(block))
+    at_least[order] = size - np.searchsorted(ordered, block[order], side="left")
+    at_most[order] = np.searchsorted(ordered, block[order], side="right")
+    denominator = np.log(size + 1.0)
+    tail = min(size, max(TAIL_MIN, int(TAIL_SHARE * size)))
+    middle = ordered[(3 * size) // 4] - ordered[size // 4]
+    floor = max(TAIL_FLOOR * middle, (ordered[-1] - ordered[0]) * 0.01, 1e-12)
+    scale_high = max(float(np.mean(ordered[size - tail :] - ordered[size - tail])), floor)
+    scale_low = max(float(np.mean(ordered[tail - 1] - ordered[:tail])), floor)
+    with np.errstate(invalid="ignore"):
+        past_high = np.maximum(block - ordered[-1], 0.0) / scale_high
+        past_low = np.maximum(ordered[0] - block, 0.0) / scale_low
+    log_high = np.log(at_least + 1.0) - denominator - np.nan_to_num(past_high)
+    log_low = np.log(at_most + 1.0) - denominator - np.nan_to_num(past_low)
+    return log_high, log_low
+
+
+def _present(values: np.ndarray) -> np.ndarray:
+    return values[~np.isnan(values)]
+
+
+def _slide(ordered: np.ndarray, leaving: np.ndarray, entering: np.ndarray) -> np.ndarray:
+    """The sorted window with `leaving` taken out and `entering` put in."""
+    if leaving.size:
+        gone = np.sort(leaving)
+        where = np.searchsorted(ordered, gone, side="left")
+        # equal values leave from consecutive places
+        where += np.arange(gone.size) - np.searchsorted(gone, gone, side="left")
+        keep = np.ones(len(ordered), dtype=bool)
+        keep[where] = False
+        ordered = ordered[keep]
+    if entering.size:
+        merged = np.concatenate([ordered, np.sort(entering)])
+        merged.sort(kind="stable")  # two sorted runs: a linear merge
+        ordered = merged
+    return ordered

@@ -1,0 +1,104 @@
+"""The automatic detector: calibrated on the series' own history, a learning period, one flag
+for the start of each anomaly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from detection import make_detector
+from detection.auto import LEARNING, RECENT
+from detection.synthetic import gaussian_noise, with_spike
+
+
+def frame_of(values, step: str = "5min") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=len(values), freq=step),
+            "value": np.asarray(values, dtype=float),
+        }
+    )
+
+
+def test_a_spike_is_flagged_once_and_the_points_after_it_are_not():
+    spiky = with_spike(gaussian_noise(3000, seed=5), 2000, 8)
+    scored = make_detector("auto").score_online(spiky)
+
+    assert scored.loc[2000, "is_anomaly"]
+    assert scored.loc[2000, "onset"]
+    assert not scored.loc[2001 : 2000 + RECENT, "is_anomaly"].any()
+    assert scored["is_anomaly"].sum() <= 3  # noise sets a record now and then
+    assert "the value is the highest in" in scored.loc[2000, "explanation"]
+    # the spike does not drag the expected value: the next points expect what they are
+    after = scored.loc[2001:2005]
+    assert (after["expected"] - after["value"]).abs().max() < 4
+
+
+def test_nothing_is_flagged_while_the_series_is_learning():
+    values = np.r_[np.zeros(LEARNING - 50), [1000.0], np.zeros(500)]
+    scored = make_detector("auto").fit_score(frame_of(values))
+
+    assert not scored["is_anomaly"].iloc[:LEARNING].any()
+    assert scored["severity"].iloc[:LEARNING].isna().all()
+    assert scored["severity"].iloc[LEARNING:].notna().all()
+
+
+def test_a_noiseless_daily_square_wave_raises_no_flag_at_all():
+    day = np.r_[np.full(144, 10.0), np.full(144, 90.0)]  # five-minute points
+    scored = make_detector("auto").score_online(frame_of(np.tile(day, 20)))
+    assert not scored["is_anomaly"].any()
+
+
+def test_a_persistent_level_shift_is_one_episode_and_then_normal():
+    rng = np.random.default_rng(3)
+    values = np.r_[rng.normal(50, 1, 2000), rng.normal(80, 1, 3000)]
+    scored = make_detector("auto").score_online(frame_of(values))
+
+    after = scored.iloc[2000:]
+    assert after["episode"].dropna().nunique() == 1
+    assert after["onset"].iloc[:5].any()
+    assert not after["is_anomaly"].iloc[2 * RECENT :].any()
+
+
+def test_heavy_tailed_counts_are_judged_by_their_own_tails():
+    rng = np.random.default_rng(11)
+    counts = rng.pareto(1.5, 20_000) * 10  # tweet-like volumes: most small, some huge
+    scored = make_detector("auto").score_online(frame_of(counts))
+    days = 20_000 * 5 / (60 * 24)
+    assert scored["episode"].dropna().nunique() / days <= 0.5
+
+
+def test_batch_and_streaming_give_the_same_scores():
+    spiky = with_spike(gaussian_noise(12_000, seed=7), 9000, 7)
+    batch = make_detector("auto").fit_score(spiky)
+    stream = make_detector("auto").score_online(spiky)
+    np.testing.assert_allclose(batch["severity"], stream["severity"], equal_nan=True)
+    assert batch["is_anomaly"].tolist() == stream["is_anomaly"].tolist()
+
+
+def test_a_fitted_detector_scores_new_points_as_the_continuation_of_its_series():
+    spiky = with_spike(gaussian_noise(10_000, seed=8), 9500, 8)
+    whole = make_detector("auto").fit_score(spiky)
+    fitted = make_detector("auto").fit(spiky.iloc[:9000])
+    later = fitted.score(spiky.iloc[9000:])
+    np.testing.assert_allclose(later["severity"], whole["severity"].iloc[9000:])
+    assert later.loc[9500, "is_anomaly"]
+
+
+def test_severity_separates_the_rare_from_the_very_rare():
+    base = gaussian_noise(6000, seed=2)
+    rare = make_detector("auto").fit_score(with_spike(base, 5000, 6))
+    very_rare = make_detector("auto").fit_score(with_spike(base, 5000, 30))
+    assert very_rare.loc[5000, "severity"] > rare.loc[5000, "severity"] >= 0.9
+    assert very_rare.loc[5000, "severity"] < 1
+
+
+def test_a_stream_that_starts_one_point_at_a_time_scores_as_the_whole_series():
+    from detection.stream import OnlineScorer
+
+    spiky = with_spike(gaussian_noise(700, seed=4, step="15min"), 650, 9)
+    scorer = OnlineScorer(make_detector("auto"))
+    live = pd.concat([scorer.update(spiky.iloc[i : i + 1]) for i in range(len(spiky))])
+    whole = make_detector("auto").score_online(spiky)
+    pd.testing.assert_frame_equal(live, whole, rtol=1e-9)
+    assert live.loc[650, "onset"]
