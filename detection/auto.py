@@ -7,12 +7,14 @@ tail probability); the score is their sum. Ranking a series against itself calib
 by construction: a noisy or heavy-tailed series is judged by its own tails, so a flag at the
 default threshold is about as rare on every series.
 
-Three rules keep flags to the moments worth an alert:
+Four rules keep flags to the moments worth an alert:
 - a learning period: no point is flagged before the series has LEARNING points of history,
   or a day's worth when its step is shorter (a daily season is seen through first);
 - first detection: a point is flagged only when its score beats every score of the RECENT
   points before it, so the points that follow a spike (whose local spread still contains it)
   and a level that stays shifted are not flagged again and again;
+- right after a flag, a point is flagged only when its own departure from the expected value
+  is rarer than GATE nats: the point after a spike, back to normal, is not flagged;
 - the expected value is the median of the LOCAL points before, which a spike cannot drag.
 
 Batch and streaming scores are the same: every rank is causal, and the blocks it is computed
@@ -50,6 +52,9 @@ LEARNING_DAYS = 1
 SURPRISE_AT_SEVERITY_0_9 = 19.0
 #: Views worth naming in an explanation: rarer than about 1 in 20 (in nats).
 NOTABLE = 3.0
+#: Right after a flag, a point's departure from the expected value must be at least this
+#: surprising (nats, about 1 in 20) for it to be flagged too.
+GATE = 3.0
 
 #: What each view is called, its record high and low, and how to say it is unusually so.
 VIEWS = {
@@ -74,9 +79,6 @@ VIEWS = {
         ("wider than usual", "narrower than usual"),
     ),
 }
-
-
-GATE = 3.0
 
 
 def views(values: np.ndarray) -> dict[str, np.ndarray]:
