@@ -32,7 +32,7 @@ from detection.base import Detector, OnlineState, grid_step
 from detection.episodes import GAP
 from detection.explain import number, odds
 from detection.params import Param
-from detection.rarity import BLOCK, Rarity, trailing_rarity
+from detection.rarity import BLOCK, Rarity, rarity_at, trailing_rarity
 from detection.rolling import moving_median
 from detection.scored import make_scored_frame
 
@@ -201,7 +201,6 @@ class AutoDetector(Detector):
         position = offset + np.arange(len(values))
         previous = np.concatenate([[np.nan], values[:-1]])
         expected = moving_median(previous, LOCAL, 1)
-        departure = trailing_rarity(values - expected, HISTORY, first=ranked_from, offset=offset)
         candidate = (
             (score >= surprise_at(self.threshold))
             & (score > np.nan_to_num(before))
@@ -212,8 +211,10 @@ class AutoDetector(Detector):
         follows = (
             pd.Series(candidate).shift(1, fill_value=False).rolling(GAP + 1, min_periods=1).max()
         ).to_numpy(dtype=bool)
-        departs = np.abs(np.nan_to_num(departure.surprise)) >= GATE
-        flagged = candidate & (~follows | departs)
+        judged = np.flatnonzero(candidate & follows)
+        departure = rarity_at(values - expected, judged, HISTORY, offset=offset)
+        flagged = candidate.copy()
+        flagged[judged] = np.abs(np.nan_to_num(departure)) >= GATE
         severity[position < learning] = np.nan
         score[position < learning] = np.nan
         lower, upper = rarity["value"].lower, rarity["value"].upper

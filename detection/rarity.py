@@ -99,12 +99,36 @@ def trailing_rarity(
         leaving = values[max(0, start - window) : max(0, end - window)]
         ordered = _slide(ordered, _present(leaving), _present(values[max(0, start) : end]))
         start = end
-    nearer = np.minimum(log_high, log_low)
-    surprise = np.clip(-(np.log(2.0) + nearer), 0.0, None)
-    surprise = np.where(log_high < log_low, surprise, -surprise)
+    surprise = _signed(log_high, log_low)
     surprise[np.isnan(values)] = np.nan
     surprise[:first] = np.nan
     return Rarity(surprise, history, lower, upper)
+
+
+def rarity_at(values: np.ndarray, rows: np.ndarray, window: int, *, offset: int = 0) -> np.ndarray:
+    """The signed surprise `trailing_rarity(values, window, offset=offset)` gives `rows`, for
+    a few rows: each is ranked on its own, without sliding a window over the whole series."""
+    values = np.asarray(values, dtype=float)
+    surprise = np.full(len(rows), np.nan)
+    for k, row in enumerate(rows):
+        if np.isnan(values[row]):
+            continue
+        start = row - (offset + row) % block_size(offset + row)
+        ordered = np.sort(_present(values[max(0, start - window) : max(0, start)]))
+        if not len(ordered):
+            surprise[k] = 0.0
+            continue
+        log_high, log_low = _tails(ordered, values[row : row + 1])
+        surprise[k] = _signed(log_high, log_low)[0]
+    return surprise
+
+
+def _signed(log_high: np.ndarray, log_low: np.ndarray) -> np.ndarray:
+    """Signed two-sided surprise from the ln of the one-sided tail probabilities: positive on
+    the high side."""
+    nearer = np.minimum(log_high, log_low)
+    surprise = np.clip(-(np.log(2.0) + nearer), 0.0, None)
+    return np.where(log_high < log_low, surprise, -surprise)
 
 
 def _tails(ordered: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,13 +145,14 @@ def _tails(ordered: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarr
     tail = min(size, max(TAIL_MIN, int(TAIL_SHARE * size)))
     middle = ordered[(3 * size) // 4] - ordered[size // 4]
     floor = max(TAIL_FLOOR * middle, (ordered[-1] - ordered[0]) * 0.01, 1e-12)
-    scale_high = max(float(np.mean(ordered[size - tail :] - ordered[size - tail])), floor)
-    scale_low = max(float(np.mean(ordered[tail - 1] - ordered[:tail])), floor)
-    with np.errstate(invalid="ignore"):
-        past_high = np.maximum(block - ordered[-1], 0.0) / scale_high
-        past_low = np.maximum(ordered[0] - block, 0.0) / scale_low
-    log_high = np.log(at_least + 1.0) - denominator - np.nan_to_num(past_high)
-    log_low = np.log(at_most + 1.0) - denominator - np.nan_to_num(past_low)
+    top, bottom = ordered[size - tail :], ordered[:tail]
+    scale_high = max(float(top.sum()) / tail - top[0], floor)
+    scale_low = max(bottom[-1] - float(bottom.sum()) / tail, floor)
+    # fmax: a missing value is past nothing (its rank is discarded anyway)
+    past_high = np.fmax(block - ordered[-1], 0.0) / scale_high
+    past_low = np.fmax(ordered[0] - block, 0.0) / scale_low
+    log_high = np.log(at_least + 1.0) - denominator - past_high
+    log_low = np.log(at_most + 1.0) - denominator - past_low
     return log_high, log_low
 
 
