@@ -70,13 +70,20 @@ def test_the_data_page_shows_the_quality_report_and_previews(demo_id):
 def test_the_analyze_page_scores_the_chosen_series(demo_id):
     from pages.analyze import run_analysis, show_result
 
+    # a threshold no other test asks for, so no earlier test has stored this run
+    ids = [{"type": "analyze-param", "detector": "stl", "name": "threshold"}]
     progress: list[str] = []
     key, status = run_analysis(
-        progress.append, 1, "requests_per_min", "stl", False, demo_id, [], []
+        progress.append, 1, "requests_per_min", "stl", False, demo_id, [3.45], ids
     )
 
     assert status is None
     assert any("Running" in step for step in progress)
+    again: list[str] = []
+    assert run_analysis(
+        again.append, 1, "requests_per_min", "stl", False, demo_id, [3.45], ids
+    ) == (key, None)
+    assert not any("Running" in step for step in again)  # the stored result is used
     figure, rows, summary = show_result(key, 0.0)
     anomalies = next(trace for trace in figure.data if trace.name == "anomaly")
     flagged_times = pd.to_datetime(anomalies.x)
