@@ -31,7 +31,7 @@ import pandas as pd
 from detection.base import Detector, OnlineState, grid_step
 from detection.episodes import GAP
 from detection.explain import number, odds
-from detection.params import Param
+from detection.params import severity_threshold
 from detection.rarity import BLOCK, Rarity, rarity_at, trailing_rarity
 from detection.rolling import moving_median
 from detection.scored import make_scored_frame
@@ -122,16 +122,9 @@ class AutoDetector(Detector):
         "a good first choice."
     )
     PARAMS = (
-        Param(
-            "threshold",
-            float,
-            0.9,
-            "Flag at severity",
+        severity_threshold(
             "Flag points at least this severe (0.9 is validated on real labelled series: about "
-            "one false alarm a week per series).",
-            minimum=0.05,
-            maximum=0.999,
-            step=0.01,
+            "one false alarm a week per series)."
         ),
     )
 
@@ -181,7 +174,7 @@ class AutoDetector(Detector):
         unscored = make_scored_frame(
             context, score=np.nan, severity=np.nan, is_anomaly=np.zeros(len(context), bool)
         )
-        return pd.concat([unscored, scored.set_axis(frame.index[state.scored_from :])])
+        return pd.concat([unscored, scored])
 
     def _judge(
         self, frame: pd.DataFrame, values: np.ndarray, *, first: int, offset: int, learning: int

@@ -26,7 +26,7 @@ from detection.change import SCALE_HISTORY, level_change
 from detection.errors import ParameterError
 from detection.explain import number
 from detection.iforest import IsolationForestDetector
-from detection.params import Param
+from detection.params import Param, severity_threshold
 from detection.scored import deviation_from_severity, make_scored_frame, severity_from_deviation
 from detection.stl import SeasonalDetector, expectation_lookback
 from detection.tidy import infer_step
@@ -55,16 +55,9 @@ class EnsembleDetector(Detector):
         "test, optionally Isolation Forest; flags where they are sure."
     )
     PARAMS = (
-        Param(
-            "threshold",
-            float,
-            0.9,
-            "Flag at severity",
+        severity_threshold(
             "Flag points whose combined severity is at least this (0.9 is about as rare as a "
-            "5-sigma deviation).",
-            minimum=0.05,
-            maximum=0.999,
-            step=0.01,
+            "5-sigma deviation)."
         ),
         Param(
             "combine",

@@ -78,3 +78,17 @@ def coerce_params(specs: tuple[Param, ...], given: Mapping[str, object]) -> dict
         names = ", ".join(known) or "none"
         raise ParameterError(f"Unknown parameter {unknown[0]!r}; this detector takes: {names}.")
     return {name: spec.coerce(given.get(name)) for name, spec in known.items()}
+
+
+def severity_threshold(help: str) -> Param:
+    """The `threshold` parameter of a detector that flags at a severity (0.9 by default)."""
+    return Param(
+        "threshold",
+        float,
+        0.9,
+        "Flag at severity",
+        help,
+        minimum=0.05,
+        maximum=0.999,
+        step=0.01,
+    )

@@ -41,7 +41,6 @@ class OnlineScorer:
         self._last: int | None = None
         #: Rows of history the last batch was scored with (all of them while settling).
         self.last_context = 0
-        self.episodes = EpisodeState()
 
     @property
     def history_rows(self) -> int:
@@ -111,6 +110,7 @@ class ModelScorer:
     each batch is scored together with the `context` points before it, for the detectors
     whose score of a point reads its neighbours (rolling windows, level changes)."""
 
+    #: Where the episodes of the points scored so far stand.
     episodes = EpisodeState()
 
     def __init__(self, detector: Detector, context: int = MODEL_CONTEXT) -> None:
@@ -119,7 +119,6 @@ class ModelScorer:
         self._history = pd.DataFrame(columns=["timestamp", "value"])
         self._last: int | None = None
         self.last_context = 0
-        self.episodes = EpisodeState()
 
     @property
     def history_rows(self) -> int:
