@@ -49,6 +49,25 @@ class OnlineScorer:
             return len(self._history)
         return 0 if self._head is None else len(self._head)
 
+    @property
+    def rows_seen(self) -> int:
+        """Rows of the series so far, on its grid (gaps filled) once the step is settled."""
+        if self._history is not None:
+            return self._state.offset + len(self._history)
+        return 0 if self._head is None else len(self._head)
+
+    @property
+    def step(self) -> pd.Timedelta | None:
+        """The series' time step, once settled."""
+        return None if self._step is None else pd.Timedelta(self._step, unit="ns")
+
+    def learning_left(self) -> int:
+        """Rows still to come before the detector can flag this series (0 once it can): its
+        learning period, which for some detectors depends on the series' step."""
+        seen = self._history if self._history is not None else self._head
+        frame = seen if seen is not None and len(seen) >= 2 else None
+        return max(0, self.detector.online_warmup(frame) - self.rows_seen)
+
     def update(self, points: pd.DataFrame) -> pd.DataFrame:
         """Score new `timestamp`/`value` points, later than every point before them; a
         ScoredFrame with one row per point, indexed like `points`."""
@@ -123,6 +142,18 @@ class ModelScorer:
     @property
     def history_rows(self) -> int:
         return len(self._history)
+
+    @property
+    def rows_seen(self) -> int:
+        return len(self._history)
+
+    @property
+    def step(self) -> pd.Timedelta | None:
+        return None
+
+    def learning_left(self) -> int:
+        """0: a trained model judges from its first point."""
+        return 0
 
     def update(self, points: pd.DataFrame) -> pd.DataFrame:
         """Score new points, later than every point before them, like `OnlineScorer.update`."""
