@@ -1,0 +1,67 @@
+"""Revision 0006 (live episodes and learning) keeps the points it finds, both ways."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+
+from storage.database import Database
+from storage.migrations import downgrade, upgrade
+
+
+@pytest.fixture
+def at_0005(database_url):
+    """A database at revision 0005 with one series and two points, one flagged."""
+    database = Database(database_url)
+    upgrade(database, "0005")
+    with database.write() as connection:
+        series = connection.execute(
+            text(
+                "INSERT INTO series (name, detector, created) VALUES ('s', 'auto', 0) RETURNING id"
+            )
+        ).scalar_one()
+        for ts, flagged in ((1, 0), (2, 1)):
+            connection.execute(
+                text(
+                    "INSERT INTO points (series, ts, value, received, is_anomaly) "
+                    "VALUES (:s, :ts, 1.0, 0, :flagged)"
+                ),
+                {"s": series, "ts": ts, "flagged": flagged},
+            )
+    yield database
+    database.dispose()
+
+
+def columns(database: Database, table: str) -> set[str]:
+    return {column["name"] for column in inspect(database.engine).get_columns(table)}
+
+
+def test_0006_adds_episodes_and_learning_and_keeps_the_points(at_0005):
+    upgrade(at_0005, "0006")
+
+    assert {"episode", "onset"} <= columns(at_0005, "points")
+    assert {"learning_left", "learning_at", "step_seconds"} <= columns(at_0005, "series")
+    with at_0005.read() as connection:
+        rows = connection.execute(
+            text("SELECT ts, is_anomaly, episode, onset FROM points ORDER BY ts")
+        ).all()
+    # points scored before the revision are not labelled after the fact
+    assert [tuple(row) for row in rows] == [(1, 0, None, None), (2, 1, None, None)]
+
+
+def test_0006_goes_down_in_place_so_deleted_point_ids_are_still_never_given_again(at_0005):
+    upgrade(at_0005, "0006")
+    downgrade(at_0005, "0005")
+
+    assert "episode" not in columns(at_0005, "points")
+    assert "learning_left" not in columns(at_0005, "series")
+    insert = text(
+        "INSERT INTO points (series, ts, value, received) VALUES (1, :ts, 1.0, 0) RETURNING id"
+    )
+    with at_0005.write() as connection:
+        last = connection.execute(insert, {"ts": 3}).scalar_one()
+        connection.execute(text("DELETE FROM points WHERE id = :id"), {"id": last})
+        again = connection.execute(insert, {"ts": 3}).scalar_one()
+        kept = connection.execute(text("SELECT COUNT(*) FROM points")).scalar_one()
+    assert again > last
+    assert kept == 3
