@@ -1,5 +1,10 @@
 """Judging detectors side by side on one labelled series: the Evaluate page and `vigil evaluate`
-both call `judge`."""
+both call `judge`.
+
+Detections are judged as users see them: an episode (flags at most `GAP` rows apart merged)
+is one detection and one alert, and an episode that touches no labelled anomaly is one false
+alarm, in the event-wise precision, in the false episodes a day and at the alert budget.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ import numpy as np
 import pandas as pd
 
 from detection import DETECTORS, make_detector
+from detection.episodes import GAP
 from detection.evaluation import (
+    EpisodeCounts,
     Scores,
-    alert_count,
     budget_threshold,
     event_scores,
+    false_episodes,
     point_scores,
     precision_recall_curve,
 )
@@ -23,14 +30,14 @@ from detection.evaluation import (
 
 @dataclass(frozen=True)
 class Judgement:
-    """How one detector did: at its own threshold, over every threshold (event-wise), and at
-    the threshold that fits the alert budget."""
+    """How one detector did: at its own threshold (points, windows and episodes), over every
+    threshold (event-wise), and at the threshold that fits the alert budget."""
 
     detector: str
     point: Scores
     event: Scores
+    episodes: EpisodeCounts
     curve: pd.DataFrame
-    alerts_per_day: float
     budget_threshold: float | None
     at_budget: Scores | None
     warmup_rows: int
@@ -40,10 +47,15 @@ class Judgement:
     def label(self) -> str:
         return DETECTORS[self.detector].label
 
+    @property
+    def alerts_per_day(self) -> float:
+        """Episodes a day, true or false: one alert each."""
+        return self.episodes.episodes_per_day
 
-def _days(timestamps: pd.Series) -> float:
-    span = pd.Timestamp(timestamps.iloc[-1]) - pd.Timestamp(timestamps.iloc[0])
-    return max(span / pd.Timedelta(days=1), 1.0)
+    @property
+    def false_per_day(self) -> float:
+        """Episodes a day that touch no labelled anomaly."""
+        return self.episodes.false_per_day
 
 
 def judge(
@@ -57,7 +69,6 @@ def judge(
 ) -> list[Judgement]:
     """Run each detector (with its defaults) on `frame` and score it against `labels`."""
     results = []
-    days = _days(frame["timestamp"])
     for name in detectors:
         if progress:
             progress(f"Running {DETECTORS[name].label} on {len(frame):,} points…")
@@ -68,15 +79,16 @@ def judge(
         severity = scored["severity"].to_numpy()
         threshold = at_budget = None
         if per_day is not None:
-            threshold = budget_threshold(scored["timestamp"], severity, per_day)
-            at_budget = event_scores(labels, np.nan_to_num(severity, nan=-1.0) >= threshold)
+            threshold = budget_threshold(scored["timestamp"], severity, per_day, gap=GAP)
+            budget_flags = np.nan_to_num(severity, nan=-1.0) >= threshold
+            at_budget = event_scores(labels, budget_flags, gap=GAP)
         results.append(
             Judgement(
                 detector=name,
                 point=point_scores(labels, flagged),
-                event=event_scores(labels, flagged),
-                curve=precision_recall_curve(labels, severity, events=True),
-                alerts_per_day=alert_count(flagged) / days,
+                event=event_scores(labels, flagged, gap=GAP),
+                episodes=false_episodes(labels, scored["episode"], scored["timestamp"]),
+                curve=precision_recall_curve(labels, severity, events=True, gap=GAP),
                 budget_threshold=threshold,
                 at_budget=at_budget,
                 warmup_rows=int(scored.attrs.get("warmup_rows", 0)),

@@ -7,15 +7,22 @@ import pandas as pd
 import pytest
 
 from detection import run_detection
+from detection.episodes import GAP, with_episodes
 from detection.errors import DataError
 from detection.evaluation import (
+    EpisodeCounts,
     alert_count,
     budget_threshold,
+    detections,
     event_scores,
+    false_episodes,
+    per_series_day,
     point_scores,
     precision_recall_curve,
     runs,
 )
+from detection.judge import judge
+from detection.labels import labels_from_windows
 from detection.synthetic import ANOMALY_KINDS, labelled_series
 
 #            0  1  2  3  4  5  6  7  8  9
@@ -104,6 +111,107 @@ def test_budget_threshold_keeps_alerts_within_the_budget():
 def test_alerts_are_runs_of_flags():
     assert alert_count(np.array([1, 1, 0, 1, 0, 0, 1, 1], dtype=bool)) == 3
     assert alert_count(np.array([], dtype=bool)) == 0
+
+
+def scored_with_flags(flagged_rows: list[int], *, rows: int = 49, step: str = "h") -> pd.DataFrame:
+    """A ScoredFrame-like frame (timestamps, flags, episodes) with these rows flagged."""
+    flags = np.zeros(rows, dtype=bool)
+    flags[flagged_rows] = True
+    frame = pd.DataFrame(
+        {"timestamp": pd.date_range("2024-01-01", periods=rows, freq=step), "is_anomaly": flags}
+    )
+    return with_episodes(frame)
+
+
+def test_runs_of_flags_a_few_rows_apart_are_one_episode():
+    # rows 2-3 and 7 are GAP (3) rows apart: one episode; row 12 is four rows further: another
+    scored = scored_with_flags([2, 3, 7, 12])
+    nothing_labelled = np.zeros(len(scored), dtype=bool)
+    nothing_labelled[40] = True
+
+    counts = false_episodes(nothing_labelled, scored["episode"], scored["timestamp"])
+
+    assert GAP == 3
+    assert (counts.episodes, counts.false) == (2, 2)
+    assert detections(scored["is_anomaly"], gap=GAP) == [(2, 7), (12, 12)]
+    assert runs(scored["is_anomaly"]) == [(2, 3), (7, 7), (12, 12)]
+    assert alert_count(scored["is_anomaly"].to_numpy(), gap=GAP) == 2
+
+
+def test_an_episode_that_touches_a_labelled_window_is_true_however_long_it_runs():
+    scored = scored_with_flags([*range(8, 20), 30])  # 8-19 overlaps the window; 30 does not
+    window = pd.DataFrame(
+        {"start": [pd.Timestamp("2024-01-01 18:00")], "end": [pd.Timestamp("2024-01-01 22:00")]}
+    )
+    labels = labels_from_windows(scored["timestamp"], window).to_numpy()
+
+    counts = false_episodes(labels, scored["episode"], scored["timestamp"])
+
+    assert (counts.episodes, counts.false) == (2, 1)  # only the flag at row 30 is false
+
+
+def test_a_labelled_point_inside_an_episode_makes_it_true_even_in_a_merged_gap():
+    scored = scored_with_flags([10, 14, 30])  # 10 and 14 merge into one episode over 10-14
+    labels = np.zeros(len(scored), dtype=bool)
+    labels[12] = True  # unflagged, but within that episode's span
+
+    counts = false_episodes(labels, scored["episode"], scored["timestamp"])
+
+    assert (counts.episodes, counts.false) == (2, 1)
+    # event-wise scoring at the same gap counts the same false alarm and finds the point
+    scores = event_scores(labels, scored["is_anomaly"], gap=GAP)
+    assert (scores.true_positives, scores.false_positives) == (1, 1)
+    assert event_scores(labels, scored["is_anomaly"]).false_positives == 3  # runs, not episodes
+
+
+def test_false_episodes_a_day_divide_by_the_series_span():
+    two_days = scored_with_flags([5, 20, 40], rows=49)  # hourly: 48 hours from first to last
+    labels = np.zeros(49, dtype=bool)
+    labels[20] = True
+
+    counts = false_episodes(labels, two_days["episode"], two_days["timestamp"])
+
+    assert counts == EpisodeCounts(episodes=3, false=2, days=2.0)
+    assert counts.false_per_day == pytest.approx(1.0)
+    assert counts.episodes_per_day == pytest.approx(1.5)
+    # half a day of ten-minute points with one false episode: two a day
+    half_day = scored_with_flags([3], rows=73, step="10min")
+    short = false_episodes(np.eye(73, dtype=bool)[60], half_day["episode"], half_day["timestamp"])
+    assert short.false_per_day == pytest.approx(2.0)
+
+
+def test_several_series_give_false_episodes_per_series_day():
+    counts = per_series_day([EpisodeCounts(4, 3, 2.0), EpisodeCounts(1, 0, 4.0)])
+    assert counts == EpisodeCounts(episodes=5, false=3, days=6.0)
+    assert counts.false_per_day == pytest.approx(0.5)  # not the mean of 1.5 and 0 a day
+
+
+def test_no_episode_is_no_false_alarm_and_a_series_with_no_span_has_no_rate():
+    scored = scored_with_flags([], rows=10)
+    counts = false_episodes(np.eye(10, dtype=bool)[4], scored["episode"], scored["timestamp"])
+    assert (counts.episodes, counts.false, counts.false_per_day) == (0, 0, 0.0)
+    one_point = scored_with_flags([0], rows=1)
+    assert np.isnan(false_episodes([0], one_point["episode"], one_point["timestamp"]).false_per_day)
+
+
+def test_false_episodes_refuse_labels_of_another_length():
+    scored = scored_with_flags([3], rows=10)
+    with pytest.raises(DataError, match="do not line up"):
+        false_episodes([0, 1], scored["episode"], scored["timestamp"])
+
+
+def test_judge_counts_false_episodes_beside_precision_and_recall():
+    series = labelled_series("spike", seed=5)
+    frame, labels = series[["timestamp", "value"]], series["label"].to_numpy(dtype=bool)
+
+    (judged,) = judge(frame, labels, ["zscore"])
+
+    scored = run_detection(frame, "zscore")
+    expected = false_episodes(labels, scored["episode"], scored["timestamp"])
+    assert judged.episodes == expected
+    assert judged.event.false_positives == expected.false
+    assert judged.false_per_day == pytest.approx(expected.false / expected.days)
+    assert expected.days == pytest.approx(14, abs=0.1)
 
 
 def test_a_detector_is_judged_on_planted_spikes():
