@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 import plotly.io as pio
+from dash import html
 
+from detection.episodes import GAP
 from detection.judge import Judgement
+from detection.quality import plural
 
 PERCENT = {"function": "params.value == null ? '' : d3.format('.0%')(params.value)"}
 RATE = {"function": "params.value == null ? '' : d3.format('.2f')(params.value)"}
@@ -17,29 +22,55 @@ THRESHOLD = {
     "(params.value > 1 ? 'none fits' : d3.format('.2f')(params.value))"
 }
 
+FALSE_ALARMS_TIP = (
+    "Episodes (runs of flags, gaps of a few points merged) that touch no labelled anomaly, "
+    "per day of the series"
+)
 JUDGEMENT_COLUMNS = [
     {"field": "detector", "headerName": "Detector", "pinned": "left", "minWidth": 200},
     {
         "headerName": "Anomaly windows",
         "children": [
-            {"field": "events_found", "headerName": "Found", "minWidth": 70},
-            {"field": "false_alarms", "headerName": "False alarms", "minWidth": 70},
+            {
+                "field": "events_found",
+                "headerName": "Found",
+                "minWidth": 70,
+                "headerTooltip": "Labelled windows an episode touches, of all of them",
+            },
             {"field": "event_precision", "headerName": "Precision", "valueFormatter": PERCENT},
             {"field": "event_recall", "headerName": "Recall", "valueFormatter": PERCENT},
             {"field": "event_f1", "headerName": "F1", "valueFormatter": RATE, "sort": "desc"},
         ],
     },
     {
-        "field": "point_f1",
-        "headerName": "Point F1",
-        "valueFormatter": RATE,
-        "headerTooltip": "F1 counting every point once",
+        "headerName": "False alarms",
+        "children": [
+            {
+                "field": "false_per_day",
+                "headerName": "A day",
+                "valueFormatter": RATE,
+                "headerTooltip": FALSE_ALARMS_TIP,
+                "minWidth": 70,
+            },
+            {
+                "field": "false_alarms",
+                "headerName": "In all",
+                "headerTooltip": "Episodes that touch no labelled anomaly",
+                "minWidth": 70,
+            },
+        ],
     },
     {
         "field": "alerts_per_day",
         "headerName": "Alerts a day",
         "valueFormatter": RATE,
-        "headerTooltip": "Runs of consecutive flagged points, a day",
+        "headerTooltip": "Episodes a day, true or false: one alert each",
+    },
+    {
+        "field": "point_f1",
+        "headerName": "Point F1",
+        "valueFormatter": RATE,
+        "headerTooltip": "F1 counting every point once",
     },
     {
         "headerName": "At the alert budget",
@@ -66,6 +97,26 @@ def judgement_grid(component_id: str) -> dag.AgGrid:
     )
 
 
+def judgement_note(component_id: str) -> html.P:
+    """What the table's columns count, in a user's words."""
+    return html.P(
+        [
+            html.Strong("False alarms a day: "),
+            f"runs of flags (episodes; gaps of up to {GAP} points merged) that touch no "
+            "labelled anomaly, per day of the series. A window is found when an episode "
+            "touches it. Alerts a day counts every episode, true or false; Point F1 counts "
+            "every point once.",
+        ],
+        id=component_id,
+        className="small text-muted mt-2",
+    )
+
+
+def _number(value: float) -> float | None:
+    """A rate as the grid can show it: a series that spans no time has none."""
+    return None if math.isnan(value) else value
+
+
 def judgement_rows(judgements: Sequence[Judgement]) -> list[dict]:
     """Grid rows: one per detector, its label as the name."""
     rows = []
@@ -74,17 +125,46 @@ def judgement_rows(judgements: Sequence[Judgement]) -> list[dict]:
             "detector": j.label,
             "events_found": f"{j.event.true_positives} of "
             f"{j.event.true_positives + j.event.false_negatives}",
-            "false_alarms": j.event.false_positives,
             "event_precision": j.event.precision,
             "event_recall": j.event.recall,
             "event_f1": round(j.event.f1, 4),
+            "false_per_day": _number(j.false_per_day),
+            "false_alarms": j.episodes.false,
+            "alerts_per_day": _number(j.alerts_per_day),
             "point_f1": j.point.f1,
-            "alerts_per_day": j.alerts_per_day,
             "budget_threshold": j.budget_threshold,
             "budget_recall": None if j.at_budget is None else j.at_budget.recall,
         }
         rows.append(row)
     return rows
+
+
+def evaluation_summary(judgements: Sequence[Judgement], events: int, *, online: bool) -> html.Div:
+    """The labelled windows and days judged, the best F1 and the fewest false alarms."""
+    best = max(judgements, key=lambda j: j.event.f1)
+    days = judgements[0].episodes.days
+    quietest = min(judgements, key=lambda j: (j.episodes.false, -j.event.f1))
+    return html.Div(
+        [
+            dbc.Badge(plural(events, "labelled window"), color="secondary", className="me-2"),
+            dbc.Badge(
+                f"{days:,.1f} days" if days >= 1 else f"{days * 24:,.1f} hours",
+                color="secondary",
+                className="me-2",
+            ),
+            html.Span(
+                f"Best event-wise F1: {best.label} ({best.event.f1:.2f})"
+                + (" · online" if online else ""),
+                id="evaluate-best",
+            ),
+            html.Span(
+                f" · fewest false alarms: {quietest.label} ({quietest.false_per_day:.2f} a day)",
+                id="evaluate-quietest",
+            )
+            if days > 0
+            else None,
+        ]
+    )
 
 
 def precision_recall_figure(judgements: Sequence[Judgement]) -> go.Figure:

@@ -10,7 +10,13 @@ from dash import Input, Output, State, callback, dcc, html
 
 from components import ids
 from components.charts import empty_figure
-from components.evaluation import judgement_grid, judgement_rows, precision_recall_figure
+from components.evaluation import (
+    evaluation_summary,
+    judgement_grid,
+    judgement_note,
+    judgement_rows,
+    precision_recall_figure,
+)
 from components.layout import error_alert
 from detection import DETECTORS
 from detection.errors import VigilError
@@ -47,6 +53,7 @@ STATUS = "evaluate-status"
 SUMMARY = "evaluate-summary"
 GRID = "evaluate-grid"
 CURVE = "evaluate-curve"
+NOTE = "evaluate-note"
 UNEXPECTED = "Something went wrong during the evaluation; the details are in the server log."
 HINT = (
     "Upload a file with a 0/1 label column (label, is_anomaly, …) on the Data page, or give "
@@ -136,17 +143,12 @@ def layout(dataset: str | None = None, **_query: str) -> html.Div:
                 className="text-muted mb-2",
             ),
             judgement_grid(GRID),
+            judgement_note(NOTE),
             dcc.Graph(
                 id=CURVE,
                 figure=empty_figure("Precision and recall appear here after an evaluation"),
                 config={"displaylogo": False},
                 className="mt-3",
-            ),
-            html.P(
-                "An anomaly window is found when any of its points is flagged; each run of "
-                "flagged points outside every window is one false alarm. Point scores count "
-                "every point once.",
-                className="small text-muted mt-2",
             ),
         ]
     )
@@ -272,15 +274,5 @@ def run_evaluation(
         set_progress("")
         return *nothing, error_alert(UNEXPECTED, "evaluate-error")
     set_progress("")
-    best = max(judgements, key=lambda j: j.event.f1)
-    summary = html.Div(
-        [
-            dbc.Badge(f"{plural(events, 'labelled window')}", color="secondary", className="me-2"),
-            html.Span(
-                f"Best event-wise F1: {best.label} ({best.event.f1:.2f})"
-                + (" · online" if online else ""),
-                id="evaluate-best",
-            ),
-        ]
-    )
+    summary = evaluation_summary(judgements, events, online=bool(online))
     return judgement_rows(judgements), precision_recall_figure(judgements), summary, None

@@ -98,3 +98,38 @@ def test_a_windows_file_is_read_or_refused_with_its_reason(labelled_id):
     )
     assert "1 labelled window" in str(summary)
     assert len(rows) == 2
+
+
+def test_each_detector_shows_false_alarms_a_day_beside_precision_and_recall(labelled_id):
+    from components.evaluation import JUDGEMENT_COLUMNS
+
+    rows, _, summary, status = evaluate(labelled_id)
+
+    assert status is None
+    days = 14 - 15 / (24 * 60)  # two weeks of 15-minute points, first to last
+    for row in rows:
+        assert row["false_per_day"] == pytest.approx(row["false_alarms"] / days)
+        assert row["false_per_day"] <= row["alerts_per_day"]
+    assert "14.0 days" in str(summary)
+    assert "fewest false alarms" in str(summary)
+    false_alarms = next(c for c in JUDGEMENT_COLUMNS if c["headerName"] == "False alarms")
+    assert [c["field"] for c in false_alarms["children"]] == ["false_per_day", "false_alarms"]
+
+
+def test_episodes_that_touch_no_labelled_window_are_counted_as_false_alarms(labelled_id):
+    quiet_hour = {"start": ["2024-01-02 03:00"], "end": ["2024-01-02 04:00"]}
+
+    rows, _, summary, _ = evaluate(labelled_id, source="windows", windows=quiet_hour)
+
+    ensemble = next(row for row in rows if row["detector"] == "Ensemble")
+    assert ensemble["events_found"] == "0 of 1"  # it finds the three spikes, none labelled
+    assert ensemble["false_alarms"] >= 3
+    assert ensemble["false_per_day"] == pytest.approx(ensemble["alerts_per_day"])
+    assert "1 labelled window" in str(summary)
+
+
+def test_the_page_says_what_a_false_alarm_is(dash_app):
+    from pages.evaluate import layout
+
+    assert "runs of flags (episodes" in str(layout())
+    assert "that touch no labelled anomaly" in str(layout())
