@@ -1,13 +1,17 @@
 """Scoring live series as their points arrive: a worker on an asyncio loop of its own thread.
 
 Each round reads the points stored since the last one, scores each series' new points with its
-detector in streaming mode (`detection.stream`), stores the scores and hands them on (to the
-alert rules). The scoring runs in an executor thread, so the loop stays free to be woken by
+detector in streaming mode (`detection.stream`), applies people's marks, groups the flags into
+episodes, stores the scores with how long the series has yet to learn, and hands them on (to
+the alert rules). The scoring runs in an executor thread, so the loop stays free to be woken by
 ingest; Isolation Forest grows its forests in a pool of its own, outside the GIL.
 
 A late point (earlier than a series' latest scored one) or a corrected one is scored by going
 back to a checkpoint of the series' scorer taken before it, and scoring every later point again
-from the store: the scores are exactly those the points would have had arriving in order.
+from the store: the scores are exactly those the points would have had arriving in order. The
+episodes are built from the flags as stored (after the marks), causally, with their state
+checkpointed beside the scorer's, so an episode going on across rounds keeps one id and one
+onset, late points and hand-overs between workers included.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from detection.episodes import EpisodeState, add_episodes
 from detection.errors import VigilError
 from detection.stream import ModelScorer, OnlineScorer
-from live.store import LiveStore, Series
+from live.store import Learning, LiveStore, Series
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +49,37 @@ CHECKPOINT_POINTS = 5_000
 ROUND_POINTS = 200_000
 
 
+#: Episodes before the first flag (frozen, so one value serves every series).
+NO_EPISODES = EpisodeState()
+
+
 @dataclass(frozen=True)
 class _Checkpoint:
     last: int  # the latest timestamp (ns) the scorer had seen
     saved: bytes
+    episodes: EpisodeState = NO_EPISODES  # where the episodes stood then
 
 
 class SeriesScorer:
-    """One series' scorer, with the checkpoints that let it score late points again."""
+    """One series' scorer, with the checkpoints that let it score late points again, and the
+    episodes of its points as stored (after `adjust`)."""
 
-    def __init__(self, series: Series, factory: ScorerFactory, late_window: pd.Timedelta) -> None:
+    #: Where the episodes of the points scored so far stand (a class default for states saved
+    #: before episodes were stored).
+    episodes = NO_EPISODES
+    _adjust: Adjust | None = None
+
+    def __init__(
+        self,
+        series: Series,
+        factory: ScorerFactory,
+        late_window: pd.Timedelta,
+        adjust: Adjust | None = None,
+    ) -> None:
         self.series = series
         self.late_window = late_window
         self._factory = factory
+        self._adjust = adjust
         self.scorer = factory(series)
         self.last: int | None = None
         self._checkpoints: deque[_Checkpoint] = deque()
@@ -79,7 +102,21 @@ class SeriesScorer:
         if self.last is not None or self._checkpoints:
             self.scorer, self.last = self._factory(self.series), None
             self._checkpoints.clear()
+        self.episodes = NO_EPISODES
         return self._score_stored(store, upto_id)
+
+    def learning(self) -> Learning | None:
+        """How long the series has yet to learn, as of its latest point scored (None before
+        the first)."""
+        if self.last is None:
+            return None
+        step = self.scorer.step
+        return Learning(
+            self.series.id,
+            left=int(self.scorer.learning_left()),
+            at=self.last,
+            step_seconds=None if step is None else step.total_seconds(),
+        )
 
     def _rewind(self, first: int, store: LiveStore, upto_id: int) -> pd.DataFrame:
         while self._checkpoints and self._checkpoints[-1].last >= first:
@@ -87,8 +124,10 @@ class SeriesScorer:
         if self._checkpoints:
             saved = self._checkpoints[-1]
             self.scorer, self.last = pickle.loads(saved.saved), saved.last
+            self.episodes = saved.episodes
         else:
             self.scorer, self.last = self._factory(self.series), None
+            self.episodes = NO_EPISODES
         scored = self._score_stored(store, upto_id)
         self.rescored += len(scored)
         return scored
@@ -120,7 +159,13 @@ class SeriesScorer:
             index=pd.Index(points["id"].to_numpy(), name="id"),
         )
         scored = self.scorer.update(frame)
+        # the scorer has moved on: should what follows fail, these points are scored again
+        # from a checkpoint (episodes included), not refused as out of order
         self.last = int(points["ts"].iloc[-1])
+        if self._adjust is not None:
+            scored = self._adjust(self.series, scored)
+        # episodes of the flags as stored: a point someone marked is in or out of one
+        self.episodes = add_episodes(scored, self.episodes)
         self._unsaved += len(points)
         if self._unsaved >= CHECKPOINT_POINTS:
             self._save()
@@ -128,13 +173,15 @@ class SeriesScorer:
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        del state["_factory"]  # a closure over settings: the process that loads it gives its own
+        # closures over settings: the process that loads it gives its own
+        del state["_factory"]
+        state.pop("_adjust", None)
         return state
 
     def _save(self) -> None:
         """Checkpoint the scorer; keep the checkpoints a late point could go back to."""
         assert self.last is not None
-        self._checkpoints.append(_Checkpoint(self.last, pickle.dumps(self.scorer)))
+        self._checkpoints.append(_Checkpoint(self.last, pickle.dumps(self.scorer), self.episodes))
         self._unsaved = 0
         horizon = self.last - self.late_window.value
         while len(self._checkpoints) > 1 and self._checkpoints[1].last < horizon:
@@ -223,7 +270,7 @@ class LiveWorker:
             if broken:
                 self._broken.add(series_id)
             if scorer is not None:
-                scorer._factory = self.factory
+                scorer._factory, scorer._adjust = self.factory, self.adjust
                 self._scorers[series_id] = scorer
 
     def _score(self, series: Series, how: Callable[[SeriesScorer], pd.DataFrame]) -> int:
@@ -232,7 +279,7 @@ class LiveWorker:
         try:
             scorer = self._scorers.get(series.id)
             if scorer is None:
-                scorer = SeriesScorer(series, self.factory, self.late_window)
+                scorer = SeriesScorer(series, self.factory, self.late_window, self.adjust)
                 self._scorers[series.id] = scorer
             scored = how(scorer)
         except VigilError as error:
@@ -245,9 +292,8 @@ class LiveWorker:
             return 0
         if series.error:
             self.store.set_error(series.id, None)
-        if self.adjust is not None and len(scored):
-            scored = self.adjust(series, scored)
-        self.store.write_scores(scored)
+        if len(scored):
+            self.store.write_scores(scored, learning=scorer.learning())
         if self.on_scored is not None and len(scored):
             try:
                 self.on_scored(series, scored)
@@ -304,5 +350,7 @@ def _empty() -> pd.DataFrame:
             "lower",
             "upper",
             "explanation",
+            "episode",
+            "onset",
         ]
     )

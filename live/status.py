@@ -1,8 +1,10 @@
-"""What a live series' card says about it: one status from its summary row."""
+"""What a live series' card and the API say about it: one status from its summary row, and
+how long it has yet to learn."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -10,12 +12,51 @@ import pandas as pd
 STATUSES = {
     "error": "its settings cannot score it",
     "stale": "no point has come for a while",
-    "anomaly": "a point was flagged in the last hour",
+    "anomaly": "an anomaly is going on, or was in the last hour",
+    "learning": "learning what is normal for it: nothing is flagged yet",
     "scoring": "points are waiting to be scored",
     "warming up": "too few points to score yet",
-    "ok": "scored, nothing flagged in the last hour",
+    "ok": "scored, no anomaly in the last hour",
     "empty": "no point yet",
 }
+
+
+@dataclass(frozen=True)
+class LearningLeft:
+    """How much longer a series learns, as of its latest scored point."""
+
+    #: Points still to come before it can be flagged.
+    points: int
+    #: About how long they take at the series' step (None when the step is not known yet).
+    duration: pd.Timedelta | None
+    #: About when the series' own clock gets there (None when the step is not known yet).
+    until: pd.Timestamp | None
+
+
+def learning_left(row: pd.Series) -> LearningLeft | None:
+    """How long the series of a `LiveStore.summary()` row has yet to learn; None once it can
+    be flagged, and when its scorer has not said (nothing scored since its settings changed).
+    The step is the scorer's once settled, else the mean spacing of the points so far."""
+    left = row.get("learning_left")
+    if left is None or pd.isna(left) or int(left) <= 0:
+        return None
+    step = _step(row)
+    if step is None:
+        return LearningLeft(int(left), None, None)
+    duration = int(left) * step
+    at = row.get("learning_at")
+    until = None if at is None or pd.isna(at) else pd.Timestamp(at) + duration
+    return LearningLeft(int(left), duration, until)
+
+
+def _step(row: pd.Series) -> pd.Timedelta | None:
+    seconds = row.get("step_seconds")
+    if seconds is not None and not pd.isna(seconds) and seconds > 0:
+        return pd.Timedelta(seconds=float(seconds))
+    first, last, points = row.get("first"), row.get("last"), int(row.get("points") or 0)
+    if points < 2 or first is None or pd.isna(first) or pd.isna(last) or last <= first:
+        return None
+    return (pd.Timestamp(last) - pd.Timestamp(first)) / (points - 1)
 
 
 def status_of(row: pd.Series, *, now: float, stale_after: pd.Timedelta) -> str:
@@ -26,8 +67,11 @@ def status_of(row: pd.Series, *, now: float, stale_after: pd.Timedelta) -> str:
         return "empty"
     if now - float(row["received"]) > stale_after.total_seconds():
         return "stale"
-    if row["recent_anomalies"]:
+    # flagged points without an episode were scored before episodes were stored
+    if row["recent_episodes"] or row["recent_anomalies"] or row.get("open"):
         return "anomaly"
+    if learning_left(row) is not None:
+        return "learning"
     if row["unscored"]:
         return "scoring"
     if row["last_severity"] is None or math.isnan(row["last_severity"]):

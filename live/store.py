@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
+from detection.episodes import GAP
 from live.points import MAX_REASONS, Batch
 from storage.database import Database, execute_many, is_deadlock, query_frame
 
@@ -53,6 +54,19 @@ class Series:
     def scored_by(self) -> str:
         """What alert rules name to watch this series: the detector, or `model:<id>`."""
         return f"model:{self.model}" if self.model else self.detector
+
+
+@dataclass(frozen=True)
+class Learning:
+    """How long a series has yet to learn, as its scorer saw it after its point at `at`."""
+
+    series_id: int
+    #: Points still to come before the series can be flagged (0: it can be).
+    left: int
+    #: The latest point scored (ns since the epoch).
+    at: int
+    #: The series' time step in seconds, once the scorer has settled it.
+    step_seconds: float | None = None
 
 
 @dataclass
@@ -109,7 +123,8 @@ class LiveStore:
             connection.execute(
                 text(
                     "UPDATE series SET detector = :detector, params = :params, model = :model, "
-                    "version = version + 1, error = NULL WHERE id = :id"
+                    "version = version + 1, error = NULL, learning_left = NULL, "
+                    "learning_at = NULL, step_seconds = NULL WHERE id = :id"
                 ),
                 {
                     "detector": detector,
@@ -146,12 +161,14 @@ class LiveStore:
             )
 
     def mark_normal(self, name: str, timestamp: object, explanation: str) -> bool:
-        """Unflag a scored point someone said is not an anomaly; False if there is none."""
+        """Unflag a scored point someone said is not an anomaly, taking it out of its episode;
+        False if there is none."""
         when = pd.Timestamp(timestamp).as_unit("ns").value
         with self.database.write(_lock(name)) as connection:
             changed = connection.execute(
                 text(
-                    "UPDATE points SET is_anomaly = 0, explanation = :explanation "
+                    "UPDATE points SET is_anomaly = 0, episode = NULL, onset = 0, "
+                    "explanation = :explanation "
                     "WHERE ts = :ts AND series = (SELECT id FROM series WHERE name = :name)"
                 ),
                 {"explanation": explanation, "ts": when, "name": name},
@@ -285,9 +302,17 @@ class LiveStore:
                 yield frame
                 last = int(frame["ts"].iloc[-1])
 
-    def write_scores(self, scored: pd.DataFrame, *, now: float | None = None) -> None:
-        """Store scores for points by id: a ScoredFrame indexed by point id."""
-        if scored.empty:
+    def write_scores(
+        self,
+        scored: pd.DataFrame,
+        *,
+        learning: Learning | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Store scores for points by id (a ScoredFrame indexed by point id, with `episode` and
+        `onset`), and with them, in the same transaction, how long their series has yet to
+        learn: what any process reads of a series is what the scorer last wrote."""
+        if scored.empty and learning is None:
             return
         moment = time.time() if now is None else now
 
@@ -296,6 +321,7 @@ class LiveStore:
             # NaN is stored as NULL: an unknown number, not one that is "not a number"
             return values.astype(object).where(values.notna(), None).tolist()
 
+        episodes = pd.array(scored["episode"], dtype="Int64")
         columns = {
             "score": numbers("score"),
             "severity": numbers("severity"),
@@ -304,16 +330,33 @@ class LiveStore:
             "lower": numbers("lower"),
             "upper": numbers("upper"),
             "explanation": scored["explanation"].fillna("").astype(str).tolist(),
+            "episode": [None if pd.isna(e) else int(e) for e in episodes],
+            "onset": scored["onset"].astype(bool).astype(int).tolist(),
             "id": scored.index.astype(int).tolist(),
         }
         with self.database.write(SCORES_LOCK) as connection:
-            if connection.dialect.name == "postgresql":
+            if scored.empty:
+                pass
+            elif connection.dialect.name == "postgresql":
                 connection.execute(text(_UPDATE_SCORES_PG), {**columns, "scored": moment})
             else:
                 execute_many(
                     connection,
                     _UPDATE_SCORES,
                     {**columns, "scored": [moment] * len(scored)},
+                )
+            if learning is not None:
+                connection.execute(
+                    text(
+                        "UPDATE series SET learning_left = :left, learning_at = :at, "
+                        "step_seconds = :step WHERE id = :id"
+                    ),
+                    {
+                        "left": int(learning.left),
+                        "at": int(learning.at),
+                        "step": learning.step_seconds,
+                        "id": learning.series_id,
+                    },
                 )
 
     # points out, to people
@@ -328,10 +371,13 @@ class LiveStore:
         latest: bool = False,
     ) -> pd.DataFrame:
         """A series' points after `since` and up to `until`, in time order, with their
-        scores (missing until scored): the first `limit`, or the last with `latest`."""
+        scores (missing until scored) and episodes (`episode` missing where not flagged,
+        `onset` true at an episode's first point): the first `limit`, or the last with
+        `latest`."""
         query = (
             "SELECT ts, value, received, scored, score, severity, is_anomaly, expected, lower, "
-            "upper, explanation FROM points JOIN series ON series.id = points.series "
+            "upper, explanation, episode, onset FROM points "
+            "JOIN series ON series.id = points.series "
             "WHERE series.name = :name AND ts > :low AND ts <= :high "
             f"ORDER BY ts {'DESC' if latest else ''} LIMIT :limit"
         )
@@ -343,6 +389,7 @@ class LiveStore:
                     connection, query, {"name": name, "low": low, "high": high, "limit": limit}
                 ),
                 ts="int64",
+                episode="Int64",
                 **dict.fromkeys(
                     (
                         "value",
@@ -362,65 +409,135 @@ class LiveStore:
         frame.insert(0, "timestamp", pd.to_datetime(frame.pop("ts"), unit="ns"))
         frame["is_anomaly"] = frame["is_anomaly"].fillna(0).astype(bool)
         frame["explanation"] = frame["explanation"].fillna("")
+        frame["onset"] = frame["onset"].fillna(0).astype(bool)
         return frame
 
-    def summary(self, *, recent: pd.Timedelta = RECENT) -> pd.DataFrame:
-        """One row per series: points, first and last time, last value and when it came,
-        the latest scored point's severity, and anomalies in the `recent` stretch before the
-        series' latest point."""
+    def summary(self, *, recent: pd.Timedelta = RECENT, name: str | None = None) -> pd.DataFrame:
+        """One row per series, by name: its points, first and last time, last value and when
+        it came, the latest point's severity, points not scored yet, how long it has yet to
+        learn (`learning_left` points as of its point at `learning_at`, NULL before its first
+        scores; `step_seconds`), and in the `recent` stretch before its latest point the
+        episodes (`recent_episodes`) and flagged points (`recent_anomalies`).
+
+        `open` is true when the series' last flagged point is within GAP points of its latest
+        point (its episode may go on); then `open_since`, `open_points` and the peak
+        (`open_peak_time`, `_value`, `_expected`, `_severity`, `_explanation`) describe that
+        episode. Two statements whatever the number of series (the second only when an
+        episode is open). With `name`, that series' row alone (none if there is no such series)."""
+        params = {"recent": recent.value, "gap": GAP}
+        where = ""
+        if name is not None:
+            where, params["name"] = "WHERE s.name = :name", name
         with self.database.read() as connection:
-            frame = query_frame(
-                connection,
-                """
-                SELECT s.id, s.name, s.detector, s.model, s.version, s.error,
-                       COUNT(p.id) AS points, MIN(p.ts) AS first, MAX(p.ts) AS last,
-                       MAX(p.received) AS received
-                FROM series s LEFT JOIN points p ON p.series = s.id
-                GROUP BY s.id ORDER BY s.name
-                """,
+            frame = query_frame(connection, _SUMMARY.format(where=where), params)
+            frame = _typed(
+                frame,
+                first="Int64",
+                last="Int64",
+                received="float64",
+                last_value="float64",
+                last_severity="float64",
+                learning_left="Int64",
+                learning_at="Int64",
+                step_seconds="float64",
+                last_flag="Int64",
+                tail="Int64",
+                last_episode="Int64",
             )
-            frame = _typed(frame, first="Int64", last="Int64", received="float64")
-            values, flagged, severities, unscored = [], [], [], []
-            for series_id, last in zip(frame["id"], frame["last"], strict=True):
-                if pd.isna(last):
-                    values.append(np.nan)
-                    flagged.append(0)
-                    severities.append(np.nan)
-                    unscored.append(0)
-                    continue
-                key = {"series": int(series_id), "last": int(last)}
-                value, severity = connection.execute(
-                    text(
-                        "SELECT value, severity FROM points WHERE series = :series AND ts = :last"
-                    ),
-                    key,
-                ).one()
-                values.append(value)
-                severities.append(severity)
-                flagged.append(
-                    connection.execute(
-                        text(
-                            "SELECT COUNT(*) FROM points WHERE series = :series "
-                            "AND is_anomaly = 1 AND ts > :since"
-                        ),
-                        {**key, "since": int(last) - recent.value},
-                    ).scalar()
-                )
-                unscored.append(
-                    connection.execute(
-                        text(
-                            "SELECT COUNT(*) FROM points WHERE series = :series AND scored IS NULL"
-                        ),
-                        key,
-                    ).scalar()
-                )
-        frame["last_value"] = values
-        frame["last_severity"] = severities
-        frame["recent_anomalies"] = flagged
-        frame["unscored"] = unscored
-        for column in ("first", "last"):
-            frame[column] = pd.to_datetime(frame[column], unit="ns")
-        return frame
+            flag, tail = frame["last_flag"], frame["tail"]
+            frame["open"] = (
+                frame["last_episode"].notna() & (tail.isna() | (flag >= tail).fillna(False))
+            ).astype(bool)
+            peaks = self._open_episodes(connection, frame.loc[frame["open"]])
+        frame = frame.drop(columns=["tail", "last_flag", "last_episode"])
+        for column in ("points", "unscored", "recent_anomalies", "recent_episodes"):
+            frame[column] = frame[column].fillna(0).astype("int64")
+        frame = frame.join(peaks, on="id")
+        for column in ("first", "last", "learning_at"):
+            frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="ns")
+        return frame.reset_index(drop=True)
+
+    def _open_episodes(self, connection: Connection, series: pd.DataFrame) -> pd.DataFrame:
+        """Per series id (the index), its open episode's start, points and peak."""
+        columns = [
+            "open_since",
+            "open_points",
+            "open_peak_time",
+            "open_peak_value",
+            "open_peak_expected",
+            "open_peak_severity",
+            "open_peak_explanation",
+        ]
+        if series.empty:
+            return pd.DataFrame(columns=columns, index=pd.Index([], name="id"))
+        wanted, params = [], {}
+        for number, (series_id, episode) in enumerate(
+            zip(series["id"], series["last_episode"], strict=True)
+        ):
+            wanted.append(f"(series = :s{number} AND episode = :e{number})")
+            params |= {f"s{number}": int(series_id), f"e{number}": int(episode)}
+        points = _typed(
+            query_frame(
+                connection,
+                "SELECT series, ts, value, expected, severity, explanation FROM points "
+                f"WHERE is_anomaly = 1 AND ({' OR '.join(wanted)}) ORDER BY series, ts",
+                params,
+            ),
+            series="int64",
+            ts="int64",
+            value="float64",
+            expected="float64",
+            severity="float64",
+        )
+        rows = {}
+        for series_id, episode in points.groupby("series", sort=False):
+            peak = episode.loc[episode["severity"].fillna(-1.0).idxmax()]
+            rows[int(series_id)] = {
+                "open_since": pd.Timestamp(int(episode["ts"].iloc[0])),
+                "open_points": len(episode),
+                "open_peak_time": pd.Timestamp(int(peak["ts"])),
+                "open_peak_value": float(peak["value"]),
+                "open_peak_expected": float(peak["expected"]),
+                "open_peak_severity": float(peak["severity"]),
+                "open_peak_explanation": peak["explanation"] or "",
+            }
+        found = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+        found.index.name = "id"
+        return found
+
+
+#: Every series with its points counted, its latest point, and its flags in the recent
+#: stretch (one grouped pass over the flagged-points index); `tail` is the time of the point
+#: GAP before the latest, so the last flag at or after it is within GAP points of the end.
+_SUMMARY = """
+WITH agg AS (
+    SELECT s.id, s.name, s.detector, s.model, s.version, s.error,
+           s.learning_left, s.learning_at, s.step_seconds,
+           COUNT(p.id) AS points, MIN(p.ts) AS first, MAX(p.ts) AS last,
+           MAX(p.received) AS received, COUNT(p.id) - COUNT(p.scored) AS unscored,
+           MAX(CASE WHEN p.is_anomaly = 1 THEN p.ts END) AS last_flag
+    FROM series s LEFT JOIN points p ON p.series = s.id {where}
+    GROUP BY s.id, s.name, s.detector, s.model, s.version, s.error,
+             s.learning_left, s.learning_at, s.step_seconds
+), recent AS (
+    SELECT f.series, COUNT(*) AS flagged, COUNT(DISTINCT f.episode) AS episodes
+    FROM agg JOIN points f ON f.series = agg.id
+    WHERE f.is_anomaly = 1 AND f.ts > agg.last - :recent
+    GROUP BY f.series
+)
+SELECT agg.*, latest.value AS last_value, latest.severity AS last_severity,
+       recent.flagged AS recent_anomalies, recent.episodes AS recent_episodes,
+       flag.episode AS last_episode,
+       CASE WHEN agg.last_flag IS NULL THEN NULL ELSE (
+           SELECT t.ts FROM points t WHERE t.series = agg.id
+           ORDER BY t.ts DESC LIMIT 1 OFFSET :gap
+       ) END AS tail
+FROM agg
+LEFT JOIN points latest ON latest.series = agg.id AND latest.ts = agg.last
+LEFT JOIN points flag ON flag.series = agg.id AND flag.ts = agg.last_flag
+LEFT JOIN recent ON recent.series = agg.id
+ORDER BY agg.name
+"""
 
 
 # Many points in one statement: SQLite runs a statement a row, in process; Postgres takes
@@ -437,16 +554,18 @@ _INSERT_POINTS_PG = (
 _UPDATE_SCORES = (
     "UPDATE points SET score = :score, severity = :severity, is_anomaly = :is_anomaly, "
     "expected = :expected, lower = :lower, upper = :upper, explanation = :explanation, "
-    "scored = :scored WHERE id = :id"
+    "episode = :episode, onset = :onset, scored = :scored WHERE id = :id"
 )
 _UPDATE_SCORES_PG = (
     "UPDATE points SET score = s.score, severity = s.severity, is_anomaly = s.is_anomaly, "
     "expected = s.expected, lower = s.lower, upper = s.upper, explanation = s.explanation, "
+    "episode = s.episode, onset = s.onset, "
     "scored = :scored FROM unnest(CAST(:id AS bigint[]), CAST(:score AS double precision[]), "
     "CAST(:severity AS double precision[]), CAST(:is_anomaly AS integer[]), "
     "CAST(:expected AS double precision[]), CAST(:lower AS double precision[]), "
-    "CAST(:upper AS double precision[]), CAST(:explanation AS text[])) "
-    "AS s(id, score, severity, is_anomaly, expected, lower, upper, explanation) "
+    "CAST(:upper AS double precision[]), CAST(:explanation AS text[]), "
+    "CAST(:episode AS bigint[]), CAST(:onset AS integer[])) "
+    "AS s(id, score, severity, is_anomaly, expected, lower, upper, explanation, episode, onset) "
     "WHERE points.id = s.id"
 )
 

@@ -17,9 +17,10 @@ from detection import DETECTORS
 from detection.errors import VigilError
 from detection.params import coerce_params
 from live.points import BodyError, check_series_name, read_batch
-from live.status import status_of
+from live.status import learning_left, status_of
 from vigil.live import late_window, live_store, stale_after
 from vigil.services import model_store, settings, token_store
+from vigil.settings import Settings
 
 log = logging.getLogger(__name__)
 live_api = Blueprint("vigil_live", __name__, url_prefix="/api/v1/series")
@@ -94,33 +95,73 @@ def _too_large(limit: int):
 
 @live_api.get("")
 def list_series():
-    """Every live series with its settings, latest point and status."""
+    """Every live series with its settings, latest point, episodes and status."""
     config = settings()
     summary = live_store(config).summary()
     now = time.time()
-    return jsonify(
-        series=[
-            {
-                "name": row["name"],
-                "detector": row["detector"],
-                "model": row["model"],
-                "points": int(row["points"]),
-                "first": _iso(row["first"]),
-                "last": _iso(row["last"]),
-                "last_value": _number(row["last_value"]),
-                "anomalies_last_hour": int(row["recent_anomalies"]),
-                "status": status_of(row, now=now, stale_after=stale_after(config)),
-                "error": row["error"],
-            }
-            for _, row in summary.iterrows()
-        ]
-    )
+    return jsonify(series=[_described(row, now, config) for _, row in summary.iterrows()])
+
+
+@live_api.get("/<name>")
+def one_series(name: str):
+    """One live series as the list describes it; 404 when there is none of that name."""
+    config = settings()
+    summary = live_store(config).summary(name=name)
+    if summary.empty:
+        return jsonify(error=f"There is no live series called {name!r}."), 404
+    return jsonify(_described(summary.iloc[0], time.time(), config))
+
+
+def _described(row: pd.Series, now: float, config: Settings) -> dict:
+    """A series' summary row as the API gives it.
+
+    `episodes_last_hour` counts episodes (runs of flagged points) with a flagged point in the
+    hour before the series' latest point, `anomalies_last_hour` the flagged points. `open_episode`
+    is the episode that may still go on (the last flagged point is within a few points of the
+    latest), or null. While the series learns (`status` "learning"), `learning_left_points`
+    says how many points are still to come and `learning_until` about when, on the series'
+    own clock; `learning_left_points` is 0 once it can be flagged, null until scored."""
+    learning = learning_left(row)
+    left = row["learning_left"]
+    return {
+        "name": row["name"],
+        "detector": row["detector"],
+        "model": row["model"],
+        "points": int(row["points"]),
+        "first": _iso(row["first"]),
+        "last": _iso(row["last"]),
+        "last_value": _number(row["last_value"]),
+        "episodes_last_hour": int(row["recent_episodes"]),
+        "anomalies_last_hour": int(row["recent_anomalies"]),
+        "open_episode": _open_episode(row),
+        "status": status_of(row, now=now, stale_after=stale_after(config)),
+        "learning_left_points": None if pd.isna(left) else max(0, int(left)),
+        "learning_until": None if learning is None else _iso(learning.until),
+        "error": row["error"],
+    }
+
+
+def _open_episode(row: pd.Series) -> dict | None:
+    if not row["open"] or pd.isna(row["open_since"]):
+        return None
+    return {
+        "since": _iso(row["open_since"]),
+        "points": int(row["open_points"]),
+        "peak": {
+            "timestamp": _iso(row["open_peak_time"]),
+            "value": _number(row["open_peak_value"]),
+            "expected": _number(row["open_peak_expected"]),
+            "severity": _number(row["open_peak_severity"]),
+            "explanation": row["open_peak_explanation"],
+        },
+    }
 
 
 @live_api.get("/<name>/scores")
 def series_scores(name: str):
     """A series' points after `since` (ISO 8601; all when absent), oldest first, with their
-    scores: at most `limit` (default and most 100,000); `next` says where to go on from."""
+    scores and episodes (`episode`, null where not flagged; `onset`, true at an episode's
+    first point): at most `limit` (default and most 100,000); `next` says where to go on from."""
     store = live_store(settings())
     if store.get(name) is None:
         return jsonify(error=f"There is no live series called {name!r}."), 404
@@ -143,6 +184,8 @@ def series_scores(name: str):
             "lower": _number(row.lower),
             "upper": _number(row.upper),
             "explanation": row.explanation,
+            "episode": None if pd.isna(row.episode) else int(row.episode),
+            "onset": bool(row.onset),
         }
         for row in frame.itertuples(index=False)
     ]
@@ -189,7 +232,9 @@ def _iso(stamp) -> str | None:
 
 
 def _number(value) -> float | None:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return float(value)
 
 
 def attach_worker(server: Flask, worker) -> None:

@@ -286,3 +286,64 @@ def test_a_token_an_admin_made_works_until_it_is_revoked(api):
     assert post(api, fresh(), body, token=token)[0] == 202
     token_store().revoke(record.id)
     assert post(api, fresh(), body, token=token)[0] == 401
+
+
+def described(api, series):
+    status, answer = call(f"{api}/api/v1/series/{series}")
+    assert status == 200, answer
+    return answer
+
+
+def all_scored(api, series, count):
+    points = scores(api, series)
+    return len(points) == count and all(p["scored"] for p in points) and points
+
+
+def test_a_new_series_says_how_long_it_learns_then_counts_episodes_not_points(api):
+    series = fresh()
+    frame = seasonal_series(n=3000, seed=4)  # minute points: it learns for a day of them
+    frame.loc[2960, "value"] += 12
+    frame.loc[2962, "value"] += 20  # a higher spike two points later: the same episode
+    post(api, series, frame_body(frame.iloc[:500]))
+    wait_for(lambda: all_scored(api, series, 500))
+
+    learning = wait_for(lambda: (s := described(api, series))["learning_left_points"] and s)
+    assert learning["status"] == "learning"
+    assert learning["learning_left_points"] == 940
+    until = frame["timestamp"][499] + pd.Timedelta(minutes=940)
+    assert learning["learning_until"] == until.isoformat()
+    assert (learning["episodes_last_hour"], learning["open_episode"]) == (0, None)
+
+    post(api, series, frame_body(frame.iloc[500:2961]))
+    post(api, series, frame_body(frame.iloc[2961:2964]))
+    points = wait_for(lambda: all_scored(api, series, 2964))
+
+    going_on = described(api, series)
+    assert going_on["status"] == "anomaly"
+    assert (going_on["learning_left_points"], going_on["learning_until"]) == (0, None)
+    assert (going_on["episodes_last_hour"], going_on["anomalies_last_hour"]) == (1, 2)
+    episode = going_on["open_episode"]
+    assert episode["since"] == frame["timestamp"][2960].isoformat()
+    assert episode["points"] == 2
+    assert episode["peak"]["timestamp"] == frame["timestamp"][2962].isoformat()
+    assert episode["peak"]["value"] == pytest.approx(frame["value"][2962])
+    assert episode["peak"]["expected"] < episode["peak"]["value"]
+    assert "highest" in episode["peak"]["explanation"]
+    first, second = points[2960], points[2962]
+    assert first["episode"] == second["episode"] is not None
+    assert (first["onset"], second["onset"]) == (True, False)
+    assert (points[2961]["episode"], points[2961]["onset"]) == (None, False)
+
+    post(api, series, frame_body(frame.iloc[2964:]))
+    wait_for(lambda: all_scored(api, series, 3000))
+    over = described(api, series)
+    assert over["open_episode"] is None
+    assert (over["episodes_last_hour"], over["anomalies_last_hour"]) == (1, 2)
+    listed = {s["name"]: s for s in call(f"{api}/api/v1/series")[1]["series"]}
+    assert listed[series] == over
+
+
+def test_a_series_that_does_not_exist_is_a_404(api):
+    status, answer = call(f"{api}/api/v1/series/{fresh()}")
+    assert status == 404
+    assert "no live series" in answer["error"]

@@ -162,6 +162,9 @@ def test_a_worker_going_on_from_saved_state_scores_as_the_one_that_saved_it(
     assert scores["scored"].notna().all()
     np.testing.assert_allclose(scores["severity"], whole["severity"], equal_nan=True)
     assert scores["is_anomaly"].tolist() == whole["is_anomaly"].tolist()
+    # its episodes too: the state of the episodes went over with the scorer's
+    assert scores["episode"].tolist() == whole["episode"].tolist()
+    assert scores["onset"].tolist() == whole["onset"].tolist()
     assert second._scorers[store.get("cpu").id].rescored < 300  # from a checkpoint it loaded
     assert store.scores("broken")["scored"].isna().all()  # still waiting for new settings
 
