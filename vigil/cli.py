@@ -20,8 +20,9 @@ from alerts.delivery import DeliveryWorker, deliver_due
 from detection import DETECTORS, make_detector
 from detection.episodes import episode_table
 from detection.errors import DataError, VigilError
+from detection.evaluation import per_series_day
 from detection.io import RawTable, read_table
-from detection.judge import judge
+from detection.judge import Judgement, judge
 from detection.labels import (
     align_labels,
     labels_from_column,
@@ -544,7 +545,9 @@ def evaluate(
     online: bool,
     budget: float | None,
 ) -> None:
-    """Judge detectors on INPUT's labels: point-wise and event-wise precision, recall, F1."""
+    """Judge detectors on INPUT's labels: point-wise and event-wise precision, recall, F1,
+    labelled windows found and false episodes a day (runs of flags touching no labelled
+    anomaly; with several series, also per series-day)."""
     if (label_column is None) == (windows_path is None):
         raise click.UsageError("Give either --label-column or --windows.")
     raw = _read(input_path)
@@ -564,11 +567,12 @@ def evaluate(
     tidy, _ = prepare(raw, Schema(schema.time_column, watched))
     header = (
         f"{'detector':<10} {'series':<24} {'point P':>8} {'R':>6} {'F1':>6}  "
-        f"{'event P':>8} {'R':>6} {'F1':>6}"
+        f"{'event P':>8} {'R':>6} {'F1':>6}  {'found':>7} {'false/day':>9}"
     )
     if budget is not None:
         header += f"  {'budget thr':>10} {'recall':>6}"
     click.echo(header)
+    judged: dict[str, list[Judgement]] = {}
     for name in watched:
         frame = series_frame(tidy, name)
         if label_column is None:
@@ -579,12 +583,34 @@ def evaluate(
             line = (
                 f"{j.detector:<10} {name[:24]:<24} {j.point.precision:>8.2f} "
                 f"{j.point.recall:>6.2f} {j.point.f1:>6.2f}  {j.event.precision:>8.2f} "
-                f"{j.event.recall:>6.2f} {j.event.f1:>6.2f}"
+                f"{j.event.recall:>6.2f} {j.event.f1:>6.2f}  {_found([j]):>7} "
+                f"{_rate(j.false_per_day):>9}"
             )
             if j.at_budget is not None:
                 fits = "none fit" if j.budget_threshold > 1 else f"{j.budget_threshold:.2f}"
                 line += f"  {fits:>10} {j.at_budget.recall:>6.2f}"
             click.echo(line)
+            judged.setdefault(j.detector, []).append(j)
+    if len(watched) > 1:
+        days = per_series_day(j.episodes for j in next(iter(judged.values()))).days
+        click.echo(f"\nOver {len(watched)} series ({days:,.1f} series-days):")
+        for detector, judgements in judged.items():
+            counts = per_series_day(j.episodes for j in judgements)
+            click.echo(
+                f"{detector:<10} windows found {_found(judgements)}, false episodes "
+                f"{counts.false} = {_rate(counts.false_per_day)} per series-day"
+            )
+
+
+def _found(judgements: list[Judgement]) -> str:
+    """Labelled windows found, of all, over one or several series."""
+    found = sum(j.event.true_positives for j in judgements)
+    return f"{found}/{found + sum(j.event.false_negatives for j in judgements)}"
+
+
+def _rate(per_day: float) -> str:
+    """A rate a day, or n/a for a series that spans no time."""
+    return "n/a" if pd.isna(per_day) else f"{per_day:.2f}"
 
 
 @main.group()

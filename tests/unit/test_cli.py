@@ -146,7 +146,32 @@ def test_evaluate_prints_point_and_event_scores_per_detector(tmp_path):
     assert done.returncode == 0, done.stderr
     header, row = done.stdout.strip().splitlines()
     assert header.split()[:3] == ["detector", "series", "point"]
-    assert row.split() == ["stl", "value", "1.00", "1.00", "1.00", "1.00", "1.00", "1.00"]
+    assert header.split()[-2:] == ["found", "false/day"]
+    assert row.split() == [
+        *("stl", "value", "1.00", "1.00", "1.00", "1.00", "1.00", "1.00"),
+        *("3/3", "0.00"),  # every window found, no false episode
+    ]
+
+
+def test_evaluate_counts_false_episodes_per_series_day_over_several_series(tmp_path):
+    def another_series_with_an_unlabelled_spike(series):
+        series["other"] = series["value"]
+        series.loc[1000, "other"] += 9
+
+    path = labelled_file(tmp_path, another_series_with_an_unlabelled_spike)
+
+    done = vigil("evaluate", str(path), "--label-column", "label", "-d", "stl")
+
+    assert done.returncode == 0, done.stderr
+    table, total = done.stdout.strip().split("\n\n")
+    _, value, other = table.splitlines()
+    days = 10 - 1 / 144  # ten days of ten-minute points, first to last
+    assert value.split()[-2:] == ["3/3", "0.00"]
+    assert other.split()[-2:] == ["3/3", f"{1 / days:.2f}"]  # the spike at row 1000
+    assert total.splitlines() == [
+        f"Over 2 series ({2 * days:.1f} series-days):",
+        f"stl        windows found 6/6, false episodes 1 = {1 / (2 * days):.2f} per series-day",
+    ]
 
 
 @pytest.mark.parametrize(
