@@ -2,10 +2,12 @@
 
 Four views of each point are ranked among the same view of the series' previous HISTORY
 points (see `detection.rarity`): its value, its change from the point before, the level and
-the spread of the last LOCAL points. Each rank gives a surprise in nats (`-ln p` of a two-sided
-tail probability); the score is their sum. Ranking a series against itself calibrates the score
-by construction: a noisy or heavy-tailed series is judged by its own tails, so a flag at the
-default threshold is about as rare on every series.
+the spread of the last LOCAL points. A series that repeats daily is judged by its departure
+from the same time on the previous days instead of its value (see `detection.daily`), so a
+peak that does not come is as visible as one that comes too high. Each rank gives a surprise
+in nats (`-ln p` of a two-sided tail probability); the score is their sum. Ranking a series
+against itself calibrates the score by construction: a noisy or heavy-tailed series is judged
+by its own tails, so a flag at the default threshold is about as rare on every series.
 
 Four rules keep flags to the moments worth an alert:
 - a learning period: no point is flagged before the series has LEARNING points of history,
@@ -15,7 +17,8 @@ Four rules keep flags to the moments worth an alert:
   and a level that stays shifted are not flagged again and again;
 - right after a flag, a point is flagged only when its own departure from the expected value
   is rarer than GATE nats: the point after a spike, back to normal, is not flagged;
-- the expected value is the median of the LOCAL points before, which a spike cannot drag.
+- the expected value is the median of the LOCAL points before (or, for a daily series, of the
+  same time on the previous days), which a spike cannot drag.
 
 Batch and streaming scores are the same: every rank is causal, and the blocks it is computed
 in are aligned to the series' row numbers.
@@ -29,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from detection.base import Detector, OnlineState, grid_step
+from detection.daily import CYCLES, DAILY_CONTEXT, daily_expected, daily_mode, day_rows
 from detection.episodes import GAP
 from detection.explain import number, odds
 from detection.params import severity_threshold
@@ -77,6 +81,11 @@ VIEWS = {
         f"the spread of the last {LOCAL} points",
         ("widest", "narrowest"),
         ("wider than usual", "narrower than usual"),
+    ),
+    "daily": (
+        f"the departure from the same time on the last {CYCLES} days",
+        ("largest rise", "largest fall"),
+        ("a larger rise than usual", "a larger fall than usual"),
     ),
 }
 
@@ -137,7 +146,7 @@ class AutoDetector(Detector):
         return learning_rows(grid_step(frame["timestamp"]))
 
     def online_context(self) -> int:
-        return HISTORY + BLOCK + RECENT + LOCAL
+        return HISTORY + BLOCK + RECENT + LOCAL + DAILY_CONTEXT
 
     def _fit(self, frame: pd.DataFrame) -> Self:
         """Keep the end of the series: later points are ranked in it as history."""
@@ -145,6 +154,7 @@ class AutoDetector(Detector):
         self.history_ = values[-self.online_context() :].copy()
         self.seen_ = len(values)
         self.learning_ = self.online_warmup(frame)
+        self.day_rows_ = day_rows(grid_step(frame["timestamp"]))
         return self
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -152,12 +162,21 @@ class AutoDetector(Detector):
         values = np.concatenate([self.history_, frame["value"].to_numpy(dtype=float)])
         kept = len(self.history_)
         offset = self.seen_ - kept
-        return self._judge(frame, values, first=kept, offset=offset, learning=self.learning_)
+        return self._judge(
+            frame,
+            values,
+            first=kept,
+            offset=offset,
+            learning=self.learning_,
+            period=self.day_rows_,
+        )
 
     def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
         self._fit(frame)
         values = frame["value"].to_numpy(dtype=float)
-        return self._judge(frame, values, first=0, offset=0, learning=self.learning_)
+        return self._judge(
+            frame, values, first=0, offset=0, learning=self.learning_, period=self.day_rows_
+        )
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         values = frame["value"].to_numpy(dtype=float)
@@ -167,6 +186,7 @@ class AutoDetector(Detector):
             first=state.scored_from,
             offset=state.offset,
             learning=self.online_warmup(frame),
+            period=day_rows(grid_step(frame["timestamp"])),
         )
         context = frame.iloc[: state.scored_from]
         if context.empty:
@@ -177,23 +197,51 @@ class AutoDetector(Detector):
         return pd.concat([unscored, scored])
 
     def _judge(
-        self, frame: pd.DataFrame, values: np.ndarray, *, first: int, offset: int, learning: int
+        self,
+        frame: pd.DataFrame,
+        values: np.ndarray,
+        *,
+        first: int,
+        offset: int,
+        learning: int,
+        period: int | None,
     ) -> pd.DataFrame:
         """Score rows `first:` of `values` (row `offset` of the series onwards), which end with
         the rows of `frame`; the rows before `first` are history, and the series' first
-        `learning` rows are never flagged."""
+        `learning` rows are never flagged. `period`: rows in a day, for the daily view."""
         ranked_from = max(0, first - RECENT)
         rarity = {
             name: trailing_rarity(view, HISTORY, first=ranked_from, offset=offset)
             for name, view in views(values).items()
         }
-        surprise = np.vstack([np.abs(r.surprise) for r in rarity.values()])
+        previous = np.concatenate([[np.nan], values[:-1]])
+        expected = moving_median(previous, LOCAL, 1)
+        lower, upper = rarity["value"].lower, rarity["value"].upper
+        daily = np.zeros(len(values), dtype=bool)
+        if period is not None:
+            usual = daily_expected(values, period)
+            departure = values - usual
+            daily = daily_mode(
+                values, departure, period, history=HISTORY, offset=offset, first=ranked_from
+            )
+            if daily.any():
+                rarity["daily"] = trailing_rarity(
+                    departure, HISTORY, first=ranked_from, offset=offset
+                )
+                expected = np.where(daily, usual, expected)
+                lower = np.where(daily, usual + rarity["daily"].lower, lower)
+                upper = np.where(daily, usual + rarity["daily"].upper, upper)
+        judged_by = {
+            "value": np.where(daily, rarity["daily"].surprise, rarity["value"].surprise)
+            if daily.any()
+            else rarity["value"].surprise,
+            **{name: rarity[name].surprise for name in ("change", "level", "spread")},
+        }
+        surprise = np.vstack([np.abs(s) for s in judged_by.values()])
         score = np.where(np.isnan(values), np.nan, np.nansum(surprise, axis=0))
         severity = severity_from_surprise(score)
         before = pd.Series(score).shift(1).rolling(RECENT, min_periods=1).max().to_numpy()
         position = offset + np.arange(len(values))
-        previous = np.concatenate([[np.nan], values[:-1]])
-        expected = moving_median(previous, LOCAL, 1)
         candidate = (
             (score >= surprise_at(self.threshold))
             & (score > np.nan_to_num(before))
@@ -210,11 +258,10 @@ class AutoDetector(Detector):
         flagged[judged] = np.abs(np.nan_to_num(departure)) >= GATE
         severity[position < learning] = np.nan
         score[position < learning] = np.nan
-        lower, upper = rarity["value"].lower, rarity["value"].upper
         rows = slice(len(values) - len(frame), None)
         explanation = np.full(len(values), "", dtype=object)
         for i in np.flatnonzero(flagged[rows]) + rows.start:
-            explanation[i] = explain(i, values, expected, rarity)
+            explanation[i] = explain(i, values, expected, rarity, daily=bool(daily[i]))
         return make_scored_frame(
             frame,
             score=score[rows],
@@ -225,10 +272,19 @@ class AutoDetector(Detector):
         )
 
 
-def explain(i: int, values: np.ndarray, expected: np.ndarray, rarity: dict[str, Rarity]) -> str:
+def explain(
+    i: int,
+    values: np.ndarray,
+    expected: np.ndarray,
+    rarity: dict[str, Rarity],
+    *,
+    daily: bool = False,
+) -> str:
     """'812 against an expected 140: the value is the highest in 8,000 points; ...', naming
-    the views that stood out (value, change, level, spread, in that order)."""
-    notable = [name for name in VIEWS if abs(np.nan_to_num(rarity[name].surprise[i])) >= NOTABLE]
+    the views that stood out (value, or for a daily series the departure from the same time
+    on the previous days; change, level, spread; in that order)."""
+    names = ["daily" if daily else "value", "change", "level", "spread"]
+    notable = [name for name in names if abs(np.nan_to_num(rarity[name].surprise[i])) >= NOTABLE]
     parts = [_rarity_words(name, rarity[name], i) for name in notable]
     lead = f"{number(values[i])} against an expected {number(expected[i])}"
     return f"{lead}: " + "; ".join(parts) if parts else lead

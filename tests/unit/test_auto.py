@@ -3,6 +3,8 @@ for the start of each anomaly."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -102,3 +104,45 @@ def test_a_stream_that_starts_one_point_at_a_time_scores_as_the_whole_series():
     whole = make_detector("auto").score_online(spiky)
     pd.testing.assert_frame_equal(live, whole, rtol=1e-9)
     assert live.loc[650, "onset"]
+
+
+def daily_series(days: int, *, seed: int, step: str = "10min") -> pd.DataFrame:
+    """A daily cycle with a little noise."""
+    per_day = int(pd.Timedelta("1D") / pd.Timedelta(step))
+    rng = np.random.default_rng(seed)
+    rows = np.arange(days * per_day)
+    values = 50 + 20 * np.sin(2 * np.pi * rows / per_day) + rng.normal(0, 1, rows.size)
+    return frame_of(values, step)
+
+
+def test_a_daily_peak_that_does_not_come_is_flagged_though_no_value_is_unusual():
+    series = daily_series(12, seed=21)
+    peak = 10 * 144 + 36  # the top of the eleventh day's cycle
+    series.loc[peak - 20 : peak + 20, "value"] = 50.0  # flat where it should rise to 70
+    scored = make_detector("auto").score_online(series)
+
+    missed = scored.loc[peak - 20 : peak + 20]
+    assert missed["onset"].any()
+    assert "same time on the last 3 days" in missed.loc[missed["onset"], "explanation"].iloc[0]
+    assert missed.loc[missed["onset"], "expected"].iloc[0] > 55  # the daily cycle, not 50
+    assert scored["episode"].dropna().nunique() <= 2  # the missed peak, nothing else
+
+
+def test_a_daily_series_without_anomaly_is_not_flagged_and_its_band_follows_the_cycle():
+    scored = make_detector("auto").score_online(daily_series(12, seed=22))
+    assert scored["episode"].dropna().nunique() <= 1
+    last_day = scored.iloc[-144:]
+    assert last_day["upper"].max() - last_day["upper"].min() > 30  # up and down with the day
+
+
+def test_a_daily_series_streamed_in_batches_scores_as_the_whole_series():
+    from detection.stream import OnlineScorer
+
+    series = daily_series(10, seed=23, step="5min").drop(index=[500, 1700, 2400])
+    series.loc[2600:2630, "value"] = 50.0
+    scorer = OnlineScorer(make_detector("auto"))
+    cuts = [0, 1, 300, 301, 1200, 2590, 2615, len(series)]
+    live = pd.concat([scorer.update(series.iloc[a:b]) for a, b in itertools.pairwise(cuts)])
+    whole = make_detector("auto").score_online(series)
+    pd.testing.assert_frame_equal(live, whole, rtol=1e-9)
+    assert whole["is_anomaly"].any()
