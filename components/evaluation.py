@@ -23,60 +23,74 @@ THRESHOLD = {
 }
 
 FALSE_ALARMS_TIP = (
-    "Episodes (runs of flags, gaps of a few points merged) that touch no labelled anomaly, "
-    "per day of the series"
+    f"Episodes (runs of flags, gaps of up to {GAP} points merged) that touch no labelled "
+    "anomaly, per day of the series"
 )
+
+
+def _column(field: str, name: str, width: int, **more: object) -> dict:
+    """A grid column never squeezed below `width` pixels, so its header and numbers stay
+    whole (on a narrow screen the grid scrolls sideways instead)."""
+    return {"field": field, "headerName": name, "minWidth": width, **more}
+
+
 JUDGEMENT_COLUMNS = [
-    {"field": "detector", "headerName": "Detector", "pinned": "left", "minWidth": 200},
+    _column(
+        "detector",
+        "Detector",
+        200,
+        pinned="left",
+        wrapText=True,  # a long name takes two lines rather than losing its end
+        autoHeight=True,
+        cellStyle={"lineHeight": "1.35", "paddingTop": "11px", "paddingBottom": "11px"},
+    ),
     {
         "headerName": "Anomaly windows",
         "children": [
-            {
-                "field": "events_found",
-                "headerName": "Found",
-                "minWidth": 70,
-                "headerTooltip": "Labelled windows an episode touches, of all of them",
-            },
-            {"field": "event_precision", "headerName": "Precision", "valueFormatter": PERCENT},
-            {"field": "event_recall", "headerName": "Recall", "valueFormatter": PERCENT},
-            {"field": "event_f1", "headerName": "F1", "valueFormatter": RATE, "sort": "desc"},
+            _column(
+                "events_found",
+                "Found",
+                80,
+                headerTooltip="Labelled windows an episode touches, of all of them",
+            ),
+            _column("event_precision", "Precision", 98, valueFormatter=PERCENT),
+            _column("event_recall", "Recall", 80, valueFormatter=PERCENT),
+            _column("event_f1", "F1", 80, valueFormatter=RATE, sort="desc"),
         ],
     },
     {
         "headerName": "False alarms",
         "children": [
-            {
-                "field": "false_per_day",
-                "headerName": "A day",
-                "valueFormatter": RATE,
-                "headerTooltip": FALSE_ALARMS_TIP,
-                "minWidth": 70,
-            },
-            {
-                "field": "false_alarms",
-                "headerName": "In all",
-                "headerTooltip": "Episodes that touch no labelled anomaly",
-                "minWidth": 70,
-            },
+            _column(
+                "false_per_day", "A day", 76, valueFormatter=RATE, headerTooltip=FALSE_ALARMS_TIP
+            ),
+            _column(
+                "false_alarms",
+                "In all",
+                70,
+                headerTooltip="Episodes that touch no labelled anomaly",
+            ),
         ],
     },
-    {
-        "field": "alerts_per_day",
-        "headerName": "Alerts a day",
-        "valueFormatter": RATE,
-        "headerTooltip": "Episodes a day, true or false: one alert each",
-    },
-    {
-        "field": "point_f1",
-        "headerName": "Point F1",
-        "valueFormatter": RATE,
-        "headerTooltip": "F1 counting every point once",
-    },
+    _column(
+        "alerts_per_day",
+        "Alerts a day",
+        84,
+        valueFormatter=RATE,
+        headerTooltip="Episodes a day, true or false: one alert each",
+    ),
+    _column(
+        "point_f1",
+        "Point F1",
+        76,
+        valueFormatter=RATE,
+        headerTooltip="F1 counting every point once",
+    ),
     {
         "headerName": "At the alert budget",
         "children": [
-            {"field": "budget_threshold", "headerName": "Threshold", "valueFormatter": THRESHOLD},
-            {"field": "budget_recall", "headerName": "Recall", "valueFormatter": PERCENT},
+            _column("budget_threshold", "Threshold", 98, valueFormatter=THRESHOLD),
+            _column("budget_recall", "Recall", 80, valueFormatter=PERCENT),
         ],
     },
 ]
@@ -140,10 +154,12 @@ def judgement_rows(judgements: Sequence[Judgement]) -> list[dict]:
 
 
 def evaluation_summary(judgements: Sequence[Judgement], events: int, *, online: bool) -> html.Div:
-    """The labelled windows and days judged, the best F1 and the fewest false alarms."""
+    """The labelled windows and the span judged, and the best F1 with its false alarms a day."""
     best = max(judgements, key=lambda j: j.event.f1)
-    days = judgements[0].episodes.days
-    quietest = min(judgements, key=lambda j: (j.episodes.false, -j.event.f1))
+    days = best.episodes.days
+    false_alarms = (
+        "" if math.isnan(best.false_per_day) else f", {best.false_per_day:.2f} false alarms a day"
+    )
     return html.Div(
         [
             dbc.Badge(plural(events, "labelled window"), color="secondary", className="me-2"),
@@ -153,16 +169,10 @@ def evaluation_summary(judgements: Sequence[Judgement], events: int, *, online: 
                 className="me-2",
             ),
             html.Span(
-                f"Best event-wise F1: {best.label} ({best.event.f1:.2f})"
+                f"Best event-wise F1: {best.label} ({best.event.f1:.2f}{false_alarms})"
                 + (" · online" if online else ""),
                 id="evaluate-best",
             ),
-            html.Span(
-                f" · fewest false alarms: {quietest.label} ({quietest.false_per_day:.2f} a day)",
-                id="evaluate-quietest",
-            )
-            if days > 0
-            else None,
         ]
     )
 

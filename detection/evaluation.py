@@ -253,11 +253,10 @@ def alert_count(flags: np.ndarray, *, gap: int = 0) -> int:
 
 
 def budget_threshold(
-    timestamps: object, severity: object, per_day: float, *, gap: int = 0, steps: int = 1000
+    timestamps: object, severity: object, per_day: float, *, steps: int = 1000
 ) -> float:
     """The lowest severity threshold that keeps to `per_day` alerts a day on average over the
-    span of the data (at least one day), a run of consecutive flagged rows (runs at most `gap`
-    rows apart merged) being one alert.
+    span of the data (at least one day), a run of consecutive flagged rows being one alert.
 
     Thresholds are tried from 1 down and the search stops at the first one over the budget,
     so a threshold so low that everything merges into one long run is never chosen. Returns a
@@ -271,7 +270,7 @@ def budget_threshold(
     level = np.nan_to_num(np.asarray(severity, dtype=float), nan=-1.0)
     chosen = float(np.nextafter(1.0, 2.0))  # not even the most severe points fit: flag none
     for threshold in np.linspace(1.0, 0.0, steps + 1)[:-1]:
-        if alert_count(level >= threshold, gap=gap) > allowed:
+        if alert_count(level >= threshold) > allowed:
             break
         chosen = float(threshold)
     return chosen

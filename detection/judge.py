@@ -3,7 +3,9 @@ both call `judge`.
 
 Detections are judged as users see them: an episode (flags at most `GAP` rows apart merged)
 is one detection and one alert, and an episode that touches no labelled anomaly is one false
-alarm, in the event-wise precision, in the false episodes a day and at the alert budget.
+alarm, in the event-wise precision and curve and in the false episodes a day. The alert
+budget alone counts every run of flags as an alert: counting episodes there would let a
+threshold so low that most points are flagged pass, its flags merged into a few long episodes.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def judge(
         severity = scored["severity"].to_numpy()
         threshold = at_budget = None
         if per_day is not None:
-            threshold = budget_threshold(scored["timestamp"], severity, per_day, gap=GAP)
+            threshold = budget_threshold(scored["timestamp"], severity, per_day)
             budget_flags = np.nan_to_num(severity, nan=-1.0) >= threshold
             at_budget = event_scores(labels, budget_flags, gap=GAP)
         results.append(

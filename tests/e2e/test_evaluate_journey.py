@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +27,23 @@ def grid_rows(dash_duo) -> list[str]:
         const cells = part('.ag-center-cols-container');
         return Object.keys(cells).sort((a, b) => a - b).map(i => `${names[i]} ${cells[i]}`);
         """
+    )
+
+
+def grid_headers(dash_duo) -> list[str]:
+    """The grid's column and column-group headers, left to right."""
+    return dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll("
+        "'#evaluate-grid .ag-header-group-text, #evaluate-grid .ag-header-cell-text')]"
+        ".map(e => e.innerText.trim()).filter(t => t);"
+    )
+
+
+def cell(dash_duo, row: int, column: str) -> str:
+    """The text a grid cell shows."""
+    return dash_duo.driver.execute_script(
+        f'const c = document.querySelector(\'#evaluate-grid .ag-row[row-index="{row}"] '
+        f'[col-id="{column}"]\'); return c ? c.innerText : null;'
     )
 
 
@@ -58,6 +76,13 @@ def test_a_labelled_upload_is_judged_by_every_detector(dash_duo, dash_app, tmp_p
     assert rows[0].startswith("Automatic") or rows[0].startswith("Ensemble")
     assert "1 of 1" in rows[0]
     assert {"Automatic", "Seasonal decomposition (STL)", "z-score"} <= set(curve_names(dash_duo))
+    headers = grid_headers(dash_duo)
+    assert {"Anomaly windows", "F1", "False alarms", "A day", "In all"} <= set(headers)
+    assert headers.index("False alarms") > headers.index("Anomaly windows")
+    for row in range(5):  # beside precision, recall and F1: a rate a day for every detector
+        assert re.fullmatch(r"\d+\.\d\d", cell(dash_duo, row, "false_per_day"))
+    assert "14.0 days" in dash_duo.find_element("#evaluate-summary").text
+    assert "that touch no labelled anomaly" in dash_duo.find_element("#evaluate-note").text
     assert dash_duo.get_logs() == []
 
 
