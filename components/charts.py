@@ -13,6 +13,9 @@ from tsdownsample import MinMaxLTTBDownsampler
 VALUE_COLOUR = "#1f4e79"
 BAND_COLOUR = "rgba(31, 78, 121, 0.14)"
 SEVERITY_SCALE = [[0.0, "#fdd49e"], [0.5, "#fc8d59"], [1.0, "#b30000"]]
+EPISODE_FILL = "rgba(214, 39, 40, 0.10)"
+EPISODE_EDGE = "rgba(214, 39, 40, 0.25)"
+LEARNING_FILL = "rgba(108, 122, 137, 0.12)"
 SHOWN_POINTS = 1000
 
 
@@ -129,6 +132,63 @@ def scored_figure(
         legend=dict(orientation="h", y=1.04, x=1, xanchor="right"),
         uirevision=title,
     )
+    return fig
+
+
+def shade_spans(
+    fig: go.Figure,
+    spans: list[tuple],
+    *,
+    learning: tuple[object, object] | None = None,
+) -> go.Figure:
+    """Light bands behind the traces, across every row of `fig`: one per (start, end) span
+    (an anomaly episode; a single point draws as a thin line), and with `learning` as (first,
+    until) a grey band labelled "learning" over the points a detector did not judge. All
+    shapes are set at once: adding hundreds one by one is slow."""
+    shapes = [
+        dict(
+            type="rect",
+            xref="x",
+            yref="paper",
+            x0=start,
+            x1=end,
+            y0=0,
+            y1=1,
+            fillcolor=EPISODE_FILL,
+            line=dict(width=1, color=EPISODE_EDGE),
+            layer="below",
+        )
+        for start, end in spans
+    ]
+    if learning is not None:
+        first, until = learning
+        shapes.insert(
+            0,
+            dict(
+                type="rect",
+                xref="x",
+                yref="paper",
+                x0=first,
+                x1=until,
+                y0=0,
+                y1=1,
+                fillcolor=LEARNING_FILL,
+                line=dict(width=0),
+                layer="below",
+            ),
+        )
+        fig.add_annotation(
+            text="learning: not judged",
+            x=first,
+            xref="x",
+            xanchor="left",
+            y=1,
+            yref="paper",
+            yanchor="top",
+            showarrow=False,
+            font=dict(size=11, color="#5b6b7c"),
+        )
+    fig.update_layout(shapes=shapes)
     return fig
 
 

@@ -1,10 +1,11 @@
-"""AG Grid tables: the raw preview and the anomalies list."""
+"""AG Grid tables: the raw preview and the flagged points list."""
 
 from __future__ import annotations
 
 import dash_ag_grid as dag
 import pandas as pd
 
+from components.episodes import severity_text
 from detection.explain import number
 
 
@@ -36,8 +37,12 @@ def preview_grid(frame: pd.DataFrame, component_id: str) -> dag.AgGrid:
     )
 
 
+#: Rows of the flagged points grid on one page (the grid is as tall as its page).
+POINTS_PER_PAGE = 15
+
 ANOMALY_COLUMNS = [
     {"field": "timestamp", "headerName": "Time", "minWidth": 170, "sort": None},
+    {"field": "episode", "headerName": "Episode", "maxWidth": 110},
     {"field": "value", "headerName": "Value", "maxWidth": 120},
     {"field": "expected", "headerName": "Expected", "maxWidth": 120},
     {
@@ -46,6 +51,7 @@ ANOMALY_COLUMNS = [
         "minWidth": 120,
         "maxWidth": 130,
         "sort": "desc",
+        "valueFormatter": {"function": "params.data.severity_text"},
     },
     {
         "field": "explanation",
@@ -58,20 +64,26 @@ ANOMALY_COLUMNS = [
 
 
 def anomaly_rows(flagged: pd.DataFrame) -> list[dict]:
-    """Rows for the anomalies grid: readable numbers, time as ISO text."""
+    """Rows for the flagged points grid: readable numbers, time as ISO text, the episode the
+    point belongs to, and its severity both as a number (to sort and filter) and as text with
+    enough decimals to tell severities near 1 apart."""
+    episodes = flagged.get("episode", pd.Series(pd.NA, index=flagged.index, dtype="Int64"))
     return [
         {
             "timestamp": row.timestamp.isoformat(sep=" "),
+            "episode": None if pd.isna(episode) else int(episode),
             "value": number(row.value),
             "expected": "" if row.expected != row.expected else number(row.expected),
-            "severity": round(float(row.severity), 3),
+            "severity": None if row.severity != row.severity else float(row.severity),
+            "severity_text": severity_text(row.severity),
             "explanation": row.explanation,
         }
-        for row in flagged.itertuples(index=False)
+        for row, episode in zip(flagged.itertuples(index=False), episodes, strict=True)
     ]
 
 
 def anomaly_grid(component_id: str) -> dag.AgGrid:
+    """The flagged points grid, POINTS_PER_PAGE rows a page."""
     return dag.AgGrid(
         id=component_id,
         rowData=[],
@@ -84,8 +96,12 @@ def anomaly_grid(component_id: str) -> dag.AgGrid:
                 "enableClickSelection": True,
             },
             "tooltipShowDelay": 300,
+            "domLayout": "autoHeight",
+            "pagination": True,
+            "paginationPageSize": POINTS_PER_PAGE,
+            "paginationPageSizeSelector": False,
+            "localeText": {"noRowsToShow": "No flagged points"},
         },
         columnSize="responsiveSizeToFit",
-        style={"height": 360},
         className="ag-theme-alpine",
     )

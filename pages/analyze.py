@@ -1,4 +1,5 @@
-"""The Analyze page: pick a series and a detector, see its anomalies, download them."""
+"""The Analyze page: pick a series and a detector, see its anomaly episodes (and the points of
+each), download them."""
 
 from __future__ import annotations
 
@@ -12,12 +13,23 @@ import pandas as pd
 from dash import ALL, Input, Output, Patch, State, callback, dcc, html, no_update
 
 from components import ids
-from components.charts import empty_figure, scored_figure
+from components.charts import empty_figure, scored_figure, shade_spans
+from components.episodes import (
+    count_words,
+    episode_grid,
+    episode_rows,
+    learning_period,
+    learning_words,
+    peak_scores,
+    shaded_spans,
+    span_text,
+)
 from components.forms import PARAM_TYPE, chosen_params, param_form
 from components.grids import anomaly_grid, anomaly_rows
 from components.layout import error_alert
 from components.report import html_report
 from detection import DETECTORS, make_detector
+from detection.episodes import episode_table, with_episodes
 from detection.errors import DataError, VigilError
 from detection.explain import number
 from detection.feedback import ANOMALY, NORMAL, apply_feedback
@@ -59,11 +71,16 @@ STATUS = "analyze-status"
 RESULT = "analyze-result"
 GRAPH = "analyze-graph"
 GRID = "analyze-grid"
+EPISODES = "analyze-episodes"
+EPISODES_NOTE = "analyze-episodes-note"
+POINTS_TITLE = "analyze-points-title"
+SHOW_ALL = "analyze-show-all-points"
 SUMMARY = "analyze-summary"
 DOWNLOAD = "analyze-download"
 DOWNLOAD_CSV = "analyze-download-csv"
 DOWNLOAD_PARQUET = "analyze-download-parquet"
 DOWNLOAD_REPORT = "analyze-download-report"
+DOWNLOAD_EPISODES = "analyze-download-episodes"
 DEFAULT_DETECTOR = "auto"
 UNEXPECTED = "Something went wrong while running the detector; the details are in the server log."
 CENTRE_POINTS = 150
@@ -162,7 +179,22 @@ def layout(
                 figure=empty_figure("Choose a data set to see its anomalies"),
                 config={"displaylogo": False},
             ),
-            html.H5("Anomalies", className="mt-3"),
+            html.H5("Anomaly episodes", className="mt-3"),
+            html.Div(id=EPISODES_NOTE, className="small text-muted mb-2"),
+            episode_grid(EPISODES),
+            html.Div(
+                [
+                    html.H6(id=POINTS_TITLE, children="Flagged points", className="mb-0 me-3"),
+                    dbc.Button(
+                        "Show all flagged points",
+                        id=SHOW_ALL,
+                        color="link",
+                        size="sm",
+                        className="d-none",
+                    ),
+                ],
+                className="mt-4 mb-2 d-flex align-items-center",
+            ),
             anomaly_grid(GRID),
             html.Div(
                 [
@@ -219,8 +251,17 @@ def layout(
                         color="secondary",
                         outline=True,
                         size="sm",
+                        className="me-2",
+                    ),
+                    dbc.Button(
+                        "Episodes CSV",
+                        id=DOWNLOAD_EPISODES,
+                        color="secondary",
+                        outline=True,
+                        size="sm",
                     ),
                     dcc.Download(id=DOWNLOAD),
+                    dcc.Download(id=f"{DOWNLOAD_EPISODES}-file"),
                 ],
                 className="mt-3",
             ),
@@ -347,15 +388,32 @@ def run_analysis(
 
 
 def _load(key: str) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """A result as people see it: with the marks on its series applied."""
+    """A result as people see it: with the marks on its series applied, and its episodes
+    labelled again when marks changed its flags. Callers must not change what it returns."""
+    return _cached_load(key, _marks_version(key))
+
+
+@lru_cache(maxsize=2)
+def _cached_load(key: str, _marks: str) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Kept: the chart, the two tables and the summary of one result all read it."""
     scored, run = result_store().load(key)
     marks = feedback_store().marks(run["dataset_id"], run["series"])
-    return apply_feedback(scored, marks), run, marks
+    seen = apply_feedback(scored, marks)
+    if len(marks) or "episode" not in seen.columns:  # flags changed, or a result from before
+        seen = with_episodes(seen.copy() if seen is scored else seen)
+    return seen, run, marks
 
 
 def _marks_version(key: str) -> str:
     run = result_store().settings(key)
     return feedback_store().version(run["dataset_id"], run["series"])
+
+
+def _episodes(scored: pd.DataFrame, min_severity: float | None) -> pd.DataFrame:
+    """The episode table of a result, for the episodes whose peak is at least `min_severity`
+    (a point marked as an anomaly while the detector was learning has no severity: kept)."""
+    table = episode_table(scored)
+    return table[table["peak_severity"].fillna(1.0) >= (min_severity or 0.0)]
 
 
 def _figure(key: str, min_severity: float):
@@ -364,13 +422,23 @@ def _figure(key: str, min_severity: float):
 
 @lru_cache(maxsize=8)
 def _cached_figure(key: str, min_severity: float, _marks: str):
-    """The resampling figure of a result; kept so zooms can ask it for detail."""
+    """The resampling figure of a result, its episodes and learning period shaded; kept so
+    zooms can ask it for detail."""
     scored, run, _ = _load(key)
-    return scored_figure(
+    figure = scored_figure(
         scored,
         title=f"{run['series']} · {DETECTORS[run['detector']].label}"
         + (" · saved model" if "model" in run["params"] else ""),
         min_severity=min_severity,
+    )
+    if scored.empty:
+        return figure
+    first, last = scored["timestamp"].iloc[0], scored["timestamp"].iloc[-1]
+    learning = learning_period(scored, run.get("warmup_rows", 0))
+    return shade_spans(
+        figure,
+        shaded_spans(_episodes(scored, min_severity), first=first, last=last),
+        learning=None if learning is None else (first, learning.until or last),
     )
 
 
@@ -383,7 +451,8 @@ def _cached_figure(key: str, min_severity: float, _marks: str):
     Input(MARKS_CHANGED, "data"),
 )
 def show_result(key: str | None, min_severity: float, _marked: float | None = None):
-    """Chart, anomalies grid and a one-line summary of a result."""
+    """Chart, flagged points grid and a summary of a result: its episodes and points, and
+    its learning period."""
     if not key:
         if not dataset_store().list():
             return (
@@ -398,30 +467,119 @@ def show_result(key: str | None, min_severity: float, _marked: float | None = No
         return empty_figure(str(error)), [], None
     flagged = flagged_points(scored, min_severity or 0.0)
     figure = _figure(key, float(min_severity or 0.0))
+    episodes = _episodes(scored, min_severity)
+    badge, points = count_words(len(episodes), len(flagged))
+    learning = learning_words(learning_period(scored, run.get("warmup_rows", 0)))
     summary = html.Div(
         [
             dbc.Badge(
-                f"{len(flagged):,} anomal{'y' if len(flagged) == 1 else 'ies'}",
-                color="danger" if len(flagged) else "success",
+                badge,
+                color="danger" if len(episodes) else "success",
                 className="me-2",
                 id="analyze-count",
             ),
             html.Span(
-                f"in {len(scored):,} points of {run['series']}, in {run['seconds']:.2f} s"
-                + _warmup_words(run)
+                (f"({points}) " if points else "")
+                + f"in {len(scored):,} points of {run['series']}, in {run['seconds']:.2f} s"
+                + ("; scored online" if run.get("online") else "")
                 + (f"; {plural(len(marks), 'mark')} applied" if len(marks) else ""),
                 className="text-muted",
                 id="analyze-summary-text",
             ),
+            html.Div(learning, className="small text-muted mt-1", id="analyze-learning")
+            if learning
+            else None,
         ]
     )
     return figure, anomaly_rows(flagged), summary
 
 
-def _warmup_words(run: dict) -> str:
-    if not run.get("online"):
-        return ""
-    return f"; online, the first {run.get('warmup_rows', 0):,} points were a warm-up"
+@callback(
+    Output(EPISODES, "rowData"),
+    Output(EPISODES_NOTE, "children"),
+    Output(POINTS_TITLE, "children"),
+    Output(SHOW_ALL, "className"),
+    Input(RESULT, "data"),
+    Input(MIN_SEVERITY, "value"),
+    Input(MARKS_CHANGED, "data"),
+)
+def show_episodes(key: str | None, min_severity: float, _marked: float | None = None):
+    """The episodes table, most severe first, with a line that says what it holds (or
+    plainly that there is nothing in it, and why); the points grid shows every point again."""
+    if not key:
+        return [], None, "Flagged points", "d-none"
+    try:
+        scored, run, _ = _load(key)
+    except VigilError:
+        return [], None, "Flagged points", "d-none"
+    episodes = _episodes(scored, min_severity)
+    rows = episode_rows(episodes, peak_scores(scored))
+    return rows, _episodes_note(scored, run, len(episodes)), _all_points_title(), "d-none"
+
+
+def _episodes_note(scored: pd.DataFrame, run: dict, shown: int) -> str:
+    if shown:
+        return (
+            "Most severe first. Click an episode to see its points below and zoom the chart to it."
+        )
+    learning = learning_period(scored, run.get("warmup_rows", 0))
+    if learning is not None and learning.everything:
+        return learning_words(learning)
+    hidden = int(scored["episode"].nunique())
+    if hidden:
+        return (
+            f"No episode reaches the severity chosen under 'Show anomalies from severity'; "
+            f"lower it to see the {hidden:,} milder one{'' if hidden == 1 else 's'}."
+        )
+    after = " after its learning period" if learning is not None else ""
+    return f"No anomalies: no point of {run['series']} reached the detector's threshold{after}."
+
+
+def _all_points_title() -> str:
+    return "Flagged points, most severe first"
+
+
+@callback(
+    Output(GRID, "rowData", allow_duplicate=True),
+    Output(POINTS_TITLE, "children", allow_duplicate=True),
+    Output(SHOW_ALL, "className", allow_duplicate=True),
+    Output(GRAPH, "figure", allow_duplicate=True),
+    Input(EPISODES, "cellClicked"),
+    State(RESULT, "data"),
+    State(MIN_SEVERITY, "value"),
+    prevent_initial_call=True,
+)
+def choose_episode(clicked: dict | None, key: str | None, min_severity: float):
+    """Show the points of the episode clicked in the episodes table, and zoom the chart to
+    it (with some points either side)."""
+    row_id = (clicked or {}).get("rowId")
+    if row_id is None or not key or not str(row_id).isdigit():
+        return no_update, no_update, no_update, no_update
+    scored, _run, _ = _load(key)
+    points = scored[scored["episode"] == int(row_id)]
+    if points.empty:
+        return no_update, no_update, no_update, no_update
+    start, end = points["timestamp"].iloc[0], points["timestamp"].iloc[-1]
+    title = f"The {plural(len(points), 'flagged point')} of the episode {span_text(start, end)}"
+    rows = anomaly_rows(points.sort_values("severity", ascending=False, kind="stable"))
+    return rows, title, "", _zoomed(key, min_severity, start, end)
+
+
+@callback(
+    Output(GRID, "rowData", allow_duplicate=True),
+    Output(POINTS_TITLE, "children", allow_duplicate=True),
+    Output(SHOW_ALL, "className", allow_duplicate=True),
+    Input(SHOW_ALL, "n_clicks"),
+    State(RESULT, "data"),
+    State(MIN_SEVERITY, "value"),
+    prevent_initial_call=True,
+)
+def show_all_points(_clicks, key: str | None, min_severity: float):
+    """Every flagged point again, after the points of one episode were shown."""
+    if not key:
+        return no_update, no_update, no_update
+    scored, _run, _ = _load(key)
+    return anomaly_rows(flagged_points(scored, min_severity or 0.0)), _all_points_title(), "d-none"
 
 
 @callback(
@@ -458,10 +616,16 @@ def centre_on_row(
 
 def _centred(key: str, min_severity: float | None, at: pd.Timestamp) -> Patch:
     """A patch that zooms the chart (with resampled detail) around the time `at`."""
-    scored, _run = result_store().load(key)
-    position = int(scored["timestamp"].searchsorted(at))
-    low = scored["timestamp"].iloc[max(0, position - CENTRE_POINTS)]
-    high = scored["timestamp"].iloc[min(len(scored) - 1, position + CENTRE_POINTS)]
+    return _zoomed(key, min_severity, at, at)
+
+
+def _zoomed(key: str, min_severity: float | None, start: pd.Timestamp, end: pd.Timestamp) -> Patch:
+    """A patch that zooms the chart (with resampled detail) to the times from `start` to
+    `end`, with CENTRE_POINTS points either side."""
+    scored, _run, _ = _load(key)
+    times = scored["timestamp"]
+    low = times.iloc[max(0, int(times.searchsorted(start)) - CENTRE_POINTS)]
+    high = times.iloc[min(len(scored) - 1, int(times.searchsorted(end)) + CENTRE_POINTS)]
     # The two rows share one x axis (xaxis matches xaxis2): move both.
     relayout = {
         f"xaxis{n}.range[{i}]": str(t) for n in ("", "2") for i, t in enumerate((low, high))
@@ -518,8 +682,32 @@ def download(_csv, _parquet, _report, key: str | None, min_severity: float):
         return dcc.send_bytes(to_parquet_bytes(scored), f"{stem}.parquet")
     flagged = flagged_points(scored, min_severity or 0.0)
     figure = _figure(key, float(min_severity or 0.0))
-    report = html_report(figure, flagged, run, rows=len(scored), min_severity=min_severity or 0.0)
+    episodes = episode_rows(_episodes(scored, min_severity), peak_scores(scored))
+    report = html_report(
+        figure,
+        flagged,
+        run,
+        rows=len(scored),
+        min_severity=min_severity or 0.0,
+        episodes=episodes,
+        learning=learning_words(learning_period(scored, run.get("warmup_rows", 0))),
+    )
     return dcc.send_string(report, f"{stem}.html")
+
+
+@callback(
+    Output(f"{DOWNLOAD_EPISODES}-file", "data"),
+    Input(DOWNLOAD_EPISODES, "n_clicks"),
+    State(RESULT, "data"),
+    prevent_initial_call=True,
+)
+def download_episodes(_clicks, key: str | None):
+    """Every episode of the result as CSV, one row each (the table `vigil detect
+    --episodes` writes)."""
+    if not key:
+        return no_update
+    scored, run, _ = _load(key)
+    return dcc.send_bytes(to_csv_bytes(episode_table(scored)), f"{_file_stem(run)}-episodes.csv")
 
 
 def _file_stem(run: dict) -> str:

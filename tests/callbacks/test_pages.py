@@ -90,7 +90,7 @@ def test_the_analyze_page_scores_the_chosen_series(demo_id):
     assert pd.Timestamp("2024-03-12 09:30") in flagged_times
     assert rows[0]["severity"] >= rows[-1]["severity"]
     assert any(row["timestamp"].startswith("2024-03-12 09:30") for row in rows)
-    assert "anomalies" in str(summary)
+    assert "anomaly episodes" in str(summary)
 
 
 def test_the_analyze_page_can_score_online_and_says_how_long_the_warm_up_was(demo_id):
@@ -102,8 +102,9 @@ def test_the_analyze_page_can_score_online_and_says_how_long_the_warm_up_was(dem
     assert status is None
     assert online != batch
     _, rows, summary = show_result(online, 0.0)
-    assert "online, the first" in str(summary)
-    assert "points were a warm-up" in str(summary)
+    assert "scored online" in str(summary)
+    warmup = result_store().settings(online)["warmup_rows"]
+    assert f"Learning: the first {warmup:,} points (" in str(summary)
     assert rows
 
 
