@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -54,6 +55,14 @@ def x_range(dash_duo):
     )
 
 
+def shaded_spans(dash_duo) -> int:
+    """Rectangles drawn on the chart: the shaded episodes (and learning period)."""
+    return dash_duo.driver.execute_script(
+        "const p = document.querySelector('#analyze-graph .js-plotly-plot');"
+        "return p && p.layout.shapes ? p.layout.shapes.length : 0;"
+    )
+
+
 def wait_for_download(folder: Path, suffix: str, timeout: float = 20) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -88,8 +97,14 @@ def test_upload_detect_and_download(dash_duo, dash_app, tmp_path):
     dash_duo.reset_log_timestamp()  # that refused upload's HTTP 400 is expected, nothing else
 
     click(dash_duo, "#data-analyze-link")
-    wait_for_job(dash_duo, "#analyze-count", "anomal", run_button="#analyze-run")
+    wait_for_job(dash_duo, "#analyze-count", "anomaly episode", run_button="#analyze-run")
     assert plotted_anomalies(dash_duo) >= 1
+    # episodes come first, and the summary says why nothing is flagged at the start
+    episodes = dash_duo.find_elements("#analyze-episodes .ag-center-cols-container .ag-row")
+    assert episodes
+    assert "against an expected" in dash_duo.find_element("#analyze-episodes").text
+    assert "Learning: the first" in dash_duo.find_element("#analyze-learning").text
+    assert shaded_spans(dash_duo) >= len(episodes)
     rows = dash_duo.find_elements("#analyze-grid .ag-center-cols-container .ag-row")
     assert rows
     assert "against an expected" in dash_duo.find_element("#analyze-grid").text
@@ -102,7 +117,12 @@ def test_upload_detect_and_download(dash_duo, dash_app, tmp_path):
     downloaded = wait_for_download(Path(dash_duo.download_path), ".csv")
     text = downloaded.read_text()
     assert text.startswith("timestamp,value,score,severity,is_anomaly")
+    assert text.splitlines()[0].endswith(",episode,onset")
     assert text.count("\n") == 144 * 8 + 1
+
+    click(dash_duo, "#analyze-download-episodes")
+    episodes_file = wait_for_download(Path(dash_duo.download_path), "-episodes.csv")
+    assert episodes_file.read_text().startswith("episode,start,end,peak_time,peak_severity")
 
     assert dash_duo.get_logs() == []
 
@@ -120,6 +140,46 @@ def test_switching_detector_reruns_and_keeps_the_page_clean(dash_duo, dash_app):
     wait_for_job(dash_duo, "#analyze-graph", "z-score", run_button="#analyze-run")
     assert plotted_anomalies(dash_duo) >= 1
     assert dash_duo.find_element("#analyze-dataset").text == "vigil-demo.csv"
+    assert dash_duo.get_logs() == []
+
+
+def test_an_episode_opens_on_its_points(dash_duo, dash_app):
+    demo = dataset_store().add_demo()
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=latency_ms&detector=stl"
+    )
+    wait_for_job(dash_duo, "#analyze-count", "anomaly episodes", run_button="#analyze-run")
+    dash_duo.wait_for_contains_text("#analyze-episodes-note", "Most severe first", timeout=20)
+    episodes = dash_duo.find_elements("#analyze-episodes .ag-center-cols-container .ag-row")
+    longer = [row for row in episodes if re.search(r"(\d+) points", row.text)]
+    assert longer, "no episode of several points: " + " | ".join(row.text for row in episodes)
+    points = int(re.search(r"(\d+) points", longer[0].text).group(1))
+    whole = x_range(dash_duo)
+
+    longer[0].find_element(By.CSS_SELECTOR, "[col-id='duration_s']").click()
+
+    dash_duo.wait_for_contains_text(
+        "#analyze-points-title", f"The {points} flagged points of the episode", timeout=15
+    )
+    until(lambda: x_range(dash_duo) != whole, timeout=15)
+    until(
+        lambda: (
+            len(dash_duo.find_elements("#analyze-grid .ag-center-cols-container .ag-row"))
+            == min(points, 15)
+        ),
+        timeout=15,
+    )
+    numbers = {
+        cell.text
+        for cell in dash_duo.find_elements(
+            "#analyze-grid .ag-center-cols-container [col-id='episode']"
+        )
+    }
+    assert len(numbers) == 1  # every point shown is of the chosen episode
+
+    click(dash_duo, "#analyze-show-all-points")
+    dash_duo.wait_for_contains_text("#analyze-points-title", "Flagged points", timeout=15)
     assert dash_duo.get_logs() == []
 
 
