@@ -1,10 +1,10 @@
-"""Alert emails: a subject that says what and where, a plain-text and an HTML part with every
-piece of user text escaped, and the series around the anomaly as an inline PNG."""
+"""Alert emails: a subject that says how many anomaly episodes and where, a plain-text and an
+HTML part listing each episode (span, peak, reason) with every piece of user text escaped, and
+the series around the episodes as an inline PNG with their spans shaded."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from detection.explain import number
+from alerts.episodes import AlertEpisode, AlertPoint, when
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -23,51 +23,46 @@ TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 CHART_SIZE = (700, 300)
+#: The data set name alerts on live series carry: their links open the Live page.
+LIVE = "live"
 
 
-@dataclass(frozen=True)
-class AlertPoint:
-    """One flagged point, as an alert email lists it."""
-
-    timestamp: pd.Timestamp
-    value: float
-    expected: float
-    severity: float
-    explanation: str
-
-    @property
-    def when(self) -> str:
-        return f"{pd.Timestamp(self.timestamp):%Y-%m-%d %H:%M:%S}"
-
-    @property
-    def value_text(self) -> str:
-        return number(self.value)
-
-    @property
-    def expected_text(self) -> str:
-        return number(self.expected)
+def where(series: str, dataset: str, dataset_name: str | None = None) -> str:
+    """The series and where it is from: 'cpu (data set ops.csv)', 'cpu (live)'."""
+    if dataset == LIVE:
+        return f"{series} (live)"
+    return f"{series} (data set {dataset_name or dataset})"
 
 
-def headline(series: str, points: Sequence[AlertPoint], more: int = 0) -> str:
-    """What happened and where, for the subject and the first line."""
-    worst = max(points, key=lambda point: point.severity)
-    if len(points) + more == 1:
-        return (
-            f"Anomaly in {series}: {worst.value_text} where {worst.expected_text} was expected "
-            f"({worst.when})"
-        )
-    return (
-        f"{len(points) + more} anomalies in {series}, the worst {worst.value_text} where "
-        f"{worst.expected_text} was expected ({worst.when})"
-    )
+def _peak(episode: AlertEpisode) -> str:
+    return f"{episode.peak_text} ({episode.peak.when})"
 
 
-def chart_png(context: pd.DataFrame, points: Sequence[AlertPoint], series: str) -> bytes:
-    """The series around the anomalies, with the expected band and the flagged points."""
+def headline(place: str, episodes: Sequence[AlertEpisode], more: int = 0) -> str:
+    """How many episodes, where, and the worst of them: for the subject and the first line."""
+    worst = max(episodes, key=lambda episode: episode.peak.severity)
+    count = len(episodes) + more
+    if count == 1:
+        return f"Anomaly episode in {place}: {_peak(worst)}"
+    return f"{count} anomaly episodes in {place}, the worst {_peak(worst)}"
+
+
+def resolved_headline(place: str, episodes: Sequence[AlertEpisode]) -> str:
+    """Which episodes are over, and when the last one ended."""
+    last = when(max(episode.end for episode in episodes))
+    if len(episodes) == 1:
+        return f"Resolved: the anomaly episode in {place} ended at {last}"
+    return f"Resolved: {len(episodes)} anomaly episodes in {place} ended, the last at {last}"
+
+
+def chart_png(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str) -> bytes:
+    """The series around the episodes: the expected band, the flagged points, each episode's
+    span shaded and numbered as the email's table numbers it, and its peak ringed."""
     figure = go.Figure()
-    if context["upper"].notna().any():
+    times = pd.to_datetime(context["timestamp"])
+    if "upper" in context and context["upper"].notna().any():
         figure.add_scatter(
-            x=pd.concat([context["timestamp"], context["timestamp"][::-1]]),
+            x=pd.concat([times, times[::-1]]),
             y=pd.concat([context["upper"], context["lower"][::-1]]),
             fill="toself",
             fillcolor="rgba(108,117,125,0.18)",
@@ -76,32 +71,53 @@ def chart_png(context: pd.DataFrame, points: Sequence[AlertPoint], series: str) 
             hoverinfo="skip",
         )
     figure.add_scatter(
-        x=context["timestamp"],
+        x=times,
         y=context["value"],
         mode="lines",
         name=series,
         line={"color": "#1f4e79", "width": 1.5},
     )
+    if "is_anomaly" in context:
+        flagged = context[context["is_anomaly"].fillna(False).astype(bool)]
+        figure.add_scatter(
+            x=flagged["timestamp"],
+            y=flagged["value"],
+            mode="markers",
+            name="flagged",
+            marker={"color": "#c0392b", "size": 5},
+        )
+    # a span is at least a step wide, and wide enough to see (1/100 of the chart)
+    step = times.diff().median() if len(times) > 1 else pd.Timedelta(0)
+    seen = (times.max() - times.min()) / 100 if len(times) > 1 else pd.Timedelta(0)
+    half = max(step if pd.notna(step) else pd.Timedelta(0), seen) / 2
+    ordered = sorted(episodes, key=lambda episode: episode.start)
+    for number, episode in enumerate(ordered, start=1):
+        figure.add_vrect(
+            x0=pd.Timestamp(episode.start) - half,
+            x1=pd.Timestamp(episode.end) + half,
+            fillcolor="rgba(192,57,43,0.22)",
+            line_width=0,
+            layer="below",
+            annotation_text=f"#{number}",
+            annotation_position="top left",
+            annotation_font={"size": 11, "color": "#922b21"},
+        )
     figure.add_scatter(
-        x=[point.timestamp for point in points],
-        y=[point.value for point in points],
+        x=[episode.peak.timestamp for episode in ordered],
+        y=[episode.peak.value for episode in ordered],
         mode="markers",
-        name="anomaly",
-        marker={"color": "#c0392b", "size": 9, "line": {"color": "white", "width": 1}},
+        name="peak",
+        marker={"color": "#c0392b", "size": 10, "line": {"color": "white", "width": 1.5}},
     )
     width, height = CHART_SIZE
     figure.update_layout(
         template="plotly_white",
         width=width,
         height=height,
-        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        margin={"l": 50, "r": 10, "t": 20, "b": 40},
         showlegend=False,
     )
     return pio.to_image(figure, format="png", width=width, height=height)
-
-
-#: The data set name alerts on live series carry: their links open the Live page.
-LIVE = "live"
 
 
 def analyze_url(public_url: str, dataset: str, series: str, at: pd.Timestamp | None = None) -> str:
@@ -116,11 +132,24 @@ def analyze_url(public_url: str, dataset: str, series: str, at: pd.Timestamp | N
 
 def _message(subject: str, sender: str, recipients: Sequence[str]) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = subject
+    message["Subject"] = " ".join(subject.split())  # a name's line breaks cannot end a header
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Message-ID"] = make_msgid(domain="vigil.local")
     return message
+
+
+def _rows(
+    episodes: Sequence[AlertEpisode], mark_link: Callable[[AlertPoint], str] | None
+) -> list[dict]:
+    return [
+        {
+            "number": number,
+            "episode": episode,
+            "mark": None if mark_link is None else mark_link(episode.peak),
+        }
+        for number, episode in enumerate(episodes, start=1)
+    ]
 
 
 def compose_resolved(
@@ -128,14 +157,21 @@ def compose_resolved(
     rule: str,
     series: str,
     dataset: str,
-    quiet_since: pd.Timestamp,
+    episodes: Sequence[AlertEpisode],
     recipients: Sequence[str],
     sender: str,
     public_url: str,
+    dataset_name: str | None = None,
 ) -> EmailMessage:
-    """The one email that says an alert is over."""
+    """The one email that says an alert is over, naming the episodes that ended."""
+    if not episodes:
+        raise ValueError("a resolved email names at least one episode")
+    ordered = sorted(episodes, key=lambda episode: episode.start)
+    place = where(series, dataset, dataset_name)
     values = {
-        "headline": f"Resolved: {series} has had no anomaly since {quiet_since:%Y-%m-%d %H:%M}",
+        "headline": resolved_headline(place, ordered),
+        "place": place,
+        "rows": _rows(ordered, None),
         "series": series,
         "rule": rule,
         "analyze_url": analyze_url(public_url, dataset, series),
@@ -153,36 +189,38 @@ def compose_alert(
     rule: str,
     series: str,
     dataset: str,
-    points: Sequence[AlertPoint],
+    episodes: Sequence[AlertEpisode],
     recipients: Sequence[str],
     sender: str,
     public_url: str,
+    dataset_name: str | None = None,
     context: pd.DataFrame | None = None,
-    render: Callable[[pd.DataFrame, Sequence[AlertPoint], str], bytes] = chart_png,
+    render: Callable[[pd.DataFrame, Sequence[AlertEpisode], str], bytes] = chart_png,
     more: int = 0,
     first: pd.Timestamp | None = None,
     last: pd.Timestamp | None = None,
     mark_link: Callable[[AlertPoint], str] | None = None,
 ) -> EmailMessage:
-    """One email about `points` of `series`; a grouped alert lists them, and says how many
-    `more` were flagged between `first` and `last` when it lists only the most severe."""
-    if not points:
-        raise ValueError("an alert needs at least one point")
-    ordered = sorted(points, key=lambda point: point.timestamp)
+    """One email about `episodes` of `series`: how many, where, and for each its span, peak
+    and reason, with the series around them as an inline chart when `context` is given. When
+    it lists only the most severe, it says how many `more` began between `first` and `last`.
+    The "not an anomaly" link of an episode marks its peak."""
+    if not episodes:
+        raise ValueError("an alert needs at least one episode")
+    ordered = sorted(episodes, key=lambda episode: episode.start)
+    place = where(series, dataset, dataset_name)
+    worst = max(ordered, key=lambda episode: episode.peak.severity)
     values = {
-        "headline": headline(series, ordered, more),
-        "rows": [
-            {"point": point, "mark": None if mark_link is None else mark_link(point)}
-            for point in ordered
-        ],
+        "headline": headline(place, ordered, more),
+        "place": place,
+        "rows": _rows(ordered, mark_link),
+        "going_on": any(episode.open for episode in ordered),
         "series": series,
         "rule": rule,
         "more": more,
-        "first": f"{pd.Timestamp(first or ordered[0].timestamp):%Y-%m-%d %H:%M:%S}",
-        "last": f"{pd.Timestamp(last or ordered[-1].timestamp):%Y-%m-%d %H:%M:%S}",
-        "analyze_url": analyze_url(
-            public_url, dataset, series, max(ordered, key=lambda p: p.severity).timestamp
-        ),
+        "first": when(first if first is not None else ordered[0].start),
+        "last": when(last if last is not None else ordered[-1].start),
+        "analyze_url": analyze_url(public_url, dataset, series, worst.peak.timestamp),
     }
     message = _message(f"[Vigil] {values['headline']}", sender, recipients)
     message.set_content(TEMPLATES.get_template("alert.txt").render(**values, chart_cid=None))

@@ -1,11 +1,20 @@
-"""From flagged points to emails: alerts keyed by (rule, series), grouped, budgeted, resolved.
+"""From episodes to emails: alerts keyed by (rule, series), about anomaly episodes, grouped,
+budgeted, resolved.
 
-`record` keeps every flagged point a rule cares about (once, however often it is reported).
-`dispatch` turns what is waiting into emails in the outbox: at most one per alert and group
-interval, listing every point since the last one; within each rule's daily budget (what is
-over it waits, and the next allowed email lists it); none while a rule is paused or silenced
-(those points stay in the history, unsent); and one "resolved" email when a firing alert's
-series has had no flagged point for the rule's resolve time.
+`record` keeps the episodes a rule cares about, one row each (key: rule, series and the
+episode's start time), merged across the scoring passes that report it and however often the
+same points are reported. `dispatch` turns what is waiting into emails in the outbox: at most
+one per alert and group interval, announcing every episode that reached the rule's severity
+since the last one (an episode is announced once: growing later sends nothing); within each
+rule's daily budget (what is over it waits, and the next allowed email lists it); none while a
+rule is paused or silenced (those episodes stay in the history, unsent); and once an alert's
+series has had no new flag for the rule's resolve time, one "resolved" email naming the
+announced episodes that ended since (none when each had already ended when announced).
+
+Every step reads and writes alert state in one transaction holding the alerts lock, and puts
+its email into the outbox in that same transaction: several processes may record and dispatch
+at once, and each email goes into the outbox once or, after a crash, not at all with the state
+that says it was sent.
 """
 
 from __future__ import annotations
@@ -16,23 +25,68 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from alerts.compose import AlertPoint, compose_alert, compose_resolved
+from alerts.compose import compose_alert, compose_resolved
+from alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport, stamp
 from alerts.outbox import Outbox
 from alerts.rules import Rule
 from storage.database import Database, query_frame
 
-#: Points listed one by one in an email; the rest are counted.
+#: Episodes listed one by one in an email; the rest are counted.
 MAX_LISTED = 20
-MUTED = -1  # email_id of points that arrived while their rule was paused or silenced
+#: email_id (or ended_email_id) of episodes that came, or ended, while their rule was paused or
+#: silenced, so no email says so
+MUTED = -1
 #: Held from reading an alert's state to writing it (and its email to the outbox).
 LOCK = "alerts"
 
-Context = Callable[[Rule, str, Sequence[AlertPoint]], pd.DataFrame | None]
+Context = Callable[[Rule, str, Sequence[AlertEpisode]], pd.DataFrame | None]
 MarkLink = Callable[[str, str, AlertPoint], str]
+
+_COLUMNS = (
+    "id, rule_id, series, dataset, dataset_name, start_at, end_at, points, peak_at, value, "
+    "expected, severity, explanation, open, qualified, email_id, ended_email_id"
+)
+_SELECT = f"SELECT {_COLUMNS} FROM alert_episodes WHERE rule_id = :rule AND series = :series"
 
 
 def _day(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d")
+
+
+def _peak(point: AlertPoint) -> dict:
+    severity = float(point.severity)
+    return {
+        "peak_at": stamp(point.timestamp),
+        "value": None if pd.isna(point.value) else float(point.value),
+        "expected": None if pd.isna(point.expected) else float(point.expected),
+        "severity": 0.0 if pd.isna(severity) else severity,
+        "explanation": point.explanation or "",
+    }
+
+
+def _merge(row: Mapping, report: EpisodeReport, min_severity: float) -> dict:
+    """A recorded episode with a new report of it: the end is the later one, the peak the more
+    severe (the earlier on a tie); points add up when the report goes on from the recorded end,
+    and otherwise (the same points again, or a pass that went back over part of it) the count
+    is the larger one, so it is exact unless a late point made a scorer go back mid-episode,
+    and then a lower bound."""
+    first, last = stamp(report.first), stamp(report.last)
+    if report.onset or first <= row["end_at"]:
+        points = max(row["points"], report.points)
+    else:
+        points = row["points"] + report.points
+    peak = (
+        _peak(report.peak)
+        if report.peak.severity > row["severity"]
+        else {key: row[key] for key in ("peak_at", "value", "expected", "severity", "explanation")}
+    )
+    return {
+        "end_at": max(row["end_at"], last),
+        "points": points,
+        **peak,
+        "open": int(report.open) if last >= row["end_at"] else row["open"],
+        "qualified": int(bool(row["qualified"]) or peak["severity"] >= min_severity),
+    }
 
 
 class AlertEngine:
@@ -59,52 +113,145 @@ class AlertEngine:
         self.context = context
 
     def record(
-        self, rule: Rule, series: str, dataset: str, points: Sequence[AlertPoint], *, now: float
+        self,
+        rule: Rule,
+        series: str,
+        dataset: str,
+        reports: Sequence[EpisodeReport],
+        *,
+        now: float,
+        dataset_name: str | None = None,
     ) -> int:
-        """Keep the points severe enough for `rule`; how many were new."""
-        if rule.id is None or not rule.matches(series):
+        """Keep what a scoring pass saw of `series`' episodes under `rule`; how many episodes
+        reached the rule's `min_severity` for the first time (the ones an email will announce).
+
+        An episode is one row, keyed by (rule, series, its start time), whatever ids scorers
+        gave it: a report with its onset finds the row by its start, a report without (the
+        episode began in an earlier pass) continues the latest episode that began before it
+        and may still go on (else it starts one of its own). Either way the row grows (end,
+        points, peak) and reporting the same points again changes nothing. Episodes are kept
+        whatever their severity, so one that begins mild is still one episode when it grows
+        severe; it is announced once its peak so far reaches `min_severity`."""
+        if rule.id is None or not rule.matches(series) or not reports:
             return 0
-        wanted = [p for p in points if p.severity >= rule.min_severity]
-        if not wanted:
-            return 0
-        count = text("SELECT COUNT(*) FROM alert_points WHERE rule_id = :rule AND series = :series")
-        key = {"rule": rule.id, "series": series}
+        new = 0
+        flagging = False
         with self.database.write(LOCK) as connection:
-            before = connection.execute(count, key).scalar_one()
-            connection.execute(
-                text(
-                    "INSERT INTO alert_points (rule_id, series, timestamp, value, expected, "
-                    "severity, explanation, recorded) VALUES (:rule, :series, :timestamp, "
-                    ":value, :expected, :severity, :explanation, :recorded) "
-                    "ON CONFLICT (rule_id, series, timestamp) DO NOTHING"
-                ),
-                [
-                    {
-                        **key,
-                        "timestamp": str(pd.Timestamp(p.timestamp)),
-                        "value": p.value,
-                        "expected": p.expected,
-                        "severity": p.severity,
-                        "explanation": p.explanation,
-                        "recorded": now,
-                    }
-                    for p in wanted
-                ],
-            )
-            added = connection.execute(count, key).scalar_one() - before
-            if added:
+            for report in sorted(reports, key=lambda report: report.first):
+                row = self._episode_of(connection, rule.id, series, report)
+                if row is None:
+                    qualified = report.peak.severity >= rule.min_severity
+                    values = {"dataset": dataset, "dataset_name": dataset_name, "now": now}
+                    self._insert(connection, rule.id, series, report, qualified, values)
+                    new += qualified
+                    flagging |= qualified
+                    continue
+                merged = _merge(row, report, rule.min_severity)
+                grew = merged["end_at"] > row["end_at"] or merged["points"] > row["points"]
+                if merged == {key: row[key] for key in merged}:
+                    continue
                 connection.execute(
                     text(
-                        "INSERT INTO alerts (rule_id, series, dataset, status, opened, "
-                        "last_flag) VALUES (:rule, :series, :dataset, 'firing', :now, :now) "
+                        "UPDATE alert_episodes SET end_at = :end_at, points = :points, "
+                        "peak_at = :peak_at, value = :value, expected = :expected, "
+                        "severity = :severity, explanation = :explanation, open = :open, "
+                        "qualified = :qualified, dataset = :dataset, "
+                        "dataset_name = COALESCE(:dataset_name, dataset_name), "
+                        "updated = :now WHERE id = :id"
+                    ),
+                    {
+                        **merged,
+                        "dataset": dataset,
+                        "dataset_name": dataset_name,
+                        "now": now,
+                        "id": row["id"],
+                    },
+                )
+                newly = bool(merged["qualified"]) and not row["qualified"]
+                new += newly
+                flagging |= newly or (bool(merged["qualified"]) and grew)
+            if flagging:
+                connection.execute(
+                    text(
+                        "INSERT INTO alerts (rule_id, series, dataset, dataset_name, status, "
+                        "opened, last_flag) VALUES (:rule, :series, :dataset, :dataset_name, "
+                        "'firing', :now, :now) "
                         "ON CONFLICT (rule_id, series) DO UPDATE SET opened = CASE "
                         "WHEN alerts.status = 'resolved' THEN excluded.opened "
                         "ELSE alerts.opened END, status = 'firing', "
-                        "last_flag = excluded.last_flag, dataset = excluded.dataset"
+                        "last_flag = excluded.last_flag, dataset = excluded.dataset, "
+                        "dataset_name = COALESCE(excluded.dataset_name, alerts.dataset_name)"
                     ),
-                    {**key, "dataset": dataset, "now": now},
+                    {
+                        "rule": rule.id,
+                        "series": series,
+                        "dataset": dataset,
+                        "dataset_name": dataset_name,
+                        "now": now,
+                    },
                 )
-        return int(added)
+        return int(new)
+
+    @staticmethod
+    def _episode_of(
+        connection: Connection, rule_id: int, series: str, report: EpisodeReport
+    ) -> dict | None:
+        """The recorded episode a report is part of, None for a new one."""
+        key = {"rule": rule_id, "series": series, "first": stamp(report.first)}
+        if report.onset:
+            row = (
+                connection.execute(text(f"{_SELECT} AND start_at = :first"), key).mappings().first()
+            )
+            return None if row is None else dict(row)
+        row = (
+            connection.execute(
+                text(f"{_SELECT} AND start_at <= :first ORDER BY start_at DESC LIMIT 1"), key
+            )
+            .mappings()
+            .first()
+        )
+        if row is None or not (row["open"] or row["end_at"] >= key["first"]):
+            return None  # it began before this rule saw it: from here on, it is one of its own
+        return dict(row)
+
+    @staticmethod
+    def _insert(
+        connection: Connection,
+        rule_id: int,
+        series: str,
+        report: EpisodeReport,
+        qualified: bool,
+        values: Mapping,
+    ) -> None:
+        start = stamp(report.first)
+        # episodes follow one another: those that began before this one have ended
+        connection.execute(
+            text(
+                "UPDATE alert_episodes SET open = 0 WHERE rule_id = :rule AND series = :series "
+                "AND open = 1 AND start_at < :start"
+            ),
+            {"rule": rule_id, "series": series, "start": start},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO alert_episodes (rule_id, series, dataset, dataset_name, start_at, "
+                "end_at, points, peak_at, value, expected, severity, explanation, open, "
+                "qualified, recorded, updated) VALUES (:rule, :series, :dataset, "
+                ":dataset_name, :start, :end, :points, :peak_at, :value, :expected, :severity, "
+                ":explanation, :open, :qualified, :now, :now)"
+            ),
+            {
+                **values,
+                "rule": rule_id,
+                "series": series,
+                "start": start,
+                "end": stamp(report.last),
+                "points": report.points,
+                **_peak(report.peak),
+                "open": int(report.open),
+                "qualified": int(qualified),
+            },
+        )
 
     def dispatch(
         self,
@@ -122,52 +269,53 @@ class AlertEngine:
         with self.database.read() as connection:
             firing = connection.execute(
                 text(
-                    "SELECT rule_id, series, dataset, last_flag, last_email FROM alerts "
-                    "WHERE status = 'firing'"
+                    "SELECT rule_id, series, dataset, dataset_name, last_flag, last_email "
+                    "FROM alerts WHERE status = 'firing'"
                 )
             ).all()
-        for rule_id, series, dataset, last_flag, last_email in firing:
+        for rule_id, series, dataset, dataset_name, last_flag, last_email in firing:
             rule = by_id.get(rule_id)
             if rule is None:
                 continue
             muted = rule.muted(moment) or moment < silences.get((rule_id, series), moment)
             if muted:
-                self._set_email(rule_id, series, MUTED)
+                self._mute_waiting(rule_id, series)
             elif last_email is None or now - last_email >= rule.group_minutes * 60:
-                emails += self._send_waiting(rule, series, dataset, now)
+                emails += self._send_waiting(rule, series, dataset, dataset_name, now)
             if now - last_flag >= rule.resolve_minutes * 60:
-                emails += self._resolve(rule, series, dataset, last_flag, now, muted)
+                emails += self._resolve(rule, series, dataset, dataset_name, now, muted)
         return emails
 
     @staticmethod
-    def _waiting(connection: Connection, rule_id: int, series: str) -> list[tuple]:
-        return connection.execute(
-            text(
-                "SELECT id, timestamp, value, expected, severity, explanation FROM alert_points "
-                "WHERE rule_id = :rule AND series = :series AND email_id IS NULL "
-                "ORDER BY timestamp"
-            ),
+    def _waiting(connection: Connection, rule_id: int, series: str) -> list[dict]:
+        """Episodes that reached the rule's severity and no email has announced yet."""
+        rows = connection.execute(
+            text(f"{_SELECT} AND qualified = 1 AND email_id IS NULL ORDER BY start_at"),
             {"rule": rule_id, "series": series},
-        ).all()
+        ).mappings()
+        return [dict(row) for row in rows]
 
-    def _set_email(self, rule_id: int, series: str, email_id: int) -> None:
+    def _mute_waiting(self, rule_id: int, series: str) -> None:
         with self.database.write(LOCK) as connection:
             connection.execute(
                 text(
-                    "UPDATE alert_points SET email_id = :email "
-                    "WHERE rule_id = :rule AND series = :series AND email_id IS NULL"
+                    "UPDATE alert_episodes SET email_id = :muted WHERE rule_id = :rule "
+                    "AND series = :series AND qualified = 1 AND email_id IS NULL"
                 ),
-                {"email": email_id, "rule": rule_id, "series": series},
+                {"muted": MUTED, "rule": rule_id, "series": series},
             )
 
-    def _send_waiting(self, rule: Rule, series: str, dataset: str, now: float) -> int:
-        """Email the points waiting in an alert, if the budget allows.
+    def _send_waiting(
+        self, rule: Rule, series: str, dataset: str, dataset_name: str | None, now: float
+    ) -> int:
+        """Email the episodes waiting in an alert, if the budget allows.
 
         All of it is one transaction holding the alerts lock, from reading what waits to
-        adding the email to the outbox and marking the points emailed: another process
+        adding the email to the outbox and marking the episodes announced: another process
         dispatching at the same moment waits for the lock, then finds nothing waiting, so the
-        points go out in one email; and a crash before the commit leaves neither the email
-        nor the marks.
+        episodes go out in one email; and a crash before the commit leaves neither the email
+        nor the marks. An episode that had ended by then needs no "resolved" email: this one
+        says so.
         """
         key = {"rule": rule.id, "series": series}
         with self.database.write(LOCK) as connection:
@@ -183,32 +331,33 @@ class AlertEngine:
                 {"rule": rule.id, "day": _day(now)},
             ).scalar()
             if not rows or rule.daily_budget - (used or 0) <= 0:
-                return 0  # over the budget: the points wait for the next allowed email
-            points = [
-                AlertPoint(pd.Timestamp(ts), value, expected, severity, why)
-                for _, ts, value, expected, severity, why in rows
-            ]
-            listed = sorted(points, key=lambda p: p.severity, reverse=True)[:MAX_LISTED]
+                return 0  # over the budget: the episodes wait for the next allowed email
+            episodes = [AlertEpisode.from_row(row) for row in rows]
+            listed = sorted(episodes, key=lambda e: e.peak.severity, reverse=True)[:MAX_LISTED]
             message = compose_alert(
                 rule=rule.name,
                 series=series,
                 dataset=dataset,
-                points=listed,
-                more=len(points) - len(listed),
-                first=points[0].timestamp,
-                last=points[-1].timestamp,
+                dataset_name=dataset_name,
+                episodes=listed,
+                more=len(episodes) - len(listed),
+                first=episodes[0].start,
+                last=episodes[-1].start,
                 recipients=rule.recipients,
                 sender=self.sender,
                 public_url=self.public_url,
-                context=None if self.context is None else self.context(rule, series, points),
+                context=None if self.context is None else self.context(rule, series, episodes),
                 mark_link=None
                 if self.mark_link is None
                 else lambda point: self.mark_link(dataset, series, point),
             )
             email_id = self.outbox.add(message, now=now, connection=connection)
             connection.execute(
-                text("UPDATE alert_points SET email_id = :email WHERE id = :id"),
-                [{"email": email_id, "id": row[0]} for row in rows],
+                text(
+                    "UPDATE alert_episodes SET email_id = :email, ended_email_id = CASE "
+                    "WHEN open = 0 THEN :email ELSE ended_email_id END WHERE id = :id"
+                ),
+                [{"email": email_id, "id": row["id"]} for row in rows],
             )
             connection.execute(
                 text(
@@ -226,10 +375,17 @@ class AlertEngine:
         return 1
 
     def _resolve(
-        self, rule: Rule, series: str, dataset: str, last_flag: float, now: float, muted: bool
+        self,
+        rule: Rule,
+        series: str,
+        dataset: str,
+        dataset_name: str | None,
+        now: float,
+        muted: bool,
     ) -> int:
-        """Close the alert once nothing waits; one email says so (unless muted), also when
-        two processes dispatch at once (the second finds it resolved)."""
+        """Close the alert once nothing waits: its episodes have ended. One email names those
+        announced while still going on (unless muted, or there are none), also when two
+        processes dispatch at once (the second finds it resolved)."""
         key = {"rule": rule.id, "series": series}
         with self.database.write(LOCK) as connection:
             status = connection.execute(
@@ -244,27 +400,62 @@ class AlertEngine:
                 ),
                 key,
             )
-            if muted:
-                return 0
-            message = compose_resolved(
-                rule=rule.name,
-                series=series,
-                dataset=dataset,
-                quiet_since=pd.Timestamp(last_flag, unit="s"),
-                recipients=rule.recipients,
-                sender=self.sender,
-                public_url=self.public_url,
+            connection.execute(
+                text(
+                    "UPDATE alert_episodes SET open = 0 WHERE rule_id = :rule "
+                    "AND series = :series AND open = 1"
+                ),
+                key,
             )
-            self.outbox.add(message, now=now, connection=connection)
-        return 1
+            ended = [
+                dict(row)
+                for row in connection.execute(
+                    text(
+                        f"{_SELECT} AND email_id > 0 AND ended_email_id IS NULL ORDER BY start_at"
+                    ),
+                    key,
+                ).mappings()
+            ]
+            email_id = MUTED
+            if ended and not muted:
+                message = compose_resolved(
+                    rule=rule.name,
+                    series=series,
+                    dataset=dataset,
+                    dataset_name=dataset_name,
+                    episodes=[AlertEpisode.from_row(row, ended=True) for row in ended],
+                    recipients=rule.recipients,
+                    sender=self.sender,
+                    public_url=self.public_url,
+                )
+                email_id = self.outbox.add(message, now=now, connection=connection)
+            if email_id != MUTED:
+                connection.execute(
+                    text("UPDATE alert_episodes SET ended_email_id = :email WHERE id = :id"),
+                    [{"email": email_id, "id": row["id"]} for row in ended],
+                )
+            connection.execute(  # the rest came, or ended, while muted
+                text(
+                    "UPDATE alert_episodes SET ended_email_id = :muted WHERE rule_id = :rule "
+                    "AND series = :series AND email_id IS NOT NULL AND ended_email_id IS NULL"
+                ),
+                {**key, "muted": MUTED},
+            )
+        return int(email_id != MUTED)
 
     def history(self, rule_id: int | None = None, limit: int = 500) -> pd.DataFrame:
-        """Recorded points, newest first, with the email each went out in (-1: muted)."""
-        where = "WHERE rule_id = :rule" if rule_id is not None else ""
+        """Recorded episodes that reached their rule's severity, latest first: series, data
+        set, span, points, peak (time, value, expected, severity, reason), whether it may go
+        on, the email that announced it (`email_id`, -1 when muted, missing while it waits)
+        and that email's status in the outbox, and the email that said it ended."""
+        where = "AND e.rule_id = :rule" if rule_id is not None else ""
         with self.database.read() as connection:
             return query_frame(
                 connection,
-                "SELECT rule_id, series, timestamp, value, expected, severity, explanation, "
-                f"email_id FROM alert_points {where} ORDER BY timestamp DESC LIMIT :limit",
+                "SELECT e.id, e.rule_id, e.series, e.dataset, e.dataset_name, e.start_at, "
+                "e.end_at, e.points, e.peak_at, e.value, e.expected, e.severity, "
+                "e.explanation, e.open, e.email_id, o.status AS email_status, "
+                "e.ended_email_id FROM alert_episodes e LEFT JOIN outbox o ON o.id = e.email_id "
+                f"WHERE e.qualified = 1 {where} ORDER BY e.start_at DESC, e.id DESC LIMIT :limit",
                 {"rule": rule_id, "limit": limit},
             )

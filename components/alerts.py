@@ -1,4 +1,4 @@
-"""The Alerts page's grids: rules, the outbox and the alert history."""
+"""The Alerts page's grids: rules, the outbox and the alert history (one row per episode)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import dash_ag_grid as dag
 import pandas as pd
 
+from alerts.compose import LIVE
+from alerts.episodes import AlertEpisode
 from alerts.outbox import OutboxEmail
 from alerts.rules import Rule
 
@@ -21,6 +23,7 @@ RULE_COLUMNS = [
     {"field": "state", "headerName": "State", "minWidth": 110},
 ]
 OUTBOX_COLUMNS = [
+    {"field": "id", "headerName": "Email", "maxWidth": 95},
     {"field": "created", "headerName": "Queued", "maxWidth": 190},
     {"field": "subject", "headerName": "Subject", "minWidth": 280},
     {"field": "recipients", "headerName": "To"},
@@ -29,13 +32,15 @@ OUTBOX_COLUMNS = [
     {"field": "last_error", "headerName": "Server's reply", "minWidth": 200},
 ]
 HISTORY_COLUMNS = [
-    {"field": "timestamp", "headerName": "Time", "maxWidth": 190},
-    {"field": "rule", "headerName": "Rule"},
-    {"field": "series", "headerName": "Series"},
-    {"field": "value", "headerName": "Value", "maxWidth": 110},
-    {"field": "severity", "headerName": "Severity", "maxWidth": 110},
-    {"field": "emailed", "headerName": "Email", "maxWidth": 150},
-    {"field": "explanation", "headerName": "Why", "minWidth": 260},
+    {"field": "when", "headerName": "When", "minWidth": 215, "tooltipField": "span"},
+    {"field": "extent", "headerName": "Length", "minWidth": 140, "tooltipField": "span"},
+    {"field": "series", "headerName": "Series", "minWidth": 100},
+    {"field": "dataset", "headerName": "Data set", "minWidth": 100},
+    {"field": "peak", "headerName": "Peak", "minWidth": 230, "tooltipField": "peak"},
+    {"field": "severity", "headerName": "Severity", "minWidth": 95, "maxWidth": 110},
+    {"field": "explanation", "headerName": "Why", "minWidth": 200, "tooltipField": "explanation"},
+    {"field": "emailed", "headerName": "Email", "minWidth": 145},
+    {"field": "rule", "headerName": "Rule", "minWidth": 110},
 ]
 
 
@@ -45,6 +50,7 @@ def grid(component_id: str, columns: list[dict], *, selectable: bool = False) ->
         "pagination": True,
         "paginationPageSize": 10,
         "paginationPageSizeSelector": [10, 50, 200],
+        "tooltipShowDelay": 300,
     }
     if selectable:
         options["rowSelection"] = {
@@ -104,22 +110,53 @@ def outbox_rows(emails: Sequence[OutboxEmail]) -> list[dict]:
     ]
 
 
+def emailed(email_id: object, status: object) -> str:
+    """Which email announced an episode and where it is: 'email 12, sent', 'muted' (its rule
+    was paused or silenced), 'waiting' (for the group interval or the daily budget)."""
+    if email_id is None or pd.isna(email_id):
+        return "waiting"
+    if int(email_id) < 0:
+        return "muted"
+    return f"email {int(email_id)}, {status}" if isinstance(status, str) else f"email {email_id}"
+
+
 def history_rows(history: pd.DataFrame, rules: Sequence[Rule]) -> list[dict]:
+    """One row per recorded episode: when (its span, or 'still going on'), where, its peak and
+    reason, the rule, and the email that announced it."""
     names = {rule.id: rule.name for rule in rules}
     rows = []
-    for number, row in enumerate(history.itertuples(index=False)):
-        emailed = "waiting" if pd.isna(row.email_id) else "muted" if row.email_id < 0 else "sent"
+    for row in history.to_dict("records"):
+        episode = AlertEpisode.from_row(row)
         rows.append(
             {
-                "id": str(number),
-                "rule_id": int(row.rule_id),
-                "timestamp": str(row.timestamp)[:19],
-                "rule": names.get(row.rule_id, f"rule {row.rule_id} (deleted)"),
-                "series": row.series,
-                "value": row.value,
-                "severity": round(row.severity, 3),
-                "emailed": emailed,
-                "explanation": row.explanation,
+                "id": str(row["id"]),
+                "rule_id": int(row["rule_id"]),
+                "when": episode.when_text,
+                "extent": episode.extent_text,
+                "span": episode.span_text,
+                "start": str(episode.start),
+                "rule": names.get(row["rule_id"], f"rule {row['rule_id']} (deleted)"),
+                "series": row["series"],
+                "dataset": where_from(row["dataset"], row["dataset_name"]),
+                "peak": peak_text(episode),
+                "severity": round(episode.peak.severity, 3),
+                "emailed": emailed(row["email_id"], row["email_status"]),
+                "explanation": episode.peak.explanation,
             }
         )
     return rows
+
+
+def peak_text(episode: AlertEpisode) -> str:
+    """'587.2 (expected 270.5) at 09:34', with the date when it is not the start's."""
+    peak = episode.peak
+    at = pd.Timestamp(peak.timestamp)
+    moment = peak.when if at.date() != pd.Timestamp(episode.start).date() else peak.when[11:]
+    return f"{peak.value_text} (expected {peak.expected_text}) at {moment}"
+
+
+def where_from(dataset: str, name: object) -> str:
+    """A data set's name as the history shows it: its file name, 'live', or its id."""
+    if dataset == LIVE:
+        return "live"
+    return name if isinstance(name, str) and name else dataset

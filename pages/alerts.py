@@ -1,4 +1,4 @@
-"""The Alerts page: where email goes, the rules, the outbox and what was flagged."""
+"""The Alerts page: where email goes, the rules, the outbox and the anomaly episodes alerted on."""
 
 from __future__ import annotations
 
@@ -237,7 +237,12 @@ def layout(**_query: str) -> html.Div:
     history = dbc.Card(
         dbc.CardBody(
             [
-                html.H5("Flagged points", className="card-title"),
+                html.H5("Anomaly episodes", className="card-title"),
+                html.Div(
+                    "Each episode a rule alerted on, latest first, with the email that "
+                    "announced it. Select one to silence its series.",
+                    className="small text-muted mb-2",
+                ),
                 grid(HISTORY, HISTORY_COLUMNS, selectable=True),
                 html.Div(
                     [
@@ -451,7 +456,7 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
 def silence_series(_clicks, selected: list[dict] | None, hours: str | None = "1"):
     """Mute one series of one rule for a while; the rule keeps alerting on its other series."""
     if not selected:
-        return html.Span("Select a flagged point first.", className="text-muted"), no_update
+        return html.Span("Select an episode first.", className="text-muted"), no_update
     row = selected[0]
     until = datetime.now(UTC) + timedelta(hours=float(hours or 1))
     rule_store(load_settings()).silence(row["rule_id"], row["series"], until)

@@ -1,14 +1,18 @@
-"""Alerts wired to Vigil's settings: the rule store, the engine, and alerting on a scored run."""
+"""Alerts wired to Vigil's settings: the rule store, the engine, and alerting on a scored run
+or a live series' batch (both hand the engine the episodes they saw)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import pandas as pd
+from sqlalchemy import text
 
-from alerts.compose import AlertPoint, compose_test
+from alerts.compose import compose_test
 from alerts.delivery import RoundReport, deliver_due
 from alerts.engine import AlertEngine, Context
+from alerts.episodes import AlertEpisode, episode_reports
 from alerts.outbox import Outbox
 from alerts.rules import RuleStore
 from storage.database import open_database
@@ -17,7 +21,7 @@ from vigil.mail_settings import effective
 from vigil.models import model_key
 from vigil.settings import Settings
 
-#: Rows of the scored series shown around the flagged points in an alert's chart.
+#: Rows of the scored series shown around the episodes in an alert's chart.
 CHART_MARGIN = 150
 CHART_MOST = 3000
 
@@ -33,10 +37,10 @@ def outbox(config: Settings) -> Outbox:
 def alert_engine(
     config: Settings, scored: pd.DataFrame | None = None, *, context: Context | None = None
 ) -> AlertEngine:
-    """The engine; with `scored`, its emails show that series around the points (or what
+    """The engine; with `scored`, its emails show that series around the episodes (or what
     `context` gives)."""
     if scored is not None:
-        context = lambda _rule, _series, points: chart_window(scored, points)  # noqa: E731
+        context = lambda _rule, _series, episodes: chart_window(scored, episodes)  # noqa: E731
     key = model_key(config)
     return AlertEngine(
         open_database(config.database_url),
@@ -50,22 +54,23 @@ def alert_engine(
     )
 
 
-def chart_window(scored: pd.DataFrame, points: list[AlertPoint]) -> pd.DataFrame:
-    """The scored rows around the first and last of `points`."""
+def chart_window(scored: pd.DataFrame, episodes: Sequence[AlertEpisode]) -> pd.DataFrame:
+    """The scored rows around the first and last of `episodes`."""
     times = scored["timestamp"]
-    first = int(times.searchsorted(min(p.timestamp for p in points)))
-    last = int(times.searchsorted(max(p.timestamp for p in points)))
+    first = int(times.searchsorted(min(e.start for e in episodes)))
+    last = int(times.searchsorted(max(e.end for e in episodes)))
     start = max(0, first - CHART_MARGIN)
     end = min(len(scored), max(last + CHART_MARGIN, start + 1), start + CHART_MOST)
     return scored.iloc[start:end]
 
 
-def flagged_points(scored: pd.DataFrame) -> list[AlertPoint]:
-    rows = scored[scored["is_anomaly"]]
-    return [
-        AlertPoint(row.timestamp, row.value, row.expected, row.severity, row.explanation)
-        for row in rows.itertuples(index=False)
-    ]
+def dataset_name(config: Settings, dataset: str) -> str | None:
+    """The name a data set was uploaded with (its file name), None when it is not stored.
+    Read from the data sets' table alone: no file store needs opening to name one in an email."""
+    with open_database(config.database_url).read() as connection:
+        return connection.execute(
+            text("SELECT name FROM datasets WHERE id = :id"), {"id": dataset}
+        ).scalar()
 
 
 def alert_on_run(
@@ -76,19 +81,27 @@ def alert_on_run(
     detector: str,
     *,
     now: float | None = None,
+    name: str | None = None,
 ) -> tuple[int, int, int]:
-    """Send a scored series' flagged points through every rule that watches it with this
-    detector: how many rules watched, how many points were new to them, and how many emails
-    went to the outbox."""
+    """Send a scored series' anomaly episodes through every rule that watches it with this
+    detector: how many rules watched, how many episodes were new to them (an episode already
+    recorded, from an earlier run of the same series, is not new), and how many emails went
+    to the outbox. `name` is the data set's name for emails (looked up when not given)."""
     moment = time.time() if now is None else now
     rules = [
         rule
         for rule in rule_store(config).rules()
         if rule.matches(series) and rule.detector == detector
     ]
+    if not rules:
+        return 0, 0, 0
     engine = alert_engine(config, scored)
-    points = flagged_points(scored)
-    recorded = sum(engine.record(rule, series, dataset, points, now=moment) for rule in rules)
+    reports = episode_reports(scored)
+    name = name or dataset_name(config, dataset)
+    recorded = sum(
+        engine.record(rule, series, dataset, reports, now=moment, dataset_name=name)
+        for rule in rules
+    )
     silences = rule_store(config).silences()
     return len(rules), recorded, engine.dispatch(rules, now=moment, silences=silences)
 

@@ -9,7 +9,8 @@ import time
 
 import pandas as pd
 
-from alerts.compose import LIVE, AlertPoint
+from alerts.compose import LIVE
+from alerts.episodes import AlertEpisode, episode_reports
 from detection import make_detector
 from detection.feedback import apply_feedback
 from detection.stream import ModelScorer, OnlineScorer
@@ -17,7 +18,7 @@ from live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
 from live.store import LiveStore, Series
 from storage.database import open_database
 from storage.files import FileStore
-from vigil.alerting import alert_engine, flagged_points, rule_store
+from vigil.alerting import alert_engine, rule_store
 from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
 from vigil.settings import Settings, load_settings
@@ -53,11 +54,12 @@ def scorer_factory(config: Settings) -> ScorerFactory:
 
 
 def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
-    """Sends a live series' flagged points through the rules that watch it with its detector
-    (or model); the emails show the series around them."""
+    """Sends the episodes in a live series' scored batch through the rules that watch it with
+    its detector (or model); the emails show the series around them. An episode going on from
+    an earlier batch comes without its onset, and the engine adds it to the one recorded."""
 
-    def context(_rule, series: str, points: list[AlertPoint]) -> pd.DataFrame:
-        first = min(point.timestamp for point in points)
+    def context(_rule, series: str, episodes: list[AlertEpisode]) -> pd.DataFrame:
+        first = min(episode.start for episode in episodes)
         before = store.scores(series, until=first, limit=CHART_BEFORE, latest=True)
         after = store.scores(series, since=first, limit=CHART_MOST)
         return pd.concat([before, after], ignore_index=True)
@@ -74,9 +76,9 @@ def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
             return
         engine = alert_engine(config, context=context)
         now = time.time()
-        points = flagged_points(scored)
+        reports = episode_reports(scored)
         for rule in rules:
-            engine.record(rule, series.name, LIVE, points, now=now)
+            engine.record(rule, series.name, LIVE, reports, now=now)
         engine.dispatch(rules, now=now, silences=rule_store(config).silences())
 
     return hand_on

@@ -1,12 +1,14 @@
-"""Alert emails: clear, escaped, with the chart inline, and delivered as composed."""
+"""Alert emails: how many episodes and where, each one's span, peak and reason, escaped, with
+the chart inline, and delivered as composed."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from alerts.compose import AlertPoint, compose_alert
+from alerts.compose import compose_alert, compose_resolved
 from alerts.delivery import deliver_due
+from alerts.episodes import AlertEpisode, AlertPoint
 from alerts.outbox import Outbox
 from alerts.smtp import SmtpConfig
 from storage.database import open_database, sqlite_url
@@ -17,27 +19,58 @@ HOSTILE = "<script>alert('x')</script> & co"
 
 
 def context_frame() -> pd.DataFrame:
+    """The scored rows around SPIKE and RUN."""
     times = pd.date_range("2024-03-12 06:00", periods=48, freq="15min")
     values = pd.Series(100.0, index=range(48))
     values[14] = 587.2
+    values[16:20] = [400.0, 500.0, 450.0, 420.0]
     return pd.DataFrame(
-        {"timestamp": times, "value": values, "expected": 100.0, "lower": 80.0, "upper": 120.0}
+        {
+            "timestamp": times,
+            "value": values,
+            "expected": 100.0,
+            "lower": 80.0,
+            "upper": 120.0,
+            "is_anomaly": values > 120,
+        }
     )
 
 
-def point(
-    at: str, value: float, severity: float, why: str = "59.6 robust deviations"
-) -> AlertPoint:
-    return AlertPoint(pd.Timestamp(at), value, 270.5, severity, why)
+def episode(
+    start: str,
+    end: str,
+    points: int,
+    peak: str,
+    value: float,
+    severity: float,
+    why: str = "59.6 robust deviations above the expected value",
+    open: bool = False,
+) -> AlertEpisode:
+    at = pd.Timestamp(peak)
+    return AlertEpisode(
+        pd.Timestamp(start),
+        pd.Timestamp(end),
+        points,
+        AlertPoint(at, value, 270.5, severity, why),
+        open,
+    )
 
 
-def compose(points, *, series="requests_per_min", context=None, render=None):
+SPIKE = episode("2024-03-12 09:30", "2024-03-12 09:30", 1, "2024-03-12 09:30", 587.2, 1.0)
+RUN = episode("2024-03-12 10:00", "2024-03-12 10:45", 4, "2024-03-12 10:15", 500, 0.95)
+GOING_ON = episode(
+    "2024-03-12 11:00", "2024-03-12 11:05", 2, "2024-03-12 11:05", 12, 0.91, open=True
+)
+
+
+def compose(episodes, *, series="cpu", context=None, render=None, dataset_name="ops"):
     extra = {} if render is None else {"render": render}
     return compose_alert(
-        rule="requests spikes",
+        rule="cpu spikes",
         series=series,
         dataset="0123456789abcdef",
-        points=points,
+        dataset_name=dataset_name,
+        episodes=episodes,
         recipients=["ops@example.org", "lead@example.org"],
         sender="vigil@example.org",
         public_url="https://vigil.example.org/",
@@ -46,24 +79,45 @@ def compose(points, *, series="requests_per_min", context=None, render=None):
     )
 
 
-def test_the_subject_says_what_and_where():
-    one = compose([point("2024-03-12 09:30", 587.2, 1.0)])
-    three = compose(
-        [
-            point("2024-03-12 09:45", 500, 0.95),
-            point("2024-03-12 09:30", 587.2, 1.0),
-            point("2024-03-12 10:00", 400, 0.9),
-        ]
-    )
+def test_the_subject_says_how_many_episodes_where_and_the_worst():
+    one = compose([SPIKE])
+    two = compose([RUN, SPIKE])
     assert one["Subject"] == (
-        "[Vigil] Anomaly in requests_per_min: 587.2 where 270.5 was expected (2024-03-12 09:30:00)"
+        "[Vigil] Anomaly episode in cpu (data set ops): 587.2 where 270.5 was expected "
+        "(2024-03-12 09:30)"
     )
-    assert three["Subject"].startswith("[Vigil] 3 anomalies in requests_per_min, the worst 587.2")
+    assert two["Subject"] == (
+        "[Vigil] 2 anomaly episodes in cpu (data set ops), the worst 587.2 where 270.5 was "
+        "expected (2024-03-12 09:30)"
+    )
     assert one["To"] == "ops@example.org, lead@example.org"
+    assert compose([SPIKE], dataset_name=None)["Subject"].startswith(
+        "[Vigil] Anomaly episode in cpu (data set 0123456789abcdef): "
+    )
+
+
+def test_each_episode_is_listed_with_its_span_peak_and_reason():
+    message = compose([GOING_ON, RUN, SPIKE])
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+
+    assert text.index("#1  2024-03-12 09:30 (1 point)") < text.index("#2  2024-03-12 10:00 to")
+    assert "#2  2024-03-12 10:00 to 10:45 (45 min, 4 points)" in text
+    assert "Peak at 2024-03-12 10:15: 500.0 where 270.5 was expected, severity 0.95" in text
+    assert "Why: 59.6 robust deviations above the expected value" in text
+    assert "#3  from 2024-03-12 11:00 (still going on, 2 points so far)" in text
+    assert "not emailed again as it grows: one email will say when it is over" in text
+    assert ">2024-03-12 10:00 to 10:45</span>" in html
+    assert ">45 min, 4 points</span>" in html
+    assert ">still going on, 2 points so far</span>" in html
+    assert "anomalies" not in text + html
 
 
 def test_user_text_is_escaped_in_html_and_links_open_the_series():
-    message = compose([point("2024-03-12 09:30", 587.2, 1.0, why=HOSTILE)], series=HOSTILE)
+    hostile = episode(
+        "2024-03-12 09:30", "2024-03-12 09:30", 1, "2024-03-12 09:30", 587.2, 1.0, why=HOSTILE
+    )
+    message = compose([hostile], series=HOSTILE, dataset_name=HOSTILE)
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
 
@@ -71,14 +125,39 @@ def test_user_text_is_escaped_in_html_and_links_open_the_series():
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co" in html
     assert HOSTILE in text  # plain text needs no escaping
     assert "https://vigil.example.org/analyze?dataset=0123456789abcdef&series=%3Cscript%3E" in text
-    assert "2024-03-12 09:30:00: 587.2 (expected 270.5), severity 1.00" in text
+    assert "Peak at 2024-03-12 09:30: 587.2 where 270.5 was expected, severity 1.00" in text
+
+
+def test_a_name_with_line_breaks_cannot_break_the_subject_header():
+    message = compose([SPIKE], series="cpu\r\nBcc: everyone@example.org")
+    assert "\n" not in message["Subject"]
+    assert message["Bcc"] is None
+
+
+def test_the_resolved_email_names_the_episodes_that_ended():
+    message = compose_resolved(
+        rule="cpu spikes",
+        series="cpu",
+        dataset="live",
+        episodes=[RUN, SPIKE],
+        recipients=["ops@example.org"],
+        sender="vigil@example.org",
+        public_url="https://vigil.example.org",
+    )
+    text = message.get_body(("plain",)).get_content()
+    assert message["Subject"] == (
+        "[Vigil] Resolved: 2 anomaly episodes in cpu (live) ended, the last at 2024-03-12 10:45"
+    )
+    assert "#1  2024-03-12 09:30 (1 point)" in text
+    assert "#2  2024-03-12 10:00 to 10:45 (45 min, 4 points)" in text
+    assert "https://vigil.example.org/live?series=cpu" in text
 
 
 def test_the_chart_is_an_inline_image_the_html_refers_to():
     message = compose(
-        [point("2024-03-12 09:30", 587.2, 1.0)],
+        [SPIKE],
         context=context_frame(),
-        render=lambda context, points, series: b"\x89PNG fake",
+        render=lambda context, episodes, series: b"\x89PNG fake",
     )
     html_part = message.get_body(("related",))
     image = next(part for part in html_part.iter_parts() if part.get_content_type() == "image/png")
@@ -92,7 +171,7 @@ def test_a_composed_alert_arrives_whole_with_a_real_chart(tmp_path):
     recorder = Recorder()
     server = start_server(recorder)
     outbox = Outbox(open_database(sqlite_url(tmp_path / "vigil.sqlite")))
-    outbox.add(compose([point("2024-03-12 09:30", 587.2, 1.0)], context=context_frame()))
+    outbox.add(compose([SPIKE, RUN], context=context_frame()))
     try:
         report = deliver_due(outbox, SmtpConfig("127.0.0.1", server.port))
     finally:

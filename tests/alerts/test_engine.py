@@ -1,4 +1,4 @@
-"""From flagged points to emails: grouped, budgeted, muted, resolved; nothing lost or doubled."""
+"""From anomaly episodes to emails: grouped, budgeted, muted, resolved; nothing lost or doubled."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from alerts.compose import AlertPoint
 from alerts.delivery import deliver_due
 from alerts.engine import MUTED, AlertEngine
+from alerts.episodes import AlertPoint, EpisodeReport, episode_reports
 from alerts.outbox import Outbox
 from alerts.rules import Rule, RuleStore
 from alerts.smtp import SmtpConfig
+from detection import make_detector
+from detection.stream import OnlineScorer
 from storage.database import Database
 from tests.alerts.smtp_server import Recorder, start_server
 
@@ -24,13 +27,46 @@ START = pd.Timestamp("2024-03-12 09:00")
 T0 = START.timestamp()
 
 
-def flagged(minute: int, count: int = 1, severity: float = 0.95) -> list[AlertPoint]:
-    """`count` flagged points in the given minute of the storm."""
-    base = START + pd.Timedelta(minutes=minute)
-    return [
-        AlertPoint(base + pd.Timedelta(seconds=60 * i / count), 500.0 + i, 100.0, severity, "high")
-        for i in range(count)
-    ]
+def episode(
+    minute: float,
+    points: int = 1,
+    severity: float = 0.95,
+    *,
+    onset: bool = True,
+    open: bool = True,
+    value: float = 500.0,
+) -> EpisodeReport:
+    """An episode's flags from `minute` of the storm on, one every ten seconds, the first the
+    most severe (or the part of an episode a later batch saw, without its onset)."""
+    first = START + pd.Timedelta(minutes=minute)
+    last = first + pd.Timedelta(seconds=10 * (points - 1))
+    peak = AlertPoint(first, value, 100.0, severity, f"{value:g} is far above 100")
+    return EpisodeReport(first, last, points, peak, onset=onset, open=open)
+
+
+def deliver(outbox: Outbox) -> list:
+    """Everything the outbox has, through a real SMTP server: the messages it accepted."""
+    recorder = Recorder()
+    server = start_server(recorder)
+    try:
+        deliver_due(outbox, SmtpConfig("127.0.0.1", server.port), now=T0 + 10 * 86_400)
+    finally:
+        server.stop()
+    return recorder.received
+
+
+def subject(message) -> str:
+    """A received subject. Python's email folds a subject of 70 to 77 characters onto the
+    line after `Subject:`, and reads it back with a leading space; mail clients do not."""
+    return message["Subject"].strip()
+
+
+def counted(subject: str) -> int:
+    found = re.search(r"\] (\d+) anomaly episodes in ", subject)
+    if found:
+        return int(found.group(1))
+    assert "] Anomaly episode in " in subject, subject
+    return 1
 
 
 @pytest.fixture
@@ -51,90 +87,156 @@ def setup(database):
     return rules, outbox, engine, rule
 
 
-def counted(subject: str) -> int:
-    found = re.search(r"\] (\d+) anomalies", subject)
-    return int(found.group(1)) if found else 1
-
-
-def test_a_storm_of_ten_thousand_points_is_one_email_per_group_interval(setup):
+def test_a_storm_of_episodes_is_one_email_per_group_interval_listing_the_episodes(setup):
     _, outbox, engine, rule = setup
     for minute in range(100):
         now = T0 + 60 * (minute + 1)
-        engine.record(rule, "latency_ms", "d1", flagged(minute, 100), now=now)
+        # two short episodes a minute, of three flagged points each
+        storm = [episode(minute, 3, open=False), episode(minute + 0.5, 3)]
+        engine.record(rule, "latency_ms", "d1", storm, now=now, dataset_name="ops.csv")
         engine.dispatch([rule], now=now)
 
-    recorder = Recorder()
-    server = start_server(recorder)
-    try:
-        deliver_due(outbox, SmtpConfig("127.0.0.1", server.port), now=T0 + 99999)
-    finally:
-        server.stop()
+    received = deliver(outbox)
 
-    assert len(recorder.received) == 10  # at minutes 1, 11, ..., 91
-    # the first lists minute 0, each later one the ten minutes before it
-    assert sum(counted(m["Subject"]) for m in recorder.received) == 100 + 9 * 1_000
-    history = engine.history(rule.id, limit=20_000)
-    assert len(history) == 10_000
-    assert history["email_id"].isna().sum() == 900  # minutes 91-99 wait for the next email
+    assert len(received) == 10  # at minutes 1, 11, ..., 91
+    # the first lists minute 0's two episodes, each later one the twenty of ten minutes
+    assert [counted(subject(m)) for m in received] == [2] + [20] * 9
+    for message in received:
+        assert "(data set ops.csv)" in subject(message)
+        text = message.get_body(("plain",)).get_content()
+        assert "anomalies" not in subject(message) + text  # never points counted as alerts
+    history = engine.history(rule.id, limit=1000)
+    assert len(history) == 200
+    assert history["email_id"].isna().sum() == 18  # minutes 91-99 wait for the next email
     engine.dispatch([rule], now=T0 + 60 * 111)
-    assert engine.history(rule.id, limit=20_000)["email_id"].notna().all()
+    assert engine.history(rule.id, limit=1000)["email_id"].notna().all()
     assert outbox.counts()["pending"] == 1
 
 
-def test_reporting_the_same_points_again_changes_nothing(setup):
-    _, _, engine, rule = setup
-    assert engine.record(rule, "latency_ms", "d1", flagged(0, 5), now=T0) == 5
-    assert engine.record(rule, "latency_ms", "d1", flagged(0, 5), now=T0 + 1) == 0
-    assert engine.record(rule, "requests", "d1", flagged(0, 5), now=T0) == 0  # not its series
-    mild = flagged(1, 3, severity=0.5)
-    assert engine.record(rule, "latency_ms", "d1", mild, now=T0) == 0  # below the rule's bar
+def test_an_episode_over_two_live_batches_is_one_episode_one_alert_and_one_resolved(setup):
+    """Real streaming scores: a level jump begins at the end of one ingest batch and goes on
+    into the next, which reports it without its onset."""
+    rules, outbox, engine, _ = setup
+    rule = rules.save(Rule("cpu", "cpu", ("ops@example.org",), resolve_minutes=30))
+    rng = np.random.default_rng(0)
+    times = pd.date_range("2024-03-12", periods=3000, freq="min")
+    values = 100 + rng.normal(0, 1, len(times))
+    values[2990:2996] += 15
+    frame = pd.DataFrame({"timestamp": times, "value": values})
+    scorer = OnlineScorer(make_detector("auto"))
+    batches = [scorer.update(frame.iloc[:2993]), scorer.update(frame.iloc[2993:])]
+    first, second = (episode_reports(batch)[-1] for batch in batches)
+    assert (first.onset, first.open, second.onset) == (True, True, False)
+
+    assert engine.record(rule, "cpu", "live", [first], now=T0) == 1
+    assert engine.dispatch([rule], now=T0) == 1
+    assert engine.record(rule, "cpu", "live", [second], now=T0 + 60) == 0  # the same episode
+    assert engine.dispatch([rule], now=T0 + 20 * 60) == 0  # it grew: nothing to announce
+    (row,) = engine.history(rule.id).to_dict("records")
+    assert (row["start_at"], row["end_at"]) == ("2024-03-14 01:50:00", "2024-03-14 01:55:00")
+    assert row["points"] == first.points + second.points
+    assert engine.dispatch([rule], now=T0 + 60 + 29 * 60) == 0
+    assert engine.dispatch([rule], now=T0 + 60 + 30 * 60) == 1  # quiet for the resolve time
+    assert engine.dispatch([rule], now=T0 + 3 * 3600) == 0
+
+    alert, resolved = deliver(outbox)
+    assert subject(alert).startswith("[Vigil] Anomaly episode in cpu (live): ")
+    assert (
+        "#1  from 2024-03-14 01:50 (still going on, 2 points so far)"
+        in alert.get_body(("plain",)).get_content()
+    )
+    assert subject(resolved) == (
+        "[Vigil] Resolved: the anomaly episode in cpu (live) ended at 2024-03-14 01:55"
+    )
+    said = resolved.get_body(("plain",)).get_content()
+    assert f"2024-03-14 01:50 to 01:55 (5 min, {row['points']} points)" in said
+
+
+def test_reporting_the_same_episodes_again_changes_nothing(setup):
+    _, outbox, engine, rule = setup
+    storm = [episode(0, 5, open=False), episode(10, 3, open=False)]
+    assert engine.record(rule, "latency_ms", "d1", storm, now=T0) == 2
+    assert engine.record(rule, "latency_ms", "d1", storm, now=T0 + 1) == 0
+    assert engine.record(rule, "requests", "d1", storm, now=T0) == 0  # not its series
     assert engine.dispatch([rule], now=T0 + 2) == 1
     assert engine.dispatch([rule], now=T0 + 3) == 0
+    assert engine.history(rule.id)["points"].tolist() == [3, 5]
+    # each had ended when announced: the alert resolves without a "resolved" email
+    assert engine.dispatch([rule], now=T0 + 3600) == 0
+    assert outbox.counts()["pending"] == 1
 
 
-def test_over_the_daily_budget_points_wait_and_the_next_allowed_email_lists_them(setup):
+def test_an_episode_is_announced_once_its_peak_reaches_the_rules_severity(setup):
+    _, outbox, engine, rule = setup
+    mild = episode(0, 3, severity=0.5)
+    assert engine.record(rule, "latency_ms", "d1", [mild], now=T0) == 0  # below the bar
+    assert engine.dispatch([rule], now=T0) == 0
+    assert engine.history(rule.id).empty
+    worse = episode(3, 2, severity=0.97, onset=False, value=900.0)
+    assert engine.record(rule, "latency_ms", "d1", [worse], now=T0 + 60) == 1
+    assert engine.dispatch([rule], now=T0 + 60) == 1
+    (row,) = engine.history(rule.id).to_dict("records")
+    assert (row["start_at"], row["points"], row["severity"]) == ("2024-03-12 09:00:00", 5, 0.97)
+    (email,) = outbox.emails()
+    assert email.subject == (
+        "[Vigil] Anomaly episode in latency_ms (data set d1): 900.0 where 100.0 was expected "
+        "(2024-03-12 09:03)"
+    )
+
+
+def test_over_the_daily_budget_episodes_wait_and_the_next_allowed_email_lists_them(setup):
     rules, outbox, engine, rule = setup
     rule = rules.save(replace(rule, daily_budget=2, group_minutes=0))
     for minute in range(5):
-        engine.record(rule, "latency_ms", "d1", flagged(minute), now=T0 + 60 * minute)
+        engine.record(rule, "latency_ms", "d1", [episode(minute * 10)], now=T0 + 60 * minute)
         engine.dispatch([rule], now=T0 + 60 * minute)
     assert outbox.counts()["pending"] == 2
     tomorrow = T0 + 86_400
-    assert engine.dispatch([rule], now=tomorrow) == 2  # the waiting points, then resolved
+    assert engine.dispatch([rule], now=tomorrow) == 2  # the waiting episodes, then resolved
     resolved, waiting = (email.subject for email in outbox.emails()[:2])
-    assert waiting.startswith("[Vigil] 3 anomalies in latency_ms")
-    assert resolved.startswith("[Vigil] Resolved: latency_ms")
+    assert waiting.startswith("[Vigil] 3 anomaly episodes in latency_ms (data set d1), the worst")
+    # announced while going on: the first two, and the last of the three (each new one ended
+    # the one before, so the email of the three said two of them were over)
+    assert resolved == (
+        "[Vigil] Resolved: 3 anomaly episodes in latency_ms (data set d1) ended, "
+        "the last at 2024-03-12 09:40"
+    )
 
 
 def test_a_quiet_series_is_resolved_with_one_email_and_fires_again_later(setup):
     _, outbox, engine, rule = setup
-    engine.record(rule, "latency_ms", "d1", flagged(0), now=T0)
+    engine.record(rule, "latency_ms", "d1", [episode(0)], now=T0)
     engine.dispatch([rule], now=T0)
     assert engine.dispatch([rule], now=T0 + 29 * 60) == 0
     assert engine.dispatch([rule], now=T0 + 31 * 60) == 1
     assert engine.dispatch([rule], now=T0 + 90 * 60) == 0
     subjects = [email.subject for email in outbox.emails()]
-    assert subjects[0].startswith("[Vigil] Resolved: latency_ms has had no anomaly since")
+    assert subjects[0] == (
+        "[Vigil] Resolved: the anomaly episode in latency_ms (data set d1) ended at "
+        "2024-03-12 09:00"
+    )
 
-    engine.record(rule, "latency_ms", "d1", flagged(120), now=T0 + 121 * 60)
+    engine.record(rule, "latency_ms", "d1", [episode(120)], now=T0 + 121 * 60)
     assert engine.dispatch([rule], now=T0 + 121 * 60) == 1
 
 
-def test_paused_and_silenced_rules_keep_points_but_send_nothing(setup):
+def test_paused_and_silenced_rules_keep_episodes_but_send_nothing(setup):
     rules, outbox, engine, rule = setup
     paused = rules.save(replace(rule, paused=True))
-    engine.record(paused, "latency_ms", "d1", flagged(0, 4), now=T0)
+    engine.record(paused, "latency_ms", "d1", [episode(0, 4)], now=T0)
     assert engine.dispatch([paused], now=T0) == 0
     assert (engine.history(rule.id)["email_id"] == MUTED).all()
+    assert engine.dispatch([paused], now=T0 + 3600) == 0  # resolved while muted: no email
 
     until = pd.Timestamp(T0 + 3600, unit="s", tz="UTC").isoformat()
     silenced = rules.save(replace(rule, paused=False, silenced_until=until))
-    engine.record(silenced, "latency_ms", "d1", flagged(10), now=T0 + 600)
+    engine.record(silenced, "latency_ms", "d1", [episode(10)], now=T0 + 600)
     assert engine.dispatch([silenced], now=T0 + 600) == 0
-    engine.record(silenced, "latency_ms", "d1", flagged(70), now=T0 + 4200)
+    engine.record(silenced, "latency_ms", "d1", [episode(70)], now=T0 + 4200)
     assert engine.dispatch([silenced], now=T0 + 4200) == 1
     (email,) = outbox.emails()
-    assert email.subject.startswith("[Vigil] Anomaly in latency_ms")
+    assert email.subject.startswith("[Vigil] Anomaly episode in latency_ms (data set d1): ")
+    assert "10:10" in email.subject  # the episode after the silence, not those muted
 
 
 def test_rules_are_kept_edited_and_deleted(database):
@@ -159,7 +261,7 @@ def test_a_silenced_series_is_muted_while_the_rule_keeps_alerting_on_others(setu
     until = pd.Timestamp(T0 + 3600, unit="s", tz="UTC").to_pydatetime()
     rules.silence(rule.id, "latency_p99", until)
     for series in ("latency_p99", "latency_ms"):
-        engine.record(rule, series, "d1", flagged(0), now=T0)
+        engine.record(rule, series, "d1", [episode(0)], now=T0)
 
     sent = engine.dispatch([rule], now=T0, silences=rules.silences())
 
@@ -168,20 +270,22 @@ def test_a_silenced_series_is_muted_while_the_rule_keeps_alerting_on_others(setu
     assert "latency_ms" in email.subject
     muted = engine.history(rule.id)
     assert muted.loc[muted["series"] == "latency_p99", "email_id"].eq(MUTED).all()
-    engine.record(rule, "latency_p99", "d1", flagged(90), now=T0 + 5400)
+    engine.record(rule, "latency_p99", "d1", [episode(90)], now=T0 + 5400)
     assert engine.dispatch([rule], now=T0 + 5400, silences=rules.silences()) == 2
     subjects = [email.subject for email in outbox.emails()]
-    assert any(s.startswith("[Vigil] Anomaly in latency_p99") for s in subjects)  # silence over
-    assert any(s.startswith("[Vigil] Resolved: latency_ms") for s in subjects)
+    assert any(s.startswith("[Vigil] Anomaly episode in latency_p99") for s in subjects)
+    assert any(
+        s.startswith("[Vigil] Resolved: the anomaly episode in latency_ms") for s in subjects
+    )
 
 
 def test_two_processes_dispatching_at_once_send_each_email_once(setup, database):
     """The scoring process and the delivery thread (or two machines' workers) both dispatch;
-    a slow chart widens the moment in which both could see the same points waiting."""
+    a slow chart widens the moment in which both could see the same episodes waiting."""
     _, outbox, engine, rule = setup
-    engine.record(rule, "latency_ms", "d1", flagged(0, 5), now=T0)
+    engine.record(rule, "latency_ms", "d1", [episode(0, 5), episode(10, 2)], now=T0)
 
-    def slow_chart(_rule, _series, _points):
+    def slow_chart(_rule, _series, _episodes):
         time.sleep(0.3)
         return None
 
@@ -213,3 +317,20 @@ def test_two_processes_dispatching_at_once_send_each_email_once(setup, database)
         resolved = list(pool.map(dispatch, [T0 + 3600] * 4))
     assert sum(resolved) == 1
     assert outbox.counts()["pending"] == 2
+
+
+def test_two_processes_recording_one_episode_at_once_keep_one_row(setup, database):
+    """Two web workers (or a worker taking over) report the same episode together."""
+    _, _, _, rule = setup
+    barrier = threading.Barrier(4)
+
+    def record(_n: int) -> int:
+        own = Database(database.url)
+        engine = AlertEngine(own, Outbox(own), sender="vigil@example.org", public_url="http://v")
+        barrier.wait()
+        return engine.record(rule, "latency_ms", "d1", [episode(0, 3)], now=T0)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sum(pool.map(record, range(4))) == 1
+    (_, _, engine, _) = setup
+    assert len(engine.history(rule.id)) == 1

@@ -5,23 +5,30 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from alerts.compose import AlertPoint
+from alerts.episodes import AlertPoint, EpisodeReport
 from alerts.rules import Rule
 from vigil.alerting import alert_engine, rule_store
 from vigil.settings import load_settings
 
 
-def test_a_series_is_silenced_from_its_flagged_point_and_a_bad_rule_is_refused(dash_app):
+def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_app):
     from pages.alerts import _rule_from_form, show, silence_series
 
     config = load_settings()
     rule = rule_store(config).save(Rule("page rule", "cpu_*", ("ops@example.org",)))
-    point = AlertPoint(pd.Timestamp("2024-01-02 03:04"), 9.0, 1.0, 0.99, "<b>high</b>")
-    alert_engine(config).record(rule, "cpu_7", "d1", [point], now=1.0)
+    peak = AlertPoint(pd.Timestamp("2024-01-02 03:06"), 9.0, 1.0, 0.99, "<b>high</b>")
+    start, end = pd.Timestamp("2024-01-02 03:04"), pd.Timestamp("2024-01-02 03:19")
+    episode = EpisodeReport(start, end, 6, peak, onset=True, open=False)
+    alert_engine(config).record(rule, "cpu_7", "d1", [episode], now=1.0, dataset_name="ops.csv")
 
     *_, history = show(None, None, "all")
     row = next(r for r in history if r["series"] == "cpu_7")
     assert row["rule"] == "page rule"
+    assert row["span"] == "2024-01-02 03:04 to 03:19 (15 min, 6 points)"
+    assert row["dataset"] == "ops.csv"
+    assert (row["when"], row["extent"]) == ("2024-01-02 03:04 to 03:19", "15 min, 6 points")
+    assert row["peak"] == "9 (expected 1) at 03:06"
+    assert row["emailed"] == "waiting"
     assert row["explanation"] == "<b>high</b>"  # the grid shows text, it does not render it
 
     status, _ = silence_series(1, [row], "24")

@@ -9,7 +9,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from alerts.compose import AlertPoint, compose_alert
+from alerts.compose import compose_alert
+from alerts.episodes import AlertEpisode, AlertPoint
 from vigil.links import mark_url
 from vigil.models import model_key
 from vigil.services import feedback_store, settings
@@ -25,13 +26,14 @@ def base_url(dash_app):
 
 def test_the_emailed_link_asks_first_then_marks_the_point(base_url):
     point = AlertPoint(pd.Timestamp("2024-03-12 09:30"), 587.2, 270.5, 1.0, "59.6 deviations")
+    episode = AlertEpisode(point.timestamp, point.timestamp, 1, point)
     series = "<i>requests</i>"
     key = model_key(settings())
     message = compose_alert(
         rule="spikes",
         series=series,
         dataset="feedfacefeedface",
-        points=[point],
+        episodes=[episode],
         recipients=["ops@example.org"],
         sender="vigil@example.org",
         public_url=base_url,

@@ -10,7 +10,7 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.support.ui import Select
 
-from alerts.compose import AlertPoint
+from alerts.episodes import AlertPoint, EpisodeReport
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.e2e.test_analyst_journey import click
 from tests.e2e.waits import texts
@@ -89,11 +89,19 @@ def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, monkeypa
 
         config = load_settings()
         rule = next(r for r in rule_store(config).rules() if r.name == "Latency <spikes> & co")
-        point = AlertPoint(pd.Timestamp("2024-03-12 09:30"), 587.2, 270.5, 0.99, "high")
-        alert_engine(config).record(rule, "latency_ms", "d1", [point], now=time.time())
-        dash_duo.wait_for_contains_text("#alerts-history", "latency_ms", timeout=30)
+        peak = AlertPoint(pd.Timestamp("2024-03-12 09:34"), 587.2, 270.5, 0.99, "far above")
+        start, end = pd.Timestamp("2024-03-12 09:30"), pd.Timestamp("2024-03-12 09:45")
+        episode = EpisodeReport(start, end, 4, peak, onset=True, open=False)
+        alert_engine(config).record(
+            rule, "latency_ms", "d1", [episode], now=time.time(), dataset_name="ops.csv"
+        )
+        dash_duo.wait_for_contains_text("#alerts-history", "2024-03-12 09:30 to 09:45", timeout=30)
         rows = dash_duo.find_elements("#alerts-history .ag-center-cols-container .ag-row")
-        next(row for row in rows if "latency_ms" in row.text).click()
+        row = next(row for row in rows if "latency_ms" in row.text)
+        assert "15 min, 4 points" in row.text
+        assert "587.2 (expected 270.5) at 09:34" in row.text
+        assert "ops.csv" in row.text
+        row.click()
         click(dash_duo, "#alerts-silence-series")
         dash_duo.wait_for_contains_text("#alerts-silenced", "Silenced latency_ms for", timeout=20)
         assert (rule.id, "latency_ms") in rule_store(config).silences()

@@ -18,7 +18,7 @@ TABLES = {
     "points",
     "rules",
     "silences",
-    "alert_points",
+    "alert_episodes",
     "alerts",
     "emails_a_day",
     "outbox",
@@ -61,7 +61,7 @@ def test_migrations_make_the_schema_from_an_empty_database_and_take_it_down_agai
 
 def test_the_schema_keeps_what_the_stores_rely_on(empty):
     """Deleted points' ids are never given again (the scorer reads ids after the last it
-    saw), and marks and alert points are unique where the stores count on it."""
+    saw), and marks and alert episodes are unique where the stores count on it."""
     upgrade(empty)
     with empty.write() as connection:
         series = connection.execute(

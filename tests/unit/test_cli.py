@@ -324,7 +324,9 @@ def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_
     assert f"{hostile}: 1 rule watching, 1 new flagged point, 1 email queued." in done.stdout
     assert "Sent 1 email; 0 still pending" in done.stdout
     (message,) = recorder.received
-    assert message["Subject"].startswith(f"[Vigil] Anomaly in {hostile}:")
+    assert message["Subject"].startswith(
+        f"[Vigil] Anomaly episode in {hostile} (data set spiky.csv):"
+    )
     html = message.get_body(("html",)).get_content()
     assert "&lt;b&gt;cpu&lt;/b&gt; &amp; co" in html
     assert "<b>cpu</b>" not in html

@@ -1,0 +1,84 @@
+"""Live series to alert emails, the whole way: ingest, the scoring worker, the alert rules, the
+outbox and a real SMTP server."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alerts.delivery import deliver_due
+from alerts.rules import Rule
+from alerts.smtp import SmtpConfig
+from live.points import read_batch
+from tests.alerts.smtp_server import Recorder, start_server
+from vigil.alerting import alert_engine, outbox, rule_store
+from vigil.live import late_window, live_store, live_worker
+from vigil.settings import load_settings
+
+
+def batch(frame: pd.DataFrame):
+    return read_batch(
+        {
+            "points": [
+                {"timestamp": t.isoformat(), "value": float(v)}
+                for t, v in zip(frame["timestamp"], frame["value"], strict=True)
+            ]
+        }
+    )
+
+
+@pytest.fixture
+def jump() -> pd.DataFrame:
+    """Two days of noise around 100, then six points 15 higher (rows 2990 to 2995)."""
+    rng = np.random.default_rng(0)
+    times = pd.date_range("2024-03-12", periods=3000, freq="min")
+    values = 100 + rng.normal(0, 1, len(times))
+    values[2990:2996] += 15
+    return pd.DataFrame({"timestamp": times, "value": values})
+
+
+def test_an_episode_over_two_ingest_rounds_is_one_email_then_one_resolved(
+    database_url, tmp_path, jump
+):
+    config = load_settings(
+        data_dir=tmp_path, database_url=database_url, public_url="https://vigil.example.org"
+    )
+    rule = rule_store(config).save(
+        Rule("cpu jumps", "cpu", ("ops@example.org",), group_minutes=0, resolve_minutes=30)
+    )
+    store = live_store(config)
+    scoring = live_worker(config, store)
+    # the jump begins three points before the end of the first request, and goes on
+    store.add("cpu", batch(jump.iloc[:2993]), late_window=late_window(config))
+    scoring.round()
+    store.add("cpu", batch(jump.iloc[2993:]), late_window=late_window(config))
+    scoring.round()
+
+    engine = alert_engine(config)
+    (episode,) = engine.history(rule.id).to_dict("records")
+    assert (episode["start_at"], episode["end_at"]) == (
+        "2024-03-14 01:50:00",
+        "2024-03-14 01:55:00",
+    )
+    assert outbox(config).counts()["pending"] == 1  # the second round's points sent nothing
+    later = time.time() + 31 * 60
+    assert engine.dispatch(rule_store(config).rules(), now=later) == 1
+
+    recorder = Recorder()
+    server = start_server(recorder)
+    try:
+        deliver_due(outbox(config), SmtpConfig("127.0.0.1", server.port), now=later)
+    finally:
+        server.stop()
+    alert, resolved = sorted(recorder.received, key=lambda m: "Resolved" in m["Subject"])
+    assert alert["Subject"].strip().startswith("[Vigil] Anomaly episode in cpu (live): ")
+    assert "#1  from 2024-03-14 01:50 (still going on" in alert.get_body(("plain",)).get_content()
+    assert any(part.get_content_type() == "image/png" for part in alert.walk())
+    assert resolved["Subject"].strip() == (
+        "[Vigil] Resolved: the anomaly episode in cpu (live) ended at 2024-03-14 01:55"
+    )
+    points = episode["points"]
+    assert f"01:50 to 01:55 (5 min, {points} points)" in resolved.get_body(("plain",)).get_content()
