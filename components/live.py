@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -9,6 +11,8 @@ from dash import html
 from tsdownsample import MinMaxLTTBDownsampler
 
 from components.charts import BAND_COLOUR, VALUE_COLOUR
+from detection.explain import number
+from live.status import LearningLeft, step_of
 
 #: Window choices of the charts: label -> length.
 WINDOWS = {
@@ -28,6 +32,7 @@ STATUS_COLOURS = {
     "error": "danger",
     "stale": "secondary",
     "anomaly": "danger",
+    "learning": "info",
     "scoring": "info",
     "warming up": "info",
     "ok": "success",
@@ -36,13 +41,21 @@ STATUS_COLOURS = {
 CARD_TYPE = "live-card"
 
 
-def series_card(row: dict, status: str, explanation: str, selected: bool) -> html.Div:
-    """A card: the series' name, last value, status, anomalies in the last hour."""
+def series_card(
+    row: dict,
+    status: str,
+    explanation: str,
+    selected: bool,
+    learning: LearningLeft | None = None,
+) -> html.Div:
+    """A card: the series' name, status and last value; then what a person should know first:
+    the anomaly going on, how many anomaly episodes the last hour had, or how long the series
+    has yet to learn; then when its last point came and what scores it. `row` is a row of
+    `LiveStore.summary()` (with `detector_label`); text is set as text, never as markup."""
     last = row.get("last")
     value = row.get("last_value")
     shown = "no value" if value is None or pd.isna(value) else f"{value:,.6g}"
     when = "no point yet" if last is None or pd.isna(last) else f"last at {last:%Y-%m-%d %H:%M:%S}"
-    flagged = int(row.get("recent_anomalies") or 0)
     classes = "card h-100 vigil-live-card shadow-sm"
     if status == "stale":
         classes += " vigil-stale"
@@ -63,10 +76,7 @@ def series_card(row: dict, status: str, explanation: str, selected: bool) -> htm
                     className="d-flex justify-content-between align-items-center",
                 ),
                 html.Div(shown, className="fs-3 my-1 vigil-live-value"),
-                html.Div(
-                    f"{flagged} {'anomaly' if flagged == 1 else 'anomalies'} in the last hour",
-                    className="small " + ("text-danger fw-semibold" if flagged else "text-muted"),
-                ),
+                *_news(row, learning, stopped=status == "stale"),
                 html.Div(f"{when} · {row.get('detector_label', '')}", className="small text-muted"),
             ],
             id={"type": CARD_TYPE, "index": row["name"]},
@@ -76,6 +86,107 @@ def series_card(row: dict, status: str, explanation: str, selected: bool) -> htm
         ),
         className=classes,
     )
+
+
+def _news(row: dict, learning: LearningLeft | None, *, stopped: bool) -> list[html.Div]:
+    """The card's lines about anomalies and learning, most pressing first."""
+    lines = []
+    episodes = int(row.get("recent_episodes") or 0)
+    if row.get("open") and not _missing(row.get("open_since")):
+        lines.append(
+            html.Div(
+                open_episode_text(row, stopped=stopped),
+                className="small text-danger fw-semibold vigil-live-open",
+                title=row.get("open_peak_explanation") or "",
+            )
+        )
+        others = episodes - 1
+        if others > 0:
+            lines.append(
+                html.Div(
+                    f"{others} more anomaly episode{'' if others == 1 else 's'} in the last hour",
+                    className="small text-danger",
+                )
+            )
+    elif episodes:
+        lines.append(
+            html.Div(
+                f"{episodes} anomaly episode{'' if episodes == 1 else 's'} in the last hour",
+                className="small text-danger fw-semibold",
+            )
+        )
+    elif learning is None:
+        lines.append(html.Div("No anomaly in the last hour", className="small text-muted"))
+    if learning is not None:
+        lines.append(
+            html.Div(
+                learning_text(learning),
+                className="small text-info-emphasis vigil-live-learning",
+                title=(
+                    "Nothing is flagged while Vigil learns what is normal for this series"
+                    + (
+                        ""
+                        if learning.until is None
+                        else f"; by its clock, until about {learning.until:%Y-%m-%d %H:%M}"
+                    )
+                    + "."
+                ),
+            )
+        )
+    return lines
+
+
+def open_episode_text(row: dict, *, stopped: bool = False) -> str:
+    """'Anomaly going on since 10:42 · peak 184.3 at 10:43 (expected 121.0)': the open episode
+    of a summary row (`stopped`: its points stopped coming, so whether it goes on is not
+    known). Times have seconds for a series with points under a minute apart, and a date
+    when not on the day of the series' latest point."""
+    since, peak = pd.Timestamp(row["open_since"]), pd.Timestamp(row["open_peak_time"])
+    last = row.get("last")
+    day = None if _missing(last) else pd.Timestamp(last).normalize()
+    step = step_of(pd.Series(row))
+    seconds = step is not None and step < pd.Timedelta(minutes=1)
+    start = "Anomaly when its points stopped, since" if stopped else "Anomaly going on since"
+    text = f"{start} {_clock(since, day, seconds)} · peak "
+    text += f"{number(float(row['open_peak_value']))} at {_clock(peak, day, seconds)}"
+    expected = row.get("open_peak_expected")
+    if not _missing(expected):
+        text += f" (expected {number(float(expected))})"
+    return text
+
+
+def learning_text(learning: LearningLeft) -> str:
+    """'Learning: about 3 h 20 min (400 points) to go', or the points alone while the
+    series' step is not known."""
+    points = f"{learning.points:,} point{'' if learning.points == 1 else 's'}"
+    if learning.duration is None:
+        return f"Learning: {points} to go"
+    return f"Learning: about {about(learning.duration)} ({points}) to go"
+
+
+def about(duration: pd.Timedelta) -> str:
+    """A duration as a person would round it: 'under a minute', '45 min', '3 h 20 min',
+    '2 days 4 h'."""
+    minutes = round(duration.total_seconds() / 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    days, hours = divmod(hours + (minutes >= 30), 24)
+    return f"{days} day{'' if days == 1 else 's'}" + (f" {hours} h" if hours else "")
+
+
+def _clock(stamp: pd.Timestamp, day: pd.Timestamp | None, seconds: bool) -> str:
+    """The time of day when `stamp` falls on `day`, else the date too."""
+    clock = f"{stamp:%H:%M:%S}" if seconds else f"{stamp:%H:%M}"
+    return clock if day is not None and stamp.normalize() == day else f"{stamp:%d %b} {clock}"
+
+
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def _columns(scored: pd.DataFrame) -> dict[str, list]:
@@ -92,7 +203,9 @@ def _columns(scored: pd.DataFrame) -> dict[str, list]:
         "anomaly": np.where(flagged, values, np.nan),
     }
     hover = [
-        why if flag else ("warming up" if np.isnan(level) else f"severity {level:.2f}")
+        why
+        if flag
+        else ("learning: not judged yet" if np.isnan(level) else f"severity {level:.2f}")
         for why, flag, level in zip(scored["explanation"], flagged, severity, strict=True)
     ]
     return {
@@ -153,9 +266,10 @@ def live_figure(scored: pd.DataFrame, *, name: str, window: str) -> tuple[go.Fig
             )
         )
     note = "" if shown is scored else f" · {len(shown):,} of {len(scored):,} points shown"
+    title = f"{escape(name)}<span style='font-size:12px'> · last {window}{note}</span>"
     fig.update_layout(
         template="plotly_white",
-        title=dict(text=f"{name}<span style='font-size:12px'> · last {window}{note}</span>"),
+        title=dict(text=title),
         height=330,
         margin=dict(l=55, r=15, t=45, b=35),
         legend=dict(orientation="h", y=1.1, x=1, xanchor="right"),

@@ -18,6 +18,10 @@ STEP = pd.Timedelta(seconds=1)
 #: History sent at the start, so the detectors have learnt the hourly season at once.
 BACKFILL = pd.Timedelta(hours=5)
 SERIES = ("demo_checkout_latency_ms", "demo_orders_per_s")
+#: A latency spike comes about once in this many seconds.
+SPIKE_EVERY_S = 1800
+#: Orders fall away for this many seconds once an hour.
+OUTAGE_S = 30
 
 
 def demo_values(timestamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
@@ -27,9 +31,14 @@ def demo_values(timestamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     hour_phase = 2 * np.pi * (seconds % 3600) / 3600
     latency = 120 + 25 * np.sin(hour_phase) + 4 * _noise(seconds, 1)
     orders = 40 + 12 * np.cos(hour_phase) + 2 * _noise(seconds, 2)
-    spike = _uniform(seconds, 3) < 1 / 180  # about one every three minutes
+    # Trouble is rare, as it is in real series: planted every few minutes, it becomes what
+    # is normal for the series, and a detector that learns from each series' history rightly
+    # stops flagging it.
+    spike = _uniform(seconds, 3) < 1 / SPIKE_EVERY_S
     latency = np.where(spike, latency + 60 + 40 * _uniform(seconds, 4), latency)
-    outage = (seconds % 900) < 20  # orders fall away for 20 s every quarter hour
+    hour, into = np.divmod(seconds, 3600)
+    starts = (_uniform(hour, 5) * (3600 - 2 * OUTAGE_S)).astype(np.int64)
+    outage = (into >= starts) & (into < starts + OUTAGE_S)  # once an hour, at any minute
     orders = np.where(outage, orders * 0.2, orders)
     return {SERIES[0]: latency.round(1), SERIES[1]: orders.round(2)}
 

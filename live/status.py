@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+#: Points waiting this long (seconds) to be scored make a series' status "scoring"; shorter
+#: waits are the moment between ingest and scoring, not worth a word.
+SCORING_LAG = 10.0
 #: Statuses, most pressing first, with what each means.
 STATUSES = {
     "error": "its settings cannot score it",
@@ -40,7 +43,7 @@ def learning_left(row: pd.Series) -> LearningLeft | None:
     left = row.get("learning_left")
     if left is None or pd.isna(left) or int(left) <= 0:
         return None
-    step = _step(row)
+    step = step_of(row)
     if step is None:
         return LearningLeft(int(left), None, None)
     duration = int(left) * step
@@ -49,7 +52,9 @@ def learning_left(row: pd.Series) -> LearningLeft | None:
     return LearningLeft(int(left), duration, until)
 
 
-def _step(row: pd.Series) -> pd.Timedelta | None:
+def step_of(row: pd.Series) -> pd.Timedelta | None:
+    """A summary row's time step: its scorer's once settled, else the mean spacing of its
+    points; None with fewer than two."""
     seconds = row.get("step_seconds")
     if seconds is not None and not pd.isna(seconds) and seconds > 0:
         return pd.Timedelta(seconds=float(seconds))
@@ -59,8 +64,19 @@ def _step(row: pd.Series) -> pd.Timedelta | None:
     return (pd.Timestamp(last) - pd.Timestamp(first)) / (points - 1)
 
 
+def _never_scored(row: pd.Series) -> bool:
+    """Nothing scored since the series came or its settings changed."""
+    left = row.get("learning_left")
+    return left is None or bool(pd.isna(left))
+
+
+def _float(row: pd.Series, column: str) -> float:
+    value = row.get(column)
+    return math.nan if value is None or pd.isna(value) else float(value)
+
+
 def status_of(row: pd.Series, *, now: float, stale_after: pd.Timedelta) -> str:
-    """The status of one row of `LiveStore.summary()`."""
+    """The status of one row of `LiveStore.summary()` at time `now` (a time.time())."""
     if row.get("error"):
         return "error"
     if not row["points"]:
@@ -72,8 +88,10 @@ def status_of(row: pd.Series, *, now: float, stale_after: pd.Timedelta) -> str:
         return "anomaly"
     if learning_left(row) is not None:
         return "learning"
-    if row["unscored"]:
+    if row["unscored"] and (_never_scored(row) or now - _float(row, "waiting_since") > SCORING_LAG):
         return "scoring"
-    if row["last_severity"] is None or math.isnan(row["last_severity"]):
+    # a series scored since the learning was stored says it is learning while it is; one
+    # scored before says nothing, and its points without a severity were its warm-up
+    if _never_scored(row) and math.isnan(_float(row, "last_severity")):
         return "warming up"
     return "ok"

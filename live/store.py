@@ -414,7 +414,8 @@ class LiveStore:
 
     def summary(self, *, recent: pd.Timedelta = RECENT, name: str | None = None) -> pd.DataFrame:
         """One row per series, by name: its points, first and last time, last value and when
-        it came, the latest point's severity, points not scored yet, how long it has yet to
+        it came, the latest point's severity, points not scored yet (and since when the oldest
+        of them has waited, `waiting_since`, as a time.time()), how long it has yet to
         learn (`learning_left` points as of its point at `learning_at`, NULL before its first
         scores; `step_seconds`), and in the `recent` stretch before its latest point the
         episodes (`recent_episodes`) and flagged points (`recent_anomalies`).
@@ -435,6 +436,7 @@ class LiveStore:
                 first="Int64",
                 last="Int64",
                 received="float64",
+                waiting_since="float64",
                 last_value="float64",
                 last_severity="float64",
                 learning_left="Int64",
@@ -458,7 +460,8 @@ class LiveStore:
         return frame.reset_index(drop=True)
 
     def _open_episodes(self, connection: Connection, series: pd.DataFrame) -> pd.DataFrame:
-        """Per series id (the index), its open episode's start, points and peak."""
+        """Per series id (the index), its open episode's start, points and peak: its most
+        severe point, ties broken by the higher score."""
         columns = [
             "open_since",
             "open_points",
@@ -479,7 +482,7 @@ class LiveStore:
         points = _typed(
             query_frame(
                 connection,
-                "SELECT series, ts, value, expected, severity, explanation FROM points "
+                "SELECT series, ts, value, expected, severity, score, explanation FROM points "
                 f"WHERE is_anomaly = 1 AND ({' OR '.join(wanted)}) ORDER BY series, ts",
                 params,
             ),
@@ -488,10 +491,14 @@ class LiveStore:
             value="float64",
             expected="float64",
             severity="float64",
+            score="float64",
         )
         rows = {}
         for series_id, episode in points.groupby("series", sort=False):
-            peak = episode.loc[episode["severity"].fillna(-1.0).idxmax()]
+            # the peak: the most severe point, and of equally severe ones (severity reaches 1)
+            # the one with the highest score, the detector's own measure; the first of equals
+            ranked = episode.sort_values(["severity", "score"], ascending=False, kind="stable")
+            peak = ranked.iloc[0]
             rows[int(series_id)] = {
                 "open_since": pd.Timestamp(int(episode["ts"].iloc[0])),
                 "open_points": len(episode),
@@ -515,6 +522,7 @@ WITH agg AS (
            s.learning_left, s.learning_at, s.step_seconds,
            COUNT(p.id) AS points, MIN(p.ts) AS first, MAX(p.ts) AS last,
            MAX(p.received) AS received, COUNT(p.id) - COUNT(p.scored) AS unscored,
+           MIN(CASE WHEN p.scored IS NULL THEN p.received END) AS waiting_since,
            MAX(CASE WHEN p.is_anomaly = 1 THEN p.ts END) AS last_flag
     FROM series s LEFT JOIN points p ON p.series = s.id {where}
     GROUP BY s.id, s.name, s.detector, s.model, s.version, s.error,

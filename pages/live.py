@@ -23,7 +23,7 @@ from components.live import (
 from detection import DETECTORS
 from detection.errors import VigilError
 from detection.params import coerce_params
-from live.status import STATUSES, status_of
+from live.status import STATUSES, learning_left, status_of
 from vigil.auth import control_for, requires
 from vigil.live import live_store, stale_after
 from vigil.services import model_store, settings
@@ -166,14 +166,16 @@ def _settings_panel() -> dbc.Card:
 )
 def show_cards(_tick, shown, charted):
     """Every series' card, and which series have charts: those chosen by clicking cards, or
-    at first the series with anomalies, then the others, FIRST_CHARTS of them."""
+    at first the series with anomaly episodes in the last hour, then the others, FIRST_CHARTS
+    of them."""
     config = settings()
     summary = live_store(config).summary()
     if summary.empty:
         return _no_series(), "", no_update if charted == [] else []
     names = summary["name"].tolist()
     if shown is None:
-        flagged = summary.loc[summary["recent_anomalies"] > 0, "name"].tolist()
+        anomalous = (summary["recent_episodes"] > 0) | summary["open"]
+        flagged = summary.loc[anomalous, "name"].tolist()
         shown = (flagged + [n for n in names if n not in flagged])[:FIRST_CHARTS]
     shown = [name for name in shown if name in names]
     now = time.time()
@@ -184,7 +186,10 @@ def show_cards(_tick, shown, charted):
         record["detector_label"] = (
             f"model {row['model'][:8]}" if row["model"] else DETECTORS[row["detector"]].label
         )
-        cards.append(html.Div(series_card(record, status, STATUSES[status], row["name"] in shown)))
+        card = series_card(
+            record, status, STATUSES[status], row["name"] in shown, learning_left(row)
+        )
+        cards.append(html.Div(card))
     return cards, f"updated {time.strftime('%H:%M:%S')}", no_update if shown == charted else shown
 
 

@@ -1,9 +1,9 @@
-"""The Live page in a real headless Chromium: a spike replayed into the ingest API appears on
-the open chart with its marker, appended without a redraw."""
+"""The Live page in a real headless Chromium: a new series' card says how long it learns, then
+a spike replayed into the ingest API appears on the open chart with its marker, appended
+without a redraw, and the card counts the anomaly episode."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
@@ -52,6 +52,15 @@ def charts(dash_duo) -> list[dict]:
     return dash_duo.driver.execute_script(CHART_STATE)
 
 
+def card_text(dash_duo, series: str) -> str:
+    """What the series' card says, as a person reads it."""
+    return dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('.vigil-live-card'))"
+        ".map(card => card.innerText).find(text => text.startsWith(arguments[0])) || ''",
+        series,
+    )
+
+
 def test_a_replayed_spike_appears_on_the_live_chart_with_its_marker(
     dash_duo, dash_app, scoring, tmp_path
 ):
@@ -66,15 +75,29 @@ def test_a_replayed_spike_appears_on_the_live_chart_with_its_marker(
 
     dash_duo.start_server(dash_app)
     url = dash_duo.server_url
-    for start in range(0, 2400, 1000):
+    store = live_store(settings())
+
+    # A new series of minute points learns for a day of them: its card says how much longer.
+    first = frame.iloc[:500]
+    post_points(url, API_TOKEN, series, points_body(first["timestamp"], first["value"]))
+    until(lambda: store.scores(series)["scored"].notna().sum() == 500, timeout=60)
+    dash_duo.driver.get(f"{url}/live?series={series}")
+    until(
+        lambda: "Learning: about 15 h 40 min (940 points) to go" in card_text(dash_duo, series), 20
+    )
+    assert "learning" in card_text(dash_duo, series)  # the status badge ("Learning:" aside)
+    assert "anomal" not in card_text(dash_duo, series)
+
+    for start in range(500, 2400, 1000):
         part = frame.iloc[start : min(start + 1000, 2400)]
         post_points(url, API_TOKEN, series, points_body(part["timestamp"], part["value"]))
-    store = live_store(settings())
-    until(lambda: store.scores(series)["scored"].notna().all(), timeout=60)
+    until(lambda: store.scores(series)["scored"].notna().sum() == 2400, timeout=60)
+    until(lambda: "No anomaly in the last hour" in card_text(dash_duo, series), timeout=20)
+    assert "Learning" not in card_text(dash_duo, series)
 
-    dash_duo.driver.get(f"{url}/live?series={series}")
     dash_duo.wait_for_element(".js-plotly-plot", timeout=30)
-    until(lambda: charts(dash_duo) and charts(dash_duo)[0]["times"] > 0, timeout=30)
+    last_sent = frame["timestamp"].iloc[2399].strftime("%Y-%m-%dT%H:%M")
+    until(lambda: charts(dash_duo) and charts(dash_duo)[0]["last"].startswith(last_sent), 30)
     before = charts(dash_duo)[0]
     assert series in before["title"]
     assert before["last"].startswith(frame["timestamp"].iloc[2399].strftime("%Y-%m-%dT%H:%M"))
@@ -116,12 +139,7 @@ def test_a_replayed_spike_appears_on_the_live_chart_with_its_marker(
     assert dash_duo.driver.execute_script(
         "return document.querySelector('.js-plotly-plot').dataset.drawn"
     )
-    until(
-        lambda: re.search(
-            r"[1-9]\d* anomal(y|ies) in the last hour", dash_duo.find_element("#live-cards").text
-        ),
-        timeout=10,
-    )
+    until(lambda: "1 anomaly episode in the last hour" in card_text(dash_duo, series), 10)
 
     # Paused, the chart holds still while points keep coming; resumed, it catches up.
     click(dash_duo, "#live-pause")
