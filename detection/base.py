@@ -98,12 +98,14 @@ class Detector(ABC):
         Appending later rows never changes an earlier row's score. The first rows are a
         warm-up: they get no score and are never flagged. `scored.attrs["warmup_rows"]` says
         how many rows that is and `scored.attrs["warmup_until"]` when the first score came.
+        Changes nothing on the detector.
         """
         check_frame(frame, 1)
         self._check_params()
         grid, original = on_causal_grid(frame)
-        scored = self.mask_warmup(self._score_online(grid, OnlineState()), offset=0)
-        warmup = self.online_warmup(grid)
+        state = OnlineState()
+        scored = self.mask_warmup(self._score_online(grid, state), offset=0)
+        warmup = self.learned_warmup(grid, state)
         rows = with_episodes(_back_to_rows(scored, original, frame.index))
         positions = np.arange(len(scored)) if original is None else original
         rows.attrs["warmup_rows"] = int((positions < warmup).sum())
@@ -113,9 +115,17 @@ class Detector(ABC):
         return rows
 
     def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
-        """Rows (from the start of the series) that online scoring leaves unscored; `frame`, the
-        series on its grid, where the number depends on it (otherwise the least)."""
-        return max(int(self.warmup_), GRID_SAMPLE)
+        """Rows (from the start of the series) that online scoring leaves unscored: its
+        learning period. From the parameters, and from `frame` (the series on its grid, from
+        its first row) where the number depends on the series; without `frame`, the least it
+        can be. Reads nothing that scoring sets, so it can be asked at any time, before the
+        first point too."""
+        return GRID_SAMPLE
+
+    def learned_warmup(self, frame: pd.DataFrame, state: OnlineState) -> int:
+        """`online_warmup(frame)`, told by `state` what scoring `frame` decided (a season
+        found), so a detector need not decide it again."""
+        return self.online_warmup(frame)
 
     def mask_warmup(self, scored: pd.DataFrame, *, offset: int) -> pd.DataFrame:
         """No score and no flag for warm-up rows (`scored` starts at row `offset` of the series)
@@ -146,9 +156,10 @@ class Detector(ABC):
         return self.online_context()
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
-        """Score a frame on a regular grid causally, and set `warmup_` (rows before the first
-        trustworthy score). `frame` starts at row `state.offset` of the series; rows with
-        fewer than `online_context()` rows before them in the frame may be scored roughly."""
+        """Score a frame on a regular grid causally. `frame` starts at row `state.offset` of
+        the series; rows with fewer than `online_context()` rows before them in the frame may be
+        scored roughly. Decisions that later batches need go in `state.memory`; nothing is set
+        on the detector (rows in the learning period get a missing score)."""
         raise ParameterError(f"The {self.label} detector has no online mode.")
 
     def _check(self, frame: pd.DataFrame) -> None:

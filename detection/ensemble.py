@@ -139,6 +139,10 @@ class EnsembleDetector(Detector):
         before = self._before(frame)
         return self._assemble(frame, name, residual, season, before, forest, causal=False)
 
+    def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
+        """The robust z-score's warm-up: the seasonal member takes over once it is ready."""
+        return ZScoreDetector(method="robust").online_warmup()
+
     def online_context(self) -> int:
         change = self.level_window + MAX_BEFORE + SCALE_HISTORY + 2
         members = [
@@ -183,7 +187,9 @@ class EnsembleDetector(Detector):
             memory["before"] = self._before(frame)
         offset, n = state.offset, len(frame)
         seasonal = SeasonalDetector(period=self.period)
-        by_season = seasonal._score_online(frame, replace(state.member("seasonal"), whole=False))
+        season_state = replace(state.member("seasonal"), whole=False)
+        by_season, seasonal_part = seasonal.online_scored(frame, season_state)
+        switch = seasonal.first_scored_row(frame, season_state)
         robust = ZScoreDetector(method="robust")
         # the z-score reads little: score it from its own look-back before the wanted rows
         skip = max(0, state.scored_from - robust.online_context())
@@ -195,15 +201,13 @@ class EnsembleDetector(Detector):
         if skip:  # context rows: their scores are not used
             by_level = pd.concat([by_season.iloc[:skip], by_level], ignore_index=True)
         position = offset + np.arange(n)
-        ready = position >= seasonal.warmup_
+        ready = position >= switch
         residual = by_level.copy()
         residual.loc[ready] = by_season.loc[ready]
         kind = np.where(ready, "seasonal", "zscore")
-        season = np.where(ready, seasonal.season_, 0.0)
+        season = np.where(ready, seasonal_part, 0.0)
         # a level change compares like with like: not across the start of the season
-        switch = seasonal.warmup_
         restart = (position >= switch) & (position < switch + self.level_window + memory["before"])
-        self.warmup_ = robust.warmup_
         forest = None
         if self.forest:
             member = IsolationForestDetector()
@@ -256,7 +260,7 @@ class EnsembleDetector(Detector):
         )
         if restart is not None:
             change_deviation = np.where(restart, np.nan, change_deviation)
-        self.kinds_ = np.broadcast_to(np.asarray(kind, dtype=object), (len(frame),))
+        kinds = np.broadcast_to(np.asarray(kind, dtype=object), (len(frame),))
         members = {
             "residual": residual["severity"].to_numpy(dtype=float),
             "change": severity_from_deviation(change_deviation),
@@ -270,7 +274,14 @@ class EnsembleDetector(Detector):
         explanation = np.full(len(frame), "", dtype=object)
         for i in np.flatnonzero(flagged):
             explanation[i] = self._explain(
-                i, members, reasons, change, before, values[i], residual["expected"].iloc[i]
+                i,
+                members,
+                reasons,
+                kinds[i],
+                change,
+                before,
+                values[i],
+                residual["expected"].iloc[i],
             )
         band = (residual["lower"], residual["expected"], residual["upper"])
         return make_scored_frame(
@@ -305,6 +316,7 @@ class EnsembleDetector(Detector):
         i: int,
         members: dict[str, np.ndarray],
         reasons: dict[str, np.ndarray],
+        kind: str,
         change: np.ndarray,
         before: int,
         value: float,
@@ -312,7 +324,7 @@ class EnsembleDetector(Detector):
     ) -> str:
         sure = [name for name, severity in members.items() if severity[i] >= self.threshold]
         sure = sure or [max(members, key=lambda name: np.nan_to_num(members[name][i]))]
-        words = [MEMBER_LABELS[self.kinds_[i] if name == "residual" else name] for name in sure]
+        words = [MEMBER_LABELS[kind if name == "residual" else name] for name in sure]
         lead = (
             f"{words[0].capitalize()} alone"
             if len(words) == 1

@@ -255,11 +255,15 @@ class IsolationForestDetector(Detector):
         raw = self.model_.raw_scores(self.model_.matrix(features))
         return self._scored(frame, [(0, len(frame), self.model_)], features, raw)
 
+    def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
+        """Until the first forest is grown, from the parameters alone."""
+        return max(ONLINE_WARMUP, 4 * self.window, GRID_SAMPLE)
+
     def refit_points(self, length: int) -> list[int]:
         """Rows where online mode grows a new forest: the end of the warm-up, then each time
         the series has grown fourfold, then every `refit_every` rows (0: four training windows)."""
         interval = self.refit_every or 4 * self.history
-        points, point = [], max(ONLINE_WARMUP, 4 * self.window, GRID_SAMPLE)
+        points, point = [], self.online_warmup()
         while point < length:
             points.append(point)
             point = min(point * 4, point + interval)
@@ -287,7 +291,6 @@ class IsolationForestDetector(Detector):
         present = frame["value"].notna().to_numpy()
         timestamps = frame["timestamp"].reset_index(drop=True)
         points = self.refit_points(total)
-        self.warmup_ = points[0] if points else total
         kept: dict[int, ForestModel | None] = memory.setdefault("models", {})
         first = offset + state.scored_from  # rows before it are context, left unscored
         current = [p for p in points if p <= first][-1:]  # the forest scoring the first row

@@ -232,9 +232,46 @@ class SeasonalDetector(Detector):
             return None
         return max(periods[-1][0] for _, periods in changes), changes[0][1][0][0]
 
+    def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
+        """Until a season is found and two of its cycles are seen (and the residual's scale
+        has enough residuals): the row of the first score when scoring `frame` from its first
+        row, or the whole frame while no season is found in it. Without `frame`, the least it
+        can be: two cycles of the period set by hand, or up to the first season check."""
+        if frame is None:
+            return max(GRID_SAMPLE, 2 * self.period) if self.period else 2 * GRID_SAMPLE
+        state = OnlineState(whole=False)
+        self._online_parts(frame, state)
+        return self.learned_warmup(frame, state)
+
+    def learned_warmup(self, frame: pd.DataFrame, state: OnlineState) -> int:
+        """`first_scored_row`, and never less than GRID_SAMPLE."""
+        return max(GRID_SAMPLE, self.first_scored_row(frame, state))
+
+    @staticmethod
+    def first_scored_row(frame: pd.DataFrame, state: OnlineState) -> int:
+        """The row of the first score, which scoring `frame` kept in `state`; the rows so far
+        while there is none."""
+        return state.memory.get("warmup", state.offset + len(frame))
+
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """A seasonal profile: each phase's median over the previous cycles of the longest
         season found so far, plus the recent level; scaled by the trailing residual MAD."""
+        return self.online_scored(frame, state)[0]
+
+    def online_scored(
+        self, frame: pd.DataFrame, state: OnlineState
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """`_score_online`, and the seasonal part of each row's expected value (NaN before a
+        season is found)."""
+        expected, season, scale, seasons = self._online_parts(frame, state)
+        return self._scored(frame, expected, scale, seasons), season
+
+    def _online_parts(
+        self, frame: pd.DataFrame, state: OnlineState
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[pd.Timedelta | None]]:
+        """Per row: expected value, its seasonal part, the residual's scale and the season's
+        length (NaN and None before a season is found). The seasons found, the scale's floor
+        and the row of the first score go in `state.memory`."""
         self._check_seasonal()
         changes = self._period_checks(frame, state)
         total = state.offset + len(frame)
@@ -246,12 +283,10 @@ class SeasonalDetector(Detector):
         values = frame["value"].astype(float).reset_index(drop=True)
         n = len(values)
         expected = np.full(n, np.nan)
-        self.season_ = np.full(n, np.nan)
+        season = np.full(n, np.nan)
         seasons: list[pd.Timedelta | None] = [None] * n
         if not changes:
-            self.warmup_ = total
-            self.periods_ = []
-            return self._scored(frame, expected, np.full(n, np.nan), seasons)
+            return expected, season, np.full(n, np.nan), seasons
         bounds = [*[start for start, _ in changes[1:]], total]
         profiles: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for (start, periods), end in zip(changes, bounds, strict=True):
@@ -262,7 +297,7 @@ class SeasonalDetector(Detector):
             if longest not in profiles:
                 profiles[longest] = seasonal_expectation(values, longest)
             expected[rows] = profiles[longest][0][rows]
-            self.season_[rows] = profiles[longest][1][rows]
+            season[rows] = profiles[longest][1][rows]
             seasons[rows] = [periods[-1][1]] * (rows.stop - rows.start)
         first = changes[0][0]
         memory = state.memory
@@ -276,9 +311,7 @@ class SeasonalDetector(Detector):
             ready = np.flatnonzero(~np.isnan(expected) & ~np.isnan(scale) & (position >= first))
             if ready.size:
                 memory["warmup"] = state.offset + int(ready[0])
-        self.warmup_ = memory.get("warmup", total)
-        self.periods_ = changes[-1][1]
-        return self._scored(frame, expected, scale, seasons)
+        return expected, season, scale, seasons
 
     def _fit_expected(self, filled: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """Trend + season, the season alone, and the residual's robust scale, fitted twice:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import NamedTuple, Self
 
 import numpy as np
 import pandas as pd
 
-from detection.base import Detector, OnlineState, check_window
+from detection.base import GRID_SAMPLE, Detector, OnlineState, check_window
 from detection.errors import ParameterError
 from detection.explain import describe_flagged, direction, number
 from detection.params import Param
@@ -46,6 +46,17 @@ def scale_floor(spread: float) -> float:
     """A floor for scales: 1% of the series' spread, so a flat stretch does not make every
     wiggle infinitely unusual."""
     return spread * 0.01 if spread > 0 else 1e-9
+
+
+class Level(NamedTuple):
+    """What a z-score is measured against besides the points before it: the rolling window,
+    the level and scale of the whole series (or of the warm-up, online), and the scale's
+    floor."""
+
+    window: int
+    center: float
+    scale: float
+    floor: float
 
 
 class ZScoreDetector(Detector):
@@ -98,15 +109,16 @@ class ZScoreDetector(Detector):
     def _fit(self, frame: pd.DataFrame) -> Self:
         values = frame["value"].astype(float)
         self._check_window()
-        self.window_ = self.window or max(3, min(DEFAULT_WINDOW, len(frame) // 4))
+        window = self.window or max(3, min(DEFAULT_WINDOW, len(frame) // 4))
         if self.method != "global":
-            check_window(self.window_, frame)
+            check_window(window, frame)
         present = values.dropna()
         if self.method != "global" and len(present) > WHOLE_SERIES_SAMPLE:
             # For rolling methods these only seed the first window and floor the scale:
             # an even sample of the series tells them as well as every point.
             present = present.iloc[:: len(present) // WHOLE_SERIES_SAMPLE]
-        self._learn_level(present)
+        level = self._learn_level(window, present)
+        self.window_, self.center_, self.scale_, self.floor_ = level
         return self
 
     def _check_window(self) -> None:
@@ -115,49 +127,54 @@ class ZScoreDetector(Detector):
                 f"The window must be 0 (automatic) or at least 3, not {self.window}."
             )
 
-    def _learn_level(self, present: pd.Series) -> None:
+    def _learn_level(self, window: int, present: pd.Series) -> Level:
+        """The level, scale and floor of the scale that `present` values suggest."""
         spread = robust_spread(present)
-        self.floor_ = scale_floor(spread)
+        floor = scale_floor(spread)
         if self.method == "robust":
-            self.center_ = float(present.median()) if len(present) else 0.0
-            self.scale_ = max(spread, self.floor_)
-        else:
-            self.center_ = float(present.mean()) if len(present) else 0.0
-            self.scale_ = max(float(present.std(ddof=0)) if len(present) else 0.0, self.floor_)
+            center = float(present.median()) if len(present) else 0.0
+            return Level(window, center, max(spread, floor), floor)
+        center = float(present.mean()) if len(present) else 0.0
+        scale = float(present.std(ddof=0)) if len(present) else 0.0
+        return Level(window, center, max(scale, floor), floor)
+
+    def _fitted_level(self) -> Level:
+        return Level(self.window_, self.center_, self.scale_, self.floor_)
 
     def expected_and_scale(
-        self, values: pd.Series, *, causal: bool = False
+        self, values: pd.Series, level: Level | None = None, *, causal: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Expected level and scale per point, from the points before it (or the fit).
+        """Expected level and scale per point, from the points before it and `level` (the
+        fitted one when not given).
 
         In batch mode the first points, which have no history yet, borrow the first full
         estimate; `causal` leaves them missing, and `global` uses the points so far.
         """
+        level = level or self._fitted_level()
         n = len(values)
         previous = values.shift(1)
         if self.method == "global":
             if not causal:
-                return np.full(n, self.center_), np.full(n, self.scale_)
+                return np.full(n, level.center), np.full(n, level.scale)
             trailing = previous.rolling(GLOBAL_HISTORY, min_periods=1)
             center, scale = trailing.mean(), trailing.std(ddof=0)
         else:
-            minimum = max(3, self.window_ // 4)
-            rolling = previous.rolling(self.window_, min_periods=minimum)
+            window = level.window
+            minimum = max(3, window // 4)
+            rolling = previous.rolling(window, min_periods=minimum)
             if self.method == "robust":
-                center = pd.Series(
-                    moving_median(previous, self.window_, minimum), index=values.index
-                )
+                center = pd.Series(moving_median(previous, window, minimum), index=values.index)
                 deviation = (values - center).abs()
                 scale = MAD_TO_STD * pd.Series(
-                    moving_median(deviation.shift(1), self.window_, minimum), index=values.index
+                    moving_median(deviation.shift(1), window, minimum), index=values.index
                 )
             else:
                 center = rolling.mean()
                 scale = rolling.std(ddof=0)
         if not causal:
-            center = center.bfill().fillna(self.center_)
-            scale = scale.bfill().fillna(self.scale_)
-        return center.to_numpy(dtype=float), np.maximum(scale.to_numpy(dtype=float), self.floor_)
+            center = center.bfill().fillna(level.center)
+            scale = scale.bfill().fillna(level.scale)
+        return center.to_numpy(dtype=float), np.maximum(scale.to_numpy(dtype=float), level.floor)
 
     def _online_window(self) -> int:
         self._check_window()
@@ -167,26 +184,33 @@ class ZScoreDetector(Detector):
         window = self._online_window()
         return GLOBAL_HISTORY + 1 if self.method == "global" else 2 * window + 2
 
+    def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
+        """A window of points (and a quarter more for `robust`, whose scale is a median of
+        deviations from a median), from the parameters alone."""
+        window = self._online_window()
+        return max(GRID_SAMPLE, window + (window // 4 if self.method == "robust" else 0))
+
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
-        """Trailing statistics; the floor of the scale comes from the warm-up rows and is kept."""
-        self.window_ = self._online_window()
-        self.warmup_ = self.window_ + (self.window_ // 4 if self.method == "robust" else 0)
+        """Trailing statistics; the floor of the scale comes from the warm-up rows and is kept
+        in `state`."""
+        window = self._online_window()
+        warmup = window + (window // 4 if self.method == "robust" else 0)
         memory = state.memory
         if "level" in memory:
-            self.center_, self.scale_, self.floor_ = memory["level"]
+            level = Level(window, *memory["level"])
         else:
-            head = frame["value"].astype(float).iloc[: max(0, self.warmup_ - state.offset)]
-            self._learn_level(head.dropna())
-            if state.offset + len(frame) >= self.warmup_:
-                memory["level"] = (self.center_, self.scale_, self.floor_)
-        return self._scored(frame, causal=True)
+            head = frame["value"].astype(float).iloc[: max(0, warmup - state.offset)]
+            level = self._learn_level(window, head.dropna())
+            if state.offset + len(frame) >= warmup:
+                memory["level"] = (level.center, level.scale, level.floor)
+        return self._scored(frame, level, causal=True)
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return self._scored(frame, causal=False)
+        return self._scored(frame, self._fitted_level(), causal=False)
 
-    def _scored(self, frame: pd.DataFrame, *, causal: bool) -> pd.DataFrame:
+    def _scored(self, frame: pd.DataFrame, level: Level, *, causal: bool) -> pd.DataFrame:
         values = frame["value"].astype(float).reset_index(drop=True)
-        expected, scale = self.expected_and_scale(values, causal=causal)
+        expected, scale = self.expected_and_scale(values, level, causal=causal)
         deviation = (values.to_numpy() - expected) / scale
         z = np.abs(deviation)
         flagged = z >= self.threshold
@@ -194,8 +218,8 @@ class ZScoreDetector(Detector):
         band = (expected - width, expected, expected + width)
         reference = {
             "global": "the mean of the points so far," if causal else "the mean",
-            "rolling": f"the mean of the previous {self.window_} points,",
-            "robust": f"the median of the previous {self.window_} points,",
+            "rolling": f"the mean of the previous {level.window} points,",
+            "robust": f"the median of the previous {level.window} points,",
         }[self.method]
         unit = "robust deviations" if self.method == "robust" else "standard deviations"
         observed = values.to_numpy()

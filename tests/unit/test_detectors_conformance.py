@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -137,3 +138,63 @@ def test_a_gap_in_time_does_not_shift_the_season(name):
     spike_row = with_gap.index[with_gap["timestamp"] == series.loc[3000, "timestamp"]][0]
     assert scored.loc[spike_row, "is_anomaly"]
     assert scored["is_anomaly"].sum() <= 10
+
+
+# Scoring changes nothing on the detector (sklearn's rule: only `fit` sets `*_` attributes).
+
+QUICK = {"iforest": {"n_estimators": 30}}
+
+
+def state_of(detector) -> bytes:
+    """Everything the detector holds, deep: pickled, so arrays and nested members count."""
+    return pickle.dumps(vars(detector))
+
+
+@pytest.fixture(scope="module")
+def season_stream() -> pd.DataFrame:
+    """Two weeks of 15-minute points with a daily season, a spike, a hole and a gap."""
+    frame = seasonal_series(1344, seed=4, spike_at=1000, step="15min")
+    frame.loc[[300, 301], "value"] = np.nan
+    return frame.drop(index=range(500, 520)).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scoring_a_fitted_detector_changes_nothing_on_it(name, season_stream):
+    detector = make_detector(name, QUICK.get(name)).fit(season_stream.iloc[:900])
+    fitted = state_of(detector)
+
+    first = detector.score(season_stream.iloc[900:])
+    assert state_of(detector) == fitted
+    detector.score_online(season_stream)
+    assert state_of(detector) == fitted
+    pd.testing.assert_frame_equal(detector.score(season_stream.iloc[900:]), first)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_online_scoring_and_streaming_change_nothing_on_the_detector(name, season_stream):
+    from detection.stream import OnlineScorer
+
+    detector = make_detector(name, QUICK.get(name))
+    unfitted = state_of(detector)
+
+    detector.score_online(season_stream)
+    assert state_of(detector) == unfitted
+    scorer = OnlineScorer(detector)
+    for start in range(0, len(season_stream), 300):
+        scorer.learning_left()
+        scorer.update(season_stream.iloc[start : start + 300])
+    assert state_of(detector) == unfitted
+    assert vars(detector) == make_detector(name, QUICK.get(name)).get_params()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_learning_period_is_known_before_any_point_is_scored(name, season_stream):
+    from detection.stream import OnlineScorer
+
+    detector = make_detector(name, QUICK.get(name))
+    least = detector.online_warmup()
+    assert OnlineScorer(detector).learning_left() == least > 0
+
+    whole = seasonal_series(1344, seed=4, step="15min")  # no gap: rows are grid rows
+    scored = detector.score_online(whole)
+    assert detector.online_warmup(whole) == scored.attrs["warmup_rows"] >= least
