@@ -1,13 +1,16 @@
 """`vigil run` killed while clients post points, then started again: no accepted point is lost,
-and every point ends with the score it would have had without the crash."""
+and every point ends with the score and episode it would have had without the crash. The web
+process, which holds no scorer, shows what the scoring process wrote: a new series learning."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 
 import numpy as np
 import pandas as pd
@@ -122,6 +125,13 @@ def test_the_app_killed_mid_ingest_keeps_every_accepted_point_and_scores_it(tmp_
         assert len(sender.acknowledged) == len(sender.batches)
         store = LiveStore(app_database(tmp_path))
         assert wait_until(lambda: store.scores("orders")["scored"].notna().all(), timeout=120)
+        learnt = described(url, "orders")
+        assert (learnt["learning_left_points"], learnt["learning_until"]) == (0, None)
+        fresh = seasonal_series(n=100, seed=2)  # minute points: a day of them to learn
+        post_points(url, TOKEN, "fresh", points_body(fresh["timestamp"], fresh["value"]))
+        assert wait_until(lambda: described(url, "fresh")["learning_left_points"], 120)
+        learning = described(url, "fresh")
+        assert (learning["status"], learning["learning_left_points"]) == ("learning", 1340)
     finally:
         os.killpg(again.pid, signal.SIGKILL)
         again.wait(10)
@@ -133,6 +143,17 @@ def test_the_app_killed_mid_ingest_keeps_every_accepted_point_and_scores_it(tmp_
     np.testing.assert_allclose(scores["severity"], whole["severity"], equal_nan=True)
     assert scores["is_anomaly"].astype(bool).tolist() == whole["is_anomaly"].tolist()
     assert scores.loc[5500, "is_anomaly"]
+    assert scores["episode"].tolist() == whole["episode"].tolist()
+    assert scores["onset"].tolist() == whole["onset"].tolist()
+
+
+def described(url: str, series: str) -> dict:
+    """GET /api/v1/series/<series>: the series as the web process sees it."""
+    request = urllib.request.Request(
+        f"{url}/api/v1/series/{series}", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
 
 
 def _answers(url: str) -> bool:
