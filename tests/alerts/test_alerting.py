@@ -1,0 +1,52 @@
+"""Alerting on an Analyze run (a batch ScoredFrame): one email per run listing its episodes, by
+the data set's name; the same run again sends nothing."""
+
+from __future__ import annotations
+
+from alerts.episodes import episode_reports
+from alerts.rules import Rule
+from detection import run_detection
+from detection.episodes import episode_table
+from detection.synthetic import seasonal_series
+from storage.database import open_database
+from storage.files import FileStore
+from vigil.alerting import alert_engine, alert_on_run, outbox, rule_store
+from vigil.datasets import DatasetStore
+from vigil.settings import load_settings
+
+
+def test_a_run_alerts_once_on_its_episodes_naming_the_data_set(tmp_path):
+    config = load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
+    frame = seasonal_series(n=2000, spike_at=1200)
+    frame.loc[[400, 1600], "value"] += 20
+    datasets = DatasetStore(
+        FileStore(config.files_url),
+        open_database(config.database_url),
+        max_bytes=5_000_000,
+        max_rows=200_000,
+    )
+    dataset = datasets.add(frame.to_csv(index=False).encode(), "ops.csv")[0].id
+    scored = run_detection(frame, "zscore")
+    rule = rule_store(config).save(
+        Rule(
+            "cpu", "cpu", ("ops@example.org",), detector="zscore", min_severity=0.5, group_minutes=0
+        )
+    )
+    table = episode_table(scored)
+    severe = table[table["peak_severity"] >= rule.min_severity]
+    assert len(severe) >= 2  # the spikes, at least
+
+    assert alert_on_run(config, scored, "cpu", dataset, "zscore") == (1, len(severe), 1)
+    assert alert_on_run(config, scored, "cpu", dataset, "zscore") == (1, 0, 0)  # same run again
+
+    (email,) = outbox(config).emails()
+    assert email.subject.startswith(
+        f"[Vigil] {len(severe)} anomaly episodes in cpu (data set ops.csv), the worst "
+    )
+    history = alert_engine(config).history(rule.id).sort_values("start_at")
+    assert history["start_at"].tolist() == [str(start) for start in severe["start"]]
+    assert history["points"].tolist() == severe["points"].tolist()
+    body = email.message().get_body(("plain",)).get_content()
+    for report in episode_reports(scored):
+        if report.peak.severity >= rule.min_severity:
+            assert f"Why: {report.peak.explanation}" in body
