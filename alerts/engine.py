@@ -13,8 +13,8 @@ announced episodes that ended since (none when each had already ended when annou
 
 Every step reads and writes alert state in one transaction holding the alerts lock, and puts
 its email into the outbox in that same transaction: several processes may record and dispatch
-at once, and each email goes into the outbox once or, after a crash, not at all with the state
-that says it was sent.
+at once and each email still goes into the outbox once, and a crash before the commit leaves
+neither the email nor the state that says it was sent.
 """
 
 from __future__ import annotations
