@@ -113,6 +113,24 @@ def test_a_storm_of_episodes_is_one_email_per_group_interval_listing_the_episode
     assert outbox.counts()["pending"] == 1
 
 
+def test_an_email_lists_the_twenty_most_severe_episodes_and_counts_the_rest(setup):
+    _, outbox, engine, rule = setup
+    storm = [episode(m, severity=0.9 + m / 1000, open=False) for m in range(25)]
+    engine.record(rule, "latency_ms", "d1", storm, now=T0)
+    assert engine.dispatch([rule], now=T0) == 1
+
+    (email,) = outbox.emails()
+    assert email.subject.startswith("[Vigil] 25 anomaly episodes in latency_ms (data set d1)")
+    text = email.message().get_body(("plain",)).get_content()
+    assert "#20  2024-03-12 09:24 (1 point)" in text  # the most severe, in time order
+    assert "#21" not in text
+    assert "#1  2024-03-12 09:05 (1 point)" in text
+    assert (
+        "... and 5 more episodes that began between 2024-03-12 09:00 and 2024-03-12 09:24; "
+        "all are in Vigil." in text
+    )
+
+
 def test_an_episode_over_two_live_batches_is_one_episode_one_alert_and_one_resolved(setup):
     """Real streaming scores: a level jump begins at the end of one ingest batch and goes on
     into the next, which reports it without its onset."""
