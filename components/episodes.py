@@ -168,21 +168,21 @@ EPISODE_COLUMNS = [
     {
         "field": "start",
         "headerName": "Span",
-        "width": 180,
+        "width": 200,
         "valueFormatter": {"function": "params.data.span"},
         "tooltipField": "span",
     },
     {
         "field": "duration_s",
         "headerName": "Duration",
-        "width": 140,
+        "width": 160,
         "valueFormatter": {"function": "params.data.duration"},
         "filter": False,
     },
     {
         "field": "peak_time",
         "headerName": "Peak",
-        "width": 80,
+        "width": 75,
         "filter": False,
         "valueFormatter": {"function": "params.data.peak_short"},
         "tooltipField": "peak_time",
@@ -190,7 +190,7 @@ EPISODE_COLUMNS = [
     {
         "field": "order",
         "headerName": "Severity",
-        "width": 110,
+        "width": 118,
         "sort": "desc",
         "filter": False,
         "valueFormatter": {"function": "params.data.severity_text"},
@@ -210,7 +210,7 @@ EPISODE_COLUMNS = [
     {
         "field": "value",
         "headerName": "Value vs expected",
-        "width": 150,
+        "width": 158,
         "valueFormatter": {"function": "params.data.value_text"},
         "filter": False,
         "headerTooltip": "At the peak: the value, and the value expected there.",
@@ -219,7 +219,7 @@ EPISODE_COLUMNS = [
         "field": "explanation",
         "headerName": "Why",
         "flex": 1,
-        "minWidth": 300,
+        "minWidth": 240,
         "wrapText": True,
         "autoHeight": True,
         "cellClass": "vigil-why",  # at most three lines: assets/analyze.css

@@ -469,15 +469,14 @@ def show_result(key: str | None, min_severity: float, _marked: float | None = No
     figure = _figure(key, float(min_severity or 0.0))
     episodes = _episodes(scored, min_severity)
     badge, points = count_words(len(episodes), len(flagged))
-    learning = learning_words(learning_period(scored, run.get("warmup_rows", 0)))
+    period = learning_period(scored, run.get("warmup_rows", 0))
+    learning = learning_words(period)
+    colour = "danger" if len(episodes) else "success"
+    if not len(episodes) and period is not None and period.everything:
+        badge, colour = "Still learning", "secondary"  # not "no anomalies": nothing was judged
     summary = html.Div(
         [
-            dbc.Badge(
-                badge,
-                color="danger" if len(episodes) else "success",
-                className="me-2",
-                id="analyze-count",
-            ),
+            dbc.Badge(badge, color=colour, className="me-2", id="analyze-count"),
             html.Span(
                 (f"({points}) " if points else "")
                 + f"in {len(scored):,} points of {run['series']}, in {run['seconds']:.2f} s"

@@ -21,7 +21,7 @@ from components.episodes import (
     shaded_spans,
 )
 from detection.episodes import episode_table
-from detection.synthetic import demo_frame
+from detection.synthetic import demo_frame, seasonal_series
 from vigil.services import dataset_store, feedback_store, result_store
 
 STL_THRESHOLD = [{"type": "analyze-param", "detector": "stl", "name": "threshold"}]
@@ -334,3 +334,22 @@ def test_downloads_carry_episodes(dataset):
     assert "Anomaly episodes" in report
     assert f"{len(table)} anomaly episodes" in report
     assert all(row["span"] in report for row in rows)
+
+
+def test_a_series_shorter_than_the_learning_period_is_not_called_clean(dash_app):
+    from pages.analyze import show_episodes, show_result
+
+    short = seasonal_series(n=200, spike_at=150, step="15min").to_csv(index=False).encode()
+    info, _ = dataset_store().add(short, "short.csv")
+    key = run(info.id, "value", "auto")
+
+    _, _, summary = show_result(key, 0.0)
+    rows, note, _, _ = show_episodes(key, 0.0)
+
+    assert "'Still learning'" in str(summary)
+    assert "No anomalies" not in str(summary)
+    assert rows == []
+    assert note == (
+        "Learning: all 200 points are still in the detector's learning period, so none is "
+        "judged yet; a longer series is needed."
+    )
