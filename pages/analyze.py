@@ -506,11 +506,11 @@ def show_episodes(key: str | None, min_severity: float, _marked: float | None = 
     """The episodes table, most severe first, with a line that says what it holds (or
     plainly that there is nothing in it, and why); the points grid shows every point again."""
     if not key:
-        return [], None, "Flagged points", "d-none"
+        return [], None, _all_points_title(), "d-none"
     try:
         scored, run, _ = _load(key)
-    except VigilError:
-        return [], None, "Flagged points", "d-none"
+    except VigilError:  # show_result says what went wrong
+        return [], None, _all_points_title(), "d-none"
     episodes = _episodes(scored, min_severity)
     rows = episode_rows(episodes, peak_scores(scored))
     return rows, _episodes_note(scored, run, len(episodes)), _all_points_title(), "d-none"
@@ -554,7 +554,10 @@ def choose_episode(clicked: dict | None, key: str | None, min_severity: float):
     row_id = (clicked or {}).get("rowId")
     if row_id is None or not key or not str(row_id).isdigit():
         return no_update, no_update, no_update, no_update
-    scored, _run, _ = _load(key)
+    try:
+        scored, _run, _ = _load(key)
+    except VigilError as error:
+        return no_update, error_text(error), no_update, no_update
     points = scored[scored["episode"] == int(row_id)]
     if points.empty:
         return no_update, no_update, no_update, no_update
@@ -577,8 +580,16 @@ def show_all_points(_clicks, key: str | None, min_severity: float):
     """Every flagged point again, after the points of one episode were shown."""
     if not key:
         return no_update, no_update, no_update
-    scored, _run, _ = _load(key)
+    try:
+        scored, _run, _ = _load(key)
+    except VigilError as error:
+        return no_update, error_text(error), no_update
     return anomaly_rows(flagged_points(scored, min_severity or 0.0)), _all_points_title(), "d-none"
+
+
+def error_text(error: VigilError) -> html.Span:
+    """A domain error's message, in red, where a title would be."""
+    return html.Span(str(error), className="text-danger")
 
 
 @callback(

@@ -353,3 +353,16 @@ def test_a_series_shorter_than_the_learning_period_is_not_called_clean(dash_app)
         "Learning: all 200 points are still in the detector's learning period, so none is "
         "judged yet; a longer series is needed."
     )
+
+
+def test_choosing_an_episode_of_a_result_gone_from_the_server_says_so(dash_app):
+    from pages.analyze import choose_episode, show_episodes
+
+    gone = "0123456789abcdef0123"
+
+    rows, note, _, _ = show_episodes(gone, 0.0)
+    _, title, _, _ = choose_episode({"rowId": "1"}, gone, 0.0)
+
+    assert rows == []
+    assert note is None
+    assert "run the detector again" in str(title)
