@@ -210,13 +210,8 @@ class AutoDetector(Detector):
         the rows of `frame`; the rows before `first` are history, and the series' first
         `learning` rows are never flagged. `period`: rows in a day, for the daily view."""
         ranked_from = max(0, first - RECENT)
-        rarity = {
-            name: trailing_rarity(view, HISTORY, first=ranked_from, offset=offset)
-            for name, view in views(values).items()
-        }
         previous = np.concatenate([[np.nan], values[:-1]])
         expected = moving_median(previous, LOCAL, 1)
-        lower, upper = rarity["value"].lower, rarity["value"].upper
         daily = np.zeros(len(values), dtype=bool)
         if period is not None:
             usual = daily_expected(values, period)
@@ -224,19 +219,27 @@ class AutoDetector(Detector):
             daily = daily_mode(
                 values, departure, period, history=HISTORY, offset=offset, first=ranked_from
             )
-            if daily.any():
-                rarity["daily"] = trailing_rarity(
-                    departure, HISTORY, first=ranked_from, offset=offset
-                )
-                expected = np.where(daily, usual, expected)
-                lower = np.where(daily, usual + rarity["daily"].lower, lower)
-                upper = np.where(daily, usual + rarity["daily"].upper, upper)
-        judged_by = {
-            "value": np.where(daily, rarity["daily"].surprise, rarity["value"].surprise)
-            if daily.any()
-            else rarity["value"].surprise,
-            **{name: rarity[name].surprise for name in ("change", "level", "spread")},
+        # a daily series' value is judged by its departure from the day before instead
+        rarity = {
+            name: trailing_rarity(
+                view,
+                HISTORY,
+                first=ranked_from,
+                offset=offset,
+                wanted=~daily if name == "value" and daily.any() else None,
+            )
+            for name, view in views(values).items()
         }
+        judged_by = {name: rarity[name].surprise for name in VIEWS if name in rarity}
+        lower, upper = rarity["value"].lower, rarity["value"].upper
+        if daily.any():
+            rarity["daily"] = trailing_rarity(
+                departure, HISTORY, first=ranked_from, offset=offset, wanted=daily
+            )
+            judged_by["value"] = np.where(daily, rarity["daily"].surprise, judged_by["value"])
+            expected = np.where(daily, usual, expected)
+            lower = np.where(daily, usual + rarity["daily"].lower, lower)
+            upper = np.where(daily, usual + rarity["daily"].upper, upper)
         surprise = np.vstack([np.abs(s) for s in judged_by.values()])
         score = np.where(np.isnan(values), np.nan, np.nansum(surprise, axis=0))
         severity = severity_from_surprise(score)

@@ -71,10 +71,12 @@ def trailing_rarity(
     first: int = 0,
     offset: int = 0,
     band_quantile: float = 0.001,
+    wanted: np.ndarray | None = None,
 ) -> Rarity:
     """Rank `values[t]` among the non-missing values of the `window` rows before its block, for
-    every `t >= first`. `offset` is the row number of `values[0]` in the whole series (it
-    aligns the blocks); rows before `first` get NaN and only serve as history.
+    every `t >= first` (where `wanted`, when given, is true). `offset` is the row number of
+    `values[0]` in the whole series (it aligns the blocks); other rows get NaN and only serve
+    as history.
     """
     values = np.asarray(values, dtype=float)
     n_rows = len(values)
@@ -90,18 +92,26 @@ def trailing_rarity(
     while start < n_rows:
         end = min(n_rows, start + block_size(offset + start))
         rows = slice(max(start, first), end)
-        block = values[rows]
+        # each block is sorted once: to rank its values, then to enter the window
+        block = values[max(0, start) : end]
+        order = np.argsort(block)
+        entering = block[order[: np.count_nonzero(~np.isnan(block))]]
+        ranked = rows.start - max(0, start)
         history[rows] = len(ordered)
-        if len(ordered):
-            log_high[rows], log_low[rows] = _tails(ordered, block)
+        if len(ordered) and ranked < len(block) and (wanted is None or wanted[rows].any()):
+            needles = block[ranked:]
+            by_value = order if ranked == 0 else np.argsort(needles)
+            log_high[rows], log_low[rows] = _tails(ordered, needles, by_value)
             k = int(band_quantile * len(ordered))
             lower[rows], upper[rows] = ordered[k], ordered[len(ordered) - 1 - k]
         leaving = values[max(0, start - window) : max(0, end - window)]
-        ordered = _slide(ordered, _present(leaving), _present(values[max(0, start) : end]))
+        ordered = _slide(ordered, _present(leaving), entering)
         start = end
     surprise = _signed(log_high, log_low)
     surprise[np.isnan(values)] = np.nan
     surprise[:first] = np.nan
+    if wanted is not None:
+        surprise[~wanted] = np.nan
     return Rarity(surprise, history, lower, upper)
 
 
@@ -118,7 +128,7 @@ def rarity_at(values: np.ndarray, rows: np.ndarray, window: int, *, offset: int 
         if not len(ordered):
             surprise[k] = 0.0
             continue
-        log_high, log_low = _tails(ordered, values[row : row + 1])
+        log_high, log_low = _tails(ordered, values[row : row + 1], np.zeros(1, dtype=np.int64))
         surprise[k] = _signed(log_high, log_low)[0]
     return surprise
 
@@ -131,16 +141,26 @@ def _signed(log_high: np.ndarray, log_low: np.ndarray) -> np.ndarray:
     return np.where(log_high < log_low, surprise, -surprise)
 
 
-def _tails(ordered: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _tails(
+    ordered: np.ndarray, block: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """ln of the one-sided tail probabilities of each `block` value above and below, in the
-    sorted history `ordered`: the empirical `(k + 1) / (n + 1)`, less one for each tail scale
-    a value lies past the history's extreme."""
+    sorted history `ordered` (`order` sorts `block`): the empirical `(k + 1) / (n + 1)`, less
+    one for each tail scale a value lies past the history's extreme."""
     size = len(ordered)
-    order = np.argsort(block)  # sorted needles find their places faster
+    needles = block[order]  # sorted needles find their places faster
+    at_most_sorted = np.searchsorted(ordered, needles, side="right")
+    # values not in the history have as many below them as at most them: search again only
+    # for the values that are
+    at_least_sorted = size - at_most_sorted
+    tied = np.flatnonzero(at_most_sorted > 0)
+    tied = tied[ordered[at_most_sorted[tied] - 1] == needles[tied]]
+    if tied.size:
+        at_least_sorted[tied] = size - np.searchsorted(ordered, needles[tied], side="left")
     at_least = np.empty(len(block))
     at_most = np.empty(len(block))
-    at_least[order] = size - np.searchsorted(ordered, block[order], side="left")
-    at_most[order] = np.searchsorted(ordered, block[order], side="right")
+    at_least[order] = at_least_sorted
+    at_most[order] = at_most_sorted
     denominator = np.log(size + 1.0)
     tail = min(size, max(TAIL_MIN, int(TAIL_SHARE * size)))
     middle = ordered[(3 * size) // 4] - ordered[size // 4]
@@ -161,17 +181,19 @@ def _present(values: np.ndarray) -> np.ndarray:
 
 
 def _slide(ordered: np.ndarray, leaving: np.ndarray, entering: np.ndarray) -> np.ndarray:
-    """The sorted window with `leaving` taken out and `entering` put in."""
+    """The sorted window with `leaving` taken out and the sorted `entering` put in."""
     if leaving.size:
         gone = np.sort(leaving)
         where = np.searchsorted(ordered, gone, side="left")
-        # equal values leave from consecutive places
-        where += np.arange(gone.size) - np.searchsorted(gone, gone, side="left")
+        # equal values leave from consecutive places: add each one's rank among its equals
+        new_value = np.concatenate([[True], gone[1:] != gone[:-1]])
+        run_start = np.maximum.accumulate(np.where(new_value, np.arange(gone.size), 0))
+        where += np.arange(gone.size) - run_start
         keep = np.ones(len(ordered), dtype=bool)
         keep[where] = False
         ordered = ordered[keep]
     if entering.size:
-        merged = np.concatenate([ordered, np.sort(entering)])
+        merged = np.concatenate([ordered, entering])
         merged.sort(kind="stable")  # two sorted runs: a linear merge
         ordered = merged
     return ordered
