@@ -68,6 +68,8 @@ class SeriesScorer:
     #: before episodes were stored).
     episodes = NO_EPISODES
     _adjust: Adjust | None = None
+    #: The time (ns) of the first point scored since the scorer started from scratch.
+    first: int | None = None
 
     def __init__(
         self,
@@ -107,16 +109,17 @@ class SeriesScorer:
 
     def learning(self) -> Learning | None:
         """How long the series has yet to learn, as of its latest point scored (None before
-        the first)."""
+        the first), with its step: the scorer's once settled, until then the mean spacing of
+        the points so far (None for a single point)."""
         if self.last is None:
             return None
         step = self.scorer.step
-        return Learning(
-            self.series.id,
-            left=int(self.scorer.learning_left()),
-            at=self.last,
-            step_seconds=None if step is None else step.total_seconds(),
-        )
+        seconds = None if step is None else step.total_seconds()
+        seen = self.scorer.rows_seen
+        if seconds is None and self.first is not None and seen >= 2 and self.last > self.first:
+            seconds = (self.last - self.first) / (seen - 1) / 1e9
+        left = int(self.scorer.learning_left())
+        return Learning(self.series.id, left=left, at=self.last, step_seconds=seconds)
 
     def _rewind(self, first: int, store: LiveStore, upto_id: int) -> pd.DataFrame:
         while self._checkpoints and self._checkpoints[-1].last >= first:
@@ -158,6 +161,8 @@ class SeriesScorer:
             },
             index=pd.Index(points["id"].to_numpy(), name="id"),
         )
+        if self.last is None:  # scoring from scratch
+            self.first = int(points["ts"].iloc[0])
         scored = self.scorer.update(frame)
         # the scorer has moved on: should what follows fail, these points are scored again
         # from a checkpoint (episodes included), not refused as out of order

@@ -38,8 +38,7 @@ class LearningLeft:
 
 def learning_left(row: pd.Series) -> LearningLeft | None:
     """How long the series of a `LiveStore.summary()` row has yet to learn; None once it can
-    be flagged, and when its scorer has not said (nothing scored since its settings changed).
-    The step is the scorer's once settled, else the mean spacing of the points so far."""
+    be flagged, and when its scorer has not said (nothing scored since its settings changed)."""
     left = row.get("learning_left")
     if left is None or pd.isna(left) or int(left) <= 0:
         return None
@@ -53,15 +52,12 @@ def learning_left(row: pd.Series) -> LearningLeft | None:
 
 
 def step_of(row: pd.Series) -> pd.Timedelta | None:
-    """A summary row's time step: its scorer's once settled, else the mean spacing of its
-    points; None with fewer than two."""
+    """A summary row's time step as its scorer last wrote it (before the scorer settles it,
+    the mean spacing of the points so far); None when not known."""
     seconds = row.get("step_seconds")
-    if seconds is not None and not pd.isna(seconds) and seconds > 0:
-        return pd.Timedelta(seconds=float(seconds))
-    first, last, points = row.get("first"), row.get("last"), int(row.get("points") or 0)
-    if points < 2 or first is None or pd.isna(first) or pd.isna(last) or last <= first:
+    if seconds is None or pd.isna(seconds) or seconds <= 0:
         return None
-    return (pd.Timestamp(last) - pd.Timestamp(first)) / (points - 1)
+    return pd.Timedelta(seconds=float(seconds))
 
 
 def _never_scored(row: pd.Series) -> bool:
@@ -79,7 +75,7 @@ def status_of(row: pd.Series, *, now: float, stale_after: pd.Timedelta) -> str:
     """The status of one row of `LiveStore.summary()` at time `now` (a time.time())."""
     if row.get("error"):
         return "error"
-    if not row["points"]:
+    if pd.isna(row["last"]):
         return "empty"
     if now - float(row["received"]) > stale_after.total_seconds():
         return "stale"

@@ -65,7 +65,8 @@ class Learning:
     left: int
     #: The latest point scored (ns since the epoch).
     at: int
-    #: The series' time step in seconds, once the scorer has settled it.
+    #: The series' time step in seconds: the scorer's once settled, until then the mean
+    #: spacing of the points so far (None when not known).
     step_seconds: float | None = None
 
 
@@ -412,27 +413,41 @@ class LiveStore:
         frame["onset"] = frame["onset"].fillna(0).astype(bool)
         return frame
 
-    def summary(self, *, recent: pd.Timedelta = RECENT, name: str | None = None) -> pd.DataFrame:
-        """One row per series, by name: its points, first and last time, last value and when
-        it came, the latest point's severity, points not scored yet (and since when the oldest
-        of them has waited, `waiting_since`, as a time.time()), how long it has yet to
-        learn (`learning_left` points as of its point at `learning_at`, NULL before its first
-        scores; `step_seconds`), and in the `recent` stretch before its latest point the
-        episodes (`recent_episodes`) and flagged points (`recent_anomalies`).
+    def summary(
+        self,
+        *,
+        recent: pd.Timedelta = RECENT,
+        name: str | None = None,
+        count_points: bool = True,
+    ) -> pd.DataFrame:
+        """One row per series, by name: its points (counted unless `count_points` is false:
+        the one part whose cost grows with the series, so the Live page, which does not show
+        it, leaves it out), first and last time, last value and severity, when a point last
+        came (`received`: the latest point's arrival, or a later one's still waiting to be
+        scored), points not scored yet (the oldest waiting since `waiting_since`), how long
+        it has yet to learn (`learning_left` points as of its point at `learning_at`, NULL
+        before its first scores; `step_seconds`), and in the `recent` stretch before its
+        latest point the episodes (`recent_episodes`) and flagged points (`recent_anomalies`).
 
         `open` is true when the series' last flagged point is within GAP points of its latest
         point (its episode may go on); then `open_since`, `open_points` and the peak
         (`open_peak_time`, `_value`, `_expected`, `_severity`, `_explanation`) describe that
         episode. Two statements whatever the number of series (the second only when an
-        episode is open). With `name`, that series' row alone (none if there is no such series)."""
+        episode is open), each reading indexes: a few entries per series, the flagged points
+        of the recent stretch, the points waiting to be scored. With `name`, that series' row
+        alone (none if there is no such series)."""
         params = {"recent": recent.value, "gap": GAP}
         where = ""
         if name is not None:
             where, params["name"] = "WHERE s.name = :name", name
+        count = (
+            "(SELECT COUNT(*) FROM points c WHERE c.series = ends.id)" if count_points else "NULL"
+        )
         with self.database.read() as connection:
-            frame = query_frame(connection, _SUMMARY.format(where=where), params)
+            frame = query_frame(connection, _SUMMARY.format(where=where, count=count), params)
             frame = _typed(
                 frame,
+                points="float64",
                 first="Int64",
                 last="Int64",
                 received="float64",
@@ -452,8 +467,10 @@ class LiveStore:
             ).astype(bool)
             peaks = self._open_episodes(connection, frame.loc[frame["open"]])
         frame = frame.drop(columns=["tail", "last_flag", "last_episode"])
-        for column in ("points", "unscored", "recent_anomalies", "recent_episodes"):
+        for column in ("unscored", "recent_anomalies", "recent_episodes"):
             frame[column] = frame[column].fillna(0).astype("int64")
+        if count_points:
+            frame["points"] = frame["points"].fillna(0).astype("int64")
         frame = frame.join(peaks, on="id")
         for column in ("first", "last", "learning_at"):
             frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="ns")
@@ -513,38 +530,48 @@ class LiveStore:
         return found
 
 
-#: Every series with its points counted, its latest point, and its flags in the recent
-#: stretch (one grouped pass over the flagged-points index); `tail` is the time of the point
-#: GAP before the latest, so the last flag at or after it is within GAP points of the end.
+#: Every series with its ends and last flag (index seeks), its points waiting to be scored
+#: (the partial index of them; grouped by `+series` so that SQLite keeps to that index rather
+#: than scan another in series order), its flags in the recent stretch (a range of the
+#: flagged-points index per series: CROSS JOIN keeps SQLite from scanning that whole index
+#: instead), and `tail`, the time of the point GAP before the latest: a last flag
+#: at or after it is within GAP points of the end.
 _SUMMARY = """
-WITH agg AS (
+WITH ends AS (
     SELECT s.id, s.name, s.detector, s.model, s.version, s.error,
            s.learning_left, s.learning_at, s.step_seconds,
-           COUNT(p.id) AS points, MIN(p.ts) AS first, MAX(p.ts) AS last,
-           MAX(p.received) AS received, COUNT(p.id) - COUNT(p.scored) AS unscored,
-           MIN(CASE WHEN p.scored IS NULL THEN p.received END) AS waiting_since,
-           MAX(CASE WHEN p.is_anomaly = 1 THEN p.ts END) AS last_flag
-    FROM series s LEFT JOIN points p ON p.series = s.id {where}
-    GROUP BY s.id, s.name, s.detector, s.model, s.version, s.error,
-             s.learning_left, s.learning_at, s.step_seconds
+           (SELECT MIN(p.ts) FROM points p WHERE p.series = s.id) AS first,
+           (SELECT MAX(p.ts) FROM points p WHERE p.series = s.id) AS last,
+           (SELECT MAX(p.ts) FROM points p WHERE p.series = s.id AND p.is_anomaly = 1)
+               AS last_flag
+    FROM series s {where}
+), waiting AS (
+    SELECT +series AS series, COUNT(*) AS unscored, MIN(received) AS waiting_since,
+           MAX(received) AS received
+    FROM points WHERE scored IS NULL GROUP BY 1
 ), recent AS (
     SELECT f.series, COUNT(*) AS flagged, COUNT(DISTINCT f.episode) AS episodes
-    FROM agg JOIN points f ON f.series = agg.id
-    WHERE f.is_anomaly = 1 AND f.ts > agg.last - :recent
+    FROM ends CROSS JOIN points f
+    WHERE f.series = ends.id AND f.is_anomaly = 1 AND f.ts > ends.last - :recent
     GROUP BY f.series
 )
-SELECT agg.*, latest.value AS last_value, latest.severity AS last_severity,
+SELECT ends.*, {count} AS points,
+       latest.value AS last_value, latest.severity AS last_severity,
+       CASE WHEN waiting.received > latest.received THEN waiting.received
+            ELSE latest.received END AS received,
+       waiting.unscored, waiting.waiting_since,
        recent.flagged AS recent_anomalies, recent.episodes AS recent_episodes,
        flag.episode AS last_episode,
-       CASE WHEN agg.last_flag IS NULL THEN NULL ELSE (
-           SELECT t.ts FROM points t WHERE t.series = agg.id
+       CASE WHEN ends.last_flag IS NULL THEN NULL ELSE (
+           SELECT t.ts FROM points t WHERE t.series = ends.id
            ORDER BY t.ts DESC LIMIT 1 OFFSET :gap
        ) END AS tail
-FROM agg
-LEFT JOIN points latest ON latest.series = agg.id AND latest.ts = agg.last
-LEFT JOIN points flag ON flag.series = agg.id AND flag.ts = agg.last_flag
-LEFT JOIN recent ON recent.series = agg.id
-ORDER BY agg.name
+FROM ends
+LEFT JOIN points latest ON latest.series = ends.id AND latest.ts = ends.last
+LEFT JOIN points flag ON flag.series = ends.id AND flag.ts = ends.last_flag
+LEFT JOIN waiting ON waiting.series = ends.id
+LEFT JOIN recent ON recent.series = ends.id
+ORDER BY ends.name
 """
 
 

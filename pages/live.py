@@ -169,7 +169,7 @@ def show_cards(_tick, shown, charted):
     at first the series with anomaly episodes in the last hour, then the others, FIRST_CHARTS
     of them."""
     config = settings()
-    summary = live_store(config).summary()
+    summary = live_store(config).summary(count_points=False)
     if summary.empty:
         return _no_series(), "", no_update if charted == [] else []
     names = summary["name"].tolist()

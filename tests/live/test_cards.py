@@ -84,16 +84,15 @@ def test_a_learning_series_says_how_long_it_has_to_go_and_flags_nothing_yet():
     assert "anomal" not in card(row)
 
 
-def test_a_series_too_short_for_a_step_estimates_it_from_its_points():
-    row = summary_row(
-        points=11,
-        first=pd.Timestamp("2026-03-03 01:09"),
-        learning_left=289,
-        step_seconds=float("nan"),
-    )
+def test_a_series_whose_step_is_not_known_says_the_points_to_go():
+    row = summary_row(learning_left=299, step_seconds=float("nan"))
 
-    assert "Learning: about 24 h 5 min" not in card(row)
-    assert "Learning: about 1 day (289 points) to go" in card(row)
+    assert status_of(row, now=NOW, stale_after=STALE) == "learning"
+    assert learning_left(row).until is None
+    assert "Learning: 299 points to go" in card(row)
+    assert "Learning: about 1 day (289 points) to go" in card(
+        summary_row(learning_left=289, step_seconds=300.0)
+    )
 
 
 def test_a_card_counts_anomaly_episodes_not_flagged_points():

@@ -155,12 +155,21 @@ def test_a_series_with_too_few_points_for_a_step_estimates_it_from_its_points(da
     scoring = worker(store)
     add(store, "short", seasonal_series(n=10, step="5min"))
     scoring.round()
+    add(store, "short", seasonal_series(n=12, step="5min").iloc[10:])
+    scoring.round()
 
-    found = row(store, "short")
-    assert pd.isna(found["step_seconds"])  # the scorer settles the step after 64 points
+    found = row(store, "short")  # the scorer settles the step after 64 points
+    assert found["step_seconds"] == 300  # meanwhile: the mean spacing of the points so far
     left = learning_left(found)
-    assert left.points == 290  # at least 300 points for a series this short
-    assert left.duration == pd.Timedelta(minutes=5 * 290)
+    assert left.points == 288  # at least 300 points for a series this short
+    assert left.duration == pd.Timedelta(minutes=5 * 288)
+
+    add(store, "alone", seasonal_series(n=1))
+    scoring.round()
+    alone = row(store, "alone")
+    assert pd.isna(alone["step_seconds"])
+    assert learning_left(alone).points == 299
+    assert learning_left(alone).duration is None
 
 
 def test_episodes_are_built_from_the_flags_people_left_standing(database, frame):
