@@ -16,6 +16,8 @@ import bottleneck as bn
 import numpy as np
 import pandas as pd
 
+from detection.rarity import BLOCK, block_size
+
 #: Days of the same time the expected value is the median of.
 CYCLES = 3
 #: A series is judged against its daily cycle when its typical departure from the same time on
@@ -25,15 +27,13 @@ DAILY = 0.35
 #: The most rows a day may hold (a day at one point a minute): a finer series is judged
 #: without its daily cycle, which would take too many rows to keep.
 MAX_DAY_ROWS = 1440
-#: Rows a decision holds for, on the series' row numbers.
-DECIDE = 1024
 #: A decision reads every SAMPLE-th row of its history (on the series' row numbers): the
 #: ratio it compares is a coarse one, and the medians cost less.
 SAMPLE = 4
 #: Days of departures a decision needs.
 DAYS_TO_DECIDE = CYCLES + 1
 #: Rows a stream keeps, beyond those its other views read, for the daily view.
-DAILY_CONTEXT = CYCLES * MAX_DAY_ROWS + DECIDE
+DAILY_CONTEXT = CYCLES * MAX_DAY_ROWS + BLOCK
 
 
 def day_rows(step: int | None) -> int | None:
@@ -61,15 +61,18 @@ def daily_expected(values: np.ndarray, period: int) -> np.ndarray:
 def daily_mode(
     values: np.ndarray, departure: np.ndarray, period: int, *, history: int, offset: int, first: int
 ) -> np.ndarray:
-    """Per row from `first` on: whether the series repeats daily, decided for each DECIDE rows
-    of the series from the `history` rows before them (every SAMPLE-th): the mean absolute
+    """Per row from `first` on: whether the series repeats daily, decided for each block of
+    rows (as `detection.rarity` lays them on the series' row numbers: short at the start, so
+    a young series is judged by its cycle soon) from the `history` rows before it (every
+    SAMPLE-th): the mean absolute
     deviation of the `departure` from the daily expected value against that of the values.
     False until the history holds DAYS_TO_DECIDE days of departures."""
     n_rows = len(values)
     mode = np.zeros(n_rows, dtype=bool)
-    start = first - (offset + first) % DECIDE
+    at = offset + first
+    start = first - at % block_size(at)
     while start < n_rows:
-        end = min(n_rows, start + DECIDE)
+        end = min(n_rows, start + block_size(offset + start))
         low = max(0, start - history)
         low += -(offset + low) % SAMPLE  # the first sampled row: a multiple of SAMPLE
         past = slice(low, max(low, start), SAMPLE)
