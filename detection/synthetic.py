@@ -98,6 +98,18 @@ ANOMALY_KINDS = (
     "missing_stretch",
 )
 
+#: The kinds of series real data taught us to test with: clean or sharp cycles, counts with
+#: heavy tails or bursts, changes that last, and a series' first days. All but `first_days`
+#: hold one labelled anomaly; `first_days` holds none (it judges false alarms only).
+REAL_WORLD_KINDS = (
+    "noiseless_periodic",
+    "square_wave",
+    "heavy_tailed_counts",
+    "bursty_counts",
+    "persistent_shift",
+    "first_days",
+)
+
 
 def labelled_series(
     kind: str, *, days: int = 14, step: str = "15min", seed: int = 0
@@ -108,8 +120,12 @@ def labelled_series(
     lasting change. A missing stretch is not an anomaly: it is unlabelled and holds a spike
     after it, so that detectors are judged on coping with the gap.
     """
+    if kind in REAL_WORLD_KINDS:
+        return real_world_series(kind, days=days, step=step, seed=seed)
     if kind not in ANOMALY_KINDS:
-        raise ValueError(f"unknown anomaly kind {kind!r}; choose from {ANOMALY_KINDS}")
+        raise ValueError(
+            f"unknown anomaly kind {kind!r}; choose from {ANOMALY_KINDS + REAL_WORLD_KINDS}"
+        )
     rng = np.random.default_rng(seed)
     timestamps = pd.date_range(
         "2024-01-01", periods=days * pd.Timedelta("1D") // pd.Timedelta(step), freq=step
@@ -146,4 +162,62 @@ def labelled_series(
         spike = start + per_day
         values[spike] += 8
         labels[spike] = 1
+    return pd.DataFrame({"timestamp": timestamps, "value": values, "label": labels})
+
+
+def real_world_series(
+    kind: str, *, days: int = 14, step: str = "15min", seed: int = 0
+) -> pd.DataFrame:
+    """A series shaped like the real ones that broke detectors, with a 0/1 `label` column.
+
+    - `noiseless_periodic`: a daily sine with no noise at all; a dip of five points.
+    - `square_wave`: a noiseless daily square wave (low at night, high by day); one day the
+      high does not come for four hours.
+    - `heavy_tailed_counts`: whole counts with a Pareto tail, as tweet volumes; a surge of
+      eight points at three times the highest count before it.
+    - `bursty_counts`: Poisson counts with a short burst about once a day (normal for it);
+      an outage of four hours at zero.
+    - `persistent_shift`: noise whose level rises by eight and whose spread doubles, for
+      good; the onset is labelled, what follows is the new normal.
+    - `first_days`: three days of a noisy daily cycle, no anomaly: whatever is flagged is
+      a false alarm of a new series.
+    """
+    if kind not in REAL_WORLD_KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose from {REAL_WORLD_KINDS}")
+    rng = np.random.default_rng(seed)
+    if kind == "first_days":
+        days = 3
+    per_day = int(pd.Timedelta("1D") / pd.Timedelta(step))
+    n = days * per_day
+    timestamps = pd.date_range("2024-01-01", periods=n, freq=step)
+    hours = timestamps.hour.to_numpy() + timestamps.minute.to_numpy() / 60
+    labels = np.zeros(n, dtype=int)
+    start = int(rng.integers(n // 2, n - 2 * per_day)) if days > 4 else n
+    if kind == "noiseless_periodic":
+        values = 50 + 10 * np.sin(2 * np.pi * hours / 24)
+        values[start : start + 5] -= 7
+        labels[start : start + 5] = 1
+    elif kind == "square_wave":
+        values = np.where((hours >= 8) & (hours < 20), 90.0, 10.0)
+        day_start = start - start % per_day
+        missed = slice(day_start + per_day * 8 // 24, day_start + per_day * 12 // 24)
+        values[missed] = 10.0
+        labels[missed] = 1
+    elif kind == "heavy_tailed_counts":
+        values = np.floor(rng.pareto(1.5, n) * 10)
+        values[start : start + 8] = 3 * max(1.0, float(values[:start].max()))
+        labels[start : start + 8] = 1
+    elif kind == "bursty_counts":
+        values = rng.poisson(5, n).astype(float)
+        for burst in rng.choice(n - 3, size=days, replace=False):
+            values[burst : burst + 3] = rng.poisson(25, 3)
+        outage = slice(start, start + per_day // 6)
+        values[outage] = 0.0
+        labels[outage] = 1
+    elif kind == "persistent_shift":
+        values = 50 + rng.normal(0, 1, n)
+        values[start:] = 58 + rng.normal(0, 2, n - start)
+        labels[start : start + 8] = 1
+    else:  # first_days
+        values = 50 + 10 * np.sin(2 * np.pi * (hours - 6) / 24) + rng.normal(0, 1, n)
     return pd.DataFrame({"timestamp": timestamps, "value": values, "label": labels})
