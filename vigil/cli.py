@@ -318,7 +318,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--alert",
     is_flag=True,
-    help="Send the flagged points through the alert rules and email what is due.",
+    help="Send the anomaly episodes through the alert rules and email what is due.",
 )
 @click.option(
     "--output",
@@ -414,7 +414,7 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]], detector: str) -> None:
-    """Record a run's flagged points under the alert rules, queue what is due, deliver it.
+    """Record a run's anomaly episodes under the alert rules, queue what is due, deliver it.
     The file is kept as a data set, so the emails' links open it."""
     config = load_settings()
     store = DatasetStore(
@@ -426,7 +426,7 @@ def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]], dete
     dataset = store.add(input_path.read_bytes(), input_path.name)[0].id
     for name, scored in alerted:
         watching, recorded, emails = alert_on_run(config, scored, name, dataset, detector)
-        new = plural(recorded, "new flagged point")
+        new = plural(recorded, "new anomaly episode")
         click.echo(
             f"{name}: {plural(watching, 'rule')} watching, {new}, {plural(emails, 'email')} queued."
         )
@@ -532,8 +532,8 @@ def train(
     "--budget",
     type=click.FloatRange(min=0),
     default=None,
-    help="An alert budget in flags per day: also show the threshold that keeps to it and "
-    "the event recall there.",
+    help="An alert budget in alerts a day (a run of consecutive flags is one alert): also "
+    "show the threshold that keeps to it and the event recall there.",
 )
 def evaluate(
     input_path: Path,

@@ -321,7 +321,7 @@ def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_
         server.stop()
 
     assert done.returncode == 0, done.stderr
-    assert f"{hostile}: 1 rule watching, 1 new flagged point, 1 email queued." in done.stdout
+    assert f"{hostile}: 1 rule watching, 1 new anomaly episode, 1 email queued." in done.stdout
     assert "Sent 1 email; 0 still pending" in done.stdout
     (message,) = recorder.received
     assert message["Subject"].startswith(
