@@ -42,6 +42,7 @@ bench: $(INSTALLED)
 
 screenshot: $(INSTALLED) browser
 	$(BIN)/python scripts/readme_screenshot.py docs/analyze.png
+	$(BIN)/python scripts/evaluate_screenshot.py docs/evaluate.png
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

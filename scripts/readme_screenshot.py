@@ -5,6 +5,7 @@ python scripts/readme_screenshot.py docs/analyze.png
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -23,14 +25,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def main() -> None:
-    output = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/analyze.png")
-    output.parent.mkdir(parents=True, exist_ok=True)
+@contextlib.contextmanager
+def serving(**settings: str) -> Iterator[str]:
+    """`vigil run` on a spare port with a fresh data directory (and any VIGIL_ settings
+    given, as NAME=value), until the block ends; yields its address."""
     port = free_port()
     env = {
         **os.environ,
         "VIGIL_DATA_DIR": tempfile.mkdtemp(prefix="vigil-shot-"),
         "VIGIL_PORT": str(port),
+        **{f"VIGIL_{name}": value for name, value in settings.items()},
     }
     server = subprocess.Popen([sys.executable, "-m", "vigil.cli", "run"], env=env)
     try:
@@ -41,6 +45,16 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    output = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/analyze.png")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with serving() as url:
         subprocess.run(
             [
                 sys.executable,
@@ -54,9 +68,6 @@ def main() -> None:
             ],
             check=True,
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     print(f"saved {output}")
 
 
