@@ -30,8 +30,9 @@ MAX_DAY_ROWS = 1440
 #: A decision reads every SAMPLE-th row of its history (on the series' row numbers): the
 #: ratio it compares is a coarse one, and the medians cost less.
 SAMPLE = 4
-#: Days of departures a decision needs.
-DAYS_TO_DECIDE = CYCLES + 1
+#: Days of departures a decision needs: a week, so that a weekly rhythm (quiet weekends)
+#: is part of what it judges and is not taken for a broken daily cycle.
+DAYS_TO_DECIDE = 7
 #: Rows a stream keeps, beyond those its other views read, for the daily view.
 DAILY_CONTEXT = CYCLES * MAX_DAY_ROWS + BLOCK
 

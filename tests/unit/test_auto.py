@@ -146,3 +146,18 @@ def test_a_daily_series_streamed_in_batches_scores_as_the_whole_series():
     whole = make_detector("auto").score_online(series)
     pd.testing.assert_frame_equal(live, whole, rtol=1e-9)
     assert whole["is_anomaly"].any()
+
+
+def test_a_weekly_rhythm_is_not_taken_for_a_broken_daily_cycle():
+    """Quiet weekends depart from the weekdays before them: a series is judged by its daily
+    cycle only once a week of departures shows it repeats daily."""
+    timestamps = pd.date_range("2024-03-04", periods=21 * 96, freq="15min")  # from a Monday
+    hours = timestamps.hour.to_numpy() + timestamps.minute.to_numpy() / 60
+    workday = np.where(timestamps.day_of_week.to_numpy() < 5, 1.0, 0.45)
+    rng = np.random.default_rng(9)
+    cycle = np.clip(np.sin((hours - 7) / 14 * np.pi), 0, None)
+    values = 120 + 260 * cycle * workday + rng.normal(0, 9, len(timestamps))
+    scored = make_detector("auto").fit_score(frame_of(values, "15min"))
+    onsets = scored.loc[scored["onset"], "timestamp"]
+    assert not onsets.between("2024-03-09", "2024-03-12").any()  # first weekend, Monday
+    assert len(onsets) <= 1  # noise sets a record now and then
