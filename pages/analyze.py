@@ -117,7 +117,7 @@ def layout(
                     value=online in ("1", "true", "yes"),
                 ),
                 html.Div(
-                    "As a live stream is scored; the first points are a warm-up.",
+                    "As a live stream is scored: the first points are learnt from, not judged.",
                     className="form-text mb-2",
                 ),
                 dbc.Label("Saved model", html_for=MODEL, className="mt-1"),

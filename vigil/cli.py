@@ -379,7 +379,7 @@ def detect(
             scored = apply_model(model, info, frame)
         else:
             scored = model.detect(frame, online=online)
-        warmup = scored.attrs.get("warmup_rows", 0)
+        learning = _learning_rows(scored)
         episodes = episode_table(scored)
         if len(names) > 1:
             scored.insert(0, "series", name)
@@ -388,10 +388,11 @@ def detect(
         episode_parts.append(episodes)
         flagged = int(scored["is_anomaly"].sum())
         worst = scored["severity"].max()
+        learnt = f"; the first {plural(learning, 'point')} learnt from, not judged"
         click.echo(
             f"{name}: {plural(len(scored), 'point')}, {plural(len(episodes), 'episode')} "
             f"of {plural(flagged, 'flagged point')} (highest severity {worst:.2f})"
-            + (f"; the first {plural(warmup, 'point')} were a warm-up" if online else "")
+            + (learnt if learning else "")
         )
         if alert:
             alerted.append((name, scored.drop(columns="series", errors="ignore")))
@@ -405,6 +406,14 @@ def detect(
     if alert:
         watched_by = f"model:{model_id_of(model_path.read_bytes())}" if model_path else detector
         _send_alerts(input_path, alerted, watched_by)
+
+
+def _learning_rows(scored: pd.DataFrame) -> int:
+    """The leading points the detector learnt from without judging them (no severity), or
+    online scoring's warm-up, whichever is longer."""
+    judged = scored["severity"].notna().to_numpy()
+    leading = int(judged.argmax()) if judged.any() else len(scored)
+    return max(leading, int(scored.attrs.get("warmup_rows", 0)))
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -29,6 +29,10 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as Parquet, without its `attrs` (run notes such as when online scoring's
+    learning ended, which Parquet's metadata cannot hold)."""
+    plain = frame.copy(deep=False)
+    plain.attrs = {}
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    plain.to_parquet(buffer, index=False)
     return buffer.getvalue()

@@ -65,7 +65,22 @@ def test_detect_online_scores_from_earlier_points_and_reports_the_warm_up(tmp_pa
     scored = pd.read_csv(output)
     assert scored.loc[1200, "is_anomaly"]
     assert scored["severity"].iloc[:96].isna().all()
-    assert "the first 120 points were a warm-up" in done.stdout
+    unjudged = int(scored["severity"].notna().to_numpy().argmax())
+    assert f"the first {unjudged} points learnt from, not judged" in done.stdout
+
+
+def test_detect_online_writes_parquet_and_says_how_long_auto_learnt(tmp_path):
+    source = tmp_path / "one.csv"
+    seasonal_series(n=2000, spike_at=1200).to_csv(source, index=False)
+    output = tmp_path / "scored.parquet"
+
+    done = vigil("detect", str(source), "--online", "--output", str(output))
+
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_parquet(output)
+    assert len(scored) == 2000
+    assert {"episode", "onset"} <= set(scored.columns)
+    assert "the first 1,440 points learnt from, not judged" in done.stdout
 
 
 def test_detect_adds_a_series_column_when_there_are_several(tmp_path):
