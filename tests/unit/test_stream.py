@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import detection.auto
 import detection.change
 import detection.ensemble
+import detection.rarity
 import detection.stl
 from detection import DETECTORS, make_detector
 from detection.errors import DataError
@@ -49,6 +50,8 @@ def short_memory(monkeypatch):
     monkeypatch.setattr(detection.ensemble, "SCALE_HISTORY", 500)
     monkeypatch.setattr(detection.ensemble, "MAX_BEFORE", 200)
     monkeypatch.setattr(detection.auto, "HISTORY", 1000)
+    # the daily view of 15-minute points: three days and a block, not three days of minutes
+    monkeypatch.setattr(detection.auto, "DAILY_CONTEXT", 3 * 96 + detection.rarity.BLOCK)
 
 
 @pytest.mark.parametrize(
