@@ -80,9 +80,12 @@ def trailing_rarity(
     """
     values = np.asarray(values, dtype=float)
     n_rows = len(values)
-    log_high = np.zeros(n_rows)  # ln of the one-sided tail probability above
-    log_low = np.zeros(n_rows)
+    # per row: how many history values are at least and at most it, and the edges and tail
+    # scales of its history; the tail probabilities are computed from these in one pass
+    at_least = np.zeros(n_rows)
+    at_most = np.zeros(n_rows)
     history = np.zeros(n_rows, dtype=np.int64)
+    edges = np.full((4, n_rows), np.nan)  # highest, lowest, tail scale above, below
     lower = np.full(n_rows, np.nan)
     upper = np.full(n_rows, np.nan)
     at = offset + first
@@ -101,14 +104,16 @@ def trailing_rarity(
         if len(ordered) and ranked < len(block) and (wanted is None or wanted[rows].any()):
             needles = block[ranked:]
             by_value = order if ranked == 0 else np.argsort(needles)
-            log_high[rows], log_low[rows] = _tails(ordered, needles, by_value)
+            least, most = _counts(ordered, needles[by_value])
+            at_least[rows.start + by_value] = least
+            at_most[rows.start + by_value] = most
+            edges[:, rows] = np.array(_edges(ordered))[:, None]
             k = int(band_quantile * len(ordered))
             lower[rows], upper[rows] = ordered[k], ordered[len(ordered) - 1 - k]
         leaving = values[max(0, start - window) : max(0, end - window)]
         ordered = _slide(ordered, _present(leaving), entering)
         start = end
-    surprise = _signed(log_high, log_low)
-    surprise[np.isnan(values)] = np.nan
+    surprise = _surprise(values, at_least, at_most, history, edges)
     surprise[:first] = np.nan
     if wanted is not None:
         surprise[~wanted] = np.nan
@@ -128,52 +133,67 @@ def rarity_at(values: np.ndarray, rows: np.ndarray, window: int, *, offset: int 
         if not len(ordered):
             surprise[k] = 0.0
             continue
-        log_high, log_low = _tails(ordered, values[row : row + 1], np.zeros(1, dtype=np.int64))
-        surprise[k] = _signed(log_high, log_low)[0]
+        value = values[row : row + 1]
+        least, most = _counts(ordered, value)
+        edges = np.array(_edges(ordered))[:, None]
+        size = np.array([len(ordered)])
+        surprise[k] = _surprise(value, least.astype(float), most.astype(float), size, edges)[0]
     return surprise
 
 
-def _signed(log_high: np.ndarray, log_low: np.ndarray) -> np.ndarray:
-    """Signed two-sided surprise from the ln of the one-sided tail probabilities: positive on
-    the high side."""
-    nearer = np.minimum(log_high, log_low)
-    surprise = np.clip(-(np.log(2.0) + nearer), 0.0, None)
-    return np.where(log_high < log_low, surprise, -surprise)
-
-
-def _tails(
-    ordered: np.ndarray, block: np.ndarray, order: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """ln of the one-sided tail probabilities of each `block` value above and below, in the
-    sorted history `ordered` (`order` sorts `block`): the empirical `(k + 1) / (n + 1)`, less
-    one for each tail scale a value lies past the history's extreme."""
+def _counts(ordered: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many of the sorted history `ordered` are at least and at most each of the sorted
+    `needles` (sorted needles find their places faster): one search, and a second only for
+    the values the history holds (a value it does not hold has as many below it as at most
+    it)."""
     size = len(ordered)
-    needles = block[order]  # sorted needles find their places faster
-    at_most_sorted = np.searchsorted(ordered, needles, side="right")
-    # values not in the history have as many below them as at most them: search again only
-    # for the values that are
-    at_least_sorted = size - at_most_sorted
-    tied = np.flatnonzero(at_most_sorted > 0)
-    tied = tied[ordered[at_most_sorted[tied] - 1] == needles[tied]]
+    at_most = np.searchsorted(ordered, needles, side="right")
+    at_least = size - at_most
+    tied = np.flatnonzero(at_most > 0)
+    tied = tied[ordered[at_most[tied] - 1] == needles[tied]]
     if tied.size:
-        at_least_sorted[tied] = size - np.searchsorted(ordered, needles[tied], side="left")
-    at_least = np.empty(len(block))
-    at_most = np.empty(len(block))
-    at_least[order] = at_least_sorted
-    at_most[order] = at_most_sorted
-    denominator = np.log(size + 1.0)
+        at_least[tied] = size - np.searchsorted(ordered, needles[tied], side="left")
+    return at_least, at_most
+
+
+def _edges(ordered: np.ndarray) -> tuple[float, float, float, float]:
+    """The sorted history's highest and lowest values, and the scales of its tails past them:
+    the mean excess of its top (bottom) TAIL_SHARE over that share's edge, at least a
+    TAIL_FLOOR share of its interquartile range."""
+    size = len(ordered)
     tail = min(size, max(TAIL_MIN, int(TAIL_SHARE * size)))
     middle = ordered[(3 * size) // 4] - ordered[size // 4]
     floor = max(TAIL_FLOOR * middle, (ordered[-1] - ordered[0]) * 0.01, 1e-12)
     top, bottom = ordered[size - tail :], ordered[:tail]
     scale_high = max(float(top.sum()) / tail - top[0], floor)
     scale_low = max(bottom[-1] - float(bottom.sum()) / tail, floor)
-    # fmax: a missing value is past nothing (its rank is discarded anyway)
-    past_high = np.fmax(block - ordered[-1], 0.0) / scale_high
-    past_low = np.fmax(ordered[0] - block, 0.0) / scale_low
+    return float(ordered[-1]), float(ordered[0]), scale_high, scale_low
+
+
+def _surprise(
+    values: np.ndarray,
+    at_least: np.ndarray,
+    at_most: np.ndarray,
+    size: np.ndarray,
+    edges: np.ndarray,
+) -> np.ndarray:
+    """Signed surprise (positive on the high side) from each value's counts in a history of
+    `size` and that history's `edges`: the ln of the one-sided tail probabilities, the
+    empirical `(k + 1) / (n + 1)` less one for each tail scale a value lies past the history's
+    extreme; NaN for a missing value. A row with no history (its edges NaN) gets 0."""
+    highest, lowest, scale_high, scale_low = edges
+    denominator = np.log(size + 1.0)
+    with np.errstate(invalid="ignore"):
+        # fmax: a missing value or edge is past nothing
+        past_high = np.fmax((values - highest) / scale_high, 0.0)
+        past_low = np.fmax((lowest - values) / scale_low, 0.0)
     log_high = np.log(at_least + 1.0) - denominator - past_high
     log_low = np.log(at_most + 1.0) - denominator - past_low
-    return log_high, log_low
+    nearer = np.minimum(log_high, log_low)
+    surprise = np.clip(-(np.log(2.0) + nearer), 0.0, None)
+    surprise = np.where(log_high < log_low, surprise, -surprise)
+    surprise[np.isnan(values)] = np.nan
+    return surprise
 
 
 def _present(values: np.ndarray) -> np.ndarray:
@@ -181,7 +201,12 @@ def _present(values: np.ndarray) -> np.ndarray:
 
 
 def _slide(ordered: np.ndarray, leaving: np.ndarray, entering: np.ndarray) -> np.ndarray:
-    """The sorted window with `leaving` taken out and the sorted `entering` put in."""
+    """The sorted window with the sorted `entering` put in and `leaving` taken out (in that
+    order: with a window shorter than a block, some values leave in the slide they enter)."""
+    if entering.size:
+        merged = np.concatenate([ordered, entering])
+        merged.sort(kind="stable")  # two sorted runs: a linear merge
+        ordered = merged
     if leaving.size:
         gone = np.sort(leaving)
         where = np.searchsorted(ordered, gone, side="left")
@@ -192,8 +217,4 @@ def _slide(ordered: np.ndarray, leaving: np.ndarray, entering: np.ndarray) -> np
         keep = np.ones(len(ordered), dtype=bool)
         keep[where] = False
         ordered = ordered[keep]
-    if entering.size:
-        merged = np.concatenate([ordered, entering])
-        merged.sort(kind="stable")  # two sorted runs: a linear merge
-        ordered = merged
     return ordered

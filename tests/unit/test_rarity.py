@@ -59,3 +59,14 @@ def test_ranking_a_few_rows_agrees_with_ranking_them_all():
     for offset in (0, 123):
         whole = trailing_rarity(values, 3000, offset=offset).surprise
         np.testing.assert_array_equal(rarity_at(values, rows, 3000, offset=offset), whole[rows])
+
+
+def test_a_window_shorter_than_a_block_still_ranks_in_the_rows_before_the_block():
+    """Values that enter and leave the window within one slide are not searched for before
+    they are in it."""
+    values = noisy(5000)
+    ranked = trailing_rarity(values, 40, offset=0)
+    for row in (4100, 4500, 4999):
+        start = row - row % block_size(row)
+        history = values[start - 40 : start]
+        assert ranked.history[row] == np.count_nonzero(~np.isnan(history))
