@@ -24,9 +24,10 @@ CYCLES = 3
 #: the previous days is under this share of its typical departure from its median (measured on
 #: real labelled series: clearly daily series sit near 0.1, everything else above 0.4).
 DAILY = 0.35
-#: The most rows a day may hold (a day at one point a minute): a finer series is judged
-#: without its daily cycle, which would take too many rows to keep.
-MAX_DAY_ROWS = 1440
+#: The most rows a day may hold (a point every 86.4 s or slower): a week of them must fit in
+#: the history a decision reads (`auto` keeps 8,000 points), and a finer series is judged
+#: without its daily cycle.
+MAX_DAY_ROWS = 1000
 #: A decision reads every SAMPLE-th row of its history (on the series' row numbers): the
 #: ratio it compares is a coarse one, and the medians cost less.
 SAMPLE = 4

@@ -161,3 +161,14 @@ def test_a_weekly_rhythm_is_not_taken_for_a_broken_daily_cycle():
     onsets = scored.loc[scored["onset"], "timestamp"]
     assert not onsets.between("2024-03-09", "2024-03-12").any()  # first weekend, Monday
     assert len(onsets) <= 1  # noise sets a record now and then
+
+
+def test_only_a_daily_cycle_a_week_of_history_can_hold_is_used():
+    from detection.auto import HISTORY
+    from detection.daily import DAYS_TO_DECIDE, day_rows
+
+    assert day_rows(pd.Timedelta("5min").value) == 288
+    assert day_rows(pd.Timedelta("90s").value) == 960
+    assert day_rows(pd.Timedelta("1min").value) is None  # a week of minutes: 10,080 points
+    assert day_rows(pd.Timedelta("7min").value) is None  # a day is not a whole number of steps
+    assert DAYS_TO_DECIDE * 960 <= HISTORY
