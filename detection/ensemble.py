@@ -8,19 +8,23 @@ Members:
 - Isolation Forest, when asked for.
 
 Every member's severity is on the same tail-probability scale (see `detection.scored`), so
-they combine directly: `any` takes the highest (a point is as severe as the surest member
-says), `agree` the second highest (two members must be sure). The explanation names the
-members that reached the threshold and gives each one's reason.
+they combine directly: a point may be flagged where the surest member (`any`) or the second
+surest (`agree`: two members must be sure) reaches the threshold. The ensemble's score is the
+largest member deviation (in robust deviations); its severity is how rare that score is in
+the series' own history (`detection.calibration`), and a flag starts only where it is rare.
+The explanation names the members that reached the threshold and gives each one's reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Self
 
 import numpy as np
 import pandas as pd
 
+from detection import calibration
 from detection.base import GRID_SAMPLE, Detector, OnlineState
 from detection.change import SCALE_HISTORY, level_change
 from detection.errors import ParameterError
@@ -56,8 +60,9 @@ class EnsembleDetector(Detector):
     )
     PARAMS = (
         severity_threshold(
-            "Flag points whose combined severity is at least this (0.9 is about as rare as a "
-            "5-sigma deviation)."
+            "Flag points where a member (two, with agree) is at least this sure (0.9 is about "
+            "as rare as a 5-sigma deviation), where that is also rare in the series' own "
+            "history."
         ),
         Param(
             "combine",
@@ -112,7 +117,8 @@ class EnsembleDetector(Detector):
 
     def _fit(self, frame: pd.DataFrame) -> Self:
         """Fit the members that learn (the residual detector, the forest) so the ensemble can
-        score other stretches of the series without fitting again."""
+        score other stretches of the series without fitting again; keep the series' last
+        scores, which later ones are ranked among."""
         self.before_ = self._before(frame)
         seasonal = SeasonalDetector(period=self.period)
         try:
@@ -122,25 +128,46 @@ class EnsembleDetector(Detector):
                 raise
             self.residual_ = ZScoreDetector(method="robust")._fit(frame)
         self.forest_ = IsolationForestDetector()._fit(frame) if self.forest else None
+        self.history_ = self._assemble(frame, *self._fitted_members(frame)).score.to_numpy()
+        self.history_ = self.history_[-calibration.HISTORY :].copy()
+        self.seen_ = len(frame)
         return self
 
-    def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        scored = self.residual_._score(frame)
-        if isinstance(self.residual_, SeasonalDetector):
-            name, season = "seasonal", self.residual_.seasonal_part(frame)
+    def _fitted_members(
+        self, frame: pd.DataFrame
+    ) -> tuple[str, pd.DataFrame, np.ndarray, int, pd.DataFrame | None]:
+        """What the fitted members make of `frame` (see `_assemble`)."""
+        residual = self.residual_
+        scored = residual.member_score(frame)  # type: ignore[attr-defined]
+        if isinstance(residual, SeasonalDetector):
+            name, season = "seasonal", residual.seasonal_part(frame)
         else:
             name, season = "zscore", np.zeros(len(frame))
-        forest = None if self.forest_ is None else self.forest_._score(frame)
-        return self._assemble(frame, name, scored, season, self.before_, forest, causal=False)
+        forest = None if self.forest_ is None else self.forest_.member_score(frame)
+        return name, scored, season, self.before_, forest
+
+    def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score with the fitted members, the combined score ranked among the fitted series'
+        last scores and the frame's before it."""
+
+        def calibrate(score: np.ndarray, past: np.ndarray) -> calibration.Calibration:
+            return calibration.calibrate_continuation(self.history_, self.seen_, score, past)
+
+        return self._assemble(frame, *self._fitted_members(frame), calibrate=calibrate)
 
     def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
         name, residual, season = self._residual(frame)
-        forest = IsolationForestDetector()._fit_score(frame) if self.forest else None
+        forest = IsolationForestDetector().member_fit_score(frame) if self.forest else None
         before = self._before(frame)
-        return self._assemble(frame, name, residual, season, before, forest, causal=False)
+
+        def calibrate(score: np.ndarray, past: np.ndarray) -> calibration.Calibration:
+            return calibration.calibrate(score, past, learning=calibration.LEARNING, ahead=True)
+
+        return self._assemble(frame, name, residual, season, before, forest, calibrate=calibrate)
 
     def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
-        """The robust z-score's warm-up: the seasonal member takes over once it is ready."""
+        """The robust z-score's warm-up (the seasonal member takes over once it is ready), and
+        calibration.LEARNING scores more."""
         return ZScoreDetector(method="robust").online_warmup()
 
     def online_context(self) -> int:
@@ -188,7 +215,7 @@ class EnsembleDetector(Detector):
         offset, n = state.offset, len(frame)
         seasonal = SeasonalDetector(period=self.period)
         season_state = replace(state.member("seasonal"), whole=False)
-        by_season, seasonal_part = seasonal.online_scored(frame, season_state)
+        by_season, seasonal_part = seasonal.member_online(frame, season_state)
         switch = seasonal.first_scored_row(frame, season_state)
         robust = ZScoreDetector(method="robust")
         # the z-score reads little: score it from its own look-back before the wanted rows
@@ -197,7 +224,9 @@ class EnsembleDetector(Detector):
             state.member("zscore"), offset=offset + skip, scored_from=state.scored_from - skip
         )
         tail = frame.iloc[skip:].reset_index(drop=True)
-        by_level = robust.mask_warmup(robust._score_online(tail, level_state), offset=offset + skip)
+        by_level = robust.mask_warmup(
+            robust.member_score_online(tail, level_state), offset=offset + skip
+        )
         if skip:  # context rows: their scores are not used
             by_level = pd.concat([by_season.iloc[:skip], by_level], ignore_index=True)
         position = offset + np.arange(n)
@@ -212,7 +241,7 @@ class EnsembleDetector(Detector):
         if self.forest:
             member = IsolationForestDetector()
             forest = member.mask_warmup(
-                member._score_online(frame, state.member("forest")), offset=offset
+                member.member_score_online(frame, state.member("forest")), offset=offset
             )
         return self._assemble(
             frame,
@@ -221,6 +250,9 @@ class EnsembleDetector(Detector):
             season,
             memory["before"],
             forest,
+            calibrate=lambda score, past: calibration.calibrate_online(
+                score, state, past, learning=self.online_warmup()
+            ),
             causal=True,
             restart=restart,
             since=switch + self.level_window + memory["before"] - offset,
@@ -231,12 +263,13 @@ class EnsembleDetector(Detector):
         (zeros when there is none)."""
         seasonal = SeasonalDetector(period=self.period)
         try:
-            scored = seasonal._fit_score(frame)
+            scored = seasonal.member_fit_score(frame)
             return "seasonal", scored, seasonal.season_
         except ParameterError:
             if self.period:
                 raise
-        return "zscore", ZScoreDetector(method="robust")._fit_score(frame), np.zeros(len(frame))
+        robust = ZScoreDetector(method="robust")
+        return "zscore", robust.member_fit_score(frame), np.zeros(len(frame))
 
     def _assemble(
         self,
@@ -247,13 +280,20 @@ class EnsembleDetector(Detector):
         before: int,
         forest: pd.DataFrame | None,
         *,
-        causal: bool,
+        calibrate: Callable[[np.ndarray, np.ndarray], calibration.Calibration] | None = None,
+        causal: bool = False,
         restart: np.ndarray | None = None,
         since: int | None = None,
     ) -> pd.DataFrame:
         """Combine the members' severities into one ScoredFrame. `kind` names the residual
         member (per row, or one for all); the level-change test is scaled on the points before
-        each one (`causal`) or on the whole frame, and left out where `restart` is set."""
+        each one (`causal`) or on the whole frame, and left out where `restart` is set.
+
+        The score is the largest member deviation (the forest's severity as a Gaussian
+        deviation). `calibrate(score,
+        past)` ranks it in the series' own history, which gives the severity, and flags where
+        `past` (the members are sure: one, or two with `agree`) allows; without it, the flags
+        are `past` and the severity the surest member's."""
         values = frame["value"].to_numpy(dtype=float)
         change, change_deviation = level_change(
             values - season, recent=self.level_window, before=before, causal=causal, since=since
@@ -269,8 +309,18 @@ class EnsembleDetector(Detector):
         if forest is not None:
             members["forest"] = forest["severity"].to_numpy(dtype=float)
             reasons["forest"] = forest["explanation"].to_numpy()
-        severity = self._combine(np.vstack(list(members.values())))
-        flagged = (severity >= self.threshold) & ~np.isnan(values)
+        stacked = np.vstack(list(members.values()))
+        severity = _nth_highest(stacked, 1)
+        # the surest member's deviation: from the members' own, which do not saturate
+        deviations = [residual["score"].to_numpy(dtype=float), change_deviation]
+        if forest is not None:
+            deviations.append(deviation_from_severity(members["forest"]))
+        score = _nth_highest(np.vstack(deviations), 1)
+        sure = _nth_highest(stacked, 1 if self.combine == "any" else 2)
+        flagged = (sure >= self.threshold) & ~np.isnan(values)
+        if calibrate is not None:
+            calibrated = calibrate(score, flagged)
+            flagged, severity = calibrated.flagged, calibrated.severity
         explanation = np.full(len(frame), "", dtype=object)
         for i in np.flatnonzero(flagged):
             explanation[i] = self._explain(
@@ -283,10 +333,12 @@ class EnsembleDetector(Detector):
                 values[i],
                 residual["expected"].iloc[i],
             )
+            if calibrate is not None:
+                explanation[i] += f"; {calibration.describe(calibrated, i)}"
         band = (residual["lower"], residual["expected"], residual["upper"])
         return make_scored_frame(
             frame,
-            score=deviation_from_severity(severity),
+            score=score,
             severity=severity,
             is_anomaly=flagged,
             band=band,
@@ -303,13 +355,6 @@ class EnsembleDetector(Detector):
             if float(per_day).is_integer():
                 before = min(int(per_day), MAX_BEFORE)
         return max(before, 4 * self.level_window)
-
-    def _combine(self, severities: np.ndarray) -> np.ndarray:
-        present = ~np.isnan(severities)
-        ordered = np.sort(np.where(present, severities, -1.0), axis=0)
-        rank = 1 if self.combine == "any" or len(severities) < 2 else 2
-        combined = ordered[-rank]
-        return np.where(combined < 0, np.nan, combined)
 
     def _explain(
         self,
@@ -343,3 +388,12 @@ class EnsembleDetector(Detector):
             else:
                 parts.append(f"{number(value)} against an expected {number(expected)}")
         return f"{lead}: " + "; ".join(parts)
+
+
+def _nth_highest(values: np.ndarray, rank: int) -> np.ndarray:
+    """Per column, the `rank`-th highest of the members' values (severities or deviations,
+    never negative; `rank` at most the number of members); NaN where fewer are present."""
+    present = ~np.isnan(values)
+    ordered = np.sort(np.where(present, values, -1.0), axis=0)
+    combined = ordered[-min(rank, len(values))]
+    return np.where(combined < 0, np.nan, combined)

@@ -5,17 +5,23 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Self
+from typing import NamedTuple, Self
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
+from detection import calibration
 from detection.base import GRID_SAMPLE, Detector, OnlineState, check_window
 from detection.explain import number, odds
 from detection.features import build_features, causal_features, time_feature_names
 from detection.params import Param
-from detection.scored import make_scored_frame, severity_from_deviation, severity_from_surprise
+from detection.scored import (
+    deviation_from_severity,
+    make_scored_frame,
+    severity_from_deviation,
+    severity_from_surprise,
+)
 from detection.tidy import infer_step
 from detection.zscore import robust_spread
 
@@ -85,6 +91,16 @@ def path_contributions(forest: IsolationForest, matrix: np.ndarray) -> np.ndarra
     return totals / len(forest.estimators_)
 
 
+class Unusual(NamedTuple):
+    """Per row: the forest score's tail probability in its model's training scores, the
+    severity the model gives it, and that severity as a Gaussian deviation (what the series'
+    own history ranks)."""
+
+    probability: np.ndarray
+    severity: np.ndarray
+    deviation: np.ndarray
+
+
 @dataclass(frozen=True)
 class ForestModel:
     """A grown forest with what scoring needs: its feature columns, the values that fill gaps,
@@ -111,8 +127,9 @@ class IsolationForestDetector(Detector):
 
     A point is anomalous when few random splits isolate it. The forest's own score has no
     natural cut-off (contamination="auto" flags far too much of a clean series), so scores are
-    calibrated against the training scores' tail and a point is flagged when its severity
-    reaches `threshold`.
+    calibrated against the training scores' tail, and a point may be flagged when that
+    severity reaches `threshold`; a flag starts only where it is also rare in the series' own
+    history of such severities (`detection.calibration`), which gives the severity shown.
 
     The forest says *whether* a point is unusual but not by how much: its scores saturate, so
     a 6-sigma spike is barely more isolated than the most extreme of 10,000 ordinary points.
@@ -130,8 +147,9 @@ class IsolationForestDetector(Detector):
             float,
             0.7,
             "Flag at severity",
-            "Flag points whose calibrated severity is at least this (0.7 is about as rare "
-            "as a 3.5-sigma deviation).",
+            "Flag points the forest finds at least this unusual against its training points "
+            "(0.7 is about as rare as a 3.5-sigma deviation), where that is also rare in the "
+            "series' own history.",
             minimum=0.05,
             maximum=0.999,
             step=0.01,
@@ -240,30 +258,81 @@ class IsolationForestDetector(Detector):
         return model, raw
 
     def _fit(self, frame: pd.DataFrame) -> Self:
-        check_window(self.window, frame)
-        self.model_ = self._grow(self._features(frame), frame["value"].notna().to_numpy())[0]
+        self._learn(frame)
         return self
 
-    def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _learn(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Grow the forest on the whole series and keep its last scores (as calibrated
+        deviations: later ones are ranked among them); the features and raw forest scores."""
         check_window(self.window, frame)
         features = self._features(frame)
         self.model_, raw = self._grow(features, frame["value"].notna().to_numpy())
-        return self._scored(frame, [(0, len(frame), self.model_)], features, raw)
+        segments = [(0, len(frame), self.model_)]
+        unusual = self._unusual(segments, features, raw).deviation
+        self.history_ = unusual[-calibration.HISTORY :].copy()
+        self.seen_ = len(frame)
+        return features, raw
+
+    def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Grow the forest on the series and score it, each point's score ranked among the
+        scores before it (the first points', among the points after them)."""
+        features, raw = self._learn(frame)
+        segments = [(0, len(frame), self.model_)]
+        unusual = self._unusual(segments, features, raw)
+        calibrated = calibration.calibrate(
+            unusual.deviation,
+            self._past(unusual, raw),
+            learning=calibration.LEARNING,
+            ahead=True,
+        )
+        return self._scored(frame, segments, features, raw, unusual, calibrated)
+
+    def member_fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`fit_score` as a member of a combination (the ensemble) wants it: the severity of the
+        forest's own calibration (not ranked in the series' history), flags at the threshold."""
+        features, raw = self._learn(frame)
+        segments = [(0, len(frame), self.model_)]
+        return self._scored(frame, segments, features, raw, self._unusual(segments, features, raw))
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score with the fitted forest, each score ranked among the fitted series' last
+        scores and the frame's before it."""
         features = self._features(frame)
         raw = self.model_.raw_scores(self.model_.matrix(features))
-        return self._scored(frame, [(0, len(frame), self.model_)], features, raw)
+        segments = [(0, len(frame), self.model_)]
+        unusual = self._unusual(segments, features, raw)
+        calibrated = calibration.calibrate_continuation(
+            self.history_,
+            self.seen_,
+            unusual.deviation,
+            self._past(unusual, raw),
+        )
+        return self._scored(frame, segments, features, raw, unusual, calibrated)
+
+    def member_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`score` as a member of a combination wants it (see `member_fit_score`)."""
+        features = self._features(frame)
+        raw = self.model_.raw_scores(self.model_.matrix(features))
+        segments = [(0, len(frame), self.model_)]
+        return self._scored(frame, segments, features, raw, self._unusual(segments, features, raw))
+
+    def _past(self, unusual: Unusual, raw: np.ndarray) -> np.ndarray:
+        """Rows the forest scored whose severity by its own model reaches the threshold."""
+        return (unusual.severity >= self.threshold) & ~np.isnan(raw)
 
     def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
-        """Until the first forest is grown, from the parameters alone."""
+        """Until the first forest is grown, and calibration.LEARNING scores more, from the
+        parameters alone."""
+        return self._first_forest() + calibration.LEARNING
+
+    def _first_forest(self) -> int:
         return max(ONLINE_WARMUP, 4 * self.window, GRID_SAMPLE)
 
     def refit_points(self, length: int) -> list[int]:
         """Rows where online mode grows a new forest: the end of the warm-up, then each time
         the series has grown fourfold, then every `refit_every` rows (0: four training windows)."""
         interval = self.refit_every or 4 * self.history
-        points, point = [], self.online_warmup()
+        points, point = [], self._first_forest()
         while point < length:
             points.append(point)
             point = min(point * 4, point + interval)
@@ -280,7 +349,28 @@ class IsolationForestDetector(Detector):
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """Forests grown on the previous `history` rows at each refit point, each scoring the
-        rows up to the next one. A stream keeps the latest forest in `state`."""
+        rows up to the next one, each score ranked among the scores before it. A stream keeps
+        the latest forest, and the latest scores, in `state`."""
+        frame, segments, features, raw = self._online_parts(frame, state)
+        unusual = self._unusual(segments, features, raw)
+        calibrated = calibration.calibrate_online(
+            unusual.deviation,
+            state,
+            self._past(unusual, raw),
+            learning=self.online_warmup(),
+        )
+        return self._scored(frame, segments, features, raw, unusual, calibrated)
+
+    def member_score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
+        """`_score_online` as a member of a combination wants it (see `member_fit_score`)."""
+        frame, segments, features, raw = self._online_parts(frame, state)
+        return self._scored(frame, segments, features, raw, self._unusual(segments, features, raw))
+
+    def _online_parts(
+        self, frame: pd.DataFrame, state: OnlineState
+    ) -> tuple[pd.DataFrame, list[tuple[int, int, ForestModel]], pd.DataFrame, np.ndarray]:
+        """The frame, the forests' segments, the features and the raw forest scores (NaN
+        where no forest scored)."""
         n, offset = len(frame), state.offset
         total = offset + n
         memory = state.memory
@@ -320,18 +410,18 @@ class IsolationForestDetector(Detector):
             if model is not None and rows.start < rows.stop:
                 raw[rows] = model.raw_scores(model.matrix(features.iloc[rows]))
                 segments.append((rows.start, rows.stop, model))
-        return self._scored(frame, segments, features, raw)
+        return frame, segments, features, raw
 
-    def _scored(
+    def _unusual(
         self,
-        frame: pd.DataFrame,
         segments: list[tuple[int, int, ForestModel]],
         features: pd.DataFrame,
         raw: np.ndarray,
-    ) -> pd.DataFrame:
-        """Severity and explanations from each segment's model: calibrated forest score, raised
-        to the largest measured deviation for the forest's rarest points."""
-        n = len(frame)
+    ) -> Unusual:
+        """How unusual each row is by each segment's model: the forest score's tail probability
+        in the model's own training scores, and a severity from it, raised to the largest
+        measured deviation for the forest's rarest points."""
+        n = len(raw)
         probability = np.ones(n)
         largest = np.zeros(n)
         for start, end, model in segments:
@@ -346,7 +436,26 @@ class IsolationForestDetector(Detector):
         severity = np.where(
             probability <= MAGNITUDE_GATE, np.maximum(forest_severity, magnitude), forest_severity
         )
-        flagged = (severity >= self.threshold) & ~np.isnan(raw)
+        severity = np.where(np.isnan(raw), np.nan, severity)
+        return Unusual(probability, severity, deviation_from_severity(severity))
+
+    def _scored(
+        self,
+        frame: pd.DataFrame,
+        segments: list[tuple[int, int, ForestModel]],
+        features: pd.DataFrame,
+        raw: np.ndarray,
+        unusual: Unusual,
+        calibrated: calibration.Calibration | None = None,
+    ) -> pd.DataFrame:
+        """Flags and explanations: where the model's severity reaches the threshold and, with
+        `calibrated`, the row is also rare in the series' own history, whose severity it then
+        takes."""
+        n = len(frame)
+        probability, severity = unusual.probability, unusual.severity
+        flagged = self._past(unusual, raw)
+        if calibrated is not None:
+            flagged, severity = calibrated.flagged, calibrated.severity
         explanation = np.full(n, "", dtype=object)
         observed = frame["value"].to_numpy(dtype=float)
         for start, end, model in segments:

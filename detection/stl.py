@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.seasonal import MSTL, STL
 
+from detection import calibration
 from detection.base import GRID_SAMPLE, Detector, OnlineState
 from detection.errors import DataError, ParameterError
 from detection.explain import describe_flagged, direction, number, season_context
@@ -89,6 +90,11 @@ def _scale_window(period: int) -> int:
     return int(np.clip(8 * period, 500, SCALE_HISTORY))
 
 
+def _deviation(frame: pd.DataFrame, expected: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
+    """Each row's distance from its expected value, in scales (NaN where either is missing)."""
+    return np.abs(frame["value"].to_numpy(dtype=float) - expected) / scale
+
+
 def _residual_scale(residual: np.ndarray) -> float:
     return robust_spread(residual) or 1e-9
 
@@ -98,7 +104,8 @@ class SeasonalDetector(Detector):
 
     The period is found from the time step (hour, day, week, year seasons the data confirms)
     or the autocorrelation, unless given. The residual's scale is its MAD, so the anomalies
-    themselves do not widen the band.
+    themselves do not widen the band. Severity, and where a flag starts, come from how rare a
+    deviation is among the series' own earlier ones (`detection.calibration`).
     """
 
     name = "stl"
@@ -127,7 +134,8 @@ class SeasonalDetector(Detector):
             float,
             3.5,
             "Threshold (deviations)",
-            "Flag points at least this many robust deviations from trend + season.",
+            "Flag points at least this many robust deviations from trend + season, where that "
+            "is also rare in the series' own history.",
             minimum=0.5,
             maximum=50,
             step=0.1,
@@ -234,18 +242,21 @@ class SeasonalDetector(Detector):
 
     def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
         """Until a season is found and two of its cycles are seen (and the residual's scale
-        has enough residuals): the row of the first score when scoring `frame` from its first
-        row, or the whole frame while no season is found in it. Without `frame`, the least it
-        can be: two cycles of the period set by hand, or up to the first season check."""
+        has enough residuals), and calibration.LEARNING rows after that: from the first score
+        when scoring `frame` from its first row; the whole frame and more while no season is
+        found in it. Without `frame`, the least it can be: two cycles of the period set by
+        hand, or up to the first season check, and the learning rows."""
         if frame is None:
-            return max(GRID_SAMPLE, 2 * self.period) if self.period else 2 * GRID_SAMPLE
+            first = max(GRID_SAMPLE, 2 * self.period) if self.period else 2 * GRID_SAMPLE
+            return first + calibration.LEARNING
         state = OnlineState(whole=False)
         self._online_parts(frame, state)
         return self.learned_warmup(frame, state)
 
     def learned_warmup(self, frame: pd.DataFrame, state: OnlineState) -> int:
-        """`first_scored_row`, and never less than GRID_SAMPLE."""
-        return max(GRID_SAMPLE, self.first_scored_row(frame, state))
+        """After the first score (`first_scored_row`), calibration.LEARNING more rows, whose
+        scores later ones are ranked among."""
+        return max(GRID_SAMPLE, self.first_scored_row(frame, state) + calibration.LEARNING)
 
     @staticmethod
     def first_scored_row(frame: pd.DataFrame, state: OnlineState) -> int:
@@ -255,14 +266,22 @@ class SeasonalDetector(Detector):
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """A seasonal profile: each phase's median over the previous cycles of the longest
-        season found so far, plus the recent level; scaled by the trailing residual MAD."""
-        return self.online_scored(frame, state)[0]
+        season found so far, plus the recent level; scaled by the trailing residual MAD, and
+        each deviation ranked among the deviations before it."""
+        expected, _, scale, seasons = self._online_parts(frame, state)
+        z = _deviation(frame, expected, scale)
+        calibrated = calibration.calibrate_online(
+            z, state, z >= self.threshold, learning=self.learned_warmup(frame, state)
+        )
+        return self._scored(frame, expected, scale, seasons, calibrated)
 
-    def online_scored(
+    def member_online(
         self, frame: pd.DataFrame, state: OnlineState
     ) -> tuple[pd.DataFrame, np.ndarray]:
-        """`_score_online`, and the seasonal part of each row's expected value (NaN before a
-        season is found)."""
+        """Online scores as a member of a combination (the ensemble) wants them: severity from
+        the deviation alone (not ranked in the series' history: the combination calibrates
+        its own score), flags at the threshold; and the seasonal part of each row's expected
+        value (NaN before a season is found)."""
         expected, season, scale, seasons = self._online_parts(frame, state)
         return self._scored(frame, expected, scale, seasons), season
 
@@ -332,12 +351,29 @@ class SeasonalDetector(Detector):
         return trend + season, season, _residual_scale(cleaned - trend - season)
 
     def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Decompose the series itself and score each point against it."""
+        """Decompose the series itself and score each point against it, each deviation ranked
+        among the deviations before it (the first points', among the points after them)."""
+        expected, scale, seasons = self._decomposed(frame)
+        z = _deviation(frame, expected, scale)
+        calibrated = calibration.calibrate(
+            z, z >= self.threshold, learning=calibration.LEARNING, ahead=True
+        )
+        return self._scored(frame, expected, scale, seasons, calibrated)
+
+    def member_fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`fit_score` as a member of a combination wants it (see `member_online`)."""
+        return self._scored(frame, *self._decomposed(frame))
+
+    def _decomposed(
+        self, frame: pd.DataFrame
+    ) -> tuple[np.ndarray, float, list[pd.Timedelta | None]]:
+        """Find the seasons and decompose the series itself (keeping `periods_` and
+        `season_`): the expected values, the residual's scale and each row's season."""
         self._find_periods(frame)
         values = frame["value"].astype(float).reset_index(drop=True)
         filled = values.interpolate(limit_direction="both").to_numpy(dtype=float)
         expected, self.season_, scale = self._fit_expected(filled)
-        return self._scored(frame, expected, scale, [self.periods_[-1][1]] * len(frame))
+        return expected, scale, [self.periods_[-1][1]] * len(frame)
 
     def _phase(self, timestamps: pd.Series, period: int) -> np.ndarray:
         """Where in a season of `period` points each timestamp falls, counted from the
@@ -377,18 +413,35 @@ class SeasonalDetector(Detector):
         residual = values.to_numpy() - self._applied_expected(frame, start)
         self.scale_ = max(robust_spread(residual), scale_floor(robust_spread(values)))
         self.last_level_ = float(np.nanmedian(deseasonal[-self.level_window_ :]))
+        self.history_ = (np.abs(residual) / self.scale_)[-calibration.HISTORY :].copy()
+        self.seen_ = len(frame)
         return self
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score a frame with the learned season and scale; the level follows the frame."""
+        seasons = [self.periods_[-1][1]] * len(frame)
+        return self._scored(frame, *self._applied(frame), seasons, self._calibrated(frame))
+
+    def member_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`score` as a member of a combination wants it (see `member_online`)."""
+        return self._scored(frame, *self._applied(frame), [self.periods_[-1][1]] * len(frame))
+
+    def _applied(self, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
+        """Expected values and scale from the learned season and scale (the level follows the
+        frame)."""
         step = infer_step(frame["timestamp"])
         if step is not None and step != self.step_:
             raise DataError(
                 f"This model learned a series with a point {describe_step(self.step_)}; this "
                 f"one has a point {describe_step(step)}."
             )
-        expected = self._applied_expected(frame, self.last_level_)
-        return self._scored(frame, expected, self.scale_, [self.periods_[-1][1]] * len(frame))
+        return self._applied_expected(frame, self.last_level_), self.scale_
+
+    def _calibrated(self, frame: pd.DataFrame) -> calibration.Calibration:
+        """The frame's deviations ranked among the fitted series' last deviations and the
+        frame's before them."""
+        z = _deviation(frame, *self._applied(frame))
+        return calibration.calibrate_continuation(self.history_, self.seen_, z, z >= self.threshold)
 
     def _scored(
         self,
@@ -396,25 +449,34 @@ class SeasonalDetector(Detector):
         expected: np.ndarray,
         scale: np.ndarray | float,
         seasons: list[pd.Timedelta | None],
+        calibrated: calibration.Calibration | None = None,
     ) -> pd.DataFrame:
+        """A ScoredFrame from the expected values and scale: flagged at the threshold where
+        the deviation is also rare on this series (`calibrated`), with its calibrated severity;
+        without `calibrated`, at the threshold alone, severity from the deviation alone."""
         observed = frame["value"].to_numpy(dtype=float)
-        residual = observed - expected
-        z = np.abs(residual) / scale
+        z = _deviation(frame, expected, scale)
         flagged = z >= self.threshold
+        if calibrated is None:
+            severity = severity_from_deviation(z)
+        else:
+            flagged, severity = calibrated.flagged, calibrated.severity
         width = self.threshold * scale
         timestamps = frame["timestamp"].reset_index(drop=True)
 
         def describe(i: int) -> str:
             context = season_context(timestamps[i], seasons[i])
+            rarity = "" if calibrated is None else f"; {calibration.describe(calibrated, i)}"
             return (
                 f"{number(observed[i])} is {z[i]:.1f} robust deviations "
-                f"{direction(observed[i], expected[i])} the expected {number(expected[i])}{context}"
+                f"{direction(observed[i], expected[i])} the expected {number(expected[i])}"
+                f"{context}{rarity}"
             )
 
         return make_scored_frame(
             frame,
             score=z,
-            severity=severity_from_deviation(z),
+            severity=severity,
             is_anomaly=flagged,
             band=(expected - width, expected, expected + width),
             explanation=describe_flagged(flagged, describe),

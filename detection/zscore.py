@@ -7,6 +7,7 @@ from typing import NamedTuple, Self
 import numpy as np
 import pandas as pd
 
+from detection import calibration
 from detection.base import GRID_SAMPLE, Detector, OnlineState, check_window
 from detection.errors import ParameterError
 from detection.explain import describe_flagged, direction, number
@@ -59,12 +60,29 @@ class Level(NamedTuple):
     floor: float
 
 
+class Deviations(NamedTuple):
+    """Each point's value, expected level, scale and absolute deviation (z), and the level
+    they were measured with."""
+
+    level: Level
+    values: np.ndarray
+    expected: np.ndarray
+    scale: np.ndarray
+    z: np.ndarray
+
+
 class ZScoreDetector(Detector):
-    """Flags points more than `threshold` deviations from the expected level.
+    """Flags points more than `threshold` deviations from the expected level that are also
+    rare in the series' own history of deviations.
 
     `global`: mean and standard deviation of the whole training series. `rolling`: mean and
     standard deviation of the previous `window` points. `robust`: median and MAD of the
     previous `window` points, which a spike or an outlier cannot drag along.
+
+    The score is the deviation (z). Severity is how rare that deviation is among the series'
+    own earlier ones (`detection.calibration`), so a flag at the defaults is as rare on a noisy
+    series as on a quiet one; a flag starts where a deviation past the threshold is rare and
+    beats the deviations of the points just before it, and goes on while they stay past it.
     """
 
     name = "zscore"
@@ -94,7 +112,8 @@ class ZScoreDetector(Detector):
             float,
             3.5,
             "Threshold (deviations)",
-            "Flag points at least this many deviations from the expected level.",
+            "Flag points at least this many deviations from the expected level, where that is "
+            "also rare in the series' own history.",
             minimum=0.5,
             maximum=50,
             step=0.1,
@@ -107,6 +126,12 @@ class ZScoreDetector(Detector):
         self.threshold = threshold
 
     def _fit(self, frame: pd.DataFrame) -> Self:
+        self._learn(frame)
+        return self
+
+    def _learn(self, frame: pd.DataFrame) -> Deviations:
+        """Learn the level, scale and window, and the last deviations of the series (later
+        deviations are ranked among them); the series' own deviations."""
         values = frame["value"].astype(float)
         self._check_window()
         window = self.window or max(3, min(DEFAULT_WINDOW, len(frame) // 4))
@@ -119,7 +144,19 @@ class ZScoreDetector(Detector):
             present = present.iloc[:: len(present) // WHOLE_SERIES_SAMPLE]
         level = self._learn_level(window, present)
         self.window_, self.center_, self.scale_, self.floor_ = level
-        return self
+        deviations = self._deviations(frame, level, causal=False)
+        self.history_ = deviations.z[-calibration.HISTORY :].copy()
+        self.seen_ = len(frame)
+        return deviations
+
+    def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Fit, then rank each point's deviation among the deviations before it (the first
+        points, which have too few, among the points after them)."""
+        deviations = self._learn(frame)
+        calibrated = calibration.calibrate(
+            deviations.z, self._past(deviations), learning=self._learning(), ahead=True
+        )
+        return self._result(frame, deviations, calibrated, causal=False)
 
     def _check_window(self) -> None:
         if 0 < self.window < 3:
@@ -147,8 +184,9 @@ class ZScoreDetector(Detector):
         """Expected level and scale per point, from the points before it and `level` (the
         fitted one when not given).
 
-        In batch mode the first points, which have no history yet, borrow the first full
-        estimate; `causal` leaves them missing, and `global` uses the points so far.
+        In batch mode the first points, which have less than a window of history, borrow the
+        first full estimate; `causal` estimates from a quarter of a window on (missing before),
+        and `global` uses the points so far.
         """
         level = level or self._fitted_level()
         n = len(values)
@@ -160,7 +198,9 @@ class ZScoreDetector(Detector):
             center, scale = trailing.mean(), trailing.std(ddof=0)
         else:
             window = level.window
-            minimum = max(3, window // 4)
+            # in batch mode a point with less than a window before it borrows the first full
+            # estimate: a few points say too little about a scale
+            minimum = max(3, window // 4) if causal else window
             rolling = previous.rolling(window, min_periods=minimum)
             if self.method == "robust":
                 center = pd.Series(moving_median(previous, window, minimum), index=values.index)
@@ -181,39 +221,104 @@ class ZScoreDetector(Detector):
         return self.window or DEFAULT_WINDOW
 
     def online_context(self) -> int:
+        """The rows each deviation reads (earlier deviations are kept in the stream's state)."""
         window = self._online_window()
         return GLOBAL_HISTORY + 1 if self.method == "global" else 2 * window + 2
 
-    def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
-        """A window of points (and a quarter more for `robust`, whose scale is a median of
-        deviations from a median), from the parameters alone."""
+    def _warmup(self) -> int:
+        """Rows before the rolling statistics are whole: a window (and a quarter more for
+        `robust`, whose scale is a median of deviations from a median)."""
         window = self._online_window()
-        return max(GRID_SAMPLE, window + (window // 4 if self.method == "robust" else 0))
+        return window + (window // 4 if self.method == "robust" else 0)
+
+    def _learning(self) -> int:
+        """The warm-up, and at least calibration.LEARNING rows after the first deviation
+        (from a quarter of a window on) to rank the next ones among."""
+        first = 1 if self.method == "global" else max(3, self._online_window() // 4)
+        return max(GRID_SAMPLE, self._warmup(), first + calibration.LEARNING)
+
+    def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
+        """The rolling statistics' warm-up (by then there are enough deviations to rank new
+        ones among), from the parameters alone."""
+        return self._learning()
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
-        """Trailing statistics; the floor of the scale comes from the warm-up rows and is kept
-        in `state`."""
-        window = self._online_window()
-        warmup = window + (window // 4 if self.method == "robust" else 0)
+        """Trailing statistics, each deviation ranked among the deviations before it; the floor
+        of the scale comes from the warm-up rows and is kept in `state`."""
+        level = self._online_level(frame, state)
+        deviations = self._deviations(frame, level, causal=True)
+        calibrated = calibration.calibrate_online(
+            deviations.z, state, self._past(deviations), learning=self._learning()
+        )
+        return self._result(frame, deviations, calibrated, causal=True)
+
+    def _online_level(self, frame: pd.DataFrame, state: OnlineState) -> Level:
+        """The window, and the level, scale and floor the warm-up rows suggest (kept in
+        `state` once they are all seen)."""
+        window, warmup = self._online_window(), self._warmup()
         memory = state.memory
         if "level" in memory:
-            level = Level(window, *memory["level"])
-        else:
-            head = frame["value"].astype(float).iloc[: max(0, warmup - state.offset)]
-            level = self._learn_level(window, head.dropna())
-            if state.offset + len(frame) >= warmup:
-                memory["level"] = (level.center, level.scale, level.floor)
-        return self._scored(frame, level, causal=True)
+            return Level(window, *memory["level"])
+        head = frame["value"].astype(float).iloc[: max(0, warmup - state.offset)]
+        level = self._learn_level(window, head.dropna())
+        if state.offset + len(frame) >= warmup:
+            memory["level"] = (level.center, level.scale, level.floor)
+        return level
+
+    def member_score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
+        """`_score_online` as a member of a combination (the ensemble) wants it: severity from
+        the deviation alone (not ranked in the series' history: the combination calibrates its
+        own score), flags at the threshold."""
+        level = self._online_level(frame, state)
+        return self._result(frame, self._deviations(frame, level, causal=True), None, causal=True)
+
+    def member_fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`fit_score` as a member of a combination wants it (see `member_score_online`)."""
+        return self._result(frame, self._learn(frame), None, causal=False)
+
+    def member_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`score` as a member of a combination wants it (see `member_score_online`)."""
+        deviations = self._deviations(frame, self._fitted_level(), causal=False)
+        return self._result(frame, deviations, None, causal=False)
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return self._scored(frame, self._fitted_level(), causal=False)
+        """Deviations from the frame's own rolling statistics (or the fitted ones), each
+        ranked among the fitted series' last deviations and the frame's before it."""
+        deviations = self._deviations(frame, self._fitted_level(), causal=False)
+        calibrated = calibration.calibrate_continuation(
+            self.history_,
+            self.seen_,
+            deviations.z,
+            self._past(deviations),
+            learning=self._learning(),
+        )
+        return self._result(frame, deviations, calibrated, causal=False)
 
-    def _scored(self, frame: pd.DataFrame, level: Level, *, causal: bool) -> pd.DataFrame:
-        values = frame["value"].astype(float).reset_index(drop=True)
-        expected, scale = self.expected_and_scale(values, level, causal=causal)
-        deviation = (values.to_numpy() - expected) / scale
-        z = np.abs(deviation)
-        flagged = z >= self.threshold
+    def _past(self, deviations: Deviations) -> np.ndarray:
+        """Rows whose deviation reaches the threshold."""
+        return deviations.z >= self.threshold
+
+    def _deviations(self, frame: pd.DataFrame, level: Level, *, causal: bool) -> Deviations:
+        values = frame["value"].to_numpy(dtype=float)
+        expected, scale = self.expected_and_scale(pd.Series(values), level, causal=causal)
+        return Deviations(level, values, expected, scale, np.abs(values - expected) / scale)
+
+    def _result(
+        self,
+        frame: pd.DataFrame,
+        deviations: Deviations,
+        calibrated: calibration.Calibration | None,
+        *,
+        causal: bool,
+    ) -> pd.DataFrame:
+        """Flag where the deviation reaches the threshold and, with `calibrated`, is rare on
+        this series, whose severity it then takes; without, severity from the deviation."""
+        level, observed, expected, scale, z = deviations
+        flagged = self._past(deviations)
+        if calibrated is None:
+            severity = severity_from_deviation(z)
+        else:
+            flagged, severity = calibrated.flagged, calibrated.severity
         width = self.threshold * scale
         band = (expected - width, expected, expected + width)
         reference = {
@@ -222,18 +327,18 @@ class ZScoreDetector(Detector):
             "robust": f"the median of the previous {level.window} points,",
         }[self.method]
         unit = "robust deviations" if self.method == "robust" else "standard deviations"
-        observed = values.to_numpy()
 
         def describe(i: int) -> str:
             return (
                 f"{number(observed[i])} is {z[i]:.1f} {unit} "
                 f"{direction(observed[i], expected[i])} {reference} {number(expected[i])}"
+                + ("" if calibrated is None else f"; {calibration.describe(calibrated, i)}")
             )
 
         return make_scored_frame(
             frame,
             score=z,
-            severity=severity_from_deviation(z),
+            severity=severity,
             is_anomaly=flagged,
             band=band,
             explanation=describe_flagged(flagged, describe),

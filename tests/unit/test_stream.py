@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import detection.auto
+import detection.calibration
 import detection.change
 import detection.ensemble
 import detection.rarity
@@ -52,6 +53,7 @@ def short_memory(monkeypatch):
     monkeypatch.setattr(detection.auto, "HISTORY", 1000)
     # the daily view of 15-minute points: three days and a block, not three days of minutes
     monkeypatch.setattr(detection.auto, "DAILY_CONTEXT", 3 * 96 + detection.rarity.BLOCK)
+    monkeypatch.setattr(detection.calibration, "HISTORY", 1000)
 
 
 @pytest.mark.parametrize(
