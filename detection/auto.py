@@ -54,6 +54,9 @@ LEARNING_DAYS = 1
 #: Summed surprise (nats) at severity 0.9, the default threshold: validated on real labelled
 #: series, where it keeps false alarms to about one a week per series.
 SURPRISE_AT_SEVERITY_0_9 = 19.0
+#: The expected band drawn around a series: where all but this share of its history lay on
+#: each side, so one spike in the history does not widen the band to it.
+BAND_SHARE = 0.01
 #: Views worth naming in an explanation: rarer than about 1 in 20 (in nats).
 NOTABLE = 3.0
 #: Right after a flag, a point's departure from the expected value must be at least this
@@ -226,6 +229,7 @@ class AutoDetector(Detector):
                 HISTORY,
                 first=ranked_from,
                 offset=offset,
+                band_quantile=BAND_SHARE,
                 wanted=~daily if name == "value" and daily.any() else None,
             )
             for name, view in views(values).items()
@@ -234,7 +238,12 @@ class AutoDetector(Detector):
         lower, upper = rarity["value"].lower, rarity["value"].upper
         if daily.any():
             rarity["daily"] = trailing_rarity(
-                departure, HISTORY, first=ranked_from, offset=offset, wanted=daily
+                departure,
+                HISTORY,
+                first=ranked_from,
+                offset=offset,
+                band_quantile=BAND_SHARE,
+                wanted=daily,
             )
             judged_by["value"] = np.where(daily, rarity["daily"].surprise, judged_by["value"])
             expected = np.where(daily, usual, expected)

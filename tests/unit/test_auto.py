@@ -172,3 +172,11 @@ def test_only_a_daily_cycle_a_week_of_history_can_hold_is_used():
     assert day_rows(pd.Timedelta("1min").value) is None  # a week of minutes: 10,080 points
     assert day_rows(pd.Timedelta("7min").value) is None  # a day is not a whole number of steps
     assert DAYS_TO_DECIDE * 960 <= HISTORY
+
+
+def test_one_spike_does_not_widen_the_expected_band_to_it():
+    spiky = with_spike(gaussian_noise(1000, seed=6), 500, 12)
+    scored = make_detector("auto").fit_score(spiky)
+    after = scored.iloc[520:]
+    assert after["upper"].max() < 4  # the noise's own range, not the spike at 12 sigmas
+    assert (after["upper"] > after["value"].quantile(0.95)).all()
