@@ -222,7 +222,7 @@ class AutoDetector(Detector):
             daily = daily_mode(
                 values, departure, period, history=HISTORY, offset=offset, first=ranked_from
             )
-        # a daily series' value is judged by its departure from the day before instead
+        # a daily series' value is judged by its departure from the previous days instead
         rarity = {
             name: trailing_rarity(
                 view,

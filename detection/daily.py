@@ -65,10 +65,10 @@ def daily_mode(
 ) -> np.ndarray:
     """Per row from `first` on: whether the series repeats daily, decided for each block of
     rows (as `detection.rarity` lays them on the series' row numbers: short at the start, so
-    a young series is judged by its cycle soon) from the `history` rows before it (every
-    SAMPLE-th): the mean absolute
-    deviation of the `departure` from the daily expected value against that of the values.
-    False until the history holds DAYS_TO_DECIDE days of departures."""
+    a young series is judged by its cycle soon) from every SAMPLE-th of the `history` rows
+    before it: the mean absolute deviation of the `departure` from the daily expected value
+    against that of the values. False until the history holds DAYS_TO_DECIDE days of
+    departures."""
     n_rows = len(values)
     mode = np.zeros(n_rows, dtype=bool)
     at = offset + first
