@@ -156,14 +156,23 @@ class EnsembleDetector(Detector):
         return self._assemble(frame, *self._fitted_members(frame), calibrate=calibrate)
 
     def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        name, residual, season = self._residual(frame)
-        forest = IsolationForestDetector().member_fit_score(frame) if self.forest else None
-        before = self._before(frame)
+        """Fit, and score the series by its members' scores of the series itself (the residual
+        from a decomposition of the whole series), the combined score ranked among the scores
+        before it (the first points', among the points after them)."""
+        self.before_ = self._before(frame)
+        name, self.residual_, residual, season = self._residual(frame)
+        self.forest_ = IsolationForestDetector() if self.forest else None
+        forest = None if self.forest_ is None else self.forest_.member_fit_score(frame)
 
         def calibrate(score: np.ndarray, past: np.ndarray) -> calibration.Calibration:
             return calibration.calibrate(score, past, learning=calibration.LEARNING, ahead=True)
 
-        return self._assemble(frame, name, residual, season, before, forest, calibrate=calibrate)
+        scored = self._assemble(
+            frame, name, residual, season, self.before_, forest, calibrate=calibrate
+        )
+        self.history_ = scored["score"].to_numpy()[-calibration.HISTORY :].copy()
+        self.seen_ = len(frame)
+        return scored
 
     def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
         """The robust z-score's warm-up (the seasonal member takes over once it is ready), and
@@ -258,18 +267,18 @@ class EnsembleDetector(Detector):
             since=switch + self.level_window + memory["before"] - offset,
         )
 
-    def _residual(self, frame: pd.DataFrame) -> tuple[str, pd.DataFrame, np.ndarray]:
-        """The batch residual member's ScoredFrame, its name, and the season it removed
-        (zeros when there is none)."""
+    def _residual(self, frame: pd.DataFrame) -> tuple[str, Detector, pd.DataFrame, np.ndarray]:
+        """The batch residual member: its name, the member (fitted on the series), its
+        ScoredFrame of the series, and the season it removed (zeros when there is none)."""
         seasonal = SeasonalDetector(period=self.period)
         try:
             scored = seasonal.member_fit_score(frame)
-            return "seasonal", scored, seasonal.season_
+            return "seasonal", seasonal, scored, seasonal.season_
         except ParameterError:
             if self.period:
                 raise
         robust = ZScoreDetector(method="robust")
-        return "zscore", robust.member_fit_score(frame), np.zeros(len(frame))
+        return "zscore", robust, robust.member_fit_score(frame), np.zeros(len(frame))
 
     def _assemble(
         self,

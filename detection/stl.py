@@ -90,6 +90,11 @@ def _scale_window(period: int) -> int:
     return int(np.clip(8 * period, 500, SCALE_HISTORY))
 
 
+def _next_check(checkpoint: int) -> int:
+    """The row of online mode's next season check after the one at `checkpoint`."""
+    return max(checkpoint + 1, int(checkpoint * PERIOD_CHECK_GROWTH))
+
+
 def _deviation(frame: pd.DataFrame, expected: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
     """Each row's distance from its expected value, in scales (NaN where either is missing)."""
     return np.abs(frame["value"].to_numpy(dtype=float) - expected) / scale
@@ -198,7 +203,7 @@ class SeasonalDetector(Detector):
             changes_at = self._periods_before(frame, state.offset, checkpoint)
             if changes_at and (not changes or changes_at != changes[-1][1]):
                 changes.append((checkpoint, changes_at))
-            checkpoint = max(checkpoint + 1, int(checkpoint * PERIOD_CHECK_GROWTH))
+            checkpoint = _next_check(checkpoint)
         memory["next_check"] = checkpoint
         return changes
 
@@ -250,8 +255,30 @@ class SeasonalDetector(Detector):
             first = max(GRID_SAMPLE, 2 * self.period) if self.period else 2 * GRID_SAMPLE
             return first + calibration.LEARNING
         state = OnlineState(whole=False)
-        self._online_parts(frame, state)
+        found = self._first_season(frame)
+        if found is not None:
+            # the first score comes within what the first season's expectation reads
+            start, periods = found
+            reach = start + expectation_lookback(periods[-1][0]) + _scale_window(periods[0][0])
+            for head in (frame.iloc[: reach + 2], frame):
+                state = OnlineState(whole=False)
+                self._online_parts(head, state)
+                if "warmup" in state.memory:
+                    break
         return self.learned_warmup(frame, state)
+
+    def _first_season(self, frame: pd.DataFrame) -> tuple[int, list] | None:
+        """Where online mode first uses a season when scoring `frame` from its first row, and
+        which; None while no season check finds one."""
+        if self.period:
+            return self._period_checks(frame, OnlineState(whole=False))[0]
+        checkpoint = 2 * GRID_SAMPLE
+        while checkpoint <= len(frame):
+            periods = self._periods_before(frame, 0, checkpoint)
+            if periods:
+                return checkpoint, periods
+            checkpoint = _next_check(checkpoint)
+        return None
 
     def learned_warmup(self, frame: pd.DataFrame, state: OnlineState) -> int:
         """After the first score (`first_scored_row`), calibration.LEARNING more rows, whose
@@ -351,29 +378,24 @@ class SeasonalDetector(Detector):
         return trend + season, season, _residual_scale(cleaned - trend - season)
 
     def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Decompose the series itself and score each point against it, each deviation ranked
-        among the deviations before it (the first points', among the points after them)."""
-        expected, scale, seasons = self._decomposed(frame)
+        """Fit, and score each point against the decomposition of the series itself, each
+        deviation ranked among the deviations before it (the first points', among the points
+        after them)."""
+        expected, self.season_, scale = self._learn(frame, need_step=False)
         z = _deviation(frame, expected, scale)
         calibrated = calibration.calibrate(
             z, z >= self.threshold, learning=calibration.LEARNING, ahead=True
         )
-        return self._scored(frame, expected, scale, seasons, calibrated)
+        return self._scored(frame, expected, scale, self._seasons(frame), calibrated)
 
     def member_fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """`fit_score` as a member of a combination wants it (see `member_online`)."""
-        return self._scored(frame, *self._decomposed(frame))
+        expected, self.season_, scale = self._learn(frame, need_step=False)
+        return self._scored(frame, expected, scale, self._seasons(frame))
 
-    def _decomposed(
-        self, frame: pd.DataFrame
-    ) -> tuple[np.ndarray, float, list[pd.Timedelta | None]]:
-        """Find the seasons and decompose the series itself (keeping `periods_` and
-        `season_`): the expected values, the residual's scale and each row's season."""
-        self._find_periods(frame)
-        values = frame["value"].astype(float).reset_index(drop=True)
-        filled = values.interpolate(limit_direction="both").to_numpy(dtype=float)
-        expected, self.season_, scale = self._fit_expected(filled)
-        return expected, scale, [self.periods_[-1][1]] * len(frame)
+    def _seasons(self, frame: pd.DataFrame) -> list[pd.Timedelta | None]:
+        """The length of the longest season found, for each row."""
+        return [self.periods_[-1][1]] * len(frame)
 
     def _phase(self, timestamps: pd.Series, period: int) -> np.ndarray:
         """Where in a season of `period` points each timestamp falls, counted from the
@@ -395,13 +417,25 @@ class SeasonalDetector(Detector):
     def _fit(self, frame: pd.DataFrame) -> Self:
         """Find the seasons, and learn each phase's seasonal value and the residual's scale, so
         the model can score other stretches of the series without fitting again."""
+        self._learn(frame, need_step=True)
+        return self
+
+    def _learn(
+        self, frame: pd.DataFrame, *, need_step: bool
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Find the seasons (`periods_`) and decompose the series itself; where its step is
+        regular, learn the model `score` applies to other stretches (each phase's seasonal
+        value, the residual's scale, the last deviations). An irregular series is refused when
+        `need_step`. The decomposition's expected values, seasonal part and residual scale."""
         self._find_periods(frame)
         step = infer_step(frame["timestamp"])
-        if step is None:
+        if step is None and need_step:
             raise ParameterError("A seasonal model needs a series with a regular time step.")
         values = frame["value"].astype(float).reset_index(drop=True)
         filled = values.interpolate(limit_direction="both").to_numpy(dtype=float)
-        _, season, _ = self._fit_expected(filled)
+        expected, season, scale = self._fit_expected(filled)
+        if step is None:
+            return expected, season, scale
         self.anchor_, self.step_ = pd.Timestamp(frame["timestamp"].iloc[0]), step
         longest = self.periods_[-1][0]
         phases = self._phase(frame["timestamp"], longest)
@@ -415,20 +449,26 @@ class SeasonalDetector(Detector):
         self.last_level_ = float(np.nanmedian(deseasonal[-self.level_window_ :]))
         self.history_ = (np.abs(residual) / self.scale_)[-calibration.HISTORY :].copy()
         self.seen_ = len(frame)
-        return self
+        return expected, season, scale
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score a frame with the learned season and scale; the level follows the frame."""
-        seasons = [self.periods_[-1][1]] * len(frame)
-        return self._scored(frame, *self._applied(frame), seasons, self._calibrated(frame))
+        return self._scored(
+            frame, *self._applied(frame), self._seasons(frame), self._calibrated(frame)
+        )
 
     def member_score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """`score` as a member of a combination wants it (see `member_online`)."""
-        return self._scored(frame, *self._applied(frame), [self.periods_[-1][1]] * len(frame))
+        return self._scored(frame, *self._applied(frame), self._seasons(frame))
 
     def _applied(self, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
         """Expected values and scale from the learned season and scale (the level follows the
         frame)."""
+        if not hasattr(self, "profile_"):
+            raise ParameterError(
+                "This seasonal model learned a series without a regular time step, so it can "
+                "only score that series: fit it on a series with a regular step."
+            )
         step = infer_step(frame["timestamp"])
         if step is not None and step != self.step_:
             raise DataError(

@@ -198,3 +198,16 @@ def test_the_learning_period_is_known_before_any_point_is_scored(name, season_st
     whole = seasonal_series(1344, seed=4, step="15min")  # no gap: rows are grid rows
     scored = detector.score_online(whole)
     assert detector.online_warmup(whole) == scored.attrs["warmup_rows"] >= least
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fit_score_leaves_a_fitted_detector_that_scores_new_points(name, season_stream):
+    detector = make_detector(name, QUICK.get(name))
+    detector.fit_score(season_stream.iloc[:900])
+    fitted = state_of(detector)
+
+    later = detector.score(season_stream.iloc[900:])
+
+    assert later.index.equals(season_stream.index[900:])
+    assert later["severity"].notna().any()
+    assert state_of(detector) == fitted
