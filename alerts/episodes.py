@@ -213,16 +213,17 @@ def episode_reports(scored: pd.DataFrame) -> list[EpisodeReport]:
     expected = scored["expected"].to_numpy(dtype="float64", na_value=np.nan)
     severities = scored["severity"].to_numpy(dtype="float64", na_value=np.nan)
     reasons = scored["explanation"].to_numpy(dtype=object) if "explanation" in scored else None
+    # each episode's first and last flagged row and their number, in one pass
+    spans = pd.Series(positions).groupby(groups, sort=False).agg(["min", "max", "size"])
     reports = []
-    for group in pd.unique(groups).tolist():
-        rows = positions[groups == group]
+    for group, first, last, points in spans.itertuples(name=None):
         at = peak_of[group]
         reason = "" if reasons is None or pd.isna(reasons[at]) else str(reasons[at])
         reports.append(
             EpisodeReport(
-                first=pd.Timestamp(times[rows[0]]),
-                last=pd.Timestamp(times[rows[-1]]),
-                points=len(rows),
+                first=pd.Timestamp(times[first]),
+                last=pd.Timestamp(times[last]),
+                points=int(points),
                 peak=AlertPoint(
                     pd.Timestamp(times[at]),
                     float(values[at]),
@@ -231,7 +232,7 @@ def episode_reports(scored: pd.DataFrame) -> list[EpisodeReport]:
                     reason,
                 ),
                 onset=bool(group < 0 or group in began),
-                open=len(scored) - 1 - int(rows[-1]) <= GAP,
+                open=len(scored) - 1 - int(last) <= GAP,
             )
         )
     return sorted(reports, key=lambda report: report.first)
