@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -208,6 +210,6 @@ def preview_figure(frame: pd.DataFrame, name: str, points: int = 600) -> go.Figu
         template="plotly_white",
         height=150,
         margin=dict(l=40, r=10, t=28, b=24),
-        title=dict(text=name, font_size=13, x=0.01),
+        title=dict(text=escape(name), font_size=13, x=0.01),  # Plotly renders tags in titles
         showlegend=False,
     )

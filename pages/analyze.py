@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from functools import lru_cache
+from html import escape
 
 import dash
 import dash_bootstrap_components as dbc
@@ -427,7 +428,7 @@ def _cached_figure(key: str, min_severity: float, _marks: str):
     scored, run, _ = _load(key)
     figure = scored_figure(
         scored,
-        title=f"{run['series']} · {DETECTORS[run['detector']].label}"
+        title=f"{escape(run['series'])} · {DETECTORS[run['detector']].label}"
         + (" · saved model" if "model" in run["params"] else ""),
         min_severity=min_severity,
     )

@@ -366,3 +366,11 @@ def test_choosing_an_episode_of_a_result_gone_from_the_server_says_so(dash_app):
     assert rows == []
     assert note is None
     assert "run the detector again" in str(title)
+
+
+def test_a_series_name_with_markup_is_shown_as_text_in_chart_titles():
+    from components.charts import preview_figure
+
+    frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=3), "value": [1, 2, 3]})
+    figure = preview_figure(frame, "<b>x</b>")
+    assert figure.layout.title.text == "&lt;b&gt;x&lt;/b&gt;"
