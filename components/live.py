@@ -144,7 +144,7 @@ def open_episode_text(row: dict, *, stopped: bool = False) -> str:
     since, peak = pd.Timestamp(row["open_since"]), pd.Timestamp(row["open_peak_time"])
     last = row.get("last")
     day = None if _missing(last) else pd.Timestamp(last).normalize()
-    step = step_of(pd.Series(row))
+    step = step_of(row)
     seconds = step is not None and step < pd.Timedelta(minutes=1)
     start = "Anomaly when its points stopped, since" if stopped else "Anomaly going on since"
     text = f"{start} {_clock(since, day, seconds)} · peak "

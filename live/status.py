@@ -4,6 +4,7 @@ how long it has yet to learn."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -51,7 +52,7 @@ def learning_left(row: pd.Series) -> LearningLeft | None:
     return LearningLeft(int(left), duration, until)
 
 
-def step_of(row: pd.Series) -> pd.Timedelta | None:
+def step_of(row: Mapping[str, object]) -> pd.Timedelta | None:
     """A summary row's time step as its scorer last wrote it (before the scorer settles it,
     the mean spacing of the points so far); None when not known."""
     seconds = row.get("step_seconds")
