@@ -41,7 +41,7 @@ def when(moment: object) -> str:
 
 def duration(delta: pd.Timedelta) -> str:
     """'45 s', '15 min', '2 h 5 min', '3 days 4 h'."""
-    seconds = round(delta.total_seconds())
+    seconds = round(pd.Timedelta(delta).total_seconds())
     if seconds < 60:
         return f"{seconds} s"
     minutes = seconds // 60

@@ -14,6 +14,7 @@ import dash_ag_grid as dag
 import numpy as np
 import pandas as pd
 
+from alerts.episodes import duration, when
 from detection.explain import number
 
 #: The chart shades at most this many spans; closer episodes are merged until they fit.
@@ -39,29 +40,6 @@ def severity_text(severity: float) -> str:
     text = f"{math.floor(severity * scale) / scale:.{decimals}f}"
     whole, _, fraction = text.partition(".")
     return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
-
-
-def duration_words(delta: pd.Timedelta) -> str:
-    """'45 s', '15 min', '2 h 5 min', '3 days 4 h' (the words alert emails use)."""
-    seconds = round(pd.Timedelta(delta).total_seconds())
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} days {hours} h" if hours else f"{days} days"
-
-
-def when(moment: object) -> str:
-    """A time to the minute, or to the second when it has seconds."""
-    moment = pd.Timestamp(moment)
-    if moment.second or moment.microsecond or moment.nanosecond:
-        return f"{moment:%Y-%m-%d %H:%M:%S}"
-    return f"{moment:%Y-%m-%d %H:%M}"
 
 
 def span_text(start: object, end: object, *, still_open: bool = False) -> str:
@@ -155,7 +133,7 @@ def _duration_cell(start: pd.Timestamp, end: pd.Timestamp, points: int) -> str:
     """'1 point', or '4 h 30 min, 15 points'."""
     if points == 1 and start == end:
         return "1 point"
-    return f"{duration_words(end - start)}, {points:,} points"
+    return f"{duration(end - start)}, {points:,} points"
 
 
 def _short_time(moment: pd.Timestamp, start: pd.Timestamp) -> str:
@@ -299,7 +277,7 @@ def learning_words(learning: Learning | None) -> str:
         )
     points = "point" if learning.rows == 1 else f"{learning.rows:,} points"
     return (
-        f"Learning: the first {points} ({duration_words(learning.spent)}, until "
+        f"Learning: the first {points} ({duration(learning.spent)}, until "
         f"{when(learning.until)}) are not judged, so nothing before then is flagged."
     )
 
