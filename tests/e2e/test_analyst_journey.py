@@ -152,12 +152,15 @@ def test_an_episode_opens_on_its_points(dash_duo, dash_app):
     wait_for_job(dash_duo, "#analyze-count", "anomaly episodes", run_button="#analyze-run")
     dash_duo.wait_for_contains_text("#analyze-episodes-note", "Most severe first", timeout=20)
     episodes = dash_duo.find_elements("#analyze-episodes .ag-center-cols-container .ag-row")
-    longer = [row for row in episodes if re.search(r"(\d+) points", row.text)]
+    # the duration cell ('1 h 45 min, 7 points'): the Why cell may name points too ('1 in 1,100
+    # points of this series')
+    durations = [row.find_element(By.CSS_SELECTOR, "[col-id='duration_s']") for row in episodes]
+    longer = [cell for cell in durations if re.search(r"([\d,]+) points", cell.text)]
     assert longer, "no episode of several points: " + " | ".join(row.text for row in episodes)
-    points = int(re.search(r"(\d+) points", longer[0].text).group(1))
+    points = int(re.search(r"([\d,]+) points", longer[0].text).group(1).replace(",", ""))
     whole = x_range(dash_duo)
 
-    longer[0].find_element(By.CSS_SELECTOR, "[col-id='duration_s']").click()
+    longer[0].click()
 
     dash_duo.wait_for_contains_text(
         "#analyze-points-title", f"The {points} flagged points of the episode", timeout=15
