@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from alerts.episodes import duration, when
+from components.layout import paged_grid_options
 from detection.explain import number
 
 #: The chart shades at most this many spans; closer episodes are merged until they fit.
@@ -215,19 +216,7 @@ def episode_grid(component_id: str) -> dag.AgGrid:
         columnDefs=EPISODE_COLUMNS,
         defaultColDef={"resizable": True, "sortable": True, "filter": True},
         getRowId="params.data.id",
-        dashGridOptions={
-            "rowSelection": {
-                "mode": "singleRow",
-                "checkboxes": False,
-                "enableClickSelection": True,
-            },
-            "tooltipShowDelay": 300,
-            "domLayout": "autoHeight",
-            "pagination": True,
-            "paginationPageSize": 10,
-            "paginationPageSizeSelector": False,
-            "localeText": {"noRowsToShow": "No anomaly episodes"},
-        },
+        dashGridOptions=paged_grid_options(10, "No anomaly episodes"),
         className="ag-theme-alpine",
     )
 

@@ -6,6 +6,7 @@ import dash_ag_grid as dag
 import pandas as pd
 
 from components.episodes import severity_text
+from components.layout import paged_grid_options
 from detection.explain import number
 
 
@@ -89,19 +90,7 @@ def anomaly_grid(component_id: str) -> dag.AgGrid:
         rowData=[],
         columnDefs=ANOMALY_COLUMNS,
         defaultColDef={"resizable": True, "sortable": True, "filter": True},
-        dashGridOptions={
-            "rowSelection": {
-                "mode": "singleRow",
-                "checkboxes": False,
-                "enableClickSelection": True,
-            },
-            "tooltipShowDelay": 300,
-            "domLayout": "autoHeight",
-            "pagination": True,
-            "paginationPageSize": POINTS_PER_PAGE,
-            "paginationPageSizeSelector": False,
-            "localeText": {"noRowsToShow": "No flagged points"},
-        },
+        dashGridOptions=paged_grid_options(POINTS_PER_PAGE, "No flagged points"),
         columnSize="responsiveSizeToFit",
         className="ag-theme-alpine",
     )

@@ -72,3 +72,17 @@ def upload_zone(component_id: str, result_store: str, max_mb: float) -> html.Div
 def error_alert(message: str, component_id: str | None = None) -> dbc.Alert:
     kwargs = {"id": component_id} if component_id else {}
     return dbc.Alert(message, color="danger", className="vigil-error", **kwargs)
+
+
+def paged_grid_options(page_size: int, empty: str) -> dict:
+    """AG Grid options for a table of rows one clicks to select: as tall as its rows,
+    `page_size` rows a page, `empty` said when there is none."""
+    return {
+        "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+        "tooltipShowDelay": 300,
+        "domLayout": "autoHeight",
+        "pagination": True,
+        "paginationPageSize": page_size,
+        "paginationPageSizeSelector": False,
+        "localeText": {"noRowsToShow": empty},
+    }
