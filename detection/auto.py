@@ -3,13 +3,15 @@
 Four views of each point are ranked among the same view of the series' previous HISTORY
 points (see `detection.rarity`): its value, its change from the point before, the level and
 the spread of the last LOCAL points. A series that repeats daily is judged by its departure
-from the same time on the previous days instead of its value (see `detection.daily`), so a
-peak that does not come is as visible as one that comes too high. Each rank gives a surprise
-in nats (`-ln p` of a two-sided tail probability); the score is their sum. Ranking a series
+from the same time on the previous days instead (see `detection.daily`): the departure's own
+value, change, level and spread, so a peak that does not come is as visible as one that
+comes too high, and a day that starts to climb shows in its level within hours. Each rank
+gives a surprise in nats (`-ln p` of a two-sided tail probability); the score is their sum.
+Ranking a series
 against itself calibrates the score by construction: a noisy or heavy-tailed series is judged
 by its own tails, so a flag at the default threshold is about as rare on every series.
 
-Four rules keep flags to the moments worth an alert:
+Five rules keep flags to the moments worth an alert:
 - a learning period: no point is flagged before the series has LEARNING points of history,
   or a day's worth when its step is shorter (a daily season is seen through first);
 - first detection: a point is flagged only when its score beats every score of the RECENT
@@ -17,11 +19,13 @@ Four rules keep flags to the moments worth an alert:
   and a level that stays shifted are not flagged again and again;
 - right after a flag, a point is flagged only when its own departure from the expected value
   is rarer than GATE nats: the point after a spike, back to normal, is not flagged;
+- within RECENT points of an episode, a new one starts only at REPEAT times its peak score: a
+  change that builds up over minutes is one episode;
 - the expected value is the median of the LOCAL points before (or, for a daily series, of the
   same time on the previous days), which a spike cannot drag.
 
-Batch and streaming scores are the same: every rank is causal, and the blocks it is computed
-in are aligned to the series' row numbers.
+Batch and streaming scores are the same: every rank is causal, the blocks it is computed in
+are aligned to the series' row numbers, and a stream keeps its last episode in its state.
 """
 
 from __future__ import annotations
@@ -62,6 +66,10 @@ NOTABLE = 3.0
 #: Right after a flag, a point's departure from the expected value must be at least this
 #: surprising (nats, about 1 in 20) for it to be flagged too.
 GATE = 3.0
+#: Within RECENT points of an episode, a new one starts only when its score is this many times
+#: the episode's peak (twice: as rare as the peak twice over): a change that builds up over
+#: minutes (a level climbing to a new normal, a spread widening) is one episode, not several.
+REPEAT = 2.0
 
 #: What each view is called, its record high and low, and how to say it is unusually so.
 VIEWS = {
@@ -85,10 +93,25 @@ VIEWS = {
         ("widest", "narrowest"),
         ("wider than usual", "narrower than usual"),
     ),
-    "daily": (
+    "daily value": (
         f"the departure from the same time on the last {CYCLES} days",
         ("largest rise", "largest fall"),
         ("a larger rise than usual", "a larger fall than usual"),
+    ),
+    "daily change": (
+        "the change from the point before, beyond the daily cycle's",
+        ("largest rise", "largest fall"),
+        ("a larger rise than usual", "a larger fall than usual"),
+    ),
+    "daily level": (
+        f"the level of the last {LOCAL} points against the same times on the last {CYCLES} days",
+        ("highest", "lowest"),
+        ("higher than usual", "lower than usual"),
+    ),
+    "daily spread": (
+        f"the spread of the last {LOCAL} points around the daily cycle",
+        ("widest", "narrowest"),
+        ("wider than usual", "narrower than usual"),
     ),
 }
 
@@ -152,12 +175,9 @@ class AutoDetector(Detector):
         return HISTORY + BLOCK + RECENT + LOCAL + DAILY_CONTEXT
 
     def _fit(self, frame: pd.DataFrame) -> Self:
-        """Keep the end of the series: later points are ranked in it as history."""
-        values = frame["value"].to_numpy(dtype=float)
-        self.history_ = values[-self.online_context() :].copy()
-        self.seen_ = len(values)
-        self.learning_ = self.online_warmup(frame)
-        self.day_rows_ = day_rows(grid_step(frame["timestamp"]))
+        """Judge the series once, and keep its end and its last episode: later points are
+        ranked in it as history."""
+        self._fit_score(frame)
         return self
 
     def _score(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -172,13 +192,24 @@ class AutoDetector(Detector):
             offset=offset,
             learning=self.learning_,
             period=self.day_rows_,
+            memory=dict(self.memory_),
         )
 
     def _fit_score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        self._fit(frame)
         values = frame["value"].to_numpy(dtype=float)
+        self.history_ = values[-self.online_context() :].copy()
+        self.seen_ = len(values)
+        self.learning_ = self.online_warmup(frame)
+        self.day_rows_ = day_rows(grid_step(frame["timestamp"]))
+        self.memory_: dict = {}
         return self._judge(
-            frame, values, first=0, offset=0, learning=self.learning_, period=self.day_rows_
+            frame,
+            values,
+            first=0,
+            offset=0,
+            learning=self.learning_,
+            period=self.day_rows_,
+            memory=self.memory_,
         )
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
@@ -190,6 +221,7 @@ class AutoDetector(Detector):
             offset=state.offset,
             learning=self.online_warmup(frame),
             period=day_rows(grid_step(frame["timestamp"])),
+            memory=state.memory,
         )
         context = frame.iloc[: state.scored_from]
         if context.empty:
@@ -208,10 +240,12 @@ class AutoDetector(Detector):
         offset: int,
         learning: int,
         period: int | None,
+        memory: dict,
     ) -> pd.DataFrame:
         """Score rows `first:` of `values` (row `offset` of the series onwards), which end with
         the rows of `frame`; the rows before `first` are history, and the series' first
-        `learning` rows are never flagged. `period`: rows in a day, for the daily view."""
+        `learning` rows are never flagged. `period`: rows in a day, for the daily view.
+        `memory`: the last episode before `first` (see `_hold_repeats`), brought up to date."""
         ranked_from = max(0, first - RECENT)
         previous = np.concatenate([[np.nan], values[:-1]])
         expected = moving_median(previous, LOCAL, 1)
@@ -222,33 +256,31 @@ class AutoDetector(Detector):
             daily = daily_mode(
                 values, departure, period, history=HISTORY, offset=offset, first=ranked_from
             )
-        # a daily series' value is judged by its departure from the previous days instead
+        # a daily series is judged by its departure from the previous days instead of its
+        # value: the departure's own value, change, level and spread
+        ranked_views = {"": views(values)}
+        if daily.any():
+            ranked_views["daily "] = views(departure)
         rarity = {
-            name: trailing_rarity(
+            prefix + name: trailing_rarity(
                 view,
                 HISTORY,
                 first=ranked_from,
                 offset=offset,
                 band_quantile=BAND_SHARE,
-                wanted=~daily if name == "value" and daily.any() else None,
+                wanted=(daily if prefix else ~daily) if daily.any() else None,
             )
-            for name, view in views(values).items()
+            for prefix, named in ranked_views.items()
+            for name, view in named.items()
         }
-        judged_by = {name: rarity[name].surprise for name in VIEWS if name in rarity}
+        judged_by = {name: rarity[name].surprise for name in ranked_views[""]}
         lower, upper = rarity["value"].lower, rarity["value"].upper
         if daily.any():
-            rarity["daily"] = trailing_rarity(
-                departure,
-                HISTORY,
-                first=ranked_from,
-                offset=offset,
-                band_quantile=BAND_SHARE,
-                wanted=daily,
-            )
-            judged_by["value"] = np.where(daily, rarity["daily"].surprise, judged_by["value"])
+            for name in judged_by:
+                judged_by[name] = np.where(daily, rarity["daily " + name].surprise, judged_by[name])
             expected = np.where(daily, usual, expected)
-            lower = np.where(daily, usual + rarity["daily"].lower, lower)
-            upper = np.where(daily, usual + rarity["daily"].upper, upper)
+            lower = np.where(daily, usual + rarity["daily value"].lower, lower)
+            upper = np.where(daily, usual + rarity["daily value"].upper, upper)
         surprise = np.vstack([np.abs(s) for s in judged_by.values()])
         score = np.where(np.isnan(values), np.nan, np.nansum(surprise, axis=0))
         severity = severity_from_surprise(score)
@@ -268,6 +300,7 @@ class AutoDetector(Detector):
         departure = rarity_at(values - expected, judged, HISTORY, offset=offset)
         flagged = candidate.copy()
         flagged[judged] = np.abs(np.nan_to_num(departure)) >= GATE
+        _hold_repeats(flagged, score, first=first, offset=offset, memory=memory)
         severity[position < learning] = np.nan
         score[position < learning] = np.nan
         rows = slice(len(values) - len(frame), None)
@@ -284,6 +317,26 @@ class AutoDetector(Detector):
         )
 
 
+def _hold_repeats(
+    flagged: np.ndarray, score: np.ndarray, *, first: int, offset: int, memory: dict
+) -> None:
+    """Unflag, from row `first` on, each flag that would start a new episode (more than GAP
+    rows after the last flag) within RECENT rows of the last one with a score under REPEAT
+    times that episode's peak. `memory["last_flag"]` holds the last flag's series row
+    and its episode's peak so far (None before any), and is brought up to date."""
+    last = memory.get("last_flag")
+    last_row, peak = (None, 0.0) if last is None else last
+    for i in np.flatnonzero(flagged[first:]) + first:
+        row = offset + int(i)
+        since = RECENT + 1 if last_row is None else row - last_row
+        if GAP < since <= RECENT and score[i] < peak * REPEAT:
+            flagged[i] = False
+            continue
+        peak = float(score[i]) if since > GAP else max(peak, float(score[i]))
+        last_row = row
+    memory["last_flag"] = None if last_row is None else (last_row, peak)
+
+
 def explain(
     i: int,
     values: np.ndarray,
@@ -295,7 +348,7 @@ def explain(
     """'812 against an expected 140: the value is the highest in 8,000 points; ...', naming
     the views that stood out (value, or for a daily series the departure from the same time
     on the previous days; change, level, spread; in that order)."""
-    names = ["daily" if daily else "value", "change", "level", "spread"]
+    names = [("daily " if daily else "") + name for name in ("value", "change", "level", "spread")]
     notable = [name for name in names if abs(np.nan_to_num(rarity[name].surprise[i])) >= NOTABLE]
     parts = [_rarity_words(name, rarity[name], i) for name in notable]
     lead = f"{number(values[i])} against an expected {number(expected[i])}"

@@ -180,3 +180,26 @@ def test_one_spike_does_not_widen_the_expected_band_to_it():
     after = scored.iloc[520:]
     assert after["upper"].max() < 4  # the noise's own range, not the spike at 12 sigmas
     assert (after["upper"] > after["value"].quantile(0.95)).all()
+
+
+def test_a_level_that_climbs_over_minutes_is_one_episode():
+    # a deploy that slows everything down over twenty minutes, then stays
+    rng = np.random.default_rng(8)
+    values = np.r_[rng.normal(50, 1, 2000), np.linspace(50, 62, 20), np.full(1000, 62.0)]
+    values[2000:] += rng.normal(0, 1, len(values) - 2000)
+    scored = make_detector("auto").score_online(frame_of(values, step="1min"))
+
+    climbing = scored.iloc[2000 : 2000 + RECENT]
+    assert climbing["is_anomaly"].sum() > 5  # flagged all along the climb
+    assert climbing["onset"].sum() == 1  # as one episode
+
+
+def test_a_daily_series_that_starts_to_climb_is_flagged_within_hours():
+    series = daily_series(12, seed=24)
+    start = 10 * 144
+    series.loc[start:, "value"] += 0.15 * np.arange(len(series) - start)  # 1.5 an hour
+    scored = make_detector("auto").score_online(series)
+
+    first = scored.index[scored["onset"] & (scored.index >= start)][0]
+    assert first - start <= 36  # within six hours: the day's level, not its value, told
+    assert "against the same times on the last 3 days" in scored.loc[first, "explanation"]
