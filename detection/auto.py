@@ -99,7 +99,7 @@ VIEWS = {
         ("a larger rise than usual", "a larger fall than usual"),
     ),
     "daily change": (
-        "the change from the point before, beyond the daily cycle's",
+        "the change from the point before, net of the daily cycle,",
         ("largest rise", "largest fall"),
         ("a larger rise than usual", "a larger fall than usual"),
     ),
