@@ -2,8 +2,9 @@
 
 Four views of each point are ranked among the same view of the series' previous HISTORY
 points (see `detection.rarity`): its value, its change from the point before, the level and
-the spread of the last LOCAL points. A series that repeats daily is judged by its departure
-from the same time on the previous days instead (see `detection.daily`): the departure's own
+the spread of the last LOCAL points. A series that repeats daily or weekly is judged by its
+departure from the same time on the previous days or weeks instead (see `detection.cycles`):
+the departure's own
 value, change, level and spread, so a peak that does not come is as visible as one that
 comes too high, and a day that starts to climb shows in its level within hours. Each rank
 gives a surprise in nats (`-ln p` of a two-sided tail probability); the score is their sum.
@@ -21,8 +22,8 @@ Five rules keep flags to the moments worth an alert:
   is rarer than GATE nats: the point after a spike, back to normal, is not flagged;
 - within RECENT points of an episode, a new one starts only at REPEAT times its peak score: a
   change that builds up over minutes is one episode;
-- the expected value is the median of the LOCAL points before (or, for a daily series, of the
-  same time on the previous days), which a spike cannot drag.
+- the expected value is the median of the LOCAL points before (or, for a daily or weekly
+  series, of the same time on the previous days or weeks), which a spike cannot drag.
 
 Batch and streaming scores are the same: every rank is causal, the blocks it is computed in
 are aligned to the series' row numbers, and a stream keeps its last episode in its state.
@@ -36,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from detection.base import Detector, OnlineState, grid_step
-from detection.daily import CYCLES, DAILY_CONTEXT, daily_expected, daily_mode, day_rows
+from detection.cycles import CYCLE_CONTEXT, CYCLES, cycle_modes, cycle_rows
 from detection.episodes import GAP
 from detection.explain import number, odds
 from detection.params import severity_threshold
@@ -71,6 +72,11 @@ GATE = 3.0
 #: minutes (a level climbing to a new normal, a spread widening) is one episode, not several.
 REPEAT = 2.0
 
+#: How each cycle's departure is measured, in words.
+SAME_TIME = {
+    "daily": f"on the last {CYCLES} days",
+    "weekly": f"of the week in the last {CYCLES} weeks",
+}
 #: What each view is called, its record high and low, and how to say it is unusually so.
 VIEWS = {
     "value": (
@@ -93,26 +99,38 @@ VIEWS = {
         ("widest", "narrowest"),
         ("wider than usual", "narrower than usual"),
     ),
-    "daily value": (
-        f"the departure from the same time on the last {CYCLES} days",
-        ("largest rise", "largest fall"),
-        ("a larger rise than usual", "a larger fall than usual"),
-    ),
-    "daily change": (
-        "the change from the point before, net of the daily cycle,",
-        ("largest rise", "largest fall"),
-        ("a larger rise than usual", "a larger fall than usual"),
-    ),
-    "daily level": (
-        f"the level of the last {LOCAL} points against the same times on the last {CYCLES} days",
-        ("highest", "lowest"),
-        ("higher than usual", "lower than usual"),
-    ),
-    "daily spread": (
-        f"the spread of the last {LOCAL} points around the daily cycle",
-        ("widest", "narrowest"),
-        ("wider than usual", "narrower than usual"),
-    ),
+    **{
+        f"{cycle} value": (
+            f"the departure from the same time {same}",
+            ("largest rise", "largest fall"),
+            ("a larger rise than usual", "a larger fall than usual"),
+        )
+        for cycle, same in SAME_TIME.items()
+    },
+    **{
+        f"{cycle} change": (
+            f"the change from the point before, net of the {cycle} cycle,",
+            ("largest rise", "largest fall"),
+            ("a larger rise than usual", "a larger fall than usual"),
+        )
+        for cycle in SAME_TIME
+    },
+    **{
+        f"{cycle} level": (
+            f"the level of the last {LOCAL} points against the same times {same}",
+            ("highest", "lowest"),
+            ("higher than usual", "lower than usual"),
+        )
+        for cycle, same in SAME_TIME.items()
+    },
+    **{
+        f"{cycle} spread": (
+            f"the spread of the last {LOCAL} points around the {cycle} cycle",
+            ("widest", "narrowest"),
+            ("wider than usual", "narrower than usual"),
+        )
+        for cycle in SAME_TIME
+    },
 }
 
 
@@ -172,7 +190,7 @@ class AutoDetector(Detector):
         return learning_rows(grid_step(frame["timestamp"]))
 
     def online_context(self) -> int:
-        return HISTORY + BLOCK + RECENT + LOCAL + DAILY_CONTEXT
+        return HISTORY + BLOCK + RECENT + LOCAL + CYCLE_CONTEXT
 
     def _fit(self, frame: pd.DataFrame) -> Self:
         """Judge the series once, and keep its end and its last episode: later points are
@@ -191,7 +209,7 @@ class AutoDetector(Detector):
             first=kept,
             offset=offset,
             learning=self.learning_,
-            period=self.day_rows_,
+            periods=self.cycles_,
             memory=dict(self.memory_),
         )
 
@@ -200,7 +218,7 @@ class AutoDetector(Detector):
         self.history_ = values[-self.online_context() :].copy()
         self.seen_ = len(values)
         self.learning_ = self.online_warmup(frame)
-        self.day_rows_ = day_rows(grid_step(frame["timestamp"]))
+        self.cycles_ = cycle_rows(grid_step(frame["timestamp"]))
         self.memory_: dict = {}
         return self._judge(
             frame,
@@ -208,7 +226,7 @@ class AutoDetector(Detector):
             first=0,
             offset=0,
             learning=self.learning_,
-            period=self.day_rows_,
+            periods=self.cycles_,
             memory=self.memory_,
         )
 
@@ -220,7 +238,7 @@ class AutoDetector(Detector):
             first=state.scored_from,
             offset=state.offset,
             learning=self.online_warmup(frame),
-            period=day_rows(grid_step(frame["timestamp"])),
+            periods=cycle_rows(grid_step(frame["timestamp"])),
             memory=state.memory,
         )
         context = frame.iloc[: state.scored_from]
@@ -239,28 +257,29 @@ class AutoDetector(Detector):
         first: int,
         offset: int,
         learning: int,
-        period: int | None,
+        periods: dict[str, int],
         memory: dict,
     ) -> pd.DataFrame:
         """Score rows `first:` of `values` (row `offset` of the series onwards), which end with
         the rows of `frame`; the rows before `first` are history, and the series' first
-        `learning` rows are never flagged. `period`: rows in a day, for the daily view.
+        `learning` rows are never flagged. `periods`: the rows of the cycles it may be
+        judged by (see `detection.cycles`).
         `memory`: the last episode before `first` (see `_hold_repeats`), brought up to date."""
         ranked_from = max(0, first - RECENT)
         previous = np.concatenate([[np.nan], values[:-1]])
         expected = moving_median(previous, LOCAL, 1)
-        daily = np.zeros(len(values), dtype=bool)
-        if period is not None:
-            usual = daily_expected(values, period)
-            departure = values - usual
-            daily = daily_mode(
-                values, departure, period, history=HISTORY, offset=offset, first=ranked_from
-            )
-        # a daily series is judged by its departure from the previous days instead of its
-        # value: the departure's own value, change, level and spread
+        cycles = cycle_modes(values, periods, history=HISTORY, offset=offset, first=ranked_from)
+        judged_by_cycle = cycles.mode >= 0
+        # a series that repeats daily (weekly) is judged by its departure from the same time
+        # on the previous days (weeks) instead of its value: the departure's own value,
+        # change, level and spread
         ranked_views = {"": views(values)}
-        if daily.any():
-            ranked_views["daily "] = views(departure)
+        wanted = {"": ~judged_by_cycle}
+        for name in cycles.names:
+            rows = cycles.rows(name)
+            if rows.any():
+                ranked_views[name + " "] = views(values - cycles.usual[name])
+                wanted[name + " "] = rows
         rarity = {
             prefix + name: trailing_rarity(
                 view,
@@ -268,19 +287,20 @@ class AutoDetector(Detector):
                 first=ranked_from,
                 offset=offset,
                 band_quantile=BAND_SHARE,
-                wanted=(daily if prefix else ~daily) if daily.any() else None,
+                wanted=wanted[prefix] if judged_by_cycle.any() else None,
             )
             for prefix, named in ranked_views.items()
             for name, view in named.items()
         }
         judged_by = {name: rarity[name].surprise for name in ranked_views[""]}
         lower, upper = rarity["value"].lower, rarity["value"].upper
-        if daily.any():
+        for prefix in list(ranked_views)[1:]:
+            rows, usual = wanted[prefix], cycles.usual[prefix.strip()]
             for name in judged_by:
-                judged_by[name] = np.where(daily, rarity["daily " + name].surprise, judged_by[name])
-            expected = np.where(daily, usual, expected)
-            lower = np.where(daily, usual + rarity["daily value"].lower, lower)
-            upper = np.where(daily, usual + rarity["daily value"].upper, upper)
+                judged_by[name] = np.where(rows, rarity[prefix + name].surprise, judged_by[name])
+            expected = np.where(rows, usual, expected)
+            lower = np.where(rows, usual + rarity[prefix + "value"].lower, lower)
+            upper = np.where(rows, usual + rarity[prefix + "value"].upper, upper)
         surprise = np.vstack([np.abs(s) for s in judged_by.values()])
         score = np.where(np.isnan(values), np.nan, np.nansum(surprise, axis=0))
         severity = severity_from_surprise(score)
@@ -306,7 +326,8 @@ class AutoDetector(Detector):
         rows = slice(len(values) - len(frame), None)
         explanation = np.full(len(values), "", dtype=object)
         for i in np.flatnonzero(flagged[rows]) + rows.start:
-            explanation[i] = explain(i, values, expected, rarity, daily=bool(daily[i]))
+            cycle = cycles.names[cycles.mode[i]] if cycles.mode[i] >= 0 else None
+            explanation[i] = explain(i, values, expected, rarity, cycle=cycle)
         return make_scored_frame(
             frame,
             score=score[rows],
@@ -343,12 +364,13 @@ def explain(
     expected: np.ndarray,
     rarity: dict[str, Rarity],
     *,
-    daily: bool = False,
+    cycle: str | None = None,
 ) -> str:
     """'812 against an expected 140: the value is the highest in 8,000 points; ...', naming
     the views that stood out (value, or for a daily series the departure from the same time
     on the previous days; change, level, spread; in that order)."""
-    names = [("daily " if daily else "") + name for name in ("value", "change", "level", "spread")]
+    prefix = f"{cycle} " if cycle else ""
+    names = [prefix + name for name in ("value", "change", "level", "spread")]
     notable = [name for name in names if abs(np.nan_to_num(rarity[name].surprise[i])) >= NOTABLE]
     parts = [_rarity_words(name, rarity[name], i) for name in notable]
     lead = f"{number(values[i])} against an expected {number(expected[i])}"

@@ -165,7 +165,7 @@ def test_a_weekly_rhythm_is_not_taken_for_a_broken_daily_cycle():
 
 def test_only_a_daily_cycle_a_week_of_history_can_hold_is_used():
     from detection.auto import HISTORY
-    from detection.daily import DAYS_TO_DECIDE, day_rows
+    from detection.cycles import DAYS_TO_DECIDE, day_rows
 
     assert day_rows(pd.Timedelta("5min").value) == 288
     assert day_rows(pd.Timedelta("90s").value) == 960
@@ -203,3 +203,51 @@ def test_a_daily_series_that_starts_to_climb_is_flagged_within_hours():
     first = scored.index[scored["onset"] & (scored.index >= start)][0]
     assert first - start <= 36  # within six hours: the day's level, not its value, told
     assert "against the same times on the last 3 days" in scored.loc[first, "explanation"]
+
+
+def weekly_series(weeks: int, *, seed: int) -> pd.DataFrame:
+    """Fifteen-minute requests with a daily cycle on working days and quiet weekends."""
+    timestamps = pd.date_range("2024-03-04", periods=weeks * 7 * 96, freq="15min")  # a Monday
+    hours = timestamps.hour.to_numpy() + timestamps.minute.to_numpy() / 60
+    workday = np.where(timestamps.day_of_week.to_numpy() < 5, 1.0, 0.45)
+    cycle = np.clip(np.sin((hours - 7) / 14 * np.pi), 0, None)
+    rng = np.random.default_rng(seed)
+    values = 120 + 260 * cycle * workday + rng.normal(0, 9, len(timestamps))
+    return pd.DataFrame({"timestamp": timestamps, "value": values})
+
+
+def test_a_weekly_series_is_judged_by_the_same_time_of_the_week():
+    series = weekly_series(4, seed=31)
+    dip = series.index[series["timestamp"] == pd.Timestamp("2024-03-26 16:15")][0]  # a Tuesday
+    series.loc[dip : dip + 2, "value"] -= 160  # low for a Tuesday afternoon, not for a Sunday
+    scored = make_detector("auto").fit_score(series)
+
+    onsets = scored.loc[scored["onset"]]
+    assert onsets["timestamp"].between("2024-03-26 16:00", "2024-03-26 17:00").any()
+    why = onsets.loc[onsets["timestamp"] >= "2024-03-26 16:00", "explanation"].iloc[0]
+    assert "same time of the week in the last 3 weeks" in why
+    assert len(onsets) <= 2  # the dip, and at most one record set by noise
+
+
+def test_a_spike_last_week_is_not_expected_again_this_week():
+    series = weekly_series(4, seed=32)
+    spike = series.index[series["timestamp"] == pd.Timestamp("2024-03-12 09:30")][0]
+    series.loc[spike, "value"] += 330
+    scored = make_detector("auto").fit_score(series)
+
+    week_after = scored.loc[spike + 7 * 96 - 4 : spike + 7 * 96 + 4]
+    assert not week_after["is_anomaly"].any()
+    assert (week_after["expected"] < week_after["value"] + 60).all()
+
+
+def test_a_weekly_series_streamed_in_batches_scores_as_the_whole_series():
+    from detection.stream import OnlineScorer
+
+    series = weekly_series(4, seed=33)
+    series.loc[2300:2302, "value"] -= 160
+    scorer = OnlineScorer(make_detector("auto"))
+    cuts = [0, 500, 1400, 2000, 2301, 2500, len(series)]
+    live = pd.concat([scorer.update(series.iloc[a:b]) for a, b in itertools.pairwise(cuts)])
+    whole = make_detector("auto").score_online(series)
+    pd.testing.assert_frame_equal(live, whole, rtol=1e-9)
+    assert whole["is_anomaly"].any()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import detection.auto
 import detection.calibration
 import detection.change
+import detection.cycles
 import detection.ensemble
 import detection.rarity
 import detection.stl
@@ -51,8 +52,10 @@ def short_memory(monkeypatch):
     monkeypatch.setattr(detection.ensemble, "SCALE_HISTORY", 500)
     monkeypatch.setattr(detection.ensemble, "MAX_BEFORE", 200)
     monkeypatch.setattr(detection.auto, "HISTORY", 1000)
-    # the daily view of 15-minute points: three days and a block, not three days of minutes
-    monkeypatch.setattr(detection.auto, "DAILY_CONTEXT", 3 * 96 + detection.rarity.BLOCK)
+    # the daily cycle of 15-minute points only: three days and a block (the weekly cycle's
+    # three weeks would not overflow; tests/unit/test_auto.py streams a weekly series)
+    monkeypatch.setattr(detection.cycles, "MAX_WEEK_ROWS", 0)
+    monkeypatch.setattr(detection.auto, "CYCLE_CONTEXT", 3 * 96 + detection.rarity.BLOCK)
     monkeypatch.setattr(detection.calibration, "HISTORY", 1000)
 
 
