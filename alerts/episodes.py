@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from detection.episodes import GAP, with_episodes
+from detection.episodes import GAP, peak_rows, with_episodes
 from detection.explain import number
 
 
@@ -91,9 +91,10 @@ class EpisodeReport:
     """What one scoring pass saw of one episode.
 
     `first` and `last` are its first and last flagged points in the pass and `points` how many
-    it had there; `peak` is the most severe of them. `onset` says the episode began in this
-    pass (`first` is its first point); without it the episode began in an earlier pass.
-    `open` says the pass ended within detection's GAP points of `last`, so it may go on."""
+    it had there; `peak` is the peak of them, by `detection.episodes.peak_rows`. `onset` says
+    the episode began in this pass (`first` is its first point); without it the episode began
+    in an earlier pass. `open` says the pass ended within detection's GAP points of `last`, so
+    it may go on."""
 
     first: pd.Timestamp
     last: pd.Timestamp
@@ -200,18 +201,17 @@ def episode_reports(scored: pd.DataFrame) -> list[EpisodeReport]:
     # a flagged point with no episode is its own: ids below every real one, one each
     groups[alone] = -1.0 - np.arange(int(alone.sum()))
     began = set(ids[onsets & ~np.isnan(ids)].tolist())
-    severity = scored["severity"].to_numpy(dtype="float64", na_value=np.nan)[positions]
-    severity = np.where(np.isnan(severity), -1.0, severity)
-    # by episode, then most severe first, then earliest first: the first of each is its peak
-    order = np.lexsort((positions, -severity, groups))
-    heads = np.r_[True, groups[order][1:] != groups[order][:-1]]
-    peak_of = dict(
-        zip(groups[order][heads].tolist(), positions[order][heads].tolist(), strict=True)
+    severities = scored["severity"].to_numpy(dtype="float64", na_value=np.nan)
+    scores = (
+        scored["score"].to_numpy(dtype="float64", na_value=np.nan)[positions]
+        if "score" in scored
+        else None
     )
+    peaks = peak_rows(groups, severities[positions], scores)
+    peak_of = dict(zip(np.unique(groups).tolist(), positions[peaks].tolist(), strict=True))
     times = scored["timestamp"].to_numpy()
     values = scored["value"].to_numpy(dtype="float64", na_value=np.nan)
     expected = scored["expected"].to_numpy(dtype="float64", na_value=np.nan)
-    severities = scored["severity"].to_numpy(dtype="float64", na_value=np.nan)
     reasons = scored["explanation"].to_numpy(dtype=object) if "explanation" in scored else None
     # each episode's first and last flagged row and their number, in one pass
     spans = pd.Series(positions).groupby(groups, sort=False).agg(["min", "max", "size"])
