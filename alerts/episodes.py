@@ -19,6 +19,7 @@ import pandas as pd
 
 from detection.episodes import GAP, peak_rows, with_episodes
 from detection.explain import number
+from detection.quality import plural
 
 
 def stamp(moment: object) -> str:
@@ -57,10 +58,6 @@ def duration(delta: pd.Timedelta) -> str:
 def _number(value: object) -> float:
     """A stored number, NaN where it is missing (NULL)."""
     return float("nan") if value is None or pd.isna(value) else float(value)
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 @dataclass(frozen=True)
@@ -159,7 +156,8 @@ class AlertEpisode:
 
     @property
     def extent_text(self) -> str:
-        """'15 min, 4 points', '1 point', or 'still going on, 4 points so far'."""
+        """'15 min, 4 points', '1 point', '2 days 3 h, 1,536 points', or 'still going on, 4
+        points so far'."""
         points = plural(self.points, "point")
         if self.open:
             return f"still going on, {points} so far"
