@@ -66,10 +66,11 @@ def _peak(point: AlertPoint) -> dict:
 
 def _merge(row: Mapping, report: EpisodeReport, min_severity: float) -> dict:
     """A recorded episode with a new report of it: the end is the later one, the peak the more
-    severe (the earlier on a tie); points add up when the report goes on from the recorded end,
-    and otherwise (the same points again, or a pass that went back over part of it) the count
-    is the larger one, so it is exact unless a late point made a scorer go back mid-episode,
-    and then a lower bound."""
+    severe (the earlier on a tie: the history keeps no score to break it by, as
+    `detection.episodes.peak_rows` does within a report); points add up when the report goes
+    on from the recorded end, and otherwise (the same points again, or a pass that went back
+    over part of it) the count is the larger one, so it is exact unless a late point made a
+    scorer go back mid-episode, and then a lower bound."""
     first, last = stamp(report.first), stamp(report.last)
     if report.onset or first <= row["end_at"]:
         points = max(row["points"], report.points)

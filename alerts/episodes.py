@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from detection.episodes import GAP, with_episodes
+from detection.episodes import GAP, peak_rows, with_episodes
 from detection.explain import number
+from detection.quality import plural
 
 
 def stamp(moment: object) -> str:
@@ -59,10 +60,6 @@ def _number(value: object) -> float:
     return float("nan") if value is None or pd.isna(value) else float(value)
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 @dataclass(frozen=True)
 class AlertPoint:
     """One flagged point: an episode's peak, or a point a caller reports."""
@@ -91,9 +88,10 @@ class EpisodeReport:
     """What one scoring pass saw of one episode.
 
     `first` and `last` are its first and last flagged points in the pass and `points` how many
-    it had there; `peak` is the most severe of them. `onset` says the episode began in this
-    pass (`first` is its first point); without it the episode began in an earlier pass.
-    `open` says the pass ended within detection's GAP points of `last`, so it may go on."""
+    it had there; `peak` is the peak of them, by `detection.episodes.peak_rows`. `onset` says
+    the episode began in this pass (`first` is its first point); without it the episode began
+    in an earlier pass. `open` says the pass ended within detection's GAP points of `last`, so
+    it may go on."""
 
     first: pd.Timestamp
     last: pd.Timestamp
@@ -158,7 +156,8 @@ class AlertEpisode:
 
     @property
     def extent_text(self) -> str:
-        """'15 min, 4 points', '1 point', or 'still going on, 4 points so far'."""
+        """'15 min, 4 points', '1 point', '2 days 3 h, 1,536 points', or 'still going on, 4
+        points so far'."""
         points = plural(self.points, "point")
         if self.open:
             return f"still going on, {points} so far"
@@ -200,18 +199,17 @@ def episode_reports(scored: pd.DataFrame) -> list[EpisodeReport]:
     # a flagged point with no episode is its own: ids below every real one, one each
     groups[alone] = -1.0 - np.arange(int(alone.sum()))
     began = set(ids[onsets & ~np.isnan(ids)].tolist())
-    severity = scored["severity"].to_numpy(dtype="float64", na_value=np.nan)[positions]
-    severity = np.where(np.isnan(severity), -1.0, severity)
-    # by episode, then most severe first, then earliest first: the first of each is its peak
-    order = np.lexsort((positions, -severity, groups))
-    heads = np.r_[True, groups[order][1:] != groups[order][:-1]]
-    peak_of = dict(
-        zip(groups[order][heads].tolist(), positions[order][heads].tolist(), strict=True)
+    severities = scored["severity"].to_numpy(dtype="float64", na_value=np.nan)
+    scores = (
+        scored["score"].to_numpy(dtype="float64", na_value=np.nan)[positions]
+        if "score" in scored
+        else None
     )
+    peaks = peak_rows(groups, severities[positions], scores)
+    peak_of = dict(zip(np.unique(groups).tolist(), positions[peaks].tolist(), strict=True))
     times = scored["timestamp"].to_numpy()
     values = scored["value"].to_numpy(dtype="float64", na_value=np.nan)
     expected = scored["expected"].to_numpy(dtype="float64", na_value=np.nan)
-    severities = scored["severity"].to_numpy(dtype="float64", na_value=np.nan)
     reasons = scored["explanation"].to_numpy(dtype=object) if "explanation" in scored else None
     # each episode's first and last flagged row and their number, in one pass
     spans = pd.Series(positions).groupby(groups, sort=False).agg(["min", "max", "size"])

@@ -66,26 +66,17 @@ def count_words(episodes: int, points: int) -> tuple[str, str]:
     return badge, f"{points:,} flagged point{'' if points == 1 else 's'}"
 
 
-def peak_scores(scored: pd.DataFrame) -> pd.Series:
-    """Each episode's highest score (the detector's own units), by episode id: it orders
-    episodes whose severities are equal (both 1 once a tail probability underflows)."""
-    flagged = scored[scored["episode"].notna()]
-    return flagged["score"].groupby(flagged["episode"].astype("int64")).max()
-
-
-def episode_rows(table: pd.DataFrame, scores: pd.Series | None = None) -> list[dict]:
+def episode_rows(table: pd.DataFrame) -> list[dict]:
     """Rows for the episodes grid from `detection.episodes.episode_table`, most severe first
-    (peak severity, then peak score); `order` ranks them that way (higher is more severe)."""
+    (peak severity, then peak score: it orders episodes whose severities are equal, both 1
+    once they saturate); `order` ranks them that way (higher is more severe)."""
     if table.empty:
         return []
     ids = table["episode"].astype("int64").to_numpy()
     severity = table["peak_severity"].astype(float).fillna(-1.0).to_numpy()
-    score = (
-        np.zeros(len(table))
-        if scores is None
-        else scores.reindex(ids).astype(float).fillna(-np.inf).to_numpy()
-    )
-    ranked = np.lexsort((-ids, score, severity))  # ascending: least severe first
+    score = table["peak_score"].astype(float).to_numpy()
+    rank_score = np.where(np.isnan(score), -np.inf, score)
+    ranked = np.lexsort((-ids, rank_score, severity))  # ascending: least severe first
     order = np.empty(len(table), dtype=np.int64)
     order[ranked] = np.arange(1, len(table) + 1)
     rows = []

@@ -1,6 +1,6 @@
 """Episodes: what a user sees of the flags. An episode is a run of flagged points, runs apart
 by at most GAP unflagged points merged; its onset is its first flagged point, the moment an
-alert fires.
+alert fires; its peak, its most severe point, is chosen by one rule (`peak_rows`).
 
 Episodes are built causally: a point's episode and onset depend on the points before it only,
 so a stream labels its points batch by batch (carrying an `EpisodeState`) exactly as the whole
@@ -24,6 +24,7 @@ EPISODE_COLUMNS = (
     "end",
     "peak_time",
     "peak_severity",
+    "peak_score",
     "points",
     "value",
     "expected",
@@ -81,21 +82,50 @@ def add_episodes(scored: pd.DataFrame, state: EpisodeState | None = None) -> Epi
     return after
 
 
+def peak_rows(
+    episodes: np.ndarray, severity: np.ndarray, score: np.ndarray | None = None
+) -> np.ndarray:
+    """The peak of each episode, as positions in these arrays, episodes in ascending order.
+
+    The arrays are the flagged rows in time order, `episodes` the episode each belongs to.
+    The peak is the most severe row; of equally severe ones (severities saturate near 1), the
+    one with the higher `score`, the detector's own measure; then the earliest. A missing
+    severity or score ranks below every number. This is the one rule for a peak: the episodes
+    table, the alert report of each scoring pass and the Live cards and API all pick it here."""
+    episodes = np.asarray(episodes)
+    if episodes.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    severity = _ranked(severity)
+    score = np.zeros(episodes.size) if score is None else _ranked(score)
+    order = np.lexsort((np.arange(episodes.size), -score, -severity, episodes))
+    heads = np.r_[True, episodes[order][1:] != episodes[order][:-1]]
+    return order[heads]
+
+
+def _ranked(values: object) -> np.ndarray:
+    """Numbers for ranking: missing ones below every number."""
+    numbers = np.asarray(values, dtype="float64")
+    return np.where(np.isnan(numbers), -np.inf, numbers)
+
+
 def episode_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """One row per episode of a ScoredFrame with `episode` column: its start and end, the
-    time and severity of its peak, its flagged points, the value and expected value at the
-    peak and the peak's explanation; `open` when the series ends within GAP points of its last
-    flag, so it may go on."""
+    """One row per episode of a ScoredFrame with `episode` column, by episode id: its start and
+    end, the time, severity and score of its peak (`peak_rows`), its flagged points, the value
+    and expected value at the peak and the peak's explanation; `open` when the series ends
+    within GAP points of its last flag, so it may go on."""
     flagged = scored[scored["episode"].notna()]
     if flagged.empty:
         return pd.DataFrame({column: [] for column in EPISODE_COLUMNS})
     by_episode = flagged.groupby("episode", sort=True)
-    peaks = flagged.loc[
-        flagged["severity"].fillna(-1).groupby(flagged["episode"]).idxmax().to_numpy()
-    ]
+    ids = flagged["episode"].to_numpy(dtype=np.int64)
+    severity = flagged["severity"].to_numpy(dtype="float64", na_value=np.nan)
+    score = (
+        flagged["score"].to_numpy(dtype="float64", na_value=np.nan) if "score" in flagged else None
+    )
+    peaks = flagged.iloc[peak_rows(ids, severity, score)]
     last_row = len(scored) - 1
     positions = pd.Series(np.arange(len(scored)), index=scored.index)
-    last_flag = positions[flagged.index].groupby(flagged["episode"].to_numpy()).max()
+    last_flag = positions[flagged.index].groupby(ids).max()
     return pd.DataFrame(
         {
             "episode": peaks["episode"].to_numpy(),
@@ -103,6 +133,9 @@ def episode_table(scored: pd.DataFrame) -> pd.DataFrame:
             "end": by_episode["timestamp"].max().to_numpy(),
             "peak_time": peaks["timestamp"].to_numpy(),
             "peak_severity": peaks["severity"].to_numpy(),
+            "peak_score": (
+                np.full(len(peaks), np.nan) if score is None else peaks["score"].to_numpy()
+            ),
             "points": by_episode.size().to_numpy(),
             "value": peaks["value"].to_numpy(),
             "expected": peaks["expected"].to_numpy(),

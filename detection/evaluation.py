@@ -61,19 +61,32 @@ def as_flags(values: object, what: str) -> np.ndarray:
 Spans = tuple[np.ndarray, np.ndarray]
 
 
-def _run_bounds(flags: np.ndarray) -> Spans:
-    edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+def _spans(rows: np.ndarray, *, gap: int | None = 0, keys: np.ndarray | None = None) -> Spans:
+    """The one way rows are merged into spans: `rows` (increasing row positions) split where
+    more than `gap` rows lie between one and the next (a gap below 0 counts as 0; None: never),
+    and, with `keys` (one per row), where the key changes."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts = np.zeros(rows.size, dtype=bool)
+    starts[:1] = True
+    if gap is not None:
+        starts[1:] |= np.diff(rows) > max(gap, 0) + 1
+    if keys is not None:
+        starts[1:] |= keys[1:] != keys[:-1]
+    ends = np.r_[starts[1:], True] if rows.size else starts
+    return rows[starts], rows[ends]
 
 
-def _merged(spans: Spans, gap: int) -> Spans:
-    """Spans at most `gap` rows apart merged into one."""
-    first, last = spans
-    if gap <= 0 or first.size < 2:
-        return spans
-    opens = np.concatenate(([True], first[1:] - last[:-1] - 1 > gap))
-    closes = np.concatenate((opens[1:], [True]))
-    return first[opens], last[closes]
+def _flag_spans(flags: np.ndarray, gap: int = 0) -> Spans:
+    """Runs of True rows, runs at most `gap` rows apart merged into one."""
+    return _spans(np.flatnonzero(flags), gap=gap)
+
+
+def _episode_spans(episode: object) -> Spans:
+    """The rows of each episode, in order, from an `episode` column (missing or 0: none)."""
+    ids = pd.array(np.asarray(episode, dtype=object), dtype="Int64")
+    ids = ids.fillna(0).to_numpy(dtype=np.int64)
+    rows = np.flatnonzero(ids != 0)
+    return _spans(rows, gap=None, keys=ids[rows])
 
 
 def _as_list(spans: Spans) -> list[tuple[int, int]]:
@@ -82,29 +95,19 @@ def _as_list(spans: Spans) -> list[tuple[int, int]]:
 
 def runs(flags: object) -> list[tuple[int, int]]:
     """Runs of consecutive True values as (first, last) row positions, both included."""
-    return _as_list(_run_bounds(as_flags(flags, "flags")))
+    return _as_list(_flag_spans(as_flags(flags, "flags")))
 
 
 def detections(flags: object, *, gap: int = 0) -> list[tuple[int, int]]:
     """Runs of flags as (first, last) row positions, runs at most `gap` unflagged rows apart
     merged into one (with `gap=detection.episodes.GAP`, the episodes users see)."""
-    return _as_list(_merged(_run_bounds(as_flags(flags, "flags")), gap))
-
-
-def _episode_bounds(episode: object) -> Spans:
-    ids = pd.Series(pd.array(np.asarray(episode, dtype=object), dtype="Int64"))
-    rows = np.flatnonzero(ids.fillna(0).to_numpy(dtype=np.int64) != 0)
-    if not rows.size:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    bounds = pd.Series(rows).groupby(ids.iloc[rows].to_numpy()).agg(["min", "max"])
-    bounds = bounds.sort_values("min")
-    return bounds["min"].to_numpy(dtype=np.int64), bounds["max"].to_numpy(dtype=np.int64)
+    return _as_list(_flag_spans(as_flags(flags, "flags"), gap))
 
 
 def episode_spans(episode: object) -> list[tuple[int, int]]:
     """(first, last) row position of each episode, in order of first row, from a ScoredFrame's
     `episode` column (missing, or 0, where a row belongs to none)."""
-    return _as_list(_episode_bounds(episode))
+    return _as_list(_episode_spans(episode))
 
 
 def _touching(truth: np.ndarray, spans: Spans) -> np.ndarray:
@@ -176,7 +179,7 @@ def false_episodes(labels: object, episode: object, timestamps: object) -> Episo
             f"Labels ({len(truth)} rows), episodes ({len(ids)} rows) and timestamps "
             f"({len(times)} rows) do not line up."
         )
-    spans = _episode_bounds(ids)
+    spans = _episode_spans(ids)
     false = int((~_touching(truth, spans)).sum())
     return EpisodeCounts(episodes=len(spans[0]), false=false, days=span_days(times))
 
@@ -202,7 +205,7 @@ def event_scores(labels: object, flagged: object, *, gap: int = 0) -> Scores:
     `gap` rows apart merged) that touches no window is one false positive;
     `gap=detection.episodes.GAP` counts false episodes."""
     truth, guess = _aligned(labels, flagged)
-    events, spans = _run_bounds(truth), _merged(_run_bounds(guess), gap)
+    events, spans = _flag_spans(truth), _flag_spans(guess, gap)
     found = int(_touching(_covered(len(guess), spans), events).sum())
     stray = int((~_touching(truth, spans)).sum())
     missed = len(events[0]) - found
@@ -248,8 +251,7 @@ def alert_count(flags: np.ndarray, *, gap: int = 0) -> int:
     """Alerts a run of flags would send: one per run of consecutive flagged rows, runs at most
     `gap` unflagged rows apart being one (with `detection.episodes.GAP`, one per episode, as
     alerts fire)."""
-    rows = np.flatnonzero(np.asarray(flags, dtype=bool))
-    return int((np.diff(rows, prepend=-gap - 2) > gap + 1).sum())
+    return len(_flag_spans(np.asarray(flags, dtype=bool), gap)[0])
 
 
 def budget_threshold(

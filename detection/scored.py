@@ -5,14 +5,18 @@ A ScoredFrame has, in order: `timestamp`, `value`, `score` (the detector's own u
 `episode` and `onset` (see `detection.episodes`), which detectors' `score`, `fit_score` and
 `score_online` add.
 
-Severity is calibrated on tail probability. Each detector turns its score into the probability
-`p` of a point at least that unusual under its model of normal behaviour (a Gaussian tail for
-deviation scores, a fitted exponential tail for Isolation Forest), and
+Severity says how rare a point is on its own series, so that it reads the same whatever the
+detector and the series. By default a flag starts at 0.9 or more, the alert rules' default too.
 
-    severity = 1 - p ** (1 / P_AT_0_9_EXPONENT)
+- z-score, STL, Isolation Forest and the ensemble rank their score among the series' own past
+  scores (`detection.calibration`): the rank's surprise, `-ln p` in nats, gives the severity,
+  0.9 at `calibration.RARE` nats (about 1 in 800 of those scores).
+- auto sums the surprises of several views of the point, each ranked among the same view of
+  the series' past (`detection.auto`): 19 nats of summed surprise is severity 0.9.
 
-so that a point as unlikely as a 5-sigma Gaussian deviation gets 0.9 whatever the detector.
-About 3 sigma gives 0.6, 4 sigma 0.79, 6 sigma 0.96.
+The Gaussian-tail maps below (`severity_from_deviation`, its inverse, `severity_from_surprise`;
+a 5-sigma deviation at 0.9) are no detector's final severity: they put the ensemble's members
+and Isolation Forest's parts on one scale before the result is ranked as above.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
-from detection.episodes import GAP
+from detection.episodes import GAP, peak_rows
 from live.points import MAX_REASONS, Batch
 from storage.database import Database, execute_many, is_deadlock, query_frame
 
@@ -477,8 +477,8 @@ class LiveStore:
         return frame.reset_index(drop=True)
 
     def _open_episodes(self, connection: Connection, series: pd.DataFrame) -> pd.DataFrame:
-        """Per series id (the index), its open episode's start, points and peak: its most
-        severe point, ties broken by the higher score."""
+        """Per series id (the index), its open episode's start, points and peak (the one rule
+        of `detection.episodes.peak_rows`, as the episodes table and alerts pick it)."""
         columns = [
             "open_since",
             "open_points",
@@ -512,10 +512,12 @@ class LiveStore:
         )
         rows = {}
         for series_id, episode in points.groupby("series", sort=False):
-            # the peak: the most severe point, and of equally severe ones (severity reaches 1)
-            # the one with the highest score, the detector's own measure; the first of equals
-            ranked = episode.sort_values(["severity", "score"], ascending=False, kind="stable")
-            peak = ranked.iloc[0]
+            (at,) = peak_rows(
+                np.zeros(len(episode)),
+                episode["severity"].to_numpy(dtype="float64"),
+                episode["score"].to_numpy(dtype="float64"),
+            )
+            peak = episode.iloc[at]
             rows[int(series_id)] = {
                 "open_since": pd.Timestamp(int(episode["ts"].iloc[0])),
                 "open_points": len(episode),

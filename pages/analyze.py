@@ -21,7 +21,6 @@ from components.episodes import (
     episode_rows,
     learning_period,
     learning_words,
-    peak_scores,
     shaded_spans,
     span_text,
 )
@@ -513,7 +512,7 @@ def show_episodes(key: str | None, min_severity: float, _marked: float | None = 
     except VigilError:  # show_result says what went wrong
         return [], None, _all_points_title(), "d-none"
     episodes = _episodes(scored, min_severity)
-    rows = episode_rows(episodes, peak_scores(scored))
+    rows = episode_rows(episodes)
     return rows, _episodes_note(scored, run, len(episodes)), _all_points_title(), "d-none"
 
 
@@ -693,7 +692,7 @@ def download(_csv, _parquet, _report, key: str | None, min_severity: float):
         return dcc.send_bytes(to_parquet_bytes(scored), f"{stem}.parquet")
     flagged = flagged_points(scored, min_severity or 0.0)
     figure = _figure(key, float(min_severity or 0.0))
-    episodes = episode_rows(_episodes(scored, min_severity), peak_scores(scored))
+    episodes = episode_rows(_episodes(scored, min_severity))
     report = html_report(
         figure,
         flagged,

@@ -113,6 +113,14 @@ def test_each_episode_is_listed_with_its_span_peak_and_reason():
     assert "anomalies" not in text + html
 
 
+def test_a_long_episode_counts_its_points_as_the_pages_do():
+    long = episode("2024-03-10 09:00", "2024-03-12 11:00", 3012, "2024-03-11 10:15", 500, 0.95)
+
+    text = compose([long]).get_body(("plain",)).get_content()
+
+    assert "#1  2024-03-10 09:00 to 2024-03-12 11:00 (2 days 2 h, 3,012 points)" in text
+
+
 def test_user_text_is_escaped_in_html_and_links_open_the_series():
     hostile = episode(
         "2024-03-12 09:30", "2024-03-12 09:30", 1, "2024-03-12 09:30", 587.2, 1.0, why=HOSTILE

@@ -15,6 +15,7 @@ from dash._utils import AttributeDict
 
 from components.episodes import (
     MAX_SHADED,
+    episode_rows,
     learning_period,
     learning_words,
     severity_text,
@@ -22,6 +23,7 @@ from components.episodes import (
 )
 from detection.episodes import episode_table
 from detection.synthetic import demo_frame, seasonal_series
+from tests.unit.test_episodes import tied_peaks
 from vigil.services import dataset_store, feedback_store, result_store
 
 STL_THRESHOLD = [{"type": "analyze-param", "detector": "stl", "name": "threshold"}]
@@ -138,6 +140,22 @@ def test_the_episodes_table_has_one_row_per_episode_most_severe_first(dataset):
     shown = [float(row["severity_text"]) for row in rows]
     assert shown == sorted(shown, reverse=True)
     assert all(row["severity_text"] != "1" for row in rows if row["severity"] < 1)
+
+
+def test_episodes_whose_peaks_tie_at_severity_1_are_ordered_by_the_peaks_score():
+    """The Score column is the peak's (as the Peak column's time and Value are), not the
+    highest score elsewhere in the episode, and it orders episodes whose severities tie."""
+    scored = tied_peaks()  # peaks: rows 2 (score 15) and 11 (score 9); row 13 scores 50
+
+    rows = episode_rows(episode_table(scored))
+
+    assert [row["episode"] for row in rows] == [1, 2]
+    assert [row["severity"] for row in rows] == [1.0, 1.0]
+    assert [row["score"] for row in rows] == [15.0, 9.0]
+    assert [row["peak_time"] for row in rows] == [
+        f"{scored['timestamp'][2]:%Y-%m-%d %H:%M}",
+        f"{scored['timestamp'][11]:%Y-%m-%d %H:%M}",
+    ]
 
 
 def test_choosing_an_episode_shows_its_points_and_zooms_the_chart_to_it(dataset):

@@ -7,11 +7,14 @@ import pandas as pd
 import pytest
 
 from detection import make_detector
+from detection.episodes import episode_table
 from detection.feedback import apply_feedback
 from detection.synthetic import seasonal_series
 from live.status import learning_left, status_of
 from live.store import LiveStore
 from tests.live.test_scoring import LATE, batch, worker
+from tests.unit.test_episodes import tied_peaks
+from vigil.live_api import _open_episode
 
 STALE = pd.Timedelta(days=365 * 100)  # these series' points are old: never call them stale
 
@@ -205,3 +208,26 @@ def test_marking_a_stored_point_normal_takes_it_out_of_its_episode(database, fra
     assert scores.loc[frame["timestamp"][[2960, 2962]], "episode"].isna().all()
     assert not scores["onset"][frame["timestamp"][2960]]
     assert row(store, "cpu")["recent_episodes"] == 0
+
+
+def test_the_live_api_names_the_peak_the_episodes_table_names_when_severities_tie(database):
+    """Severities tie at 1 in the open episode: the higher score decides, then the earlier."""
+    scored = tied_peaks()
+    store = LiveStore(database)
+    add(store, "tied", scored)
+    ids = store.unscored(store.last_id())["id"].to_numpy()
+    store.write_scores(scored.set_axis(ids))
+    peak = episode_table(store.scores("tied")).iloc[-1]
+    assert peak["open"]
+    assert peak["peak_time"] == scored["timestamp"][11]  # as test_episodes works it out
+
+    episode = _open_episode(row(store, "tied"))
+
+    assert episode["since"] == scored["timestamp"][10].isoformat()
+    assert episode["peak"] == {
+        "timestamp": peak["peak_time"].isoformat(),
+        "value": peak["value"],
+        "expected": peak["expected"],
+        "severity": peak["peak_severity"],
+        "explanation": peak["explanation"],
+    }

@@ -10,6 +10,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alerts.episodes import episode_reports
 from detection.episodes import GAP, EpisodeState, episode_table, label_episodes, with_episodes
 
 
@@ -92,3 +93,52 @@ def test_no_flag_means_an_empty_table_and_no_episode():
     assert scored["episode"].isna().all()
     assert not scored["onset"].any()
     assert episode_table(scored).empty
+
+
+def tied_peaks() -> pd.DataFrame:
+    """Two episodes whose most severe points tie at severity 1 (where it saturates), and whose
+    highest score is at a less severe point. In the first, the later of the tied points has the
+    higher score; in the second, still open at the end, three points tie on severity and the
+    last two of them on score too."""
+    severity = [0.95, 1.0, 1.0, 0.5, 0, 0, 0, 0, 0, 0, 1.0, 1.0, 1.0, np.nan]
+    score = [30.0, 12.0, 15.0, 4.0, 0, 0, 0, 0, 0, 0, 8.0, 9.0, 9.0, 50.0]
+    flags = flags_at(14, 0, 1, 2, 3, 10, 11, 12, 13)
+    n = len(flags)
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-03-01", periods=n, freq="10min"),
+            "value": np.arange(n, dtype=float) * 10,
+            "score": score,
+            "severity": severity,
+            "is_anomaly": flags,
+            "expected": np.zeros(n),
+            "lower": np.full(n, -1.0),
+            "upper": np.ones(n),
+            "explanation": [f"reason {i}" if f else "" for i, f in enumerate(flags)],
+        }
+    )
+    return with_episodes(frame)
+
+
+def test_a_peak_is_the_most_severe_point_then_the_higher_score_then_the_earliest():
+    scored = tied_peaks()
+
+    table = episode_table(scored)
+
+    times = scored["timestamp"]
+    assert table["peak_time"].tolist() == [times[2], times[11]]
+    assert table["peak_severity"].tolist() == [1.0, 1.0]
+    assert table["peak_score"].tolist() == [15.0, 9.0]  # not the episode's highest score
+    assert table["explanation"].tolist() == ["reason 2", "reason 11"]
+    assert table["open"].tolist() == [False, True]
+
+
+def test_alert_emails_name_the_peak_the_episodes_table_names():
+    scored = tied_peaks()
+    table = episode_table(scored)
+
+    reports = episode_reports(scored)
+
+    assert [report.peak.timestamp for report in reports] == table["peak_time"].tolist()
+    assert [report.peak.severity for report in reports] == table["peak_severity"].tolist()
+    assert [report.peak.explanation for report in reports] == table["explanation"].tolist()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detection import run_detection
 from detection.episodes import GAP, with_episodes
@@ -14,6 +16,7 @@ from detection.evaluation import (
     alert_count,
     budget_threshold,
     detections,
+    episode_spans,
     event_scores,
     false_episodes,
     per_series_day,
@@ -136,6 +139,23 @@ def test_runs_of_flags_a_few_rows_apart_are_one_episode():
     assert detections(scored["is_anomaly"], gap=GAP) == [(2, 7), (12, 12)]
     assert runs(scored["is_anomaly"]) == [(2, 3), (7, 7), (12, 12)]
     assert alert_count(scored["is_anomaly"].to_numpy(), gap=GAP) == 2
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(flags=st.lists(st.booleans(), max_size=120), gap=st.integers(-2, 6))
+def test_detections_alerts_and_episodes_merge_flags_the_same_way(flags, gap):
+    """What Evaluate counts as detections and alerts are the episodes users see and alerts
+    fire on: at GAP, the spans of detection's own episode labels."""
+    flags = np.array(flags, dtype=bool)
+    merged = detections(flags, gap=gap)
+
+    assert alert_count(flags, gap=gap) == len(merged)
+    assert merged == detections(flags, gap=max(gap, 0))  # a gap below 0 is no gap
+    if gap <= 0:
+        assert merged == runs(flags)
+    if gap == GAP:
+        scored = scored_with_flags(np.flatnonzero(flags).tolist(), rows=len(flags))
+        assert merged == episode_spans(scored["episode"])
 
 
 def test_an_episode_that_touches_a_labelled_window_is_true_however_long_it_runs():
