@@ -19,6 +19,7 @@ about `len(values) * log(window)` comparisons.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,44 +81,135 @@ def trailing_rarity(
     """
     values = np.asarray(values, dtype=float)
     n_rows = len(values)
-    # per row: how many history values are at least and at most it, and the edges and tail
-    # scales of its history; the tail probabilities are computed from these in one pass
-    at_least = np.zeros(n_rows)
-    at_most = np.zeros(n_rows)
-    history = np.zeros(n_rows, dtype=np.int64)
-    edges = np.full((4, n_rows), np.nan)  # highest, lowest, tail scale above, below
-    lower = np.full(n_rows, np.nan)
-    upper = np.full(n_rows, np.nan)
+    # per row: how many history values are at least and at most it; per block: the size, edges
+    # and tail scales of its history. The tail probabilities are computed in one pass.
+    at_least = np.zeros(n_rows, dtype=np.int64)
+    at_most = np.zeros(n_rows, dtype=np.int64)
     at = offset + first
     start = first - at % block_size(at)  # the block the first wanted row is in
-    ordered = _present(values[max(0, start - window) : max(0, start)])
-    ordered.sort()
+    # the window, sorted as `_slide` would keep it, and the row each of its values came from:
+    # it slides by rows, so the values that leave need not be sorted and searched for
+    row_type = np.int32 if n_rows < 2**31 else np.int64
+    before = values[max(0, start - window) : max(0, start)]
+    history_values = _present(before)
+    ordered = np.sort(history_values)
+    ordered_rows = np.flatnonzero(~np.isnan(before)).astype(row_type) + max(0, start - window)
+    ordered_rows = ordered_rows[np.argsort(history_values, kind="stable")]
+    signed_zeros = _has_negative_zero(values)
+    firsts: list[int] = []  # per block: its first ranked row, its history's size, its edges
+    sizes: list[int] = []
+    block_edges: list[tuple[float, ...]] = []
+    not_ranked = (np.nan,) * 6
     while start < n_rows:
-        end = min(n_rows, start + block_size(offset + start))
+        low, end = max(0, start), min(n_rows, start + block_size(offset + start))
         rows = slice(max(start, first), end)
         # each block is sorted once: to rank its values, then to enter the window
-        block = values[max(0, start) : end]
-        order = np.argsort(block)
-        entering = block[order[: np.count_nonzero(~np.isnan(block))]]
-        ranked = rows.start - max(0, start)
-        history[rows] = len(ordered)
-        if len(ordered) and ranked < len(block) and (wanted is None or wanted[rows].any()):
-            needles = block[ranked:]
-            by_value = order if ranked == 0 else np.argsort(needles)
-            least, most = _counts(ordered, needles[by_value])
-            at_least[rows.start + by_value] = least
-            at_most[rows.start + by_value] = most
-            edges[:, rows] = np.array(_edges(ordered))[:, None]
-            k = int(band_quantile * len(ordered))
-            lower[rows], upper[rows] = ordered[k], ordered[len(ordered) - 1 - k]
-        leaving = values[max(0, start - window) : max(0, end - window)]
-        ordered = _slide(ordered, _present(leaving), entering)
+        block = values[low:end]
+        order = np.argsort(block)  # missing values last
+        last = block[order[-1]] if len(block) else 0.0
+        present = len(block) if last == last else np.count_nonzero(block == block)
+        entering = order[:present]
+        size = len(ordered)
+        # the entering values merge into the window, after the values equal to them
+        merged = np.concatenate((ordered, block.take(entering)))
+        by_value = np.argsort(merged, kind="stable")
+        ranked = rows.start - low
+        if rows.start < end:
+            firsts.append(rows.start)
+            sizes.append(size)
+            block_edges.append(not_ranked)
+        if size and ranked < len(block) and (wanted is None or wanted[rows].any()):
+            if ranked == 0:  # the merge tells how many history values are at most each
+                most = (by_value >= size).nonzero()[0]
+                most -= np.arange(present)
+                entering_rows = entering + low
+                at_least[entering_rows] = _at_least(ordered, merged[size:], most)
+                at_most[entering_rows] = most
+                if present < len(block):
+                    at_most[order[present:] + low] = size  # missing values
+            else:
+                needles = block[ranked:]
+                by_needle = np.argsort(needles)
+                least, most = _counts(ordered, needles[by_needle])
+                at_least[rows.start + by_needle] = least
+                at_most[rows.start + by_needle] = most
+            k = int(band_quantile * size)
+            block_edges[-1] = (*_edges(ordered), ordered[k], ordered[size - 1 - k])
+        merged_rows = np.concatenate((ordered_rows, (entering + low).astype(row_type)))
+        ordered, ordered_rows = _leave(merged, merged_rows, by_value, end - window, signed_zeros)
         start = end
+    # each row takes its block's history size, edges and tail scales, and band (NaN if none)
+    history = np.zeros(n_rows, dtype=np.int64)
+    edges = np.empty((4, n_rows))  # highest, lowest, tail scale above, below
+    lower, upper = np.empty(n_rows), np.empty(n_rows)
+    per_row = (*edges, lower, upper)
+    for row in per_row:
+        row[:first] = np.nan
+    if firsts:
+        block_of_row = np.repeat(np.arange(len(firsts)), np.diff(np.append(firsts, n_rows)))
+        np.take(sizes, block_of_row, out=history[first:])
+        for per_block, row in zip(np.array(block_edges).T, per_row, strict=True):
+            per_block.take(block_of_row, out=row[first:])
     surprise = _surprise(values, at_least, at_most, history, edges)
     surprise[:first] = np.nan
     if wanted is not None:
         surprise[~wanted] = np.nan
     return Rarity(surprise, history, lower, upper)
+
+
+def _leave(
+    merged: np.ndarray,
+    rows: np.ndarray,
+    by_value: np.ndarray,
+    leave_before: int,
+    signed_zeros: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The window's values (`merged`, of `rows`) in the order `by_value`, but for those of the
+    rows before `leave_before`; and their rows.
+
+    Which of equal values leave does not matter, except for zeros: -0.0 and 0.0 are equal but
+    not the same, so where the series holds a -0.0 (`signed_zeros`) the leftmost zeros leave,
+    as many as the rows leaving, as in `_slide`, and the zeros that stay take the rows that
+    stay."""
+    if leave_before <= 0:
+        return merged.take(by_value), rows.take(by_value)
+    keep = (rows >= leave_before).take(by_value)
+    if signed_zeros:
+        merged, rows = merged.take(by_value), rows.take(by_value)
+        low, high = merged.searchsorted(0.0, side="left"), merged.searchsorted(0.0, side="right")
+        leaving = high - low - np.count_nonzero(keep[low:high])
+        if leaving:
+            rows[low + leaving : high] = rows[low:high][keep[low:high]]
+            keep[low:high] = True
+            keep[low : low + leaving] = False
+        kept = keep.nonzero()[0]
+        return merged.take(kept), rows.take(kept)
+    kept = by_value.take(keep.nonzero()[0])
+    return merged.take(kept), rows.take(kept)
+
+
+def _has_negative_zero(values: np.ndarray) -> bool:
+    zeros = values == 0.0
+    return bool(zeros.any() and np.signbit(values[zeros]).any())
+
+
+def _at_least(ordered: np.ndarray, needles: np.ndarray, at_most: np.ndarray) -> np.ndarray:
+    """How many of the sorted history `ordered` (not empty) are at least each of the sorted
+    `needles`, given how many are `at_most` each: `_counts`' second search, for the values
+    the history holds, once per distinct value."""
+    size = len(ordered)
+    at_least = size - at_most
+    # a needle below all the history looks at ordered[-1], which is above it: not tied
+    tied = (ordered.take(at_most - 1) == needles).nonzero()[0]
+    if tied.size:
+        tied_values = needles[tied]
+        new = np.empty(tied.size, dtype=bool)
+        new[0] = True
+        np.not_equal(tied_values[1:], tied_values[:-1], out=new[1:])
+        firsts = new.nonzero()[0]
+        below = ordered.searchsorted(tied_values[firsts], side="left")
+        at_least[tied] = size - np.repeat(below, np.diff(np.append(firsts, tied.size)))
+    return at_least
 
 
 def rarity_at(values: np.ndarray, rows: np.ndarray, window: int, *, offset: int = 0) -> np.ndarray:
@@ -162,12 +254,15 @@ def _edges(ordered: np.ndarray) -> tuple[float, float, float, float]:
     TAIL_FLOOR share of its interquartile range."""
     size = len(ordered)
     tail = min(size, max(TAIL_MIN, int(TAIL_SHARE * size)))
-    middle = ordered[(3 * size) // 4] - ordered[size // 4]
-    floor = max(TAIL_FLOOR * middle, (ordered[-1] - ordered[0]) * 0.01, 1e-12)
-    top, bottom = ordered[size - tail :], ordered[:tail]
-    scale_high = max(float(top.sum()) / tail - top[0], floor)
-    scale_low = max(bottom[-1] - float(bottom.sum()) / tail, floor)
-    return float(ordered[-1]), float(ordered[0]), scale_high, scale_low
+    item = ordered.item
+    highest, lowest = item(-1), item(0)
+    floor = max(TAIL_FLOOR * (item((3 * size) // 4) - item(size // 4)), (highest - lowest) * 0.01)
+    floor = max(floor, 1e-12)
+    top_sum = float(np.add.reduce(ordered[size - tail :]))
+    bottom_sum = float(np.add.reduce(ordered[:tail]))
+    scale_high = max(top_sum / tail - item(size - tail), floor)
+    scale_low = max(item(tail - 1) - bottom_sum / tail, floor)
+    return highest, lowest, scale_high, scale_low
 
 
 def _surprise(
@@ -181,10 +276,57 @@ def _surprise(
     `size` and that history's `edges`: the ln of the one-sided tail probabilities, the
     empirical `(k + 1) / (n + 1)` less one for each tail scale a value lies past the history's
     extreme; NaN for a missing value. A row with no history (its edges NaN) gets 0."""
+    values, at_least, at_most, size, *edges = np.broadcast_arrays(
+        values, at_least, at_most, size, *edges
+    )
+    counts = (at_least, at_most, size)
+    if values.dtype != np.float64 or edges[0].dtype != np.float64:
+        return _plain_surprise(values, at_least, at_most, size, edges)
+    if any(c.dtype != np.float64 and c.dtype.kind not in "iu" for c in counts):
+        return _plain_surprise(values, at_least, at_most, size, edges)
+    # the same steps in float64, in place, with each distinct count's log taken once
+    highest, lowest, scale_high, scale_low = edges
+    log_of_next = _log_of_next(*counts)
+    denominator = log_of_next(size)
+    with np.errstate(invalid="ignore"):
+        # fmax: a missing value or edge is past nothing
+        past_high = np.subtract(values, highest)
+        past_high /= scale_high
+        np.fmax(past_high, 0.0, out=past_high)
+        past_low = np.subtract(lowest, values)
+        past_low /= scale_low
+        np.fmax(past_low, 0.0, out=past_low)
+    log_high = log_of_next(at_least)
+    log_high -= denominator
+    log_high -= past_high
+    log_low = log_of_next(at_most)
+    log_low -= denominator
+    log_low -= past_low
+    high = np.less(log_high, log_low)
+    nearer = np.minimum(log_high, log_low, out=past_high)
+    nearer += np.log(2.0)
+    surprise = np.clip(np.negative(nearer, out=nearer), 0.0, None, out=nearer)
+    if np.isnan(surprise).any():  # negative counts: negate as np.where does, NaN too
+        np.negative(surprise, out=surprise, where=~high)
+    else:  # x * 1.0 is x and x * -1.0 is -x, zeros included
+        sign = np.multiply(high, 2.0, out=past_low)
+        sign -= 1.0
+        surprise *= sign
+    surprise[np.isnan(values)] = np.nan
+    return surprise
+
+
+def _plain_surprise(
+    values: np.ndarray,
+    at_least: np.ndarray,
+    at_most: np.ndarray,
+    size: np.ndarray,
+    edges: list[np.ndarray],
+) -> np.ndarray:
+    """`_surprise`, step by step, in whatever types its arguments have."""
     highest, lowest, scale_high, scale_low = edges
     denominator = np.log(size + 1.0)
     with np.errstate(invalid="ignore"):
-        # fmax: a missing value or edge is past nothing
         past_high = np.fmax((values - highest) / scale_high, 0.0)
         past_low = np.fmax((lowest - values) / scale_low, 0.0)
     log_high = np.log(at_least + 1.0) - denominator - past_high
@@ -194,6 +336,18 @@ def _surprise(
     surprise = np.where(log_high < log_low, surprise, -surprise)
     surprise[np.isnan(values)] = np.nan
     return surprise
+
+
+def _log_of_next(*counts: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """`np.log(count + 1.0)`, each distinct count's taken once where the `counts` are many
+    whole numbers (the history's sizes and counts), else elementwise."""
+    if all(c.dtype.kind in "iu" and c.ndim == 1 and c.size >= 4096 for c in counts):
+        low = min(int(c.min()) for c in counts)
+        high = max(int(c.max()) for c in counts)
+        if low >= 0 and high < counts[0].size:
+            logs = np.log(np.arange(high + 1) + 1.0)
+            return logs.take
+    return lambda count: np.log(count + 1.0)
 
 
 def _present(values: np.ndarray) -> np.ndarray:
