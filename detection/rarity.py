@@ -19,7 +19,6 @@ about `len(values) * log(window)` comparisons.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +34,8 @@ TAIL_FLOOR = 0.3
 #: The most rows ranked against one sorted window (a power of two), and the fewest.
 BLOCK = 1024
 MIN_BLOCK = 64
+#: Rows `_surprise` works on at a time, so that its steps run in cache.
+CHUNK = 16384
 
 
 def block_size(row: int) -> int:
@@ -140,18 +141,24 @@ def trailing_rarity(
         start = end
     # each row takes its block's history size, edges and tail scales, and band (NaN if none)
     history = np.zeros(n_rows, dtype=np.int64)
-    edges = np.empty((4, n_rows))  # highest, lowest, tail scale above, below
-    lower, upper = np.empty(n_rows), np.empty(n_rows)
-    per_row = (*edges, lower, upper)
-    for row in per_row:
-        row[:first] = np.nan
+    lower, upper, surprise = np.empty(n_rows), np.empty(n_rows), np.empty(n_rows)
+    lower[:first] = upper[:first] = surprise[:first] = np.nan
     if firsts:
         block_of_row = np.repeat(np.arange(len(firsts)), np.diff(np.append(firsts, n_rows)))
         np.take(sizes, block_of_row, out=history[first:])
-        for per_block, row in zip(np.array(block_edges).T, per_row, strict=True):
-            per_block.take(block_of_row, out=row[first:])
-    surprise = _surprise(values, at_least, at_most, history, edges)
-    surprise[:first] = np.nan
+        per_block = np.array(block_edges).T
+        per_block[4].take(block_of_row, out=lower[first:])
+        per_block[5].take(block_of_row, out=upper[first:])
+        # the edges per row a few blocks at a time, so they need not all be held at once
+        edges = np.empty((4, min(n_rows - first, 4 * CHUNK)))
+        for start in range(first, n_rows, edges.shape[1]):
+            rows = slice(start, start + edges.shape[1])
+            blocks = block_of_row[start - first : rows.stop - first]
+            for per_row, edge in zip(edges, per_block[:4], strict=True):
+                edge.take(blocks, out=per_row[: len(blocks)])
+            surprise[rows] = _surprise(
+                values[rows], at_least[rows], at_most[rows], history[rows], edges[:, : len(blocks)]
+            )
     if wanted is not None:
         surprise[~wanted] = np.nan
     return Rarity(surprise, history, lower, upper)
@@ -280,39 +287,43 @@ def _surprise(
         values, at_least, at_most, size, *edges
     )
     counts = (at_least, at_most, size)
-    if values.dtype != np.float64 or edges[0].dtype != np.float64:
+    if values.ndim != 1 or values.dtype != np.float64 or edges[0].dtype != np.float64:
         return _plain_surprise(values, at_least, at_most, size, edges)
     if any(c.dtype != np.float64 and c.dtype.kind not in "iu" for c in counts):
         return _plain_surprise(values, at_least, at_most, size, edges)
-    # the same steps in float64, in place, with each distinct count's log taken once
-    highest, lowest, scale_high, scale_low = edges
-    log_of_next = _log_of_next(*counts)
-    denominator = log_of_next(size)
-    with np.errstate(invalid="ignore"):
-        # fmax: a missing value or edge is past nothing
-        past_high = np.subtract(values, highest)
-        past_high /= scale_high
-        np.fmax(past_high, 0.0, out=past_high)
-        past_low = np.subtract(lowest, values)
-        past_low /= scale_low
-        np.fmax(past_low, 0.0, out=past_low)
-    log_high = log_of_next(at_least)
-    log_high -= denominator
-    log_high -= past_high
-    log_low = log_of_next(at_most)
-    log_low -= denominator
-    log_low -= past_low
-    high = np.less(log_high, log_low)
-    nearer = np.minimum(log_high, log_low, out=past_high)
-    nearer += np.log(2.0)
-    surprise = np.clip(np.negative(nearer, out=nearer), 0.0, None, out=nearer)
-    if np.isnan(surprise).any():  # negative counts: negate as np.where does, NaN too
-        np.negative(surprise, out=surprise, where=~high)
-    else:  # x * 1.0 is x and x * -1.0 is -x, zeros included
-        sign = np.multiply(high, 2.0, out=past_low)
-        sign -= 1.0
-        surprise *= sign
-    surprise[np.isnan(values)] = np.nan
+    # `_plain_surprise`'s steps in float64, a chunk of rows at a time in buffers that stay in
+    # cache, with each distinct whole count's log taken once
+    logs = _logs_of_next(*counts)
+    surprise = np.empty(len(values))
+    buffers = np.empty((4, min(len(values), CHUNK)))
+    for start in range(0, len(values), CHUNK):
+        rows = slice(start, start + CHUNK)
+        v, least, most, n = values[rows], at_least[rows], at_most[rows], size[rows]
+        highest, lowest, scale_high, scale_low = (edge[rows] for edge in edges)
+        past_high, past_low, log_high, log_low = (buffer[: len(v)] for buffer in buffers)
+        out = surprise[rows]
+        with np.errstate(invalid="ignore"):
+            # fmax: a missing value or edge is past nothing
+            np.divide(np.subtract(v, highest, out=past_high), scale_high, out=past_high)
+            np.fmax(past_high, 0.0, out=past_high)
+            np.divide(np.subtract(lowest, v, out=past_low), scale_low, out=past_low)
+            np.fmax(past_low, 0.0, out=past_low)
+        denominator = _log_of_next(n, logs, out)
+        np.subtract(_log_of_next(least, logs, log_high), denominator, out=log_high)
+        log_high -= past_high
+        np.subtract(_log_of_next(most, logs, log_low), denominator, out=log_low)
+        log_low -= past_low
+        high = np.less(log_high, log_low)
+        nearer = np.minimum(log_high, log_low, out=out)
+        nearer += np.log(2.0)
+        np.clip(np.negative(nearer, out=out), 0.0, None, out=out)
+        if np.isnan(out).any():  # negative counts: negate as np.where does, NaN too
+            np.negative(out, out=out, where=~high)
+        else:  # x * 1.0 is x and x * -1.0 is -x, zeros included
+            sign = np.multiply(high, 2.0, out=past_high)
+            sign -= 1.0
+            out *= sign
+        out[np.isnan(v)] = np.nan
     return surprise
 
 
@@ -338,16 +349,23 @@ def _plain_surprise(
     return surprise
 
 
-def _log_of_next(*counts: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """`np.log(count + 1.0)`, each distinct count's taken once where the `counts` are many
-    whole numbers (the history's sizes and counts), else elementwise."""
-    if all(c.dtype.kind in "iu" and c.ndim == 1 and c.size >= 4096 for c in counts):
+def _logs_of_next(*counts: np.ndarray) -> np.ndarray | None:
+    """`np.log(k + 1.0)` for every whole k up to the largest of the `counts`, where they are
+    many whole numbers (the history's sizes and counts): each distinct one's log is taken
+    once. None where they are not."""
+    if all(c.dtype.kind in "iu" for c in counts) and counts[0].size >= 4096:
         low = min(int(c.min()) for c in counts)
         high = max(int(c.max()) for c in counts)
         if low >= 0 and high < counts[0].size:
-            logs = np.log(np.arange(high + 1) + 1.0)
-            return logs.take
-    return lambda count: np.log(count + 1.0)
+            return np.log(np.arange(high + 1) + 1.0)
+    return None
+
+
+def _log_of_next(count: np.ndarray, logs: np.ndarray | None, out: np.ndarray) -> np.ndarray:
+    """`np.log(count + 1.0)` into `out`, looked up in `logs` when there are."""
+    if logs is not None:
+        return np.take(logs, count, out=out)
+    return np.log(np.add(count, 1.0, out=out), out=out)
 
 
 def _present(values: np.ndarray) -> np.ndarray:
