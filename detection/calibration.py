@@ -25,13 +25,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from detection import rarity
 from detection.base import OnlineState
 from detection.episodes import GAP
 from detection.explain import odds
 from detection.rarity import trailing_rarity
+from detection.rolling import moving_max
 
 #: Earlier scores each score is ranked among.
 HISTORY = 8000
@@ -55,8 +55,14 @@ def severity_from_rarity(surprise: np.ndarray | float) -> np.ndarray:
     up to S, the SURPRISE_AT_SEVERITY_0_9 (RARE), and `sqrt(s / S)` past it, so a flag starts
     at 0.9 or more, a new record in a full history (8.3 nats) gets 0.93, four times S 0.99 and
     sixteen times 0.9999: the very rare stay apart from the rare. NaN stays NaN."""
-    s = np.clip(np.asarray(surprise, dtype=float), 0.0, None) / SURPRISE_AT_SEVERITY_0_9
-    return 1.0 - np.power(10.0, -np.where(s > 1.0, np.sqrt(s), s))
+    s = np.clip(np.asarray(surprise, dtype=float), 0.0, None)
+    if np.ndim(s) == 0:
+        s = s / SURPRISE_AT_SEVERITY_0_9
+        return 1.0 - np.power(10.0, -np.where(s > 1.0, np.sqrt(s), s))
+    # the same steps, in place
+    s /= SURPRISE_AT_SEVERITY_0_9
+    np.sqrt(s, out=s, where=s > 1.0)
+    return np.subtract(1.0, np.power(10.0, np.negative(s, out=s), out=s), out=s)
 
 
 def rarity_from_severity(severity: float) -> float:
@@ -120,12 +126,11 @@ def calibrate(
     rare = RARE if rare is None else rare
     score = np.asarray(score, dtype=float)
     n = len(score)
-    row = np.arange(n)
-    position = offset + row
     ranked = trailing_rarity(score, HISTORY, first=first, offset=offset)
     surprise = np.clip(ranked.surprise, 0, None)
     needed = _needed(ranked.history, rare)
-    early = np.flatnonzero((position < learning) & (row >= first))
+    # the rows from `first` on in the series' first `learning` rows
+    early = np.arange(max(first, 0), max(first, 0, min(n, learning - offset)))
     if early.size:
         if ahead:
             end = min(n, early[-1] + 1 + HISTORY)
@@ -135,13 +140,18 @@ def calibrate(
             needed[early] = _needed(after.history[::-1][: early.size], rare)
         else:
             surprise[early] = np.nan
-    going = np.asarray(past, dtype=bool) & (row >= first)
+    going = np.array(past, dtype=bool)
+    going[: max(first, 0)] = False
     if not ahead:
-        going &= position >= learning
-    beaten = pd.Series(np.where(row >= beat_from, score, np.nan))
-    previous = beaten.shift(1).rolling(RECENT, min_periods=1).max().to_numpy()
-    beats = score > np.nan_to_num(previous, nan=-np.inf)
-    starts = going & (np.nan_to_num(surprise) >= needed) & beats
+        going[: max(learning - offset, 0)] = False
+    # the highest score of the RECENT rows before each (from `beat_from` on), -inf if none
+    # (fmax skips NaN; a moving maximum skips infinite scores, as pandas' does)
+    before = np.concatenate(([np.nan], score[:-1]))[:n]
+    before[: max(beat_from + 1, 0)] = np.nan
+    beats = score > np.fmax(moving_max(before, RECENT, 1), -np.inf)
+    # np.nan_to_num, but for the infinite surprises where no surprise is enough (rare = inf)
+    reached = np.fmax(surprise, 0.0) if rare < np.inf else np.nan_to_num(surprise)
+    starts = going & (reached >= needed) & beats
     # a flag goes on over the rows past the threshold, with gaps of at most GAP rows (as
     # episodes do): clusters of such rows are flagged from their first start on
     rows_past = np.flatnonzero(going)
@@ -186,6 +196,11 @@ def calibrate_continuation(
 def _needed(history: np.ndarray, rare: float) -> np.ndarray:
     """The surprise a flag needs: `rare`, or in a short history (of at least LEARNING scores)
     that of a row beaten by TOLERATED earlier scores, if less."""
+    if history.dtype.kind in "iu" and history.size > HISTORY:
+        # the sizes are few (at most HISTORY + 1): work each one out once
+        low, high = int(history.min()), int(history.max())
+        if low >= 0 and high + 1 < history.size:
+            return _needed(np.arange(high + 1), rare).take(history)
     tolerant = np.log((history + 1.0) / (2.0 * (TOLERATED + 1)))
     return np.where(history >= LEARNING, np.minimum(rare, tolerant), rare)
 

@@ -28,3 +28,20 @@ def moving_median(
         padded = np.concatenate([np.full(short, np.nan), padded])
     trailing = bn.move_median(padded, window, min_count=min(max(1, min_periods), window))
     return trailing[max(short, 0) + ahead :]
+
+
+def moving_max(values: pd.Series | np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Each row's largest of the last `window` values, missing and infinite values skipped (as
+    pandas skips them); NaN where fewer than `min_periods` are left. The same as pandas'
+    `rolling(window, min_periods=...).max()`, with bottleneck's moving maximum."""
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    if n == 0:
+        return x.copy()
+    if np.isinf(x).any():
+        x = np.where(np.isinf(x), np.nan, x)
+    window = max(1, int(window))
+    short = window - n
+    if short > 0:
+        x = np.concatenate([np.full(short, np.nan), x])
+    return bn.move_max(x, window, min_count=min(max(1, min_periods), window))[max(short, 0) :]

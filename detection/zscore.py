@@ -190,6 +190,19 @@ class ZScoreDetector(Detector):
         """
         level = level or self._fitted_level()
         n = len(values)
+        if self.method == "robust":  # in numpy, the steps of the pandas code below
+            observed = values.to_numpy(dtype=float)
+            window = level.window
+            # in batch mode a point with less than a window before it borrows the first full
+            # estimate: a few points say too little about a scale
+            minimum = max(3, window // 4) if causal else window
+            center = moving_median(_shifted(observed), window, minimum)
+            deviation = np.abs(observed - center)
+            scale = MAD_TO_STD * moving_median(_shifted(deviation), window, minimum)
+            if not causal:
+                center = _backfilled(center, level.center)
+                scale = _backfilled(scale, level.scale)
+            return center, np.maximum(scale, level.floor)
         previous = values.shift(1)
         if self.method == "global":
             if not causal:
@@ -198,19 +211,10 @@ class ZScoreDetector(Detector):
             center, scale = trailing.mean(), trailing.std(ddof=0)
         else:
             window = level.window
-            # in batch mode a point with less than a window before it borrows the first full
-            # estimate: a few points say too little about a scale
             minimum = max(3, window // 4) if causal else window
             rolling = previous.rolling(window, min_periods=minimum)
-            if self.method == "robust":
-                center = pd.Series(moving_median(previous, window, minimum), index=values.index)
-                deviation = (values - center).abs()
-                scale = MAD_TO_STD * pd.Series(
-                    moving_median(deviation.shift(1), window, minimum), index=values.index
-                )
-            else:
-                center = rolling.mean()
-                scale = rolling.std(ddof=0)
+            center = rolling.mean()
+            scale = rolling.std(ddof=0)
         if not causal:
             center = center.bfill().fillna(level.center)
             scale = scale.bfill().fillna(level.scale)
@@ -343,3 +347,20 @@ class ZScoreDetector(Detector):
             band=band,
             explanation=describe_flagged(flagged, describe),
         )
+
+
+def _shifted(values: np.ndarray) -> np.ndarray:
+    """`values` a row later: the value before each row (NaN for the first)."""
+    return np.concatenate(([np.nan], values[:-1]))[: len(values)]
+
+
+def _backfilled(values: np.ndarray, last: float) -> np.ndarray:
+    """Each missing value replaced by the next one present (by `last` where none is), in
+    place: pandas' `bfill().fillna(last)`."""
+    gaps = np.flatnonzero(np.isnan(values))
+    if gaps.size:
+        # each run of missing values takes the value after its end
+        ends = np.where(np.append(np.diff(gaps) != 1, True), gaps + 1, len(values))
+        following = np.minimum.accumulate(ends[::-1])[::-1]
+        values[gaps] = np.append(values, last)[following]
+    return values
