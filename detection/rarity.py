@@ -101,8 +101,10 @@ def trailing_rarity(
     sizes: list[int] = []
     block_edges: list[tuple[float, ...]] = []
     not_ranked = (np.nan,) * 6
+    steps = np.arange(BLOCK)
     while start < n_rows:
-        low, end = max(0, start), min(n_rows, start + block_size(offset + start))
+        rows_in_block = BLOCK if offset + start >= 16 * BLOCK else block_size(offset + start)
+        low, end = max(0, start), min(n_rows, start + rows_in_block)
         rows = slice(max(start, first), end)
         # each block is sorted once: to rank its values, then to enter the window
         block = values[low:end]
@@ -110,6 +112,7 @@ def trailing_rarity(
         last = block[order[-1]] if len(block) else 0.0
         present = len(block) if last == last else np.count_nonzero(block == block)
         entering = order[:present]
+        entering_rows = entering + low
         size = len(ordered)
         # the entering values merge into the window, after the values equal to them
         merged = np.concatenate((ordered, block.take(entering)))
@@ -122,8 +125,7 @@ def trailing_rarity(
         if size and ranked < len(block) and (wanted is None or wanted[rows].any()):
             if ranked == 0:  # the merge tells how many history values are at most each
                 most = (by_value >= size).nonzero()[0]
-                most -= np.arange(present)
-                entering_rows = entering + low
+                most -= steps[:present]
                 at_least[entering_rows] = _at_least(ordered, merged[size:], most)
                 at_most[entering_rows] = most
                 if present < len(block):
@@ -136,7 +138,7 @@ def trailing_rarity(
                 at_most[rows.start + by_needle] = most
             k = int(band_quantile * size)
             block_edges[-1] = (*_edges(ordered), ordered[k], ordered[size - 1 - k])
-        merged_rows = np.concatenate((ordered_rows, (entering + low).astype(row_type)))
+        merged_rows = np.concatenate((ordered_rows, entering_rows.astype(row_type)))
         ordered, ordered_rows = _leave(merged, merged_rows, by_value, end - window, signed_zeros)
         start = end
     # each row takes its block's history size, edges and tail scales, and band (NaN if none)
