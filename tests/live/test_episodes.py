@@ -92,7 +92,9 @@ def test_episodes_in_the_last_hour_are_counted_per_series_in_one_summary(databas
     quiet.loc[[2960, 2962], "value"] -= [12, 20]
     add(store, "quiet", quiet.iloc[:2990])
     apart = frame.copy()
-    apart.loc[2975, "value"] += 25  # a third spike, far enough from the others to stand alone
+    # a third spike 13 points after the others is a new episode only if it is far rarer than
+    # their peak (within 100 points, twice its score); a +25 would not be flagged at all
+    apart.loc[2975, "value"] += 60
     add(store, "apart", apart)
     scoring.round()
 
