@@ -4,13 +4,12 @@ Four views of each point are ranked among the same view of the series' previous 
 points (see `detection.rarity`): its value, its change from the point before, the level and
 the spread of the last LOCAL points. A series that repeats daily or weekly is judged by its
 departure from the same time on the previous days or weeks instead (see `detection.cycles`):
-the departure's own
-value, change, level and spread, so a peak that does not come is as visible as one that
-comes too high, and a day that starts to climb shows in its level within hours. Each rank
-gives a surprise in nats (`-ln p` of a two-sided tail probability); the score is their sum.
-Ranking a series
-against itself calibrates the score by construction: a noisy or heavy-tailed series is judged
-by its own tails, so a flag at the default threshold is about as rare on every series.
+the departure's own value, change, level and spread, so a peak that does not come is as
+visible as one that comes too high, and a day that starts to climb shows in its level within
+hours. Each rank gives a surprise in nats (`-ln p` of a two-sided tail probability); the
+score is their sum. Ranking a series against itself calibrates the score by construction: a
+noisy or heavy-tailed series is judged by its own tails, so a flag at the default threshold
+is about as rare on every series.
 
 Five rules keep flags to the moments worth an alert:
 - a learning period: no point is flagged before the series has LEARNING points of history,
