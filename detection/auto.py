@@ -366,8 +366,9 @@ def explain(
     cycle: str | None = None,
 ) -> str:
     """'812 against an expected 140: the value is the highest in 8,000 points; ...', naming
-    the views that stood out (value, or for a daily series the departure from the same time
-    on the previous days; change, level, spread; in that order)."""
+    the views that stood out (value, change, level, spread, in that order; for a point judged
+    by its daily or weekly `cycle`, those of its departure from the same time on the previous
+    days or weeks)."""
     prefix = f"{cycle} " if cycle else ""
     names = [prefix + name for name in ("value", "change", "level", "spread")]
     notable = [name for name in names if abs(np.nan_to_num(rarity[name].surprise[i])) >= NOTABLE]
