@@ -17,6 +17,7 @@ import pandas as pd
 from alerts.episodes import duration, when
 from components.layout import paged_grid_options
 from detection.explain import number
+from detection.quality import plural
 
 #: The chart shades at most this many spans; closer episodes are merged until they fit.
 MAX_SHADED = 150
@@ -62,8 +63,7 @@ def count_words(episodes: int, points: int) -> tuple[str, str]:
     or ('No anomalies', '') when nothing is flagged."""
     if not episodes:
         return "No anomalies", ""
-    badge = f"{episodes:,} anomaly episode{'' if episodes == 1 else 's'}"
-    return badge, f"{points:,} flagged point{'' if points == 1 else 's'}"
+    return plural(episodes, "anomaly episode"), plural(points, "flagged point")
 
 
 def episode_rows(table: pd.DataFrame) -> list[dict]:

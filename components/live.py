@@ -12,6 +12,7 @@ from tsdownsample import MinMaxLTTBDownsampler
 
 from components.charts import BAND_COLOUR, VALUE_COLOUR
 from detection.explain import number
+from detection.quality import plural
 from live.status import LearningLeft, step_of
 
 #: Window choices of the charts: label -> length.
@@ -104,14 +105,14 @@ def _news(row: dict, learning: LearningLeft | None, *, stopped: bool) -> list[ht
         if others > 0:
             lines.append(
                 html.Div(
-                    f"{others} more anomaly episode{'' if others == 1 else 's'} in the last hour",
+                    f"{plural(others, 'more anomaly episode')} in the last hour",
                     className="small text-danger",
                 )
             )
     elif episodes:
         lines.append(
             html.Div(
-                f"{episodes} anomaly episode{'' if episodes == 1 else 's'} in the last hour",
+                f"{plural(episodes, 'anomaly episode')} in the last hour",
                 className="small text-danger fw-semibold",
             )
         )
@@ -158,7 +159,7 @@ def open_episode_text(row: dict, *, stopped: bool = False) -> str:
 def learning_text(learning: LearningLeft) -> str:
     """'Learning: about 3 h 20 min (400 points) to go', or the points alone while the
     series' step is not known."""
-    points = f"{learning.points:,} point{'' if learning.points == 1 else 's'}"
+    points = plural(learning.points, "point")
     if learning.duration is None:
         return f"Learning: {points} to go"
     return f"Learning: about {about(learning.duration)} ({points}) to go"
@@ -176,7 +177,7 @@ def about(duration: pd.Timedelta) -> str:
     if hours < 24:
         return f"{hours} h" + (f" {minutes} min" if minutes else "")
     days, hours = divmod(hours + (minutes >= 30), 24)
-    return f"{days} day{'' if days == 1 else 's'}" + (f" {hours} h" if hours else "")
+    return plural(days, "day") + (f" {hours} h" if hours else "")
 
 
 def _clock(stamp: pd.Timestamp, day: pd.Timestamp | None, seconds: bool) -> str:
