@@ -88,8 +88,8 @@ def trailing_rarity(
     at_most = np.zeros(n_rows, dtype=np.int64)
     at = offset + first
     start = first - at % block_size(at)  # the block the first wanted row is in
-    # the window, sorted as `_slide` would keep it, and the row each of its values came from:
-    # it slides by rows, so the values that leave need not be sorted and searched for
+    # the window, sorted, and the row each of its values came from: it slides by rows, so the
+    # values that leave need not be sorted and searched for
     row_type = np.int32 if n_rows < 2**31 else np.int64
     before = values[max(0, start - window) : max(0, start)]
     history_values = _present(before)
@@ -178,8 +178,7 @@ def _leave(
 
     Which of equal values leave does not matter, except for zeros: -0.0 and 0.0 are equal but
     not the same, so where the series holds a -0.0 (`signed_zeros`) the leftmost zeros leave,
-    as many as the rows leaving, as in `_slide`, and the zeros that stay take the rows that
-    stay."""
+    as many as the rows leaving, and the zeros that stay take the rows that stay."""
     if leave_before <= 0:
         return merged.take(by_value), rows.take(by_value)
     keep = (rows >= leave_before).take(by_value)
@@ -372,23 +371,3 @@ def _log_of_next(count: np.ndarray, logs: np.ndarray | None, out: np.ndarray) ->
 
 def _present(values: np.ndarray) -> np.ndarray:
     return values[~np.isnan(values)]
-
-
-def _slide(ordered: np.ndarray, leaving: np.ndarray, entering: np.ndarray) -> np.ndarray:
-    """The sorted window with the sorted `entering` put in and `leaving` taken out (in that
-    order: with a window shorter than a block, some values leave in the slide they enter)."""
-    if entering.size:
-        merged = np.concatenate([ordered, entering])
-        merged.sort(kind="stable")  # two sorted runs: a linear merge
-        ordered = merged
-    if leaving.size:
-        gone = np.sort(leaving)
-        where = np.searchsorted(ordered, gone, side="left")
-        # equal values leave from consecutive places: add each one's rank among its equals
-        new_value = np.concatenate([[True], gone[1:] != gone[:-1]])
-        run_start = np.maximum.accumulate(np.where(new_value, np.arange(gone.size), 0))
-        where += np.arange(gone.size) - run_start
-        keep = np.ones(len(ordered), dtype=bool)
-        keep[where] = False
-        ordered = ordered[keep]
-    return ordered

@@ -130,12 +130,6 @@ def helper_outputs() -> dict[str, object]:
                 needles = np.sort(np.round(rng.normal(size=300) * 0.04, 1))
             out[f"_counts/{size}/{kind}"] = rarity._counts(ordered, needles)
             out[f"_edges/{size}/{kind}"] = rarity._edges(ordered)
-            for n_leave, n_enter in ((0, 0), (0, 5), (min(size, 5), 0), (min(size, 100), 300)):
-                leaving = rng.choice(ordered, n_leave, replace=False)
-                entering = np.sort(needles[:n_enter])
-                slid = rarity._slide(ordered, leaving, entering)
-                out[f"_slide/{size}/{kind}/{n_leave}/{n_enter}"] = slid
-            out[f"_slide/{size}/{kind}/both"] = rarity._slide(ordered, needles[:3], needles)
     values = np.r_[rng.normal(size=5000) * 3, np.nan, np.inf, -np.inf, 0.0, -0.0]
     least = rng.integers(0, 8001, len(values)).astype(float)
     most = rng.integers(0, 8001, len(values)).astype(float)
