@@ -76,59 +76,39 @@ SAME_TIME = {
     "daily": f"on the last {CYCLES} days",
     "weekly": f"of the week in the last {CYCLES} weeks",
 }
-#: What each view is called, its record high and low, and how to say it is unusually so.
-VIEWS = {
-    "value": (
-        "the value",
-        ("highest", "lowest"),
-        ("higher than usual", "lower than usual"),
-    ),
-    "change": (
-        "the change from the point before",
-        ("largest rise", "largest fall"),
-        ("a larger rise than usual", "a larger fall than usual"),
-    ),
-    "level": (
-        f"the level of the last {LOCAL} points",
-        ("highest", "lowest"),
-        ("higher than usual", "lower than usual"),
-    ),
-    "spread": (
-        f"the spread of the last {LOCAL} points",
-        ("widest", "narrowest"),
-        ("wider than usual", "narrower than usual"),
-    ),
-    **{
-        f"{cycle} value": (
-            f"the departure from the same time {same}",
-            ("largest rise", "largest fall"),
-            ("a larger rise than usual", "a larger fall than usual"),
-        )
-        for cycle, same in SAME_TIME.items()
-    },
-    **{
-        f"{cycle} change": (
-            f"the change from the point before, net of the {cycle} cycle,",
-            ("largest rise", "largest fall"),
-            ("a larger rise than usual", "a larger fall than usual"),
-        )
-        for cycle in SAME_TIME
-    },
-    **{
+#: A view's record high and low, and how to say it is unusually so, for views of a level, of
+#: a change (or a departure) and of a spread.
+HIGH = (("highest", "lowest"), ("higher than usual", "lower than usual"))
+RISE = (("largest rise", "largest fall"), ("a larger rise than usual", "a larger fall than usual"))
+WIDE = (("widest", "narrowest"), ("wider than usual", "narrower than usual"))
+
+
+def _cycle_views(cycle: str, same: str) -> dict[str, tuple]:
+    """The views of the departure from a cycle, as VIEWS names them."""
+    return {
+        f"{cycle} value": (f"the departure from the same time {same}", *RISE),
+        f"{cycle} change": (f"the change from the point before, net of the {cycle} cycle,", *RISE),
         f"{cycle} level": (
             f"the level of the last {LOCAL} points against the same times {same}",
-            ("highest", "lowest"),
-            ("higher than usual", "lower than usual"),
-        )
-        for cycle, same in SAME_TIME.items()
-    },
-    **{
+            *HIGH,
+        ),
         f"{cycle} spread": (
             f"the spread of the last {LOCAL} points around the {cycle} cycle",
-            ("widest", "narrowest"),
-            ("wider than usual", "narrower than usual"),
-        )
-        for cycle in SAME_TIME
+            *WIDE,
+        ),
+    }
+
+
+#: What each view is called, its record high and low, and how to say it is unusually so.
+VIEWS = {
+    "value": ("the value", *HIGH),
+    "change": ("the change from the point before", *RISE),
+    "level": (f"the level of the last {LOCAL} points", *HIGH),
+    "spread": (f"the spread of the last {LOCAL} points", *WIDE),
+    **{
+        name: words
+        for cycle, same in SAME_TIME.items()
+        for name, words in _cycle_views(cycle, same).items()
     },
 }
 
