@@ -41,7 +41,7 @@ from detection.episodes import GAP
 from detection.explain import number, odds
 from detection.params import severity_threshold
 from detection.rarity import BLOCK, Rarity, rarity_at, trailing_rarity
-from detection.rolling import moving_median
+from detection.rolling import moving_max, moving_median
 from detection.scored import make_scored_frame
 
 #: Points of the series' own history each view is ranked in.
@@ -283,7 +283,7 @@ class AutoDetector(Detector):
         surprise = np.vstack([np.abs(s) for s in judged_by.values()])
         score = np.where(np.isnan(values), np.nan, np.nansum(surprise, axis=0))
         severity = severity_from_surprise(score)
-        before = pd.Series(score).shift(1).rolling(RECENT, min_periods=1).max().to_numpy()
+        before = moving_max(np.concatenate([[np.nan], score[:-1]]), RECENT, 1)
         position = offset + np.arange(len(values))
         candidate = (
             (score >= surprise_at(self.threshold))
