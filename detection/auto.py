@@ -24,8 +24,12 @@ Five rules keep flags to the moments worth an alert:
 - the expected value is the median of the LOCAL points before (or, for a daily or weekly
   series, of the same time on the previous days or weeks), which a spike cannot drag.
 
-Batch and streaming scores are the same: every rank is causal, the blocks it is computed in
-are aligned to the series' row numbers, and a stream keeps its last episode in its state.
+Streaming scores are the same however a stream is cut into batches: every rank is causal,
+the blocks it is computed in are aligned to the series' row numbers, and a stream keeps its
+last episode in its state. Batch scores are the same too, but in a series' first days: a
+stream needs a week of history to tell that a series repeats daily or weekly, while batch
+mode, which knows the whole series, judges it by its cycle from the first day it can (see
+`detection.cycles.cycle_modes`).
 """
 
 from __future__ import annotations
@@ -207,6 +211,7 @@ class AutoDetector(Detector):
             learning=self.learning_,
             periods=self.cycles_,
             memory=self.memory_,
+            hindsight=True,
         )
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
@@ -238,16 +243,26 @@ class AutoDetector(Detector):
         learning: int,
         periods: dict[str, int],
         memory: dict,
+        hindsight: bool = False,
     ) -> pd.DataFrame:
         """Score rows `first:` of `values` (row `offset` of the series onwards), which end with
         the rows of `frame`; the rows before `first` are history, and the series' first
         `learning` rows are never flagged. `periods`: the rows of the cycles it may be
         judged by (see `detection.cycles`).
-        `memory`: the last episode before `first` (see `_hold_repeats`), brought up to date."""
+        `memory`: the last episode before `first` (see `_hold_repeats`), brought up to date.
+        With `hindsight` (batch mode: `values` is the whole series), the series' first days
+        are judged by the cycle its first HISTORY rows show, before a stream could tell."""
         ranked_from = max(0, first - RECENT)
         previous = np.concatenate([[np.nan], values[:-1]])
         expected = moving_median(previous, LOCAL, 1)
-        cycles = cycle_modes(values, periods, history=HISTORY, offset=offset, first=ranked_from)
+        cycles = cycle_modes(
+            values,
+            periods,
+            history=HISTORY,
+            offset=offset,
+            first=ranked_from,
+            hindsight=hindsight,
+        )
         judged_by_cycle = cycles.mode >= 0
         # a series that repeats daily (weekly) is judged by its departure from the same time
         # on the previous days (weeks) instead of its value: the departure's own value,

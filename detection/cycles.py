@@ -108,13 +108,23 @@ class Cycles:
 
 
 def cycle_modes(
-    values: np.ndarray, periods: dict[str, int], *, history: int, offset: int, first: int
+    values: np.ndarray,
+    periods: dict[str, int],
+    *,
+    history: int,
+    offset: int,
+    first: int,
+    hindsight: bool = False,
 ) -> Cycles:
     """Per row from `first` on, the cycle (of `periods`, by name) that judges it: decided for
     each block of rows (as `detection.rarity` lays them on the series' row numbers: short at
     the start, so a young series is judged by its cycle soon) from every SAMPLE-th of the
     `history` rows before it, by `closeness`; the closer of the cycles within CLOSE, the day
-    unless the week is closer by WEEK_OVER_DAY."""
+    unless the week is closer by WEEK_OVER_DAY.
+
+    With `hindsight` (batch mode: `values` is the whole series, `offset` 0), the rows of the
+    blocks too early to decide on, in the first days of the series, take the cycle the
+    series' first `history` rows decide, once CYCLES of its periods are known."""
     names = tuple(periods)
     usual = {
         name: cycle_expected(values, period, nearer_of_two=name == "weekly")
@@ -122,24 +132,42 @@ def cycle_modes(
     }
     n_rows = len(values)
     mode = np.full(n_rows, -1, dtype=np.int8)
+    undecided = np.zeros(n_rows, dtype=bool)
     at = offset + first
     start = first - at % block_size(at)
     while start < n_rows:
         end = min(n_rows, start + block_size(offset + start))
         low = max(0, start - history)
         low += -(offset + low) % SAMPLE  # the first sampled row: a multiple of SAMPLE
-        past = slice(low, max(low, start), SAMPLE)
-        ratios = [
-            closeness(values[past], values[past] - usual[name][past], periods["daily"])
-            for name in names
-        ]
-        best = -1
-        for k, ratio in enumerate(ratios):
-            if ratio < CLOSE and (best < 0 or ratio < WEEK_OVER_DAY * ratios[best]):
-                best = k
-        mode[max(start, first) : end] = best
+        ratios = _ratios(values, usual, periods, slice(low, max(low, start), SAMPLE))
+        mode[max(start, first) : end] = _closest(ratios)
+        undecided[max(start, first) : end] = all(np.isinf(ratios))
         start = end
+    if hindsight and names and undecided.any():
+        best = _closest(_ratios(values, usual, periods, slice(0, history, SAMPLE)))
+        if best >= 0:
+            known = np.arange(n_rows) >= CYCLES * periods[names[best]]
+            mode[undecided & known] = best
     return Cycles(names, mode, usual)
+
+
+def _ratios(
+    values: np.ndarray, usual: dict[str, np.ndarray], periods: dict[str, int], rows: slice
+) -> list[float]:
+    """Each cycle's `closeness` over the (sampled) `rows`."""
+    return [
+        closeness(values[rows], values[rows] - expected[rows], periods["daily"])
+        for expected in usual.values()
+    ]
+
+
+def _closest(ratios: list[float]) -> int:
+    """The index of the cycle that judges, from their closeness `ratios`; -1 for none."""
+    best = -1
+    for k, ratio in enumerate(ratios):
+        if ratio < CLOSE and (best < 0 or ratio < WEEK_OVER_DAY * ratios[best]):
+            best = k
+    return best
 
 
 def closeness(values: np.ndarray, departure: np.ndarray, day: int) -> float:

@@ -128,6 +128,26 @@ def test_a_daily_peak_that_does_not_come_is_flagged_though_no_value_is_unusual()
     assert scored["episode"].dropna().nunique() <= 2  # the missed peak, nothing else
 
 
+def test_in_batch_a_daily_series_is_judged_by_its_cycle_from_its_fourth_day():
+    series = daily_series(12, seed=1)
+    peak = 4 * 144 + 36  # the top of the fifth day's cycle: a stream cannot tell it is daily yet
+    series.loc[peak - 20 : peak + 20, "value"] = 50.0
+    batch = make_detector("auto").fit_score(series)
+    stream = make_detector("auto").score_online(series)
+
+    start = batch.loc[peak - 20]
+    assert start["onset"]
+    assert "the departure from the same time on the last 3 days" in start["explanation"]
+    assert "same time" not in stream.loc[peak - 20, "explanation"]
+    # the band follows the cycle in batch, where a stream's spans the whole day
+    fifth_day = slice(5 * 144, 6 * 144 - 1)
+    batch_width = (batch["upper"] - batch["lower"]).loc[fifth_day].max()
+    assert batch_width < 0.6 * (stream["upper"] - stream["lower"]).loc[fifth_day].min()
+    # once a stream has a week of days to tell, batch and streaming agree
+    week = 8 * 144
+    np.testing.assert_allclose(batch["severity"][week:], stream["severity"][week:])
+
+
 def test_a_daily_series_without_anomaly_is_not_flagged_and_its_band_follows_the_cycle():
     scored = make_detector("auto").score_online(daily_series(12, seed=22))
     assert scored["episode"].dropna().nunique() <= 1
