@@ -17,10 +17,8 @@ from detection.quality import plural
 
 PERCENT = {"function": "params.value == null ? '' : d3.format('.0%')(params.value)"}
 RATE = {"function": "params.value == null ? '' : d3.format('.2f')(params.value)"}
-THRESHOLD = {
-    "function": "params.value == null ? '' : "
-    "(params.value > 1 ? 'none fits' : d3.format('.2f')(params.value))"
-}
+#: The budget column's cell when every threshold keeps to the budget.
+NEVER_BINDS = "never binds"
 
 FALSE_ALARMS_TIP = (
     f"Episodes (runs of flags, gaps of up to {GAP} points merged) that touch no labelled "
@@ -89,7 +87,17 @@ JUDGEMENT_COLUMNS = [
     {
         "headerName": "At the alert budget",
         "children": [
-            _column("budget_threshold", "Threshold", 98, valueFormatter=THRESHOLD),
+            _column(
+                "budget_threshold",
+                "Threshold",
+                98,
+                valueFormatter={"function": "params.data.budget_threshold_text"},
+                wrapText=True,  # 'never binds' takes two lines rather than losing its end
+                autoHeight=True,
+                cellStyle={"lineHeight": "1.35", "paddingTop": "11px", "paddingBottom": "11px"},
+                headerTooltip="The lowest severity threshold that keeps to the alert budget "
+                "('never binds' when every threshold does)",
+            ),
             _column("budget_recall", "Recall", 80, valueFormatter=PERCENT),
         ],
     },
@@ -147,10 +155,22 @@ def judgement_rows(judgements: Sequence[Judgement]) -> list[dict]:
             "alerts_per_day": _number(j.alerts_per_day),
             "point_f1": j.point.f1,
             "budget_threshold": j.budget_threshold,
+            "budget_threshold_text": budget_threshold_text(j),
             "budget_recall": None if j.at_budget is None else j.at_budget.recall,
         }
         rows.append(row)
     return rows
+
+
+def budget_threshold_text(judgement: Judgement) -> str:
+    """The budget's threshold as the table shows it: '0.52', 'none fits' (not even the most
+    severe point keeps to the budget), 'never binds', or '' without a budget."""
+    threshold = judgement.budget_threshold
+    if judgement.budget is None:
+        return ""
+    if threshold is None:
+        return NEVER_BINDS
+    return "none fits" if threshold > 1 else f"{threshold:.2f}"
 
 
 def evaluation_summary(judgements: Sequence[Judgement], events: int, *, online: bool) -> html.Div:
@@ -173,7 +193,32 @@ def evaluation_summary(judgements: Sequence[Judgement], events: int, *, online: 
                 + (" · online" if online else ""),
                 id="evaluate-best",
             ),
+            *[
+                html.Div(line, className="small text-muted mt-1", id=f"evaluate-{key}")
+                for key, line in (("unbound", budget_words(judgements)),)
+                if line
+            ],
         ]
+    )
+
+
+def _names(labels: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + f" and {labels[-1]}"
+
+
+def budget_words(judgements: Sequence[Judgement]) -> str:
+    """'At 5 alerts a day the budget never binds for Automatic: ...'; '' when it binds for
+    every detector, or no budget was given."""
+    free = [j.label for j in judgements if j.budget is not None and not j.budget_binds]
+    if not free:
+        return ""
+    budget = judgements[0].budget
+    them = "its" if len(free) == 1 else "their"
+    return (
+        f"At {budget:g} alerts a day the budget never binds for {_names(free)}: even flagging "
+        f"every point with a severity stays within it, so {them} own threshold is the one to "
+        "judge by."
     )
 
 
@@ -219,6 +264,24 @@ def precision_recall_figure(judgements: Sequence[Judgement]) -> go.Figure:
                 marker={"color": colour, "size": 12, "symbol": "diamond-open"},
                 hovertemplate="alert budget<br>recall %{x:.0%}, precision %{y:.0%}<extra></extra>",
             )
+    # what the markers mean, once for all detectors
+    figure.add_scatter(
+        x=[None],
+        y=[None],
+        mode="markers",
+        name="a detector's own threshold",
+        marker={"color": "#6c757d", "size": 11},
+        hoverinfo="skip",
+    )
+    if any(j.at_budget is not None for j in judgements):
+        figure.add_scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name="the alert budget's threshold",
+            marker={"color": "#6c757d", "size": 12, "symbol": "diamond-open"},
+            hoverinfo="skip",
+        )
     figure.update_layout(
         template="plotly_white",
         title="Precision and recall of anomaly windows as the severity threshold moves",

@@ -256,13 +256,14 @@ def alert_count(flags: np.ndarray, *, gap: int = 0) -> int:
 
 def budget_threshold(
     timestamps: object, severity: object, per_day: float, *, steps: int = 1000
-) -> float:
+) -> float | None:
     """The lowest severity threshold that keeps to `per_day` alerts a day on average over the
     span of the data (at least one day), a run of consecutive flagged rows being one alert.
 
     Thresholds are tried from 1 down and the search stops at the first one over the budget,
     so a threshold so low that everything merges into one long run is never chosen. Returns a
-    value above 1 when not even the most severe point fits.
+    value above 1 when not even the most severe point fits, and None when the budget never
+    binds: every threshold tried, down to the lowest, keeps to it.
     """
     if per_day < 0:
         raise DataError("An alert budget cannot be negative.")
@@ -273,6 +274,6 @@ def budget_threshold(
     chosen = float(np.nextafter(1.0, 2.0))  # not even the most severe points fit: flag none
     for threshold in np.linspace(1.0, 0.0, steps + 1)[:-1]:
         if alert_count(level >= threshold) > allowed:
-            break
+            return chosen
         chosen = float(threshold)
-    return chosen
+    return None

@@ -33,7 +33,9 @@ from detection.evaluation import (
 @dataclass(frozen=True)
 class Judgement:
     """How one detector did: at its own threshold (points, windows and episodes), over every
-    threshold (event-wise), and at the threshold that fits the alert budget."""
+    threshold (event-wise), and at the threshold that fits the alert `budget` (alerts a day,
+    when one was given): `budget_threshold` and `at_budget` are None when the budget never
+    binds."""
 
     detector: str
     point: Scores
@@ -44,10 +46,17 @@ class Judgement:
     at_budget: Scores | None
     warmup_rows: int
     seconds: float
+    budget: float | None = None
 
     @property
     def label(self) -> str:
         return DETECTORS[self.detector].label
+
+    @property
+    def budget_binds(self) -> bool:
+        """Whether a budget was given and some threshold keeps to it that a lower one would
+        not (else every threshold keeps to it)."""
+        return self.budget_threshold is not None
 
     @property
     def alerts_per_day(self) -> float:
@@ -82,8 +91,10 @@ def judge(
         threshold = at_budget = None
         if per_day is not None:
             threshold = budget_threshold(scored["timestamp"], severity, per_day)
+        if threshold is not None:
             budget_flags = np.nan_to_num(severity, nan=-1.0) >= threshold
             at_budget = event_scores(labels, budget_flags, gap=GAP)
+
         results.append(
             Judgement(
                 detector=name,
@@ -95,6 +106,7 @@ def judge(
                 at_budget=at_budget,
                 warmup_rows=int(scored.attrs.get("warmup_rows", 0)),
                 seconds=seconds,
+                budget=per_day,
             )
         )
     return results

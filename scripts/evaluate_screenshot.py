@@ -62,6 +62,10 @@ def main() -> None:
             driver.get(f"{url}/evaluate?dataset={answer.json()['id']}")
             wait = WebDriverWait(driver, 120)
             wait.until(lambda d: d.find_element(By.ID, "evaluate-label-column").text == "label")
+            if len(sys.argv) > 2:  # an alert budget to type in
+                budget = driver.find_element(By.ID, "evaluate-budget")
+                budget.clear()
+                budget.send_keys(sys.argv[2])
             driver.find_element(By.ID, "evaluate-run").click()
             wait.until(lambda d: d.find_elements(By.ID, "evaluate-best"))
             wait.until(lambda d: d.find_element(By.ID, "evaluate-run").is_enabled())

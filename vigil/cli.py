@@ -598,6 +598,8 @@ def evaluate(
             if j.at_budget is not None:
                 fits = "none fit" if j.budget_threshold > 1 else f"{j.budget_threshold:.2f}"
                 line += f"  {fits:>10} {j.at_budget.recall:>6.2f}"
+            elif j.budget is not None:
+                line += f"  {'never binds':>10} {'':>6}"
             click.echo(line)
             judged.setdefault(j.detector, []).append(j)
     if len(watched) > 1:

@@ -133,3 +133,33 @@ def test_the_page_says_what_a_false_alarm_is(dash_app):
 
     assert "runs of flags (episodes" in str(layout())
     assert "that touch no labelled anomaly" in str(layout())
+
+
+def test_a_budget_that_never_binds_is_said_so_not_shown_as_threshold_0(labelled_id):
+    # 14 days with 3 spikes: a thousand alerts a day is more than any threshold raises
+    rows, figure, summary, _ = evaluate(labelled_id, budget=1000)
+
+    assert {row["budget_threshold_text"] for row in rows} == {"never binds"}
+    assert {row["budget_recall"] for row in rows} == {None}
+    assert "At 1000 alerts a day the budget never binds for Ensemble and Seasonal" in str(summary)
+    assert "alert budget" not in " ".join(str(trace.name) for trace in figure.data)
+
+
+def test_the_threshold_markers_have_a_legend(labelled_id):
+    rows, figure, _, _ = evaluate(labelled_id, budget=0.2)
+    assert all(
+        row["budget_threshold_text"] in ("none fits", f"{row['budget_threshold']:.2f}")
+        for row in rows
+    )
+    legend = [trace.name for trace in figure.data if trace.showlegend is not False]
+    assert "a detector's own threshold" in legend
+    assert "the alert budget's threshold" in legend
+
+
+def test_automatic_and_ensemble_are_not_one_detector_under_two_names(labelled_id):
+    rows, _, _, _ = evaluate(labelled_id, chosen=["ensemble", "auto"])
+    automatic, ensemble = rows  # in the registry's order
+    assert (automatic["detector"], ensemble["detector"]) == ("Automatic", "Ensemble")
+    assert {k: v for k, v in ensemble.items() if k != "detector"} != {
+        k: v for k, v in automatic.items() if k != "detector"
+    }

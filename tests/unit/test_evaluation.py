@@ -104,11 +104,20 @@ def test_budget_threshold_keeps_alerts_within_the_budget():
     threshold = budget_threshold(timestamps, severity, per_day=0.5)
     assert alert_count(severity >= threshold) == 2
     assert threshold == pytest.approx(0.801, abs=1e-3)
-    # one a day allows all four alerts, but never the threshold 0 that flags every row
-    generous = budget_threshold(timestamps, severity, per_day=1)
-    assert alert_count(severity >= generous) == 4
-    assert 0 < generous <= 0.75
+    # three a day would allow twelve: no threshold comes near, the budget never binds
+    assert budget_threshold(timestamps, severity, per_day=3) is None
     assert (severity >= budget_threshold(timestamps, severity, per_day=0)).sum() == 0
+
+
+def test_a_budget_binds_before_the_threshold_that_flags_every_row():
+    timestamps = pd.date_range("2024-01-01", periods=4 * 24 + 1, freq="h")
+    severity = np.linspace(0.0, 0.5, len(timestamps))
+    severity[::2] = 0.0  # at any threshold above 0, every other row: many short runs
+    severity[[5, 30]] = [0.95, 0.9]
+    threshold = budget_threshold(timestamps, severity, per_day=1)  # four alerts in four days
+    assert threshold is not None
+    assert alert_count(severity >= threshold) <= 4
+    assert threshold > 0.4
 
 
 def test_alerts_are_runs_of_flags():
