@@ -7,10 +7,10 @@ import logging
 import dash
 import dash_bootstrap_components as dbc
 import diskcache
-from dash import CeleryManager, Dash, DiskcacheManager, dcc, html
+from dash import ALL, CeleryManager, Dash, DiskcacheManager, Input, Output, State, dcc, html
 
 from components import ids
-from components.layout import navbar
+from components.layout import NAV_COLLAPSE, NAV_LINK, NAV_TOGGLER, navbar
 from vigil import auth, tasks, web
 from vigil.live_api import attach_worker
 from vigil.services import dataset_store, settings
@@ -55,6 +55,18 @@ def create_app() -> Dash:
         background_callback_manager=background_manager(config),
     )
     app.layout = shell
+    # the narrow screen's menu opens with its toggler and closes when a page is picked
+    app.clientside_callback(
+        f"""function(toggled, picked, open) {{
+            const trigger = dash_clientside.callback_context.triggered_id;
+            return trigger === "{NAV_TOGGLER}" ? !open : false;
+        }}""",
+        Output(NAV_COLLAPSE, "is_open"),
+        Input(NAV_TOGGLER, "n_clicks"),
+        Input({"type": NAV_LINK, "page": ALL}, "n_clicks"),
+        State(NAV_COLLAPSE, "is_open"),
+        prevent_initial_call=True,
+    )
     web.register(app.server)
     auth.register(app.server, app)
     if config.redis_url:

@@ -5,15 +5,28 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+#: The navbar's toggler (shown on narrow screens) and the part it opens and closes.
+NAV_TOGGLER = "app-nav-toggler"
+NAV_COLLAPSE = "app-nav-collapse"
+NAV_LINK = "app-nav-link"
+
 
 def navbar(pages: list[dict], account: tuple[str, str, str] | None = None) -> dbc.Navbar:
     """The top bar: a link per page; with `account` (name, role, form token), who is signed
-    in and a button to sign out."""
+    in and a button to sign out. Under 768 px wide the links fold behind a toggler, so the bar
+    is one line on a phone."""
     links = [
-        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
+        dbc.NavItem(
+            dbc.NavLink(
+                page["name"],
+                href=page["relative_path"],
+                active="exact",
+                id={"type": NAV_LINK, "page": page["relative_path"]},
+            )
+        )
         for page in pages
     ]
-    right = html.Span("anomaly detection for time series", className="navbar-text ms-auto small")
+    right = html.Span("anomaly detection for time series", className="navbar-text ms-md-auto small")
     if account is not None:
         name, role, token = account
         right = html.Form(
@@ -27,20 +40,26 @@ def navbar(pages: list[dict], account: tuple[str, str, str] | None = None) -> db
             ],
             action="/logout",
             method="POST",
-            className="ms-auto d-flex align-items-center",
+            className="ms-md-auto d-flex align-items-center",
             id="app-sign-out",
         )
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand([html.Span("◉", className="vigil-logo"), " Vigil"], href="/"),
-                dbc.Nav(links, navbar=True, className="ms-3"),
-                right,
+                dbc.NavbarToggler(id=NAV_TOGGLER, n_clicks=0),
+                dbc.Collapse(
+                    [dbc.Nav(links, navbar=True, className="ms-md-3"), right],
+                    id=NAV_COLLAPSE,
+                    is_open=False,
+                    navbar=True,
+                ),
             ],
             fluid=True,
         ),
         color="dark",
         dark=True,
+        expand="md",
         className="mb-3",
     )
 

@@ -7,7 +7,7 @@ import time
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from components.charts import empty_figure
 from components.forms import chosen_params, param_form
@@ -35,6 +35,7 @@ CHART_TICK = "live-chart-tick"  # new points on the charts
 PAUSE = "live-pause"
 WINDOW = "live-window"
 SHOWN = "live-shown"  # the series chosen by clicking cards (None: not chosen yet)
+SCROLL_TO = "live-scroll-to"  # the series whose chart was just opened by a click
 CHARTED = "live-charted"  # the series that have charts
 CARDS = "live-cards"
 CHARTS = "live-charts"
@@ -71,14 +72,14 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
                                 options=[{"label": label, "value": label} for label in WINDOWS],
                                 value=window,
                                 inline=True,
-                                className="btn-group btn-group-sm me-3",
+                                className="btn-group btn-group-sm me-3 vigil-live-window",
                                 inputClassName="btn-check",
                                 labelClassName="btn btn-outline-secondary",
                                 labelCheckedClassName="active",
                             ),
                             dbc.Button("Pause", id=PAUSE, size="sm", color="secondary"),
                         ],
-                        className="ms-auto d-flex align-items-center",
+                        className="ms-auto d-flex align-items-center flex-wrap gap-2",
                     ),
                 ],
                 className="d-flex align-items-center flex-wrap gap-2 my-3",
@@ -87,6 +88,7 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
             dcc.Interval(id=CHART_TICK, interval=CHART_REFRESH_MS),
             dcc.Store(id=SHOWN, data=[series] if series else None),
             dcc.Store(id=CHARTED),
+            dcc.Store(id=SCROLL_TO),
             html.Div(id=CARDS, className="row row-cols-1 row-cols-md-3 row-cols-xl-4 g-3 mb-3"),
             html.Div(id=CHARTS),
             _settings_panel(),
@@ -195,17 +197,37 @@ def show_cards(_tick, shown, charted):
 
 @callback(
     Output(SHOWN, "data"),
+    Output(SCROLL_TO, "data"),
     Input({"type": CARD_TYPE, "index": ALL}, "n_clicks"),
     State(CHARTED, "data"),
     prevent_initial_call=True,
 )
 def toggle_chart(_clicks, charted):
-    """A click on a card shows its series' chart, or hides it."""
+    """A click on a card shows its series' chart (and scrolls to it), or hides it."""
     if not ctx.triggered or not ctx.triggered[0]["value"]:
-        return no_update
+        return no_update, no_update
     clicked = ctx.triggered_id["index"]
     charted = charted or []
-    return [n for n in charted if n != clicked] + ([] if clicked in charted else [clicked])
+    if clicked in charted:
+        return [n for n in charted if n != clicked], None
+    return [*charted, clicked], clicked
+
+
+# once the charts are drawn, the one just opened is scrolled into view (it may be far below
+# the cards, out of sight)
+clientside_callback(
+    """function(charts, series) {
+        if (!series) { return window.dash_clientside.no_update; }
+        const chart = Array.from(document.querySelectorAll("[data-live-chart]"))
+            .find(element => element.dataset.liveChart === series);
+        if (chart) { chart.scrollIntoView({block: "start"}); }
+        return null;
+    }""",
+    Output(SCROLL_TO, "data", allow_duplicate=True),
+    Input(CHARTS, "children"),
+    State(SCROLL_TO, "data"),
+    prevent_initial_call=True,
+)
 
 
 def _no_series() -> html.Div:
@@ -274,6 +296,7 @@ def draw_charts(shown, window):
                     dcc.Store(id={"type": LAST, "index": name}, data={"last": last, "most": most}),
                 ],
                 className="mb-3 border rounded bg-white",
+                **{"data-live-chart": name},
             )
         )
     return charts

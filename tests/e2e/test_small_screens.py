@@ -1,0 +1,77 @@
+"""Vigil on a phone-sized window (390 px wide) in a real headless Chromium."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from dash.testing.wait import until
+
+pytestmark = pytest.mark.e2e
+
+NAV_HEIGHT = "return document.querySelector('nav.navbar').getBoundingClientRect().height;"
+LINK_SHOWN = """
+return Array.from(document.querySelectorAll('nav.navbar .nav-link'))
+  .filter(link => link.getBoundingClientRect().height > 0).map(link => link.innerText);
+"""
+
+
+def test_on_a_phone_the_navbar_is_one_line_until_opened(dash_duo, dash_app):
+    dash_duo.driver.set_window_size(390, 844)
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element(".navbar-toggler", timeout=30)
+
+    assert dash_duo.driver.execute_script(NAV_HEIGHT) < 80  # the brand and the toggler only
+    assert dash_duo.driver.execute_script(LINK_SHOWN) == []
+
+    dash_duo.find_element(".navbar-toggler").click()
+    until(lambda: "Analyze" in dash_duo.driver.execute_script(LINK_SHOWN), timeout=10)
+
+    # picking a page closes the menu again, so the page is what fills the screen
+    next(
+        link
+        for link in dash_duo.driver.find_elements("css selector", "nav.navbar .nav-link")
+        if link.text == "Analyze"
+    ).click()
+    until(lambda: dash_duo.driver.execute_script(LINK_SHOWN) == [], timeout=10)
+    assert dash_duo.driver.current_url.endswith("/analyze")
+    assert dash_duo.driver.execute_script(NAV_HEIGHT) < 80
+    assert dash_duo.get_logs() == []
+
+
+def test_on_a_wide_screen_every_link_shows_without_a_toggler(dash_duo, dash_app):
+    dash_duo.driver.set_window_size(1280, 800)
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element("nav.navbar .nav-link", timeout=30)
+    assert {"Data", "Analyze", "Live"} <= set(dash_duo.driver.execute_script(LINK_SHOWN))
+    assert not dash_duo.find_element(".navbar-toggler").is_displayed()
+
+
+CHART_TOP = """
+const chart = Array.from(document.querySelectorAll('[data-live-chart]'))
+  .find(element => element.dataset.liveChart === arguments[0]);
+return chart ? chart.getBoundingClientRect().top : null;
+"""
+
+
+def test_a_live_card_clicked_on_a_phone_brings_its_chart_into_view(dash_duo, dash_app):
+    from live.client import points_body, post_points
+    from tests.conftest import API_TOKEN
+
+    dash_duo.driver.set_window_size(390, 844)
+    dash_duo.start_server(dash_app)
+    names = [f"phone_{number}" for number in range(5)]
+    times = pd.date_range("2026-01-01", periods=20, freq="min")
+    for name in names:
+        post_points(dash_duo.server_url, API_TOKEN, name, points_body(times, np.arange(20.0)))
+    dash_duo.driver.get(f"{dash_duo.server_url}/live")
+    until(lambda: len(dash_duo.find_elements(".vigil-live-card")) == len(names), timeout=30)
+
+    last = names[-1]  # its card is far down; two other series' charts come first
+    card = next(c for c in dash_duo.find_elements(".vigil-live-card") if c.text.startswith(last))
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
+    card.click()
+
+    until(lambda: dash_duo.driver.execute_script(CHART_TOP, last) is not None, timeout=30)
+    height = dash_duo.driver.execute_script("return window.innerHeight;")
+    until(lambda: 0 <= dash_duo.driver.execute_script(CHART_TOP, last) < height / 2, timeout=10)
