@@ -701,6 +701,7 @@ def download(_csv, _parquet, _report, key: str | None, min_severity: float):
         min_severity=min_severity or 0.0,
         episodes=episodes,
         learning=learning_words(learning_period(scored, run.get("warmup_rows", 0))),
+        span="" if scored.empty else span_text(*scored["timestamp"].iloc[[0, -1]]),
     )
     return dcc.send_string(report, f"{stem}.html")
 
