@@ -83,16 +83,13 @@ def alert_on_run(
     now: float | None = None,
     name: str | None = None,
 ) -> tuple[int, int, int]:
-    """Send a scored series' anomaly episodes through every rule that watches it with this
-    detector: how many rules watched, how many episodes were new to them (an episode already
-    recorded, from an earlier run of the same series, is not new), and how many emails went
-    to the outbox. `name` is the data set's name for emails (looked up when not given)."""
+    """Send a scored series' anomaly episodes through every rule that watches it (a rule of
+    its data set that names no detector, or names this one): how many rules watched, how many
+    episodes were new to them (an episode already recorded, from an earlier run of the same
+    series, is not new), and how many emails went to the outbox. `name` is the data set's name
+    for emails (looked up when not given)."""
     moment = time.time() if now is None else now
-    rules = [
-        rule
-        for rule in rule_store(config).rules()
-        if rule.matches(series) and rule.detector == detector
-    ]
+    rules = [rule for rule in rule_store(config).rules() if rule.watches(series, dataset, detector)]
     if not rules:
         return 0, 0, 0
     engine = alert_engine(config, scored)
