@@ -81,6 +81,8 @@ DURATIONS = [
 SILENCE_STATUS = "alerts-silence-status"
 DEFAULTS = Rule("", "", ())
 OWN_DETECTOR = "The series' own detector"
+#: The form's values for a rule's detector None (each series' own) and data set None (any).
+OWN, ANY = "own", "any"
 
 
 def _detectors() -> dict[str, str]:
@@ -136,9 +138,9 @@ def layout(**_query: str) -> html.Div:
                 "detector",
                 dbc.Select(
                     id=FORM["detector"],
-                    options=[{"label": OWN_DETECTOR, "value": ""}]
+                    options=[{"label": OWN_DETECTOR, "value": OWN}]
                     + [{"label": label, "value": key} for key, label in _detectors().items()],
-                    value="",
+                    value=OWN,
                     size="sm",
                 ),
             ),
@@ -147,9 +149,9 @@ def layout(**_query: str) -> html.Div:
                 "dataset",
                 dbc.Select(
                     id=FORM["dataset"],
-                    options=[{"label": "Any data set", "value": ""}]
+                    options=[{"label": "Any data set", "value": ANY}]
                     + [{"label": label, "value": key} for key, label in _datasets().items()],
-                    value="",
+                    value=ANY,
                     size="sm",
                 ),
             ),
@@ -320,7 +322,8 @@ def layout(**_query: str) -> html.Div:
             dcc.Store(id=REFRESH),
             dcc.Store(id=EDITING),
             dcc.Interval(id=TICK, interval=10_000),
-            dbc.Row([dbc.Col(smtp, lg=4), dbc.Col(rules, lg=8)]),
+            smtp,
+            rules,
             outbox,
             history,
         ]
@@ -400,8 +403,8 @@ def edit_rule(selected: list[dict] | None, _new):
         rule = rule_store(load_settings()).get(int(selected[0]["id"]))
     values = [getattr(rule, key) for key in FORM]
     values[list(FORM).index("recipients")] = ", ".join(rule.recipients)
-    values[list(FORM).index("detector")] = rule.detector or ""
-    values[list(FORM).index("dataset")] = rule.dataset or ""
+    values[list(FORM).index("detector")] = rule.detector or OWN
+    values[list(FORM).index("dataset")] = rule.dataset or ANY
     return *values, rule.id
 
 
@@ -514,8 +517,8 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
         earlier,
         name=name,
         series_pattern=pattern,
-        detector=form["detector"] or None,
-        dataset=form["dataset"] or None,
+        detector=None if form["detector"] in (None, "", OWN) else form["detector"],
+        dataset=None if form["dataset"] in (None, "", ANY) else form["dataset"],
         direction=form["direction"] if form["direction"] in DIRECTIONS else "either",
         recipients=recipients,
         min_severity=numbers["min_severity"],

@@ -21,8 +21,8 @@ def save_rule(name: str, pattern: str, **fields):
     form = {
         "name": name,
         "series_pattern": pattern,
-        "detector": "",
-        "dataset": "",
+        "detector": "own",
+        "dataset": "any",
         "direction": "either",
         "min_severity": 0.9,
         "recipients": "ops@example.org",
