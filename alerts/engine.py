@@ -132,8 +132,10 @@ class AlertEngine:
         and may still go on (else it starts one of its own). Either way the row grows (end,
         points, peak) and reporting the same points again changes nothing. Episodes are kept
         whatever their severity, so one that begins mild is still one episode when it grows
-        severe; it is announced once its peak so far reaches `min_severity`."""
-        if rule.id is None or not rule.matches(series) or not reports:
+        severe; it is announced once its peak so far reaches `min_severity`. Only series the
+        rule watches in `dataset` count, and only episodes going the rule's direction."""
+        reports = [report for report in reports if rule.takes(report)]
+        if rule.id is None or not rule.watches(series, dataset) or not reports:
             return 0
         new = 0
         flagging = False

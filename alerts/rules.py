@@ -7,34 +7,64 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
+import pandas as pd
 from sqlalchemy import text
 
+from alerts.episodes import EpisodeReport
 from storage.database import Database
 
 #: Held while rules change.
 LOCK = "rules"
+#: Which way from what was expected a rule watches: either way, only above, only below.
+DIRECTIONS = ("either", "above", "below")
 
 
 @dataclass(frozen=True)
 class Rule:
-    """An alert rule. `series_pattern` is a name or a shell-style pattern (`latency_*`);
-    `detector` is a detector's name or `model:<id>` for a saved model."""
+    """An alert rule. `series_pattern` is a name or a shell-style pattern (`latency_*`).
+
+    `detector` is None to watch each series with the detector (or model) it is scored by, or
+    a detector's name or `model:<id>` to watch only runs by that one. `dataset` is None for
+    series of any data set, or the one data set (`live` for the live series) it watches.
+    `direction` is `either`, `above` (only episodes that peak above what was expected) or
+    `below`."""
 
     name: str
     series_pattern: str
     recipients: tuple[str, ...]
-    detector: str = "auto"
+    detector: str | None = None
     min_severity: float = 0.9
     group_minutes: float = 15.0
     resolve_minutes: float = 60.0
     daily_budget: int = 20
     paused: bool = False
     silenced_until: str | None = None
+    dataset: str | None = None
+    direction: str = "either"
     id: int | None = None
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def matches(self, series: str) -> bool:
         return fnmatch.fnmatchcase(series, self.series_pattern)
+
+    def watches(self, series: str, dataset: str, scored_by: str | None = None) -> bool:
+        """Whether a series of `dataset`, scored by `scored_by` (a detector or `model:<id>`;
+        None when not known yet), is one this rule alerts on."""
+        if not self.matches(series):
+            return False
+        if self.dataset is not None and self.dataset != dataset:
+            return False
+        return self.detector is None or scored_by is None or self.detector == scored_by
+
+    def takes(self, report: EpisodeReport) -> bool:
+        """Whether an episode goes the rule's way: its peak above what was expected, below it,
+        or either (an episode whose expected value is unknown goes either way)."""
+        peak = report.peak
+        if self.direction == "either" or pd.isna(peak.expected):
+            return True
+        if self.direction == "above":
+            return peak.value > peak.expected
+        return peak.value < peak.expected
 
     def muted(self, moment: datetime) -> bool:
         """Paused, or silenced until a time still to come."""
@@ -56,7 +86,10 @@ class RuleStore:
         """Add a rule (no id yet) or replace the one with its id; the rule as stored."""
         if not rule.recipients:
             raise ValueError("a rule needs at least one recipient")
+        if rule.direction not in DIRECTIONS:
+            raise ValueError(f"a rule's direction is one of {', '.join(DIRECTIONS)}")
         values = asdict(rule)
+        values["detector"] = rule.detector or ""  # "": the series' own
         values["recipients"] = json.dumps(list(rule.recipients))
         values["paused"] = int(rule.paused)
         columns = [name for name in values if name != "id"]
@@ -114,6 +147,7 @@ class RuleStore:
                     **row,
                     "recipients": tuple(json.loads(row["recipients"])),
                     "paused": bool(row["paused"]),
+                    "detector": row["detector"] or None,
                 }
             )
             for row in rows

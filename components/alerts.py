@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import dash_ag_grid as dag
@@ -12,16 +12,30 @@ from alerts.compose import LIVE
 from alerts.episodes import AlertEpisode
 from alerts.outbox import OutboxEmail
 from alerts.rules import Rule
+from vigil.alerting import RuleActivity
 
 RULE_COLUMNS = [
-    {"field": "name", "headerName": "Rule", "minWidth": 160},
-    {"field": "series_pattern", "headerName": "Series", "minWidth": 110},
-    {"field": "min_severity", "headerName": "Severity", "minWidth": 100},
-    {"field": "recipients", "headerName": "Recipients", "minWidth": 200},
-    {"field": "group_minutes", "headerName": "Group min", "minWidth": 105},
-    {"field": "daily_budget", "headerName": "A day", "minWidth": 90},
-    {"field": "state", "headerName": "State", "minWidth": 110},
+    {"field": "name", "headerName": "Rule", "minWidth": 150},
+    {"field": "series_pattern", "headerName": "Series", "minWidth": 100},
+    {"field": "detector", "headerName": "Detector", "minWidth": 130},
+    {"field": "dataset", "headerName": "Data set", "minWidth": 100},
+    {"field": "direction", "headerName": "Direction", "minWidth": 100},
+    {
+        "field": "matching",
+        "headerName": "Matching series",
+        "minWidth": 160,
+        "tooltipField": "matching",
+    },
+    {"field": "last_fired", "headerName": "Last fired", "minWidth": 140},
+    {"field": "points", "headerName": "Points", "minWidth": 90},
+    {"field": "min_severity", "headerName": "Severity", "minWidth": 95},
+    {"field": "recipients", "headerName": "Recipients", "minWidth": 180},
+    {"field": "state", "headerName": "State", "minWidth": 100},
 ]
+#: How the rules table and form name a rule's direction.
+DIRECTION_LABELS = {"either": "either way", "above": "above only", "below": "below only"}
+#: Matching series the rules table names before it counts the rest.
+MOST_NAMED = 5
 OUTBOX_COLUMNS = [
     {"field": "id", "headerName": "Email", "maxWidth": 95},
     {"field": "created", "headerName": "Queued", "maxWidth": 190},
@@ -79,20 +93,55 @@ def rule_state(rule: Rule, now: datetime | None = None) -> str:
     return "active"
 
 
-def rule_rows(rules: Sequence[Rule]) -> list[dict]:
-    return [
-        {
-            "id": str(rule.id),
-            "name": rule.name,
-            "series_pattern": rule.series_pattern,
-            "min_severity": rule.min_severity,
-            "recipients": ", ".join(rule.recipients),
-            "group_minutes": rule.group_minutes,
-            "daily_budget": rule.daily_budget,
-            "state": rule_state(rule),
-        }
-        for rule in rules
-    ]
+def matching_text(series: Sequence[str]) -> str:
+    """'cpu, mem', 'a, b, c, d, e and 3 more', or 'none yet'."""
+    if not series:
+        return "none yet"
+    named = ", ".join(series[:MOST_NAMED])
+    more = len(series) - MOST_NAMED
+    return f"{named} and {more} more" if more > 0 else named
+
+
+def rule_rows(
+    rules: Sequence[Rule],
+    activity: Mapping[int, RuleActivity] | None = None,
+    *,
+    detectors: Mapping[str, str] | None = None,
+    datasets: Mapping[str, str] | None = None,
+) -> list[dict]:
+    """One row per rule: what it watches (series, detector, data set, direction), what it
+    matches now, when it last fired and the points it recorded. `detectors` and `datasets`
+    name detectors, models and data sets by their ids."""
+    activity, detectors, datasets = activity or {}, detectors or {}, datasets or {}
+    rows = []
+    for rule in rules:
+        done = activity.get(rule.id, RuleActivity())
+        if rule.dataset is None:
+            dataset = "any"
+        else:
+            dataset = where_from(rule.dataset, datasets.get(rule.dataset))
+        fired = done.last_fired
+        rows.append(
+            {
+                "id": str(rule.id),
+                "name": rule.name,
+                "series_pattern": rule.series_pattern,
+                "detector": "the series' own"
+                if rule.detector is None
+                else detectors.get(rule.detector, rule.detector),
+                "dataset": dataset,
+                "direction": DIRECTION_LABELS.get(rule.direction, rule.direction),
+                "matching": matching_text(done.series),
+                "last_fired": "never"
+                if fired is None
+                else f"{datetime.fromtimestamp(fired, UTC):%Y-%m-%d %H:%M} UTC",
+                "points": done.points,
+                "min_severity": rule.min_severity,
+                "recipients": ", ".join(rule.recipients),
+                "state": rule_state(rule),
+            }
+        )
+    return rows
 
 
 def outbox_rows(emails: Sequence[OutboxEmail]) -> list[dict]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pandas as pd
@@ -22,6 +25,8 @@ SERIES = ("demo_checkout_latency_ms", "demo_orders_per_s")
 SPIKE_EVERY_S = 1800
 #: Orders fall away for this many seconds once an hour.
 OUTAGE_S = 30
+#: How long the stream waits for the server to answer at the start, in seconds.
+WAIT_FOR_SERVER_S = 120.0
 
 
 def demo_values(timestamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
@@ -62,12 +67,21 @@ def _noise(seconds: np.ndarray, salt: int) -> np.ndarray:
 
 class DemoStream:
     """Posts the demo series to `url` with `token`: first the last BACKFILL of history, then a
-    point a second, until stopped."""
+    point a second, until stopped. It sends nothing until the server answers (it may still be
+    starting), and gives up with one warning when it has not answered within `wait` seconds."""
 
-    def __init__(self, url: str, token: str, *, backfill: pd.Timedelta = BACKFILL) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        backfill: pd.Timedelta = BACKFILL,
+        wait: float = WAIT_FOR_SERVER_S,
+    ) -> None:
         self.url = url
         self.token = token
         self.backfill = backfill
+        self.wait = wait
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -77,7 +91,36 @@ class DemoStream:
                 chunk = slice(start, start + MAX_POINTS)
                 post_points(self.url, self.token, name, points_body(times[chunk], values[chunk]))
 
+    def _answers(self) -> bool:
+        """Whether the server answers HTTP at all (any status will do)."""
+        try:
+            with urllib.request.urlopen(f"{self.url.rstrip('/')}/api/v1/series", timeout=5):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            return False
+
+    def wait_for_server(self) -> bool:
+        """Wait until the server answers, at most `wait` seconds (False if it never did, or
+        the stream was stopped)."""
+        deadline = time.monotonic() + self.wait
+        while not self._stop.is_set():
+            if self._answers():
+                return True
+            if time.monotonic() >= deadline:
+                log.warning(
+                    "demo stream: %s did not answer within %g s; no demo points are sent.",
+                    self.url,
+                    self.wait,
+                )
+                return False
+            self._stop.wait(0.2)
+        return False
+
     def run(self) -> None:
+        if not self.wait_for_server():
+            return
         now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
         sent_until = now - self.backfill
         complained = False

@@ -216,17 +216,18 @@ class LiveStore:
             text("SELECT MAX(ts) FROM points WHERE series = :series"), {"series": series_id}
         ).scalar()
         keep = np.ones(len(times), dtype=bool)
+        changed: list[int] = []
         if latest is not None and times[0] <= latest:
             # a point sent again is a duplicate however old: retrying is always safe
-            stored = dict(
-                connection.execute(
-                    text(
-                        "SELECT ts, value FROM points WHERE series = :series "
-                        "AND ts BETWEEN :first AND :latest"
-                    ),
-                    {"series": series_id, "first": int(times[0]), "latest": int(latest)},
-                ).all()
-            )
+            rows = connection.execute(
+                text(
+                    "SELECT ts, value, COALESCE(first_received, received) FROM points "
+                    "WHERE series = :series AND ts BETWEEN :first AND :latest"
+                ),
+                {"series": series_id, "first": int(times[0]), "latest": int(latest)},
+            ).all()
+            stored = {ts: value for ts, value, _ in rows}
+            came = {ts: first_received for ts, _, first_received in rows}
             same = np.array([stored.get(int(t)) == v for t, v in zip(times, values, strict=True)])
             result.duplicates += int(same.sum())
             keep &= ~same
@@ -248,10 +249,36 @@ class LiveStore:
             _insert_points(
                 connection, series_id, times[keep].tolist(), values[keep].tolist(), received
             )
+        if changed:  # a corrected point is still one that first came back then
+            connection.execute(
+                text(
+                    "UPDATE points SET first_received = :came WHERE series = :series AND ts = :ts"
+                ),
+                [{"series": series_id, "ts": t, "came": came[t]} for t in changed],
+            )
         result.accepted = int(keep.sum())
         return result
 
     # points out, to the scorer
+
+    def flagged_since(self, series_id: int, first: object, last: object, moment: float) -> bool:
+        """Whether a flagged point of a series from `first` to `last` first came at `moment`
+        or later (a point sent again with a corrected value came when it first did)."""
+        with self.database.read() as connection:
+            found = connection.execute(
+                text(
+                    "SELECT 1 FROM points WHERE series = :series AND is_anomaly = 1 "
+                    "AND ts BETWEEN :first AND :last "
+                    "AND COALESCE(first_received, received) >= :moment LIMIT 1"
+                ),
+                {
+                    "series": series_id,
+                    "first": pd.Timestamp(first).value,
+                    "last": pd.Timestamp(last).value,
+                    "moment": moment,
+                },
+            ).scalar()
+        return found is not None
 
     def last_id(self) -> int:
         with self.database.read() as connection:

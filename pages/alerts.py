@@ -10,8 +10,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from alerts.rules import Rule
+from alerts.compose import LIVE
+from alerts.rules import DIRECTIONS, Rule
 from components.alerts import (
+    DIRECTION_LABELS,
     HISTORY_COLUMNS,
     OUTBOX_COLUMNS,
     RULE_COLUMNS,
@@ -21,9 +23,18 @@ from components.alerts import (
     rule_rows,
 )
 from detection import DETECTORS
-from vigil.alerting import alert_engine, outbox, rule_store, send_test_email, smtp_status
+from vigil.alerting import (
+    alert_engine,
+    candidate_series,
+    outbox,
+    rule_activity,
+    rule_store,
+    send_test_email,
+    smtp_status,
+    watched_series,
+)
 from vigil.auth import control_for, requires
-from vigil.services import model_store
+from vigil.services import dataset_store, model_store
 from vigil.settings import load_settings
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Vigil · Alerts", order=3)
@@ -40,6 +51,8 @@ FORM = {
     "name": "alerts-rule-name",
     "series_pattern": "alerts-rule-series",
     "detector": "alerts-rule-detector",
+    "dataset": "alerts-rule-dataset",
+    "direction": "alerts-rule-direction",
     "min_severity": "alerts-rule-severity",
     "recipients": "alerts-rule-recipients",
     "group_minutes": "alerts-rule-group",
@@ -67,6 +80,21 @@ DURATIONS = [
 ]
 SILENCE_STATUS = "alerts-silence-status"
 DEFAULTS = Rule("", "", ())
+OWN_DETECTOR = "The series' own detector"
+#: The form's values for a rule's detector None (each series' own) and data set None (any).
+OWN, ANY = "own", "any"
+
+
+def _detectors() -> dict[str, str]:
+    """Detectors and saved models by what a rule names them with."""
+    return {name: choice.label for name, choice in DETECTORS.items()} | {
+        f"model:{model_id}": f"Saved model: {info.label}" for model_id, info in model_store().list()
+    }
+
+
+def _datasets() -> dict[str, str]:
+    """The data sets a rule may keep to, live series first."""
+    return {LIVE: "Live series"} | {info.id: info.name for info in dataset_store().list()}
 
 
 def _field(label: str, key: str, component) -> dbc.Col:
@@ -110,12 +138,32 @@ def layout(**_query: str) -> html.Div:
                 "detector",
                 dbc.Select(
                     id=FORM["detector"],
-                    options=[{"label": c.label, "value": n} for n, c in DETECTORS.items()]
-                    + [
-                        {"label": f"Saved model: {info.label}", "value": f"model:{model_id}"}
-                        for model_id, info in model_store().list()
+                    options=[{"label": OWN_DETECTOR, "value": OWN}]
+                    + [{"label": label, "value": key} for key, label in _detectors().items()],
+                    value=OWN,
+                    size="sm",
+                ),
+            ),
+            _field(
+                "Data set",
+                "dataset",
+                dbc.Select(
+                    id=FORM["dataset"],
+                    options=[{"label": "Any data set", "value": ANY}]
+                    + [{"label": label, "value": key} for key, label in _datasets().items()],
+                    value=ANY,
+                    size="sm",
+                ),
+            ),
+            _field(
+                "Direction",
+                "direction",
+                dbc.Select(
+                    id=FORM["direction"],
+                    options=[
+                        {"label": f"Values {DIRECTION_LABELS[d]}", "value": d} for d in DIRECTIONS
                     ],
-                    value=DEFAULTS.detector,
+                    value=DEFAULTS.direction,
                     size="sm",
                 ),
             ),
@@ -274,7 +322,8 @@ def layout(**_query: str) -> html.Div:
             dcc.Store(id=REFRESH),
             dcc.Store(id=EDITING),
             dcc.Interval(id=TICK, interval=10_000),
-            dbc.Row([dbc.Col(smtp, lg=4), dbc.Col(rules, lg=8)]),
+            smtp,
+            rules,
             outbox,
             history,
         ]
@@ -303,10 +352,13 @@ def show(_refresh, _tick, status: str):
     rules = rule_store(config).rules()
     emails = box.emails(None if status == "all" else status)
     history = alert_engine(config).history()
+    datasets = dataset_store().list()
+    activity = rule_activity(config, rules, datasets)
+    names = {info.id: info.name for info in datasets}
     return (
         smtp_status(config),
         badges,
-        rule_rows(rules),
+        rule_rows(rules, activity, detectors=_detectors(), datasets=names),
         outbox_rows(emails),
         history_rows(history, rules),
     )
@@ -351,6 +403,8 @@ def edit_rule(selected: list[dict] | None, _new):
         rule = rule_store(load_settings()).get(int(selected[0]["id"]))
     values = [getattr(rule, key) for key in FORM]
     values[list(FORM).index("recipients")] = ", ".join(rule.recipients)
+    values[list(FORM).index("detector")] = rule.detector or OWN
+    values[list(FORM).index("dataset")] = rule.dataset or ANY
     return *values, rule.id
 
 
@@ -377,7 +431,7 @@ def change_rule(_save, _pause, _silence, _delete, *values_and_id):
         if trigger == SAVE:
             rule = _rule_from_form(dict(zip(FORM, values, strict=True)), rule_id, store)
             saved = store.save(rule)
-            return _ok(f"Saved '{saved.name}'."), time.time(), saved.id
+            return _saved(saved), time.time(), saved.id
         if rule_id is None:
             raise ValueError("Select a rule first.")
         rule = store.get(rule_id)
@@ -408,6 +462,34 @@ def _ok(words: str) -> html.Span:
     return html.Span(words, className="text-success", id="alerts-rule-ok")
 
 
+def _saved(rule: Rule) -> html.Span:
+    """Saved, and a warning when the rule matches no series yet (they may come later)."""
+    config = load_settings()
+    if watched_series(rule, candidate_series(config, dataset_store().list())):
+        return _ok(f"Saved '{rule.name}'.")
+    return html.Span(
+        [
+            _ok(f"Saved '{rule.name}'. "),
+            html.Span(
+                f"No series matches it yet: it will alert on series named like "
+                f"'{rule.series_pattern}' once they come{_scope(rule)}.",
+                className="text-warning",
+                id="alerts-rule-warning",
+            ),
+        ]
+    )
+
+
+def _scope(rule: Rule) -> str:
+    """What else a series needs to be watched by a rule, as the warning says it."""
+    parts = []
+    if rule.dataset is not None:
+        parts.append("in " + _datasets().get(rule.dataset, rule.dataset))
+    if rule.detector is not None:
+        parts.append("scored by " + _detectors().get(rule.detector, rule.detector))
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
     """A rule from the form's values, or a ValueError that says what to fix."""
     name = (form["name"] or "").strip()
@@ -435,7 +517,9 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
         earlier,
         name=name,
         series_pattern=pattern,
-        detector=form["detector"] or "auto",
+        detector=None if form["detector"] in (None, "", OWN) else form["detector"],
+        dataset=None if form["dataset"] in (None, "", ANY) else form["dataset"],
+        direction=form["direction"] if form["direction"] in DIRECTIONS else "either",
         recipients=recipients,
         min_severity=numbers["min_severity"],
         group_minutes=numbers["group_minutes"],

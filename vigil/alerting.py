@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import text
 
-from alerts.compose import compose_test
+from alerts.compose import LIVE, compose_test
 from alerts.delivery import RoundReport, deliver_due
 from alerts.engine import AlertEngine, Context
 from alerts.episodes import AlertEpisode, episode_reports
 from alerts.outbox import Outbox
-from alerts.rules import RuleStore
+from alerts.rules import Rule, RuleStore
+from live.store import LiveStore
 from storage.database import open_database
+from vigil.datasets import DatasetInfo
 from vigil.links import mark_url
 from vigil.mail_settings import effective
 from vigil.models import model_key
@@ -83,16 +86,13 @@ def alert_on_run(
     now: float | None = None,
     name: str | None = None,
 ) -> tuple[int, int, int]:
-    """Send a scored series' anomaly episodes through every rule that watches it with this
-    detector: how many rules watched, how many episodes were new to them (an episode already
-    recorded, from an earlier run of the same series, is not new), and how many emails went
-    to the outbox. `name` is the data set's name for emails (looked up when not given)."""
+    """Send a scored series' anomaly episodes through every rule that watches it (a rule of
+    its data set that names no detector, or names this one): how many rules watched, how many
+    episodes were new to them (an episode already recorded, from an earlier run of the same
+    series, is not new), and how many emails went to the outbox. `name` is the data set's name
+    for emails (looked up when not given)."""
     moment = time.time() if now is None else now
-    rules = [
-        rule
-        for rule in rule_store(config).rules()
-        if rule.matches(series) and rule.detector == detector
-    ]
+    rules = [rule for rule in rule_store(config).rules() if rule.watches(series, dataset, detector)]
     if not rules:
         return 0, 0, 0
     engine = alert_engine(config, scored)
@@ -137,3 +137,70 @@ def send_test_email(config: Settings, recipients: list[str]) -> tuple[int, Round
     if mail.smtp is None:
         return email_id, None
     return email_id, deliver_due(box, mail.smtp)
+
+
+@dataclass(frozen=True)
+class RuleActivity:
+    """What a rule watches and has done: the series it matches now, when it last flagged one
+    (seconds since the epoch, None if never) and the points of its episodes that reached its
+    severity."""
+
+    series: tuple[str, ...] = ()
+    last_fired: float | None = None
+    points: int = 0
+
+
+#: A series a rule may watch: its name, its data set (`live` for live series) and what scores
+#: it (None for a data set's column: any detector may run on it).
+Candidate = tuple[str, str, str | None]
+
+
+def candidate_series(config: Settings, datasets: Sequence[DatasetInfo]) -> list[Candidate]:
+    """The live series and the value columns of stored data sets."""
+    live = [
+        (series.name, LIVE, series.scored_by)
+        for series in LiveStore(open_database(config.database_url)).series()
+    ]
+    stored = [
+        (column, info.id, None)
+        for info in datasets
+        if info.schema.series_column is None
+        for column in info.schema.value_columns
+    ]
+    return live + stored
+
+
+def watched_series(rule: Rule, candidates: Sequence[Candidate]) -> list[str]:
+    """The names of the series a rule would alert on now, sorted. A rule may match none yet:
+    its series may come later."""
+    return sorted({name for name, dataset, by in candidates if rule.watches(name, dataset, by)})
+
+
+def rule_activity(
+    config: Settings, rules: Sequence[Rule], datasets: Sequence[DatasetInfo]
+) -> dict[int, RuleActivity]:
+    """Each rule's activity, by rule id."""
+    candidates = candidate_series(config, datasets)
+    with open_database(config.database_url).read() as connection:
+        points = dict(
+            connection.execute(
+                text(
+                    "SELECT rule_id, SUM(points) FROM alert_episodes WHERE qualified = 1 "
+                    "GROUP BY rule_id"
+                )
+            ).all()
+        )
+        fired = dict(
+            connection.execute(
+                text("SELECT rule_id, MAX(last_flag) FROM alerts GROUP BY rule_id")
+            ).all()
+        )
+    return {
+        rule.id: RuleActivity(
+            series=tuple(watched_series(rule, candidates)),
+            last_fired=fired.get(rule.id),
+            points=int(points.get(rule.id) or 0),
+        )
+        for rule in rules
+        if rule.id is not None
+    }

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import pandas as pd
 import redis
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.delivery import DeliveryWorker, deliver_due
@@ -67,8 +68,33 @@ class VigilCommand(click.Group):
 
 @click.group(cls=VigilCommand)
 @click.version_option(package_name="vigil")
-def main() -> None:
-    """Vigil: anomaly detection for time series."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Vigil: anomaly detection for time series.
+
+    Data (data sets, models, the database, keys) is kept in the per-user data directory
+    each command names first, on stderr, unless VIGIL_DATA_DIR (or --data-dir) says otherwise.
+    """
+    click.echo(_where(_option(ctx.args, "--data-dir")), err=True)
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The value a command's option is given among the arguments, None when not given."""
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(f"{name}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _where(data_dir: str | None) -> str:
+    """One line on the data directory and database a command uses (no password shown)."""
+    try:
+        config = load_settings(data_dir=data_dir)
+    except ValidationError:
+        return "vigil: the settings are not valid (the command says why)"
+    return f"vigil: data in {config.data_dir}, database {hide_password(config.database_url)}"
 
 
 @main.command()

@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import os
 import time
+from datetime import datetime
 
 import pandas as pd
 
@@ -54,9 +55,12 @@ def scorer_factory(config: Settings) -> ScorerFactory:
 
 
 def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
-    """Sends the episodes in a live series' scored batch through the rules that watch it with
-    its detector (or model); the emails show the series around them. An episode going on from
-    an earlier batch comes without its onset, and the engine adds it to the one recorded."""
+    """Sends the episodes in a live series' scored batch through the rules that watch it (with
+    its own detector or model, unless a rule names another); the emails show the series around
+    them. An episode going on from an earlier batch comes without its onset, and the engine
+    adds it to the one recorded. A rule hears of no episode whose flagged points all first came
+    before the rule was made (points sent again with corrected values included): it alerts on
+    what comes after it, not on history."""
 
     def context(_rule, series: str, episodes: list[AlertEpisode]) -> pd.DataFrame:
         first = min(episode.start for episode in episodes)
@@ -70,7 +74,7 @@ def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
         rules = [
             rule
             for rule in rule_store(config).rules()
-            if rule.matches(series.name) and rule.detector == series.scored_by
+            if rule.watches(series.name, LIVE, series.scored_by)
         ]
         if not rules:
             return
@@ -78,7 +82,13 @@ def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
         now = time.time()
         reports = episode_reports(scored)
         for rule in rules:
-            engine.record(rule, series.name, LIVE, reports, now=now)
+            made = datetime.fromisoformat(rule.created).timestamp()
+            news = [  # corrected points that came before the rule are its history
+                report
+                for report in reports
+                if store.flagged_since(series.id, report.first, report.last, made)
+            ]
+            engine.record(rule, series.name, LIVE, news, now=now)
         engine.dispatch(rules, now=now, silences=rule_store(config).silences())
 
     return hand_on

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from platformdirs import user_data_path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,7 +21,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VIGIL_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(Path("data"), description="Where data sets and results are kept.")
+    data_dir: Path = Field(
+        default_factory=lambda: user_data_path("vigil", appauthor=False),
+        description="Where data sets, models and the database are kept (default: the user's "
+        "data directory, such as ~/.local/share/vigil, whatever the current directory).",
+    )
     max_upload_mb: float = Field(200.0, gt=0, description="Largest file accepted, in MB.")
     max_rows: int = Field(5_000_000, gt=0, description="Most rows read from one file.")
     host: str = "127.0.0.1"

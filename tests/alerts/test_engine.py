@@ -352,3 +352,24 @@ def test_two_processes_recording_one_episode_at_once_keep_one_row(setup, databas
         assert sum(pool.map(record, range(4))) == 1
     (_, _, engine, _) = setup
     assert len(engine.history(rule.id)) == 1
+
+
+def test_a_rule_keeps_to_its_direction_and_its_data_set(database):
+    rules, outbox = RuleStore(database), Outbox(database)
+    engine = AlertEngine(database, outbox, sender="vigil@example.org", public_url="http://v")
+    up = rules.save(Rule("rises", "cpu*", ("ops@example.org",), direction="above"))
+    down = rules.save(Rule("drops", "cpu*", ("ops@example.org",), direction="below"))
+    live = rules.save(Rule("live only", "cpu*", ("ops@example.org",), dataset="live"))
+    rise, drop = episode(0, 2, value=500.0), episode(30, 2, value=20.0)
+
+    for rule in (up, down, live):
+        engine.record(rule, "cpu", "d1", [rise, drop], now=T0)
+        engine.record(rule, "cpu_live", "live", [rise], now=T0)
+
+    def starts(rule: Rule) -> list[tuple[str, str]]:
+        history = engine.history(rule.id).sort_values(["start_at", "series"])
+        return list(zip(history["series"], history["start_at"], strict=True))
+
+    assert starts(up) == [("cpu", "2024-03-12 09:00:00"), ("cpu_live", "2024-03-12 09:00:00")]
+    assert starts(down) == [("cpu", "2024-03-12 09:30:00")]
+    assert starts(live) == [("cpu_live", "2024-03-12 09:00:00")]

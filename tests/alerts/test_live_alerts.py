@@ -82,3 +82,56 @@ def test_an_episode_over_two_ingest_rounds_is_one_email_then_one_resolved(
     )
     points = episode["points"]
     assert f"01:50 to 01:55 (5 min, {points} points)" in resolved.get_body(("plain",)).get_content()
+
+
+def test_a_rule_that_names_no_detector_alerts_on_a_series_scored_by_another(
+    database_url, tmp_path, jump
+):
+    config = load_settings(data_dir=tmp_path, database_url=database_url)
+    rule = rule_store(config).save(Rule("cpu jumps", "cpu", ("ops@example.org",)))
+    store = live_store(config)
+    store.configure("cpu", detector="zscore")
+    store.add("cpu", batch(jump), late_window=late_window(config))
+    live_worker(config, store).round()
+
+    assert rule.detector is None
+    assert "2024-03-14 01:50:00" in alert_engine(config).history(rule.id)["start_at"].tolist()
+
+
+def test_a_rule_that_names_a_detector_keeps_to_series_scored_by_it(database_url, tmp_path, jump):
+    config = load_settings(data_dir=tmp_path, database_url=database_url)
+    rules = rule_store(config)
+    stl = rules.save(Rule("stl only", "cpu", ("ops@example.org",), detector="stl"))
+    zscore = rules.save(Rule("zscore only", "cpu", ("ops@example.org",), detector="zscore"))
+    store = live_store(config)
+    store.configure("cpu", detector="zscore")
+    store.add("cpu", batch(jump), late_window=late_window(config))
+    live_worker(config, store).round()
+
+    engine = alert_engine(config)
+    assert engine.history(stl.id).empty
+    assert "2024-03-14 01:50:00" in engine.history(zscore.id)["start_at"].tolist()
+
+
+def test_corrected_points_from_before_a_rule_existed_raise_no_alert(database_url, tmp_path, jump):
+    config = load_settings(data_dir=tmp_path, database_url=database_url)
+    calm = jump.assign(value=jump["value"].where(jump.index < 2990, 100.0))
+    store = live_store(config)
+    scoring = live_worker(config, store)
+    before = time.time() - 3600
+    store.add("cpu", batch(calm), late_window=late_window(config), now=before)
+    scoring.round()
+    rule = rule_store(config).save(Rule("cpu jumps", "cpu", ("ops@example.org",)))
+
+    # the client sends its last ten points again with corrected values: the jump
+    answer = store.add("cpu", batch(jump.iloc[2990:]), late_window=late_window(config))
+    assert answer.accepted == 10
+    scoring.round()
+    assert alert_engine(config).history(rule.id).empty
+    assert outbox(config).counts()["pending"] == 0
+
+    # a jump after the rule was made still fires
+    later = jump.assign(timestamp=jump["timestamp"] + pd.Timedelta(minutes=3000))
+    store.add("cpu", batch(later), late_window=late_window(config))
+    scoring.round()
+    assert not alert_engine(config).history(rule.id).empty

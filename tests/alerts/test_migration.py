@@ -21,15 +21,42 @@ POINTS = [  # series, timestamp, severity, email_id: sent in email 1, muted, wai
 ]
 
 
+def old_rule(
+    database: Database,
+    name: str,
+    pattern: str,
+    detector: str,
+    *,
+    group_minutes: float = 15,
+    resolve_minutes: float = 60,
+) -> None:
+    """A rule as revisions before 0008 kept it."""
+    with database.write() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO rules (name, series_pattern, detector, min_severity, recipients, "
+                "group_minutes, resolve_minutes, daily_budget, created) VALUES (:name, "
+                ":pattern, :detector, 0.9, '[\"ops@example.org\"]', :group, :resolve, 20, "
+                "'2026-11-20T09:00:00+00:00')"
+            ),
+            {
+                "name": name,
+                "pattern": pattern,
+                "detector": detector,
+                "group": group_minutes,
+                "resolve": resolve_minutes,
+            },
+        )
+
+
 @pytest.fixture
 def at_0006(database_url):
     """A database at revision 0006 with a rule's alert history as points: cpu's alert still
     firing (emailed, not yet resolved), disk's resolved while muted, mem's point waiting."""
     database = Database(database_url)
     upgrade(database, "0006")
-    rule = RuleStore(database).save(
-        Rule("all", "*", ("ops@example.org",), group_minutes=0, resolve_minutes=30)
-    )
+    rule = Rule("all", "*", ("ops@example.org",), group_minutes=0, resolve_minutes=30, id=1)
+    old_rule(database, "all", "*", "auto", group_minutes=0, resolve_minutes=30)
     with database.write() as connection:
         for series, timestamp, severity, email_id in POINTS:
             connection.execute(
@@ -108,3 +135,41 @@ def test_0007_goes_down_to_points_again(at_0006):
         ).all()
     assert sorted(tuple(row) for row in rows) == sorted(POINTS)
     assert "dataset_name" not in {c["name"] for c in inspect(database.engine).get_columns("alerts")}
+
+
+@pytest.fixture
+def rules_at_0007(database_url):
+    """A database at revision 0007 with a rule left at the old default detector, 'auto', and
+    one that chose STL."""
+    database = Database(database_url)
+    upgrade(database, "0007")
+    old_rule(database, "default", "cpu*", "auto")
+    old_rule(database, "chosen", "cpu*", "stl")
+    yield database
+    database.dispose()
+
+
+def test_0008_makes_rules_at_the_old_default_watch_each_series_with_its_own_detector(
+    rules_at_0007,
+):
+    upgrade(rules_at_0007, "0008")
+
+    default, chosen = RuleStore(rules_at_0007).rules()
+    assert (default.detector, default.dataset, default.direction) == (None, None, "either")
+    assert default.watches("cpu_1", "live", "stl")
+    assert default.watches("cpu_1", "d1", "zscore")
+    assert chosen.detector == "stl"
+    assert chosen.watches("cpu_1", "live", "stl")
+    assert not chosen.watches("cpu_1", "live", "auto")
+
+
+def test_0008_goes_down_to_the_old_default_again(rules_at_0007):
+    upgrade(rules_at_0007, "0008")
+    downgrade(rules_at_0007, "0007")
+
+    with rules_at_0007.read() as connection:
+        detectors = connection.execute(text("SELECT detector FROM rules ORDER BY id")).all()
+    assert [detector for (detector,) in detectors] == ["auto", "stl"]
+    assert "direction" not in {
+        c["name"] for c in inspect(rules_at_0007.engine).get_columns("rules")
+    }

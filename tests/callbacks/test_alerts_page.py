@@ -4,11 +4,35 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
 
 from alerts.episodes import AlertPoint, EpisodeReport
 from alerts.rules import Rule
 from vigil.alerting import alert_engine, rule_store
+from vigil.live import live_store
 from vigil.settings import load_settings
+
+
+def save_rule(name: str, pattern: str, **fields):
+    """Save a new rule as the form's Save button does: its status line."""
+    from pages.alerts import FORM, change_rule
+
+    form = {
+        "name": name,
+        "series_pattern": pattern,
+        "detector": "own",
+        "dataset": "any",
+        "direction": "either",
+        "min_severity": 0.9,
+        "recipients": "ops@example.org",
+        "group_minutes": 15,
+        "resolve_minutes": 60,
+        "daily_budget": 20,
+    } | fields
+    context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "alerts-rule-save.n_clicks"}]))
+    status, _, _ = change_rule(1, None, None, None, *(form[key] for key in FORM), "1", None)
+    return status
 
 
 def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_app):
@@ -39,7 +63,9 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
     form = {
         "name": "x",
         "series_pattern": "*",
-        "detector": "auto",
+        "detector": "",
+        "dataset": "",
+        "direction": "either",
         "min_severity": 1.5,
         "recipients": "a@b.c",
         "group_minutes": 5,
@@ -65,3 +91,56 @@ def test_the_page_says_where_email_goes_and_never_shows_the_password(dash_app, m
         shown[0] == "Sending through smtp.example.org:465 over SSL as alerts, from vigil@localhost."
     )
     assert "hunter2-secret" not in str(shown)
+
+
+def test_a_rule_that_matches_no_series_is_saved_with_a_warning(dash_app):
+    live_store(load_settings()).configure("disk_io", detector="stl")
+
+    lonely = save_rule("lonely", "nothing_like_it_*")
+    watching = save_rule("disks", "disk_*")
+
+    assert "Saved 'lonely'." in str(lonely)
+    assert "No series matches it yet" in str(lonely)
+    assert "'nothing_like_it_*'" in str(lonely)
+    assert "Saved 'disks'." in str(watching)
+    assert "No series matches" not in str(watching)
+
+
+def test_the_rules_table_shows_each_rules_detector_series_last_firing_and_points(dash_app):
+    from pages.alerts import show
+
+    config = load_settings()
+    live_store(config).configure("net_in", detector="stl")
+    watching = rule_store(config).save(Rule("network", "net_*", ("ops@example.org",)))
+    rule_store(config).save(
+        Rule(
+            "net, stl, live",
+            "net_*",
+            ("ops@example.org",),
+            "stl",
+            dataset="live",
+            direction="above",
+        )
+    )
+    rule_store(config).save(Rule("quiet", "nowhere_*", ("ops@example.org",)))
+    peak = AlertPoint(pd.Timestamp("2024-01-02 03:06"), 9.0, 1.0, 0.99, "high")
+    start, end = pd.Timestamp("2024-01-02 03:04"), pd.Timestamp("2024-01-02 03:19")
+    episode = EpisodeReport(start, end, 6, peak, onset=True, open=False)
+    alert_engine(config).record(watching, "net_in", "live", [episode], now=1_700_000_000.0)
+
+    rules = {row["name"]: row for row in show(None, None, "all")[2]}
+
+    assert rules["network"]["detector"] == "the series' own"
+    assert rules["network"]["dataset"] == "any"
+    assert rules["network"]["direction"] == "either way"
+    assert "net_in" in rules["network"]["matching"]
+    assert rules["network"]["last_fired"] == "2023-11-14 22:13 UTC"
+    assert rules["network"]["points"] == 6
+    assert rules["net, stl, live"]["detector"] == "Seasonal decomposition (STL)"
+    assert (rules["net, stl, live"]["dataset"], rules["net, stl, live"]["direction"]) == (
+        "live",
+        "above only",
+    )
+    assert "net_in" in rules["net, stl, live"]["matching"]
+    assert rules["quiet"]["matching"] == "none yet"
+    assert (rules["quiet"]["last_fired"], rules["quiet"]["points"]) == ("never", 0)

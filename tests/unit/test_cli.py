@@ -126,9 +126,10 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path, case):
     done = vigil("detect", str(source), "-o", str(tmp_path / "x.csv"))
 
     assert done.returncode == 2
-    assert done.stderr.startswith("vigil: error: ")
-    assert fragment in done.stderr
-    assert done.stderr.count("\n") == 1
+    where, error = done.stderr.splitlines()  # the data it uses, then one line of error
+    assert where.startswith("vigil: data in ")
+    assert error.startswith("vigil: error: ")
+    assert fragment in error
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "x.csv").exists()
 
@@ -369,8 +370,56 @@ def test_a_database_that_cannot_be_reached_is_one_clear_line_without_its_passwor
     for args in (("db", "upgrade"), ("tokens", "list"), ("run",)):
         done = vigil(*args, env={"VIGIL_DATA_DIR": str(tmp_path), "VIGIL_DATABASE_URL": refused})
         assert done.returncode == 1
-        assert done.stderr.startswith("Error: Cannot open the database postgresql://vigil:***@")
+        error = done.stderr.splitlines()[-1]
+        assert error.startswith("Error: Cannot open the database postgresql://vigil:***@")
         assert "s3cret-word" not in done.stdout + done.stderr
         assert "Traceback" not in done.stderr
     unknown = vigil("db", "upgrade", env={"VIGIL_DATABASE_URL": "mysql://a@db/vigil"})
     assert "Vigil keeps its state in SQLite or Postgres, not 'mysql'" in unknown.stderr
+
+
+def test_tokens_made_in_any_directory_go_to_the_one_per_user_data_directory(tmp_path):
+    """Without VIGIL_DATA_DIR, every command uses the user's data directory (as the server
+    does), wherever it is run, and says so on stderr."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("VIGIL_")}
+    env |= {"XDG_DATA_HOME": str(tmp_path / "share"), "HOME": str(tmp_path)}
+    here, there = tmp_path / "project", tmp_path / "elsewhere"
+    here.mkdir()
+    there.mkdir()
+
+    def run(*args: str, cwd) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "vigil.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=cwd,
+            env=env | {"PYTHONPATH": os.getcwd()},
+        )
+
+    made = run("tokens", "add", "collector", cwd=there)
+    listed = run("tokens", "list", cwd=here)
+
+    assert made.returncode == 0, made.stderr
+    data = tmp_path / "share" / "vigil"
+    assert made.stderr.splitlines()[0] == (
+        f"vigil: data in {data}, database sqlite:///{data / 'vigil.sqlite'}"
+    )
+    assert "collector" in listed.stdout
+    assert not (there / "data").exists()
+    assert not (here / "data").exists()
+
+
+def test_each_command_names_its_data_directory_and_hides_the_database_password(tmp_path):
+    done = vigil(
+        "db",
+        "current",
+        env={
+            "VIGIL_DATA_DIR": str(tmp_path),
+            "VIGIL_DATABASE_URL": "postgresql://vigil:s3cret@127.0.0.1:1/vigil",
+        },
+    )
+
+    first = done.stderr.splitlines()[0]
+    assert first == f"vigil: data in {tmp_path}, database postgresql://vigil:***@127.0.0.1:1/vigil"
+    assert "s3cret" not in done.stderr + done.stdout
