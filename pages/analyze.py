@@ -41,6 +41,7 @@ from vigil.export import to_csv_bytes, to_parquet_bytes
 from vigil.models import train_on_dataset
 from vigil.results import RunSettings
 from vigil.services import dataset_store, feedback_store, model_store, result_store
+from vigil.times import utc_time
 
 log = logging.getLogger(__name__)
 dash.register_page(__name__, path="/analyze", name="Analyze", title="Vigil · Analyze", order=1)
@@ -664,7 +665,7 @@ def centre_on_link(_summary, query: dict | None, key: str | None, min_severity, 
     if not at or not key or centred == key:
         return no_update, no_update
     try:
-        moment = pd.Timestamp(at)
+        moment = utc_time(at)
     except ValueError:
         return no_update, key
     return _centred(key, min_severity, moment), key

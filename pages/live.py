@@ -6,6 +6,7 @@ import time
 
 import dash
 import dash_bootstrap_components as dbc
+import flask
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
@@ -27,6 +28,7 @@ from live.status import STATUSES, learning_left, status_of
 from vigil.auth import control_for, requires
 from vigil.live import live_store, stale_after
 from vigil.services import model_store, settings
+from vigil.times import utc_time
 
 dash.register_page(__name__, path="/live", name="Live", title="Vigil · Live", order=4)
 
@@ -99,7 +101,7 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
 def _window_reaching(at: str) -> str:
     """The shortest window that still shows the time `at` (from an alert's link)."""
     try:
-        age = pd.Timestamp.now(tz="UTC").tz_localize(None) - pd.Timestamp(at)
+        age = pd.Timestamp.now(tz="UTC").tz_localize(None) - utc_time(at)
     except ValueError:
         return DEFAULT_WINDOW
     for label, length in WINDOWS.items():
@@ -231,8 +233,12 @@ clientside_callback(
 
 
 def _no_series() -> html.Div:
+    """What to do to see a series here: make a token, post points (to the address the page
+    was opened at), or replay a file."""
+    address = flask.request.host_url.rstrip("/") if flask.has_request_context() else ""
+    address = address or "http://127.0.0.1:8050"
     example = (
-        "curl -X POST http://127.0.0.1:8050/api/v1/series/cpu/points \\\n"
+        f"curl -X POST {address}/api/v1/series/cpu/points \\\n"
         '  -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\\n'
         '  -d \'{"points": [{"timestamp": "2026-01-01T00:00:00Z", "value": 41.5}]}\''
     )
@@ -241,14 +247,23 @@ def _no_series() -> html.Div:
             [
                 html.H3("No live series yet", className="h5"),
                 html.P(
-                    "Send points to the ingest API with a token from VIGIL_API_TOKENS, and "
-                    "each series appears here, scored as its points arrive:"
+                    [
+                        "Make an API token on the ",
+                        dcc.Link("Admin page", href="/admin"),
+                        " or with ",
+                        html.Code("vigil tokens add NAME"),
+                        ", then send points to the ingest API: each series appears here, "
+                        "scored as its points arrive.",
+                    ]
                 ),
-                html.Pre(example, className="bg-light p-2 small"),
+                html.Pre(example, className="bg-light p-2 small", id="live-example"),
                 html.P(
                     [
                         "Or replay a file: ",
-                        html.Code("vigil replay FILE.csv --series NAME --speed 60x --token $TOKEN"),
+                        html.Code(
+                            f"vigil replay FILE.csv --series NAME --speed 60x --url {address} "
+                            "--token $TOKEN"
+                        ),
                     ],
                     className="mb-0",
                 ),

@@ -21,6 +21,7 @@ from live.status import learning_left, status_of
 from vigil.live import late_window, live_store, stale_after
 from vigil.services import model_store, settings, token_store
 from vigil.settings import Settings
+from vigil.times import iso_utc, utc_time
 
 log = logging.getLogger(__name__)
 live_api = Blueprint("vigil_live", __name__, url_prefix="/api/v1/series")
@@ -56,7 +57,7 @@ def _known(token: str) -> bool:
     return token_store().check(token) is not None
 
 
-@live_api.post("/<name>/points")
+@live_api.post("/<path:name>/points", strict_slashes=False)
 def add_points(name: str):
     """Store points of a series: 202 with what was accepted, 413 or 422 with why not."""
     try:
@@ -93,7 +94,7 @@ def _too_large(limit: int):
     return jsonify(error=f"The body is over the {limit / 1e6:g} MB request limit."), 413
 
 
-@live_api.get("")
+@live_api.get("", strict_slashes=False)
 def list_series():
     """Every live series with its settings, latest point, episodes and status."""
     config = settings()
@@ -102,7 +103,7 @@ def list_series():
     return jsonify(series=[_described(row, now, config) for _, row in summary.iterrows()])
 
 
-@live_api.get("/<name>")
+@live_api.get("/<path:name>", strict_slashes=False)
 def one_series(name: str):
     """One live series as the list describes it; 404 when there is none of that name."""
     config = settings()
@@ -128,15 +129,15 @@ def _described(row: pd.Series, now: float, config: Settings) -> dict:
         "detector": row["detector"],
         "model": row["model"],
         "points": int(row["points"]),
-        "first": _iso(row["first"]),
-        "last": _iso(row["last"]),
+        "first": iso_utc(row["first"]),
+        "last": iso_utc(row["last"]),
         "last_value": _number(row["last_value"]),
         "episodes_last_hour": int(row["recent_episodes"]),
         "anomalies_last_hour": int(row["recent_anomalies"]),
         "open_episode": _open_episode(row),
         "status": status_of(row, now=now, stale_after=stale_after(config)),
         "learning_left_points": None if pd.isna(left) else max(0, int(left)),
-        "learning_until": None if learning is None else _iso(learning.until),
+        "learning_until": None if learning is None else iso_utc(learning.until),
         "error": row["error"],
     }
 
@@ -145,10 +146,10 @@ def _open_episode(row: pd.Series) -> dict | None:
     if not row["open"] or pd.isna(row["open_since"]):
         return None
     return {
-        "since": _iso(row["open_since"]),
+        "since": iso_utc(row["open_since"]),
         "points": int(row["open_points"]),
         "peak": {
-            "timestamp": _iso(row["open_peak_time"]),
+            "timestamp": iso_utc(row["open_peak_time"]),
             "value": _number(row["open_peak_value"]),
             "expected": _number(row["open_peak_expected"]),
             "severity": _number(row["open_peak_severity"]),
@@ -157,7 +158,7 @@ def _open_episode(row: pd.Series) -> dict | None:
     }
 
 
-@live_api.get("/<name>/scores")
+@live_api.get("/<path:name>/scores", strict_slashes=False)
 def series_scores(name: str):
     """A series' points after `since` (ISO 8601; all when absent), oldest first, with their
     scores and episodes (`episode`, null where not flagged; `onset`, true at an episode's
@@ -175,7 +176,7 @@ def series_scores(name: str):
     frame = store.scores(name, since=since, limit=limit)
     points = [
         {
-            "timestamp": _iso(row.timestamp),
+            "timestamp": iso_utc(row.timestamp),
             "value": row.value,
             "scored": not pd.isna(row.scored),
             "severity": _number(row.severity),
@@ -193,7 +194,7 @@ def series_scores(name: str):
     return jsonify(series=name, points=points, next=following)
 
 
-@live_api.put("/<name>")
+@live_api.put("/<path:name>", strict_slashes=False)
 def configure_series(name: str):
     """Set how a series is scored: `{"detector": NAME, "params": {...}}` or
     `{"model": ID}`; its points are scored afresh."""
@@ -221,14 +222,9 @@ def _time(raw: str | None) -> pd.Timestamp | None:
     if not raw:
         return None
     try:
-        stamp = pd.Timestamp(raw)
+        return utc_time(raw)
     except ValueError:
         raise ValueError(f"since={raw!r} is not an ISO 8601 time.") from None
-    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
-
-
-def _iso(stamp) -> str | None:
-    return None if pd.isna(stamp) else pd.Timestamp(stamp).isoformat()
 
 
 def _number(value) -> float | None:

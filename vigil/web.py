@@ -90,10 +90,22 @@ def _too_large():
     return jsonify(error=f"The file is over the {limit:g} MB upload limit."), 413
 
 
+def _no_endpoint(rest: str):
+    """404 in JSON for an API address that names no endpoint."""
+    return jsonify(error=f"There is no API endpoint at /api/{rest}."), 404
+
+
 def register(server: Flask) -> None:
     """Attach the endpoints and the request size limit to the app's Flask server."""
     server.config["MAX_CONTENT_LENGTH"] = settings().max_upload_bytes + 1_000_000
     server.register_blueprint(api)
     server.register_blueprint(live_api)
+    # an address under /api/ that names no endpoint gets JSON, not the app's page
+    server.add_url_rule(
+        "/api/<path:rest>",
+        "vigil_api_unknown",
+        _no_endpoint,
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    )
     server.register_blueprint(feedback)
     server.register_error_handler(RequestEntityTooLarge, lambda _error: _too_large())

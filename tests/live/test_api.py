@@ -114,7 +114,7 @@ def test_points_are_accepted_scored_and_listed_with_their_scores(api):
     spike = points[2500]
     assert spike["is_anomaly"]
     assert spike["severity"] >= 0.9
-    assert spike["timestamp"] == frame["timestamp"].iloc[2500].isoformat()
+    assert spike["timestamp"] == frame["timestamp"].iloc[2500].isoformat() + "Z"
     assert spike["expected"] < spike["value"]
     assert spike["lower"] < spike["upper"]
     assert "the value is the highest in" in spike["explanation"]
@@ -162,7 +162,7 @@ def test_some_bad_points_are_refused_and_the_rest_kept(api):
     assert status == 202
     assert (answer["accepted"], answer["rejected"]) == (2, 2)
     stored = scores(api, series)
-    assert [p["timestamp"] for p in stored] == ["2026-01-01T00:00:00", "2026-01-01T00:03:00"]
+    assert [p["timestamp"] for p in stored] == ["2026-01-01T00:00:00Z", "2026-01-01T00:03:00Z"]
 
 
 def test_a_body_over_the_limit_gets_413(api):
@@ -311,7 +311,7 @@ def test_a_new_series_says_how_long_it_learns_then_counts_episodes_not_points(ap
     assert learning["status"] == "learning"
     assert learning["learning_left_points"] == 940
     until = frame["timestamp"][499] + pd.Timedelta(minutes=940)
-    assert learning["learning_until"] == until.isoformat()
+    assert learning["learning_until"] == until.isoformat() + "Z"
     assert (learning["episodes_last_hour"], learning["open_episode"]) == (0, None)
 
     post(api, series, frame_body(frame.iloc[500:2961]))
@@ -323,9 +323,9 @@ def test_a_new_series_says_how_long_it_learns_then_counts_episodes_not_points(ap
     assert (going_on["learning_left_points"], going_on["learning_until"]) == (0, None)
     assert (going_on["episodes_last_hour"], going_on["anomalies_last_hour"]) == (1, 2)
     episode = going_on["open_episode"]
-    assert episode["since"] == frame["timestamp"][2960].isoformat()
+    assert episode["since"] == frame["timestamp"][2960].isoformat() + "Z"
     assert episode["points"] == 2
-    assert episode["peak"]["timestamp"] == frame["timestamp"][2962].isoformat()
+    assert episode["peak"]["timestamp"] == frame["timestamp"][2962].isoformat() + "Z"
     assert episode["peak"]["value"] == pytest.approx(frame["value"][2962])
     assert episode["peak"]["expected"] < episode["peak"]["value"]
     assert "highest" in episode["peak"]["explanation"]
@@ -347,3 +347,29 @@ def test_a_series_that_does_not_exist_is_a_404(api):
     status, answer = call(f"{api}/api/v1/series/{fresh()}")
     assert status == 404
     assert "no live series" in answer["error"]
+
+
+def test_an_address_under_the_api_that_names_nothing_answers_json_not_the_page(api):
+    for address in (f"/api/v1/series/{fresh()}/", "/api/v1/nothing", "/api/v1/series/a/b/c/d"):
+        status, answer = call(f"{api}{address}")  # the page's HTML would not parse as JSON
+        assert status == 404, address
+        assert answer["error"]
+
+
+def test_a_series_whose_name_has_a_slash_is_reached_like_any_other(api):
+    series = f"host1/{fresh()}"
+    status, _ = post(api, series, {"points": [{"timestamp": "2026-11-30T03:30:54Z", "value": 1}]})
+    assert status == 202
+    status, described = call(f"{api}/api/v1/series/{series}")
+    assert (status, described["name"]) == (200, series)
+    assert len(scores(api, series)) == 1
+
+
+def test_times_come_back_in_one_form_with_their_zone_and_can_be_sent_again(api):
+    series = fresh()
+    body = {"points": [{"timestamp": "2026-11-30T04:30:54+01:00", "value": 1.5}]}
+    assert post(api, series, body)[0] == 202
+    _, described = call(f"{api}/api/v1/series/{series}")
+    assert described["first"] == described["last"] == "2026-11-30T03:30:54Z"
+    [point] = scores(api, series, since="2026-11-30T04:00:00%2B01:00")  # 03:00 UTC
+    assert point["timestamp"] == "2026-11-30T03:30:54Z"
