@@ -30,11 +30,13 @@ _WESTERN_MESS = 0.12  # charset-normalizer's "chaos": Cyrillic or Chinese read a
 @dataclass
 class RawTable:
     """A file read as a table, before any column is interpreted, and the character that
-    separated its columns (a hint, with its decimal marks, of how it writes dates)."""
+    separated its columns (a hint, with its decimal marks, of how it writes dates). `name`,
+    when set, names the series of a column called `value` (a file's name says more)."""
 
     frame: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
     delimiter: str = ","
+    name: str = ""
 
 
 # --------------------------------------------------------------------------- reading

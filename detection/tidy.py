@@ -82,6 +82,8 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
         )
         codes, times, columns = _merge_repeats(codes, times, columns)
 
+    if raw.name:
+        columns = [(raw.name if n.strip().lower() == "value" else n, v) for n, v in columns]
     tidy = _to_long(codes, times, groups, columns)
     shared_times = times if groups is None else None
     missing_values = int(tidy["value"].isna().sum())
@@ -99,7 +101,9 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
             f"Only {len(tidy)} usable row{'s' if len(tidy) != 1 else ''}: Vigil needs at "
             f"least {MIN_POINTS} points with a timestamp to find anomalies."
         )
-    return tidy, _report(tidy, findings, shared_times)
+    report = _report(tidy, findings, shared_times)
+    report.lines = len(frame)
+    return tidy, report
 
 
 def _time_format(raw: RawTable, schema: Schema) -> timeformat.TimeFormat | None:

@@ -6,6 +6,7 @@ import time
 
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components import ids
@@ -13,7 +14,7 @@ from components.charts import preview_figure
 from components.forms import choice_dropdown
 from components.grids import preview_grid
 from components.layout import error_alert, upload_zone
-from components.quality import quality_card
+from components.quality import date_format_options, quality_card
 from detection.errors import VigilError
 from detection.schema import Schema
 from vigil.auth import control_for, may, requires
@@ -32,6 +33,7 @@ PICK = "data-pick"
 TIME_COLUMN = "data-time-column"
 VALUE_COLUMNS = "data-value-columns"
 SERIES_COLUMN = "data-series-column"
+DATE_FORMAT = "data-date-format"
 APPLY = "data-apply"
 APPLIED = "data-applied"
 APPLY_MESSAGE = "data-apply-message"
@@ -98,25 +100,45 @@ def layout(**_query: str) -> html.Div:
     Output(ids.DATASET, "data", allow_duplicate=True),
     Output(MESSAGE, "children"),
     Output(CHANGED, "data"),
+    Output(PANEL, "children", allow_duplicate=True),
     Input(UPLOAD_RESULT, "data"),
     Input(DEMO, "n_clicks"),
     prevent_initial_call=True,
 )
 @requires("analyst")
 def use_new_dataset(upload_result: dict | None, demo_clicks: int | None):
-    """Use the data set just uploaded (or say why it was refused), or the demo."""
+    """Use the data set just uploaded, or the demo; a refused upload is said beside the form
+    and in the panel, which stops showing the data set that was there before."""
     if ctx.triggered_id == DEMO:
         if not demo_clicks:
-            return no_update, no_update, no_update
+            return no_update, no_update, no_update, no_update
         info = dataset_store().add_demo()
-        return info.id, dbc.Alert("Demo data loaded.", color="success"), time.time()
+        return info.id, dbc.Alert("Demo data loaded.", color="success"), time.time(), no_update
     if not upload_result:
-        return no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update
     if upload_result.get("error"):
-        return no_update, error_alert(upload_result["error"], "data-upload-error"), no_update
+        alert = error_alert(upload_result["error"], "data-upload-error")
+        return no_update, alert, no_update, _refused_panel(upload_result["error"])
     note = "was uploaded before; re-using it." if upload_result.get("reused") else "is stored."
     message = dbc.Alert(f"'{upload_result['name']}' {note}", color="success", id="data-upload-ok")
-    return upload_result["id"], message, time.time()
+    return upload_result["id"], message, time.time(), no_update
+
+
+def _refused_panel(error: str) -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H4("That file was not stored"),
+                html.P(error, className="text-danger"),
+                html.P(
+                    "Fix the file and drop it again, or pick a data set on the left: the ones "
+                    "stored before are unchanged.",
+                    className="text-muted mb-0",
+                ),
+            ]
+        ),
+        id="data-refused",
+    )
 
 
 @callback(
@@ -162,15 +184,21 @@ def list_datasets(_changed: float, current: str | None):
     State(TIME_COLUMN, "value"),
     State(VALUE_COLUMNS, "value"),
     State(SERIES_COLUMN, "value"),
+    State(DATE_FORMAT, "value"),
     prevent_initial_call=True,
 )
 @requires("analyst")
 def apply_columns(
-    _clicks: int, dataset_id: str, time_column: str, values: list[str], series_column: str | None
+    _clicks: int,
+    dataset_id: str,
+    time_column: str,
+    values: list[str],
+    series_column: str | None,
+    date_format: str | None = None,
 ):
-    """Re-read the stored file with the columns the user chose."""
+    """Re-read the stored file with the columns and the date format the user chose."""
     try:
-        schema = Schema(time_column, tuple(values or ()), series_column or None)
+        schema = Schema(time_column, tuple(values or ()), series_column or None, date_format)
         dataset_store().reprepare(dataset_id, schema)
     except VigilError as error:
         return no_update, error_alert(str(error))
@@ -201,6 +229,7 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
         )
     info = store.info(dataset_id)
     tidy = store.tidy(dataset_id)
+    first_rows = store.raw_preview(dataset_id)
     series_names = list(info.report.series)
     previews = [
         dcc.Graph(
@@ -226,7 +255,7 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
     return html.Div(
         [
             header,
-            _columns_card(info.columns, info.schema),
+            _columns_card(info.columns, info.schema, first_rows),
             quality_card(info.report, info.name),
             dbc.Card(
                 [dbc.CardHeader(html.Strong("Series")), dbc.CardBody(previews)], className="mb-3"
@@ -234,7 +263,7 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
             dbc.Card(
                 [
                     dbc.CardHeader(html.Strong("First rows of the file")),
-                    dbc.CardBody(preview_grid(store.raw_preview(dataset_id), "data-grid")),
+                    dbc.CardBody(preview_grid(first_rows, "data-grid")),
                 ],
             ),
         ]
@@ -243,11 +272,15 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
 
 def _dataset_line(info) -> str:
     created = info.created[:16].replace("T", " ")
-    return f"{info.report.rows:,} rows · {len(info.report.series)} series · {created}"
+    lines = info.report.lines if info.report.lines is not None else info.report.rows
+    return f"{lines:,} lines · {len(info.report.series)} series · {created}"
 
 
-def _columns_card(columns: tuple[str, ...], schema: Schema) -> dbc.Card:
+def _columns_card(columns: tuple[str, ...], schema: Schema, first_rows) -> dbc.Card:
     options = list(columns)
+    time_cells = first_rows.get(schema.time_column)
+    textual = time_cells is not None and pd.api.types.is_string_dtype(time_cells)
+    formats = date_format_options(time_cells, schema.time_format) if textual else []
     return dbc.Card(
         [
             dbc.CardHeader(html.Strong("Columns")),
@@ -288,6 +321,23 @@ def _columns_card(columns: tuple[str, ...], schema: Schema) -> dbc.Card:
                                 md=4,
                             ),
                         ]
+                    ),
+                    dbc.Row(
+                        dbc.Col(
+                            [
+                                dbc.Label("Date format"),
+                                dcc.Dropdown(
+                                    id=DATE_FORMAT,
+                                    options=formats,
+                                    value=schema.time_format,
+                                    clearable=False,
+                                    disabled=not formats,
+                                    placeholder="not needed: the times are not text",
+                                ),
+                            ],
+                            md=8,
+                        ),
+                        className="mt-2",
                     ),
                     html.Div(
                         [

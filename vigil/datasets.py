@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -74,6 +74,25 @@ class DatasetInfo:
         )
 
 
+def series_name_of(filename: str) -> str:
+    """What to call a series from a column named `value`: the file's name without its
+    extension (`cpu.csv.gz` gives `cpu`)."""
+    name = Path(filename).name
+    for suffix in (".gz", ".csv", ".tsv", ".txt", ".parquet"):
+        name = name.removesuffix(suffix)
+    return name or "value"
+
+
+def _keep_time_format(before: Schema, chosen: Schema) -> Schema:
+    """The chosen schema, keeping why its date format was taken when it is unchanged, and
+    finding the format afresh when another time column was chosen with the old one."""
+    if chosen.time_column != before.time_column and chosen.time_format == before.time_format:
+        return replace(chosen, time_format=None, time_format_reason="")
+    if chosen.time_format == before.time_format and not chosen.time_format_reason:
+        return replace(chosen, time_format_reason=before.time_format_reason)
+    return chosen
+
+
 def content_id(data: bytes) -> str:
     """The id of a file's content: the first 16 hex digits of its SHA-256."""
     return hashlib.sha256(data).hexdigest()[:16]
@@ -124,6 +143,7 @@ class DatasetStore:
         if found is not None:
             return found[0], True
         raw = read_table(data, filename, max_bytes=self.max_bytes, max_rows=self.max_rows)
+        raw.name = series_name_of(filename)
         schema = infer_schema(raw)
         tidy, report = prepare(raw, schema)
         info = DatasetInfo(
@@ -153,6 +173,8 @@ class DatasetStore:
         still hold it)."""
         info = self.info(dataset_id)
         raw = self.raw(dataset_id)
+        raw.name = series_name_of(info.name)
+        schema = _keep_time_format(info.schema, schema)
         tidy, report = prepare(raw, schema)
         updated = DatasetInfo(
             info.id, info.name, info.created, info.size_bytes, info.columns, schema, report
