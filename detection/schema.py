@@ -176,6 +176,19 @@ def infer_schema(raw: RawTable) -> Schema:
     )
 
 
+def best_guess(raw: RawTable) -> Schema:
+    """`infer_schema`'s guess, or when it finds none, a start for the user to correct: the
+    first column named like time (else the first), every other numeric column as values."""
+    try:
+        return infer_schema(raw)
+    except DataError:
+        pass
+    columns = list(raw.frame.columns)
+    time_column = next((c for c in columns if _name_hint(c)), columns[0])
+    values = tuple(c for c in columns if c != time_column and _numeric_share(raw.frame[c]) >= 0.8)
+    return Schema(time_column, values)
+
+
 def _find_time_column(frame: pd.DataFrame) -> str:
     best: tuple | None = None
     for position, column in enumerate(frame.columns):

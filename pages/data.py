@@ -16,7 +16,7 @@ from components.grids import preview_grid
 from components.layout import error_alert, upload_zone
 from components.quality import date_format_options, quality_card
 from detection.errors import VigilError
-from detection.schema import Schema
+from detection.schema import Schema, best_guess
 from vigil.auth import control_for, may, requires
 from vigil.services import dataset_store, settings
 
@@ -34,6 +34,7 @@ TIME_COLUMN = "data-time-column"
 VALUE_COLUMNS = "data-value-columns"
 SERIES_COLUMN = "data-series-column"
 DATE_FORMAT = "data-date-format"
+DRAFT_APPLY = "data-draft-apply"
 APPLY = "data-apply"
 APPLIED = "data-applied"
 APPLY_MESSAGE = "data-apply-message"
@@ -118,10 +119,78 @@ def use_new_dataset(upload_result: dict | None, demo_clicks: int | None):
         return no_update, no_update, no_update, no_update
     if upload_result.get("error"):
         alert = error_alert(upload_result["error"], "data-upload-error")
-        return no_update, alert, no_update, _refused_panel(upload_result["error"])
+        if upload_result.get("draft"):
+            panel = _draft_panel(upload_result["draft"], upload_result["error"])
+        else:
+            panel = _refused_panel(upload_result["error"])
+        return no_update, alert, no_update, panel
     note = "was uploaded before; re-using it." if upload_result.get("reused") else "is stored."
     message = dbc.Alert(f"'{upload_result['name']}' {note}", color="success", id="data-upload-ok")
     return upload_result["id"], message, time.time(), no_update
+
+
+@callback(
+    Output(ids.DATASET, "data", allow_duplicate=True),
+    Output(APPLY_MESSAGE, "children", allow_duplicate=True),
+    Output(CHANGED, "data", allow_duplicate=True),
+    Input({"type": DRAFT_APPLY, "index": ALL}, "n_clicks"),
+    State(TIME_COLUMN, "value"),
+    State(VALUE_COLUMNS, "value"),
+    State(SERIES_COLUMN, "value"),
+    State(DATE_FORMAT, "value"),
+    prevent_initial_call=True,
+)
+@requires("analyst")
+def store_draft(
+    clicks: list[int | None],
+    time_column: str,
+    values: list[str],
+    series_column: str | None,
+    date_format: str | None,
+):
+    """Store a file whose columns could not be guessed, read with the columns chosen."""
+    if not any(clicks) or not isinstance(ctx.triggered_id, dict):
+        return no_update, no_update, no_update
+    try:
+        schema = Schema(time_column, tuple(values or ()), series_column or None, date_format)
+        info = dataset_store().add_draft(ctx.triggered_id["index"], schema)
+    except VigilError as error:
+        return no_update, error_alert(str(error)), no_update
+    return info.id, None, time.time()
+
+
+def _draft_panel(draft_id: str, error: str) -> html.Div:
+    """A file that reads as a table but not with the columns guessed: choose them."""
+    try:
+        name, raw = dataset_store().draft(draft_id)
+    except VigilError as gone:
+        return _refused_panel(str(gone))
+    first_rows = raw.frame.head(200)
+    return html.Div(
+        [
+            html.H4(f"Choose the columns of '{name}'", className="mb-2", id="data-draft"),
+            html.P(
+                [
+                    "Read as a table, but the columns Vigil guessed did not work: ",
+                    html.Span(error, className="text-danger"),
+                    " Choose them below; nothing is stored until they work.",
+                ],
+            ),
+            _columns_card(
+                tuple(raw.frame.columns),
+                best_guess(raw),
+                first_rows,
+                apply_id={"type": DRAFT_APPLY, "index": draft_id},
+                note="Choose the time column, the values and, if the dates are text, their format.",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.Strong("First rows of the file")),
+                    dbc.CardBody(preview_grid(first_rows, "data-grid")),
+                ],
+            ),
+        ]
+    )
 
 
 def _refused_panel(error: str) -> dbc.Card:
@@ -276,7 +345,14 @@ def _dataset_line(info) -> str:
     return f"{lines:,} lines · {len(info.report.series)} series · {created}"
 
 
-def _columns_card(columns: tuple[str, ...], schema: Schema, first_rows) -> dbc.Card:
+def _columns_card(
+    columns: tuple[str, ...],
+    schema: Schema,
+    first_rows: pd.DataFrame,
+    *,
+    apply_id: str | dict = APPLY,
+    note: str = "Found by themselves; change them if they are wrong.",
+) -> dbc.Card:
     options = list(columns)
     time_cells = first_rows.get(schema.time_column)
     textual = time_cells is not None and pd.api.types.is_string_dtype(time_cells)
@@ -329,7 +405,8 @@ def _columns_card(columns: tuple[str, ...], schema: Schema, first_rows) -> dbc.C
                                 dcc.Dropdown(
                                     id=DATE_FORMAT,
                                     options=formats,
-                                    value=schema.time_format,
+                                    value=schema.time_format
+                                    or (formats[0]["value"] if formats else None),
                                     clearable=False,
                                     disabled=not formats,
                                     placeholder="not needed: the times are not text",
@@ -342,12 +419,9 @@ def _columns_card(columns: tuple[str, ...], schema: Schema, first_rows) -> dbc.C
                     html.Div(
                         [
                             dbc.Button(
-                                "Apply", id=APPLY, color="secondary", size="sm", className="mt-3"
+                                "Apply", id=apply_id, color="secondary", size="sm", className="mt-3"
                             ),
-                            html.Span(
-                                "Found by themselves; change them if they are wrong.",
-                                className="text-muted small ms-3 mt-3",
-                            ),
+                            html.Span(note, className="text-muted small ms-3 mt-3"),
                         ],
                         className="d-flex align-items-center",
                     ),

@@ -14,6 +14,7 @@ from dash._utils import AttributeDict
 
 from components.charts import empty_figure
 from tests.hostile import ACCEPTED
+from vigil.datasets import NeedsColumns
 from vigil.services import dataset_store, result_store
 
 
@@ -333,3 +334,24 @@ def test_choosing_the_other_date_format_on_the_columns_card_rereads_the_dates(da
     report = dataset_store().info(info.id).report
     assert report.start == pd.Timestamp("2024-01-02 00:00")
     assert "read 01.02.2024 00:00 as 2 Jan 2024" in str(show_dataset(info.id, applied))
+
+
+def test_an_upload_whose_columns_cannot_be_guessed_shows_the_columns_card(dash_app):
+    from pages.data import store_draft, use_new_dataset
+
+    data = "stamp,reading\n" + "".join(f"{1_700_000_000 + 60 * i},{i % 5}\n" for i in range(50))
+    with pytest.raises(NeedsColumns) as unsure:
+        dataset_store().add(data.encode(), "meter.csv")
+    result = {"error": str(unsure.value), "draft": unsure.value.draft_id, "name": "meter.csv"}
+    triggered("data-upload-result.data", result)
+
+    dataset, _, _, panel = use_new_dataset(result, None)
+
+    assert dataset is no_update
+    assert find_text(panel, "Choose the columns of 'meter.csv'")
+    assert find_text(panel, "No timestamp column")
+    triggered(f'{{"index":"{unsure.value.draft_id}","type":"data-draft-apply"}}.n_clicks')
+    dataset, message, _changed = store_draft([1], "stamp", ["reading"], None, None)
+    assert message is None
+    assert dataset == unsure.value.draft_id
+    assert dataset_store().info(dataset).report.series == ("reading",)
