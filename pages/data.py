@@ -118,12 +118,17 @@ def use_new_dataset(upload_result: dict | None, demo_clicks: int | None):
     if not upload_result:
         return no_update, no_update, no_update, no_update
     if upload_result.get("error"):
-        alert = error_alert(upload_result["error"], "data-upload-error")
         if upload_result.get("draft"):
             panel = _draft_panel(upload_result["draft"], upload_result["error"])
-        else:
-            panel = _refused_panel(upload_result["error"])
-        return no_update, alert, no_update, panel
+            alert = dbc.Alert(
+                f"'{upload_result.get('name', 'The file')}' needs its columns chosen: "
+                "see the right.",
+                color="warning",
+                id="data-upload-draft",
+            )
+            return no_update, alert, no_update, panel
+        alert = error_alert(upload_result["error"], "data-upload-error")
+        return no_update, alert, no_update, _refused_panel(upload_result["error"])
     note = "was uploaded before; re-using it." if upload_result.get("reused") else "is stored."
     message = dbc.Alert(f"'{upload_result['name']}' {note}", color="success", id="data-upload-ok")
     return upload_result["id"], message, time.time(), no_update
@@ -133,6 +138,7 @@ def use_new_dataset(upload_result: dict | None, demo_clicks: int | None):
     Output(ids.DATASET, "data", allow_duplicate=True),
     Output(APPLY_MESSAGE, "children", allow_duplicate=True),
     Output(CHANGED, "data", allow_duplicate=True),
+    Output(MESSAGE, "children", allow_duplicate=True),
     Input({"type": DRAFT_APPLY, "index": ALL}, "n_clicks"),
     State(TIME_COLUMN, "value"),
     State(VALUE_COLUMNS, "value"),
@@ -150,13 +156,14 @@ def store_draft(
 ):
     """Store a file whose columns could not be guessed, read with the columns chosen."""
     if not any(clicks) or not isinstance(ctx.triggered_id, dict):
-        return no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update
     try:
         schema = Schema(time_column, tuple(values or ()), series_column or None, date_format)
         info = dataset_store().add_draft(ctx.triggered_id["index"], schema)
     except VigilError as error:
-        return no_update, error_alert(str(error)), no_update
-    return info.id, None, time.time()
+        return no_update, error_alert(str(error)), no_update, no_update
+    stored = dbc.Alert(f"'{info.name}' is stored.", color="success", id="data-upload-ok")
+    return info.id, None, time.time(), stored
 
 
 def _draft_panel(draft_id: str, error: str) -> html.Div:
@@ -266,6 +273,8 @@ def apply_columns(
     date_format: str | None = None,
 ):
     """Re-read the stored file with the columns and the date format the user chose."""
+    if not _clicks or not dataset_id:
+        return no_update, no_update
     try:
         schema = Schema(time_column, tuple(values or ()), series_column or None, date_format)
         dataset_store().reprepare(dataset_id, schema)

@@ -345,13 +345,15 @@ def test_an_upload_whose_columns_cannot_be_guessed_shows_the_columns_card(dash_a
     result = {"error": str(unsure.value), "draft": unsure.value.draft_id, "name": "meter.csv"}
     triggered("data-upload-result.data", result)
 
-    dataset, _, _, panel = use_new_dataset(result, None)
+    dataset, message, _, panel = use_new_dataset(result, None)
 
     assert dataset is no_update
+    assert message.color == "warning"
     assert find_text(panel, "Choose the columns of 'meter.csv'")
     assert find_text(panel, "No timestamp column")
     triggered(f'{{"index":"{unsure.value.draft_id}","type":"data-draft-apply"}}.n_clicks')
-    dataset, message, _changed = store_draft([1], "stamp", ["reading"], None, None)
-    assert message is None
+    dataset, problem, _changed, message = store_draft([1], "stamp", ["reading"], None, None)
+    assert problem is None
+    assert find_text(message, "'meter.csv' is stored.")
     assert dataset == unsure.value.draft_id
     assert dataset_store().info(dataset).report.series == ("reading",)
