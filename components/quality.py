@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import html
 
+from detection import timeformat
 from detection.quality import QualityReport
 
 _ICONS = {"warning": "⚠", "info": "•"}
@@ -25,8 +27,8 @@ def quality_card(report: QualityReport, name: str) -> dbc.Card:
     span = report.end - report.start
     facts = html.Div(
         [
-            _fact("Rows", f"{report.rows:,}"),
-            _fact("Series", f"{len(report.series)}"),
+            _fact("Lines", f"{report.lines if report.lines is not None else report.rows:,}"),
+            _fact("Series", f"{len(report.series):,}"),
             _fact("From", f"{report.start:%Y-%m-%d %H:%M}"),
             _fact("To", f"{report.end:%Y-%m-%d %H:%M}"),
             _fact("Span", _span_words(span)),
@@ -66,6 +68,21 @@ def quality_card(report: QualityReport, name: str) -> dbc.Card:
         ],
         className="mb-3",
     )
+
+
+def date_format_options(cells: pd.Series, current: str | None) -> list[dict]:
+    """The date formats a time column could be read with, each shown with what its first
+    cell becomes (`DD.MM.YYYY hh:mm: 01.02.2024 00:00 is 1 Feb 2024`)."""
+    patterns = list(dict.fromkeys([p for p in (current,) if p]))
+    patterns += [p for p in timeformat.candidate_patterns(cells) if p not in patterns]
+    options = []
+    for pattern in patterns:
+        label = timeformat.readable(pattern)
+        shown = timeformat.example(cells, pattern)
+        if shown is not None:
+            label += f": {shown[0]} is {timeformat.spoken(shown[1])}"
+        options.append({"label": label, "value": pattern})
+    return options
 
 
 def _span_words(span) -> str:

@@ -22,14 +22,21 @@ from detection.quality import Finding, plural
 
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".txt", ".tsv")
 _DELIMITERS = (",", ";", "\t", "|")
+WESTERN = "cp1252"
+_ENCODING_NAMES = {WESTERN: "Windows-1252", "latin-1": "Latin-1"}
+_WESTERN_MESS = 0.12  # charset-normalizer's "chaos": Cyrillic or Chinese read as cp1252 score more
 
 
 @dataclass
 class RawTable:
-    """A file read as a table, before any column is interpreted."""
+    """A file read as a table, before any column is interpreted, and the character that
+    separated its columns (a hint, with its decimal marks, of how it writes dates). `name`,
+    when set, names the series of a column called `value` (a file's name says more)."""
 
     frame: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
+    delimiter: str = ","
+    name: str = ""
 
 
 # --------------------------------------------------------------------------- reading
@@ -111,14 +118,25 @@ def _decode(data: bytes) -> tuple[bytes, Finding]:
                 "The file starts like UTF-16 text but is not: it looks binary."
             ) from None
     else:
-        best = from_bytes(data[:200_000]).best()
-        encoding = best.encoding if best is not None else "latin-1"
+        encoding = guess_encoding(data[:200_000])
         try:
             text = data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             encoding, text = "latin-1", data.decode("latin-1")
-    note = Finding("encoding", 0, f"The file is not UTF-8; read it as {encoding}.", "info")
+    shown = _ENCODING_NAMES.get(encoding, encoding)
+    note = Finding("encoding", 0, f"The file is not UTF-8; read it as {shown}.", "info")
     return text.encode("utf-8"), note
+
+
+def guess_encoding(data: bytes) -> str:
+    """The encoding of text that is not UTF-8: Windows-1252 when it reads as clean Western
+    text (a lone `°` or `€` is too little for a detector, which then takes East Asian
+    codecs), else what charset-normalizer finds, else latin-1 (which reads any bytes)."""
+    western = from_bytes(data, cp_isolation=[WESTERN], threshold=_WESTERN_MESS)
+    if western.best() is not None:
+        return WESTERN
+    best = from_bytes(data).best()
+    return best.encoding if best is not None else "latin-1"
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -158,7 +176,7 @@ def _read_csv(data: bytes, filename: str) -> RawTable:
             data, note = _decode(data)
             findings.append(note)
             try:
-                return RawTable(_read_with_pyarrow(data, delimiter), findings)
+                return RawTable(_read_with_pyarrow(data, delimiter), findings, delimiter)
             except (pa.ArrowException, ValueError):
                 pass
         frame, skipped = _read_csv_skipping_bad_lines(data, delimiter, filename)
@@ -170,7 +188,7 @@ def _read_csv(data: bytes, filename: str) -> RawTable:
                     f"{plural(skipped, 'line')} had the wrong number of fields; skipped.",
                 )
             )
-    return RawTable(frame, findings)
+    return RawTable(frame, findings, delimiter)
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -14,6 +14,7 @@ from detection.io import RawTable
 from detection.quality import plural
 from detection.schema import is_textual, to_numbers
 from detection.tidy import parse_timestamps
+from detection.timeformat import TimeFormat
 
 _TRUE = {"1", "1.0", "true", "yes", "y", "t"}
 _FALSE = {"0", "0.0", "false", "no", "n", "f", ""}
@@ -43,15 +44,19 @@ def _as_label_numbers(column: pd.Series, name: str) -> pd.Series:
     return numbers
 
 
-def labels_from_column(raw: RawTable, time_column: str, label_column: str) -> pd.Series:
+def labels_from_column(
+    raw: RawTable, time_column: str, label_column: str, *, time_format: str | None = None
+) -> pd.Series:
     """Labels by timestamp from a column of the file; a repeated timestamp is labelled when any
-    of its rows is. Missing labels count as 0."""
+    of its rows is. Missing labels count as 0. Times are read with `time_format` when given
+    (the data set's), so labels land on the points they were written beside."""
     if label_column not in raw.frame.columns:
         raise DataError(f"The file has no label column named '{label_column}'.")
     if label_column == time_column:
         raise DataError(f"'{label_column}' is the time column, not a label column.")
     numbers = _as_label_numbers(raw.frame[label_column], label_column)
-    timestamps, _ = parse_timestamps(raw.frame[time_column])
+    chosen = TimeFormat(time_format) if time_format else None
+    timestamps, _ = parse_timestamps(raw.frame[time_column], chosen)
     readable = timestamps.notna().to_numpy()
     positive = pd.Series(numbers.fillna(0).to_numpy()[readable] > 0)
     labels = positive.groupby(timestamps.to_numpy()[readable]).max().sort_index()

@@ -62,7 +62,8 @@ class Finding:
 
 @dataclass
 class QualityReport:
-    """Rows, time span, step and findings of a prepared data set."""
+    """Points, time span, step and findings of a prepared data set. `rows` counts points
+    across all series; `lines` the file's data lines they came from."""
 
     rows: int
     series: tuple[str, ...]
@@ -70,6 +71,7 @@ class QualityReport:
     end: pd.Timestamp
     step: pd.Timedelta | None
     findings: list[Finding] = field(default_factory=list)
+    lines: int | None = None
 
     @property
     def frequency(self) -> str:
@@ -86,6 +88,7 @@ class QualityReport:
             "end": self.end.isoformat(),
             "step_seconds": None if self.step is None else self.step.total_seconds(),
             "findings": [f.to_dict() for f in self.findings],
+            "lines": self.lines,
         }
 
     @classmethod
@@ -98,4 +101,5 @@ class QualityReport:
             end=pd.Timestamp(data["end"]),
             step=None if step is None else pd.Timedelta(seconds=step),
             findings=[Finding(**f) for f in data["findings"]],
+            lines=data.get("lines"),
         )

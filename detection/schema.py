@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from detection import timeformat
 from detection.errors import DataError
 from detection.io import RawTable
 
@@ -18,21 +19,28 @@ TIME_NAME_HINTS = ("timestamp", "time", "date", "datetime", "ts", "epoch", "peri
 NUMBER_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 EPOCH_RANGES = {"s": (1e8, 4.2e9), "ms": (1e11, 4.2e12)}
 LABEL_NAMES = ("label", "labels", "is_anomaly", "anomaly", "anomalies", "target", "outlier")
+DECIMAL_COMMA_RE = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 
 
 @dataclass(frozen=True)
 class Schema:
-    """Which columns hold time, values and (for long files) the series name."""
+    """Which columns hold time, values and (for long files) the series name, and the one
+    date format the time column is read with (None: found from its cells when read;
+    `time_format_reason` says why an undecided day/month order was taken)."""
 
     time_column: str
     value_columns: tuple[str, ...]
     series_column: str | None = None
+    time_format: str | None = None
+    time_format_reason: str = ""
 
     def to_dict(self) -> dict:
         return {
             "time_column": self.time_column,
             "value_columns": list(self.value_columns),
             "series_column": self.series_column,
+            "time_format": self.time_format,
+            "time_format_reason": self.time_format_reason,
         }
 
     @classmethod
@@ -41,6 +49,8 @@ class Schema:
             time_column=data["time_column"],
             value_columns=tuple(data["value_columns"]),
             series_column=data.get("series_column"),
+            time_format=data.get("time_format"),
+            time_format_reason=data.get("time_format_reason", ""),
         )
 
 
@@ -72,11 +82,13 @@ def _time_parse_rate(series: pd.Series) -> float:
         return 1.0
     if not is_textual(sample):
         return 0.0
-    text = sample.astype(str)
-    if text.str.match(NUMBER_RE).mean() > 0.5:
+    text = sample.astype(str).str.strip()
+    if to_numbers(text).notna().mean() > 0.5:
+        return 0.0  # numbers, decimal commas too ("20,5" is not 20 May)
+    found = timeformat.infer(text)
+    if found is None:
         return 0.0
-    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
-    return float(parsed.notna().mean())
+    return float(timeformat.parse(text, found.pattern).notna().mean())
 
 
 def _numeric_share(series: pd.Series) -> float:
@@ -115,11 +127,33 @@ def is_label_name(name: str) -> bool:
     return name.lower().strip() in LABEL_NAMES
 
 
+def conventions(raw: RawTable) -> timeformat.Conventions:
+    """The file's delimiter, and whether its numbers are written with decimal commas."""
+    commas = False
+    for column in raw.frame.columns:
+        values = raw.frame[column].dropna().head(500)
+        textual = is_textual(values) and not values.empty
+        if textual and values.astype(str).str.match(DECIMAL_COMMA_RE).mean() > 0.5:
+            commas = True
+            break
+    return timeformat.Conventions(delimiter=raw.delimiter, decimal_commas=commas)
+
+
+def time_format_of(raw: RawTable, column: str) -> timeformat.TimeFormat | None:
+    """The one format a text column of times is read with; None for other columns."""
+    values = raw.frame[column]
+    if not is_textual(values):
+        return None
+    return timeformat.infer(values, conventions(raw))
+
+
 def infer_schema(raw: RawTable) -> Schema:
-    """Guess the time column, the value columns and a series-name column, if any. A column
-    named like a label (`label`, `is_anomaly`, ...) is not offered as a series when others are."""
+    """Guess the time column and its date format, the value columns and a series-name
+    column, if any. A column of numbers never passes for times. A column named like a label
+    (`label`, `is_anomaly`, ...) is not offered as a series when others are."""
     frame = raw.frame
     time_column = _find_time_column(frame)
+    found = time_format_of(raw, time_column)
     rest = [c for c in frame.columns if c != time_column]
     empty = [c for c in rest if _is_empty(frame[c])]
     numeric = [c for c in rest if c not in empty and _numeric_share(frame[c]) >= 0.8]
@@ -133,7 +167,26 @@ def infer_schema(raw: RawTable) -> Schema:
             "No numeric column found: Vigil needs at least one column of numbers to watch "
             f"besides the time column '{time_column}'."
         )
-    return Schema(time_column, tuple(values), series_column)
+    return Schema(
+        time_column,
+        tuple(values),
+        series_column,
+        None if found is None else found.pattern,
+        "" if found is None else found.reason,
+    )
+
+
+def best_guess(raw: RawTable) -> Schema:
+    """`infer_schema`'s guess, or when it finds none, a start for the user to correct: the
+    first column named like time (else the first), every other numeric column as values."""
+    try:
+        return infer_schema(raw)
+    except DataError:
+        pass
+    columns = list(raw.frame.columns)
+    time_column = next((c for c in columns if _name_hint(c)), columns[0])
+    values = tuple(c for c in columns if c != time_column and _numeric_share(raw.frame[c]) >= 0.8)
+    return Schema(time_column, values)
 
 
 def _find_time_column(frame: pd.DataFrame) -> str:

@@ -13,10 +13,11 @@ import re
 import numpy as np
 import pandas as pd
 
+from detection import timeformat
 from detection.errors import DataError
 from detection.io import RawTable
 from detection.quality import Finding, QualityReport, describe_step, plural
-from detection.schema import Schema, epoch_unit, to_numbers
+from detection.schema import Schema, epoch_unit, is_textual, time_format_of, to_numbers
 
 MIN_POINTS = 10
 _OFFSET_RE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
@@ -37,22 +38,19 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
         raise DataError(f"'{schema.time_column}' cannot be both the time and another column.")
 
     findings = list(raw.findings)
-    timestamps, time_findings = parse_timestamps(frame[schema.time_column])
+    time_format = _time_format(raw, schema)
+    timestamps, time_findings = parse_timestamps(frame[schema.time_column], time_format)
     findings.extend(time_findings)
     unreadable = np.isnat(timestamps.to_numpy())
     dropped = int(unreadable.sum())
     keep = ~unreadable
     if dropped == len(frame):
-        raise DataError(f"No value in column '{schema.time_column}' reads as a date or time.")
-    if dropped:
-        findings.append(
-            Finding(
-                "unparseable_timestamps",
-                dropped,
-                f"{plural(dropped, 'row')} had a timestamp that could not be read; "
-                "they were left out.",
-            )
+        shown = "" if time_format is None else f" as {timeformat.readable(time_format.pattern)}"
+        raise DataError(
+            f"No value in column '{schema.time_column}' reads as a date or time{shown}."
         )
+    if dropped:
+        findings.append(_unreadable_finding(frame[schema.time_column], unreadable))
     everything = not dropped
     times = timestamps.to_numpy().view("int64")
     if not everything:
@@ -84,6 +82,8 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
         )
         codes, times, columns = _merge_repeats(codes, times, columns)
 
+    if raw.name:
+        columns = [(raw.name if n.strip().lower() == "value" else n, v) for n, v in columns]
     tidy = _to_long(codes, times, groups, columns)
     shared_times = times if groups is None else None
     missing_values = int(tidy["value"].isna().sum())
@@ -101,11 +101,67 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
             f"Only {len(tidy)} usable row{'s' if len(tidy) != 1 else ''}: Vigil needs at "
             f"least {MIN_POINTS} points with a timestamp to find anomalies."
         )
-    return tidy, _report(tidy, findings, shared_times)
+    report = _report(tidy, findings, shared_times)
+    report.lines = len(frame)
+    return tidy, report
 
 
-def parse_timestamps(column: pd.Series) -> tuple[pd.Series, list[Finding]]:
-    """Parse a column into naive datetimes (UTC where zones were given); NaT where unreadable."""
+def _time_format(raw: RawTable, schema: Schema) -> timeformat.TimeFormat | None:
+    """The schema's date format for a text time column, else the one its cells suggest."""
+    column = raw.frame[schema.time_column]
+    if not is_textual(column):
+        return None
+    if schema.time_format:
+        return timeformat.TimeFormat(schema.time_format, schema.time_format_reason)
+    return time_format_of(raw, schema.time_column)
+
+
+def _unreadable_finding(column: pd.Series, unreadable: np.ndarray) -> Finding:
+    """How many rows were left out for their timestamp, with the first such cell and line."""
+    position = int(unreadable.argmax())
+    cell = column.iloc[position]
+    shown = "an empty cell" if pd.isna(cell) or not str(cell).strip() else f"'{str(cell)[:40]}'"
+    count = int(unreadable.sum())
+    return Finding(
+        "unparseable_timestamps",
+        count,
+        f"{plural(count, 'row')} had a timestamp that could not be read (first: {shown}, "
+        f"line {position + 2} of the file); left out.",
+    )
+
+
+def _format_finding(column: pd.Series, found: timeformat.TimeFormat) -> Finding | None:
+    """What a date whose day and month could be swapped was read as, and why."""
+    if found.pattern == timeformat.MIXED:
+        return Finding(
+            "time_format",
+            0,
+            "Dates are written in several formats; each was read on its own.",
+            "warning",
+        )
+    if not timeformat.day_and_month_order_matter(found.pattern):
+        return None
+    shown = timeformat.example(column, found.pattern)
+    if shown is None:
+        return None
+    cell, stamp = shown
+    message = (
+        f"Dates read as {timeformat.readable(found.pattern)}: "
+        f"read {cell} as {timeformat.spoken(stamp)}."
+    )
+    if found.reason:
+        message += (
+            f" No day is above 12, so the order was {found.reason}; "
+            "choose the other date format if that is wrong."
+        )
+    return Finding("time_format", 0, message, "warning" if found.reason else "info")
+
+
+def parse_timestamps(
+    column: pd.Series, time_format: timeformat.TimeFormat | None = None
+) -> tuple[pd.Series, list[Finding]]:
+    """Parse a column into naive datetimes (UTC where zones were given); NaT where unreadable.
+    Text is read with one format throughout: `time_format`, else the one its cells suggest."""
     findings: list[Finding] = []
     if pd.api.types.is_datetime64_any_dtype(column):
         parsed = column
@@ -122,15 +178,23 @@ def parse_timestamps(column: pd.Series) -> tuple[pd.Series, list[Finding]]:
         findings.append(Finding("epoch", 0, f"Timestamps are Unix epoch {label}.", "info"))
     else:
         text = column.astype("string").str.strip()
+        found = time_format or timeformat.infer(text)
+        if found is None:
+            return pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]"), findings
+        note = _format_finding(text, found)
+        if note is not None:
+            findings.append(note)
+        parsed = timeformat.parse(text, found.pattern, dayfirst=_day_first(found))
         offsets = text.str.extract(_OFFSET_RE, expand=False).dropna()
-        if offsets.empty:
-            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-        else:
-            parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+        if not offsets.empty:
             findings.append(_zone_finding(offsets, int(text.notna().sum())))
     if getattr(parsed.dtype, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return _as_nanoseconds(parsed), findings
+
+
+def _day_first(found: timeformat.TimeFormat) -> bool:
+    return found.pattern == timeformat.MIXED and "day-first" in found.reason
 
 
 def _zone_finding(offsets: pd.Series, present: int) -> Finding:

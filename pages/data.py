@@ -6,6 +6,7 @@ import time
 
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components import ids
@@ -13,9 +14,9 @@ from components.charts import preview_figure
 from components.forms import choice_dropdown
 from components.grids import preview_grid
 from components.layout import error_alert, upload_zone
-from components.quality import quality_card
+from components.quality import date_format_options, quality_card
 from detection.errors import VigilError
-from detection.schema import Schema
+from detection.schema import Schema, best_guess
 from vigil.auth import control_for, may, requires
 from vigil.services import dataset_store, settings
 
@@ -32,6 +33,8 @@ PICK = "data-pick"
 TIME_COLUMN = "data-time-column"
 VALUE_COLUMNS = "data-value-columns"
 SERIES_COLUMN = "data-series-column"
+DATE_FORMAT = "data-date-format"
+DRAFT_APPLY = "data-draft-apply"
 APPLY = "data-apply"
 APPLIED = "data-applied"
 APPLY_MESSAGE = "data-apply-message"
@@ -98,25 +101,120 @@ def layout(**_query: str) -> html.Div:
     Output(ids.DATASET, "data", allow_duplicate=True),
     Output(MESSAGE, "children"),
     Output(CHANGED, "data"),
+    Output(PANEL, "children", allow_duplicate=True),
     Input(UPLOAD_RESULT, "data"),
     Input(DEMO, "n_clicks"),
     prevent_initial_call=True,
 )
 @requires("analyst")
 def use_new_dataset(upload_result: dict | None, demo_clicks: int | None):
-    """Use the data set just uploaded (or say why it was refused), or the demo."""
+    """Use the data set just uploaded, or the demo; a refused upload is said beside the form
+    and in the panel, which stops showing the data set that was there before."""
     if ctx.triggered_id == DEMO:
         if not demo_clicks:
-            return no_update, no_update, no_update
+            return no_update, no_update, no_update, no_update
         info = dataset_store().add_demo()
-        return info.id, dbc.Alert("Demo data loaded.", color="success"), time.time()
+        return info.id, dbc.Alert("Demo data loaded.", color="success"), time.time(), no_update
     if not upload_result:
-        return no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update
     if upload_result.get("error"):
-        return no_update, error_alert(upload_result["error"], "data-upload-error"), no_update
+        if upload_result.get("draft"):
+            panel = _draft_panel(upload_result["draft"], upload_result["error"])
+            alert = dbc.Alert(
+                f"'{upload_result.get('name', 'The file')}' needs its columns chosen: "
+                "see the right.",
+                color="warning",
+                id="data-upload-draft",
+            )
+            return no_update, alert, no_update, panel
+        alert = error_alert(upload_result["error"], "data-upload-error")
+        return no_update, alert, no_update, _refused_panel(upload_result["error"])
     note = "was uploaded before; re-using it." if upload_result.get("reused") else "is stored."
     message = dbc.Alert(f"'{upload_result['name']}' {note}", color="success", id="data-upload-ok")
-    return upload_result["id"], message, time.time()
+    return upload_result["id"], message, time.time(), no_update
+
+
+@callback(
+    Output(ids.DATASET, "data", allow_duplicate=True),
+    Output(APPLY_MESSAGE, "children", allow_duplicate=True),
+    Output(CHANGED, "data", allow_duplicate=True),
+    Output(MESSAGE, "children", allow_duplicate=True),
+    Input({"type": DRAFT_APPLY, "index": ALL}, "n_clicks"),
+    State(TIME_COLUMN, "value"),
+    State(VALUE_COLUMNS, "value"),
+    State(SERIES_COLUMN, "value"),
+    State(DATE_FORMAT, "value"),
+    prevent_initial_call=True,
+)
+@requires("analyst")
+def store_draft(
+    clicks: list[int | None],
+    time_column: str,
+    values: list[str],
+    series_column: str | None,
+    date_format: str | None,
+):
+    """Store a file whose columns could not be guessed, read with the columns chosen."""
+    if not any(clicks) or not isinstance(ctx.triggered_id, dict):
+        return no_update, no_update, no_update, no_update
+    try:
+        schema = Schema(time_column, tuple(values or ()), series_column or None, date_format)
+        info = dataset_store().add_draft(ctx.triggered_id["index"], schema)
+    except VigilError as error:
+        return no_update, error_alert(str(error)), no_update, no_update
+    stored = dbc.Alert(f"'{info.name}' is stored.", color="success", id="data-upload-ok")
+    return info.id, None, time.time(), stored
+
+
+def _draft_panel(draft_id: str, error: str) -> html.Div:
+    """A file that reads as a table but not with the columns guessed: choose them."""
+    try:
+        name, raw = dataset_store().draft(draft_id)
+    except VigilError as gone:
+        return _refused_panel(str(gone))
+    first_rows = raw.frame.head(200)
+    return html.Div(
+        [
+            html.H4(f"Choose the columns of '{name}'", className="mb-2", id="data-draft"),
+            html.P(
+                [
+                    "Read as a table, but the columns Vigil guessed did not work: ",
+                    html.Span(error, className="text-danger"),
+                    " Choose them below; nothing is stored until they work.",
+                ],
+            ),
+            _columns_card(
+                tuple(raw.frame.columns),
+                best_guess(raw),
+                first_rows,
+                apply_id={"type": DRAFT_APPLY, "index": draft_id},
+                note="Choose the time column, the values and, if the dates are text, their format.",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.Strong("First rows of the file")),
+                    dbc.CardBody(preview_grid(first_rows, "data-grid")),
+                ],
+            ),
+        ]
+    )
+
+
+def _refused_panel(error: str) -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H4("That file was not stored"),
+                html.P(error, className="text-danger"),
+                html.P(
+                    "Fix the file and drop it again, or pick a data set on the left: the ones "
+                    "stored before are unchanged.",
+                    className="text-muted mb-0",
+                ),
+            ]
+        ),
+        id="data-refused",
+    )
 
 
 @callback(
@@ -162,15 +260,23 @@ def list_datasets(_changed: float, current: str | None):
     State(TIME_COLUMN, "value"),
     State(VALUE_COLUMNS, "value"),
     State(SERIES_COLUMN, "value"),
+    State(DATE_FORMAT, "value"),
     prevent_initial_call=True,
 )
 @requires("analyst")
 def apply_columns(
-    _clicks: int, dataset_id: str, time_column: str, values: list[str], series_column: str | None
+    _clicks: int,
+    dataset_id: str,
+    time_column: str,
+    values: list[str],
+    series_column: str | None,
+    date_format: str | None = None,
 ):
-    """Re-read the stored file with the columns the user chose."""
+    """Re-read the stored file with the columns and the date format the user chose."""
+    if not _clicks or not dataset_id:
+        return no_update, no_update
     try:
-        schema = Schema(time_column, tuple(values or ()), series_column or None)
+        schema = Schema(time_column, tuple(values or ()), series_column or None, date_format)
         dataset_store().reprepare(dataset_id, schema)
     except VigilError as error:
         return no_update, error_alert(str(error))
@@ -201,6 +307,7 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
         )
     info = store.info(dataset_id)
     tidy = store.tidy(dataset_id)
+    first_rows = store.raw_preview(dataset_id)
     series_names = list(info.report.series)
     previews = [
         dcc.Graph(
@@ -226,7 +333,7 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
     return html.Div(
         [
             header,
-            _columns_card(info.columns, info.schema),
+            _columns_card(info.columns, info.schema, first_rows),
             quality_card(info.report, info.name),
             dbc.Card(
                 [dbc.CardHeader(html.Strong("Series")), dbc.CardBody(previews)], className="mb-3"
@@ -234,7 +341,7 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
             dbc.Card(
                 [
                     dbc.CardHeader(html.Strong("First rows of the file")),
-                    dbc.CardBody(preview_grid(store.raw_preview(dataset_id), "data-grid")),
+                    dbc.CardBody(preview_grid(first_rows, "data-grid")),
                 ],
             ),
         ]
@@ -243,11 +350,22 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
 
 def _dataset_line(info) -> str:
     created = info.created[:16].replace("T", " ")
-    return f"{info.report.rows:,} rows · {len(info.report.series)} series · {created}"
+    lines = info.report.lines if info.report.lines is not None else info.report.rows
+    return f"{lines:,} lines · {len(info.report.series)} series · {created}"
 
 
-def _columns_card(columns: tuple[str, ...], schema: Schema) -> dbc.Card:
+def _columns_card(
+    columns: tuple[str, ...],
+    schema: Schema,
+    first_rows: pd.DataFrame,
+    *,
+    apply_id: str | dict = APPLY,
+    note: str = "Found by themselves; change them if they are wrong.",
+) -> dbc.Card:
     options = list(columns)
+    time_cells = first_rows.get(schema.time_column)
+    textual = time_cells is not None and pd.api.types.is_string_dtype(time_cells)
+    formats = date_format_options(time_cells, schema.time_format) if textual else []
     return dbc.Card(
         [
             dbc.CardHeader(html.Strong("Columns")),
@@ -289,15 +407,30 @@ def _columns_card(columns: tuple[str, ...], schema: Schema) -> dbc.Card:
                             ),
                         ]
                     ),
+                    dbc.Row(
+                        dbc.Col(
+                            [
+                                dbc.Label("Date format"),
+                                dcc.Dropdown(
+                                    id=DATE_FORMAT,
+                                    options=formats,
+                                    value=schema.time_format
+                                    or (formats[0]["value"] if formats else None),
+                                    clearable=False,
+                                    disabled=not formats,
+                                    placeholder="not needed: the times are not text",
+                                ),
+                            ],
+                            md=8,
+                        ),
+                        className="mt-2",
+                    ),
                     html.Div(
                         [
                             dbc.Button(
-                                "Apply", id=APPLY, color="secondary", size="sm", className="mt-3"
+                                "Apply", id=apply_id, color="secondary", size="sm", className="mt-3"
                             ),
-                            html.Span(
-                                "Found by themselves; change them if they are wrong.",
-                                className="text-muted small ms-3 mt-3",
-                            ),
+                            html.Span(note, className="text-muted small ms-3 mt-3"),
                         ],
                         className="d-flex align-items-center",
                     ),

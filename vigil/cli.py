@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
@@ -33,8 +34,9 @@ from detection.labels import (
 from detection.models import apply_model, read_model, save_model
 from detection.models import train as fit_model
 from detection.quality import plural
-from detection.schema import Schema, infer_schema
+from detection.schema import Schema, conventions, infer_schema
 from detection.tidy import prepare, series_frame
+from detection.timeformat import choose as choose_time_format
 from live.client import ApiError
 from live.demo import DemoStream
 from live.replay import parse_speed
@@ -275,16 +277,36 @@ def _schema(
     time_column: str | None,
     value_columns: tuple[str, ...],
     series_column: str | None,
+    date_format: str | None = None,
 ) -> Schema:
-    """The columns asked for on the command line, the rest found by themselves."""
-    guessed = None if (time_column and value_columns) else infer_schema(raw)
+    """The columns (and date format) asked for on the command line, the rest found by
+    themselves."""
+    guessed = infer_schema(raw)
+    chosen_time = time_column or guessed.time_column
+    if chosen_time not in raw.frame.columns:
+        raise DataError(f"The file has no column named '{chosen_time}'.")
+    time_format, reason = guessed.time_format, guessed.time_format_reason
+    if date_format:
+        found = choose_time_format(raw.frame[chosen_time], date_format, conventions(raw))
+        time_format, reason = found.pattern, ""
+    elif chosen_time != guessed.time_column:
+        time_format, reason = None, ""  # found from that column's cells when read
     return Schema(
-        time_column or guessed.time_column,
+        chosen_time,
         tuple(value_columns) or guessed.value_columns,
-        series_column
-        if series_column is not None
-        else (guessed.series_column if guessed else None),
+        series_column if series_column is not None else guessed.series_column,
+        time_format,
+        reason,
     )
+
+
+date_format_option = click.option(
+    "--date-format",
+    default=None,
+    metavar="FORMAT",
+    help="How the time column writes dates: day-first, month-first, or a pattern such as "
+    "'%d.%m.%Y %H:%M' (found from the cells if omitted).",
+)
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -329,6 +351,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Column of values to score; repeat for several (default: every numeric column).",
 )
 @click.option("--series-column", default=None, help="Column naming the series, for long files.")
+@date_format_option
 @click.option(
     "--online",
     is_flag=True,
@@ -368,6 +391,7 @@ def detect(
     time_column: str | None,
     value_columns: tuple[str, ...],
     series_column: str | None,
+    date_format: str | None,
     online: bool,
     model_path: Path | None,
     alert: bool,
@@ -383,7 +407,8 @@ def detect(
         detector = info.detector
     else:
         model, info = make_detector(detector, _parse_params(params)), None
-    tidy, report = prepare(raw, _schema(raw, time_column, value_columns, series_column))
+    schema = _schema(raw, time_column, value_columns, series_column, date_format)
+    tidy, report = prepare(raw, schema)
     names = report.series
     if info is not None and not value_columns:
         if info.series not in names:
@@ -499,6 +524,7 @@ def _deliver(config) -> None:
     "--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A detector parameter."
 )
 @click.option("--time-column", default=None, help="Column holding the timestamps.")
+@date_format_option
 @click.option(
     "--value-column", default=None, help="The series to learn (needed when there are several)."
 )
@@ -514,6 +540,7 @@ def train(
     detector: str,
     params: tuple[str, ...],
     time_column: str | None,
+    date_format: str | None,
     value_column: str | None,
     model_path: Path,
 ) -> None:
@@ -522,7 +549,7 @@ def train(
     data = input_path.read_bytes()
     raw = _read(input_path)
     chosen = (value_column,) if value_column else ()
-    tidy, report = prepare(raw, _schema(raw, time_column, chosen, None))
+    tidy, report = prepare(raw, _schema(raw, time_column, chosen, None, date_format))
     if len(report.series) > 1:
         raise DataError(
             f"The file has {len(report.series)} series ({', '.join(report.series[:5])}); choose "
@@ -559,6 +586,7 @@ def train(
     help="A detector to judge; repeat for several (default: all).",
 )
 @click.option("--time-column", default=None, help="Column holding the timestamps.")
+@date_format_option
 @click.option(
     "--value-column", "value_columns", multiple=True, help="Column to score; repeat for several."
 )
@@ -576,6 +604,7 @@ def evaluate(
     windows_path: Path | None,
     detectors: tuple[str, ...],
     time_column: str | None,
+    date_format: str | None,
     value_columns: tuple[str, ...],
     online: bool,
     budget: float | None,
@@ -586,7 +615,7 @@ def evaluate(
     if (label_column is None) == (windows_path is None):
         raise click.UsageError("Give either --label-column or --windows.")
     raw = _read(input_path)
-    schema = _schema(raw, time_column, value_columns, None)
+    schema = _schema(raw, time_column, value_columns, None, date_format)
     if schema.series_column:
         raise DataError(
             f"Evaluation reads one column per series; this file names its series in "
@@ -596,10 +625,12 @@ def evaluate(
     if not watched:
         raise DataError("Besides the labels there is no column of values to score.")
     if label_column is not None:
-        labels = labels_from_column(raw, schema.time_column, label_column)
+        labels = labels_from_column(
+            raw, schema.time_column, label_column, time_format=schema.time_format
+        )
     else:
         windows = windows_from_table(_read(windows_path))
-    tidy, _ = prepare(raw, Schema(schema.time_column, watched))
+    tidy, _ = prepare(raw, dataclasses.replace(schema, value_columns=watched))
     header = (
         f"{'detector':<10} {'series':<24} {'point P':>8} {'R':>6} {'F1':>6}  "
         f"{'event P':>8} {'R':>6} {'F1':>6}  {'found':>7} {'false/day':>9}"
@@ -680,6 +711,7 @@ def flush() -> None:
     help="Column of values to send (default: the only numeric column, or the one named --series).",
 )
 @click.option("--time-column", default=None, help="Column of timestamps (found if omitted).")
+@date_format_option
 @click.option(
     "--speed",
     default="max",
@@ -701,6 +733,7 @@ def replay(
     series: str,
     value_column: str | None,
     time_column: str | None,
+    date_format: str | None,
     speed: str,
     url: str,
     token: str,
@@ -712,7 +745,8 @@ def replay(
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     raw = _read(input_path)
-    schema = _schema(raw, time_column, (value_column,) if value_column else (), None)
+    chosen = (value_column,) if value_column else ()
+    schema = _schema(raw, time_column, chosen, None, date_format)
     tidy, report = prepare(raw, schema)
     names = report.series
     if value_column is None and len(names) > 1:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +36,16 @@ DEMO_FILENAME = "vigil-demo.csv"
 _ID = re.compile(r"^[0-9a-f]{16}$")
 LOCK = "datasets"
 GONE = "That data set is no longer on the server; upload it again."
+
+
+class NeedsColumns(DataError):
+    """A file that reads as a table, but not with the columns guessed: it is kept as a draft
+    (`draft_id`) until the user chooses columns that work."""
+
+    def __init__(self, message: str, draft_id: str, name: str) -> None:
+        super().__init__(message)
+        self.draft_id = draft_id
+        self.name = name
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,25 @@ class DatasetInfo:
             schema=Schema.from_dict(data["schema"]),
             report=QualityReport.from_dict(data["report"]),
         )
+
+
+def series_name_of(filename: str) -> str:
+    """What to call a series from a column named `value`: the file's name without its
+    extension (`cpu.csv.gz` gives `cpu`)."""
+    name = Path(filename).name
+    for suffix in (".gz", ".csv", ".tsv", ".txt", ".parquet"):
+        name = name.removesuffix(suffix)
+    return name or "value"
+
+
+def _keep_time_format(before: Schema, chosen: Schema) -> Schema:
+    """The chosen schema, keeping why its date format was taken when it is unchanged, and
+    finding the format afresh when another time column was chosen with the old one."""
+    if chosen.time_column != before.time_column and chosen.time_format == before.time_format:
+        return replace(chosen, time_format=None, time_format_reason="")
+    if chosen.time_format == before.time_format and not chosen.time_format_reason:
+        return replace(chosen, time_format_reason=before.time_format_reason)
+    return chosen
 
 
 def content_id(data: bytes) -> str:
@@ -124,13 +153,32 @@ class DatasetStore:
         if found is not None:
             return found[0], True
         raw = read_table(data, filename, max_bytes=self.max_bytes, max_rows=self.max_rows)
-        schema = infer_schema(raw)
-        tidy, report = prepare(raw, schema)
+        raw.name = series_name_of(filename)
+        try:
+            schema = infer_schema(raw)
+            tidy, report = prepare(raw, schema)
+        except DataError as error:
+            if len(raw.frame.columns) < 2:
+                raise
+            self._keep_draft(dataset_id, raw, filename, len(data))
+            raise NeedsColumns(str(error), dataset_id, Path(filename).name) from None
+        return self._store(dataset_id, raw, filename, len(data), schema, tidy, report), False
+
+    def _store(
+        self,
+        dataset_id: str,
+        raw: RawTable,
+        filename: str,
+        size: int,
+        schema: Schema,
+        tidy: pd.DataFrame,
+        report: QualityReport,
+    ) -> DatasetInfo:
         info = DatasetInfo(
             id=dataset_id,
             name=Path(filename).name,
             created=datetime.now(UTC).isoformat(timespec="seconds"),
-            size_bytes=len(data),
+            size_bytes=size,
             columns=tuple(raw.frame.columns),
             schema=schema,
             report=report,
@@ -141,7 +189,43 @@ class DatasetStore:
         self.files.put_parquet(self._key(info.id, _tidy_name(1)), tidy)
         self._write_meta(info)
         self._record(info, version=1)
-        return info, False
+        return info
+
+    def _draft_key(self, draft_id: str, name: str) -> str:
+        if not _ID.match(draft_id or ""):
+            raise DataError("That draft id is not valid.")
+        return f"drafts/{draft_id}/{name}"
+
+    def _keep_draft(self, draft_id: str, raw: RawTable, filename: str, size: int) -> None:
+        """A file whose columns the user must choose, kept apart from the data sets (never
+        listed) with what it takes to store it once they have."""
+        meta = {"name": Path(filename).name, "size_bytes": size, "delimiter": raw.delimiter}
+        key = self._draft_key(draft_id, "raw.parquet")
+        self.files.put_parquet(key, _raw_for_parquet(raw.frame))
+        self.files.put(self._draft_key(draft_id, "meta.json"), json.dumps(meta).encode())
+
+    def draft(self, draft_id: str) -> tuple[str, RawTable]:
+        """A draft's file name and its table as read."""
+        try:
+            meta = json.loads(self.files.get(self._draft_key(draft_id, "meta.json")))
+            frame = self.files.get_parquet(self._draft_key(draft_id, "raw.parquet"))
+        except FileNotFoundError:
+            raise DataError("That file is no longer on the server; upload it again.") from None
+        raw = RawTable(frame, delimiter=meta["delimiter"], name=series_name_of(meta["name"]))
+        return meta["name"], raw
+
+    def add_draft(self, draft_id: str, schema: Schema) -> DatasetInfo:
+        """Store a draft as a data set, read with the columns the user chose; the draft stays
+        as it was when they do not work (the error says why)."""
+        found = self._row(draft_id)
+        if found is not None:
+            return found[0]
+        name, raw = self.draft(draft_id)
+        size = json.loads(self.files.get(self._draft_key(draft_id, "meta.json")))["size_bytes"]
+        tidy, report = prepare(raw, schema)
+        info = self._store(draft_id, raw, name, size, schema, tidy, report)
+        self.files.delete(f"drafts/{draft_id}")
+        return info
 
     def add_demo(self) -> DatasetInfo:
         """The built-in demo data set, stored like any upload."""
@@ -153,6 +237,8 @@ class DatasetStore:
         still hold it)."""
         info = self.info(dataset_id)
         raw = self.raw(dataset_id)
+        raw.name = series_name_of(info.name)
+        schema = _keep_time_format(info.schema, schema)
         tidy, report = prepare(raw, schema)
         updated = DatasetInfo(
             info.id, info.name, info.created, info.size_bytes, info.columns, schema, report

@@ -65,7 +65,12 @@ def evaluate_series(
     frame = store.series(dataset_id, series)
     if label_column:
         info = store.info(dataset_id)
-        labels = labels_from_column(store.raw(dataset_id), info.schema.time_column, label_column)
+        labels = labels_from_column(
+            store.raw(dataset_id),
+            info.schema.time_column,
+            label_column,
+            time_format=info.schema.time_format,
+        )
     elif windows is not None:
         labels = labels_from_windows(frame["timestamp"], windows)
     elif marks is not None:

@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from alerts.compose import LIVE, analyze_url
 from detection.errors import VigilError
 from detection.feedback import MARKED_NORMAL, NORMAL
+from vigil.datasets import NeedsColumns
 from vigil.links import MARK_PATH, read_token
 from vigil.live import live_store
 from vigil.live_api import live_api
@@ -34,6 +35,8 @@ def upload_dataset():
     try:
         data = upload.read()
         info, reused = dataset_store().add(data, upload.filename)
+    except NeedsColumns as unsure:  # not stored: kept for the user to choose its columns
+        return jsonify(error=str(unsure), draft=unsure.draft_id, name=unsure.name), 400
     except VigilError as error:
         return jsonify(error=str(error)), 400
     except MemoryError:

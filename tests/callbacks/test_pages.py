@@ -14,6 +14,7 @@ from dash._utils import AttributeDict
 
 from components.charts import empty_figure
 from tests.hostile import ACCEPTED
+from vigil.datasets import NeedsColumns
 from vigil.services import dataset_store, result_store
 
 
@@ -35,12 +36,14 @@ def test_an_upload_error_is_shown_and_the_data_set_kept(dash_app):
     from pages.data import use_new_dataset
 
     triggered("data-upload-result.data", {"error": "'x.csv' is empty."})
-    dataset, message, changed = use_new_dataset({"error": "'x.csv' is empty."}, None)
+    dataset, message, changed, panel = use_new_dataset({"error": "'x.csv' is empty."}, None)
 
     assert dataset is no_update
     assert changed is no_update
     assert find_text(message, "'x.csv' is empty.")
     assert message.color == "danger"
+    assert find_text(panel, "That file was not stored")
+    assert find_text(panel, "'x.csv' is empty.")
 
 
 def test_a_successful_upload_selects_the_new_data_set(dash_app):
@@ -48,9 +51,10 @@ def test_a_successful_upload_selects_the_new_data_set(dash_app):
 
     result = {"id": "0123456789abcdef", "name": "cpu.csv", "reused": False}
     triggered("data-upload-result.data", result)
-    dataset, message, changed = use_new_dataset(result, None)
+    dataset, message, changed, panel = use_new_dataset(result, None)
 
     assert dataset == "0123456789abcdef"
+    assert panel is no_update
     assert changed is not no_update
     assert find_text(message, "'cpu.csv' is stored.")
 
@@ -295,3 +299,61 @@ def test_a_point_marked_normal_stays_unflagged_in_later_runs_and_marks_become_la
     assert status is None
     assert "1 labelled window" in str(summary)
     assert rows_eval[0]["events_found"] == "1 of 1"
+
+
+def day_first_file() -> bytes:
+    """Hourly, day-first, no day above 12, semicolons and decimal commas; two series."""
+    times = pd.date_range("2024-02-01", periods=10 * 24, freq="h")
+    lines = ["Zeit;value;Druck"]
+    lines += [f"{t:%d.%m.%Y %H:%M};{20 + i % 7},5;{1000 + i % 3},0" for i, t in enumerate(times)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_the_data_page_says_how_it_read_dates_and_counts_lines_and_series(dash_app):
+    from pages.data import show_dataset
+
+    info, _ = dataset_store().add(day_first_file(), "wetter.csv")
+
+    text = str(show_dataset(info.id, None))
+    assert "read 01.02.2024 00:00 as 1 Feb 2024" in text
+    assert "Lines" in text
+    assert "240" in text
+    assert "480" not in text  # points across both series are not lines
+    assert info.report.series == ("wetter", "Druck")
+
+
+def test_choosing_the_other_date_format_on_the_columns_card_rereads_the_dates(dash_app):
+    from pages.data import apply_columns, show_dataset
+
+    info, _ = dataset_store().add(day_first_file(), "wetter.csv")
+    assert "%m.%d.%Y %H:%M" in str(show_dataset(info.id, None))  # offered on the card
+
+    applied, message = apply_columns(1, info.id, "Zeit", ["value", "Druck"], None, "%m.%d.%Y %H:%M")
+
+    assert message is None
+    report = dataset_store().info(info.id).report
+    assert report.start == pd.Timestamp("2024-01-02 00:00")
+    assert "read 01.02.2024 00:00 as 2 Jan 2024" in str(show_dataset(info.id, applied))
+
+
+def test_an_upload_whose_columns_cannot_be_guessed_shows_the_columns_card(dash_app):
+    from pages.data import store_draft, use_new_dataset
+
+    data = "stamp,reading\n" + "".join(f"{1_700_000_000 + 60 * i},{i % 5}\n" for i in range(50))
+    with pytest.raises(NeedsColumns) as unsure:
+        dataset_store().add(data.encode(), "meter.csv")
+    result = {"error": str(unsure.value), "draft": unsure.value.draft_id, "name": "meter.csv"}
+    triggered("data-upload-result.data", result)
+
+    dataset, message, _, panel = use_new_dataset(result, None)
+
+    assert dataset is no_update
+    assert message.color == "warning"
+    assert find_text(panel, "Choose the columns of 'meter.csv'")
+    assert find_text(panel, "No timestamp column")
+    triggered(f'{{"index":"{unsure.value.draft_id}","type":"data-draft-apply"}}.n_clicks')
+    dataset, problem, _changed, message = store_draft([1], "stamp", ["reading"], None, None)
+    assert problem is None
+    assert find_text(message, "'meter.csv' is stored.")
+    assert dataset == unsure.value.draft_id
+    assert dataset_store().info(dataset).report.series == ("reading",)

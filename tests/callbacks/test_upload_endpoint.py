@@ -73,3 +73,16 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(base_url):
     answer = connection.getresponse()
     assert answer.status == 413
     assert b"upload limit" in answer.read()
+
+
+def test_a_file_whose_columns_cannot_be_guessed_is_kept_as_a_draft_not_listed(base_url):
+    data = "stamp,level\n" + "".join(f"{1_700_000_000 + 60 * i},{i % 3}\n" for i in range(40))
+    before = {info.id for info in dataset_store().list()}
+
+    answer = upload(base_url, "meter.csv", data.encode())
+
+    assert answer.status_code == 400
+    assert "No timestamp column" in answer.json()["error"]
+    assert answer.json()["name"] == "meter.csv"
+    assert dataset_store().draft(answer.json()["draft"])[0] == "meter.csv"
+    assert {info.id for info in dataset_store().list()} == before

@@ -87,15 +87,21 @@ def test_upload_detect_and_download(dash_duo, dash_app, tmp_path):
     dash_duo.wait_for_contains_text("#data-upload-ok", "is stored")
     dash_duo.wait_for_contains_text(".vigil-facts", "every 10 minutes")
 
-    choose_file(dash_duo, broken)
-    wait_for_upload(dash_duo, "#data-upload-error", "No timestamp column found")
-    assert dash_duo.find_element("#data-name").text == "sensor-with-spike.csv"
+    choose_file(dash_duo, broken)  # its columns cannot be guessed: the user is asked for them
+    wait_for_upload(dash_duo, "#data-upload-draft", "needs its columns chosen")
+    dash_duo.wait_for_contains_text("#data-draft", f"Choose the columns of '{broken.name}'")
+    assert "No timestamp column found" in dash_duo.find_element("#data-panel").text
+    assert dash_duo.find_elements("#data-name") == []  # not the data set shown before
+    assert "sensor-with-spike.csv" in dash_duo.find_element("#data-list").text
     logs = dash_duo.get_logs()
     assert all(
         "/api/v1/datasets" in entry["message"] and "400" in entry["message"] for entry in logs
     )
     dash_duo.reset_log_timestamp()  # that refused upload's HTTP 400 is expected, nothing else
 
+    listed = "//*[@id='data-list']//*[text()='sensor-with-spike.csv']"
+    dash_duo.driver.find_element(By.XPATH, listed).click()  # back to the stored data set
+    dash_duo.wait_for_text_to_equal("#data-name", "sensor-with-spike.csv")
     click(dash_duo, "#data-analyze-link")
     wait_for_job(dash_duo, "#analyze-count", "anomaly episode", run_button="#analyze-run")
     assert plotted_anomalies(dash_duo) >= 1
@@ -209,7 +215,9 @@ def test_dropping_files_on_the_zone(dash_duo, dash_app):
     dash_duo.wait_for_contains_text(
         "#data-upload-error", "over the 0.1 KB upload limit", timeout=10
     )
-    assert dash_duo.find_element("#data-name").text == "dropped.csv"
+    dash_duo.wait_for_contains_text("#data-refused", "That file was not stored")
+    assert dash_duo.find_elements("#data-name") == []  # not the data set shown before
+    assert "dropped.csv" in dash_duo.find_element("#data-list").text
     assert dash_duo.get_logs() == []
 
 

@@ -10,7 +10,7 @@ from detection.schema import Schema
 from storage.database import Database
 from storage.files import FileStore
 from tests.hostile import ACCEPTED, REFUSED
-from vigil.datasets import DatasetStore
+from vigil.datasets import DatasetStore, NeedsColumns
 
 
 def test_a_stored_file_survives_a_restart(store, tmp_path):
@@ -112,3 +112,33 @@ def test_data_sets_stored_before_the_database_kept_them_are_adopted(store, tmp_p
     assert [i.id for i in store.list()] == [info.id]
     assert store.info(info.id).name == "older.csv.gz"
     assert len(store.tidy(info.id)) > 0
+
+
+def epoch_file_without_a_time_name() -> bytes:
+    """Unix seconds in a column whose name says nothing of time: no guess finds it."""
+    lines = ["stamp,reading", *(f"{1_700_000_000 + 60 * i},{i % 5}.5" for i in range(50))]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_file_whose_columns_cannot_be_guessed_waits_for_the_user_to_choose(store):
+    with pytest.raises(NeedsColumns) as unsure:
+        store.add(epoch_file_without_a_time_name(), "meter.csv")
+    assert "No timestamp column" in str(unsure.value)
+    assert store.list() == []
+    name, raw = store.draft(unsure.value.draft_id)
+    assert name == "meter.csv"
+    assert list(raw.frame.columns) == ["stamp", "reading"]
+
+    info = store.add_draft(unsure.value.draft_id, Schema("stamp", ("reading",)))
+
+    assert [i.id for i in store.list()] == [info.id]
+    assert info.report.lines == 50
+    assert len(store.series(info.id, "reading")) == 50
+    with pytest.raises(DataError, match="no longer on the server"):
+        store.draft(unsure.value.draft_id)
+
+
+def test_a_column_called_value_takes_the_files_name(store):
+    lines = ["timestamp,value", *(f"2024-01-01 {h:02d}:00,{h}" for h in range(24))]
+    info, _ = store.add(("\n".join(lines) + "\n").encode(), "pump-7.csv")
+    assert info.report.series == ("pump-7",)
