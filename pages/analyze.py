@@ -24,7 +24,16 @@ from components.episodes import (
     shaded_spans,
     span_text,
 )
-from components.forms import PARAM_TYPE, chosen_params, param_form
+from components.forms import (
+    INVALID,
+    PARAM_TYPE,
+    box_id,
+    chosen_params,
+    feedback_id,
+    more_id,
+    param_form,
+    param_problems,
+)
 from components.grids import anomaly_grid, anomaly_rows
 from components.layout import error_alert
 from components.report import html_report
@@ -67,6 +76,7 @@ CENTRED = "analyze-centred"
 PARAMS = "analyze-params"
 MIN_SEVERITY = "analyze-min-severity"
 RUN = "analyze-run"
+RUN_NOTE = "analyze-run-note"
 PROGRESS = "analyze-progress"
 STATUS = "analyze-status"
 RESULT = "analyze-result"
@@ -85,6 +95,8 @@ DOWNLOAD_EPISODES = "analyze-download-episodes"
 DEFAULT_DETECTOR = "auto"
 UNEXPECTED = "Something went wrong while running the detector; the details are in the server log."
 CENTRE_POINTS = 150
+#: The parameters open in the form; the others are folded under "More settings".
+SHOWN_PARAMS = ("threshold", "method", "combine")
 
 
 def layout(
@@ -97,79 +109,95 @@ def layout(
 ) -> html.Div:
     chosen = detector if detector in DETECTORS else DEFAULT_DETECTOR
     controls = dbc.Card(
-        dbc.CardBody(
-            [
-                dbc.Label("Data set", html_for=DATASET),
-                dcc.Dropdown(id=DATASET, clearable=False, placeholder="No data set yet"),
-                dbc.Label("Series", html_for=SERIES, className="mt-3"),
-                dcc.Dropdown(id=SERIES, clearable=False),
-                dbc.Label("Detector", className="mt-3"),
-                dbc.RadioItems(
-                    id=DETECTOR,
-                    options=[
-                        {"label": cls.label, "value": name} for name, cls in DETECTORS.items()
-                    ],
-                    value=chosen,
-                ),
-                html.Div(id="analyze-detector-summary", className="form-text mb-2"),
-                dbc.Switch(
-                    id=ONLINE,
-                    label="Online: score each point from earlier points only",
-                    value=online in ("1", "true", "yes"),
-                ),
-                html.Div(
-                    "As a live stream is scored: the first points are learnt from, not judged.",
-                    className="form-text mb-2",
-                ),
-                dbc.Label("Saved model", html_for=MODEL, className="mt-1"),
-                dcc.Dropdown(
-                    id=MODEL, placeholder="None: fit the detector on this series", clearable=True
-                ),
-                html.Div(
-                    "A model scores with what it learned from its training data, without "
-                    "fitting again.",
-                    className="form-text",
-                ),
-                html.Div(
-                    [
-                        dbc.Button(
-                            "Save as model",
-                            id=SAVE_MODEL,
-                            color="secondary",
-                            outline=True,
-                            size="sm",
-                            className="me-2",
-                            **control_for("analyst"),
-                        ),
-                        dbc.Button(
-                            "Download model",
-                            id=DOWNLOAD_MODEL,
-                            color="secondary",
-                            outline=True,
-                            size="sm",
-                        ),
-                        dcc.Download(id=f"{DOWNLOAD_MODEL}-file"),
-                    ],
-                    className="mt-2",
-                ),
-                html.Div(id=MODEL_STATUS, className="small mt-1 mb-2"),
-                html.Hr(),
-                html.Div(param_form(chosen, DETECTORS[chosen].PARAMS), id=PARAMS),
-                dbc.Label("Show anomalies from severity", html_for=MIN_SEVERITY),
-                dcc.Slider(
-                    id=MIN_SEVERITY,
-                    min=0,
-                    max=1,
-                    step=0.05,
-                    value=0,
-                    marks={0: "0", 0.5: "0.5", 0.8: "0.8", 1: "1"},
-                    tooltip={"placement": "bottom"},
-                ),
-                dbc.Button("Run detection", id=RUN, color="primary", className="w-100 mt-3"),
-                html.Div(id=PROGRESS, className="small text-muted mt-2"),
-            ]
-        ),
-        className="mb-3",
+        [
+            dbc.CardBody(
+                [
+                    dbc.Label("Data set", html_for=DATASET),
+                    dcc.Dropdown(id=DATASET, clearable=False, placeholder="No data set yet"),
+                    dbc.Label("Series", html_for=SERIES, className="mt-3"),
+                    dcc.Dropdown(id=SERIES, clearable=False),
+                    dbc.Label("Detector", className="mt-3"),
+                    dbc.RadioItems(
+                        id=DETECTOR,
+                        options=[
+                            {"label": cls.label, "value": name} for name, cls in DETECTORS.items()
+                        ],
+                        value=chosen,
+                    ),
+                    html.Div(id="analyze-detector-summary", className="form-text mb-2"),
+                    html.Div(_param_form(chosen), id=PARAMS),
+                    dbc.Label("Show anomalies from severity", html_for=MIN_SEVERITY),
+                    dcc.Slider(
+                        id=MIN_SEVERITY,
+                        min=0,
+                        max=1,
+                        step=0.05,
+                        value=0,
+                        marks={0: "0", 0.5: "0.5", 0.8: "0.8", 1: "1"},
+                        tooltip={"placement": "bottom"},
+                    ),
+                    html.Details(
+                        [
+                            html.Summary("Online scoring and saved models"),
+                            dbc.Switch(
+                                id=ONLINE,
+                                label="Online: score each point from earlier points only",
+                                value=online in ("1", "true", "yes"),
+                            ),
+                            html.Div(
+                                "As a live stream is scored: the first points are learnt "
+                                "from, not judged.",
+                                className="form-text mb-2",
+                            ),
+                            dbc.Label("Saved model", html_for=MODEL, className="mt-1"),
+                            dcc.Dropdown(
+                                id=MODEL,
+                                placeholder="None: fit the detector on this series",
+                                clearable=True,
+                            ),
+                            html.Div(
+                                "A model scores with what it learned from its training "
+                                "data, without fitting again.",
+                                className="form-text",
+                            ),
+                            html.Div(
+                                [
+                                    dbc.Button(
+                                        "Save as model",
+                                        id=SAVE_MODEL,
+                                        color="secondary",
+                                        outline=True,
+                                        size="sm",
+                                        className="me-2",
+                                        **control_for("analyst"),
+                                    ),
+                                    dbc.Button(
+                                        "Download model",
+                                        id=DOWNLOAD_MODEL,
+                                        color="secondary",
+                                        outline=True,
+                                        size="sm",
+                                    ),
+                                    dcc.Download(id=f"{DOWNLOAD_MODEL}-file"),
+                                ],
+                                className="mt-2",
+                            ),
+                            html.Div(id=MODEL_STATUS, className="small mt-1 mb-2"),
+                        ],
+                        open=online in ("1", "true", "yes"),
+                        className="vigil-more-settings mt-3",
+                    ),
+                ]
+            ),
+            dbc.CardFooter(
+                [
+                    dbc.Button("Run detection", id=RUN, color="primary", className="w-100"),
+                    html.Div(id=RUN_NOTE, className="small text-danger mt-1"),
+                    html.Div(id=PROGRESS, className="small text-muted mt-1"),
+                ]
+            ),
+        ],
+        className="mb-3 vigil-controls",
     )
     results = html.Div(
         [
@@ -315,8 +343,40 @@ def series_options(dataset_id: str | None, query: dict):
     Input(DETECTOR, "value"),
 )
 def detector_form(detector: str):
-    cls = DETECTORS[detector]
-    return param_form(detector, cls.PARAMS), cls.summary
+    return _param_form(detector), DETECTORS[detector].summary
+
+
+def _param_form(detector: str) -> list:
+    return param_form(detector, DETECTORS[detector].PARAMS, shown=SHOWN_PARAMS)
+
+
+@callback(
+    Output(box_id(ALL, ALL), "className"),
+    Output(feedback_id(ALL, ALL), "children"),
+    Output(more_id(ALL), "open"),
+    Output(RUN_NOTE, "children"),
+    Input({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "value"),
+    State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
+    State(more_id(ALL), "open"),
+)
+def check_params(values: list, param_ids: list[dict], opened: list[bool | None]):
+    """Say under each field what is wrong with its value (and unfold "More settings" when
+    a field there is wrong); Run refuses until they are fixed."""
+    detector = param_ids[0]["detector"] if param_ids else DEFAULT_DETECTOR
+    problems = param_problems(DETECTORS[detector].PARAMS, values, param_ids, detector)
+    boxes = [
+        f"mb-3 vigil-param {INVALID}" if p["name"] in problems else "mb-3 vigil-param"
+        for p in param_ids
+    ]
+    feedback = [problems.get(p["name"]) for p in param_ids]
+    folded = {spec.name for spec in DETECTORS[detector].PARAMS} - set(SHOWN_PARAMS)
+    unfold = bool(folded & set(problems))
+    more = [True if unfold else bool(state) for state in opened]
+    note = None
+    if problems:
+        fields = "setting" if len(problems) == 1 else f"{len(problems)} settings"
+        note = f"Fix the {fields} marked in red to run the detector."
+    return boxes, feedback, more, note
 
 
 @callback(
@@ -341,6 +401,8 @@ def run_analysis(
     """Fit and score the chosen detector; the result is kept on the server under a key."""
     if not dataset_id or not series:
         return None, None
+    if not model_id and param_problems(DETECTORS[detector].PARAMS, values, param_ids, detector):
+        return no_update, no_update  # check_params says what is wrong, under the field
     params = chosen_params(detector, values, param_ids)
     try:
         set_progress(f"Loading {series}…")

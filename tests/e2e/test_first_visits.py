@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from dash.testing.wait import until
+from selenium.webdriver.common.keys import Keys
 
+from tests.e2e.waits import wait_for_job
 from vigil.services import dataset_store
 
 pytestmark = pytest.mark.e2e
@@ -37,4 +39,42 @@ def test_visiting_the_data_page_shows_no_error_and_writes_nothing(dash_duo, dash
         assert dash_duo.find_elements(".vigil-error") == []
 
     assert stored_files(demo.id) == files  # no new version of its tidy file
+    assert dash_duo.get_logs() == []
+
+
+def param_field(dash_duo, name: str):
+    """A detector setting's input (its id is a pattern id, written as JSON)."""
+    return dash_duo.find_element(f"""input[id*='"name":"{name}"']""")
+
+
+def test_a_wrong_setting_is_explained_under_its_field_and_the_result_stays(dash_duo, dash_app):
+    demo = dataset_store().add_demo()
+    dash_duo.driver.set_window_size(1280, 800)
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=latency_ms&detector=iforest"
+    )
+    wait_for_job(dash_duo, "#analyze-count", "anomal", run_button="#analyze-run")
+    settled(dash_duo)
+    # the Isolation Forest form leaves Run on screen, without scrolling
+    run = dash_duo.find_element("#analyze-run")
+    bottom = dash_duo.driver.execute_script(
+        "return arguments[0].getBoundingClientRect().bottom + window.scrollY;", run
+    )
+    assert bottom <= dash_duo.driver.execute_script("return window.innerHeight;")
+    summary = dash_duo.find_element("#analyze-summary").text
+
+    field = param_field(dash_duo, "threshold")
+    field.clear()
+    field.send_keys("-1", Keys.ENTER)
+    dash_duo.wait_for_contains_text(
+        ".vigil-param-invalid .invalid-feedback", "Flag at severity must be at least 0.05"
+    )
+    dash_duo.wait_for_contains_text("#analyze-run-note", "Fix the setting marked in red")
+    run.click()
+    settled(dash_duo)
+
+    assert field.get_attribute("value") == "-1"  # not replaced by the default
+    assert dash_duo.find_element("#analyze-summary").text == summary
+    assert dash_duo.find_elements("#analyze-error") == []
     assert dash_duo.get_logs() == []
