@@ -37,11 +37,23 @@ def empty_figure(message: str) -> go.Figure:
     return fig.update_layout(template="plotly_white", height=420, margin=dict(t=30, b=30))
 
 
+MARKED_NORMAL = "marked normal"
+MARKED_ANOMALY = "marked anomaly"
+#: The traces that change when marks change (the rest of the chart does not).
+MARK_TRACES = ("anomaly", MARKED_NORMAL, MARKED_ANOMALY)
+
+
 def scored_figure(
-    scored: pd.DataFrame, *, title: str = "", min_severity: float = 0.0
+    scored: pd.DataFrame,
+    *,
+    title: str = "",
+    min_severity: float = 0.0,
+    marks: pd.DataFrame | None = None,
 ) -> FigureResampler:
     """The value line, its expected band, anomaly markers coloured by severity (their hover
-    says the severity, the expected value and why), and a severity strip below. A series
+    says the severity, the expected value and why), the points people marked (`marks`: a
+    green ring for "not an anomaly", a dark cross for "anomaly"; both traces are there even
+    when empty, so trace numbers stay put), and a severity strip below. A series
     that is never negative (counts, durations) has its band and expected line drawn no
     lower than 0. Long series are downsampled; zooming fetches detail.
     """
@@ -117,6 +129,8 @@ def scored_figure(
         col=1,
         max_n_samples=5000,
     )
+    for trace in mark_traces(marks):
+        fig.add_trace(trace, row=1, col=1)
     fig.add_trace(
         go.Scatter(
             name="severity",
@@ -143,6 +157,32 @@ def scored_figure(
         uirevision=title,
     )
     return fig
+
+
+def mark_traces(marks: pd.DataFrame | None) -> list[go.Scatter]:
+    """A marker on each point marked "not an anomaly" and on each marked "anomaly", at the
+    value the point had when it was marked."""
+    if marks is None:
+        marks = pd.DataFrame({"timestamp": [], "verdict": [], "value": []})
+    styles = {
+        "normal": (MARKED_NORMAL, "not an anomaly", "circle-open", "#1b7f3b"),
+        "anomaly": (MARKED_ANOMALY, "an anomaly", "x-thin-open", "#5a0000"),
+    }
+    traces = []
+    for verdict, (name, words, symbol, colour) in styles.items():
+        chosen = marks[marks["verdict"] == verdict]
+        traces.append(
+            go.Scatter(
+                x=pd.to_datetime(chosen["timestamp"]),
+                y=chosen["value"].astype(float),
+                name=name,
+                mode="markers",
+                marker=dict(symbol=symbol, size=16, color=colour, line=dict(width=2.5)),
+                hovertemplate=f"%{{x}}<br>marked as {words}<extra></extra>",
+                showlegend=not chosen.empty,
+            )
+        )
+    return traces
 
 
 def _floored_at_zero(scored: pd.DataFrame) -> pd.DataFrame:

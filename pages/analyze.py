@@ -12,9 +12,10 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, Patch, State, callback, dcc, html, no_update
+from dash.exceptions import MissingCallbackContextException
 
 from components import ids
-from components.charts import empty_figure, scored_figure, shade_spans
+from components.charts import MARK_TRACES, empty_figure, scored_figure, shade_spans
 from components.episodes import (
     count_words,
     episode_grid,
@@ -41,7 +42,7 @@ from detection import DETECTORS, make_detector
 from detection.episodes import episode_table, with_episodes
 from detection.errors import DataError, VigilError
 from detection.explain import number
-from detection.feedback import ANOMALY, NORMAL, apply_feedback
+from detection.feedback import ANOMALY, NORMAL, apply_feedback, flag_changes, mark_words
 from detection.models import apply_model
 from detection.quality import plural
 from detection.scored import flagged_points
@@ -71,6 +72,7 @@ MARK_NORMAL = "analyze-mark-normal"
 MARK_ANOMALY = "analyze-mark-anomaly"
 MARK_CLEAR = "analyze-mark-clear"
 MARK_STATUS = "analyze-mark-status"
+MARK_UNDO = "analyze-mark-undo"
 MARKS_CHANGED = "analyze-marks-changed"
 CENTRED = "analyze-centred"
 PARAMS = "analyze-params"
@@ -487,12 +489,13 @@ def _figure(key: str, min_severity: float):
 def _cached_figure(key: str, min_severity: float, _marks: str):
     """The resampling figure of a result, its episodes and learning period shaded; kept so
     zooms can ask it for detail."""
-    scored, run, _ = _load(key)
+    scored, run, marks = _load(key)
     figure = scored_figure(
         scored,
         title=f"{escape(run['series'])} · {DETECTORS[run['detector']].label}"
         + (" · saved model" if "model" in run["params"] else ""),
         min_severity=min_severity,
+        marks=marks,
     )
     if scored.empty:
         return figure
@@ -513,7 +516,7 @@ def _cached_figure(key: str, min_severity: float, _marks: str):
     Input(MIN_SEVERITY, "value"),
     Input(MARKS_CHANGED, "data"),
 )
-def show_result(key: str | None, min_severity: float, _marked: float | None = None):
+def show_result(key: str | None, min_severity: float, _marked: dict | None = None):
     """Chart, flagged points grid and a summary of a result: its episodes and points, and
     its learning period."""
     if not key:
@@ -553,7 +556,29 @@ def show_result(key: str | None, min_severity: float, _marked: float | None = No
             else None,
         ]
     )
+    if _only_marks_changed():
+        figure = _marks_patch(figure)  # the chart keeps its zoom
     return figure, anomaly_rows(flagged), summary
+
+
+def _only_marks_changed() -> bool:
+    """Whether the callback running was started by a change of marks alone."""
+    try:
+        triggered = dash.ctx.triggered_prop_ids
+    except MissingCallbackContextException:
+        return False
+    return bool(triggered) and set(triggered.values()) == {MARKS_CHANGED}
+
+
+def _marks_patch(figure) -> Patch:
+    """A patch that brings a chart on screen up to date with `figure` after marks changed:
+    the flagged points, the marked points and the shaded episodes, not the zoom."""
+    patch = Patch()
+    for number_, trace in enumerate(figure.data):
+        if trace.name in MARK_TRACES:
+            patch["data"][number_] = trace.to_plotly_json()
+    patch["layout"]["shapes"] = [shape.to_plotly_json() for shape in figure.layout.shapes]
+    return patch
 
 
 @callback(
@@ -565,7 +590,7 @@ def show_result(key: str | None, min_severity: float, _marked: float | None = No
     Input(MIN_SEVERITY, "value"),
     Input(MARKS_CHANGED, "data"),
 )
-def show_episodes(key: str | None, min_severity: float, _marked: float | None = None):
+def show_episodes(key: str | None, min_severity: float, _marked: dict | None = None):
     """The episodes table, most severe first, with a line that says what it holds (or
     plainly that there is nothing in it, and why); the points grid shows every point again."""
     if not key:
@@ -908,13 +933,47 @@ def mark_point(_normal, _anomaly, _clear, selected: dict | None, key: str | None
         store = feedback_store()
         trigger = dash.ctx.triggered_id
         where = (run["dataset_id"], run["series"], selected["timestamp"])
-        if trigger == MARK_CLEAR:
+        previous = store.mark_of(*where)
+        before, _run, _marks = _load(key)
+        verdict = {MARK_NORMAL: NORMAL, MARK_ANOMALY: ANOMALY}.get(trigger)
+        if verdict is None:
             store.unmark(*where)
-            words = "Mark cleared."
         else:
-            verdict = NORMAL if trigger == MARK_NORMAL else ANOMALY
             store.mark(*where, verdict, selected.get("value"))
-            words = "Marked as not an anomaly." if verdict == NORMAL else "Marked as an anomaly."
+        after, _run, _marks = _load(key)
     except VigilError as error:
         return no_update, html.Span(str(error), className="text-danger")
-    return time.time(), html.Span(words, className="text-success", id="analyze-marked")
+    words = mark_words(verdict, flag_changes(before, after, selected["timestamp"]))
+    undo = dict(zip(("dataset_id", "series", "timestamp"), where, strict=True))
+    status = html.Span(
+        [
+            html.Span(words, className="text-success", id="analyze-marked"),
+            dbc.Button(
+                "Undo", id=MARK_UNDO, color="link", size="sm", className="p-0 ms-2 align-baseline"
+            ),
+        ]
+    )
+    return {"at": time.time(), "undo": {**undo, "previous": previous}}, status
+
+
+@callback(
+    Output(MARKS_CHANGED, "data", allow_duplicate=True),
+    Output(MARK_STATUS, "children", allow_duplicate=True),
+    Input(MARK_UNDO, "n_clicks"),
+    State(MARKS_CHANGED, "data"),
+    prevent_initial_call=True,
+)
+@requires("analyst")
+def undo_mark(clicks: int | None, changed: dict | None):
+    """Put the marks back exactly as they were before the last mark made on this page."""
+    undo = changed.get("undo") if isinstance(changed, dict) else None
+    if not clicks or not undo:
+        return no_update, no_update
+    try:
+        feedback_store().restore(
+            undo["dataset_id"], undo["series"], undo["timestamp"], undo["previous"]
+        )
+    except VigilError as error:
+        return no_update, html.Span(str(error), className="text-danger")
+    words = "Undone: the marks are as they were."
+    return {"at": time.time()}, html.Span(words, className="text-muted", id="analyze-undone")

@@ -6,8 +6,9 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 
+from tests.e2e.test_analyst_journey import click, x_range
 from tests.e2e.waits import wait_for_job
-from vigil.services import dataset_store
+from vigil.services import dataset_store, feedback_store
 
 pytestmark = pytest.mark.e2e
 
@@ -78,3 +79,45 @@ def test_a_wrong_setting_is_explained_under_its_field_and_the_result_stays(dash_
     assert dash_duo.find_element("#analyze-summary").text == summary
     assert dash_duo.find_elements("#analyze-error") == []
     assert dash_duo.get_logs() == []
+
+
+def marked_points(dash_duo, name: str) -> int:
+    return dash_duo.driver.execute_script(
+        "const p = document.querySelector('#analyze-graph .js-plotly-plot');"
+        "const t = p && p.data.find(t => t.name === arguments[0]);"
+        "return t ? t.x.length : -1;",
+        name,
+    )
+
+
+def test_a_mark_says_what_it_did_keeps_the_zoom_and_can_be_undone(dash_duo, dash_app):
+    demo = dataset_store().add_demo()
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=latency_ms&detector=stl"
+    )
+    try:
+        wait_for_job(dash_duo, "#analyze-count", "anomal", run_button="#analyze-run")
+        whole = x_range(dash_duo)
+        dash_duo.find_elements("#analyze-grid .ag-center-cols-container .ag-row")[2].click()
+        dash_duo.wait_for_contains_text("#analyze-selected-text", "Selected", timeout=15)
+        until(lambda: x_range(dash_duo) != whole, timeout=15)
+        settled(dash_duo)
+        zoomed = x_range(dash_duo)
+
+        click(dash_duo, "#analyze-mark-normal")
+        dash_duo.wait_for_contains_text("#analyze-mark-status", "Marked as not an anomaly; ")
+        until(lambda: marked_points(dash_duo, "marked normal") == 1, timeout=15)
+        settled(dash_duo)
+        assert x_range(dash_duo) == zoomed
+
+        click(dash_duo, "#analyze-mark-undo")
+        dash_duo.wait_for_contains_text("#analyze-mark-status", "Undone")
+        until(lambda: marked_points(dash_duo, "marked normal") == 0, timeout=15)
+        settled(dash_duo)
+        assert x_range(dash_duo) == zoomed
+        assert feedback_store().marks(demo.id, "latency_ms").empty
+        assert dash_duo.get_logs() == []
+    finally:
+        for when in feedback_store().marks(demo.id, "latency_ms")["timestamp"]:
+            feedback_store().unmark(demo.id, "latency_ms", when)
