@@ -342,10 +342,12 @@ def series_options(dataset_id: str | None, query: dict):
 @callback(
     Output(PARAMS, "children"),
     Output("analyze-detector-summary", "children"),
+    Output(RUN_NOTE, "children"),
     Input(DETECTOR, "value"),
 )
 def detector_form(detector: str):
-    return _param_form(detector), DETECTORS[detector].summary
+    """The chosen detector's form, with its defaults (so nothing to fix before Run)."""
+    return _param_form(detector), DETECTORS[detector].summary, None
 
 
 def _param_form(detector: str) -> list:
@@ -356,10 +358,11 @@ def _param_form(detector: str) -> list:
     Output(box_id(ALL, ALL), "className"),
     Output(feedback_id(ALL, ALL), "children"),
     Output(more_id(ALL), "open"),
-    Output(RUN_NOTE, "children"),
+    Output(RUN_NOTE, "children", allow_duplicate=True),
     Input({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "value"),
     State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
     State(more_id(ALL), "open"),
+    prevent_initial_call=True,  # a fresh form holds the defaults: nothing to say
 )
 def check_params(values: list, param_ids: list[dict], opened: list[bool | None]):
     """Say under each field what is wrong with its value (and unfold "More settings" when

@@ -78,6 +78,14 @@ def test_a_wrong_setting_is_explained_under_its_field_and_the_result_stays(dash_
     assert field.get_attribute("value") == "-1"  # not replaced by the default
     assert dash_duo.find_element("#analyze-summary").text == summary
     assert dash_duo.find_elements("#analyze-error") == []
+
+    # another detector's form starts from its defaults: nothing left to fix
+    dash_duo.find_element(
+        "label[for^='_dbcprivate_radioitems_analyze-detector_input_zscore']"
+    ).click()
+    dash_duo.wait_for_contains_text(".vigil-param", "Method", timeout=20)
+    until(lambda: dash_duo.find_element("#analyze-run-note").text == "", timeout=15)
+    assert dash_duo.find_elements(".vigil-param-invalid") == []
     assert dash_duo.get_logs() == []
 
 
