@@ -129,3 +129,19 @@ def test_a_mark_says_what_it_did_keeps_the_zoom_and_can_be_undone(dash_duo, dash
     finally:
         for when in feedback_store().marks(demo.id, "latency_ms")["timestamp"]:
             feedback_store().unmark(demo.id, "latency_ms", when)
+
+
+def test_apply_on_a_first_visit_rereads_the_data_set_on_screen(dash_duo, dash_app):
+    """With no data set chosen yet the page shows the newest; Apply re-reads that one."""
+    demo = dataset_store().add_demo()
+    files = stored_files(demo.id)
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_contains_text("#data-name", "vigil-demo.csv", timeout=30)
+    settled(dash_duo)
+
+    click(dash_duo, "#data-apply")
+
+    until(lambda: stored_files(demo.id) != files, timeout=30)  # a new version of its tidy file
+    settled(dash_duo)
+    assert dash_duo.find_elements(".vigil-error") == []
+    assert dash_duo.get_logs() == []
