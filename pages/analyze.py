@@ -570,7 +570,7 @@ def _only_marks_changed() -> bool:
         triggered = dash.ctx.triggered_prop_ids
     except MissingCallbackContextException:
         return False
-    return bool(triggered) and set(triggered.values()) == {MARKS_CHANGED}
+    return bool(triggered) and all(source == MARKS_CHANGED for source in triggered.values())
 
 
 def _marks_patch(figure) -> Patch:
