@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from html import escape
 
 import numpy as np
@@ -12,6 +13,8 @@ from plotly_resampler import FigureResampler
 from plotly_resampler.aggregation import EveryNthPoint, NoGapHandler
 from tsdownsample import MinMaxLTTBDownsampler
 
+from detection.explain import number
+
 VALUE_COLOUR = "#1f4e79"
 BAND_COLOUR = "rgba(31, 78, 121, 0.14)"
 SEVERITY_SCALE = [[0.0, "#fdd49e"], [0.5, "#fc8d59"], [1.0, "#b30000"]]
@@ -19,6 +22,8 @@ EPISODE_FILL = "rgba(214, 39, 40, 0.10)"
 EPISODE_EDGE = "rgba(214, 39, 40, 0.25)"
 LEARNING_FILL = "rgba(108, 122, 137, 0.12)"
 SHOWN_POINTS = 1000
+#: The reason in an anomaly's hover is cut to this many characters, in lines this wide.
+REASON_CHARS, REASON_WIDTH = 160, 60
 
 
 def empty_figure(message: str) -> go.Figure:
@@ -32,11 +37,25 @@ def empty_figure(message: str) -> go.Figure:
     return fig.update_layout(template="plotly_white", height=420, margin=dict(t=30, b=30))
 
 
+MARKED_NORMAL = "marked normal"
+MARKED_ANOMALY = "marked anomaly"
+#: The traces that change when marks change (the rest of the chart does not).
+MARK_TRACES = ("anomaly", MARKED_NORMAL, MARKED_ANOMALY)
+
+
 def scored_figure(
-    scored: pd.DataFrame, *, title: str = "", min_severity: float = 0.0
+    scored: pd.DataFrame,
+    *,
+    title: str = "",
+    min_severity: float = 0.0,
+    marks: pd.DataFrame | None = None,
 ) -> FigureResampler:
-    """The value line, its expected band, anomaly markers coloured by severity, and a
-    severity strip below. Long series are downsampled; zooming fetches detail.
+    """The value line, its expected band, anomaly markers coloured by severity (their hover
+    says the severity, the expected value and why), the points people marked (`marks`: a
+    green ring for "not an anomaly", a dark cross for "anomaly"; both traces are there even
+    when empty, so trace numbers stay put), and a severity strip below. A series
+    that is never negative (counts, durations) has its band and expected line drawn no
+    lower than 0. Long series are downsampled; zooming fetches detail.
     """
     base = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.78, 0.22]
@@ -48,6 +67,7 @@ def scored_figure(
         resampled_trace_prefix_suffix=("", ""),
     )
     x = scored["timestamp"]
+    scored = _floored_at_zero(scored)
     if scored["upper"].notna().any():
         for edge, fill in (("lower", None), ("upper", "tonexty")):
             fig.add_trace(
@@ -100,15 +120,17 @@ def scored_figure(
                 line=dict(width=1, color="#5a0000"),
                 colorbar=dict(title="severity", thickness=12, len=0.6, y=0.62),
             ),
-            customdata=np.round(flagged["severity"].to_numpy(), 3),
-            hovertemplate="%{x}<br>value %{y}<br>severity %{customdata}<extra>anomaly</extra>",
+            hovertemplate="%{hovertext}<extra>anomaly</extra>",
         ),
         hf_x=flagged["timestamp"],
         hf_y=flagged["value"],
+        hf_hovertext=anomaly_hover(flagged),
         row=1,
         col=1,
         max_n_samples=5000,
     )
+    for trace in mark_traces(marks):
+        fig.add_trace(trace, row=1, col=1)
     fig.add_trace(
         go.Scatter(
             name="severity",
@@ -135,6 +157,60 @@ def scored_figure(
         uirevision=title,
     )
     return fig
+
+
+def mark_traces(marks: pd.DataFrame | None) -> list[go.Scatter]:
+    """A marker on each point marked "not an anomaly" and on each marked "anomaly", at the
+    value the point had when it was marked."""
+    if marks is None:
+        marks = pd.DataFrame({"timestamp": [], "verdict": [], "value": []})
+    styles = {
+        "normal": (MARKED_NORMAL, "not an anomaly", "circle-open", "#1b7f3b"),
+        "anomaly": (MARKED_ANOMALY, "an anomaly", "x-thin-open", "#5a0000"),
+    }
+    traces = []
+    for verdict, (name, words, symbol, colour) in styles.items():
+        chosen = marks[marks["verdict"] == verdict]
+        traces.append(
+            go.Scatter(
+                x=pd.to_datetime(chosen["timestamp"]),
+                y=chosen["value"].astype(float),
+                name=name,
+                mode="markers",
+                marker=dict(symbol=symbol, size=16, color=colour, line=dict(width=2.5)),
+                hovertemplate=f"%{{x}}<br>marked as {words}<extra></extra>",
+                showlegend=not chosen.empty,
+            )
+        )
+    return traces
+
+
+def _floored_at_zero(scored: pd.DataFrame) -> pd.DataFrame:
+    """`scored` with its band and expected value no lower than 0 when no value of the
+    series is below 0 (a band under zero for a count says nothing); else as it is."""
+    values = scored["value"].dropna()
+    if values.empty or (values < 0).any():
+        return scored
+    edges = ["lower", "expected", "upper"]
+    return scored.assign(**{edge: scored[edge].clip(lower=0.0) for edge in edges})
+
+
+def anomaly_hover(flagged: pd.DataFrame) -> list[str]:
+    """The hover text of each flagged point: its time, value, expected value, severity and
+    the reason it was flagged (escaped, and cut short on a few lines)."""
+    texts = []
+    for row in flagged.itertuples(index=False):
+        lines = [f"{pd.Timestamp(row.timestamp):%Y-%m-%d %H:%M:%S}", f"value {number(row.value)}"]
+        if row.expected == row.expected:  # not NaN
+            lines.append(f"expected {number(row.expected)}")
+        if row.severity == row.severity:
+            lines.append(f"severity {row.severity:.2f}")
+        reason = " ".join(str(getattr(row, "explanation", "") or "").split())
+        if reason:
+            short = textwrap.shorten(reason, REASON_CHARS, placeholder=" …")
+            lines += [escape(line) for line in textwrap.wrap(short, REASON_WIDTH)]
+        texts.append("<br>".join(lines))
+    return texts
 
 
 def shade_spans(

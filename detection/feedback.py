@@ -8,10 +8,13 @@ damped. A point marked as an anomaly is flagged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from detection.explain import number
+from detection.quality import plural
 
 NORMAL = "normal"
 ANOMALY = "anomaly"
@@ -76,3 +79,44 @@ def labels_from_marks(marks: pd.DataFrame) -> pd.Series:
     return pd.Series(
         (marks["verdict"] == ANOMALY).to_numpy(), index=pd.DatetimeIndex(marks["timestamp"])
     )
+
+
+@dataclass(frozen=True)
+class FlagChanges:
+    """What a change of marks did to the other points of a series: how many are no longer
+    flagged, how many were damped but stay flagged, and how many are flagged again."""
+
+    unflagged: int = 0
+    damped: int = 0
+    flagged: int = 0
+
+
+def flag_changes(before: pd.DataFrame, after: pd.DataFrame, at: object) -> FlagChanges:
+    """Compare a ScoredFrame with marks applied `before` and `after` one point's mark (at
+    `at`) changed; the marked point itself is left out. Both have the same rows."""
+    others = np.asarray(pd.DatetimeIndex(before["timestamp"]) != pd.Timestamp(at))
+    was = before["is_anomaly"].to_numpy(dtype=bool) & others
+    now = after["is_anomaly"].to_numpy(dtype=bool) & others
+    lower = after["severity"].to_numpy(dtype=float) < before["severity"].to_numpy(dtype=float)
+    return FlagChanges(
+        unflagged=int((was & ~now).sum()),
+        damped=int((was & now & lower).sum()),
+        flagged=int((~was & now).sum()),
+    )
+
+
+def mark_words(verdict: str | None, changes: FlagChanges) -> str:
+    """What a mark did, for the person who made it: `verdict` is the new mark (None when it
+    was cleared), `changes` what that did to the other points."""
+    said = {NORMAL: "Marked as not an anomaly", ANOMALY: "Marked as an anomaly"}
+    parts = [said.get(verdict, "Mark cleared")]
+    if changes.unflagged:
+        similar = plural(changes.unflagged, "similar point")
+        parts.append(f"{similar} damped (no longer flagged)")
+    if changes.damped:
+        parts.append(f"{plural(changes.damped, 'more point')} damped, still flagged")
+    if changes.flagged:
+        parts.append(f"{plural(changes.flagged, 'point')} flagged again")
+    if len(parts) == 1 and verdict == NORMAL:
+        parts.append("no other point changed")
+    return "; ".join(parts) + "."

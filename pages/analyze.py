@@ -12,9 +12,10 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, Patch, State, callback, dcc, html, no_update
+from dash.exceptions import MissingCallbackContextException
 
 from components import ids
-from components.charts import empty_figure, scored_figure, shade_spans
+from components.charts import MARK_TRACES, empty_figure, scored_figure, shade_spans
 from components.episodes import (
     count_words,
     episode_grid,
@@ -24,7 +25,16 @@ from components.episodes import (
     shaded_spans,
     span_text,
 )
-from components.forms import PARAM_TYPE, chosen_params, param_form
+from components.forms import (
+    INVALID,
+    PARAM_TYPE,
+    box_id,
+    chosen_params,
+    feedback_id,
+    more_id,
+    param_form,
+    param_problems,
+)
 from components.grids import anomaly_grid, anomaly_rows
 from components.layout import error_alert
 from components.report import html_report
@@ -32,7 +42,7 @@ from detection import DETECTORS, make_detector
 from detection.episodes import episode_table, with_episodes
 from detection.errors import DataError, VigilError
 from detection.explain import number
-from detection.feedback import ANOMALY, NORMAL, apply_feedback
+from detection.feedback import ANOMALY, NORMAL, apply_feedback, flag_changes, mark_words
 from detection.models import apply_model
 from detection.quality import plural
 from detection.scored import flagged_points
@@ -62,11 +72,13 @@ MARK_NORMAL = "analyze-mark-normal"
 MARK_ANOMALY = "analyze-mark-anomaly"
 MARK_CLEAR = "analyze-mark-clear"
 MARK_STATUS = "analyze-mark-status"
+MARK_UNDO = "analyze-mark-undo"
 MARKS_CHANGED = "analyze-marks-changed"
 CENTRED = "analyze-centred"
 PARAMS = "analyze-params"
 MIN_SEVERITY = "analyze-min-severity"
 RUN = "analyze-run"
+RUN_NOTE = "analyze-run-note"
 PROGRESS = "analyze-progress"
 STATUS = "analyze-status"
 RESULT = "analyze-result"
@@ -85,6 +97,8 @@ DOWNLOAD_EPISODES = "analyze-download-episodes"
 DEFAULT_DETECTOR = "auto"
 UNEXPECTED = "Something went wrong while running the detector; the details are in the server log."
 CENTRE_POINTS = 150
+#: The parameters open in the form; the others are folded under "More settings".
+SHOWN_PARAMS = ("threshold", "method", "combine")
 
 
 def layout(
@@ -97,79 +111,95 @@ def layout(
 ) -> html.Div:
     chosen = detector if detector in DETECTORS else DEFAULT_DETECTOR
     controls = dbc.Card(
-        dbc.CardBody(
-            [
-                dbc.Label("Data set", html_for=DATASET),
-                dcc.Dropdown(id=DATASET, clearable=False, placeholder="No data set yet"),
-                dbc.Label("Series", html_for=SERIES, className="mt-3"),
-                dcc.Dropdown(id=SERIES, clearable=False),
-                dbc.Label("Detector", className="mt-3"),
-                dbc.RadioItems(
-                    id=DETECTOR,
-                    options=[
-                        {"label": cls.label, "value": name} for name, cls in DETECTORS.items()
-                    ],
-                    value=chosen,
-                ),
-                html.Div(id="analyze-detector-summary", className="form-text mb-2"),
-                dbc.Switch(
-                    id=ONLINE,
-                    label="Online: score each point from earlier points only",
-                    value=online in ("1", "true", "yes"),
-                ),
-                html.Div(
-                    "As a live stream is scored: the first points are learnt from, not judged.",
-                    className="form-text mb-2",
-                ),
-                dbc.Label("Saved model", html_for=MODEL, className="mt-1"),
-                dcc.Dropdown(
-                    id=MODEL, placeholder="None: fit the detector on this series", clearable=True
-                ),
-                html.Div(
-                    "A model scores with what it learned from its training data, without "
-                    "fitting again.",
-                    className="form-text",
-                ),
-                html.Div(
-                    [
-                        dbc.Button(
-                            "Save as model",
-                            id=SAVE_MODEL,
-                            color="secondary",
-                            outline=True,
-                            size="sm",
-                            className="me-2",
-                            **control_for("analyst"),
-                        ),
-                        dbc.Button(
-                            "Download model",
-                            id=DOWNLOAD_MODEL,
-                            color="secondary",
-                            outline=True,
-                            size="sm",
-                        ),
-                        dcc.Download(id=f"{DOWNLOAD_MODEL}-file"),
-                    ],
-                    className="mt-2",
-                ),
-                html.Div(id=MODEL_STATUS, className="small mt-1 mb-2"),
-                html.Hr(),
-                html.Div(param_form(chosen, DETECTORS[chosen].PARAMS), id=PARAMS),
-                dbc.Label("Show anomalies from severity", html_for=MIN_SEVERITY),
-                dcc.Slider(
-                    id=MIN_SEVERITY,
-                    min=0,
-                    max=1,
-                    step=0.05,
-                    value=0,
-                    marks={0: "0", 0.5: "0.5", 0.8: "0.8", 1: "1"},
-                    tooltip={"placement": "bottom"},
-                ),
-                dbc.Button("Run detection", id=RUN, color="primary", className="w-100 mt-3"),
-                html.Div(id=PROGRESS, className="small text-muted mt-2"),
-            ]
-        ),
-        className="mb-3",
+        [
+            dbc.CardBody(
+                [
+                    dbc.Label("Data set", html_for=DATASET),
+                    dcc.Dropdown(id=DATASET, clearable=False, placeholder="No data set yet"),
+                    dbc.Label("Series", html_for=SERIES, className="mt-3"),
+                    dcc.Dropdown(id=SERIES, clearable=False),
+                    dbc.Label("Detector", className="mt-3"),
+                    dbc.RadioItems(
+                        id=DETECTOR,
+                        options=[
+                            {"label": cls.label, "value": name} for name, cls in DETECTORS.items()
+                        ],
+                        value=chosen,
+                    ),
+                    html.Div(id="analyze-detector-summary", className="form-text mb-2"),
+                    html.Div(_param_form(chosen), id=PARAMS),
+                    dbc.Label("Show anomalies from severity", html_for=MIN_SEVERITY),
+                    dcc.Slider(
+                        id=MIN_SEVERITY,
+                        min=0,
+                        max=1,
+                        step=0.05,
+                        value=0,
+                        marks={0: "0", 0.5: "0.5", 0.8: "0.8", 1: "1"},
+                        tooltip={"placement": "bottom"},
+                    ),
+                    html.Details(
+                        [
+                            html.Summary("Online scoring and saved models"),
+                            dbc.Switch(
+                                id=ONLINE,
+                                label="Online: score each point from earlier points only",
+                                value=online in ("1", "true", "yes"),
+                            ),
+                            html.Div(
+                                "As a live stream is scored: the first points are learnt "
+                                "from, not judged.",
+                                className="form-text mb-2",
+                            ),
+                            dbc.Label("Saved model", html_for=MODEL, className="mt-1"),
+                            dcc.Dropdown(
+                                id=MODEL,
+                                placeholder="None: fit the detector on this series",
+                                clearable=True,
+                            ),
+                            html.Div(
+                                "A model scores with what it learned from its training "
+                                "data, without fitting again.",
+                                className="form-text",
+                            ),
+                            html.Div(
+                                [
+                                    dbc.Button(
+                                        "Save as model",
+                                        id=SAVE_MODEL,
+                                        color="secondary",
+                                        outline=True,
+                                        size="sm",
+                                        className="me-2",
+                                        **control_for("analyst"),
+                                    ),
+                                    dbc.Button(
+                                        "Download model",
+                                        id=DOWNLOAD_MODEL,
+                                        color="secondary",
+                                        outline=True,
+                                        size="sm",
+                                    ),
+                                    dcc.Download(id=f"{DOWNLOAD_MODEL}-file"),
+                                ],
+                                className="mt-2",
+                            ),
+                            html.Div(id=MODEL_STATUS, className="small mt-1 mb-2"),
+                        ],
+                        open=online in ("1", "true", "yes"),
+                        className="vigil-more-settings mt-3",
+                    ),
+                ]
+            ),
+            dbc.CardFooter(
+                [
+                    dbc.Button("Run detection", id=RUN, color="primary", className="w-100"),
+                    html.Div(id=RUN_NOTE, className="small text-danger mt-1"),
+                    html.Div(id=PROGRESS, className="small text-muted mt-1"),
+                ]
+            ),
+        ],
+        className="mb-3 vigil-controls",
     )
     results = html.Div(
         [
@@ -312,11 +342,46 @@ def series_options(dataset_id: str | None, query: dict):
 @callback(
     Output(PARAMS, "children"),
     Output("analyze-detector-summary", "children"),
+    Output(RUN_NOTE, "children"),
     Input(DETECTOR, "value"),
 )
 def detector_form(detector: str):
-    cls = DETECTORS[detector]
-    return param_form(detector, cls.PARAMS), cls.summary
+    """The chosen detector's form, with its defaults (so nothing to fix before Run)."""
+    return _param_form(detector), DETECTORS[detector].summary, None
+
+
+def _param_form(detector: str) -> list:
+    return param_form(detector, DETECTORS[detector].PARAMS, shown=SHOWN_PARAMS)
+
+
+@callback(
+    Output(box_id(ALL, ALL), "className"),
+    Output(feedback_id(ALL, ALL), "children"),
+    Output(more_id(ALL), "open"),
+    Output(RUN_NOTE, "children", allow_duplicate=True),
+    Input({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "value"),
+    State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
+    State(more_id(ALL), "open"),
+    prevent_initial_call=True,  # a fresh form holds the defaults: nothing to say
+)
+def check_params(values: list, param_ids: list[dict], opened: list[bool | None]):
+    """Say under each field what is wrong with its value (and unfold "More settings" when
+    a field there is wrong); Run refuses until they are fixed."""
+    detector = param_ids[0]["detector"] if param_ids else DEFAULT_DETECTOR
+    problems = param_problems(DETECTORS[detector].PARAMS, values, param_ids, detector)
+    boxes = [
+        f"mb-3 vigil-param {INVALID}" if p["name"] in problems else "mb-3 vigil-param"
+        for p in param_ids
+    ]
+    feedback = [problems.get(p["name"]) for p in param_ids]
+    folded = {spec.name for spec in DETECTORS[detector].PARAMS} - set(SHOWN_PARAMS)
+    unfold = bool(folded & set(problems))
+    more = [True if unfold else bool(state) for state in opened]
+    note = None
+    if problems:
+        fields = "setting" if len(problems) == 1 else f"{len(problems)} settings"
+        note = f"Fix the {fields} marked in red to run the detector."
+    return boxes, feedback, more, note
 
 
 @callback(
@@ -341,6 +406,8 @@ def run_analysis(
     """Fit and score the chosen detector; the result is kept on the server under a key."""
     if not dataset_id or not series:
         return None, None
+    if not model_id and param_problems(DETECTORS[detector].PARAMS, values, param_ids, detector):
+        return no_update, no_update  # check_params says what is wrong, under the field
     params = chosen_params(detector, values, param_ids)
     try:
         set_progress(f"Loading {series}…")
@@ -425,12 +492,13 @@ def _figure(key: str, min_severity: float):
 def _cached_figure(key: str, min_severity: float, _marks: str):
     """The resampling figure of a result, its episodes and learning period shaded; kept so
     zooms can ask it for detail."""
-    scored, run, _ = _load(key)
+    scored, run, marks = _load(key)
     figure = scored_figure(
         scored,
         title=f"{escape(run['series'])} · {DETECTORS[run['detector']].label}"
         + (" · saved model" if "model" in run["params"] else ""),
         min_severity=min_severity,
+        marks=marks,
     )
     if scored.empty:
         return figure
@@ -451,7 +519,7 @@ def _cached_figure(key: str, min_severity: float, _marks: str):
     Input(MIN_SEVERITY, "value"),
     Input(MARKS_CHANGED, "data"),
 )
-def show_result(key: str | None, min_severity: float, _marked: float | None = None):
+def show_result(key: str | None, min_severity: float, _marked: dict | None = None):
     """Chart, flagged points grid and a summary of a result: its episodes and points, and
     its learning period."""
     if not key:
@@ -491,7 +559,29 @@ def show_result(key: str | None, min_severity: float, _marked: float | None = No
             else None,
         ]
     )
+    if _only_marks_changed():
+        figure = _marks_patch(figure)  # the chart keeps its zoom
     return figure, anomaly_rows(flagged), summary
+
+
+def _only_marks_changed() -> bool:
+    """Whether the callback running was started by a change of marks alone."""
+    try:
+        triggered = dash.ctx.triggered_prop_ids
+    except MissingCallbackContextException:
+        return False
+    return bool(triggered) and all(source == MARKS_CHANGED for source in triggered.values())
+
+
+def _marks_patch(figure) -> Patch:
+    """A patch that brings a chart on screen up to date with `figure` after marks changed:
+    the flagged points, the marked points and the shaded episodes, not the zoom."""
+    patch = Patch()
+    for number_, trace in enumerate(figure.data):
+        if trace.name in MARK_TRACES:
+            patch["data"][number_] = trace.to_plotly_json()
+    patch["layout"]["shapes"] = [shape.to_plotly_json() for shape in figure.layout.shapes]
+    return patch
 
 
 @callback(
@@ -503,7 +593,7 @@ def show_result(key: str | None, min_severity: float, _marked: float | None = No
     Input(MIN_SEVERITY, "value"),
     Input(MARKS_CHANGED, "data"),
 )
-def show_episodes(key: str | None, min_severity: float, _marked: float | None = None):
+def show_episodes(key: str | None, min_severity: float, _marked: dict | None = None):
     """The episodes table, most severe first, with a line that says what it holds (or
     plainly that there is nothing in it, and why); the points grid shows every point again."""
     if not key:
@@ -846,13 +936,47 @@ def mark_point(_normal, _anomaly, _clear, selected: dict | None, key: str | None
         store = feedback_store()
         trigger = dash.ctx.triggered_id
         where = (run["dataset_id"], run["series"], selected["timestamp"])
-        if trigger == MARK_CLEAR:
+        previous = store.mark_of(*where)
+        before, _run, _marks = _load(key)
+        verdict = {MARK_NORMAL: NORMAL, MARK_ANOMALY: ANOMALY}.get(trigger)
+        if verdict is None:
             store.unmark(*where)
-            words = "Mark cleared."
         else:
-            verdict = NORMAL if trigger == MARK_NORMAL else ANOMALY
             store.mark(*where, verdict, selected.get("value"))
-            words = "Marked as not an anomaly." if verdict == NORMAL else "Marked as an anomaly."
+        after, _run, _marks = _load(key)
     except VigilError as error:
         return no_update, html.Span(str(error), className="text-danger")
-    return time.time(), html.Span(words, className="text-success", id="analyze-marked")
+    words = mark_words(verdict, flag_changes(before, after, selected["timestamp"]))
+    undo = dict(zip(("dataset_id", "series", "timestamp"), where, strict=True))
+    status = html.Span(
+        [
+            html.Span(words, className="text-success", id="analyze-marked"),
+            dbc.Button(
+                "Undo", id=MARK_UNDO, color="link", size="sm", className="p-0 ms-2 align-baseline"
+            ),
+        ]
+    )
+    return {"at": time.time(), "undo": {**undo, "previous": previous}}, status
+
+
+@callback(
+    Output(MARKS_CHANGED, "data", allow_duplicate=True),
+    Output(MARK_STATUS, "children", allow_duplicate=True),
+    Input(MARK_UNDO, "n_clicks"),
+    State(MARKS_CHANGED, "data"),
+    prevent_initial_call=True,
+)
+@requires("analyst")
+def undo_mark(clicks: int | None, changed: dict | None):
+    """Put the marks back exactly as they were before the last mark made on this page."""
+    undo = changed.get("undo") if isinstance(changed, dict) else None
+    if not clicks or not undo:
+        return no_update, no_update
+    try:
+        feedback_store().restore(
+            undo["dataset_id"], undo["series"], undo["timestamp"], undo["previous"]
+        )
+    except VigilError as error:
+        return no_update, html.Span(str(error), className="text-danger")
+    words = "Undone: the marks are as they were."
+    return {"at": time.time()}, html.Span(words, className="text-muted", id="analyze-undone")

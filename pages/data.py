@@ -38,6 +38,7 @@ DRAFT_APPLY = "data-draft-apply"
 APPLY = "data-apply"
 APPLIED = "data-applied"
 APPLY_MESSAGE = "data-apply-message"
+SHOWN = "data-shown"
 MAX_PREVIEWS = 6
 
 
@@ -256,7 +257,7 @@ def list_datasets(_changed: float, current: str | None):
     Output(APPLIED, "data"),
     Output(APPLY_MESSAGE, "children"),
     Input(APPLY, "n_clicks"),
-    State(ids.DATASET, "data"),
+    State(SHOWN, "data"),
     State(TIME_COLUMN, "value"),
     State(VALUE_COLUMNS, "value"),
     State(SERIES_COLUMN, "value"),
@@ -265,15 +266,17 @@ def list_datasets(_changed: float, current: str | None):
 )
 @requires("analyst")
 def apply_columns(
-    _clicks: int,
-    dataset_id: str,
+    clicks: int | None,
+    dataset_id: str | None,
     time_column: str,
     values: list[str],
     series_column: str | None,
     date_format: str | None = None,
 ):
-    """Re-read the stored file with the columns and the date format the user chose."""
-    if not _clicks or not dataset_id:
+    """Re-read the data set shown with the columns and the date format the user chose:
+    only on a click of Apply (Dash also calls this when the panel is drawn, with no click;
+    a page view writes nothing)."""
+    if not clicks or not dataset_id:
         return no_update, no_update
     try:
         schema = Schema(time_column, tuple(values or ()), series_column or None, date_format)
@@ -332,6 +335,7 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
     )
     return html.Div(
         [
+            dcc.Store(id=SHOWN, data=dataset_id),
             header,
             _columns_card(info.columns, info.schema, first_rows),
             quality_card(info.report, info.name),

@@ -22,8 +22,16 @@ class FeedbackStore:
         self.database = database
 
     def mark(
-        self, dataset_id: str, series: str, timestamp: object, verdict: str, value: float | None
+        self,
+        dataset_id: str,
+        series: str,
+        timestamp: object,
+        verdict: str,
+        value: float | None,
+        *,
+        created: str | None = None,
     ) -> None:
+        """Mark a point (replacing its mark); `created` is now unless given."""
         if verdict not in VERDICTS:
             raise DataError(f"A mark is one of {', '.join(VERDICTS)}, not {verdict!r}.")
         when = pd.Timestamp(timestamp).isoformat()
@@ -42,7 +50,7 @@ class FeedbackStore:
                     "timestamp": when,
                     "verdict": verdict,
                     "value": None if value is None or pd.isna(value) else float(value),
-                    "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "created": created or datetime.now(UTC).isoformat(timespec="seconds"),
                 },
             )
 
@@ -56,6 +64,41 @@ class FeedbackStore:
                 ),
                 {"dataset": dataset_id, "series": series, "timestamp": when},
             )
+
+    def mark_of(self, dataset_id: str, series: str, timestamp: object) -> dict | None:
+        """The mark on one point as `verdict`, `value` and `created`; None if unmarked."""
+        with self.database.read() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT verdict, value, created FROM marks WHERE dataset_id = :dataset "
+                    "AND series = :series AND timestamp = :timestamp"
+                ),
+                {
+                    "dataset": dataset_id,
+                    "series": series,
+                    "timestamp": pd.Timestamp(timestamp).isoformat(),
+                },
+            ).first()
+        if row is None:
+            return None
+        verdict, value, created = row
+        return {"verdict": verdict, "value": value, "created": created}
+
+    def restore(
+        self, dataset_id: str, series: str, timestamp: object, previous: dict | None
+    ) -> None:
+        """Put one point's mark back as `mark_of` gave it (None: no mark), to undo a change."""
+        if previous is None:
+            self.unmark(dataset_id, series, timestamp)
+            return
+        self.mark(
+            dataset_id,
+            series,
+            timestamp,
+            previous["verdict"],
+            previous["value"],
+            created=previous["created"],
+        )
 
     def marks(self, dataset_id: str, series: str) -> pd.DataFrame:
         """`timestamp`, `verdict`, `value` and `created` of a series' marks, oldest first."""

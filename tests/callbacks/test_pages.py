@@ -194,6 +194,20 @@ def test_choosing_columns_on_the_data_page_rereads_the_file(dash_app):
     assert "repeated a timestamp" in str(show_dataset(info.id, applied))
 
 
+def test_drawing_the_columns_card_rereads_nothing(dash_app):
+    """Dash calls Apply's callback when the panel appears, with no click (and, on a first
+    visit, no data set chosen): neither is an error, and neither writes."""
+    from pages.data import apply_columns
+
+    info, _ = dataset_store().add(ACCEPTED["long_format"][1], "hosts.csv")
+    folder = dataset_store().root / info.id
+    files = sorted(folder.iterdir())
+
+    assert apply_columns(None, info.id, "timestamp", ["cpu"], None) == (no_update, no_update)
+    assert apply_columns(1, None, "timestamp", ["cpu"], None) == (no_update, no_update)
+    assert sorted(folder.iterdir()) == files
+
+
 def test_a_bad_column_choice_is_explained_and_changes_nothing(dash_app):
     from pages.data import apply_columns
 

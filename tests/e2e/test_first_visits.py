@@ -1,0 +1,147 @@
+"""What a first-time analyst meets on the Data and Analyze pages, in a real headless Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.keys import Keys
+
+from tests.e2e.test_analyst_journey import click, x_range
+from tests.e2e.waits import wait_for_job
+from vigil.services import dataset_store, feedback_store
+
+pytestmark = pytest.mark.e2e
+
+
+def settled(dash_duo) -> None:
+    """Wait until the page has no callback in flight."""
+    until(dash_duo._wait_for_callbacks, timeout=60)
+
+
+def stored_files(dataset_id: str) -> list[str]:
+    return sorted(path.name for path in (dataset_store().root / dataset_id).iterdir())
+
+
+def test_visiting_the_data_page_shows_no_error_and_writes_nothing(dash_duo, dash_app):
+    demo = dataset_store().add_demo()
+    files = stored_files(demo.id)
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_contains_text("#data-name", "vigil-demo.csv", timeout=30)
+    settled(dash_duo)
+    assert dash_duo.find_elements(".vigil-error") == []
+
+    # the data set chosen in the list, then the page visited again (and again)
+    dash_duo.find_element("#data-list .list-group-item").click()
+    settled(dash_duo)
+    for _visit in range(2):
+        dash_duo.wait_for_page(f"{dash_duo.server_url}/")
+        dash_duo.wait_for_contains_text("#data-name", "vigil-demo.csv", timeout=30)
+        settled(dash_duo)
+        assert dash_duo.find_elements(".vigil-error") == []
+
+    assert stored_files(demo.id) == files  # no new version of its tidy file
+    assert dash_duo.get_logs() == []
+
+
+def param_field(dash_duo, name: str):
+    """A detector setting's input (its id is a pattern id, written as JSON)."""
+    return dash_duo.find_element(f"""input[id*='"name":"{name}"']""")
+
+
+def test_a_wrong_setting_is_explained_under_its_field_and_the_result_stays(dash_duo, dash_app):
+    demo = dataset_store().add_demo()
+    dash_duo.driver.set_window_size(1280, 800)
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=latency_ms&detector=iforest"
+    )
+    wait_for_job(dash_duo, "#analyze-count", "anomal", run_button="#analyze-run")
+    settled(dash_duo)
+    # the Isolation Forest form leaves Run on screen, without scrolling
+    run = dash_duo.find_element("#analyze-run")
+    bottom = dash_duo.driver.execute_script(
+        "return arguments[0].getBoundingClientRect().bottom + window.scrollY;", run
+    )
+    assert bottom <= dash_duo.driver.execute_script("return window.innerHeight;")
+    summary = dash_duo.find_element("#analyze-summary").text
+
+    field = param_field(dash_duo, "threshold")
+    field.clear()
+    field.send_keys("-1", Keys.ENTER)
+    dash_duo.wait_for_contains_text(
+        ".vigil-param-invalid .invalid-feedback", "Flag at severity must be at least 0.05"
+    )
+    dash_duo.wait_for_contains_text("#analyze-run-note", "Fix the setting marked in red")
+    run.click()
+    settled(dash_duo)
+
+    assert field.get_attribute("value") == "-1"  # not replaced by the default
+    assert dash_duo.find_element("#analyze-summary").text == summary
+    assert dash_duo.find_elements("#analyze-error") == []
+
+    # another detector's form starts from its defaults: nothing left to fix
+    dash_duo.find_element(
+        "label[for^='_dbcprivate_radioitems_analyze-detector_input_zscore']"
+    ).click()
+    dash_duo.wait_for_contains_text(".vigil-param", "Method", timeout=20)
+    until(lambda: dash_duo.find_element("#analyze-run-note").text == "", timeout=15)
+    assert dash_duo.find_elements(".vigil-param-invalid") == []
+    assert dash_duo.get_logs() == []
+
+
+def marked_points(dash_duo, name: str) -> int:
+    return dash_duo.driver.execute_script(
+        "const p = document.querySelector('#analyze-graph .js-plotly-plot');"
+        "const t = p && p.data.find(t => t.name === arguments[0]);"
+        "return t ? t.x.length : -1;",
+        name,
+    )
+
+
+def test_a_mark_says_what_it_did_keeps_the_zoom_and_can_be_undone(dash_duo, dash_app):
+    demo = dataset_store().add_demo()
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=latency_ms&detector=stl"
+    )
+    try:
+        wait_for_job(dash_duo, "#analyze-count", "anomal", run_button="#analyze-run")
+        whole = x_range(dash_duo)
+        dash_duo.find_elements("#analyze-grid .ag-center-cols-container .ag-row")[2].click()
+        dash_duo.wait_for_contains_text("#analyze-selected-text", "Selected", timeout=15)
+        until(lambda: x_range(dash_duo) != whole, timeout=15)
+        settled(dash_duo)
+        zoomed = x_range(dash_duo)
+
+        click(dash_duo, "#analyze-mark-normal")
+        dash_duo.wait_for_contains_text("#analyze-mark-status", "Marked as not an anomaly; ")
+        until(lambda: marked_points(dash_duo, "marked normal") == 1, timeout=15)
+        settled(dash_duo)
+        assert x_range(dash_duo) == zoomed
+
+        click(dash_duo, "#analyze-mark-undo")
+        dash_duo.wait_for_contains_text("#analyze-mark-status", "Undone")
+        until(lambda: marked_points(dash_duo, "marked normal") == 0, timeout=15)
+        settled(dash_duo)
+        assert x_range(dash_duo) == zoomed
+        assert feedback_store().marks(demo.id, "latency_ms").empty
+        assert dash_duo.get_logs() == []
+    finally:
+        for when in feedback_store().marks(demo.id, "latency_ms")["timestamp"]:
+            feedback_store().unmark(demo.id, "latency_ms", when)
+
+
+def test_apply_on_a_first_visit_rereads_the_data_set_on_screen(dash_duo, dash_app):
+    """With no data set chosen yet the page shows the newest; Apply re-reads that one."""
+    demo = dataset_store().add_demo()
+    files = stored_files(demo.id)
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_contains_text("#data-name", "vigil-demo.csv", timeout=30)
+    settled(dash_duo)
+
+    click(dash_duo, "#data-apply")
+
+    until(lambda: stored_files(demo.id) != files, timeout=30)  # a new version of its tidy file
+    settled(dash_duo)
+    assert dash_duo.find_elements(".vigil-error") == []
+    assert dash_duo.get_logs() == []
