@@ -359,7 +359,7 @@ def test_a_series_shorter_than_the_learning_period_is_not_called_clean(dash_app)
 
     short = seasonal_series(n=200, spike_at=150, step="15min").to_csv(index=False).encode()
     info, _ = dataset_store().add(short, "short.csv")
-    key = run(info.id, "value", "auto")
+    key = run(info.id, "short", "auto")  # a column called value takes the file's name
 
     _, _, summary = show_result(key, 0.0)
     rows, note, _, _ = show_episodes(key, 0.0)

@@ -225,9 +225,9 @@ def test_the_live_api_names_the_peak_the_episodes_table_names_when_severities_ti
 
     episode = _open_episode(row(store, "tied"))
 
-    assert episode["since"] == scored["timestamp"][10].isoformat()
+    assert episode["since"] == scored["timestamp"][10].isoformat() + "Z"
     assert episode["peak"] == {
-        "timestamp": peak["peak_time"].isoformat(),
+        "timestamp": peak["peak_time"].isoformat() + "Z",
         "value": peak["value"],
         "expected": peak["expected"],
         "severity": peak["peak_severity"],
