@@ -58,13 +58,18 @@ HISTORY_COLUMNS = [
 ]
 
 
-def grid(component_id: str, columns: list[dict], *, selectable: bool = False) -> dag.AgGrid:
+def grid(
+    component_id: str, columns: list[dict], *, empty: str, selectable: bool = False
+) -> dag.AgGrid:
+    """A table of the Alerts page, ten rows a page, saying `empty` when it has none; headers
+    wrap rather than lose their ends."""
     options: dict = {
         "domLayout": "autoHeight",
         "pagination": True,
         "paginationPageSize": 10,
         "paginationPageSizeSelector": [10, 50, 200],
         "tooltipShowDelay": 300,
+        "localeText": {"noRowsToShow": empty},
     }
     if selectable:
         options["rowSelection"] = {
@@ -76,7 +81,13 @@ def grid(component_id: str, columns: list[dict], *, selectable: bool = False) ->
         id=component_id,
         rowData=[],
         columnDefs=columns,
-        defaultColDef={"resizable": True, "sortable": True, "filter": True},
+        defaultColDef={
+            "resizable": True,
+            "sortable": True,
+            "filter": True,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
         columnSize="responsiveSizeToFit",
         dashGridOptions=options,
         getRowId="params.data.id",

@@ -256,7 +256,12 @@ def layout(**_query: str) -> html.Div:
                     "Select a rule to edit, pause, silence or delete it.",
                     className="small text-muted mb-2",
                 ),
-                grid(RULES, RULE_COLUMNS, selectable=True),
+                grid(
+                    RULES,
+                    RULE_COLUMNS,
+                    empty="No alert rules yet: add one with the form below.",
+                    selectable=True,
+                ),
                 html.Hr(),
                 form,
                 buttons,
@@ -277,7 +282,7 @@ def layout(**_query: str) -> html.Div:
                     inline=True,
                     className="mb-2 small",
                 ),
-                grid(OUTBOX, OUTBOX_COLUMNS),
+                grid(OUTBOX, OUTBOX_COLUMNS, empty="No alert email yet."),
             ]
         ),
         className="mb-3",
@@ -291,7 +296,12 @@ def layout(**_query: str) -> html.Div:
                     "announced it. Select one to silence its series.",
                     className="small text-muted mb-2",
                 ),
-                grid(HISTORY, HISTORY_COLUMNS, selectable=True),
+                grid(
+                    HISTORY,
+                    HISTORY_COLUMNS,
+                    empty="No anomaly episode has been alerted on yet.",
+                    selectable=True,
+                ),
                 html.Div(
                     [
                         dbc.Button(

@@ -144,3 +144,28 @@ def test_the_rules_table_shows_each_rules_detector_series_last_firing_and_points
     assert "net_in" in rules["net, stl, live"]["matching"]
     assert rules["quiet"]["matching"] == "none yet"
     assert (rules["quiet"]["last_fired"], rules["quiet"]["points"]) == ("never", 0)
+
+
+def test_empty_tables_say_what_to_do_not_no_rows_to_show(dash_app):
+    from pages.alerts import HISTORY, OUTBOX, RULES, layout
+
+    page = layout()
+    said = {
+        grid.id: grid.dashGridOptions["localeText"]["noRowsToShow"]
+        for grid in _components(page)
+        if getattr(grid, "id", None) in (RULES, OUTBOX, HISTORY)
+    }
+    assert said == {
+        RULES: "No alert rules yet: add one with the form below.",
+        OUTBOX: "No alert email yet.",
+        HISTORY: "No anomaly episode has been alerted on yet.",
+    }
+
+
+def _components(component):
+    """Every component in a layout, depth first."""
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if child is not None and not isinstance(child, str | int | float):
+            yield from _components(child)
