@@ -4,6 +4,7 @@ the series around the episodes as an inline PNG with their spans shaded."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -12,17 +13,17 @@ from urllib.parse import urlencode
 
 import jinja2
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
 
+from alerts import chart
 from alerts.episodes import AlertEpisode, AlertPoint, when
 
+log = logging.getLogger(__name__)
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
     undefined=jinja2.StrictUndefined,
 )
-CHART_SIZE = (700, 300)
+Render = Callable[[pd.DataFrame, Sequence[AlertEpisode], str], bytes]
 #: The data set name alerts on live series carry: their links open the Live page.
 LIVE = "live"
 
@@ -55,71 +56,6 @@ def resolved_headline(place: str, episodes: Sequence[AlertEpisode]) -> str:
     return f"Resolved: {len(episodes)} anomaly episodes in {place} ended, the last at {last}"
 
 
-def chart_png(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str) -> bytes:
-    """The series around the episodes: the expected band, the flagged points, each episode's
-    span shaded and numbered as the email's table numbers it, and its peak ringed."""
-    figure = go.Figure()
-    times = pd.to_datetime(context["timestamp"])
-    if "upper" in context and context["upper"].notna().any():
-        figure.add_scatter(
-            x=pd.concat([times, times[::-1]]),
-            y=pd.concat([context["upper"], context["lower"][::-1]]),
-            fill="toself",
-            fillcolor="rgba(108,117,125,0.18)",
-            line={"width": 0},
-            name="expected band",
-            hoverinfo="skip",
-        )
-    figure.add_scatter(
-        x=times,
-        y=context["value"],
-        mode="lines",
-        name=series,
-        line={"color": "#1f4e79", "width": 1.5},
-    )
-    if "is_anomaly" in context:
-        flagged = context[context["is_anomaly"].fillna(False).astype(bool)]
-        figure.add_scatter(
-            x=flagged["timestamp"],
-            y=flagged["value"],
-            mode="markers",
-            name="flagged",
-            marker={"color": "#c0392b", "size": 5},
-        )
-    # a span is at least a step wide, and wide enough to see (1/100 of the chart)
-    step = times.diff().median() if len(times) > 1 else pd.Timedelta(0)
-    seen = (times.max() - times.min()) / 100 if len(times) > 1 else pd.Timedelta(0)
-    half = max(step if pd.notna(step) else pd.Timedelta(0), seen) / 2
-    ordered = sorted(episodes, key=lambda episode: episode.start)
-    for number, episode in enumerate(ordered, start=1):
-        figure.add_vrect(
-            x0=pd.Timestamp(episode.start) - half,
-            x1=pd.Timestamp(episode.end) + half,
-            fillcolor="rgba(192,57,43,0.22)",
-            line_width=0,
-            layer="below",
-            annotation_text=f"#{number}",
-            annotation_position="top left",
-            annotation_font={"size": 11, "color": "#922b21"},
-        )
-    figure.add_scatter(
-        x=[episode.peak.timestamp for episode in ordered],
-        y=[episode.peak.value for episode in ordered],
-        mode="markers",
-        name="peak",
-        marker={"color": "#c0392b", "size": 10, "line": {"color": "white", "width": 1.5}},
-    )
-    width, height = CHART_SIZE
-    figure.update_layout(
-        template="plotly_white",
-        width=width,
-        height=height,
-        margin={"l": 50, "r": 10, "t": 20, "b": 40},
-        showlegend=False,
-    )
-    return pio.to_image(figure, format="png", width=width, height=height)
-
-
 def analyze_url(public_url: str, dataset: str, series: str, at: pd.Timestamp | None = None) -> str:
     """The page showing a series, centred on `at` when given: the Analyze page for a data
     set's series, the Live page for a live series."""
@@ -137,6 +73,31 @@ def _message(subject: str, sender: str, recipients: Sequence[str]) -> EmailMessa
     message["To"] = ", ".join(recipients)
     message["Message-ID"] = make_msgid(domain="vigil.local")
     return message
+
+
+def _chart(
+    context: pd.DataFrame | None, episodes: Sequence[AlertEpisode], series: str, render: Render
+) -> bytes | None:
+    """The chart's PNG; None without rows, or when it cannot be drawn (the email goes without:
+    a chart is worth less than the alert)."""
+    if context is None or context.empty:
+        return None
+    try:
+        return render(context, episodes, series)
+    except Exception:  # the renderer (kaleido drives a browser) may fail in many ways
+        log.exception("the chart of an alert about %s could not be drawn", series)
+        return None
+
+
+def _fill(message: EmailMessage, template: str, values: dict, image: bytes | None) -> None:
+    """The plain-text part, the HTML part, and the chart inline in the HTML when there is one."""
+    chart_cid = None if image is None else make_msgid(domain="vigil.local")[1:-1]
+    message.set_content(TEMPLATES.get_template(f"{template}.txt").render(**values))
+    html = TEMPLATES.get_template(f"{template}.html").render(**values, chart_cid=chart_cid)
+    message.add_alternative(html, subtype="html")
+    if image is not None:
+        html_part = message.get_payload()[1]
+        html_part.add_related(image, maintype="image", subtype="png", cid=f"<{chart_cid}>")
 
 
 def _rows(
@@ -162,8 +123,11 @@ def compose_resolved(
     sender: str,
     public_url: str,
     dataset_name: str | None = None,
+    context: pd.DataFrame | None = None,
+    render: Render = chart.png,
 ) -> EmailMessage:
-    """The one email that says an alert is over, naming the episodes that ended."""
+    """The one email that says an alert is over, naming the episodes that ended, with the
+    series around them as an inline chart when `context` is given."""
     if not episodes:
         raise ValueError("a resolved email names at least one episode")
     ordered = sorted(episodes, key=lambda episode: episode.start)
@@ -177,10 +141,7 @@ def compose_resolved(
         "analyze_url": analyze_url(public_url, dataset, series),
     }
     message = _message(f"[Vigil] {values['headline']}", sender, recipients)
-    message.set_content(TEMPLATES.get_template("resolved.txt").render(**values))
-    message.add_alternative(
-        TEMPLATES.get_template("resolved.html").render(**values), subtype="html"
-    )
+    _fill(message, "resolved", values, _chart(context, ordered, series, render))
     return message
 
 
@@ -195,7 +156,7 @@ def compose_alert(
     public_url: str,
     dataset_name: str | None = None,
     context: pd.DataFrame | None = None,
-    render: Callable[[pd.DataFrame, Sequence[AlertEpisode], str], bytes] = chart_png,
+    render: Render = chart.png,
     more: int = 0,
     first: pd.Timestamp | None = None,
     last: pd.Timestamp | None = None,
@@ -223,15 +184,7 @@ def compose_alert(
         "analyze_url": analyze_url(public_url, dataset, series, worst.peak.timestamp),
     }
     message = _message(f"[Vigil] {values['headline']}", sender, recipients)
-    message.set_content(TEMPLATES.get_template("alert.txt").render(**values, chart_cid=None))
-    chart_cid = make_msgid(domain="vigil.local")[1:-1] if context is not None else None
-    html = TEMPLATES.get_template("alert.html").render(**values, chart_cid=chart_cid)
-    message.add_alternative(html, subtype="html")
-    if chart_cid is not None:
-        html_part = message.get_payload()[1]
-        html_part.add_related(
-            render(context, ordered, series), maintype="image", subtype="png", cid=f"<{chart_cid}>"
-        )
+    _fill(message, "alert", values, _chart(context, ordered, series, render))
     return message
 
 

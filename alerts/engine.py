@@ -39,7 +39,8 @@ MUTED = -1
 #: Held from reading an alert's state to writing it (and its email to the outbox).
 LOCK = "alerts"
 
-Context = Callable[[Rule, str, Sequence[AlertEpisode]], pd.DataFrame | None]
+#: The rows of a series (rule, series, data set) around episodes, for an email's chart.
+Context = Callable[[Rule, str, str, Sequence[AlertEpisode]], pd.DataFrame | None]
 MarkLink = Callable[[str, str, AlertPoint], str]
 
 _COLUMNS = (
@@ -349,7 +350,7 @@ class AlertEngine:
                 recipients=rule.recipients,
                 sender=self.sender,
                 public_url=self.public_url,
-                context=None if self.context is None else self.context(rule, series, episodes),
+                context=self._context(rule, series, dataset, episodes),
                 mark_link=None
                 if self.mark_link is None
                 else lambda point: self.mark_link(dataset, series, point),
@@ -421,15 +422,17 @@ class AlertEngine:
             ]
             email_id = MUTED
             if ended and not muted:
+                episodes = [AlertEpisode.from_row(row, ended=True) for row in ended]
                 message = compose_resolved(
                     rule=rule.name,
                     series=series,
                     dataset=dataset,
                     dataset_name=dataset_name,
-                    episodes=[AlertEpisode.from_row(row, ended=True) for row in ended],
+                    episodes=episodes,
                     recipients=rule.recipients,
                     sender=self.sender,
                     public_url=self.public_url,
+                    context=self._context(rule, series, dataset, episodes),
                 )
                 email_id = self.outbox.add(message, now=now, connection=connection)
             if email_id != MUTED:
@@ -445,6 +448,14 @@ class AlertEngine:
                 {**key, "muted": MUTED},
             )
         return int(email_id != MUTED)
+
+    def _context(
+        self, rule: Rule, series: str, dataset: str, episodes: Sequence[AlertEpisode]
+    ) -> pd.DataFrame | None:
+        """The rows an email's chart shows around `episodes`, None for no chart."""
+        if self.context is None:
+            return None
+        return self.context(rule, series, dataset, episodes)
 
     def history(self, rule_id: int | None = None, limit: int = 500) -> pd.DataFrame:
         """Recorded episodes that reached their rule's severity, latest first: series, data

@@ -303,7 +303,7 @@ def test_two_processes_dispatching_at_once_send_each_email_once(setup, database)
     _, outbox, engine, rule = setup
     engine.record(rule, "latency_ms", "d1", [episode(0, 5), episode(10, 2)], now=T0)
 
-    def slow_chart(_rule, _series, _episodes):
+    def slow_chart(_rule, _series, _dataset, _episodes):
         time.sleep(0.3)
         return None
 
