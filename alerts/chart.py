@@ -19,7 +19,7 @@ from alerts.episodes import AlertEpisode
 MARGIN = 150
 #: Points the chart draws at most; a longer window is thinned.
 MOST = 2000
-SIZE = (700, 300)
+SIZE = (640, 300)
 
 
 def window(
@@ -116,7 +116,7 @@ def figure(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str)
             layer="below",
             annotation_text=f"#{number}",
             annotation_position="top left",
-            annotation_font={"size": 12, "color": "#922b21"},
+            annotation_font={"size": 14, "color": "#922b21"},
         )
     fig.add_scatter(
         x=[episode.peak.timestamp for episode in ordered],
@@ -131,7 +131,7 @@ def figure(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str)
         width=width,
         height=height,
         margin={"l": 50, "r": 10, "t": 20, "b": 40},
-        font={"size": 13},
+        font={"size": 15},
         showlegend=False,
     )
 

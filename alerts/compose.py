@@ -1,21 +1,37 @@
-"""Alert emails: a subject that says how many anomaly episodes and where, a plain-text and an
-HTML part listing each episode (span, peak, reason) with every piece of user text escaped, and
-the series around the episodes as an inline PNG with their spans shaded."""
+"""Alert emails for a busy reader: a subject with the state, the series, the direction and how
+far from normal ('FIRING - cpu 2.6x normal since 12 Mar 04:04 UTC', with a middle dot and a
+multiplication sign); an HTML part that reads
+on a phone (a status line, the chart inline, buttons to open the series in Vigil and to silence
+the rule, then the few worst episodes) and a plain-text part with the same and every episode;
+every piece of user text escaped. Emails about one incident share a thread: the first one's
+Message-ID, on Vigil's public host, is what the later ones reply to."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 import pandas as pd
 
 from alerts import chart
 from alerts.episodes import AlertEpisode, AlertPoint, when
+from alerts.wording import (
+    alert_subject,
+    how_far,
+    moment,
+    peak_words,
+    resolved_line,
+    resolved_subject,
+    status_line,
+    worst,
+)
 
 log = logging.getLogger(__name__)
 TEMPLATES = jinja2.Environment(
@@ -24,6 +40,8 @@ TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 Render = Callable[[pd.DataFrame, Sequence[AlertEpisode], str], bytes]
+#: Episodes an email's HTML shows; the plain text lists them all, Vigil has the rest.
+SHOWN = 3
 #: The data set name alerts on live series carry: their links open the Live page.
 LIVE = "live"
 
@@ -35,25 +53,9 @@ def where(series: str, dataset: str, dataset_name: str | None = None) -> str:
     return f"{series} (data set {dataset_name or dataset})"
 
 
-def _peak(episode: AlertEpisode) -> str:
-    return f"{episode.peak_text} ({episode.peak.when})"
-
-
-def headline(place: str, episodes: Sequence[AlertEpisode], more: int = 0) -> str:
-    """How many episodes, where, and the worst of them: for the subject and the first line."""
-    worst = max(episodes, key=lambda episode: episode.peak.severity)
-    count = len(episodes) + more
-    if count == 1:
-        return f"Anomaly episode in {place}: {_peak(worst)}"
-    return f"{count} anomaly episodes in {place}, the worst {_peak(worst)}"
-
-
-def resolved_headline(place: str, episodes: Sequence[AlertEpisode]) -> str:
-    """Which episodes are over, and when the last one ended."""
-    last = when(max(episode.end for episode in episodes))
-    if len(episodes) == 1:
-        return f"Resolved: the anomaly episode in {place} ended at {last}"
-    return f"Resolved: {len(episodes)} anomaly episodes in {place} ended, the last at {last}"
+def subject_name(series: str, dataset: str, dataset_name: str | None = None) -> str:
+    """The series as a subject names it: 'cpu' (live), 'cpu (ops.csv)'."""
+    return series if dataset == LIVE else f"{series} ({dataset_name or dataset})"
 
 
 def analyze_url(public_url: str, dataset: str, series: str, at: pd.Timestamp | None = None) -> str:
@@ -66,12 +68,50 @@ def analyze_url(public_url: str, dataset: str, series: str, at: pd.Timestamp | N
     return f"{public_url.rstrip('/')}/{page}?{urlencode(fields)}"
 
 
-def _message(subject: str, sender: str, recipients: Sequence[str]) -> EmailMessage:
+@dataclass(frozen=True)
+class Thread:
+    """Where an email goes in its incident's thread: the first email of an incident takes
+    `root` as its Message-ID; the later ones (more episodes, "resolved") reply to it."""
+
+    root: str
+    first: bool
+
+
+def public_host(public_url: str) -> str:
+    """The host of Vigil's public address, for Message-IDs: 'vigil.example.org'."""
+    return urlsplit(public_url).hostname or "vigil.local"
+
+
+def thread_root(public_url: str, rule_id: int, series: str, opened: float) -> str:
+    """The Message-ID of the first email about an incident: one per rule, series and the
+    moment the alert opened, the same whichever process composes it."""
+    digest = hashlib.sha256(series.encode()).hexdigest()[:12]
+    return f"<alert.{rule_id}.{digest}.{round(opened * 1000)}@{public_host(public_url)}>"
+
+
+def alerts_url(public_url: str) -> str:
+    """The Alerts page: where rules are silenced, paused and changed."""
+    return f"{public_url.rstrip('/')}/alerts"
+
+
+def _message(
+    subject: str,
+    sender: str,
+    recipients: Sequence[str],
+    public_url: str,
+    thread: Thread | None = None,
+) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = " ".join(subject.split())  # a name's line breaks cannot end a header
     message["From"] = sender
     message["To"] = ", ".join(recipients)
-    message["Message-ID"] = make_msgid(domain="vigil.local")
+    if thread is not None and thread.first:
+        message["Message-ID"] = thread.root
+    else:
+        message["Message-ID"] = make_msgid(domain=public_host(public_url))
+    if thread is not None and not thread.first:
+        message["In-Reply-To"] = thread.root
+        message["References"] = thread.root
     return message
 
 
@@ -101,16 +141,30 @@ def _fill(message: EmailMessage, template: str, values: dict, image: bytes | Non
 
 
 def _rows(
-    episodes: Sequence[AlertEpisode], mark_link: Callable[[AlertPoint], str] | None
+    episodes: Sequence[AlertEpisode],
+    mark_link: Callable[[AlertPoint], str] | None,
+    *,
+    utc: bool,
 ) -> list[dict]:
+    """Each episode numbered by start (as the chart numbers it), in words."""
     return [
         {
             "number": number,
             "episode": episode,
+            "far": how_far(episode.peak.value, episode.peak.expected),
+            "peak": peak_words(episode.peak),
+            "peak_at": moment(episode.peak.timestamp, utc=utc),
             "mark": None if mark_link is None else mark_link(episode.peak),
+            "severity": episode.peak.severity,
         }
         for number, episode in enumerate(episodes, start=1)
     ]
+
+
+def _shown(rows: list[dict], most: int = SHOWN) -> list[dict]:
+    """The `most` most severe rows, in their order."""
+    keep = sorted(rows, key=lambda row: row["severity"], reverse=True)[:most]
+    return sorted(keep, key=lambda row: row["number"])
 
 
 def compose_resolved(
@@ -125,22 +179,31 @@ def compose_resolved(
     dataset_name: str | None = None,
     context: pd.DataFrame | None = None,
     render: Render = chart.png,
+    thread: Thread | None = None,
 ) -> EmailMessage:
-    """The one email that says an alert is over, naming the episodes that ended, with the
+    """The one email that says an alert is over: since when (the data's time, the last
+    episode's end), how long it lasted and its peak, naming the episodes that ended, with the
     series around them as an inline chart when `context` is given."""
     if not episodes:
         raise ValueError("a resolved email names at least one episode")
     ordered = sorted(episodes, key=lambda episode: episode.start)
+    utc = dataset == LIVE
     place = where(series, dataset, dataset_name)
+    rows = _rows(ordered, None, utc=utc)
+    peak = worst(ordered).peak.timestamp
     values = {
-        "headline": resolved_headline(place, ordered),
-        "place": place,
-        "rows": _rows(ordered, None),
+        "subject": resolved_subject(subject_name(series, dataset, dataset_name), ordered, utc=utc),
+        "status": resolved_line(place, ordered, utc=utc),
+        "rows": rows,
+        "shown": _shown(rows),
+        "total": len(rows),
+        "more": 0,
         "series": series,
         "rule": rule,
-        "analyze_url": analyze_url(public_url, dataset, series),
+        "open_url": analyze_url(public_url, dataset, series, peak),
+        "alerts_url": alerts_url(public_url),
     }
-    message = _message(f"[Vigil] {values['headline']}", sender, recipients)
+    message = _message(values["subject"], sender, recipients, public_url, thread)
     _fill(message, "resolved", values, _chart(context, ordered, series, render))
     return message
 
@@ -161,36 +224,47 @@ def compose_alert(
     first: pd.Timestamp | None = None,
     last: pd.Timestamp | None = None,
     mark_link: Callable[[AlertPoint], str] | None = None,
+    thread: Thread | None = None,
+    open_url: str | None = None,
 ) -> EmailMessage:
-    """One email about `episodes` of `series`: how many, where, and for each its span, peak
-    and reason, with the series around them as an inline chart when `context` is given. When
-    it lists only the most severe, it says how many `more` began between `first` and `last`.
-    The "not an anomaly" link of an episode marks its peak."""
+    """One email about `episodes` of `series`, for a busy reader: a subject with the state,
+    the series, how far from normal and since when; a status line, the chart (when `context`
+    is given), a button to open it in Vigil (`open_url`, else the series' page) and one to
+    silence it; then the few most severe episodes, the plain-text part listing them all.
+    When it lists only the most severe, it says how many `more` began between `first` and
+    `last`. The "not an anomaly" link of an episode marks its peak."""
     if not episodes:
         raise ValueError("an alert needs at least one episode")
     ordered = sorted(episodes, key=lambda episode: episode.start)
+    utc = dataset == LIVE
     place = where(series, dataset, dataset_name)
-    worst = max(ordered, key=lambda episode: episode.peak.severity)
+    total = len(ordered) + more
+    rows = _rows(ordered, mark_link, utc=utc)
+    peak = worst(ordered).peak.timestamp
+    name = subject_name(series, dataset, dataset_name)
     values = {
-        "headline": headline(place, ordered, more),
-        "place": place,
-        "rows": _rows(ordered, mark_link),
+        "subject": alert_subject(name, ordered, total, utc=utc),
+        "status": status_line(place, ordered, total, utc=utc, first=first),
+        "rows": rows,
+        "shown": _shown(rows),
+        "total": total,
         "going_on": any(episode.open for episode in ordered),
         "series": series,
         "rule": rule,
         "more": more,
         "first": when(first if first is not None else ordered[0].start),
         "last": when(last if last is not None else ordered[-1].start),
-        "analyze_url": analyze_url(public_url, dataset, series, worst.peak.timestamp),
+        "open_url": open_url or analyze_url(public_url, dataset, series, peak),
+        "alerts_url": alerts_url(public_url),
     }
-    message = _message(f"[Vigil] {values['headline']}", sender, recipients)
+    message = _message(values["subject"], sender, recipients, public_url, thread)
     _fill(message, "alert", values, _chart(context, ordered, series, render))
     return message
 
 
 def compose_test(*, recipients: Sequence[str], sender: str, public_url: str) -> EmailMessage:
     """A short email that proves the way to the recipients works."""
-    message = _message("[Vigil] Test email: alerts reach you", sender, recipients)
+    message = _message("Vigil test email: alerts reach you", sender, recipients, public_url)
     message.set_content(
         "This is a test email from Vigil. Alert emails will come the same way.\n\n"
         f"Vigil: {public_url}\n"

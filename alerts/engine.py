@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from alerts.compose import compose_alert, compose_resolved
+from alerts.compose import Thread, compose_alert, compose_resolved, thread_root
 from alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport, stamp
 from alerts.outbox import Outbox
 from alerts.rules import Rule
@@ -323,10 +323,13 @@ class AlertEngine:
         """
         key = {"rule": rule.id, "series": series}
         with self.database.write(LOCK) as connection:
-            last_email = connection.execute(
-                text("SELECT last_email FROM alerts WHERE rule_id = :rule AND series = :series"),
+            last_email, opened = connection.execute(
+                text(
+                    "SELECT last_email, opened FROM alerts "
+                    "WHERE rule_id = :rule AND series = :series"
+                ),
                 key,
-            ).scalar_one()
+            ).one()
             if last_email is not None and now - last_email < rule.group_minutes * 60:
                 return 0  # another dispatcher has just sent it
             rows = self._waiting(connection, rule.id, series)
@@ -354,6 +357,7 @@ class AlertEngine:
                 mark_link=None
                 if self.mark_link is None
                 else lambda point: self.mark_link(dataset, series, point),
+                thread=self._thread(connection, rule, series, opened),
             )
             email_id = self.outbox.add(message, now=now, connection=connection)
             connection.execute(
@@ -392,9 +396,12 @@ class AlertEngine:
         processes dispatch at once (the second finds it resolved)."""
         key = {"rule": rule.id, "series": series}
         with self.database.write(LOCK) as connection:
-            status = connection.execute(
-                text("SELECT status FROM alerts WHERE rule_id = :rule AND series = :series"), key
-            ).scalar_one()
+            status, opened = connection.execute(
+                text(
+                    "SELECT status, opened FROM alerts WHERE rule_id = :rule AND series = :series"
+                ),
+                key,
+            ).one()
             if status != "firing" or self._waiting(connection, rule.id, series):
                 return 0
             connection.execute(
@@ -433,6 +440,7 @@ class AlertEngine:
                     sender=self.sender,
                     public_url=self.public_url,
                     context=self._context(rule, series, dataset, episodes),
+                    thread=self._thread(connection, rule, series, opened),
                 )
                 email_id = self.outbox.add(message, now=now, connection=connection)
             if email_id != MUTED:
@@ -448,6 +456,15 @@ class AlertEngine:
                 {**key, "muted": MUTED},
             )
         return int(email_id != MUTED)
+
+    def _thread(self, connection: Connection, rule: Rule, series: str, opened: float) -> Thread:
+        """The thread of the incident open since `opened`: its first email is the one with the
+        root Message-ID, when the outbox has none yet."""
+        root = thread_root(self.public_url, rule.id, series, opened)
+        sent = connection.execute(
+            text("SELECT 1 FROM outbox WHERE message_id = :root"), {"root": root}
+        ).first()
+        return Thread(root, first=sent is None)
 
     def _context(
         self, rule: Rule, series: str, dataset: str, episodes: Sequence[AlertEpisode]

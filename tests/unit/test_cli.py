@@ -340,9 +340,7 @@ def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_
     assert f"{hostile}: 1 rule watching, 1 new anomaly episode, 1 email queued." in done.stdout
     assert "Sent 1 email; 0 still pending" in done.stdout
     (message,) = recorder.received
-    assert message["Subject"].startswith(
-        f"[Vigil] Anomaly episode in {hostile} (data set spiky.csv):"
-    )
+    assert message["Subject"].startswith(f"ALERT · {hostile} (spiky.csv) was ")
     html = message.get_body(("html",)).get_content()
     assert "&lt;b&gt;cpu&lt;/b&gt; &amp; co" in html
     assert "<b>cpu</b>" not in html
