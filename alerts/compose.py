@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -58,10 +58,19 @@ def subject_name(series: str, dataset: str, dataset_name: str | None = None) -> 
     return series if dataset == LIVE else f"{series} ({dataset_name or dataset})"
 
 
-def analyze_url(public_url: str, dataset: str, series: str, at: pd.Timestamp | None = None) -> str:
+def analyze_url(
+    public_url: str,
+    dataset: str,
+    series: str,
+    at: pd.Timestamp | None = None,
+    *,
+    run: Mapping[str, str] | None = None,
+) -> str:
     """The page showing a series, centred on `at` when given: the Analyze page for a data
-    set's series, the Live page for a live series."""
+    set's series (with `run`'s fields, e.g. the stored result to show), the Live page for a
+    live series."""
     fields = {"series": series} if dataset == LIVE else {"dataset": dataset, "series": series}
+    fields |= dict(run or {})
     if at is not None:
         fields["at"] = f"{pd.Timestamp(at):%Y-%m-%dT%H:%M:%S}"
     page = "live" if dataset == LIVE else "analyze"
@@ -180,10 +189,12 @@ def compose_resolved(
     context: pd.DataFrame | None = None,
     render: Render = chart.png,
     thread: Thread | None = None,
+    open_url: str | None = None,
 ) -> EmailMessage:
     """The one email that says an alert is over: since when (the data's time, the last
     episode's end), how long it lasted and its peak, naming the episodes that ended, with the
-    series around them as an inline chart when `context` is given."""
+    series around them as an inline chart when `context` is given; its button opens
+    `open_url` (else the series' page)."""
     if not episodes:
         raise ValueError("a resolved email names at least one episode")
     ordered = sorted(episodes, key=lambda episode: episode.start)
@@ -200,7 +211,7 @@ def compose_resolved(
         "more": 0,
         "series": series,
         "rule": rule,
-        "open_url": analyze_url(public_url, dataset, series, peak),
+        "open_url": open_url or analyze_url(public_url, dataset, series, peak),
         "alerts_url": alerts_url(public_url),
     }
     message = _message(values["subject"], sender, recipients, public_url, thread)

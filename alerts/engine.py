@@ -42,6 +42,9 @@ LOCK = "alerts"
 #: The rows of a series (rule, series, data set) around episodes, for an email's chart.
 Context = Callable[[Rule, str, str, Sequence[AlertEpisode]], pd.DataFrame | None]
 MarkLink = Callable[[str, str, AlertPoint], str]
+#: The page an email's "Open in Vigil" opens (data set, series, the worst peak), None for
+#: the series' page.
+OpenLink = Callable[[str, str, AlertPoint], str | None]
 
 _COLUMNS = (
     "id, rule_id, series, dataset, dataset_name, start_at, end_at, points, peak_at, value, "
@@ -104,11 +107,13 @@ class AlertEngine:
         public_url: str,
         context: Context | None = None,
         mark_link: MarkLink | None = None,
+        open_link: OpenLink | None = None,
     ) -> None:
         if outbox.database.url != database.url:
             raise ValueError("alert state and the outbox must share a database")
         self.database = database
         self.mark_link = mark_link
+        self.open_link = open_link
         self.outbox = outbox
         self.sender = sender
         self.public_url = public_url
@@ -358,6 +363,7 @@ class AlertEngine:
                 if self.mark_link is None
                 else lambda point: self.mark_link(dataset, series, point),
                 thread=self._thread(connection, rule, series, opened),
+                open_url=self._open_url(dataset, series, listed),
             )
             email_id = self.outbox.add(message, now=now, connection=connection)
             connection.execute(
@@ -441,6 +447,7 @@ class AlertEngine:
                     public_url=self.public_url,
                     context=self._context(rule, series, dataset, episodes),
                     thread=self._thread(connection, rule, series, opened),
+                    open_url=self._open_url(dataset, series, episodes),
                 )
                 email_id = self.outbox.add(message, now=now, connection=connection)
             if email_id != MUTED:
@@ -465,6 +472,12 @@ class AlertEngine:
             text("SELECT 1 FROM outbox WHERE message_id = :root"), {"root": root}
         ).first()
         return Thread(root, first=sent is None)
+
+    def _open_url(self, dataset: str, series: str, episodes: Sequence[AlertEpisode]) -> str | None:
+        if self.open_link is None:
+            return None
+        worst = max(episodes, key=lambda episode: episode.peak.severity)
+        return self.open_link(dataset, series, worst.peak)
 
     def _context(
         self, rule: Rule, series: str, dataset: str, episodes: Sequence[AlertEpisode]

@@ -12,10 +12,10 @@ import pandas as pd
 from sqlalchemy import text
 
 from alerts import chart
-from alerts.compose import LIVE, compose_test
+from alerts.compose import LIVE, analyze_url, compose_test
 from alerts.delivery import RoundReport, deliver_due
-from alerts.engine import AlertEngine, Context
-from alerts.episodes import AlertEpisode, episode_reports
+from alerts.engine import AlertEngine, Context, OpenLink
+from alerts.episodes import AlertEpisode, AlertPoint, episode_reports
 from alerts.outbox import Outbox
 from alerts.rules import Rule, RuleStore
 from detection.errors import VigilError
@@ -26,6 +26,7 @@ from vigil.datasets import DatasetInfo, DatasetStore
 from vigil.links import mark_url
 from vigil.mail_settings import effective
 from vigil.models import model_key
+from vigil.results import RunSettings
 from vigil.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,13 @@ def alert_engine(
     *,
     run: tuple[str, str] | None = None,
     context: Context | None = None,
+    result: RunSettings | None = None,
 ) -> AlertEngine:
     """The engine. Its emails show each series around its episodes: what `context` gives,
     else the stored series (`stored_context`); with `scored`, the rows of that run of the
-    `run` (series, data set) for it, band and flags included."""
+    `run` (series, data set) for it, band and flags included. With `result` (the run, kept
+    in the result store), "Open in Vigil" shows that stored result rather than running the
+    detector again."""
     context = context or stored_context(config)
     if scored is not None:
         context = _run_context(scored, run, context)
@@ -64,7 +68,22 @@ def alert_engine(
         mark_link=lambda dataset, series, point: mark_url(
             config.public_url, key, dataset, series, point
         ),
+        open_link=None if result is None else _result_link(config.public_url, result),
     )
+
+
+def _result_link(public_url: str, result: RunSettings) -> OpenLink:
+    """The Analyze page showing `result` around a point, for its own series."""
+    fields = {"detector": result.detector, "result": result.key}
+    if result.online:
+        fields["online"] = "1"
+
+    def link(dataset: str, series: str, point: AlertPoint) -> str | None:
+        if (dataset, series) != (result.dataset_id, result.series):
+            return None
+        return analyze_url(public_url, dataset, series, point.timestamp, run=fields)
+
+    return link
 
 
 def _run_context(scored: pd.DataFrame, run: tuple[str, str] | None, other: Context) -> Context:
@@ -135,17 +154,19 @@ def alert_on_run(
     *,
     now: float | None = None,
     name: str | None = None,
+    result: RunSettings | None = None,
 ) -> tuple[int, int, int]:
     """Send a scored series' anomaly episodes through every rule that watches it (a rule of
     its data set that names no detector, or names this one): how many rules watched, how many
     episodes were new to them (an episode already recorded, from an earlier run of the same
     series, is not new), and how many emails went to the outbox. `name` is the data set's name
-    for emails (looked up when not given)."""
+    for emails (looked up when not given); `result` the run as kept in the result store, for
+    the emails' links to open it."""
     moment = time.time() if now is None else now
     rules = [rule for rule in rule_store(config).rules() if rule.watches(series, dataset, detector)]
     if not rules:
         return 0, 0, 0
-    engine = alert_engine(config, scored, run=(series, dataset))
+    engine = alert_engine(config, scored, run=(series, dataset), result=result)
     reports = episode_reports(scored)
     name = name or dataset_name(config, dataset)
     recorded = sum(
