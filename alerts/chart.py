@@ -73,7 +73,8 @@ def _extremes(values: np.ndarray, most: int) -> np.ndarray:
 
 def figure(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str) -> go.Figure:
     """The chart as a figure: the band, the value line, the flagged points, each episode's span
-    shaded and numbered as the email numbers it (by start), and its peak ringed."""
+    shaded and numbered as the email numbers it (by start; where labels would overlap, the
+    more severe episode's shows), and its peak ringed."""
     fig = go.Figure()
     times = pd.to_datetime(context["timestamp"])
     if "upper" in context and context["upper"].notna().any():
@@ -107,16 +108,20 @@ def figure(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str)
     seen = (times.max() - times.min()) / 100 if len(times) > 1 else pd.Timedelta(0)
     half = max(step if pd.notna(step) else pd.Timedelta(0), seen) / 2
     ordered = sorted(episodes, key=lambda episode: episode.start)
+    labelled = _labelled(ordered, (times.max() - times.min()) / 18 if len(times) > 1 else None)
     for number, episode in enumerate(ordered, start=1):
+        label = {
+            "annotation_text": f"#{number}",
+            "annotation_position": "top left",
+            "annotation_font": {"size": 14, "color": "#922b21"},
+        }
         fig.add_vrect(
             x0=pd.Timestamp(episode.start) - half,
             x1=pd.Timestamp(episode.end) + half,
             fillcolor="rgba(192,57,43,0.22)",
             line_width=0,
             layer="below",
-            annotation_text=f"#{number}",
-            annotation_position="top left",
-            annotation_font={"size": 14, "color": "#922b21"},
+            **(label if number in labelled else {}),
         )
     fig.add_scatter(
         x=[episode.peak.timestamp for episode in ordered],
@@ -134,6 +139,22 @@ def figure(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str)
         font={"size": 15},
         showlegend=False,
     )
+
+
+def _labelled(ordered: Sequence[AlertEpisode], apart: pd.Timedelta | None) -> set[int]:
+    """The numbers (1 = first by start) of the episodes whose labels fit: the most severe
+    first, each at least `apart` from one already labelled, so that labels never overlap."""
+    by_severity = sorted(
+        enumerate(ordered, start=1), key=lambda item: item[1].peak.severity, reverse=True
+    )
+    placed: list[pd.Timestamp] = []
+    numbers = set()
+    for number, episode in by_severity:
+        start = pd.Timestamp(episode.start)
+        if apart is None or all(abs(start - other) >= apart for other in placed):
+            placed.append(start)
+            numbers.add(number)
+    return numbers
 
 
 def png(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str) -> bytes:

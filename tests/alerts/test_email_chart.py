@@ -4,6 +4,7 @@ series, each delivered through a real SMTP server."""
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from alerts import chart
 from alerts.delivery import deliver_due
-from alerts.episodes import AlertEpisode
+from alerts.episodes import AlertEpisode, AlertPoint
 from alerts.rules import Rule
 from alerts.smtp import SmtpConfig
 from detection import run_detection
@@ -152,3 +153,23 @@ def test_every_live_alert_email_carries_its_chart(tmp_path):
     ]
     assert len(episodes) >= 2
     assert line_covers(live_window(store, "cpu", episodes), episodes)
+
+
+def test_episode_labels_on_a_crowded_chart_do_not_overlap_and_the_worst_is_labelled():
+    times = pd.date_range("2024-01-01", periods=2000, freq="h")
+    rows = pd.DataFrame({"timestamp": times, "value": 100.0, "is_anomaly": False})
+    starts = [100, 110, 120, 900, 905, 1500]
+    severities = [0.91, 0.99, 0.92, 0.93, 0.95, 0.9]
+    episodes = [
+        AlertEpisode(times[at], times[at], 1, AlertPoint(times[at], 150.0, 100.0, severity, ""))
+        for at, severity in zip(starts, severities, strict=True)
+    ]
+
+    labels = {
+        note.text: pd.Timestamp(note.x)
+        for note in chart.figure(rows, episodes, "cpu").layout.annotations
+    }
+
+    assert set(labels) == {"#2", "#5", "#6"}  # the worst of each crowd, and the one alone
+    spots = sorted(labels.values())
+    assert all(b - a >= (times[-1] - times[0]) / 18 for a, b in itertools.pairwise(spots))
