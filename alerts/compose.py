@@ -1,28 +1,47 @@
-"""Alert emails: a subject that says how many anomaly episodes and where, a plain-text and an
-HTML part listing each episode (span, peak, reason) with every piece of user text escaped, and
-the series around the episodes as an inline PNG with their spans shaded."""
+"""Alert emails for a busy reader: a subject with the state, the series, the direction and how
+far from normal ('FIRING - cpu 2.6x normal since 12 Mar 04:04 UTC', with a middle dot and a
+multiplication sign); an HTML part that reads
+on a phone (a status line, the chart inline, buttons to open the series in Vigil and to silence
+the rule, then the few worst episodes) and a plain-text part with the same and every episode;
+every piece of user text escaped. Emails about one incident share a thread: the first one's
+Message-ID, on Vigil's public host, is what the later ones reply to."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
 
+from alerts import chart
 from alerts.episodes import AlertEpisode, AlertPoint, when
+from alerts.wording import (
+    alert_subject,
+    how_far,
+    moment,
+    peak_words,
+    resolved_line,
+    resolved_subject,
+    status_line,
+    worst,
+)
 
+log = logging.getLogger(__name__)
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
     undefined=jinja2.StrictUndefined,
 )
-CHART_SIZE = (700, 300)
+Render = Callable[[pd.DataFrame, Sequence[AlertEpisode], str], bytes]
+#: Episodes an email's HTML shows; the plain text lists them all, Vigil has the rest.
+SHOWN = 3
 #: The data set name alerts on live series carry: their links open the Live page.
 LIVE = "live"
 
@@ -34,122 +53,127 @@ def where(series: str, dataset: str, dataset_name: str | None = None) -> str:
     return f"{series} (data set {dataset_name or dataset})"
 
 
-def _peak(episode: AlertEpisode) -> str:
-    return f"{episode.peak_text} ({episode.peak.when})"
+def subject_name(series: str, dataset: str, dataset_name: str | None = None) -> str:
+    """The series as a subject names it: 'cpu' (live), 'cpu (ops.csv)'."""
+    return series if dataset == LIVE else f"{series} ({dataset_name or dataset})"
 
 
-def headline(place: str, episodes: Sequence[AlertEpisode], more: int = 0) -> str:
-    """How many episodes, where, and the worst of them: for the subject and the first line."""
-    worst = max(episodes, key=lambda episode: episode.peak.severity)
-    count = len(episodes) + more
-    if count == 1:
-        return f"Anomaly episode in {place}: {_peak(worst)}"
-    return f"{count} anomaly episodes in {place}, the worst {_peak(worst)}"
-
-
-def resolved_headline(place: str, episodes: Sequence[AlertEpisode]) -> str:
-    """Which episodes are over, and when the last one ended."""
-    last = when(max(episode.end for episode in episodes))
-    if len(episodes) == 1:
-        return f"Resolved: the anomaly episode in {place} ended at {last}"
-    return f"Resolved: {len(episodes)} anomaly episodes in {place} ended, the last at {last}"
-
-
-def chart_png(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str) -> bytes:
-    """The series around the episodes: the expected band, the flagged points, each episode's
-    span shaded and numbered as the email's table numbers it, and its peak ringed."""
-    figure = go.Figure()
-    times = pd.to_datetime(context["timestamp"])
-    if "upper" in context and context["upper"].notna().any():
-        figure.add_scatter(
-            x=pd.concat([times, times[::-1]]),
-            y=pd.concat([context["upper"], context["lower"][::-1]]),
-            fill="toself",
-            fillcolor="rgba(108,117,125,0.18)",
-            line={"width": 0},
-            name="expected band",
-            hoverinfo="skip",
-        )
-    figure.add_scatter(
-        x=times,
-        y=context["value"],
-        mode="lines",
-        name=series,
-        line={"color": "#1f4e79", "width": 1.5},
-    )
-    if "is_anomaly" in context:
-        flagged = context[context["is_anomaly"].fillna(False).astype(bool)]
-        figure.add_scatter(
-            x=flagged["timestamp"],
-            y=flagged["value"],
-            mode="markers",
-            name="flagged",
-            marker={"color": "#c0392b", "size": 5},
-        )
-    # a span is at least a step wide, and wide enough to see (1/100 of the chart)
-    step = times.diff().median() if len(times) > 1 else pd.Timedelta(0)
-    seen = (times.max() - times.min()) / 100 if len(times) > 1 else pd.Timedelta(0)
-    half = max(step if pd.notna(step) else pd.Timedelta(0), seen) / 2
-    ordered = sorted(episodes, key=lambda episode: episode.start)
-    for number, episode in enumerate(ordered, start=1):
-        figure.add_vrect(
-            x0=pd.Timestamp(episode.start) - half,
-            x1=pd.Timestamp(episode.end) + half,
-            fillcolor="rgba(192,57,43,0.22)",
-            line_width=0,
-            layer="below",
-            annotation_text=f"#{number}",
-            annotation_position="top left",
-            annotation_font={"size": 11, "color": "#922b21"},
-        )
-    figure.add_scatter(
-        x=[episode.peak.timestamp for episode in ordered],
-        y=[episode.peak.value for episode in ordered],
-        mode="markers",
-        name="peak",
-        marker={"color": "#c0392b", "size": 10, "line": {"color": "white", "width": 1.5}},
-    )
-    width, height = CHART_SIZE
-    figure.update_layout(
-        template="plotly_white",
-        width=width,
-        height=height,
-        margin={"l": 50, "r": 10, "t": 20, "b": 40},
-        showlegend=False,
-    )
-    return pio.to_image(figure, format="png", width=width, height=height)
-
-
-def analyze_url(public_url: str, dataset: str, series: str, at: pd.Timestamp | None = None) -> str:
+def analyze_url(
+    public_url: str,
+    dataset: str,
+    series: str,
+    at: pd.Timestamp | None = None,
+    *,
+    run: Mapping[str, str] | None = None,
+) -> str:
     """The page showing a series, centred on `at` when given: the Analyze page for a data
-    set's series, the Live page for a live series."""
+    set's series (with `run`'s fields, e.g. the stored result to show), the Live page for a
+    live series."""
     fields = {"series": series} if dataset == LIVE else {"dataset": dataset, "series": series}
+    fields |= dict(run or {})
     if at is not None:
         fields["at"] = f"{pd.Timestamp(at):%Y-%m-%dT%H:%M:%S}"
     page = "live" if dataset == LIVE else "analyze"
     return f"{public_url.rstrip('/')}/{page}?{urlencode(fields)}"
 
 
-def _message(subject: str, sender: str, recipients: Sequence[str]) -> EmailMessage:
+@dataclass(frozen=True)
+class Thread:
+    """Where an email goes in its incident's thread: the first email of an incident takes
+    `root` as its Message-ID; the later ones (more episodes, "resolved") reply to it."""
+
+    root: str
+    first: bool
+
+
+def public_host(public_url: str) -> str:
+    """The host of Vigil's public address, for Message-IDs: 'vigil.example.org'."""
+    return urlsplit(public_url).hostname or "vigil.local"
+
+
+def thread_root(public_url: str, rule_id: int, series: str, opened: float) -> str:
+    """The Message-ID of the first email about an incident: one per rule, series and the
+    moment the alert opened, the same whichever process composes it."""
+    digest = hashlib.sha256(series.encode()).hexdigest()[:12]
+    return f"<alert.{rule_id}.{digest}.{round(opened * 1000)}@{public_host(public_url)}>"
+
+
+def alerts_url(public_url: str) -> str:
+    """The Alerts page: where rules are silenced, paused and changed."""
+    return f"{public_url.rstrip('/')}/alerts"
+
+
+def _message(
+    subject: str,
+    sender: str,
+    recipients: Sequence[str],
+    public_url: str,
+    thread: Thread | None = None,
+) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = " ".join(subject.split())  # a name's line breaks cannot end a header
     message["From"] = sender
     message["To"] = ", ".join(recipients)
-    message["Message-ID"] = make_msgid(domain="vigil.local")
+    if thread is not None and thread.first:
+        message["Message-ID"] = thread.root
+    else:
+        message["Message-ID"] = make_msgid(domain=public_host(public_url))
+    if thread is not None and not thread.first:
+        message["In-Reply-To"] = thread.root
+        message["References"] = thread.root
     return message
 
 
+def _chart(
+    context: pd.DataFrame | None, episodes: Sequence[AlertEpisode], series: str, render: Render
+) -> bytes | None:
+    """The chart's PNG; None without rows, or when it cannot be drawn (the email goes without:
+    a chart is worth less than the alert)."""
+    if context is None or context.empty:
+        return None
+    try:
+        return render(context, episodes, series)
+    except Exception:  # the renderer (kaleido drives a browser) may fail in many ways
+        log.exception("the chart of an alert about %s could not be drawn", series)
+        return None
+
+
+def _fill(message: EmailMessage, template: str, values: dict, image: bytes | None) -> None:
+    """The plain-text part, the HTML part, and the chart inline in the HTML when there is one."""
+    chart_cid = None if image is None else make_msgid(domain="vigil.local")[1:-1]
+    message.set_content(TEMPLATES.get_template(f"{template}.txt").render(**values))
+    html = TEMPLATES.get_template(f"{template}.html").render(**values, chart_cid=chart_cid)
+    message.add_alternative(html, subtype="html")
+    if image is not None:
+        html_part = message.get_payload()[1]
+        html_part.add_related(image, maintype="image", subtype="png", cid=f"<{chart_cid}>")
+
+
 def _rows(
-    episodes: Sequence[AlertEpisode], mark_link: Callable[[AlertPoint], str] | None
+    episodes: Sequence[AlertEpisode],
+    mark_link: Callable[[AlertPoint], str] | None,
+    *,
+    utc: bool,
 ) -> list[dict]:
+    """Each episode numbered by start (as the chart numbers it), in words."""
     return [
         {
             "number": number,
             "episode": episode,
+            "far": how_far(episode.peak.value, episode.peak.expected),
+            "peak": peak_words(episode.peak),
+            "peak_at": moment(episode.peak.timestamp, utc=utc),
             "mark": None if mark_link is None else mark_link(episode.peak),
+            "severity": episode.peak.severity,
         }
         for number, episode in enumerate(episodes, start=1)
     ]
+
+
+def _shown(rows: list[dict], most: int = SHOWN) -> list[dict]:
+    """The `most` most severe rows, in their order."""
+    keep = sorted(rows, key=lambda row: row["severity"], reverse=True)[:most]
+    return sorted(keep, key=lambda row: row["number"])
 
 
 def compose_resolved(
@@ -162,25 +186,36 @@ def compose_resolved(
     sender: str,
     public_url: str,
     dataset_name: str | None = None,
+    context: pd.DataFrame | None = None,
+    render: Render = chart.png,
+    thread: Thread | None = None,
+    open_url: str | None = None,
 ) -> EmailMessage:
-    """The one email that says an alert is over, naming the episodes that ended."""
+    """The one email that says an alert is over: since when (the data's time, the last
+    episode's end), how long it lasted and its peak, naming the episodes that ended, with the
+    series around them as an inline chart when `context` is given; its button opens
+    `open_url` (else the series' page)."""
     if not episodes:
         raise ValueError("a resolved email names at least one episode")
     ordered = sorted(episodes, key=lambda episode: episode.start)
+    utc = dataset == LIVE
     place = where(series, dataset, dataset_name)
+    rows = _rows(ordered, None, utc=utc)
+    peak = worst(ordered).peak.timestamp
     values = {
-        "headline": resolved_headline(place, ordered),
-        "place": place,
-        "rows": _rows(ordered, None),
+        "subject": resolved_subject(subject_name(series, dataset, dataset_name), ordered, utc=utc),
+        "status": resolved_line(place, ordered, utc=utc),
+        "rows": rows,
+        "shown": _shown(rows),
+        "total": len(rows),
+        "more": 0,
         "series": series,
         "rule": rule,
-        "analyze_url": analyze_url(public_url, dataset, series),
+        "open_url": open_url or analyze_url(public_url, dataset, series, peak),
+        "alerts_url": alerts_url(public_url),
     }
-    message = _message(f"[Vigil] {values['headline']}", sender, recipients)
-    message.set_content(TEMPLATES.get_template("resolved.txt").render(**values))
-    message.add_alternative(
-        TEMPLATES.get_template("resolved.html").render(**values), subtype="html"
-    )
+    message = _message(values["subject"], sender, recipients, public_url, thread)
+    _fill(message, "resolved", values, _chart(context, ordered, series, render))
     return message
 
 
@@ -195,49 +230,52 @@ def compose_alert(
     public_url: str,
     dataset_name: str | None = None,
     context: pd.DataFrame | None = None,
-    render: Callable[[pd.DataFrame, Sequence[AlertEpisode], str], bytes] = chart_png,
+    render: Render = chart.png,
     more: int = 0,
     first: pd.Timestamp | None = None,
     last: pd.Timestamp | None = None,
     mark_link: Callable[[AlertPoint], str] | None = None,
+    thread: Thread | None = None,
+    open_url: str | None = None,
 ) -> EmailMessage:
-    """One email about `episodes` of `series`: how many, where, and for each its span, peak
-    and reason, with the series around them as an inline chart when `context` is given. When
-    it lists only the most severe, it says how many `more` began between `first` and `last`.
-    The "not an anomaly" link of an episode marks its peak."""
+    """One email about `episodes` of `series`, for a busy reader: a subject with the state,
+    the series, how far from normal and since when; a status line, the chart (when `context`
+    is given), a button to open it in Vigil (`open_url`, else the series' page) and one to
+    silence it; then the few most severe episodes, the plain-text part listing them all.
+    When it lists only the most severe, it says how many `more` began between `first` and
+    `last`. The "not an anomaly" link of an episode marks its peak."""
     if not episodes:
         raise ValueError("an alert needs at least one episode")
     ordered = sorted(episodes, key=lambda episode: episode.start)
+    utc = dataset == LIVE
     place = where(series, dataset, dataset_name)
-    worst = max(ordered, key=lambda episode: episode.peak.severity)
+    total = len(ordered) + more
+    rows = _rows(ordered, mark_link, utc=utc)
+    peak = worst(ordered).peak.timestamp
+    name = subject_name(series, dataset, dataset_name)
     values = {
-        "headline": headline(place, ordered, more),
-        "place": place,
-        "rows": _rows(ordered, mark_link),
+        "subject": alert_subject(name, ordered, total, utc=utc),
+        "status": status_line(place, ordered, total, utc=utc, first=first),
+        "rows": rows,
+        "shown": _shown(rows),
+        "total": total,
         "going_on": any(episode.open for episode in ordered),
         "series": series,
         "rule": rule,
         "more": more,
         "first": when(first if first is not None else ordered[0].start),
         "last": when(last if last is not None else ordered[-1].start),
-        "analyze_url": analyze_url(public_url, dataset, series, worst.peak.timestamp),
+        "open_url": open_url or analyze_url(public_url, dataset, series, peak),
+        "alerts_url": alerts_url(public_url),
     }
-    message = _message(f"[Vigil] {values['headline']}", sender, recipients)
-    message.set_content(TEMPLATES.get_template("alert.txt").render(**values, chart_cid=None))
-    chart_cid = make_msgid(domain="vigil.local")[1:-1] if context is not None else None
-    html = TEMPLATES.get_template("alert.html").render(**values, chart_cid=chart_cid)
-    message.add_alternative(html, subtype="html")
-    if chart_cid is not None:
-        html_part = message.get_payload()[1]
-        html_part.add_related(
-            render(context, ordered, series), maintype="image", subtype="png", cid=f"<{chart_cid}>"
-        )
+    message = _message(values["subject"], sender, recipients, public_url, thread)
+    _fill(message, "alert", values, _chart(context, ordered, series, render))
     return message
 
 
 def compose_test(*, recipients: Sequence[str], sender: str, public_url: str) -> EmailMessage:
     """A short email that proves the way to the recipients works."""
-    message = _message("[Vigil] Test email: alerts reach you", sender, recipients)
+    message = _message("Vigil test email: alerts reach you", sender, recipients, public_url)
     message.set_content(
         "This is a test email from Vigil. Alert emails will come the same way.\n\n"
         f"Vigil: {public_url}\n"

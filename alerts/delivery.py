@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.utils import formatdate
 
 from alerts.outbox import Outbox
 from alerts.smtp import DeliveryError, SmtpConfig, send
@@ -44,6 +45,8 @@ def deliver_due(
         message = email.message()
         if "From" not in message:
             message["From"] = config.sender
+        if "Date" not in message:  # kept before emails had one
+            message["Date"] = formatdate(moment, usegmt=True)
         try:
             sender(message, config)
         except DeliveryError as error:

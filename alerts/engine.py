@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from alerts.compose import compose_alert, compose_resolved
+from alerts.compose import Thread, compose_alert, compose_resolved, thread_root
 from alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport, stamp
 from alerts.outbox import Outbox
 from alerts.rules import Rule
@@ -39,8 +39,12 @@ MUTED = -1
 #: Held from reading an alert's state to writing it (and its email to the outbox).
 LOCK = "alerts"
 
-Context = Callable[[Rule, str, Sequence[AlertEpisode]], pd.DataFrame | None]
+#: The rows of a series (rule, series, data set) around episodes, for an email's chart.
+Context = Callable[[Rule, str, str, Sequence[AlertEpisode]], pd.DataFrame | None]
 MarkLink = Callable[[str, str, AlertPoint], str]
+#: The page an email's "Open in Vigil" opens (data set, series, the worst peak), None for
+#: the series' page.
+OpenLink = Callable[[str, str, AlertPoint], str | None]
 
 _COLUMNS = (
     "id, rule_id, series, dataset, dataset_name, start_at, end_at, points, peak_at, value, "
@@ -103,11 +107,13 @@ class AlertEngine:
         public_url: str,
         context: Context | None = None,
         mark_link: MarkLink | None = None,
+        open_link: OpenLink | None = None,
     ) -> None:
         if outbox.database.url != database.url:
             raise ValueError("alert state and the outbox must share a database")
         self.database = database
         self.mark_link = mark_link
+        self.open_link = open_link
         self.outbox = outbox
         self.sender = sender
         self.public_url = public_url
@@ -322,10 +328,13 @@ class AlertEngine:
         """
         key = {"rule": rule.id, "series": series}
         with self.database.write(LOCK) as connection:
-            last_email = connection.execute(
-                text("SELECT last_email FROM alerts WHERE rule_id = :rule AND series = :series"),
+            last_email, opened = connection.execute(
+                text(
+                    "SELECT last_email, opened FROM alerts "
+                    "WHERE rule_id = :rule AND series = :series"
+                ),
                 key,
-            ).scalar_one()
+            ).one()
             if last_email is not None and now - last_email < rule.group_minutes * 60:
                 return 0  # another dispatcher has just sent it
             rows = self._waiting(connection, rule.id, series)
@@ -349,10 +358,12 @@ class AlertEngine:
                 recipients=rule.recipients,
                 sender=self.sender,
                 public_url=self.public_url,
-                context=None if self.context is None else self.context(rule, series, episodes),
+                context=self._context(rule, series, dataset, episodes),
                 mark_link=None
                 if self.mark_link is None
                 else lambda point: self.mark_link(dataset, series, point),
+                thread=self._thread(connection, rule, series, opened),
+                open_url=self._open_url(dataset, series, listed),
             )
             email_id = self.outbox.add(message, now=now, connection=connection)
             connection.execute(
@@ -391,9 +402,12 @@ class AlertEngine:
         processes dispatch at once (the second finds it resolved)."""
         key = {"rule": rule.id, "series": series}
         with self.database.write(LOCK) as connection:
-            status = connection.execute(
-                text("SELECT status FROM alerts WHERE rule_id = :rule AND series = :series"), key
-            ).scalar_one()
+            status, opened = connection.execute(
+                text(
+                    "SELECT status, opened FROM alerts WHERE rule_id = :rule AND series = :series"
+                ),
+                key,
+            ).one()
             if status != "firing" or self._waiting(connection, rule.id, series):
                 return 0
             connection.execute(
@@ -421,15 +435,19 @@ class AlertEngine:
             ]
             email_id = MUTED
             if ended and not muted:
+                episodes = [AlertEpisode.from_row(row, ended=True) for row in ended]
                 message = compose_resolved(
                     rule=rule.name,
                     series=series,
                     dataset=dataset,
                     dataset_name=dataset_name,
-                    episodes=[AlertEpisode.from_row(row, ended=True) for row in ended],
+                    episodes=episodes,
                     recipients=rule.recipients,
                     sender=self.sender,
                     public_url=self.public_url,
+                    context=self._context(rule, series, dataset, episodes),
+                    thread=self._thread(connection, rule, series, opened),
+                    open_url=self._open_url(dataset, series, episodes),
                 )
                 email_id = self.outbox.add(message, now=now, connection=connection)
             if email_id != MUTED:
@@ -445,6 +463,29 @@ class AlertEngine:
                 {**key, "muted": MUTED},
             )
         return int(email_id != MUTED)
+
+    def _thread(self, connection: Connection, rule: Rule, series: str, opened: float) -> Thread:
+        """The thread of the incident open since `opened`: its first email is the one with the
+        root Message-ID, when the outbox has none yet."""
+        root = thread_root(self.public_url, rule.id, series, opened)
+        sent = connection.execute(
+            text("SELECT 1 FROM outbox WHERE message_id = :root"), {"root": root}
+        ).first()
+        return Thread(root, first=sent is None)
+
+    def _open_url(self, dataset: str, series: str, episodes: Sequence[AlertEpisode]) -> str | None:
+        if self.open_link is None:
+            return None
+        worst = max(episodes, key=lambda episode: episode.peak.severity)
+        return self.open_link(dataset, series, worst.peak)
+
+    def _context(
+        self, rule: Rule, series: str, dataset: str, episodes: Sequence[AlertEpisode]
+    ) -> pd.DataFrame | None:
+        """The rows an email's chart shows around `episodes`, None for no chart."""
+        if self.context is None:
+            return None
+        return self.context(rule, series, dataset, episodes)
 
     def history(self, rule_id: int | None = None, limit: int = 500) -> pd.DataFrame:
         """Recorded episodes that reached their rule's severity, latest first: series, data

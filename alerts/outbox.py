@@ -12,13 +12,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import getaddresses, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid
 
 from sqlalchemy import Connection, String, bindparam, text
 
 from storage.database import Database
 
 STATUSES = ("pending", "sending", "sent", "failed")
+#: How emails are written and read back for sending: headers fold only past the 998
+#: characters a line may have. Python folds shorter unstructured headers wrongly (a subject of
+#: 70 to 77 characters reads back with a leading space, one with a non-ASCII word with a space
+#: too many), and mail clients show what it wrote.
+WRITE = policy.SMTP.clone(max_line_length=998)
+READ = policy.default.clone(max_line_length=998)
 HOST = socket.gethostname()
 
 
@@ -56,7 +62,7 @@ class OutboxEmail:
     raw: bytes
 
     def message(self) -> EmailMessage:
-        return message_from_bytes(self.raw, policy=policy.default)
+        return message_from_bytes(self.raw, policy=READ)
 
 
 _COLUMNS = (
@@ -97,10 +103,14 @@ class Outbox:
         now: float | None = None,
         connection: Connection | None = None,
     ) -> int:
-        """Keep `message` for delivery (it gets a Message-ID if it has none); its id. Given a
-        `connection`, the email is part of that transaction: kept only if it commits."""
+        """Keep `message` for delivery (it gets a Message-ID and a Date, `now`, if it has
+        none); its id. Given a `connection`, the email is part of that transaction: kept only
+        if it commits."""
+        moment = time.time() if now is None else now
         if "Message-ID" not in message:
             message["Message-ID"] = make_msgid(domain="vigil.local")
+        if "Date" not in message:
+            message["Date"] = formatdate(moment, usegmt=True)
         fields = [
             str(value) for header in ("To", "Cc", "Bcc") for value in message.get_all(header) or []
         ]
@@ -112,8 +122,8 @@ class Outbox:
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "recipients": json.dumps(recipients),
             "subject": str(message.get("Subject", "")),
-            "message": message.as_bytes(policy=policy.SMTP),
-            "next_attempt": time.time() if now is None else now,
+            "message": message.as_bytes(policy=WRITE),
+            "next_attempt": moment,
         }
         insert = text(
             "INSERT INTO outbox (message_id, created, recipients, subject, message, "

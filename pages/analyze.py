@@ -107,6 +107,7 @@ def layout(
     detector: str | None = None,
     online: str | None = None,
     at: str | None = None,
+    result: str | None = None,
     **_query: str,
 ) -> html.Div:
     chosen = detector if detector in DETECTORS else DEFAULT_DETECTOR
@@ -300,7 +301,9 @@ def layout(
     )
     return html.Div(
         [
-            dcc.Store(id=QUERY, data={"dataset": dataset, "series": series, "at": at}),
+            dcc.Store(
+                id=QUERY, data={"dataset": dataset, "series": series, "at": at, "result": result}
+            ),
             dcc.Store(id=CENTRED),
             dcc.Store(id=RESULT),
             dcc.Store(id=MODELS_CHANGED),
@@ -395,17 +398,33 @@ def check_params(values: list, param_ids: list[dict], opened: list[bool | None])
     State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "value"),
     State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
     State(MODEL, "value"),
+    State(QUERY, "data"),
     background=True,
     running=[(Output(RUN, "disabled"), True, False)],
     progress=[Output(PROGRESS, "children")],
     prevent_initial_call=True,
 )
 def run_analysis(
-    set_progress, _clicks, series, detector, online, dataset_id, values, param_ids, model_id=None
+    set_progress,
+    _clicks,
+    series,
+    detector,
+    online,
+    dataset_id,
+    values,
+    param_ids,
+    model_id=None,
+    query=None,
 ):
-    """Fit and score the chosen detector; the result is kept on the server under a key."""
+    """Fit and score the chosen detector; the result is kept on the server under a key. A
+    link to a stored result of the series (`result=`, as in alert emails) opens showing it
+    as it is, without running again."""
     if not dataset_id or not series:
         return None, None
+    if (query or {}).get("result") and dash.ctx.triggered_id == SERIES:
+        linked = _linked_result(query["result"], dataset_id, series, detector, bool(online))
+        if linked is not None:
+            return linked, None
     if not model_id and param_problems(DETECTORS[detector].PARAMS, values, param_ids, detector):
         return no_update, no_update  # check_params says what is wrong, under the field
     params = chosen_params(detector, values, param_ids)
@@ -453,6 +472,23 @@ def run_analysis(
         log.exception("detection failed for %s / %s with %s", dataset_id, series, detector)
         set_progress("")
         return None, error_alert(UNEXPECTED, "analyze-error")
+
+
+def _linked_result(
+    key: str, dataset_id: str, series: str, detector: str, online: bool
+) -> str | None:
+    """`key` when it names a stored result of this data set's series by this detector (the
+    page opened with the link's choices), else None."""
+    results = result_store()
+    if not key or not results.has(key):
+        return None
+    try:
+        run = results.settings(key)
+    except VigilError:
+        return None
+    chosen = (dataset_id, series, detector, online)
+    stored = (run.get("dataset_id"), run.get("series"), run.get("detector"), run.get("online"))
+    return key if stored == chosen else None
 
 
 def _load(key: str) -> tuple[pd.DataFrame, dict, pd.DataFrame]:

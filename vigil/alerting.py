@@ -3,6 +3,7 @@ or a live series' batch (both hand the engine the episodes they saw)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,23 +11,27 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import text
 
-from alerts.compose import LIVE, compose_test
+from alerts import chart
+from alerts.compose import LIVE, analyze_url, compose_test
 from alerts.delivery import RoundReport, deliver_due
-from alerts.engine import AlertEngine, Context
-from alerts.episodes import AlertEpisode, episode_reports
+from alerts.engine import AlertEngine, Context, OpenLink
+from alerts.episodes import AlertEpisode, AlertPoint, episode_reports
 from alerts.outbox import Outbox
 from alerts.rules import Rule, RuleStore
+from detection.errors import VigilError
 from live.store import LiveStore
 from storage.database import open_database
-from vigil.datasets import DatasetInfo
+from storage.files import FileStore
+from vigil.datasets import DatasetInfo, DatasetStore
 from vigil.links import mark_url
 from vigil.mail_settings import effective
 from vigil.models import model_key
+from vigil.results import RunSettings
 from vigil.settings import Settings
 
-#: Rows of the scored series shown around the episodes in an alert's chart.
-CHART_MARGIN = 150
-CHART_MOST = 3000
+log = logging.getLogger(__name__)
+#: Points of a live series read for the span of its episodes (thinned for the chart).
+LIVE_MOST = 200_000
 
 
 def rule_store(config: Settings) -> RuleStore:
@@ -38,12 +43,21 @@ def outbox(config: Settings) -> Outbox:
 
 
 def alert_engine(
-    config: Settings, scored: pd.DataFrame | None = None, *, context: Context | None = None
+    config: Settings,
+    scored: pd.DataFrame | None = None,
+    *,
+    run: tuple[str, str] | None = None,
+    context: Context | None = None,
+    result: RunSettings | None = None,
 ) -> AlertEngine:
-    """The engine; with `scored`, its emails show that series around the episodes (or what
-    `context` gives)."""
+    """The engine. Its emails show each series around its episodes: what `context` gives,
+    else the stored series (`stored_context`); with `scored`, the rows of that run of the
+    `run` (series, data set) for it, band and flags included. With `result` (the run, kept
+    in the result store), "Open in Vigil" shows that stored result rather than running the
+    detector again."""
+    context = context or stored_context(config)
     if scored is not None:
-        context = lambda _rule, _series, episodes: chart_window(scored, episodes)  # noqa: E731
+        context = _run_context(scored, run, context)
     key = model_key(config)
     return AlertEngine(
         open_database(config.database_url),
@@ -54,17 +68,72 @@ def alert_engine(
         mark_link=lambda dataset, series, point: mark_url(
             config.public_url, key, dataset, series, point
         ),
+        open_link=None if result is None else _result_link(config.public_url, result),
     )
 
 
-def chart_window(scored: pd.DataFrame, episodes: Sequence[AlertEpisode]) -> pd.DataFrame:
-    """The scored rows around the first and last of `episodes`."""
-    times = scored["timestamp"]
-    first = int(times.searchsorted(min(e.start for e in episodes)))
-    last = int(times.searchsorted(max(e.end for e in episodes)))
-    start = max(0, first - CHART_MARGIN)
-    end = min(len(scored), max(last + CHART_MARGIN, start + 1), start + CHART_MOST)
-    return scored.iloc[start:end]
+def _result_link(public_url: str, result: RunSettings) -> OpenLink:
+    """The Analyze page showing `result` around a point, for its own series."""
+    fields = {"detector": result.detector, "result": result.key}
+    if result.online:
+        fields["online"] = "1"
+
+    def link(dataset: str, series: str, point: AlertPoint) -> str | None:
+        if (dataset, series) != (result.dataset_id, result.series):
+            return None
+        return analyze_url(public_url, dataset, series, point.timestamp, run=fields)
+
+    return link
+
+
+def _run_context(scored: pd.DataFrame, run: tuple[str, str] | None, other: Context) -> Context:
+    """`scored` around the episodes of its own series; `other` for the rest (a rule's other
+    series may have episodes waiting, and the same dispatch sends them)."""
+
+    def context(rule: Rule, series: str, dataset: str, episodes: Sequence[AlertEpisode]):
+        if run is None or run == (series, dataset):
+            return chart.window(scored, episodes)
+        return other(rule, series, dataset, episodes)
+
+    return context
+
+
+def stored_context(config: Settings) -> Context:
+    """The series around its episodes as Vigil keeps it: a live series' scored points (band
+    and flags included), a data set's values. None when it is gone (the email goes without)."""
+
+    def context(_rule: Rule, series: str, dataset: str, episodes: Sequence[AlertEpisode]):
+        try:
+            if dataset == LIVE:
+                return live_window(LiveStore(open_database(config.database_url)), series, episodes)
+            datasets = DatasetStore(
+                FileStore(config.files_url),
+                open_database(config.database_url),
+                max_bytes=config.max_upload_bytes,
+                max_rows=config.max_rows,
+            )
+            return chart.window(datasets.series(dataset, series), episodes)
+        except (VigilError, KeyError, FileNotFoundError):
+            log.warning("no chart for %s in %s: its data is gone", series, dataset)
+            return None
+
+    return context
+
+
+def live_window(
+    store: LiveStore, series: str, episodes: Sequence[AlertEpisode]
+) -> pd.DataFrame | None:
+    """A live series' scored points from `chart.MARGIN` before its first episode to as many
+    after its last, thinned as `chart.window` does."""
+    first = min(pd.Timestamp(episode.start) for episode in episodes)
+    last = max(pd.Timestamp(episode.end) for episode in episodes)
+    parts = [
+        store.scores(series, until=first, limit=chart.MARGIN + 1, latest=True),
+        store.scores(series, since=first, until=last, limit=LIVE_MOST),
+        store.scores(series, since=last, limit=chart.MARGIN),
+    ]
+    rows = pd.concat([part for part in parts if not part.empty], ignore_index=True)
+    return None if rows.empty else chart.window(rows, episodes)
 
 
 def dataset_name(config: Settings, dataset: str) -> str | None:
@@ -85,17 +154,19 @@ def alert_on_run(
     *,
     now: float | None = None,
     name: str | None = None,
+    result: RunSettings | None = None,
 ) -> tuple[int, int, int]:
     """Send a scored series' anomaly episodes through every rule that watches it (a rule of
     its data set that names no detector, or names this one): how many rules watched, how many
     episodes were new to them (an episode already recorded, from an earlier run of the same
     series, is not new), and how many emails went to the outbox. `name` is the data set's name
-    for emails (looked up when not given)."""
+    for emails (looked up when not given); `result` the run as kept in the result store, for
+    the emails' links to open it."""
     moment = time.time() if now is None else now
     rules = [rule for rule in rule_store(config).rules() if rule.watches(series, dataset, detector)]
     if not rules:
         return 0, 0, 0
-    engine = alert_engine(config, scored)
+    engine = alert_engine(config, scored, run=(series, dataset), result=result)
     reports = episode_reports(scored)
     name = name or dataset_name(config, dataset)
     recorded = sum(

@@ -52,6 +52,7 @@ from vigil.live import ScoringProcess
 from vigil.live_api import DEMO_TOKEN, attach_worker
 from vigil.mail_settings import smtp_config
 from vigil.models import model_id_of, model_key
+from vigil.results import ResultStore, RunSettings
 from vigil.settings import load_settings
 from vigil.tokens import TokenStore
 from vigil.users import ROLE_NOTES, ROLES, UserStore
@@ -455,8 +456,10 @@ def detect(
     used = DETECTORS[detector].label + (f", model {model_path.name}" if model_path else "")
     click.echo(f"Wrote {len(result):,} rows to {output} ({used}, {seconds:.2f} s).")
     if alert:
-        watched_by = f"model:{model_id_of(model_path.read_bytes())}" if model_path else detector
-        _send_alerts(input_path, alerted, watched_by)
+        model_id = model_id_of(model_path.read_bytes()) if model_path else None
+        watched_by = f"model:{model_id}" if model_id else detector
+        params = {"model": model_id} if model_id else model.get_params()
+        _send_alerts(input_path, alerted, watched_by, (detector, params, online, seconds))
 
 
 def _learning_rows(scored: pd.DataFrame) -> int:
@@ -473,9 +476,16 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
     path.write_bytes(to_parquet_bytes(frame) if path.suffix == ".parquet" else to_csv_bytes(frame))
 
 
-def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]], detector: str) -> None:
+def _send_alerts(
+    input_path: Path,
+    alerted: list[tuple[str, pd.DataFrame]],
+    detector: str,
+    run: tuple[str, dict, bool, float],
+) -> None:
     """Record a run's anomaly episodes under the alert rules, queue what is due, deliver it.
-    The file is kept as a data set, so the emails' links open it."""
+    The file is kept as a data set and each series' scores as a stored result (`run`: the
+    detector, its parameters, online or not, and the seconds it took), so the emails' links
+    open the result as computed."""
     config = load_settings()
     store = DatasetStore(
         _files(config),
@@ -483,9 +493,18 @@ def _send_alerts(input_path: Path, alerted: list[tuple[str, pd.DataFrame]], dete
         max_bytes=config.max_upload_bytes,
         max_rows=config.max_rows,
     )
-    dataset = store.add(input_path.read_bytes(), input_path.name)[0].id
+    info = store.add(input_path.read_bytes(), input_path.name)[0]
+    dataset = info.id
+    results = ResultStore(_files(config))
+    name_of_run, params, online, seconds = run
     for name, scored in alerted:
-        watching, recorded, emails = alert_on_run(config, scored, name, dataset, detector)
+        settings = RunSettings(
+            dataset, info.name, name, name_of_run, params, info.schema.to_dict(), online=online
+        )
+        results.save(settings, scored, seconds)
+        watching, recorded, emails = alert_on_run(
+            config, scored, name, dataset, detector, result=settings
+        )
         new = plural(recorded, "new anomaly episode")
         click.echo(
             f"{name}: {plural(watching, 'rule')} watching, {new}, {plural(emails, 'email')} queued."

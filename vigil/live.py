@@ -11,7 +11,7 @@ from datetime import datetime
 import pandas as pd
 
 from alerts.compose import LIVE
-from alerts.episodes import AlertEpisode, episode_reports
+from alerts.episodes import episode_reports
 from detection import make_detector
 from detection.feedback import apply_feedback
 from detection.stream import ModelScorer, OnlineScorer
@@ -23,10 +23,6 @@ from vigil.alerting import alert_engine, rule_store
 from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
 from vigil.settings import Settings, load_settings
-
-#: Points of a live series shown around the flagged ones in an alert's chart.
-CHART_BEFORE = 300
-CHART_MOST = 3000
 
 
 def live_store(config: Settings) -> LiveStore:
@@ -57,16 +53,10 @@ def scorer_factory(config: Settings) -> ScorerFactory:
 def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
     """Sends the episodes in a live series' scored batch through the rules that watch it (with
     its own detector or model, unless a rule names another); the emails show the series around
-    them. An episode going on from an earlier batch comes without its onset, and the engine
-    adds it to the one recorded. A rule hears of no episode whose flagged points all first came
-    before the rule was made (points sent again with corrected values included): it alerts on
-    what comes after it, not on history."""
-
-    def context(_rule, series: str, episodes: list[AlertEpisode]) -> pd.DataFrame:
-        first = min(episode.start for episode in episodes)
-        before = store.scores(series, until=first, limit=CHART_BEFORE, latest=True)
-        after = store.scores(series, since=first, limit=CHART_MOST)
-        return pd.concat([before, after], ignore_index=True)
+    them (`stored_context`). An episode going on from an earlier batch comes without its onset,
+    and the engine adds it to the one recorded. A rule hears of no episode whose flagged points
+    all first came before the rule was made (points sent again with corrected values
+    included): it alerts on what comes after it, not on history."""
 
     def hand_on(series: Series, scored: pd.DataFrame) -> None:
         if not scored["is_anomaly"].any():
@@ -78,7 +68,7 @@ def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
         ]
         if not rules:
             return
-        engine = alert_engine(config, context=context)
+        engine = alert_engine(config)
         now = time.time()
         reports = episode_reports(scored)
         for rule in rules:

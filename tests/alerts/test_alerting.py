@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alerts.episodes import episode_reports
 from alerts.rules import Rule
+from alerts.wording import how_far
 from detection import run_detection
 from detection.episodes import episode_table
 from detection.synthetic import seasonal_series
@@ -41,7 +42,7 @@ def test_a_run_alerts_once_on_its_episodes_naming_the_data_set(tmp_path):
 
     (email,) = outbox(config).emails()
     assert email.subject.startswith(
-        f"[Vigil] {len(severe)} anomaly episodes in cpu (data set ops.csv), the worst "
+        f"ALERT · cpu (ops.csv): {len(severe)} anomaly episodes, the worst "
     )
     history = alert_engine(config).history(rule.id).sort_values("start_at")
     assert history["start_at"].tolist() == [str(start) for start in severe["start"]]
@@ -49,4 +50,4 @@ def test_a_run_alerts_once_on_its_episodes_naming_the_data_set(tmp_path):
     body = email.message().get_body(("plain",)).get_content()
     for report in episode_reports(scored):
         if report.peak.severity >= rule.min_severity:
-            assert f"Why: {report.peak.explanation}" in body
+            assert f"\n    Peak {how_far(report.peak.value, report.peak.expected)} (" in body

@@ -79,38 +79,47 @@ def compose(episodes, *, series="cpu", context=None, render=None, dataset_name="
     )
 
 
-def test_the_subject_says_how_many_episodes_where_and_the_worst():
+def test_the_subject_says_state_series_and_how_far_from_normal_in_plain_words():
     one = compose([SPIKE])
-    two = compose([RUN, SPIKE])
-    assert one["Subject"] == (
-        "[Vigil] Anomaly episode in cpu (data set ops): 587.2 where 270.5 was expected "
-        "(2024-03-12 09:30)"
+    three = compose([GOING_ON, RUN, SPIKE])
+    assert one["Subject"] == "ALERT · cpu (ops) was 2.2\u00d7 normal on 12 Mar 2024 09:30"
+    assert compose([RUN])["Subject"] == (
+        "ALERT · cpu (ops) was 85% above normal on 12 Mar 2024 10:15 for 45 min"
     )
-    assert two["Subject"] == (
-        "[Vigil] 2 anomaly episodes in cpu (data set ops), the worst 587.2 where 270.5 was "
-        "expected (2024-03-12 09:30)"
+    assert (
+        compose([GOING_ON])["Subject"]
+        == "FIRING · cpu (ops) 96% below normal since 12 Mar 2024 11:00"
+    )
+    assert (
+        three["Subject"]
+        == "FIRING · cpu (ops): 3 anomaly episodes, the worst 2.2\u00d7 normal on 12 Mar 2024 09:30"
     )
     assert one["To"] == "ops@example.org, lead@example.org"
     assert compose([SPIKE], dataset_name=None)["Subject"].startswith(
-        "[Vigil] Anomaly episode in cpu (data set 0123456789abcdef): "
+        "ALERT · cpu (0123456789abcdef) was "
     )
 
 
-def test_each_episode_is_listed_with_its_span_peak_and_reason():
+def test_each_episode_is_listed_with_its_span_and_peak_without_jargon():
     message = compose([GOING_ON, RUN, SPIKE])
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
 
+    assert text.startswith(
+        "cpu (data set ops) had 3 anomaly episodes since 12 Mar 2024 09:30; "
+        "the worst 2.2\u00d7 normal "
+        "(587.2, normal 270.5) at 12 Mar 09:30. One is still going on.\n"
+    )
     assert text.index("#1  2024-03-12 09:30 (1 point)") < text.index("#2  2024-03-12 10:00 to")
     assert "#2  2024-03-12 10:00 to 10:45 (45 min, 4 points)" in text
-    assert "Peak at 2024-03-12 10:15: 500.0 where 270.5 was expected, severity 0.95" in text
-    assert "Why: 59.6 robust deviations above the expected value" in text
+    assert "Peak 85% above normal (500.0, normal 270.5) at 12 Mar 10:15" in text
     assert "#3  from 2024-03-12 11:00 (still going on, 2 points so far)" in text
     assert "not emailed again as it grows: one email will say when it is over" in text
-    assert ">2024-03-12 10:00 to 10:45</span>" in html
-    assert ">45 min, 4 points</span>" in html
-    assert ">still going on, 2 points so far</span>" in html
-    assert "anomalies" not in text + html
+    assert "2024-03-12 10:00 to 10:45 <span" in html
+    assert "(45 min, 4 points)</span>" in html
+    assert "(still going on, 2 points so far)</span>" in html
+    for jargon in ("robust deviations", "severity", "anomalies"):
+        assert jargon not in text + html
 
 
 def test_a_long_episode_counts_its_points_as_the_pages_do():
@@ -133,7 +142,7 @@ def test_user_text_is_escaped_in_html_and_links_open_the_series():
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co" in html
     assert HOSTILE in text  # plain text needs no escaping
     assert "https://vigil.example.org/analyze?dataset=0123456789abcdef&series=%3Cscript%3E" in text
-    assert "Peak at 2024-03-12 09:30: 587.2 where 270.5 was expected, severity 1.00" in text
+    assert "Peak 2.2\u00d7 normal (587.2, normal 270.5) at 12 Mar 09:30" in text
 
 
 def test_a_name_with_line_breaks_cannot_break_the_subject_header():
@@ -142,7 +151,7 @@ def test_a_name_with_line_breaks_cannot_break_the_subject_header():
     assert message["Bcc"] is None
 
 
-def test_the_resolved_email_names_the_episodes_that_ended():
+def test_the_resolved_email_says_since_when_how_long_and_the_peak_in_the_datas_time():
     message = compose_resolved(
         rule="cpu spikes",
         series="cpu",
@@ -154,7 +163,13 @@ def test_the_resolved_email_names_the_episodes_that_ended():
     )
     text = message.get_body(("plain",)).get_content()
     assert message["Subject"] == (
-        "[Vigil] Resolved: 2 anomaly episodes in cpu (live) ended, the last at 2024-03-12 10:45"
+        "RESOLVED · cpu back to normal since 12 Mar 10:45 UTC, after 1 h 15 min, "
+        "peak 2.2\u00d7 normal"
+    )
+    assert text.startswith(
+        "cpu (live) is back to normal since 12 Mar 10:45 UTC. It lasted 1 h 15 min "
+        "(2 anomaly episodes); at its peak it was 2.2\u00d7 normal (587.2, normal 270.5) "
+        "at 12 Mar 09:30 UTC."
     )
     assert "#1  2024-03-12 09:30 (1 point)" in text
     assert "#2  2024-03-12 10:00 to 10:45 (45 min, 4 points)" in text

@@ -73,12 +73,12 @@ def test_an_episode_over_two_ingest_rounds_is_one_email_then_one_resolved(
         deliver_due(outbox(config), SmtpConfig("127.0.0.1", server.port), now=later)
     finally:
         server.stop()
-    alert, resolved = sorted(recorder.received, key=lambda m: "Resolved" in m["Subject"])
-    assert alert["Subject"].strip().startswith("[Vigil] Anomaly episode in cpu (live): ")
+    alert, resolved = sorted(recorder.received, key=lambda m: "RESOLVED" in m["Subject"])
+    assert alert["Subject"].startswith("FIRING · cpu ")
     assert "#1  from 2024-03-14 01:50 (still going on" in alert.get_body(("plain",)).get_content()
     assert any(part.get_content_type() == "image/png" for part in alert.walk())
-    assert resolved["Subject"].strip() == (
-        "[Vigil] Resolved: the anomaly episode in cpu (live) ended at 2024-03-14 01:55"
+    assert resolved["Subject"].startswith(
+        "RESOLVED · cpu back to normal since 14 Mar 01:55 UTC, after 5 min, peak "
     )
     points = episode["points"]
     assert f"01:50 to 01:55 (5 min, {points} points)" in resolved.get_body(("plain",)).get_content()

@@ -97,6 +97,52 @@ def test_the_analyze_page_scores_the_chosen_series(demo_id):
     assert "anomaly episodes" in str(summary)
 
 
+def test_a_link_to_a_stored_result_opens_it_without_running_the_detector(demo_id):
+    """An alert email's "Open in Vigil" names the result its run stored (`result=`): the page
+    shows it as computed, however the form's parameters differ; Run runs the form's."""
+    from detection import run_detection
+    from pages.analyze import layout, run_analysis
+    from vigil.results import RunSettings
+
+    frame = dataset_store().series(demo_id, "requests_per_min")
+    columns = dataset_store().info(demo_id).schema.to_dict()
+    run = RunSettings(
+        demo_id, "vigil-demo.csv", "requests_per_min", "zscore", {"threshold": 4.321}, columns
+    )
+    key = result_store().save(run, run_detection(frame, "zscore", threshold=4.321), 22.0)
+    page = layout(dataset=demo_id, series="requests_per_min", detector="zscore", result=key)
+    query = next(
+        child.data for child in page.children if getattr(child, "id", None) == "analyze-query"
+    )
+    assert query["result"] == key
+
+    progress: list[str] = []
+    triggered("analyze-series.value", "requests_per_min")  # the page opening on the series
+    opened = run_analysis(
+        progress.append, None, "requests_per_min", "zscore", False, demo_id, [], [], None, query
+    )
+    assert opened == (key, None)
+    assert progress == []  # nothing ran
+
+    triggered("analyze-run.n_clicks")
+    threshold = [{"type": "analyze-param", "detector": "zscore", "name": "threshold"}]
+    again, status = run_analysis(  # a threshold no other test asks for: not stored yet
+        progress.append,
+        1,
+        "requests_per_min",
+        "zscore",
+        False,
+        demo_id,
+        [3.217],
+        threshold,
+        None,
+        query,
+    )
+    assert status is None
+    assert again != key  # the form's own parameters
+    assert any("Running" in step for step in progress)
+
+
 def test_the_analyze_page_can_score_online_and_says_how_long_the_warm_up_was(demo_id):
     from pages.analyze import run_analysis, show_result
 

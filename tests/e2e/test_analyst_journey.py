@@ -273,3 +273,28 @@ def test_a_link_with_a_time_opens_the_chart_around_it(dash_duo, dash_app):
     assert low < pd.Timestamp("2024-03-21 08:30") < high
     assert high - low < pd.Timedelta(days=4)  # zoomed in, not the whole four weeks
     assert dash_duo.get_logs() == []
+
+
+def test_an_alert_emails_link_opens_its_stored_result_without_running(dash_duo, dash_app):
+    """`vigil detect --alert` keeps its scores; the email's "Open in Vigil" names them."""
+    from detection import run_detection
+    from vigil.results import RunSettings
+    from vigil.services import result_store
+
+    demo = dataset_store().add_demo()
+    frame = dataset_store().series(demo.id, "requests_per_min")
+    columns = dataset_store().info(demo.id).schema.to_dict()
+    run = RunSettings(
+        demo.id, demo.name, "requests_per_min", "zscore", {"threshold": 5.4321}, columns
+    )
+    scored = run_detection(frame, "zscore", threshold=5.4321)
+    key = result_store().save(run, scored, 22.0)
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(
+        f"{dash_duo.server_url}/analyze?dataset={demo.id}&series=requests_per_min"
+        f"&detector=zscore&result={key}&at=2024-03-21T08:30:00"
+    )
+    dash_duo.wait_for_contains_text("#analyze-summary", "in 22", timeout=60)
+    assert "Running" not in dash_duo.find_element("#analyze-progress").text
+    until(lambda: plotted_anomalies(dash_duo) == int(scored["is_anomaly"].sum()), timeout=20)
+    assert dash_duo.get_logs() == []

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from email.message import EmailMessage
+from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
 
 from detection.scored import SCORED_COLUMNS
 from detection.synthetic import demo_csv, labelled_series, seasonal_series
+from storage.files import FileStore
 from tests.conftest import app_database
 from tests.hostile import REFUSED
+from vigil.results import ResultStore
+from vigil.settings import load_settings
 
 
 def vigil(
@@ -340,14 +345,23 @@ def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_
     assert f"{hostile}: 1 rule watching, 1 new anomaly episode, 1 email queued." in done.stdout
     assert "Sent 1 email; 0 still pending" in done.stdout
     (message,) = recorder.received
-    assert message["Subject"].startswith(
-        f"[Vigil] Anomaly episode in {hostile} (data set spiky.csv):"
-    )
+    assert message["Subject"].startswith(f"ALERT · {hostile} (spiky.csv) was ")
     html = message.get_body(("html",)).get_content()
     assert "&lt;b&gt;cpu&lt;/b&gt; &amp; co" in html
     assert "<b>cpu</b>" not in html
-    assert "https://vigil.example.org/analyze?dataset=" in html
     assert any(part.get_content_type() == "image/png" for part in message.walk())
+    # "Open in Vigil" shows the result this run stored, rather than running it again
+    text = message.get_body(("plain",)).get_content()
+    link = parse_qs(urlsplit(re.search(r"Open in Vigil: (\S+)", text).group(1)).query)
+    assert (link["detector"], link["series"]) == (["zscore"], [hostile])
+    files = FileStore(load_settings(data_dir=tmp_path / "data").files_url)
+    scored, run = ResultStore(files).load(link["result"][0])
+    assert (run["dataset_id"], run["series"], run["detector"]) == (
+        link["dataset"][0],
+        hostile,
+        "zscore",
+    )
+    assert int(scored["is_anomaly"].sum()) >= 1
 
 
 def test_db_commands_make_the_schema_and_say_where_it_is(tmp_path):
