@@ -84,7 +84,7 @@ def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, monkeypa
         # the outbox is shared with earlier tests, whose waiting emails may go out with it
         until(lambda: to_me(recorder), timeout=30)
         assert len(to_me(recorder)) == 1
-        dash_duo.wait_for_contains_text("#alerts-outbox", "Test email: alerts reach you")
+        dash_duo.wait_for_contains_text("#alerts-outbox", "Vigil test email: alerts reach you")
         until(lambda: sent_count(dash_duo) >= 1, timeout=30)
 
         config = load_settings()
