@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 
+from detection.synthetic import seasonal_series
 from tests.e2e.test_analyst_journey import click, x_range
 from tests.e2e.waits import wait_for_job
 from vigil.services import dataset_store, feedback_store
@@ -135,15 +138,17 @@ def test_a_mark_says_what_it_did_keeps_the_zoom_and_can_be_undone(dash_duo, dash
 
 def test_apply_on_a_first_visit_rereads_the_data_set_on_screen(dash_duo, dash_app):
     """With no data set chosen yet the page shows the newest; Apply re-reads that one."""
-    demo = dataset_store().add_demo()
-    files = stored_files(demo.id)
+    name = f"fresh-{uuid.uuid4().hex[:8]}.csv"
+    data = seasonal_series(n=400, seed=uuid.uuid4().int % 10_000).to_csv(index=False).encode()
+    newest, _ = dataset_store().add(data, name)  # unseen bytes: a new data set, the newest
+    files = stored_files(newest.id)
     dash_duo.start_server(dash_app)
-    dash_duo.wait_for_contains_text("#data-name", "vigil-demo.csv", timeout=30)
+    dash_duo.wait_for_contains_text("#data-name", name, timeout=30)
     settled(dash_duo)
 
     click(dash_duo, "#data-apply")
 
-    until(lambda: stored_files(demo.id) != files, timeout=30)  # a new version of its tidy file
+    until(lambda: stored_files(newest.id) != files, timeout=30)  # a new version of its tidy file
     settled(dash_duo)
     assert dash_duo.find_elements(".vigil-error") == []
     assert dash_duo.get_logs() == []
