@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,14 +62,21 @@ def test_a_live_card_clicked_on_a_phone_brings_its_chart_into_view(dash_duo, das
 
     dash_duo.driver.set_window_size(390, 844)
     dash_duo.start_server(dash_app)
-    names = [f"phone_{number}" for number in range(5)]
+    names = [f"phone_{uuid.uuid4().hex[:6]}_{number}" for number in range(5)]
     times = pd.date_range("2026-01-01", periods=20, freq="min")
     for name in names:
         post_points(dash_duo.server_url, API_TOKEN, name, points_body(times, np.arange(20.0)))
     dash_duo.driver.get(f"{dash_duo.server_url}/live")
-    until(lambda: len(dash_duo.find_elements(".vigil-live-card")) == len(names), timeout=30)
+    shown = "return Array.from(document.querySelectorAll('.vigil-live-card')).map(c => c.innerText)"
+    until(
+        lambda: all(
+            any(text.startswith(name) for text in dash_duo.driver.execute_script(shown))
+            for name in names
+        ),
+        timeout=30,
+    )
 
-    last = names[-1]  # its card is far down; two other series' charts come first
+    last = names[-1]  # its card is far down (other tests' series may come before it)
     card = next(c for c in dash_duo.find_elements(".vigil-live-card") if c.text.startswith(last))
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
     card.click()
