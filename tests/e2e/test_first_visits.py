@@ -120,14 +120,14 @@ def test_a_mark_says_what_it_did_keeps_the_zoom_and_can_be_undone(dash_duo, dash
 
         click(dash_duo, "#analyze-mark-normal")
         dash_duo.wait_for_contains_text("#analyze-mark-status", "Marked as not an anomaly; ")
-        until(lambda: marked_points(dash_duo, "marked normal") == 1, timeout=15)
         settled(dash_duo)
+        until(lambda: marked_points(dash_duo, "marked normal") == 1, timeout=30)
         assert x_range(dash_duo) == zoomed
 
         click(dash_duo, "#analyze-mark-undo")
         dash_duo.wait_for_contains_text("#analyze-mark-status", "Undone")
-        until(lambda: marked_points(dash_duo, "marked normal") == 0, timeout=15)
-        settled(dash_duo)
+        settled(dash_duo)  # the chart is patched after the status: wait for that callback too
+        until(lambda: marked_points(dash_duo, "marked normal") == 0, timeout=30)
         assert x_range(dash_duo) == zoomed
         assert feedback_store().marks(demo.id, "latency_ms").empty
         assert dash_duo.get_logs() == []
