@@ -1,13 +1,14 @@
 # make run   - install what is missing, then serve Vigil on http://127.0.0.1:8050 with demo data
 # make test  - install what is missing (Python dev extras, Chromium for browser tests,
-#              redis-server for the shared-service tests), run it all
+#              redis-server for the shared-service tests), run all but the team-setup checks
+# make test-team - the slow checks of the team setup (gunicorn, Celery, Redis, Postgres, S3)
 # make test-loaded - the same tests beside one busy loop per core (races show up there)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-loaded lint browser services bench screenshot clean
+.PHONY: run test test-team test-loaded lint browser services bench screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +33,10 @@ lint: $(INSTALLED)
 	$(BIN)/lint-imports
 
 test: $(INSTALLED) browser services lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not team"
+
+test-team: $(INSTALLED) browser services
+	$(BIN)/pytest -m team
 
 test-loaded: $(INSTALLED) browser services
 	sh scripts/loaded-test.sh

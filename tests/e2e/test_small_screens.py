@@ -49,6 +49,14 @@ def test_on_a_wide_screen_every_link_shows_without_a_toggler(dash_duo, dash_app)
     assert not dash_duo.find_element(".navbar-toggler").is_displayed()
 
 
+CLICK_CARD = """
+const card = Array.from(document.querySelectorAll('.vigil-live-card'))
+  .find(element => element.innerText.startsWith(arguments[0]));
+if (!card) { return false; }
+card.scrollIntoView({block: 'center'});
+card.querySelector('button').click();  // the card's button takes the click
+return true;
+"""
 CHART_TOP = """
 const chart = Array.from(document.querySelectorAll('[data-live-chart]'))
   .find(element => element.dataset.liveChart === arguments[0]);
@@ -76,11 +84,12 @@ def test_a_live_card_clicked_on_a_phone_brings_its_chart_into_view(dash_duo, das
         timeout=30,
     )
 
-    last = names[-1]  # its card is far down (other tests' series may come before it)
-    card = next(c for c in dash_duo.find_elements(".vigil-live-card") if c.text.startswith(last))
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", card)
-    card.click()
-
+    until(dash_duo._wait_for_callbacks, timeout=60)  # the first charts are drawn
+    # a series far down whose chart is not open yet (other tests' series may come first)
+    last = next(n for n in reversed(names) if dash_duo.driver.execute_script(CHART_TOP, n) is None)
+    # a click as a person makes it, found and made at once: the cards are redrawn every second
+    clicked = dash_duo.driver.execute_script(CLICK_CARD, last)
+    assert clicked
     until(lambda: dash_duo.driver.execute_script(CHART_TOP, last) is not None, timeout=30)
     height = dash_duo.driver.execute_script("return window.innerHeight;")
     until(lambda: 0 <= dash_duo.driver.execute_script(CHART_TOP, last) < height / 2, timeout=10)

@@ -20,7 +20,7 @@ from tests.processes import start_vigil as start
 from tests.processes import stop, wait_while_busy
 from tests.services import celery_workers, redis_server, s3_server
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.team]
 
 
 def serves(url: str) -> bool:

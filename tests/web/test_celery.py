@@ -24,6 +24,8 @@ from tests.processes import start_vigil as start
 from tests.processes import stop, wait_until
 from tests.services import celery_workers, redis_server
 
+pytestmark = pytest.mark.team  # slow: `make test-team` runs it
+
 TOKEN = "team-token"
 
 

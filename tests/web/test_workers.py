@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 
 from detection.synthetic import seasonal_series
@@ -17,6 +18,8 @@ from live.store import LiveStore
 from storage.database import open_database
 from tests.alerts.smtp_server import free_port
 from tests.processes import start_vigil, stop
+
+pytestmark = pytest.mark.team  # slow: `make test-team` runs it
 
 TOKEN = "workers-token"
 
