@@ -2,12 +2,19 @@
 
 Vigil keeps every time as naive UTC. `utc_time` reads any ISO 8601 time (with a zone, an offset
 or neither: none means UTC) into that; `iso_utc` writes one back with its zone, so what the API
-answers can be sent to it again.
+answers can be sent to it again. Shown to people, times are in one IANA time zone, UTC unless
+they pick another: `known_zone` checks a name, `in_zone` and `local_times` convert stored times
+into it, and `zone_label` names the zone as a reader expects ('UTC', 'CET', '+0530').
 """
 
 from __future__ import annotations
 
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
 import pandas as pd
+
+UTC = "UTC"
 
 
 def utc_time(raw: str) -> pd.Timestamp:
@@ -31,3 +38,54 @@ def iso_utc(stamp: object) -> str | None:
     if stamp.tzinfo:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp.isoformat() + "Z"
+
+
+@cache
+def zone_names() -> tuple[str, ...]:
+    """Every IANA time zone name this machine knows (from the `tzdata` package when the system
+    has none), UTC first and the rest sorted; aliases such as 'Etc/GMT+1' are left out."""
+    names = {name for name in available_timezones() if "/" in name and not name.startswith("Etc/")}
+    return (UTC, *sorted(names))
+
+
+def known_zone(name: object) -> str:
+    """`name` when it is an IANA time zone ('Europe/Berlin', 'UTC'); ValueError saying so
+    otherwise. A missing name is UTC."""
+    text = str(name or UTC).strip()
+    if text.upper() in {"UTC", "Z", "GMT", "ETC/UTC"}:
+        return UTC
+    if text not in available_timezones():
+        raise ValueError(
+            f"'{text}' is not a time zone Vigil knows; use a name such as UTC or Europe/Berlin."
+        )
+    return text
+
+
+def in_zone(stamp: object, zone: str = UTC) -> pd.Timestamp:
+    """A stored time (naive UTC, or with a zone) as the same instant in `zone`, zone-aware."""
+    stamp = pd.Timestamp(stamp)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return stamp.tz_convert(ZoneInfo(zone) if zone != UTC else "UTC")
+
+
+def local_times(
+    stamps: pd.Series | pd.DatetimeIndex, zone: str = UTC
+) -> pd.Series | pd.DatetimeIndex:
+    """Stored times (naive UTC) as the same instants in `zone`, zone-aware; the values keep
+    their order and length, missing times stay missing."""
+    stamps = pd.to_datetime(stamps)
+    accessor = stamps.dt if isinstance(stamps, pd.Series) else stamps
+    if accessor.tz is None:
+        stamps = accessor.tz_localize("UTC")
+        accessor = stamps.dt if isinstance(stamps, pd.Series) else stamps
+    return accessor.tz_convert(ZoneInfo(zone) if zone != UTC else "UTC")
+
+
+def zone_label(zone: str = UTC, at: object | None = None) -> str:
+    """What a reader calls `zone` at the time `at` (default now): 'UTC', 'CET' or 'CEST' for
+    Europe/Berlin, '+0530' where the zone has no letters of its own."""
+    if zone == UTC:
+        return UTC
+    moment = in_zone(pd.Timestamp.now(tz="UTC") if at is None else at, zone)
+    name = moment.tzname() or moment.strftime("%z")
+    return moment.strftime("%z") if name[:1] in "+-" else name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from vigil.times import iso_utc, utc_time
+from vigil.times import in_zone, iso_utc, known_zone, local_times, utc_time, zone_label, zone_names
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,27 @@ def test_times_are_written_in_utc_with_their_zone():
     assert utc_time(iso_utc(pd.Timestamp("2026-11-30 03:30:54"))) == pd.Timestamp(
         "2026-11-30 03:30:54"
     )
+
+
+def test_stored_times_are_shown_as_the_same_instant_in_the_chosen_zone():
+    stored = pd.Series(pd.to_datetime(["2026-01-15 12:00", "2026-07-15 12:00"]))
+    shown = local_times(stored, "Europe/Berlin")
+    assert [stamp.hour for stamp in shown] == [13, 14]  # winter and summer time
+    assert (shown.dt.tz_convert("UTC").dt.tz_localize(None) == stored).all()
+    assert in_zone("2026-07-15 12:00", "America/New_York").hour == 8
+
+
+def test_a_zone_is_named_as_a_reader_expects_it():
+    assert zone_label("UTC") == "UTC"
+    assert zone_label("Europe/Berlin", "2026-01-15") == "CET"
+    assert zone_label("Europe/Berlin", "2026-07-15") == "CEST"
+    assert zone_label("America/Sao_Paulo", "2026-07-15") == "-0300"
+
+
+def test_only_real_zones_are_accepted():
+    assert known_zone("Europe/Berlin") == "Europe/Berlin"
+    assert known_zone(None) == known_zone("Z") == "UTC"
+    assert zone_names()[0] == "UTC"
+    assert "Asia/Kolkata" in zone_names()
+    with pytest.raises(ValueError, match="not a time zone"):
+        known_zone("Mars/Olympus_Mons")
