@@ -25,6 +25,8 @@ def shell() -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ids.DATASET, storage_type="local"),
+            dcc.Store(id=ids.TIME_ZONE, storage_type="local", data="UTC"),
+            dcc.Store(id=ids.BROWSER_ZONE),
             navbar(
                 [p for p in pages if p.get("nav", True) and auth.may(p.get("role", "viewer"))],
                 account,
@@ -66,6 +68,12 @@ def create_app() -> Dash:
         Input({"type": NAV_LINK, "page": ALL}, "n_clicks"),
         State(NAV_COLLAPSE, "is_open"),
         prevent_initial_call=True,
+    )
+    # the browser's own zone, offered next to UTC wherever a time zone is picked
+    app.clientside_callback(
+        "function(_) { return Intl.DateTimeFormat().resolvedOptions().timeZone || null; }",
+        Output(ids.BROWSER_ZONE, "data"),
+        Input(ids.BROWSER_ZONE, "id"),
     )
     web.register(app.server)
     auth.register(app.server, app)
