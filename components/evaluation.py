@@ -17,8 +17,6 @@ from detection.quality import plural
 
 PERCENT = {"function": "params.value == null ? '' : d3.format('.0%')(params.value)"}
 RATE = {"function": "params.value == null ? '' : d3.format('.2f')(params.value)"}
-#: The budget column's cell when every threshold keeps to the budget.
-NEVER_BINDS = "never binds"
 
 FALSE_ALARMS_TIP = (
     f"Episodes (runs of flags, gaps of up to {GAP} points merged) that touch no labelled "
@@ -155,22 +153,11 @@ def judgement_rows(judgements: Sequence[Judgement]) -> list[dict]:
             "alerts_per_day": _number(j.alerts_per_day),
             "point_f1": j.point.f1,
             "budget_threshold": j.budget_threshold,
-            "budget_threshold_text": budget_threshold_text(j),
+            "budget_threshold_text": j.budget_threshold_text,
             "budget_recall": None if j.at_budget is None else j.at_budget.recall,
         }
         rows.append(row)
     return rows
-
-
-def budget_threshold_text(judgement: Judgement) -> str:
-    """The budget's threshold as the table shows it: '0.52', 'none fits' (not even the most
-    severe point keeps to the budget), 'never binds', or '' without a budget."""
-    threshold = judgement.budget_threshold
-    if judgement.budget is None:
-        return ""
-    if threshold is None:
-        return NEVER_BINDS
-    return "none fits" if threshold > 1 else f"{threshold:.2f}"
 
 
 def evaluation_summary(judgements: Sequence[Judgement], events: int, *, online: bool) -> html.Div:

@@ -59,6 +59,17 @@ class Judgement:
         return self.budget_threshold is not None
 
     @property
+    def budget_threshold_text(self) -> str:
+        """The budget's threshold in words: '0.52'; 'none fits' when not even the most severe
+        point keeps to the budget; 'never binds' when every threshold does; '' without a
+        budget. The Evaluate table and `vigil evaluate` print the same words."""
+        if self.budget is None:
+            return ""
+        if self.budget_threshold is None:
+            return "never binds"
+        return "none fits" if self.budget_threshold > 1 else f"{self.budget_threshold:.2f}"
+
+    @property
     def alerts_per_day(self) -> float:
         """Episodes a day, true or false: one alert each."""
         return self.episodes.episodes_per_day

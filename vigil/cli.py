@@ -671,11 +671,9 @@ def evaluate(
                 f"{j.event.recall:>6.2f} {j.event.f1:>6.2f}  {_found([j]):>7} "
                 f"{_rate(j.false_per_day):>9}"
             )
-            if j.at_budget is not None:
-                fits = "none fit" if j.budget_threshold > 1 else f"{j.budget_threshold:.2f}"
-                line += f"  {fits:>10} {j.at_budget.recall:>6.2f}"
-            elif j.budget is not None:
-                line += f"  {'never binds':>10} {'':>6}"
+            if j.budget is not None:
+                recall = "" if j.at_budget is None else f"{j.at_budget.recall:.2f}"
+                line += f"  {j.budget_threshold_text:>10} {recall:>6}"
             click.echo(line)
             judged.setdefault(j.detector, []).append(j)
     if len(watched) > 1:

@@ -233,6 +233,19 @@ def test_evaluate_reads_anomaly_windows_from_a_second_file(tmp_path):
     assert float(cells[-1]) == 1.0  # and still found within 2 flags a day
 
 
+def test_evaluate_says_when_the_budget_never_binds_in_the_words_the_page_uses(tmp_path):
+    data = tmp_path / "series.csv"
+    labelled_series("spike", seed=0).to_csv(data, index=False)
+
+    done = vigil(
+        "evaluate", str(data), "--label-column", "label", "-d", "zscore", "--budget", "500"
+    )
+
+    assert done.returncode == 0, done.stderr
+    row = done.stdout.strip().splitlines()[1]
+    assert row.endswith("never binds")  # no threshold 0.00 and recall 1.00 to mislead
+
+
 def test_evaluate_refuses_windows_that_are_not_of_this_data(tmp_path):
     data = tmp_path / "series.csv"
     labelled_series("dip", seed=0).drop(columns="label").to_csv(data, index=False)
