@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -36,6 +37,9 @@ DEMO_FILENAME = "vigil-demo.csv"
 _ID = re.compile(r"^[0-9a-f]{16}$")
 LOCK = "datasets"
 GONE = "That data set is no longer on the server; upload it again."
+#: A draft (a file waiting for its columns to be chosen) left longer than this is removed
+#: the next time a file is kept as a draft.
+DRAFT_SECONDS = 2 * 24 * 3600
 
 
 class NeedsColumns(DataError):
@@ -146,8 +150,12 @@ class DatasetStore:
     def exists(self, dataset_id: str) -> bool:
         return _ID.match(dataset_id or "") is not None and self._row(dataset_id) is not None
 
-    def add(self, data: bytes, filename: str) -> tuple[DatasetInfo, bool]:
-        """Store an uploaded file; returns its info and whether it was already here."""
+    def add(
+        self, data: bytes, filename: str, *, now: float | None = None
+    ) -> tuple[DatasetInfo, bool]:
+        """Store an uploaded file; returns its info and whether it was already here. A file
+        whose columns cannot be guessed is kept as a draft (NeedsColumns); drafts older than
+        `DRAFT_SECONDS` (by `now`, default the clock) are removed then."""
         dataset_id = content_id(data)
         found = self._row(dataset_id)
         if found is not None:
@@ -160,7 +168,7 @@ class DatasetStore:
         except DataError as error:
             if len(raw.frame.columns) < 2:
                 raise
-            self._keep_draft(dataset_id, raw, filename, len(data))
+            self._keep_draft(dataset_id, raw, filename, len(data), now=now)
             raise NeedsColumns(str(error), dataset_id, Path(filename).name) from None
         return self._store(dataset_id, raw, filename, len(data), schema, tidy, report), False
 
@@ -196,13 +204,36 @@ class DatasetStore:
             raise DataError("That draft id is not valid.")
         return f"drafts/{draft_id}/{name}"
 
-    def _keep_draft(self, draft_id: str, raw: RawTable, filename: str, size: int) -> None:
+    def _keep_draft(
+        self, draft_id: str, raw: RawTable, filename: str, size: int, *, now: float | None
+    ) -> None:
         """A file whose columns the user must choose, kept apart from the data sets (never
-        listed) with what it takes to store it once they have."""
-        meta = {"name": Path(filename).name, "size_bytes": size, "delimiter": raw.delimiter}
+        listed) with what it takes to store it once they have; abandoned drafts go first."""
+        now = time.time() if now is None else now
+        self.remove_old_drafts(now)
+        meta = {
+            "name": Path(filename).name,
+            "size_bytes": size,
+            "delimiter": raw.delimiter,
+            "kept_at": now,
+        }
         key = self._draft_key(draft_id, "raw.parquet")
         self.files.put_parquet(key, _raw_for_parquet(raw.frame))
         self.files.put(self._draft_key(draft_id, "meta.json"), json.dumps(meta).encode())
+
+    def remove_old_drafts(self, now: float) -> int:
+        """Remove the drafts kept more than `DRAFT_SECONDS` before `now` (a draft whose
+        record cannot be read counts as old); returns how many went."""
+        removed = 0
+        for draft_id in self.files.keys("drafts"):
+            try:
+                kept_at = json.loads(self.files.get(f"drafts/{draft_id}/meta.json"))["kept_at"]
+            except (FileNotFoundError, KeyError, ValueError):
+                kept_at = 0.0
+            if now - float(kept_at) > DRAFT_SECONDS:
+                self.files.delete(f"drafts/{draft_id}")
+                removed += 1
+        return removed
 
     def draft(self, draft_id: str) -> tuple[str, RawTable]:
         """A draft's file name and its table as read."""

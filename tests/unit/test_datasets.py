@@ -10,7 +10,7 @@ from detection.schema import Schema
 from storage.database import Database
 from storage.files import FileStore
 from tests.hostile import ACCEPTED, REFUSED
-from vigil.datasets import DatasetStore, NeedsColumns
+from vigil.datasets import DRAFT_SECONDS, DatasetStore, NeedsColumns
 
 
 def test_a_stored_file_survives_a_restart(store, tmp_path):
@@ -136,6 +136,23 @@ def test_a_file_whose_columns_cannot_be_guessed_waits_for_the_user_to_choose(sto
     assert len(store.series(info.id, "reading")) == 50
     with pytest.raises(DataError, match="no longer on the server"):
         store.draft(unsure.value.draft_id)
+
+
+def test_a_draft_left_for_days_is_removed_when_another_file_needs_columns(store):
+    monday = 1_800_000_000.0
+    with pytest.raises(NeedsColumns) as left:
+        store.add(epoch_file_without_a_time_name(), "meter.csv", now=monday)
+    later_file = epoch_file_without_a_time_name().replace(b"reading", b"level")
+    with pytest.raises(NeedsColumns) as recent:
+        store.add(later_file, "tank.csv", now=monday + DRAFT_SECONDS - 60)
+
+    third_file = epoch_file_without_a_time_name().replace(b"reading", b"flow")
+    with pytest.raises(NeedsColumns):
+        store.add(third_file, "pipe.csv", now=monday + DRAFT_SECONDS + 60)
+
+    with pytest.raises(DataError, match="no longer on the server"):
+        store.draft(left.value.draft_id)
+    assert store.draft(recent.value.draft_id)[0] == "tank.csv"  # still there to finish
 
 
 def test_a_column_called_value_takes_the_files_name(store):
