@@ -213,6 +213,7 @@ def compose_resolved(
         "rule": rule,
         "open_url": open_url or analyze_url(public_url, dataset, series, peak),
         "alerts_url": alerts_url(public_url),
+        "silence_url": None,  # it is over: the button changes the rule
     }
     message = _message(values["subject"], sender, recipients, public_url, thread)
     _fill(message, "resolved", values, _chart(context, ordered, series, render))
@@ -237,13 +238,15 @@ def compose_alert(
     mark_link: Callable[[AlertPoint], str] | None = None,
     thread: Thread | None = None,
     open_url: str | None = None,
+    silence_url: str | None = None,
 ) -> EmailMessage:
     """One email about `episodes` of `series`, for a busy reader: a subject with the state,
     the series, how far from normal and since when; a status line, the chart (when `context`
     is given), a button to open it in Vigil (`open_url`, else the series' page) and one to
-    silence it; then the few most severe episodes, the plain-text part listing them all.
-    When it lists only the most severe, it says how many `more` began between `first` and
-    `last`. The "not an anomaly" link of an episode marks its peak."""
+    silence it (`silence_url`, else the Alerts page); then the few most severe episodes, the
+    plain-text part listing them all. When it lists only the most severe, it says how many
+    `more` began between `first` and `last`. The "not an anomaly" link of an episode marks
+    its peak."""
     if not episodes:
         raise ValueError("an alert needs at least one episode")
     ordered = sorted(episodes, key=lambda episode: episode.start)
@@ -267,6 +270,7 @@ def compose_alert(
         "last": when(last if last is not None else ordered[-1].start),
         "open_url": open_url or analyze_url(public_url, dataset, series, peak),
         "alerts_url": alerts_url(public_url),
+        "silence_url": silence_url,
     }
     message = _message(values["subject"], sender, recipients, public_url, thread)
     _fill(message, "alert", values, _chart(context, ordered, series, render))

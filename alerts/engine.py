@@ -45,6 +45,8 @@ MarkLink = Callable[[str, str, AlertPoint], str]
 #: The page an email's "Open in Vigil" opens (data set, series, the worst peak), None for
 #: the series' page.
 OpenLink = Callable[[str, str, AlertPoint], str | None]
+#: The link that silences (rule id, series), made at `now` (seconds since the epoch).
+SilenceLink = Callable[[int, str, float], str]
 
 _COLUMNS = (
     "id, rule_id, series, dataset, dataset_name, start_at, end_at, points, peak_at, value, "
@@ -108,12 +110,14 @@ class AlertEngine:
         context: Context | None = None,
         mark_link: MarkLink | None = None,
         open_link: OpenLink | None = None,
+        silence_link: SilenceLink | None = None,
     ) -> None:
         if outbox.database.url != database.url:
             raise ValueError("alert state and the outbox must share a database")
         self.database = database
         self.mark_link = mark_link
         self.open_link = open_link
+        self.silence_link = silence_link
         self.outbox = outbox
         self.sender = sender
         self.public_url = public_url
@@ -364,6 +368,9 @@ class AlertEngine:
                 else lambda point: self.mark_link(dataset, series, point),
                 thread=self._thread(connection, rule, series, opened),
                 open_url=self._open_url(dataset, series, listed),
+                silence_url=None
+                if self.silence_link is None
+                else self.silence_link(rule.id, series, now),
             )
             email_id = self.outbox.add(message, now=now, connection=connection)
             connection.execute(

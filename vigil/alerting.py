@@ -23,7 +23,7 @@ from live.store import LiveStore
 from storage.database import open_database
 from storage.files import FileStore
 from vigil.datasets import DatasetInfo, DatasetStore
-from vigil.links import mark_url
+from vigil.links import mark_url, silence_url
 from vigil.mail_settings import effective
 from vigil.models import model_key
 from vigil.results import RunSettings
@@ -69,6 +69,9 @@ def alert_engine(
             config.public_url, key, dataset, series, point
         ),
         open_link=None if result is None else _result_link(config.public_url, result),
+        silence_link=lambda rule_id, series, now: silence_url(
+            config.public_url, key, rule_id, series, now
+        ),
     )
 
 

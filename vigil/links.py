@@ -1,8 +1,11 @@
-"""Signed links in alert emails: "this is not an anomaly", usable without logging in.
+"""Signed links in alert emails, usable without logging in: "this is not an anomaly", and
+"silence this series".
 
-A token carries the data set, series, timestamp and value of one point, and an HMAC-SHA256
-signature with a key derived from the installation's key for this purpose only, so nobody can
-make a token for a point Vigil did not email about.
+A mark token carries the data set, series, timestamp and value of one point; a silence token
+the rule and series an email was about, and until when the link works. Each carries an
+HMAC-SHA256 signature with a key derived from the installation's key for its purpose only, so
+nobody can make a token for a point or a series Vigil did not email about, nor use one kind of
+link as the other.
 """
 
 from __future__ import annotations
@@ -18,27 +21,40 @@ import pandas as pd
 from detection.errors import DataError
 
 PURPOSE = b"vigil feedback links"
+SILENCE_PURPOSE = b"vigil silence links"
 MARK_PATH = "/feedback/mark"
+SILENCE_PATH = "/feedback/silence"
+#: How long an email's silence link works.
+SILENCE_LINK_DAYS = 7
+_NOT_VALID = "This link is not valid: it was changed or not made by this Vigil."
 
 
-def _key(secret: bytes) -> bytes:
-    return hmac.new(secret, PURPOSE, hashlib.sha256).digest()
+def _key(secret: bytes, purpose: bytes = PURPOSE) -> bytes:
+    return hmac.new(secret, purpose, hashlib.sha256).digest()
+
+
+def _sign(secret: bytes, purpose: bytes, payload: dict) -> str:
+    body = base64.urlsafe_b64encode(json.dumps(payload, sort_keys=True).encode()).decode()
+    signature = hmac.new(_key(secret, purpose), body.encode(), hashlib.sha256).hexdigest()
+    return f"{body}.{signature}"
+
+
+def _unsign(secret: bytes, purpose: bytes, token: str) -> dict:
+    body, _, signature = (token or "").partition(".")
+    expected = hmac.new(_key(secret, purpose), body.encode(), hashlib.sha256).hexdigest()
+    if not body or not hmac.compare_digest(signature, expected):
+        raise DataError(_NOT_VALID)
+    return json.loads(base64.urlsafe_b64decode(body.encode()))
 
 
 def make_token(secret: bytes, dataset: str, series: str, timestamp: object, value: float) -> str:
     payload = {"d": dataset, "s": series, "t": pd.Timestamp(timestamp).isoformat(), "v": value}
-    body = base64.urlsafe_b64encode(json.dumps(payload, sort_keys=True).encode()).decode()
-    signature = hmac.new(_key(secret), body.encode(), hashlib.sha256).hexdigest()
-    return f"{body}.{signature}"
+    return _sign(secret, PURPOSE, payload)
 
 
 def read_token(secret: bytes, token: str) -> dict:
     """The point a token names, or a DataError when it was not made by this installation."""
-    body, _, signature = (token or "").partition(".")
-    expected = hmac.new(_key(secret), body.encode(), hashlib.sha256).hexdigest()
-    if not body or not hmac.compare_digest(signature, expected):
-        raise DataError("This link is not valid: it was changed or not made by this Vigil.")
-    payload = json.loads(base64.urlsafe_b64decode(body.encode()))
+    payload = _unsign(secret, PURPOSE, token)
     return {
         "dataset": payload["d"],
         "series": payload["s"],
@@ -50,3 +66,20 @@ def read_token(secret: bytes, token: str) -> dict:
 def mark_url(public_url: str, secret: bytes, dataset: str, series: str, point) -> str:
     token = make_token(secret, dataset, series, point.timestamp, point.value)
     return f"{public_url.rstrip('/')}{MARK_PATH}?{urlencode({'token': token})}"
+
+
+def silence_url(public_url: str, secret: bytes, rule_id: int, series: str, now: float) -> str:
+    """The link that silences `series` for rule `rule_id`, working for `SILENCE_LINK_DAYS`
+    from `now` (seconds since the epoch)."""
+    expires = round(now + SILENCE_LINK_DAYS * 24 * 3600)
+    token = _sign(secret, SILENCE_PURPOSE, {"r": rule_id, "s": series, "e": expires})
+    return f"{public_url.rstrip('/')}{SILENCE_PATH}?{urlencode({'token': token})}"
+
+
+def read_silence_token(secret: bytes, token: str, now: float) -> tuple[int, str]:
+    """The rule id and series a silence link names; a DataError when the link was not made by
+    this installation or is older than `SILENCE_LINK_DAYS`."""
+    payload = _unsign(secret, SILENCE_PURPOSE, token)
+    if now > payload["e"]:
+        raise DataError("This silence link has expired; silence the series on the Alerts page.")
+    return int(payload["r"]), str(payload["s"])

@@ -1,9 +1,12 @@
-"""Plain HTTP endpoints beside the Dash pages: the streaming upload, and the "not an anomaly"
-links of alert emails."""
+"""Plain HTTP endpoints beside the Dash pages: the streaming upload, and the links of alert
+emails ("not an anomaly", "silence"). An email's link only asks on GET (mail scanners open
+links); the change is made by the POST of its page's button."""
 
 from __future__ import annotations
 
 import logging
+import time
+from datetime import UTC, datetime, timedelta
 
 import jinja2
 from flask import Blueprint, Flask, jsonify, request
@@ -12,8 +15,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from alerts.compose import LIVE, analyze_url
 from detection.errors import VigilError
 from detection.feedback import MARKED_NORMAL, NORMAL
+from vigil.alerting import rule_store
 from vigil.datasets import NeedsColumns
-from vigil.links import MARK_PATH, read_token
+from vigil.links import MARK_PATH, SILENCE_PATH, read_silence_token, read_token
 from vigil.live import live_store
 from vigil.live_api import live_api
 from vigil.models import model_key
@@ -86,6 +90,65 @@ def mark_not_an_anomaly():
         live_store(config).mark_normal(point["series"], point["timestamp"], MARKED_NORMAL)
     log.info("marked %s at %s as not an anomaly", point["series"], point["timestamp"])
     return MARK_PAGE.render(title="Marked as not an anomaly.", point=point, link=link)
+
+
+#: The lengths of silence an email's link offers, in hours, and how each is said.
+SILENCE_CHOICES = {1: "1 hour", 4: "4 hours", 24: "1 day", 168: "1 week"}
+SILENCE_PAGE = jinja2.Environment(autoescape=True).from_string(
+    """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Vigil</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 2rem;
+max-width: 40rem; color: #212529;">
+<h1 style="font-size: 1.3rem;">{{ title }}</h1>
+{% if text %}<p>{{ text }}</p>{% endif %}
+{% if choices %}<form method="post">{% for hours, words in choices.items() %}
+<button type="submit" name="hours" value="{{ hours }}"
+style="font-size: 1rem; padding: .4rem 1rem; margin: 0 .5rem .5rem 0;">{{ words }}</button>
+{% endfor %}</form>
+<p style="color: #6c757d;">Its episodes are still recorded on the Alerts page; no email is
+sent about them until the silence ends.</p>{% endif %}
+{% if link %}<p><a href="{{ link }}">Open the Alerts page</a> to end a silence early or to
+change the rule.</p>{% endif %}
+</body></html>"""
+)
+
+
+@feedback.route(SILENCE_PATH, methods=["GET", "POST"])
+def silence_series():
+    """An alert email's "Silence" link: GET offers how long, POST silences the series."""
+    config = settings()
+    link = f"{config.public_url.rstrip('/')}/alerts"
+    try:
+        rule_id, series = read_silence_token(
+            model_key(config), request.args.get("token", ""), time.time()
+        )
+        rule = rule_store(config).get(rule_id)
+    except VigilError as error:  # changed, made elsewhere, or expired: the page says which
+        return SILENCE_PAGE.render(title=str(error), link=link), 400
+    except ValueError:
+        return SILENCE_PAGE.render(title="This link is not valid.", link=link), 400
+    except KeyError:
+        title = "This rule no longer exists, so it sends no more emails."
+        return SILENCE_PAGE.render(title=title, link=link), 404
+    about = f"{series} (rule '{rule.name}')"
+    if request.method == "GET":
+        return SILENCE_PAGE.render(
+            title=f"Silence {series}?",
+            text=f"No more emails about {about} for:",
+            choices=SILENCE_CHOICES,
+            link=link,
+        )
+    hours = request.form.get("hours", type=int)
+    if hours not in SILENCE_CHOICES:
+        return SILENCE_PAGE.render(title="Choose how long to silence it.", link=link), 400
+    until = datetime.now(UTC) + timedelta(hours=hours)
+    rule_store(config).silence(rule_id, series, until)
+    log.info("silenced %s for rule %s for %d h from an email", series, rule_id, hours)
+    return SILENCE_PAGE.render(
+        title=f"Silenced for {SILENCE_CHOICES[hours]}.",
+        text=f"No emails about {about} until {until:%Y-%m-%d %H:%M} UTC.",
+        link=link,
+    )
 
 
 def _too_large():

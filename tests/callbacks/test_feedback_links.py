@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -10,8 +11,10 @@ import requests
 from werkzeug.serving import make_server
 
 from alerts.compose import compose_alert
-from alerts.episodes import AlertEpisode, AlertPoint
-from vigil.links import mark_url
+from alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport
+from alerts.rules import Rule
+from vigil.alerting import alert_engine, rule_store
+from vigil.links import SILENCE_LINK_DAYS, mark_url, silence_url
 from vigil.models import model_key
 from vigil.services import feedback_store, settings
 
@@ -63,3 +66,53 @@ def test_the_emailed_link_asks_first_then_marks_the_point(base_url):
     forged = requests.post(link[:-6] + "000000", timeout=10)
     assert forged.status_code == 400
     assert "not valid" in forged.text
+
+
+def test_an_alert_emails_silence_button_silences_that_series_after_asking(base_url):
+    config = settings().model_copy(update={"public_url": base_url})
+    rules = rule_store(config)
+    rule = rules.save(Rule("checkout latency", "checkout_*", ("ops@example.org",)))
+    engine = alert_engine(config)
+    peak = AlertPoint(pd.Timestamp("2024-03-12 09:30"), 587.2, 270.5, 1.0, "far above")
+    report = EpisodeReport(peak.timestamp, peak.timestamp, 1, peak, onset=True, open=True)
+    now = time.time()
+    engine.record(rule, "checkout_p95", "feedfacefeedface", [report], now=now)
+    engine.dispatch([rule], now=now)
+    email = next(e for e in engine.outbox.emails() if "checkout_p95" in e.subject)
+    engine.outbox.mark_sent(email.id)  # read here; no other test delivers it
+    message = email.message()
+    text = message.get_body(("plain",)).get_content()
+    link = next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("Silence:"))
+    assert f'href="{link.replace("&", "&amp;")}"' in message.get_body(("html",)).get_content()
+
+    asked = requests.get(link, timeout=10)
+    assert asked.status_code == 200
+    assert "Silence checkout_p95?" in asked.text
+    assert (rule.id, "checkout_p95") not in rules.silences()  # a mail scanner's GET does nothing
+
+    done = requests.post(link, data={"hours": "4"}, timeout=10)
+    assert done.status_code == 200
+    assert "Silenced for 4 hours." in done.text
+    until = rules.silences()[(rule.id, "checkout_p95")]
+    assert 3.9 * 3600 < until.timestamp() - now < 4.1 * 3600
+
+    forged = requests.post(link[:-6] + "000000", data={"hours": "4"}, timeout=10)
+    assert forged.status_code == 400
+    assert "not valid" in forged.text
+    mark_link_as_silence = mark_url(base_url, model_key(config), "d", "s", peak).replace(
+        "/feedback/mark", "/feedback/silence"
+    )
+    assert requests.get(mark_link_as_silence, timeout=10).status_code == 400
+
+
+def test_a_silence_link_expires_and_says_where_to_silence_instead(base_url):
+    rules = rule_store(settings())
+    rule = rules.save(Rule("disk", "disk_*", ("ops@example.org",)))
+    week_ago = time.time() - (SILENCE_LINK_DAYS * 24 + 1) * 3600
+    old = silence_url(base_url, model_key(settings()), rule.id, "disk_free", week_ago)
+
+    answer = requests.get(old, timeout=10)
+
+    assert answer.status_code == 400
+    assert "expired" in answer.text
+    assert (rule.id, "disk_free") not in rules.silences()
