@@ -19,13 +19,14 @@ neither the email nor the state that says it was sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from alerts.compose import Thread, compose_alert, compose_resolved, thread_root
+from alerts.compose import Thread, analyze_url, compose_alert, compose_resolved, thread_root
 from alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport, stamp
 from alerts.outbox import Outbox
 from alerts.rules import Rule
@@ -42,9 +43,6 @@ LOCK = "alerts"
 #: The rows of a series (rule, series, data set) around episodes, for an email's chart.
 Context = Callable[[Rule, str, str, Sequence[AlertEpisode]], pd.DataFrame | None]
 MarkLink = Callable[[str, str, AlertPoint], str]
-#: The page an email's "Open in Vigil" opens (data set, series, the worst peak), None for
-#: the series' page.
-OpenLink = Callable[[str, str, AlertPoint], str | None]
 #: The link that silences (rule id, series), made at `now` (seconds since the epoch).
 SilenceLink = Callable[[int, str, float], str]
 
@@ -109,14 +107,12 @@ class AlertEngine:
         public_url: str,
         context: Context | None = None,
         mark_link: MarkLink | None = None,
-        open_link: OpenLink | None = None,
         silence_link: SilenceLink | None = None,
     ) -> None:
         if outbox.database.url != database.url:
             raise ValueError("alert state and the outbox must share a database")
         self.database = database
         self.mark_link = mark_link
-        self.open_link = open_link
         self.silence_link = silence_link
         self.outbox = outbox
         self.sender = sender
@@ -132,9 +128,13 @@ class AlertEngine:
         *,
         now: float,
         dataset_name: str | None = None,
+        open_run: Mapping[str, str] | None = None,
     ) -> int:
         """Keep what a scoring pass saw of `series`' episodes under `rule`; how many episodes
         reached the rule's `min_severity` for the first time (the ones an email will announce).
+        `open_run` (the Analyze page's fields for the stored result of this pass) is what
+        every email about the alert opens from then on, also those sent later, until a pass
+        that flags it again says otherwise.
 
         An episode is one row, keyed by (rule, series, its start time), whatever ids scorers
         gave it: a report with its onset finds the row by its start, a report without (the
@@ -187,13 +187,14 @@ class AlertEngine:
                 connection.execute(
                     text(
                         "INSERT INTO alerts (rule_id, series, dataset, dataset_name, status, "
-                        "opened, last_flag) VALUES (:rule, :series, :dataset, :dataset_name, "
-                        "'firing', :now, :now) "
+                        "opened, last_flag, open_run) VALUES (:rule, :series, :dataset, "
+                        ":dataset_name, 'firing', :now, :now, :open_run) "
                         "ON CONFLICT (rule_id, series) DO UPDATE SET opened = CASE "
                         "WHEN alerts.status = 'resolved' THEN excluded.opened "
                         "ELSE alerts.opened END, status = 'firing', "
                         "last_flag = excluded.last_flag, dataset = excluded.dataset, "
-                        "dataset_name = COALESCE(excluded.dataset_name, alerts.dataset_name)"
+                        "dataset_name = COALESCE(excluded.dataset_name, alerts.dataset_name), "
+                        "open_run = excluded.open_run"
                     ),
                     {
                         "rule": rule.id,
@@ -201,6 +202,7 @@ class AlertEngine:
                         "dataset": dataset,
                         "dataset_name": dataset_name,
                         "now": now,
+                        "open_run": None if open_run is None else json.dumps(dict(open_run)),
                     },
                 )
         return int(new)
@@ -332,9 +334,9 @@ class AlertEngine:
         """
         key = {"rule": rule.id, "series": series}
         with self.database.write(LOCK) as connection:
-            last_email, opened = connection.execute(
+            last_email, opened, open_run = connection.execute(
                 text(
-                    "SELECT last_email, opened FROM alerts "
+                    "SELECT last_email, opened, open_run FROM alerts "
                     "WHERE rule_id = :rule AND series = :series"
                 ),
                 key,
@@ -367,7 +369,7 @@ class AlertEngine:
                 if self.mark_link is None
                 else lambda point: self.mark_link(dataset, series, point),
                 thread=self._thread(connection, rule, series, opened),
-                open_url=self._open_url(dataset, series, listed),
+                open_url=self._open_url(dataset, series, listed, open_run),
                 silence_url=None
                 if self.silence_link is None
                 else self.silence_link(rule.id, series, now),
@@ -409,9 +411,10 @@ class AlertEngine:
         processes dispatch at once (the second finds it resolved)."""
         key = {"rule": rule.id, "series": series}
         with self.database.write(LOCK) as connection:
-            status, opened = connection.execute(
+            status, opened, open_run = connection.execute(
                 text(
-                    "SELECT status, opened FROM alerts WHERE rule_id = :rule AND series = :series"
+                    "SELECT status, opened, open_run FROM alerts "
+                    "WHERE rule_id = :rule AND series = :series"
                 ),
                 key,
             ).one()
@@ -454,7 +457,7 @@ class AlertEngine:
                     public_url=self.public_url,
                     context=self._context(rule, series, dataset, episodes),
                     thread=self._thread(connection, rule, series, opened),
-                    open_url=self._open_url(dataset, series, episodes),
+                    open_url=self._open_url(dataset, series, episodes, open_run),
                 )
                 email_id = self.outbox.add(message, now=now, connection=connection)
             if email_id != MUTED:
@@ -480,11 +483,21 @@ class AlertEngine:
         ).first()
         return Thread(root, first=sent is None)
 
-    def _open_url(self, dataset: str, series: str, episodes: Sequence[AlertEpisode]) -> str | None:
-        if self.open_link is None:
+    def _open_url(
+        self,
+        dataset: str,
+        series: str,
+        episodes: Sequence[AlertEpisode],
+        open_run: str | None,
+    ) -> str | None:
+        """The stored result the alert's run left, around the worst peak; None (the series'
+        page) when there is none."""
+        if not open_run:
             return None
         worst = max(episodes, key=lambda episode: episode.peak.severity)
-        return self.open_link(dataset, series, worst.peak)
+        return analyze_url(
+            self.public_url, dataset, series, worst.peak.timestamp, run=json.loads(open_run)
+        )
 
     def _context(
         self, rule: Rule, series: str, dataset: str, episodes: Sequence[AlertEpisode]

@@ -12,10 +12,10 @@ import pandas as pd
 from sqlalchemy import text
 
 from alerts import chart
-from alerts.compose import LIVE, analyze_url, compose_test
+from alerts.compose import LIVE, compose_test
 from alerts.delivery import RoundReport, deliver_due
-from alerts.engine import AlertEngine, Context, OpenLink
-from alerts.episodes import AlertEpisode, AlertPoint, episode_reports
+from alerts.engine import AlertEngine, Context
+from alerts.episodes import AlertEpisode, episode_reports
 from alerts.outbox import Outbox
 from alerts.rules import Rule, RuleStore
 from detection.errors import VigilError
@@ -48,13 +48,10 @@ def alert_engine(
     *,
     run: tuple[str, str] | None = None,
     context: Context | None = None,
-    result: RunSettings | None = None,
 ) -> AlertEngine:
     """The engine. Its emails show each series around its episodes: what `context` gives,
     else the stored series (`stored_context`); with `scored`, the rows of that run of the
-    `run` (series, data set) for it, band and flags included. With `result` (the run, kept
-    in the result store), "Open in Vigil" shows that stored result rather than running the
-    detector again."""
+    `run` (series, data set) for it, band and flags included."""
     context = context or stored_context(config)
     if scored is not None:
         context = _run_context(scored, run, context)
@@ -68,25 +65,18 @@ def alert_engine(
         mark_link=lambda dataset, series, point: mark_url(
             config.public_url, key, dataset, series, point
         ),
-        open_link=None if result is None else _result_link(config.public_url, result),
         silence_link=lambda rule_id, series, now: silence_url(
             config.public_url, key, rule_id, series, now
         ),
     )
 
 
-def _result_link(public_url: str, result: RunSettings) -> OpenLink:
-    """The Analyze page showing `result` around a point, for its own series."""
+def _result_fields(result: RunSettings) -> dict[str, str]:
+    """The Analyze page's link fields that show `result` as stored, not run again."""
     fields = {"detector": result.detector, "result": result.key}
     if result.online:
         fields["online"] = "1"
-
-    def link(dataset: str, series: str, point: AlertPoint) -> str | None:
-        if (dataset, series) != (result.dataset_id, result.series):
-            return None
-        return analyze_url(public_url, dataset, series, point.timestamp, run=fields)
-
-    return link
+    return fields
 
 
 def _run_context(scored: pd.DataFrame, run: tuple[str, str] | None, other: Context) -> Context:
@@ -164,27 +154,32 @@ def alert_on_run(
     episodes were new to them (an episode already recorded, from an earlier run of the same
     series, is not new), and how many emails went to the outbox. `name` is the data set's name
     for emails (looked up when not given); `result` the run as kept in the result store, for
-    the emails' links to open it."""
+    the emails' links to open it (all emails about the alert, also later ones)."""
     moment = time.time() if now is None else now
     rules = [rule for rule in rule_store(config).rules() if rule.watches(series, dataset, detector)]
     if not rules:
         return 0, 0, 0
-    engine = alert_engine(config, scored, run=(series, dataset), result=result)
+    engine = alert_engine(config, scored, run=(series, dataset))
     reports = episode_reports(scored)
     name = name or dataset_name(config, dataset)
+    opens = None if result is None else _result_fields(result)
     recorded = sum(
-        engine.record(rule, series, dataset, reports, now=moment, dataset_name=name)
+        engine.record(rule, series, dataset, reports, now=moment, dataset_name=name, open_run=opens)
         for rule in rules
     )
     silences = rule_store(config).silences()
     return len(rules), recorded, engine.dispatch(rules, now=moment, silences=silences)
 
 
-def dispatch_due(config: Settings, engine: AlertEngine | None = None) -> int:
-    """Turn every alert that is due into email in the outbox, respecting silences."""
+def dispatch_due(
+    config: Settings, engine: AlertEngine | None = None, *, now: float | None = None
+) -> int:
+    """Turn every alert that is due by `now` (default the clock) into email in the outbox,
+    respecting silences."""
     store = rule_store(config)
     engine = engine or alert_engine(config)
-    return engine.dispatch(store.rules(), now=time.time(), silences=store.silences())
+    moment = time.time() if now is None else now
+    return engine.dispatch(store.rules(), now=moment, silences=store.silences())
 
 
 def smtp_status(config: Settings) -> str:

@@ -11,8 +11,9 @@ from detection.episodes import episode_table
 from detection.synthetic import seasonal_series
 from storage.database import open_database
 from storage.files import FileStore
-from vigil.alerting import alert_engine, alert_on_run, outbox, rule_store
+from vigil.alerting import alert_engine, alert_on_run, dispatch_due, outbox, rule_store
 from vigil.datasets import DatasetStore
+from vigil.results import RunSettings
 from vigil.settings import load_settings
 
 
@@ -51,3 +52,36 @@ def test_a_run_alerts_once_on_its_episodes_naming_the_data_set(tmp_path):
     for report in episode_reports(scored):
         if report.peak.severity >= rule.min_severity:
             assert f"\n    Peak {how_far(report.peak.value, report.peak.expected)} (" in body
+
+
+def test_an_email_sent_later_opens_the_stored_result_of_the_run_that_flagged_it(tmp_path):
+    config = load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
+    frame = seasonal_series(n=2000, spike_at=1200)
+    datasets = DatasetStore(
+        FileStore(config.files_url),
+        open_database(config.database_url),
+        max_bytes=5_000_000,
+        max_rows=200_000,
+    )
+    dataset = datasets.add(frame.to_csv(index=False).encode(), "ops.csv")[0].id
+    rule_store(config).save(
+        Rule("cpu", "cpu", ("ops@example.org",), detector="zscore", daily_budget=1)
+    )
+    first = RunSettings(dataset, "ops.csv", "cpu", "zscore", {"threshold": 4.0}, {})
+    now = 1_800_000_000.0
+    alert_on_run(
+        config, run_detection(frame, "zscore"), "cpu", dataset, "zscore", now=now, result=first
+    )
+    frame.loc[1700, "value"] += 40  # the next run finds one more
+    second = RunSettings(dataset, "ops.csv", "cpu", "zscore", {"threshold": 3.5}, {})
+    scored = run_detection(frame, "zscore")
+    sent = alert_on_run(config, scored, "cpu", dataset, "zscore", now=now + 60, result=second)
+    assert sent[1:] == (1, 0)  # a new episode, over the day's budget of one email: it waits
+
+    assert dispatch_due(config, now=now + 86_400) == 1  # the next day, as the worker does
+
+    later = outbox(config).emails()[0]  # newest first
+    body = later.message().get_body(("plain",)).get_content()
+    opens = next(line for line in body.splitlines() if line.startswith("Open in Vigil: "))
+    assert f"result={second.key}" in opens
+    assert "detector=zscore" in opens
