@@ -229,3 +229,20 @@ def test_the_html_report_shows_times_in_the_zone_picked_and_says_which(result):
     assert "Time (IST, Asia\\u002fKolkata)" in report  # the chart's axis
     assert "<td>2024-02-06 21:30:00</td>" in report  # the burst among the flagged points
     assert "2024-02-06T21:30:00" in report  # drawn at its Kolkata time
+
+
+def test_a_live_chart_in_kolkata_draws_and_extends_its_points_at_kolkata_times():
+    from components.live import extension, live_figure
+    from detection import run_detection
+
+    frame = pd.DataFrame(
+        {"timestamp": pd.date_range("2026-03-03 00:00", periods=120, freq="min"), "value": 1.0}
+    )
+    scored = run_detection(frame, "zscore")
+
+    figure, _most = live_figure(scored, name="cpu", window="1 hour", zone=KOLKATA)
+    more = extension(scored.tail(1), 100, KOLKATA)
+
+    assert figure.layout.xaxis.title.text == "Time (IST, Asia/Kolkata)"
+    assert figure.data[0].x[0] == "2026-03-03T05:30:00.000000"
+    assert more[0]["x"][0] == ["2026-03-03T07:29:00.000000"]
