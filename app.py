@@ -10,7 +10,8 @@ import diskcache
 from dash import ALL, CeleryManager, Dash, DiskcacheManager, Input, Output, State, dcc, html
 
 from components import ids
-from components.layout import NAV_COLLAPSE, NAV_LINK, NAV_TOGGLER, navbar
+from components.layout import NAV_COLLAPSE, NAV_LINK, NAV_TOGGLER, ZONE_PICKER, navbar
+from components.zones import picked_zone, zone_options
 from vigil import auth, tasks, web
 from vigil.live_api import attach_worker
 from vigil.services import dataset_store, settings
@@ -75,6 +76,13 @@ def create_app() -> Dash:
         Output(ids.BROWSER_ZONE, "data"),
         Input(ids.BROWSER_ZONE, "id"),
     )
+    app.callback(Output(ZONE_PICKER, "options"), Input(ids.BROWSER_ZONE, "data"))(zone_options)
+    app.callback(
+        Output(ids.TIME_ZONE, "data"),
+        Output(ZONE_PICKER, "value"),
+        Input(ids.TIME_ZONE, "data"),
+        Input(ZONE_PICKER, "value"),
+    )(keep_zone)
     web.register(app.server)
     auth.register(app.server, app)
     if config.redis_url:
@@ -83,6 +91,16 @@ def create_app() -> Dash:
         dataset_store().add_demo()
     render_shell_once(app)
     return app
+
+
+def keep_zone(stored: str | None, picked: str | None):
+    """The zone picked in the navbar is kept (in the browser's local storage, so it
+    survives a reload); the picker shows the zone kept, UTC when what is kept is not a zone
+    (then UTC is kept instead)."""
+    picker_changed = dash.ctx.triggered_id == ZONE_PICKER
+    zone, shown = picked_zone(stored, picked, picker_changed=picker_changed)
+    keep = zone if zone != stored else dash.no_update
+    return keep, shown if shown != picked else dash.no_update
 
 
 def render_shell_once(app: Dash) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import dash_ag_grid as dag
@@ -12,7 +13,10 @@ from alerts.compose import LIVE
 from alerts.episodes import AlertEpisode
 from alerts.outbox import OutboxEmail
 from alerts.rules import Rule
+from components.zones import wall_time
 from vigil.alerting import RuleActivity
+from vigil.times import UTC as TIME_UTC
+from vigil.times import zone_label
 
 RULE_COLUMNS = [
     {"field": "name", "headerName": "Rule", "minWidth": 150},
@@ -95,13 +99,27 @@ def grid(
     )
 
 
-def rule_state(rule: Rule, now: datetime | None = None) -> str:
+def rule_state(rule: Rule, now: datetime | None = None, zone: str = TIME_UTC) -> str:
     moment = now or datetime.now(UTC)
     if rule.paused:
         return "paused"
     if rule.muted(moment):
-        return f"silenced until {rule.silenced_until[:16].replace('T', ' ')}"
+        return f"silenced until {minute_text(rule.silenced_until, zone)}"
     return "active"
+
+
+def minute_text(moment: object, zone: str = TIME_UTC) -> str:
+    """A stored time (naive UTC, or with a zone) to the minute in `zone`, named:
+    '2023-11-14 23:13 CET'."""
+    return f"{wall_time(moment, zone):%Y-%m-%d %H:%M} {zone_label(zone, moment)}"
+
+
+def episode_in_zone(episode: AlertEpisode, zone: str = TIME_UTC) -> AlertEpisode:
+    """`episode` with its times as the clock in `zone` reads them (to word it for the page;
+    emails keep UTC)."""
+    peak = replace(episode.peak, timestamp=wall_time(episode.peak.timestamp, zone))
+    start, end = wall_time(episode.start, zone), wall_time(episode.end, zone)
+    return replace(episode, start=start, end=end, peak=peak)
 
 
 def matching_text(series: Sequence[str]) -> str:
@@ -119,10 +137,11 @@ def rule_rows(
     *,
     detectors: Mapping[str, str] | None = None,
     datasets: Mapping[str, str] | None = None,
+    zone: str = TIME_UTC,
 ) -> list[dict]:
     """One row per rule: what it watches (series, detector, data set, direction), what it
-    matches now, when it last fired and the points it recorded. `detectors` and `datasets`
-    name detectors, models and data sets by their ids."""
+    matches now, when it last fired (in `zone`) and the points it recorded. `detectors` and
+    `datasets` name detectors, models and data sets by their ids."""
     activity, detectors, datasets = activity or {}, detectors or {}, datasets or {}
     rows = []
     for rule in rules:
@@ -145,21 +164,23 @@ def rule_rows(
                 "matching": matching_text(done.series),
                 "last_fired": "never"
                 if fired is None
-                else f"{datetime.fromtimestamp(fired, UTC):%Y-%m-%d %H:%M} UTC",
+                else minute_text(datetime.fromtimestamp(fired, UTC), zone),
                 "points": done.points,
                 "min_severity": rule.min_severity,
                 "recipients": ", ".join(rule.recipients),
-                "state": rule_state(rule),
+                "state": rule_state(rule, zone=zone),
             }
         )
     return rows
 
 
-def outbox_rows(emails: Sequence[OutboxEmail]) -> list[dict]:
+def outbox_rows(emails: Sequence[OutboxEmail], zone: str = TIME_UTC) -> list[dict]:
+    """One row per email in the outbox, when it was queued in `zone`."""
     return [
         {
             "id": str(email.id),
-            "created": email.created.replace("T", " ")[:19],
+            "created": f"{wall_time(email.created, zone):%Y-%m-%d %H:%M:%S} "
+            + zone_label(zone, email.created),
             "subject": email.subject,
             "recipients": ", ".join(email.recipients),
             "status": email.status,
@@ -180,21 +201,23 @@ def emailed(email_id: object, status: object) -> str:
     return f"email {int(email_id)}, {status}" if isinstance(status, str) else f"email {email_id}"
 
 
-def history_rows(history: pd.DataFrame, rules: Sequence[Rule]) -> list[dict]:
-    """One row per recorded episode: when (its span, or 'still going on'), where, its peak and
-    reason, the rule, and the email that announced it."""
+def history_rows(history: pd.DataFrame, rules: Sequence[Rule], zone: str = TIME_UTC) -> list[dict]:
+    """One row per recorded episode: when (its span, or 'still going on', in `zone` and
+    named), where, its peak and reason, the rule, and the email that announced it."""
     names = {rule.id: rule.name for rule in rules}
     rows = []
     for row in history.to_dict("records"):
-        episode = AlertEpisode.from_row(row)
+        stored = AlertEpisode.from_row(row)
+        episode = episode_in_zone(stored, zone)
+        label = zone_label(zone, stored.start)
         rows.append(
             {
                 "id": str(row["id"]),
                 "rule_id": int(row["rule_id"]),
-                "when": episode.when_text,
+                "when": f"{episode.when_text} {label}",
                 "extent": episode.extent_text,
-                "span": episode.span_text,
-                "start": str(episode.start),
+                "span": f"{episode.when_text} {label} ({episode.extent_text})",
+                "start": str(stored.start),
                 "rule": names.get(row["rule_id"], f"rule {row['rule_id']} (deleted)"),
                 "series": row["series"],
                 "dataset": where_from(row["dataset"], row["dataset_name"]),

@@ -13,7 +13,9 @@ from plotly_resampler import FigureResampler
 from plotly_resampler.aggregation import EveryNthPoint, NoGapHandler
 from tsdownsample import MinMaxLTTBDownsampler
 
+from components.zones import axis_title, wall_time, wall_times
 from detection.explain import number
+from vigil.times import UTC, zone_label
 
 VALUE_COLOUR = "#1f4e79"
 BAND_COLOUR = "rgba(31, 78, 121, 0.14)"
@@ -49,6 +51,7 @@ def scored_figure(
     title: str = "",
     min_severity: float = 0.0,
     marks: pd.DataFrame | None = None,
+    zone: str = UTC,
 ) -> FigureResampler:
     """The value line, its expected band, anomaly markers coloured by severity (their hover
     says the severity, the expected value and why), the points people marked (`marks`: a
@@ -56,6 +59,10 @@ def scored_figure(
     when empty, so trace numbers stay put), and a severity strip below. A series
     that is never negative (counts, durations) has its band and expected line drawn no
     lower than 0. Long series are downsampled; zooming fetches detail.
+
+    Times are drawn, hovered and titled in `zone` (the x values are zone-aware, so a zoomed
+    range, which plotly sends back as wall-clock times, is read in `zone` when the figure
+    resamples).
     """
     base = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.78, 0.22]
@@ -66,7 +73,7 @@ def scored_figure(
         show_mean_aggregation_size=False,
         resampled_trace_prefix_suffix=("", ""),
     )
-    x = scored["timestamp"]
+    x = wall_times(scored["timestamp"], zone)
     scored = _floored_at_zero(scored)
     if scored["upper"].notna().any():
         for edge, fill in (("lower", None), ("upper", "tonexty")):
@@ -122,14 +129,14 @@ def scored_figure(
             ),
             hovertemplate="%{hovertext}<extra>anomaly</extra>",
         ),
-        hf_x=flagged["timestamp"],
+        hf_x=wall_times(flagged["timestamp"], zone),
         hf_y=flagged["value"],
-        hf_hovertext=anomaly_hover(flagged),
+        hf_hovertext=anomaly_hover(flagged, zone),
         row=1,
         col=1,
         max_n_samples=5000,
     )
-    for trace in mark_traces(marks):
+    for trace in mark_traces(marks, zone):
         fig.add_trace(trace, row=1, col=1)
     fig.add_trace(
         go.Scatter(
@@ -147,6 +154,9 @@ def scored_figure(
         gap_handler=NoGapHandler(),  # a filled area with holes draws stray polygons
     )
     fig.update_yaxes(title_text="severity", range=[0, 1.02], row=2, col=1)
+    if len(scored):
+        first, last = scored["timestamp"].iloc[[0, -1]]
+        fig.update_xaxes(title_text=axis_title(zone, first, last), row=2, col=1)
     fig.update_layout(
         template="plotly_white",
         title=dict(text=title, x=0.01, font_size=15),
@@ -154,14 +164,14 @@ def scored_figure(
         margin=dict(l=60, r=20, t=50, b=40),
         hovermode="closest",
         legend=dict(orientation="h", y=1.04, x=1, xanchor="right"),
-        uirevision=title,
+        uirevision=f"{title} {zone}",  # a new zone draws new x values: the old zoom is off
     )
     return fig
 
 
-def mark_traces(marks: pd.DataFrame | None) -> list[go.Scatter]:
+def mark_traces(marks: pd.DataFrame | None, zone: str = UTC) -> list[go.Scatter]:
     """A marker on each point marked "not an anomaly" and on each marked "anomaly", at the
-    value the point had when it was marked."""
+    value the point had when it was marked (at its time in `zone`)."""
     if marks is None:
         marks = pd.DataFrame({"timestamp": [], "verdict": [], "value": []})
     styles = {
@@ -173,7 +183,7 @@ def mark_traces(marks: pd.DataFrame | None) -> list[go.Scatter]:
         chosen = marks[marks["verdict"] == verdict]
         traces.append(
             go.Scatter(
-                x=pd.to_datetime(chosen["timestamp"]),
+                x=wall_times(chosen["timestamp"], zone),
                 y=chosen["value"].astype(float),
                 name=name,
                 mode="markers",
@@ -195,12 +205,15 @@ def _floored_at_zero(scored: pd.DataFrame) -> pd.DataFrame:
     return scored.assign(**{edge: scored[edge].clip(lower=0.0) for edge in edges})
 
 
-def anomaly_hover(flagged: pd.DataFrame) -> list[str]:
-    """The hover text of each flagged point: its time, value, expected value, severity and
-    the reason it was flagged (escaped, and cut short on a few lines)."""
+def anomaly_hover(flagged: pd.DataFrame, zone: str = UTC) -> list[str]:
+    """The hover text of each flagged point: its time (in `zone`, named after it), value,
+    expected value, severity and the reason it was flagged (escaped, and cut short on a few
+    lines)."""
     texts = []
-    for row in flagged.itertuples(index=False):
-        lines = [f"{pd.Timestamp(row.timestamp):%Y-%m-%d %H:%M:%S}", f"value {number(row.value)}"]
+    shown = wall_times(flagged["timestamp"], zone)
+    for row, at in zip(flagged.itertuples(index=False), shown, strict=True):
+        when = f"{at:%Y-%m-%d %H:%M:%S} {zone_label(zone, at)}"
+        lines = [when, f"value {number(row.value)}"]
         if row.expected == row.expected:  # not NaN
             lines.append(f"expected {number(row.expected)}")
         if row.severity == row.severity:
@@ -218,11 +231,14 @@ def shade_spans(
     spans: list[tuple],
     *,
     learning: tuple[object, object] | None = None,
+    zone: str = UTC,
 ) -> go.Figure:
     """Light bands behind the traces, across every row of `fig`: one per (start, end) span
     (an anomaly episode; a single point draws as a thin line), and with `learning` as (first,
     until) a grey band labelled "learning" over the points a detector did not judge. All
-    shapes are set at once: adding hundreds one by one is slow."""
+    shapes are set at once: adding hundreds one by one is slow. The spans are stored times,
+    drawn at their time in `zone` (the zone the figure's traces were drawn in)."""
+    spans = [(wall_time(start, zone), wall_time(end, zone)) for start, end in spans]
     shapes = [
         dict(
             type="rect",
@@ -239,7 +255,7 @@ def shade_spans(
         for start, end in spans
     ]
     if learning is not None:
-        first, until = learning
+        first, until = (wall_time(at, zone) for at in learning)
         shapes.insert(
             0,
             dict(

@@ -16,8 +16,10 @@ import pandas as pd
 
 from alerts.episodes import duration, when
 from components.layout import paged_grid_options
+from components.zones import time_text, wall_time
 from detection.explain import number
 from detection.quality import plural
+from vigil.times import UTC, zone_label
 
 #: The chart shades at most this many spans; closer episodes are merged until they fit.
 MAX_SHADED = 150
@@ -44,10 +46,11 @@ def severity_text(severity: float) -> str:
     return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
-def span_text(start: object, end: object, *, still_open: bool = False) -> str:
+def span_text(start: object, end: object, *, still_open: bool = False, zone: str = UTC) -> str:
     """'2024-03-12 09:30 → 10:15' (the end's date only when it differs), '2024-03-12 09:30'
-    for one point; an episode open at the end of the data ends '→ end of data'."""
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    for one point; an episode open at the end of the data ends '→ end of data'. The stored
+    times are written as the clock in `zone` reads them."""
+    start, end = wall_time(start, zone), wall_time(end, zone)
     if still_open:
         return f"{when(start)} → end of data"
     if start == end:
@@ -66,10 +69,11 @@ def count_words(episodes: int, points: int) -> tuple[str, str]:
     return plural(episodes, "anomaly episode"), plural(points, "flagged point")
 
 
-def episode_rows(table: pd.DataFrame) -> list[dict]:
+def episode_rows(table: pd.DataFrame, zone: str = UTC) -> list[dict]:
     """Rows for the episodes grid from `detection.episodes.episode_table`, most severe first
     (peak severity, then peak score: it orders episodes whose severities are equal, both 1
-    once they saturate); `order` ranks them that way (higher is more severe)."""
+    once they saturate); `order` ranks them that way (higher is more severe). `start` and
+    `end` stay stored UTC times (to sort by); the words shown are in `zone`."""
     if table.empty:
         return []
     ids = table["episode"].astype("int64").to_numpy()
@@ -94,11 +98,11 @@ def episode_rows(table: pd.DataFrame) -> list[dict]:
                 "episode": int(ids[position]),
                 "start": start.isoformat(sep=" "),
                 "end": end.isoformat(sep=" "),
-                "span": span_text(start, end, still_open=bool(row["open"])),
+                "span": span_text(start, end, still_open=bool(row["open"]), zone=zone),
                 "duration_s": (end - start).total_seconds(),
                 "duration": _duration_cell(start, end, int(row["points"])),
-                "peak_time": when(row["peak_time"]),
-                "peak_short": _short_time(pd.Timestamp(row["peak_time"]), start),
+                "peak_time": time_text(row["peak_time"], zone),
+                "peak_short": _short_time(row["peak_time"], start, zone),
                 "order": int(order[position]),
                 "severity": _finite(peak),
                 "severity_text": severity_text(peak),
@@ -128,8 +132,10 @@ def _duration_cell(start: pd.Timestamp, end: pd.Timestamp, points: int) -> str:
     return f"{duration(end - start)}, {points:,} points"
 
 
-def _short_time(moment: pd.Timestamp, start: pd.Timestamp) -> str:
-    """The peak's time of day when it falls on the episode's first day, else date and time."""
+def _short_time(moment: object, start: object, zone: str) -> str:
+    """The peak's time of day when it falls on the episode's first day (in `zone`), else
+    date and time."""
+    moment, start = wall_time(moment, zone), wall_time(start, zone)
     text = when(moment)
     return text[len("2024-03-12 ") :] if moment.date() == start.date() else text
 
@@ -245,9 +251,10 @@ def learning_period(scored: pd.DataFrame, warmup_rows: int = 0) -> Learning | No
     return Learning(rows, until, end - pd.Timestamp(times.iloc[0]), len(scored))
 
 
-def learning_words(learning: Learning | None) -> str:
-    """'Learning: the first 300 points (3 days 3 h, until 2024-03-07 03:00) are not judged,
-    so nothing before then is flagged.'; '' when there is no learning period."""
+def learning_words(learning: Learning | None, zone: str = UTC) -> str:
+    """'Learning: the first 300 points (3 days 3 h, until 2024-03-07 03:00 UTC) are not
+    judged, so nothing before then is flagged.' (the time in `zone`, named); '' when there is
+    no learning period."""
     if learning is None:
         return ""
     if learning.everything:
@@ -258,7 +265,8 @@ def learning_words(learning: Learning | None) -> str:
     points = "point" if learning.rows == 1 else f"{learning.rows:,} points"
     return (
         f"Learning: the first {points} ({duration(learning.spent)}, until "
-        f"{when(learning.until)}) are not judged, so nothing before then is flagged."
+        f"{time_text(learning.until, zone)} {zone_label(zone, learning.until)}) are not "
+        "judged, so nothing before then is flagged."
     )
 
 

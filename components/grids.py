@@ -7,7 +7,9 @@ import pandas as pd
 
 from components.episodes import severity_text
 from components.layout import paged_grid_options
+from components.zones import wall_times
 from detection.explain import number
+from vigil.times import UTC
 
 
 def _cell(value: object) -> object:
@@ -42,7 +44,15 @@ def preview_grid(frame: pd.DataFrame, component_id: str) -> dag.AgGrid:
 POINTS_PER_PAGE = 15
 
 ANOMALY_COLUMNS = [
-    {"field": "timestamp", "headerName": "Time", "minWidth": 170, "sort": None},
+    {
+        # sorted by the stored time, shown (and filtered) as the clock in the chosen zone reads it
+        "field": "timestamp",
+        "headerName": "Time",
+        "minWidth": 170,
+        "sort": None,
+        "valueFormatter": {"function": "params.data.time"},
+        "filterValueGetter": {"function": "params.data.time"},
+    },
     {"field": "episode", "headerName": "Episode", "maxWidth": 110},
     {"field": "value", "headerName": "Value", "maxWidth": 120},
     {"field": "expected", "headerName": "Expected", "maxWidth": 120},
@@ -64,14 +74,18 @@ ANOMALY_COLUMNS = [
 ]
 
 
-def anomaly_rows(flagged: pd.DataFrame) -> list[dict]:
-    """Rows for the flagged points grid: readable numbers, time as ISO text, the episode the
-    point belongs to, and its severity both as a number (to sort and filter) and as text with
-    enough decimals to tell severities near 1 apart."""
+def anomaly_rows(flagged: pd.DataFrame, zone: str = UTC) -> list[dict]:
+    """Rows for the flagged points grid: readable numbers, the stored time as ISO text
+    (`timestamp`, naive UTC: what a clicked row looks up) and as the clock in `zone` reads it
+    (`time`, what the grid shows), the episode the point belongs to, and its severity both as
+    a number (to sort and filter) and as text with enough decimals to tell severities near 1
+    apart."""
     episodes = flagged.get("episode", pd.Series(pd.NA, index=flagged.index, dtype="Int64"))
+    shown = wall_times(flagged["timestamp"], zone)
     return [
         {
             "timestamp": row.timestamp.isoformat(sep=" "),
+            "time": at.tz_localize(None).isoformat(sep=" "),
             "episode": None if pd.isna(episode) else int(episode),
             "value": number(row.value),
             "expected": "" if row.expected != row.expected else number(row.expected),
@@ -79,7 +93,7 @@ def anomaly_rows(flagged: pd.DataFrame) -> list[dict]:
             "severity_text": severity_text(row.severity),
             "explanation": row.explanation,
         }
-        for row, episode in zip(flagged.itertuples(index=False), episodes, strict=True)
+        for row, episode, at in zip(flagged.itertuples(index=False), episodes, shown, strict=True)
     ]
 
 

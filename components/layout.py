@@ -9,12 +9,15 @@ from dash import dcc, html
 NAV_TOGGLER = "app-nav-toggler"
 NAV_COLLAPSE = "app-nav-collapse"
 NAV_LINK = "app-nav-link"
+#: The navbar's time zone picker (its choice is kept in `ids.TIME_ZONE`).
+ZONE_PICKER = "app-zone-picker"
 
 
 def navbar(pages: list[dict], account: tuple[str, str, str] | None = None) -> dbc.Navbar:
     """The top bar: a link per page; with `account` (name, role, form token), who is signed
-    in and a button to sign out. Under 768 px wide the links fold behind a toggler, so the bar
-    is one line on a phone."""
+    in and a button to sign out; between them, the time zone the pages show times in. Under
+    768 px wide the links and the zone fold behind a toggler, so the bar is one line on a
+    phone."""
     links = [
         dbc.NavItem(
             dbc.NavLink(
@@ -26,7 +29,7 @@ def navbar(pages: list[dict], account: tuple[str, str, str] | None = None) -> db
         )
         for page in pages
     ]
-    right = html.Span("anomaly detection for time series", className="navbar-text ms-md-auto small")
+    right = html.Span("anomaly detection for time series", className="navbar-text small")
     if account is not None:
         name, role, token = account
         right = html.Form(
@@ -40,7 +43,7 @@ def navbar(pages: list[dict], account: tuple[str, str, str] | None = None) -> db
             ],
             action="/logout",
             method="POST",
-            className="ms-md-auto d-flex align-items-center",
+            className="d-flex align-items-center",
             id="app-sign-out",
         )
     return dbc.Navbar(
@@ -49,7 +52,7 @@ def navbar(pages: list[dict], account: tuple[str, str, str] | None = None) -> db
                 dbc.NavbarBrand([html.Span("◉", className="vigil-logo"), " Vigil"], href="/"),
                 dbc.NavbarToggler(id=NAV_TOGGLER, n_clicks=0),
                 dbc.Collapse(
-                    [dbc.Nav(links, navbar=True, className="ms-md-3"), right],
+                    [dbc.Nav(links, navbar=True, className="ms-md-3"), zone_picker(), right],
                     id=NAV_COLLAPSE,
                     is_open=False,
                     navbar=True,
@@ -61,6 +64,27 @@ def navbar(pages: list[dict], account: tuple[str, str, str] | None = None) -> db
         dark=True,
         expand="md",
         className="mb-3",
+    )
+
+
+def zone_picker() -> html.Div:
+    """'Times: UTC': a searchable list of time zones (the shell fills in its choices and
+    keeps what is picked)."""
+    return html.Div(
+        [
+            html.Label("Times:", htmlFor=ZONE_PICKER, className="navbar-text small me-2"),
+            dcc.Dropdown(
+                id=ZONE_PICKER,
+                options=[{"label": "UTC", "value": "UTC"}],
+                value="UTC",
+                clearable=False,
+                searchable=True,
+                placeholder="Search a time zone",
+                className="vigil-zone-picker",
+            ),
+        ],
+        className="d-flex align-items-center ms-md-auto me-md-3 my-2 my-md-0",
+        title="The time zone every time on these pages is shown in",
     )
 
 

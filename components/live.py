@@ -11,9 +11,11 @@ from dash import html
 from tsdownsample import MinMaxLTTBDownsampler
 
 from components.charts import BAND_COLOUR, VALUE_COLOUR
+from components.zones import axis_title, wall_time, wall_times
 from detection.explain import number
 from detection.quality import plural
 from live.status import LearningLeft, step_of
+from vigil.times import UTC, zone_label
 
 #: Window choices of the charts: label -> length.
 WINDOWS = {
@@ -48,15 +50,19 @@ def series_card(
     explanation: str,
     selected: bool,
     learning: LearningLeft | None = None,
+    zone: str = UTC,
 ) -> html.Div:
     """A card: the series' name, status and last value; then what a person should know first:
     the anomaly going on, how many anomaly episodes the last hour had, or how long the series
     has yet to learn; then when its last point came and what scores it. `row` is a row of
-    `LiveStore.summary()` (with `detector_label`); text is set as text, never as markup."""
+    `LiveStore.summary()` (with `detector_label`); text is set as text, never as markup.
+    Times are written in `zone`, named."""
     last = row.get("last")
     value = row.get("last_value")
     shown = "no value" if value is None or pd.isna(value) else f"{value:,.6g}"
-    when = "no point yet" if last is None or pd.isna(last) else f"last at {last:%Y-%m-%d %H:%M:%S}"
+    when = "no point yet"
+    if last is not None and not pd.isna(last):
+        when = f"last at {wall_time(last, zone):%Y-%m-%d %H:%M:%S} {zone_label(zone, last)}"
     classes = "card h-100 vigil-live-card shadow-sm"
     if status == "stale":
         classes += " vigil-stale"
@@ -77,7 +83,7 @@ def series_card(
                     className="d-flex justify-content-between align-items-center",
                 ),
                 html.Div(shown, className="fs-3 my-1 vigil-live-value"),
-                *_news(row, learning, stopped=status == "stale"),
+                *_news(row, learning, stopped=status == "stale", zone=zone),
                 html.Div(f"{when} · {row.get('detector_label', '')}", className="small text-muted"),
             ],
             id={"type": CARD_TYPE, "index": row["name"]},
@@ -89,14 +95,16 @@ def series_card(
     )
 
 
-def _news(row: dict, learning: LearningLeft | None, *, stopped: bool) -> list[html.Div]:
+def _news(
+    row: dict, learning: LearningLeft | None, *, stopped: bool, zone: str = UTC
+) -> list[html.Div]:
     """The card's lines about anomalies and learning, most pressing first."""
     lines = []
     episodes = int(row.get("recent_episodes") or 0)
     if row.get("open") and not _missing(row.get("open_since")):
         lines.append(
             html.Div(
-                open_episode_text(row, stopped=stopped),
+                open_episode_text(row, stopped=stopped, zone=zone),
                 className="small text-danger fw-semibold vigil-live-open",
                 title=row.get("open_peak_explanation") or "",
             )
@@ -137,18 +145,19 @@ def _news(row: dict, learning: LearningLeft | None, *, stopped: bool) -> list[ht
     return lines
 
 
-def open_episode_text(row: dict, *, stopped: bool = False) -> str:
-    """'Anomaly going on since 10:42 · peak 184.3 at 10:43 (expected 121.0)': the open episode
-    of a summary row (`stopped`: its points stopped coming, so whether it goes on is not
-    known). Times have seconds for a series with points under a minute apart, and a date
-    when not on the day of the series' latest point."""
-    since, peak = pd.Timestamp(row["open_since"]), pd.Timestamp(row["open_peak_time"])
+def open_episode_text(row: dict, *, stopped: bool = False, zone: str = UTC) -> str:
+    """'Anomaly going on since 10:42 UTC · peak 184.3 at 10:43 (expected 121.0)': the open
+    episode of a summary row (`stopped`: its points stopped coming, so whether it goes on is
+    not known). Times are the clock in `zone` (named once), with seconds for a series with
+    points under a minute apart, and a date when not on the day of the series' latest point."""
+    since, peak = wall_time(row["open_since"], zone), wall_time(row["open_peak_time"], zone)
     last = row.get("last")
-    day = None if _missing(last) else pd.Timestamp(last).normalize()
+    day = None if _missing(last) else wall_time(last, zone).normalize()
     step = step_of(row)
     seconds = step is not None and step < pd.Timedelta(minutes=1)
     start = "Anomaly when its points stopped, since" if stopped else "Anomaly going on since"
-    text = f"{start} {_clock(since, day, seconds)} · peak "
+    label = zone_label(zone, row["open_since"])
+    text = f"{start} {_clock(since, day, seconds)} {label} · peak "
     text += f"{number(float(row['open_peak_value']))} at {_clock(peak, day, seconds)}"
     expected = row.get("open_peak_expected")
     if not _missing(expected):
@@ -190,9 +199,9 @@ def _missing(value: object) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
-def _columns(scored: pd.DataFrame) -> dict[str, list]:
-    """x, y and hover text per trace, one entry per row."""
-    x = scored["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").tolist()
+def _columns(scored: pd.DataFrame, zone: str = UTC) -> dict[str, list]:
+    """x (the clock in `zone`), y and hover text per trace, one entry per row."""
+    x = wall_times(scored["timestamp"], zone).dt.strftime("%Y-%m-%dT%H:%M:%S.%f").tolist()
     flagged = scored["is_anomaly"].to_numpy(dtype=bool)
     values = scored["value"].to_numpy(dtype=float)
     severity = scored["severity"].to_numpy(dtype=float)
@@ -220,8 +229,11 @@ def _json_floats(values: np.ndarray) -> list:
     return [None if np.isnan(v) else round(float(v), 6) for v in values]
 
 
-def live_figure(scored: pd.DataFrame, *, name: str, window: str) -> tuple[go.Figure, int]:
-    """The chart of a series over a window, and the most points it keeps as it grows."""
+def live_figure(
+    scored: pd.DataFrame, *, name: str, window: str, zone: str = UTC
+) -> tuple[go.Figure, int]:
+    """The chart of a series over a window, its times in `zone` (its axis says so), and the
+    most points it keeps as it grows."""
     shown = scored
     if len(scored) > CHART_POINTS:
         keep = MinMaxLTTBDownsampler().downsample(
@@ -229,7 +241,7 @@ def live_figure(scored: pd.DataFrame, *, name: str, window: str) -> tuple[go.Fig
         )
         keep = np.union1d(keep, np.flatnonzero(scored["is_anomaly"].to_numpy()))
         shown = scored.iloc[keep]
-    columns = _columns(shown)
+    columns = _columns(shown, zone)
     fig = go.Figure()
     styles = {
         "lower": dict(mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"),
@@ -272,11 +284,14 @@ def live_figure(scored: pd.DataFrame, *, name: str, window: str) -> tuple[go.Fig
         template="plotly_white",
         title=dict(text=title),
         height=330,
-        margin=dict(l=55, r=15, t=45, b=35),
+        margin=dict(l=55, r=15, t=45, b=50),
         legend=dict(orientation="h", y=1.1, x=1, xanchor="right"),
         hovermode="closest",
-        uirevision=f"{name}/{window}",
+        uirevision=f"{name}/{window}/{zone}",
     )
+    if len(scored):
+        first, last = scored["timestamp"].iloc[[0, -1]]
+        fig.update_xaxes(title_text=axis_title(zone, first, last), title_font_size=12)
     if shown is not scored:
         return fig, max(CHART_POINTS, len(shown))
     return fig, window_points(scored, window)
@@ -293,7 +308,7 @@ def window_points(points: pd.DataFrame, window: str) -> int:
     return int(min(max(WINDOWS[window] / step, len(points)), CHART_POINTS))
 
 
-def extension(scored: pd.DataFrame, most: int) -> list:
-    """`extendData` for a live chart: every trace gets the new rows, the oldest beyond
-    `most` fall away."""
-    return [_columns(scored), list(range(len(TRACES))), most]
+def extension(scored: pd.DataFrame, most: int, zone: str = UTC) -> list:
+    """`extendData` for a live chart drawn in `zone`: every trace gets the new rows, the
+    oldest beyond `most` fall away."""
+    return [_columns(scored, zone), list(range(len(TRACES))), most]

@@ -9,8 +9,6 @@ and the report says so under the chart.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,7 +17,9 @@ from tsdownsample import MinMaxLTTBDownsampler
 
 from components.episodes import count_words
 from components.grids import anomaly_rows
+from components.zones import zone_words
 from detection import DETECTORS
+from vigil.times import UTC, in_zone, zone_label
 
 #: The most points of each line a report draws.
 REPORT_POINTS = 20_000
@@ -45,6 +45,7 @@ details { margin-top: 1.5rem; } summary { cursor: pointer; font-weight: 600; }
 <h1>Vigil report: {{ series }} in {{ dataset }}</h1>
 <p class="summary">{{ counted }} in {{ rows }} points{% if span %} ({{ span }}){% endif %},
 found by {{ detector }}.</p>
+<p class="muted" id="zone">Times are in {{ zone }}.</p>
 {% if episodes %}<p>The most severe: {{ episodes[0].span }}, {{ episodes[0].explanation }}</p>
 {% endif %}
 {% if learning %}<p class="muted">{{ learning }}</p>{% endif %}
@@ -62,9 +63,9 @@ found by {{ detector }}.</p>
 <td>{{ row.value_text }}</td><td>{{ row.explanation }}</td></tr>
 {% else %}<tr><td colspan="6">No anomalies at this severity.</td></tr>{% endfor %}</tbody></table>
 <details id="flagged-points"><summary>All {{ anomalies | length }} flagged points</summary>
-<table><thead><tr><th>Time</th><th>Episode</th><th>Value</th><th>Expected</th><th>Severity</th>
-<th>Why</th></tr></thead>
-<tbody>{% for row in anomalies %}<tr><td>{{ row.timestamp }}</td><td>{{ row.episode }}</td>
+<table><thead><tr><th>Time ({{ zone_short }})</th><th>Episode</th><th>Value</th><th>Expected</th>
+<th>Severity</th><th>Why</th></tr></thead>
+<tbody>{% for row in anomalies %}<tr><td>{{ row.time }}</td><td>{{ row.episode }}</td>
 <td>{{ row.value }}</td><td>{{ row.expected }}</td><td>{{ row.severity_text }}</td>
 <td>{{ row.explanation }}</td></tr>
 {% else %}<tr><td colspan="6">No anomalies at this severity.</td></tr>{% endfor %}</tbody></table>
@@ -129,13 +130,19 @@ def html_report(
     episodes: list[dict] | None = None,
     learning: str = "",
     span: str = "",
+    zone: str = UTC,
+    first: object = None,
+    last: object = None,
 ) -> str:
     """One HTML file with plotly.js inlined, so it opens anywhere without a network: a summary
     of what was found (and the most severe episode), the chart (see `report_figure`), the
     EPISODES_SHOWN most severe `episodes` (rows of `components.episodes.episode_rows`, most
     severe first), every flagged point and the run's settings folded; `learning` says which
-    first points were not judged, `span` the time the series covers."""
-    anomalies = anomaly_rows(flagged)
+    first points were not judged, `span` the time the series covers. Times are in `zone`
+    (the figure, the episodes and `span` must be made in it too), named after the series'
+    `first` and `last` times."""
+    anomalies = anomaly_rows(flagged, zone)
+    made = in_zone(pd.Timestamp.now(tz="UTC"), zone)
     episodes = episodes or []
     badge, points = count_words(len(episodes), len(anomalies))
     static, drawn = report_figure(figure)
@@ -158,5 +165,7 @@ def html_report(
         learning=learning,
         chart=chart,
         drawn=drawn,
-        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        created=f"{made:%Y-%m-%d %H:%M} {zone_label(zone, made)}",
+        zone=zone_words(zone, first, last),
+        zone_short=zone if zone == UTC else zone_words(zone, first, last).split(",")[0],
     )

@@ -12,6 +12,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from alerts.compose import LIVE
 from alerts.rules import DIRECTIONS, Rule
+from components import ids
 from components.alerts import (
     DIRECTION_LABELS,
     HISTORY_COLUMNS,
@@ -22,6 +23,7 @@ from components.alerts import (
     outbox_rows,
     rule_rows,
 )
+from components.zones import shown_zone
 from detection import DETECTORS
 from vigil.alerting import (
     alert_engine,
@@ -349,9 +351,11 @@ def layout(**_query: str) -> html.Div:
     Input(REFRESH, "data"),
     Input(TICK, "n_intervals"),
     Input(OUTBOX_FILTER, "value"),
+    Input(ids.TIME_ZONE, "data"),
 )
-def show(_refresh, _tick, status: str):
-    """Everything the page lists, read fresh."""
+def show(_refresh, _tick, status: str, zone: str | None = None):
+    """Everything the page lists, read fresh; times in the zone picked in the navbar."""
+    zone = shown_zone(zone)
     config = load_settings()
     box = outbox(config)
     counts = box.counts()
@@ -368,9 +372,9 @@ def show(_refresh, _tick, status: str):
     return (
         smtp_status(config),
         badges,
-        rule_rows(rules, activity, detectors=_detectors(), datasets=names),
-        outbox_rows(emails),
-        history_rows(history, rules),
+        rule_rows(rules, activity, detectors=_detectors(), datasets=names, zone=zone),
+        outbox_rows(emails, zone),
+        history_rows(history, rules, zone),
     )
 
 

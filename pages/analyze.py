@@ -38,6 +38,7 @@ from components.forms import (
 from components.grids import anomaly_grid, anomaly_rows
 from components.layout import error_alert
 from components.report import html_report
+from components.zones import shown_zone, stored_time, wall_time, zone_words
 from detection import DETECTORS, make_detector
 from detection.episodes import episode_table, with_episodes
 from detection.errors import DataError, VigilError
@@ -47,11 +48,11 @@ from detection.models import apply_model
 from detection.quality import plural
 from detection.scored import flagged_points
 from vigil.auth import control_for, requires
-from vigil.export import to_csv_bytes, to_parquet_bytes
+from vigil.export import to_csv_bytes, to_parquet_bytes, zoned_for_csv, zoned_for_parquet
 from vigil.models import train_on_dataset
 from vigil.results import RunSettings
 from vigil.services import dataset_store, feedback_store, model_store, result_store
-from vigil.times import utc_time
+from vigil.times import UTC, utc_time, zone_label
 
 log = logging.getLogger(__name__)
 dash.register_page(__name__, path="/analyze", name="Analyze", title="Vigil · Analyze", order=1)
@@ -520,14 +521,14 @@ def _episodes(scored: pd.DataFrame, min_severity: float | None) -> pd.DataFrame:
     return table[table["peak_severity"].fillna(1.0) >= (min_severity or 0.0)]
 
 
-def _figure(key: str, min_severity: float):
-    return _cached_figure(key, min_severity, _marks_version(key))
+def _figure(key: str, min_severity: float, zone: str = UTC):
+    return _cached_figure(key, min_severity, zone, _marks_version(key))
 
 
 @lru_cache(maxsize=8)
-def _cached_figure(key: str, min_severity: float, _marks: str):
-    """The resampling figure of a result, its episodes and learning period shaded; kept so
-    zooms can ask it for detail."""
+def _cached_figure(key: str, min_severity: float, zone: str, _marks: str):
+    """The resampling figure of a result, its times in `zone`, its episodes and learning
+    period shaded; kept so zooms (sent back in `zone`) can ask it for detail."""
     scored, run, marks = _load(key)
     figure = scored_figure(
         scored,
@@ -535,6 +536,7 @@ def _cached_figure(key: str, min_severity: float, _marks: str):
         + (" · saved model" if "model" in run["params"] else ""),
         min_severity=min_severity,
         marks=marks,
+        zone=zone,
     )
     if scored.empty:
         return figure
@@ -544,6 +546,7 @@ def _cached_figure(key: str, min_severity: float, _marks: str):
         figure,
         shaded_spans(_episodes(scored, min_severity), first=first, last=last),
         learning=None if learning is None else (first, learning.until or last),
+        zone=zone,
     )
 
 
@@ -554,10 +557,14 @@ def _cached_figure(key: str, min_severity: float, _marks: str):
     Input(RESULT, "data"),
     Input(MIN_SEVERITY, "value"),
     Input(MARKS_CHANGED, "data"),
+    Input(ids.TIME_ZONE, "data"),
 )
-def show_result(key: str | None, min_severity: float, _marked: dict | None = None):
+def show_result(
+    key: str | None, min_severity: float, _marked: dict | None = None, zone: str | None = None
+):
     """Chart, flagged points grid and a summary of a result: its episodes and points, and
-    its learning period."""
+    its learning period; times in the zone picked in the navbar."""
+    zone = shown_zone(zone)
     if not key:
         if not dataset_store().list():
             return (
@@ -571,11 +578,11 @@ def show_result(key: str | None, min_severity: float, _marked: dict | None = Non
     except VigilError as error:
         return empty_figure(str(error)), [], None
     flagged = flagged_points(scored, min_severity or 0.0)
-    figure = _figure(key, float(min_severity or 0.0))
+    figure = _figure(key, float(min_severity or 0.0), zone)
     episodes = _episodes(scored, min_severity)
     badge, points = count_words(len(episodes), len(flagged))
     period = learning_period(scored, run.get("warmup_rows", 0))
-    learning = learning_words(period)
+    learning = learning_words(period, zone)
     colour = "danger" if len(episodes) else "success"
     if not len(episodes) and period is not None and period.everything:
         badge, colour = "Still learning", "secondary"  # not "no anomalies": nothing was judged
@@ -597,7 +604,7 @@ def show_result(key: str | None, min_severity: float, _marked: dict | None = Non
     )
     if _only_marks_changed():
         figure = _marks_patch(figure)  # the chart keeps its zoom
-    return figure, anomaly_rows(flagged), summary
+    return figure, anomaly_rows(flagged, zone), summary
 
 
 def _only_marks_changed() -> bool:
@@ -628,29 +635,37 @@ def _marks_patch(figure) -> Patch:
     Input(RESULT, "data"),
     Input(MIN_SEVERITY, "value"),
     Input(MARKS_CHANGED, "data"),
+    Input(ids.TIME_ZONE, "data"),
 )
-def show_episodes(key: str | None, min_severity: float, _marked: dict | None = None):
-    """The episodes table, most severe first, with a line that says what it holds (or
-    plainly that there is nothing in it, and why); the points grid shows every point again."""
+def show_episodes(
+    key: str | None, min_severity: float, _marked: dict | None = None, zone: str | None = None
+):
+    """The episodes table, most severe first, with a line that says what it holds and the
+    zone its times are in (or plainly that there is nothing in it, and why); the points grid
+    shows every point again."""
+    zone = shown_zone(zone)
     if not key:
-        return [], None, _all_points_title(), "d-none"
+        return [], None, _all_points_title(zone), "d-none"
     try:
         scored, run, _ = _load(key)
     except VigilError:  # show_result says what went wrong
-        return [], None, _all_points_title(), "d-none"
+        return [], None, _all_points_title(zone), "d-none"
     episodes = _episodes(scored, min_severity)
-    rows = episode_rows(episodes)
-    return rows, _episodes_note(scored, run, len(episodes)), _all_points_title(), "d-none"
+    rows = episode_rows(episodes, zone)
+    note = _episodes_note(scored, run, len(episodes), zone)
+    return rows, note, _all_points_title(zone, scored), "d-none"
 
 
-def _episodes_note(scored: pd.DataFrame, run: dict, shown: int) -> str:
+def _episodes_note(scored: pd.DataFrame, run: dict, shown: int, zone: str = UTC) -> str:
     if shown:
+        times = zone_words(zone, *_ends(scored))
         return (
-            "Most severe first. Click an episode to see its points below and zoom the chart to it."
+            f"Most severe first; times in {times}. Click an episode to see its points below "
+            "and zoom the chart to it."
         )
     learning = learning_period(scored, run.get("warmup_rows", 0))
     if learning is not None and learning.everything:
-        return learning_words(learning)
+        return learning_words(learning, zone)
     hidden = int(scored["episode"].nunique())
     if hidden:
         return (
@@ -661,8 +676,14 @@ def _episodes_note(scored: pd.DataFrame, run: dict, shown: int) -> str:
     return f"No anomalies: no point of {run['series']} reached the detector's threshold{after}."
 
 
-def _all_points_title() -> str:
-    return "Flagged points, most severe first"
+def _all_points_title(zone: str = UTC, scored: pd.DataFrame | None = None) -> str:
+    ends = () if scored is None else _ends(scored)
+    return f"Flagged points, most severe first (times in {zone_words(zone, *ends)})"
+
+
+def _ends(scored: pd.DataFrame) -> tuple:
+    """The first and last time of a result (none when it is empty)."""
+    return () if scored.empty else tuple(scored["timestamp"].iloc[[0, -1]])
 
 
 @callback(
@@ -673,11 +694,15 @@ def _all_points_title() -> str:
     Input(EPISODES, "cellClicked"),
     State(RESULT, "data"),
     State(MIN_SEVERITY, "value"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
-def choose_episode(clicked: dict | None, key: str | None, min_severity: float):
+def choose_episode(
+    clicked: dict | None, key: str | None, min_severity: float, zone: str | None = None
+):
     """Show the points of the episode clicked in the episodes table, and zoom the chart to
     it (with some points either side)."""
+    zone = shown_zone(zone)
     row_id = (clicked or {}).get("rowId")
     if row_id is None or not key or not str(row_id).isdigit():
         return no_update, no_update, no_update, no_update
@@ -689,9 +714,10 @@ def choose_episode(clicked: dict | None, key: str | None, min_severity: float):
     if points.empty:
         return no_update, no_update, no_update, no_update
     start, end = points["timestamp"].iloc[0], points["timestamp"].iloc[-1]
-    title = f"The {plural(len(points), 'flagged point')} of the episode {span_text(start, end)}"
-    rows = anomaly_rows(points.sort_values("severity", ascending=False, kind="stable"))
-    return rows, title, "", _zoomed(key, min_severity, start, end)
+    span = f"{span_text(start, end, zone=zone)} {zone_label(zone, start)}"
+    title = f"The {plural(len(points), 'flagged point')} of the episode {span}"
+    rows = anomaly_rows(points.sort_values("severity", ascending=False, kind="stable"), zone)
+    return rows, title, "", _zoomed(key, min_severity, start, end, zone)
 
 
 @callback(
@@ -701,17 +727,20 @@ def choose_episode(clicked: dict | None, key: str | None, min_severity: float):
     Input(SHOW_ALL, "n_clicks"),
     State(RESULT, "data"),
     State(MIN_SEVERITY, "value"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
-def show_all_points(_clicks, key: str | None, min_severity: float):
+def show_all_points(_clicks, key: str | None, min_severity: float, zone: str | None = None):
     """Every flagged point again, after the points of one episode were shown."""
+    zone = shown_zone(zone)
     if not key:
         return no_update, no_update, no_update
     try:
         scored, _run, _ = _load(key)
     except VigilError as error:
         return no_update, error_text(error), no_update
-    return anomaly_rows(flagged_points(scored, min_severity or 0.0)), _all_points_title(), "d-none"
+    rows = anomaly_rows(flagged_points(scored, min_severity or 0.0), zone)
+    return rows, _all_points_title(zone, scored), "d-none"
 
 
 def error_text(error: VigilError) -> html.Span:
@@ -724,13 +753,18 @@ def error_text(error: VigilError) -> html.Span:
     Input(GRAPH, "relayoutData"),
     State(RESULT, "data"),
     State(MIN_SEVERITY, "value"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
-def resample_on_zoom(relayout: dict | None, key: str | None, min_severity: float):
-    """Send the detail of the zoomed range (plotly-resampler)."""
+def resample_on_zoom(
+    relayout: dict | None, key: str | None, min_severity: float, zone: str | None = None
+):
+    """Send the detail of the zoomed range (plotly-resampler). The range comes as the
+    chart's wall-clock times in the chosen zone, which the figure drawn in that zone reads."""
     if not key or not relayout:
         return no_update
-    return _figure(key, float(min_severity or 0.0)).construct_update_data_patch(relayout)
+    figure = _figure(key, float(min_severity or 0.0), shown_zone(zone))
+    return figure.construct_update_data_patch(relayout)
 
 
 @callback(
@@ -739,38 +773,50 @@ def resample_on_zoom(relayout: dict | None, key: str | None, min_severity: float
     State(GRID, "virtualRowData"),
     State(RESULT, "data"),
     State(MIN_SEVERITY, "value"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
 def centre_on_row(
-    clicked: dict | None, shown: list[dict] | None, key: str | None, min_severity: float
+    clicked: dict | None,
+    shown: list[dict] | None,
+    key: str | None,
+    min_severity: float,
+    zone: str | None = None,
 ):
     """Zoom the chart around the anomaly clicked in the grid (rows as sorted on screen)."""
     index = (clicked or {}).get("rowIndex")
     if index is None or not shown or index >= len(shown) or not key:
         return no_update
-    return _centred(key, min_severity, pd.Timestamp(shown[index]["timestamp"]))
+    at = pd.Timestamp(shown[index]["timestamp"])  # the stored time, not the one shown
+    return _centred(key, min_severity, at, shown_zone(zone))
 
 
-def _centred(key: str, min_severity: float | None, at: pd.Timestamp) -> Patch:
-    """A patch that zooms the chart (with resampled detail) around the time `at`."""
-    return _zoomed(key, min_severity, at, at)
+def _centred(key: str, min_severity: float | None, at: pd.Timestamp, zone: str = UTC) -> Patch:
+    """A patch that zooms the chart (with resampled detail) around the stored time `at`."""
+    return _zoomed(key, min_severity, at, at, zone)
 
 
-def _zoomed(key: str, min_severity: float | None, start: pd.Timestamp, end: pd.Timestamp) -> Patch:
-    """A patch that zooms the chart (with resampled detail) to the times from `start` to
-    `end`, with CENTRE_POINTS points either side."""
+def _zoomed(
+    key: str,
+    min_severity: float | None,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    zone: str = UTC,
+) -> Patch:
+    """A patch that zooms the chart drawn in `zone` (with resampled detail) to the stored
+    times from `start` to `end`, with CENTRE_POINTS points either side."""
     scored, _run, _ = _load(key)
     times = scored["timestamp"]
     low = times.iloc[max(0, int(times.searchsorted(start)) - CENTRE_POINTS)]
     high = times.iloc[min(len(scored) - 1, int(times.searchsorted(end)) + CENTRE_POINTS)]
+    ends = [str(wall_time(t, zone)) for t in (low, high)]  # as the chart's axis reads
     # The two rows share one x axis (xaxis matches xaxis2): move both.
-    relayout = {
-        f"xaxis{n}.range[{i}]": str(t) for n in ("", "2") for i, t in enumerate((low, high))
-    }
-    update = _figure(key, float(min_severity or 0.0)).construct_update_data_patch(relayout)
+    relayout = {f"xaxis{n}.range[{i}]": t for n in ("", "2") for i, t in enumerate(ends)}
+    figure = _figure(key, float(min_severity or 0.0), zone)
+    update = figure.construct_update_data_patch(relayout)
     patch = update if isinstance(update, Patch) else Patch()
     for axis in ("xaxis", "xaxis2"):
-        patch["layout"][axis]["range"] = [str(low), str(high)]
+        patch["layout"][axis]["range"] = ends
         patch["layout"][axis]["autorange"] = False
     return patch
 
@@ -783,10 +829,12 @@ def _zoomed(key: str, min_severity: float | None, start: pd.Timestamp, end: pd.T
     State(RESULT, "data"),
     State(MIN_SEVERITY, "value"),
     State(CENTRED, "data"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
-def centre_on_link(_summary, query: dict | None, key: str | None, min_severity, centred):
-    """A link with `at=` (as in alert emails) opens the chart around that time, once."""
+def centre_on_link(_summary, query: dict | None, key: str | None, min_severity, centred, zone=None):
+    """A link with `at=` (as in alert emails: ISO 8601, UTC unless it says otherwise) opens
+    the chart around that time, once."""
     at = (query or {}).get("at")
     if not at or not key or centred == key:
         return no_update, no_update
@@ -794,7 +842,7 @@ def centre_on_link(_summary, query: dict | None, key: str | None, min_severity, 
         moment = utc_time(at)
     except ValueError:
         return no_update, key
-    return _centred(key, min_severity, moment), key
+    return _centred(key, min_severity, moment, shown_zone(zone)), key
 
 
 @callback(
@@ -804,22 +852,26 @@ def centre_on_link(_summary, query: dict | None, key: str | None, min_severity, 
     Input(DOWNLOAD_REPORT, "n_clicks"),
     State(RESULT, "data"),
     State(MIN_SEVERITY, "value"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
-def download(_csv, _parquet, _report, key: str | None, min_severity: float):
-    """The scored frame as CSV or Parquet, or a self-contained HTML report."""
+def download(_csv, _parquet, _report, key: str | None, min_severity: float, zone=None):
+    """The scored frame as CSV or Parquet, or a self-contained HTML report; times in the
+    zone picked in the navbar, each saying its offset (see `vigil.export`)."""
     if not key:
         return no_update
+    zone = shown_zone(zone)
     scored, run, _ = _load(key)
     stem = _file_stem(run)
     trigger = dash.ctx.triggered_id
     if trigger == DOWNLOAD_CSV:
-        return dcc.send_bytes(to_csv_bytes(scored), f"{stem}.csv")
+        return dcc.send_bytes(to_csv_bytes(zoned_for_csv(scored, zone)), f"{stem}.csv")
     if trigger == DOWNLOAD_PARQUET:
-        return dcc.send_bytes(to_parquet_bytes(scored), f"{stem}.parquet")
+        return dcc.send_bytes(to_parquet_bytes(zoned_for_parquet(scored, zone)), f"{stem}.parquet")
     flagged = flagged_points(scored, min_severity or 0.0)
-    figure = _figure(key, float(min_severity or 0.0))
-    episodes = episode_rows(_episodes(scored, min_severity))
+    figure = _figure(key, float(min_severity or 0.0), zone)
+    episodes = episode_rows(_episodes(scored, min_severity), zone)
+    first, last = _ends(scored) or (None, None)
     report = html_report(
         figure,
         flagged,
@@ -827,8 +879,11 @@ def download(_csv, _parquet, _report, key: str | None, min_severity: float):
         rows=len(scored),
         min_severity=min_severity or 0.0,
         episodes=episodes,
-        learning=learning_words(learning_period(scored, run.get("warmup_rows", 0))),
-        span="" if scored.empty else span_text(*scored["timestamp"].iloc[[0, -1]]),
+        learning=learning_words(learning_period(scored, run.get("warmup_rows", 0)), zone),
+        span="" if scored.empty else span_text(first, last, zone=zone),
+        zone=zone,
+        first=first,
+        last=last,
     )
     return dcc.send_string(report, f"{stem}.html")
 
@@ -837,15 +892,17 @@ def download(_csv, _parquet, _report, key: str | None, min_severity: float):
     Output(f"{DOWNLOAD_EPISODES}-file", "data"),
     Input(DOWNLOAD_EPISODES, "n_clicks"),
     State(RESULT, "data"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
-def download_episodes(_clicks, key: str | None):
+def download_episodes(_clicks, key: str | None, zone: str | None = None):
     """Every episode of the result as CSV, one row each (the table `vigil detect
-    --episodes` writes)."""
+    --episodes` writes), its times in the zone picked in the navbar with their offset."""
     if not key:
         return no_update
     scored, run, _ = _load(key)
-    return dcc.send_bytes(to_csv_bytes(episode_table(scored)), f"{_file_stem(run)}-episodes.csv")
+    table = zoned_for_csv(episode_table(scored), shown_zone(zone))
+    return dcc.send_bytes(to_csv_bytes(table), f"{_file_stem(run)}-episodes.csv")
 
 
 def _file_stem(run: dict) -> str:
@@ -928,10 +985,13 @@ def download_model(_clicks, model_id: str | None):
     Input(GRAPH, "clickData"),
     State(GRID, "virtualRowData"),
     State(RESULT, "data"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
-def select_point(clicked, chart_click, shown, key):
-    """The point to mark: a clicked grid row, or a clicked point on the chart."""
+def select_point(clicked, chart_click, shown, key, zone=None):
+    """The point to mark: a clicked grid row, or a clicked point on the chart (its x is the
+    time as the chart shows it, in the chosen zone)."""
+    zone = shown_zone(zone)
     if not key:
         return no_update, no_update
     if dash.ctx.triggered_id == GRID:
@@ -943,12 +1003,16 @@ def select_point(clicked, chart_click, shown, key):
         points = (chart_click or {}).get("points") or []
         if not points or "x" not in points[0]:
             return no_update, no_update
-        at = pd.Timestamp(points[0]["x"])
+        at = stored_time(points[0]["x"], zone)
     scored, _run = result_store().load(key)
     position = min(int(scored["timestamp"].searchsorted(at)), len(scored) - 1)
     row = scored.iloc[position]
     chosen = {"timestamp": str(row["timestamp"]), "value": float(row["value"])}
-    words = f"Selected {row['timestamp']:%Y-%m-%d %H:%M:%S}: {number(row['value'])}"
+    stamp = row["timestamp"]
+    words = (
+        f"Selected {wall_time(stamp, zone):%Y-%m-%d %H:%M:%S} {zone_label(zone, stamp)}: "
+        f"{number(row['value'])}"
+    )
     return chosen, html.Span(words, id="analyze-selected-point")
 
 

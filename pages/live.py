@@ -10,6 +10,7 @@ import flask
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
+from components import ids
 from components.charts import empty_figure
 from components.forms import chosen_params, param_form
 from components.live import (
@@ -21,6 +22,7 @@ from components.live import (
     series_card,
     window_points,
 )
+from components.zones import shown_zone
 from detection import DETECTORS
 from detection.errors import VigilError
 from detection.params import coerce_params
@@ -28,7 +30,7 @@ from live.status import STATUSES, learning_left, status_of
 from vigil.auth import control_for, requires
 from vigil.live import live_store, stale_after
 from vigil.services import model_store, settings
-from vigil.times import utc_time
+from vigil.times import in_zone, utc_time, zone_label
 
 dash.register_page(__name__, path="/live", name="Live", title="Vigil · Live", order=4)
 
@@ -166,12 +168,14 @@ def _settings_panel() -> dbc.Card:
     Output(CHARTED, "data"),
     Input(TICK, "n_intervals"),
     Input(SHOWN, "data"),
+    Input(ids.TIME_ZONE, "data"),
     State(CHARTED, "data"),
 )
-def show_cards(_tick, shown, charted):
+def show_cards(_tick, shown, zone, charted):
     """Every series' card, and which series have charts: those chosen by clicking cards, or
     at first the series with anomaly episodes in the last hour, then the others, FIRST_CHARTS
-    of them."""
+    of them. Times are in the zone picked in the navbar."""
+    zone = shown_zone(zone)
     config = settings()
     summary = live_store(config).summary(count_points=False)
     if summary.empty:
@@ -191,10 +195,15 @@ def show_cards(_tick, shown, charted):
             f"model {row['model'][:8]}" if row["model"] else DETECTORS[row["detector"]].label
         )
         card = series_card(
-            record, status, STATUSES[status], row["name"] in shown, learning_left(row)
+            record, status, STATUSES[status], row["name"] in shown, learning_left(row), zone
         )
         cards.append(html.Div(card))
-    return cards, f"updated {time.strftime('%H:%M:%S')}", no_update if shown == charted else shown
+    updated = in_zone(pd.Timestamp(now, unit="s"), zone)
+    return (
+        cards,
+        f"updated {updated:%H:%M:%S} {zone_label(zone, updated)}",
+        no_update if shown == charted else shown,
+    )
 
 
 @callback(
@@ -279,9 +288,12 @@ def _no_series() -> html.Div:
     Output(CHARTS, "children"),
     Input(CHARTED, "data"),
     Input(WINDOW, "value"),
+    Input(ids.TIME_ZONE, "data"),
 )
-def draw_charts(shown, window):
-    """A full chart per shown series over the window; later points are appended."""
+def draw_charts(shown, window, zone=None):
+    """A full chart per shown series over the window, its times in the zone picked in the
+    navbar; later points are appended (their stored times kept in LAST, in UTC)."""
+    zone = shown_zone(zone)
     if not shown:
         return []
     store = live_store(settings())
@@ -295,7 +307,7 @@ def draw_charts(shown, window):
             since = end - WINDOWS[window]
             points = store.scores(name, since=since)
             scored = _scored_prefix(points)
-            figure, most = live_figure(scored, name=name, window=window)
+            figure, most = live_figure(scored, name=name, window=window, zone=zone)
             if scored.empty:  # nothing scored yet: the chart takes points from the window on
                 most, last = window_points(points, window), since.isoformat()
             else:
@@ -329,13 +341,15 @@ def _scored_prefix(frame: pd.DataFrame) -> pd.DataFrame:
     Input(CHART_TICK, "n_intervals"),
     State({"type": LAST, "index": ALL}, "data"),
     State({"type": LAST, "index": ALL}, "id"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
-def extend_charts(_tick, lasts, ids):
-    """Append each chart's newly scored points (no redraw)."""
+def extend_charts(_tick, lasts, charts, zone=None):
+    """Append each chart's newly scored points (no redraw), in the zone it was drawn in."""
+    zone = shown_zone(zone)
     store = live_store(settings())
     extended, kept = [], []
-    for last, component in zip(lasts, ids, strict=True):
+    for last, component in zip(lasts, charts, strict=True):
         name = component["index"]
         since = None if not last or not last.get("last") else pd.Timestamp(last["last"])
         new = _scored_prefix(store.scores(name, since=since, limit=20_000))
@@ -343,7 +357,7 @@ def extend_charts(_tick, lasts, ids):
             extended.append(no_update)
             kept.append(no_update)
             continue
-        extended.append(extension(new, last["most"]))
+        extended.append(extension(new, last["most"], zone))
         kept.append({"last": new["timestamp"].iloc[-1].isoformat(), "most": last["most"]})
     return extended, kept
 

@@ -1,10 +1,17 @@
-"""Scored frames as files: CSV safe to open in a spreadsheet, and Parquet."""
+"""Scored frames as files: CSV safe to open in a spreadsheet, and Parquet.
+
+Frames hold naive UTC times. The CLI writes them as they are; the app writes them in the zone
+the reader picked and says so in every value (`zoned_for_csv`, `zoned_for_parquet`), so a
+file read back anywhere names the same instants.
+"""
 
 from __future__ import annotations
 
 import io
 
 import pandas as pd
+
+from vigil.times import UTC, local_times
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,3 +43,42 @@ def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     plain.to_parquet(buffer, index=False)
     return buffer.getvalue()
+
+
+def _time_columns(frame: pd.DataFrame) -> list[str]:
+    return [name for name in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[name])]
+
+
+def iso_in_zone(stamps: pd.Series, zone: str = UTC) -> pd.Series:
+    """Stored times as ISO 8601 text in `zone` with its offset, to the second:
+    '2024-02-01T01:00:00+01:00'; in UTC, '2024-02-01T00:00:00Z'. Missing times stay missing."""
+    shown = local_times(stamps, zone)
+    clock = shown.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if zone == UTC:
+        return clock.where(shown.isna(), clock + "Z")
+    offset = shown.dt.strftime("%z")
+    return clock.where(shown.isna(), clock + offset.str[:3] + ":" + offset.str[3:])
+
+
+def zoned_for_csv(frame: pd.DataFrame, zone: str = UTC) -> pd.DataFrame:
+    """`frame` with each time column as ISO 8601 text with `zone`'s offset (see
+    `iso_in_zone`), and after a `timestamp` column a `timestamp_utc` column with the same
+    instants in UTC ('...Z'). A column whose offset changes (a zone's clocks change in the
+    file's span) is one pandas reads back as text: `timestamp_utc` reads back as one
+    datetime column whatever the zone (`pd.read_csv(path, parse_dates=["timestamp_utc"])`)."""
+    shown = frame.copy(deep=False)
+    for name in _time_columns(frame):
+        shown[name] = iso_in_zone(frame[name], zone)
+    if "timestamp" in _time_columns(frame):
+        where = shown.columns.get_loc("timestamp") + 1
+        shown.insert(where, "timestamp_utc", iso_in_zone(frame["timestamp"], UTC))
+    return shown
+
+
+def zoned_for_parquet(frame: pd.DataFrame, zone: str = UTC) -> pd.DataFrame:
+    """`frame` with each time column zone-aware in `zone`: Parquet keeps the instants and the
+    zone's name, and pandas reads them back in that zone."""
+    shown = frame.copy(deep=False)
+    for name in _time_columns(frame):
+        shown[name] = local_times(frame[name], zone)
+    return shown

@@ -48,9 +48,9 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
     *_, history = show(None, None, "all")
     row = next(r for r in history if r["series"] == "cpu_7")
     assert row["rule"] == "page rule"
-    assert row["span"] == "2024-01-02 03:04 to 03:19 (15 min, 6 points)"
+    assert row["span"] == "2024-01-02 03:04 to 03:19 UTC (15 min, 6 points)"
     assert row["dataset"] == "ops.csv"
-    assert (row["when"], row["extent"]) == ("2024-01-02 03:04 to 03:19", "15 min, 6 points")
+    assert (row["when"], row["extent"]) == ("2024-01-02 03:04 to 03:19 UTC", "15 min, 6 points")
     assert row["peak"] == "9 (expected 1) at 03:06"
     assert row["emailed"] == "waiting"
     assert row["explanation"] == "<b>high</b>"  # the grid shows text, it does not render it
@@ -169,3 +169,24 @@ def _components(component):
     for child in children if isinstance(children, list | tuple) else [children]:
         if child is not None and not isinstance(child, str | int | float):
             yield from _components(child)
+
+
+def test_the_history_and_rules_show_times_in_the_zone_picked(dash_app):
+    from pages.alerts import show
+
+    config = load_settings()
+    rule = rule_store(config).save(Rule("kolkata rule", "disk_*", ("ops@example.org",)))
+    peak = AlertPoint(pd.Timestamp("2024-01-02 18:36"), 9.0, 1.0, 0.99, "high")
+    start, end = pd.Timestamp("2024-01-02 18:34"), pd.Timestamp("2024-01-02 18:49")
+    episode = EpisodeReport(start, end, 6, peak, onset=True, open=False)
+    alert_engine(config).record(rule, "disk_1", "live", [episode], now=1_700_000_000.0)
+
+    _smtp, _counts, rules, _outbox, history = show(None, None, "all", "Asia/Kolkata")
+
+    row = next(r for r in history if r["series"] == "disk_1")
+    # 18:34 UTC is 00:04 the next day in Kolkata (+05:30)
+    assert row["when"] == "2024-01-03 00:04 to 00:19 IST"
+    assert row["peak"] == "9 (expected 1) at 00:06"
+    assert row["start"] == "2024-01-02 18:34:00"  # the stored time, what the page looks up
+    fired = next(r for r in rules if r["name"] == "kolkata rule")["last_fired"]
+    assert fired == "2023-11-15 03:43 IST"  # 22:13 UTC

@@ -34,7 +34,7 @@ def test_hovering_a_flagged_point_says_its_severity_expected_value_and_why(dash_
     anomalies = trace(figure, "anomaly")
     hover = next(text for text in anomalies.hovertext if "value 40<" in text)
     assert "%{hovertext}" in anomalies.hovertemplate
-    assert hover.startswith("2024-05-17 16:00:00<br>value 40<br>expected 1<br>")
+    assert hover.startswith("2024-05-17 16:00:00 UTC<br>value 40<br>expected 1<br>")
     assert f"severity {burst['severity']:.2f}" in hover
     assert burst["explanation"][:30] in hover.replace("<br>", " ")
 

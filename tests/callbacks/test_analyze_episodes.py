@@ -90,9 +90,7 @@ def test_the_summary_says_which_first_points_the_detector_learns_from(dataset):
 
     text = str(summary)
     assert f"Learning: the first {learning:,} points (" in text
-    assert f"until {until:%Y-%m-%d %H:%M}) are not judged, so nothing before then is flagged" in (
-        text
-    )
+    assert f"until {until:%Y-%m-%d %H:%M} UTC) are not judged, so nothing before then is" in text
     assert not scored["is_anomaly"].iloc[:learning].any()
 
 
@@ -119,7 +117,7 @@ def test_the_episodes_table_has_one_row_per_episode_most_severe_first(dataset):
     rows, note, title, show_all = show_episodes(key, 0.0)
 
     assert len(rows) == len(table) > 1
-    assert "Most severe first. Click an episode" in note
+    assert "Most severe first; times in UTC. Click an episode" in note
     assert title.startswith("Flagged points")
     assert show_all == "d-none"
     assert [row["order"] for row in rows] == list(range(len(rows), 0, -1))
@@ -173,7 +171,7 @@ def test_choosing_an_episode_shows_its_points_and_zooms_the_chart_to_it(dataset)
 
     assert len(points) == chosen["points"]
     assert {point["episode"] for point in points} == {chosen["episode"]}
-    assert title == f"The {chosen['points']} flagged points of the episode {chosen['span']}"
+    assert title == f"The {chosen['points']} flagged points of the episode {chosen['span']} UTC"
     assert show_all == ""  # the way back to every point is shown
     ranges = [
         op["params"]["value"]
@@ -291,7 +289,7 @@ def test_the_learning_period_in_words():
     scored = pd.DataFrame({"timestamp": times, "value": 1.0, "severity": severity})
 
     assert learning_words(learning_period(scored)) == (
-        "Learning: the first 300 points (3 days 3 h, until 2024-01-04 03:00) are not judged, "
+        "Learning: the first 300 points (3 days 3 h, until 2024-01-04 03:00 UTC) are not judged, "
         "so nothing before then is flagged."
     )
     assert learning_words(learning_period(scored.iloc[:200])) == (

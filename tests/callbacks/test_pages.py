@@ -91,7 +91,7 @@ def test_the_analyze_page_scores_the_chosen_series(demo_id):
     figure, rows, summary = show_result(key, 0.0)
     anomalies = next(trace for trace in figure.data if trace.name == "anomaly")
     flagged_times = pd.to_datetime(anomalies.x)
-    assert pd.Timestamp("2024-03-12 09:30") in flagged_times
+    assert pd.Timestamp("2024-03-12 09:30", tz="UTC") in flagged_times  # drawn in UTC
     assert rows[0]["severity"] >= rows[-1]["severity"]
     assert any(row["timestamp"].startswith("2024-03-12 09:30") for row in rows)
     assert "anomaly episodes" in str(summary)

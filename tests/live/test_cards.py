@@ -123,14 +123,14 @@ def open_row(**values) -> pd.Series:
 def test_an_open_episode_shows_as_going_on_with_its_peak():
     text = card(open_row())
 
-    assert "Anomaly going on since 01:42 · peak 184.3 at 01:43 (expected 121.0)" in text
+    assert "Anomaly going on since 01:42 UTC · peak 184.3 at 01:43 (expected 121.0)" in text
     assert "1 more anomaly episode in the last hour" in text
 
 
 def test_an_open_episode_of_a_series_of_seconds_shows_seconds_and_another_day_its_date():
     text = card(open_row(step_seconds=1.0, last=pd.Timestamp("2026-03-04 00:00:05")))
 
-    assert "since 03 Mar 01:42:10 · peak 184.3 at 03 Mar 01:43:30" in text
+    assert "since 03 Mar 01:42:10 UTC · peak 184.3 at 03 Mar 01:43:30" in text
 
 
 def test_an_open_episode_of_a_series_whose_points_stopped_is_not_said_to_go_on():
@@ -174,3 +174,24 @@ def test_the_empty_live_page_shows_how_to_send_points_to_this_server(dash_app):
     assert "http://vigil.example:9123/api/v1/series/cpu/points" in text
     assert "vigil tokens add NAME" in text
     assert "Admin page" in text
+
+
+def test_a_card_in_kolkata_says_its_times_there_and_names_the_zone():
+    row = open_row()
+    text = text_of(series_card(row.to_dict(), "anomaly", "", False, None, "Asia/Kolkata"))
+
+    # 01:42 UTC is 07:12 in Kolkata (+05:30)
+    assert "Anomaly going on since 07:12 IST · peak 184.3 at 07:13 (expected 121.0)" in text
+    assert "last at 2026-03-03 07:29:00 IST" in text
+
+
+def test_an_open_episode_seen_from_another_zone_gets_its_date_from_that_zone():
+    # 23:30 UTC on 2 March is 00:30 on 3 March in Berlin, the day of the last point there
+    row = open_row(last=pd.Timestamp("2026-03-02 23:45")).copy()
+    row["open_since"], row["open_peak_time"] = (
+        pd.Timestamp("2026-03-02 23:30"),
+        pd.Timestamp("2026-03-02 23:31"),
+    )
+    text = text_of(series_card(row.to_dict(), "anomaly", "", False, None, "Europe/Berlin"))
+
+    assert "since 00:30 CET · peak 184.3 at 00:31" in text
