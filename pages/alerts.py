@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from alerts.compose import LIVE
@@ -38,6 +39,7 @@ from vigil.alerting import (
 from vigil.auth import control_for, requires
 from vigil.services import dataset_store, model_store
 from vigil.settings import load_settings
+from vigil.times import in_zone, zone_label
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Vigil · Alerts", order=3)
 
@@ -433,12 +435,13 @@ def edit_rule(selected: list[dict] | None, _new):
     [State(FORM[key], "value") for key in FORM],
     State(SILENCE_HOURS, "value"),
     State(EDITING, "data"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
 @requires("admin")
-def change_rule(_save, _pause, _silence, _delete, *values_and_id):
+def change_rule(_save, _pause, _silence, _delete, *values_id_and_zone):
     """Save, pause or resume, silence or delete the rule being edited."""
-    *values, hours, rule_id = values_and_id
+    *values, hours, rule_id, zone = values_id_and_zone
     store = rule_store(load_settings())
     trigger = dash.ctx.triggered_id
     try:
@@ -461,7 +464,7 @@ def change_rule(_save, _pause, _silence, _delete, *values_and_id):
             )
         until = datetime.now(UTC) + timedelta(hours=float(hours or 1))
         store.save(replace(rule, silenced_until=until.isoformat(timespec="minutes")))
-        words = f"Silenced '{rule.name}' until {until:%Y-%m-%d %H:%M} UTC."
+        words = f"Silenced '{rule.name}' until {_until_text(until, zone)}."
         return _ok(words), time.time(), rule_id
     except (ValueError, KeyError) as error:
         message = str(error) if isinstance(error, ValueError) else "That rule is gone."
@@ -548,15 +551,25 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
     Input(SILENCE_SERIES, "n_clicks"),
     State(HISTORY, "selectedRows"),
     State(SERIES_HOURS, "value"),
+    State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
 @requires("admin")
-def silence_series(_clicks, selected: list[dict] | None, hours: str | None = "1"):
+def silence_series(
+    _clicks, selected: list[dict] | None, hours: str | None = "1", zone: str | None = None
+):
     """Mute one series of one rule for a while; the rule keeps alerting on its other series."""
     if not selected:
         return html.Span("Select an episode first.", className="text-muted"), no_update
     row = selected[0]
     until = datetime.now(UTC) + timedelta(hours=float(hours or 1))
     rule_store(load_settings()).silence(row["rule_id"], row["series"], until)
-    words = f"Silenced {row['series']} for '{row['rule']}' until {until:%Y-%m-%d %H:%M} UTC."
+    words = f"Silenced {row['series']} for '{row['rule']}' until {_until_text(until, zone)}."
     return html.Span(words, className="text-success", id="alerts-silenced"), time.time()
+
+
+def _until_text(until: datetime, zone: str | None) -> str:
+    """When a silence ends, to the minute, in the zone picked in the navbar, naming it."""
+    shown = shown_zone(zone)
+    at = pd.Timestamp(until)
+    return f"{in_zone(at, shown):%Y-%m-%d %H:%M} {zone_label(shown, at)}"

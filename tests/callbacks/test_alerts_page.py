@@ -31,7 +31,7 @@ def save_rule(name: str, pattern: str, **fields):
         "daily_budget": 20,
     } | fields
     context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "alerts-rule-save.n_clicks"}]))
-    status, _, _ = change_rule(1, None, None, None, *(form[key] for key in FORM), "1", None)
+    status, _, _ = change_rule(1, None, None, None, *(form[key] for key in FORM), "1", None, "UTC")
     return status
 
 
@@ -55,10 +55,12 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
     assert row["emailed"] == "waiting"
     assert row["explanation"] == "<b>high</b>"  # the grid shows text, it does not render it
 
-    status, _ = silence_series(1, [row], "24")
+    status, _ = silence_series(1, [row], "24", "Asia/Kolkata")
     assert "Silenced cpu_7 for 'page rule'" in str(status)
     until = rule_store(config).silences()[(rule.id, "cpu_7")]
     assert pd.Timedelta(hours=23) < until - pd.Timestamp.now(tz="UTC") <= pd.Timedelta(hours=24)
+    in_kolkata = pd.Timestamp(until).tz_convert("Asia/Kolkata")
+    assert f"until {in_kolkata:%Y-%m-%d %H:%M} IST" in str(status)  # the zone picked
 
     form = {
         "name": "x",
