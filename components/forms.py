@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from detection.errors import ParameterError
 from detection.params import Param
+from vigil.times import UTC, zone_names
 
 PARAM_TYPE = "analyze-param"
 INVALID = "vigil-param-invalid"
@@ -135,6 +136,22 @@ def choice_dropdown(
         clearable=clearable,
         placeholder=placeholder,
     )
+
+
+def zone_options(current: str | None = None, browser_zone: str | None = None) -> list[dict]:
+    """Every time zone to choose from: UTC first, then the browser's own zone (said so), then
+    the one chosen before if it is neither, then all the others in order."""
+    names = zone_names()
+    first = [UTC]
+    if browser_zone in names and browser_zone != UTC:
+        first.append(browser_zone)
+    if current in names and current not in first:
+        first.append(current)
+    options = [
+        {"label": f"{name} (this browser)" if name == browser_zone else name, "value": name}
+        for name in first
+    ]
+    return options + [{"label": name, "value": name} for name in names if name not in first]
 
 
 def chosen_params(detector: str, values: list, ids: list[dict]) -> dict[str, object]:
