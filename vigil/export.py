@@ -23,7 +23,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return (
         neutralise_formulas(frame)
-        .to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S")
+        .to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
         .encode("utf-8")
     )
 
