@@ -96,7 +96,8 @@ def _merge(row: Mapping, report: EpisodeReport, min_severity: float) -> dict:
 
 class AlertEngine:
     """Alert state in the database beside the rules; emails go to `outbox`, in the same
-    database, in the same transaction as the state that says they were sent."""
+    database, in the same transaction as the state that says they were sent. Every time in
+    an email is written in `zone` (an IANA name), named."""
 
     def __init__(
         self,
@@ -108,6 +109,7 @@ class AlertEngine:
         context: Context | None = None,
         mark_link: MarkLink | None = None,
         open_link: OpenLink | None = None,
+        zone: str = "UTC",
     ) -> None:
         if outbox.database.url != database.url:
             raise ValueError("alert state and the outbox must share a database")
@@ -118,6 +120,7 @@ class AlertEngine:
         self.sender = sender
         self.public_url = public_url
         self.context = context
+        self.zone = zone
 
     def record(
         self,
@@ -364,6 +367,7 @@ class AlertEngine:
                 else lambda point: self.mark_link(dataset, series, point),
                 thread=self._thread(connection, rule, series, opened),
                 open_url=self._open_url(dataset, series, listed),
+                zone=self.zone,
             )
             email_id = self.outbox.add(message, now=now, connection=connection)
             connection.execute(
@@ -448,6 +452,7 @@ class AlertEngine:
                     context=self._context(rule, series, dataset, episodes),
                     thread=self._thread(connection, rule, series, opened),
                     open_url=self._open_url(dataset, series, episodes),
+                    zone=self.zone,
                 )
                 email_id = self.outbox.add(message, now=now, connection=connection)
             if email_id != MUTED:

@@ -78,3 +78,19 @@ def _repeated(wall: pd.Series, zone: str) -> pd.Series:
     early = wall.dt.tz_localize(zone, ambiguous=True, nonexistent="NaT")
     late = wall.dt.tz_localize(zone, ambiguous=False, nonexistent="NaT")
     return early.notna() & (early != late)
+
+
+def wall_clock(at: object, zone: str = UTC) -> pd.Timestamp:
+    """A stored time (naive UTC, or zone-aware) as the same instant in `zone`, zone-aware."""
+    stamp = pd.Timestamp(at)
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp
+    return stamp.tz_convert(UTC if zone == UTC else ZoneInfo(zone))
+
+
+def abbreviation(local: pd.Timestamp) -> str:
+    """What a reader calls a zone-aware time's zone then: 'UTC', 'CET', 'CEST', or the
+    offset ('+0530') where the zone has no letters of its own."""
+    name = local.tzname() or ""
+    if name in {"UTC", "Z"}:
+        return UTC
+    return local.strftime("%z") if not name or name[:1] in "+-" else name
