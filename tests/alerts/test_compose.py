@@ -90,9 +90,9 @@ def test_the_subject_says_state_series_and_how_far_from_normal_in_plain_words():
         compose([GOING_ON])["Subject"]
         == "FIRING · cpu (ops) 96% below normal since 12 Mar 2024 11:00 UTC"
     )
-    assert (
-        three["Subject"]
-        == "FIRING · cpu (ops): 3 anomaly episodes, the worst 2.2\u00d7 normal on 12 Mar 2024 09:30 UTC"
+    assert three["Subject"] == (
+        "FIRING · cpu (ops): 3 anomaly episodes, the worst 2.2\u00d7 normal "
+        "on 12 Mar 2024 09:30 UTC"
     )
     assert one["To"] == "ops@example.org, lead@example.org"
     assert compose([SPIKE], dataset_name=None)["Subject"].startswith(
