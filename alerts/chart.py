@@ -2,7 +2,8 @@
 after its last, thinned to a few thousand points when longer (each stretch keeps its lowest and
 highest value and every flagged point, so the line covers the same time as the episodes and no
 spike is smoothed away), with the expected band, the flagged points, each episode shaded and
-numbered, and its peak ringed."""
+numbered, and its peak ringed. Its times are wall-clock times in the emails' zone, named under
+the time axis ('time (CET)')."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from alerts.episodes import AlertEpisode
+from detection.zones import UTC, abbreviation, wall_clock
 
 #: Rows shown before the first episode and after the last.
 MARGIN = 150
@@ -71,12 +73,35 @@ def _extremes(values: np.ndarray, most: int) -> np.ndarray:
     return keep[keep < size]
 
 
-def figure(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str) -> go.Figure:
+def _local(stamps: pd.Series, zone: str) -> pd.Series:
+    """Stored times (naive UTC) as wall-clock times in `zone`, naive, for the axis."""
+    stamps = pd.to_datetime(stamps)
+    if zone == UTC:
+        return stamps
+    return stamps.dt.tz_localize(UTC).dt.tz_convert(zone).dt.tz_localize(None)
+
+
+def _wall(at: object, zone: str) -> pd.Timestamp:
+    return wall_clock(at, zone).tz_localize(None)
+
+
+def axis_title(times: pd.Series, zone: str) -> str:
+    """'time (UTC)', 'time (CET)', or 'time (CET/CEST)' when the chart spans a change."""
+    if zone == UTC or times.empty:
+        return f"time ({UTC})"
+    names = dict.fromkeys(abbreviation(wall_clock(t, zone)) for t in (times.min(), times.max()))
+    return f"time ({'/'.join(names)})"
+
+
+def figure(
+    context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str, zone: str = UTC
+) -> go.Figure:
     """The chart as a figure: the band, the value line, the flagged points, each episode's span
     shaded and numbered as the email numbers it (by start; where labels would overlap, the
-    more severe episode's shows), and its peak ringed."""
+    more severe episode's shows), and its peak ringed; times are in `zone`, named."""
     fig = go.Figure()
-    times = pd.to_datetime(context["timestamp"])
+    stored = pd.to_datetime(context["timestamp"])
+    times = _local(stored, zone)
     if "upper" in context and context["upper"].notna().any():
         fig.add_scatter(
             x=pd.concat([times, times[::-1]]),
@@ -97,7 +122,7 @@ def figure(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str)
     if "is_anomaly" in context:
         flagged = context[context["is_anomaly"].fillna(False).astype(bool)]
         fig.add_scatter(
-            x=pd.to_datetime(flagged["timestamp"]),
+            x=_local(flagged["timestamp"], zone),
             y=flagged["value"],
             mode="markers",
             name="flagged",
@@ -116,15 +141,15 @@ def figure(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str)
             "annotation_font": {"size": 14, "color": "#922b21"},
         }
         fig.add_vrect(
-            x0=pd.Timestamp(episode.start) - half,
-            x1=pd.Timestamp(episode.end) + half,
+            x0=_wall(episode.start, zone) - half,
+            x1=_wall(episode.end, zone) + half,
             fillcolor="rgba(192,57,43,0.22)",
             line_width=0,
             layer="below",
             **(label if number in labelled else {}),
         )
     fig.add_scatter(
-        x=[episode.peak.timestamp for episode in ordered],
+        x=[_wall(episode.peak.timestamp, zone) for episode in ordered],
         y=[episode.peak.value for episode in ordered],
         mode="markers",
         name="peak",
@@ -135,9 +160,10 @@ def figure(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str)
         template="plotly_white",
         width=width,
         height=height,
-        margin={"l": 50, "r": 10, "t": 20, "b": 40},
+        margin={"l": 50, "r": 10, "t": 20, "b": 55},
         font={"size": 15},
         showlegend=False,
+        xaxis_title={"text": axis_title(stored, zone), "font": {"size": 13}},
     )
 
 
@@ -157,9 +183,10 @@ def _labelled(ordered: Sequence[AlertEpisode], apart: pd.Timedelta | None) -> se
     return numbers
 
 
-def png(context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str) -> bytes:
+def png(
+    context: pd.DataFrame, episodes: Sequence[AlertEpisode], series: str, zone: str = UTC
+) -> bytes:
     """The chart as a PNG, at twice its size so that it stays sharp on a phone's screen."""
     width, height = SIZE
-    return pio.to_image(
-        figure(context, episodes, series), format="png", width=width, height=height, scale=2
-    )
+    drawn = figure(context, episodes, series, zone)
+    return pio.to_image(drawn, format="png", width=width, height=height, scale=2)

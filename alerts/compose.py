@@ -32,6 +32,7 @@ from alerts.wording import (
     status_line,
     worst,
 )
+from detection.zones import UTC
 
 log = logging.getLogger(__name__)
 TEMPLATES = jinja2.Environment(
@@ -39,7 +40,8 @@ TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
     undefined=jinja2.StrictUndefined,
 )
-Render = Callable[[pd.DataFrame, Sequence[AlertEpisode], str], bytes]
+#: Draws the chart: the rows around the episodes, the episodes, the series' name, the zone.
+Render = Callable[[pd.DataFrame, Sequence[AlertEpisode], str, str], bytes]
 #: Episodes an email's HTML shows; the plain text lists them all, Vigil has the rest.
 SHOWN = 3
 #: The data set name alerts on live series carry: their links open the Live page.
@@ -125,14 +127,18 @@ def _message(
 
 
 def _chart(
-    context: pd.DataFrame | None, episodes: Sequence[AlertEpisode], series: str, render: Render
+    context: pd.DataFrame | None,
+    episodes: Sequence[AlertEpisode],
+    series: str,
+    render: Render,
+    zone: str = UTC,
 ) -> bytes | None:
     """The chart's PNG; None without rows, or when it cannot be drawn (the email goes without:
     a chart is worth less than the alert)."""
     if context is None or context.empty:
         return None
     try:
-        return render(context, episodes, series)
+        return render(context, episodes, series, zone)
     except Exception:  # the renderer (kaleido drives a browser) may fail in many ways
         log.exception("the chart of an alert about %s could not be drawn", series)
         return None
@@ -153,16 +159,18 @@ def _rows(
     episodes: Sequence[AlertEpisode],
     mark_link: Callable[[AlertPoint], str] | None,
     *,
-    utc: bool,
+    zone: str = UTC,
 ) -> list[dict]:
-    """Each episode numbered by start (as the chart numbers it), in words."""
+    """Each episode numbered by start (as the chart numbers it), in words, times in `zone`."""
     return [
         {
             "number": number,
             "episode": episode,
             "far": how_far(episode.peak.value, episode.peak.expected),
             "peak": peak_words(episode.peak),
-            "peak_at": moment(episode.peak.timestamp, utc=utc),
+            "when": episode.when_in(zone),
+            "span": episode.span_in(zone),
+            "peak_at": moment(episode.peak.timestamp, zone),
             "mark": None if mark_link is None else mark_link(episode.peak),
             "severity": episode.peak.severity,
         }
@@ -190,21 +198,24 @@ def compose_resolved(
     render: Render = chart.png,
     thread: Thread | None = None,
     open_url: str | None = None,
+    zone: str = UTC,
 ) -> EmailMessage:
     """The one email that says an alert is over: since when (the data's time, the last
     episode's end), how long it lasted and its peak, naming the episodes that ended, with the
     series around them as an inline chart when `context` is given; its button opens
-    `open_url` (else the series' page)."""
+    `open_url` (else the series' page). Every time is in `zone`, named."""
     if not episodes:
         raise ValueError("a resolved email names at least one episode")
     ordered = sorted(episodes, key=lambda episode: episode.start)
-    utc = dataset == LIVE
+    year = dataset != LIVE
     place = where(series, dataset, dataset_name)
-    rows = _rows(ordered, None, utc=utc)
+    rows = _rows(ordered, None, zone=zone)
     peak = worst(ordered).peak.timestamp
     values = {
-        "subject": resolved_subject(subject_name(series, dataset, dataset_name), ordered, utc=utc),
-        "status": resolved_line(place, ordered, utc=utc),
+        "subject": resolved_subject(
+            subject_name(series, dataset, dataset_name), ordered, zone=zone, year=year
+        ),
+        "status": resolved_line(place, ordered, zone=zone, year=year),
         "rows": rows,
         "shown": _shown(rows),
         "total": len(rows),
@@ -216,7 +227,7 @@ def compose_resolved(
         "silence_url": None,  # it is over: the button changes the rule
     }
     message = _message(values["subject"], sender, recipients, public_url, thread)
-    _fill(message, "resolved", values, _chart(context, ordered, series, render))
+    _fill(message, "resolved", values, _chart(context, ordered, series, render, zone))
     return message
 
 
@@ -239,6 +250,7 @@ def compose_alert(
     thread: Thread | None = None,
     open_url: str | None = None,
     silence_url: str | None = None,
+    zone: str = UTC,
 ) -> EmailMessage:
     """One email about `episodes` of `series`, for a busy reader: a subject with the state,
     the series, how far from normal and since when; a status line, the chart (when `context`
@@ -246,19 +258,19 @@ def compose_alert(
     silence it (`silence_url`, else the Alerts page); then the few most severe episodes, the
     plain-text part listing them all. When it lists only the most severe, it says how many
     `more` began between `first` and `last`. The "not an anomaly" link of an episode marks
-    its peak."""
+    its peak. Every time is in `zone`, named ('since 12 Mar 10:30 CET')."""
     if not episodes:
         raise ValueError("an alert needs at least one episode")
     ordered = sorted(episodes, key=lambda episode: episode.start)
-    utc = dataset == LIVE
+    year = dataset != LIVE
     place = where(series, dataset, dataset_name)
     total = len(ordered) + more
-    rows = _rows(ordered, mark_link, utc=utc)
+    rows = _rows(ordered, mark_link, zone=zone)
     peak = worst(ordered).peak.timestamp
     name = subject_name(series, dataset, dataset_name)
     values = {
-        "subject": alert_subject(name, ordered, total, utc=utc),
-        "status": status_line(place, ordered, total, utc=utc, first=first),
+        "subject": alert_subject(name, ordered, total, zone=zone, year=year),
+        "status": status_line(place, ordered, total, zone=zone, year=year, first=first),
         "rows": rows,
         "shown": _shown(rows),
         "total": total,
@@ -266,14 +278,14 @@ def compose_alert(
         "series": series,
         "rule": rule,
         "more": more,
-        "first": when(first if first is not None else ordered[0].start),
-        "last": when(last if last is not None else ordered[-1].start),
+        "first": when(first if first is not None else ordered[0].start, zone, named=True),
+        "last": when(last if last is not None else ordered[-1].start, zone, named=True),
         "open_url": open_url or analyze_url(public_url, dataset, series, peak),
         "alerts_url": alerts_url(public_url),
         "silence_url": silence_url,
     }
     message = _message(values["subject"], sender, recipients, public_url, thread)
-    _fill(message, "alert", values, _chart(context, ordered, series, render))
+    _fill(message, "alert", values, _chart(context, ordered, series, render, zone))
     return message
 
 

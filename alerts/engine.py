@@ -96,7 +96,8 @@ def _merge(row: Mapping, report: EpisodeReport, min_severity: float) -> dict:
 
 class AlertEngine:
     """Alert state in the database beside the rules; emails go to `outbox`, in the same
-    database, in the same transaction as the state that says they were sent."""
+    database, in the same transaction as the state that says they were sent. Every time in
+    an email is written in `zone` (an IANA name), named."""
 
     def __init__(
         self,
@@ -108,6 +109,7 @@ class AlertEngine:
         context: Context | None = None,
         mark_link: MarkLink | None = None,
         silence_link: SilenceLink | None = None,
+        zone: str = "UTC",
     ) -> None:
         if outbox.database.url != database.url:
             raise ValueError("alert state and the outbox must share a database")
@@ -118,6 +120,7 @@ class AlertEngine:
         self.sender = sender
         self.public_url = public_url
         self.context = context
+        self.zone = zone
 
     def record(
         self,
@@ -373,6 +376,7 @@ class AlertEngine:
                 silence_url=None
                 if self.silence_link is None
                 else self.silence_link(rule.id, series, now),
+                zone=self.zone,
             )
             email_id = self.outbox.add(message, now=now, connection=connection)
             connection.execute(
@@ -458,6 +462,7 @@ class AlertEngine:
                     context=self._context(rule, series, dataset, episodes),
                     thread=self._thread(connection, rule, series, opened),
                     open_url=self._open_url(dataset, series, episodes, open_run),
+                    zone=self.zone,
                 )
                 email_id = self.outbox.add(message, now=now, connection=connection)
             if email_id != MUTED:

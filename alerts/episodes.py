@@ -20,6 +20,7 @@ import pandas as pd
 from detection.episodes import GAP, peak_rows, with_episodes
 from detection.explain import number
 from detection.quality import plural
+from detection.zones import UTC, abbreviation, wall_clock
 
 
 def stamp(moment: object) -> str:
@@ -32,12 +33,14 @@ def stamp(moment: object) -> str:
     return str(moment)
 
 
-def when(moment: object) -> str:
-    """A time as an email shows it: to the minute, or to the second when it has seconds."""
-    moment = pd.Timestamp(moment)
-    if moment.second or moment.microsecond or moment.nanosecond:
-        return f"{moment:%Y-%m-%d %H:%M:%S}"
-    return f"{moment:%Y-%m-%d %H:%M}"
+def when(moment: object, zone: str = UTC, *, named: bool = False) -> str:
+    """A stored (UTC) time as an email shows it in `zone`: to the minute, or to the second
+    when it has seconds; `named` adds the zone's name ('2024-03-12 10:30 CET')."""
+    local = wall_clock(moment, zone)
+    shown = f"{local:%Y-%m-%d %H:%M}"
+    if local.second or local.microsecond or local.nanosecond:
+        shown = f"{local:%Y-%m-%d %H:%M:%S}"
+    return f"{shown} {abbreviation(local)}" if named else shown
 
 
 def duration(delta: pd.Timedelta) -> str:
@@ -143,16 +146,20 @@ class AlertEpisode:
     @property
     def when_text(self) -> str:
         """'2024-03-12 09:30 to 09:45', 'from 2024-03-12 09:30' (still going on), or
-        '2024-03-12 09:30' (one moment)."""
-        start, end = pd.Timestamp(self.start), pd.Timestamp(self.end)
+        '2024-03-12 09:30' (one moment), in UTC."""
+        return self.when_in(UTC, named=False)
+
+    def when_in(self, zone: str = UTC, *, named: bool = True) -> str:
+        """`when_text` in `zone`, its end naming the zone: '2024-03-12 10:30 to 10:45 CET'."""
+        start, end = wall_clock(self.start, zone), wall_clock(self.end, zone)
         if self.open:
-            return f"from {when(start)}"
+            return f"from {when(start, zone, named=named)}"
         if start == end:
-            return when(start)
-        until = when(end)
+            return when(start, zone, named=named)
+        until = when(end, zone, named=named)
         if start.date() == end.date():
             until = until[len("2024-03-12 ") :]
-        return f"{when(start)} to {until}"
+        return f"{when(start, zone)} to {until}"
 
     @property
     def extent_text(self) -> str:
@@ -170,6 +177,10 @@ class AlertEpisode:
         """'2024-03-12 09:30 to 09:45 (15 min, 4 points)', 'from 2024-03-12 09:30 (still going
         on, 4 points so far)', or '2024-03-12 09:30 (1 point)'."""
         return f"{self.when_text} ({self.extent_text})"
+
+    def span_in(self, zone: str = UTC) -> str:
+        """`span_text` in `zone`, naming it: '2024-03-12 10:30 to 10:45 CET (15 min, 4 points)'."""
+        return f"{self.when_in(zone)} ({self.extent_text})"
 
     @property
     def peak_text(self) -> str:

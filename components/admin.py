@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
+from components.zones import zone_options
 from vigil.tokens import ApiToken
 from vigil.users import User
 
@@ -123,6 +124,16 @@ def mail_form(ids: dict[str, str], *, disabled: bool) -> html.Div:
                     field(
                         "Send alerts from",
                         dbc.Input(id=ids["alert_from"], placeholder="vigil@example.org"),
+                        5,
+                    ),
+                    field(
+                        "Time zone for emails",
+                        dcc.Dropdown(
+                            id=ids["alert_time_zone"],
+                            options=zone_options(),
+                            clearable=False,
+                            searchable=True,
+                        ),
                         5,
                     ),
                     dbc.Col(

@@ -26,15 +26,21 @@ def shown_zone(stored: object) -> str:
         return UTC
 
 
-def zone_options(browser: object = None) -> list[dict]:
-    """The choices of the navbar's zone picker: UTC first, then the browser's own zone
-    ('Europe/Berlin (your browser)') when it is another one Vigil knows, then every zone."""
+def zone_options(browser: object = None, current: object = None) -> list[dict]:
+    """The choices wherever a time zone is picked: UTC first, then the browser's own zone
+    ('Europe/Berlin (your browser)') when it is another one Vigil knows, then the one chosen
+    before (`current`) when it is neither, then every other zone."""
+    first = [UTC]
+    for zone in (browser, current):
+        known = shown_zone(zone) if zone else UTC
+        if known not in first:
+            first.append(known)
     own = shown_zone(browser) if browser else UTC
-    options = [{"label": UTC, "value": UTC}]
-    if own != UTC:
-        options.append({"label": f"{own} (your browser)", "value": own})
-    options += [{"label": name, "value": name} for name in zone_names() if name not in (UTC, own)]
-    return options
+    options = [
+        {"label": f"{name} (your browser)" if name == own != UTC else name, "value": name}
+        for name in first
+    ]
+    return options + [{"label": name, "value": name} for name in zone_names() if name not in first]
 
 
 def picked_zone(stored: object, picked: object, *, picker_changed: bool) -> tuple[str, str]:

@@ -45,18 +45,24 @@ def _as_label_numbers(column: pd.Series, name: str) -> pd.Series:
 
 
 def labels_from_column(
-    raw: RawTable, time_column: str, label_column: str, *, time_format: str | None = None
+    raw: RawTable,
+    time_column: str,
+    label_column: str,
+    *,
+    time_format: str | None = None,
+    time_zone: str = "UTC",
 ) -> pd.Series:
     """Labels by timestamp from a column of the file; a repeated timestamp is labelled when any
     of its rows is. Missing labels count as 0. Times are read with `time_format` when given
-    (the data set's), so labels land on the points they were written beside."""
+    (the data set's), and times without a zone in `time_zone` (the data set's too), so labels
+    land on the points they were written beside."""
     if label_column not in raw.frame.columns:
         raise DataError(f"The file has no label column named '{label_column}'.")
     if label_column == time_column:
         raise DataError(f"'{label_column}' is the time column, not a label column.")
     numbers = _as_label_numbers(raw.frame[label_column], label_column)
     chosen = TimeFormat(time_format) if time_format else None
-    timestamps, _ = parse_timestamps(raw.frame[time_column], chosen)
+    timestamps, _ = parse_timestamps(raw.frame[time_column], chosen, zone=time_zone)
     readable = timestamps.notna().to_numpy()
     positive = pd.Series(numbers.fillna(0).to_numpy()[readable] > 0)
     labels = positive.groupby(timestamps.to_numpy()[readable]).max().sort_index()
@@ -73,9 +79,9 @@ def _column(frame: pd.DataFrame, names: tuple[str, ...], position: int) -> str:
     return frame.columns[position]
 
 
-def windows_from_table(raw: RawTable) -> pd.DataFrame:
+def windows_from_table(raw: RawTable, time_zone: str = "UTC") -> pd.DataFrame:
     """Anomaly windows from a table with a start and an end timestamp per row (columns named
-    start/end, or else the first two)."""
+    start/end, or else the first two); times without a zone are in `time_zone`."""
     frame = raw.frame
     if len(frame.columns) < 2:
         raise DataError("A windows file needs two columns: the start and the end of each window.")
@@ -83,8 +89,8 @@ def windows_from_table(raw: RawTable) -> pd.DataFrame:
         raise DataError("The windows file has no rows.")
     start_column = _column(frame, START_NAMES, 0)
     end_column = _column(frame, END_NAMES, 1 if start_column != frame.columns[1] else 0)
-    starts, _ = parse_timestamps(frame[start_column])
-    ends, _ = parse_timestamps(frame[end_column])
+    starts, _ = parse_timestamps(frame[start_column], zone=time_zone)
+    ends, _ = parse_timestamps(frame[end_column], zone=time_zone)
     unreadable = starts.isna() | ends.isna()
     if unreadable.any():
         row = int(np.flatnonzero(unreadable.to_numpy())[0]) + 1

@@ -26,13 +26,16 @@ DECIMAL_COMMA_RE = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 class Schema:
     """Which columns hold time, values and (for long files) the series name, and the one
     date format the time column is read with (None: found from its cells when read;
-    `time_format_reason` says why an undecided day/month order was taken)."""
+    `time_format_reason` says why an undecided day/month order was taken), and the IANA time
+    zone of times written without one (UTC unless chosen; data sets kept before it was
+    chosen mean UTC)."""
 
     time_column: str
     value_columns: tuple[str, ...]
     series_column: str | None = None
     time_format: str | None = None
     time_format_reason: str = ""
+    time_zone: str = "UTC"
 
     def to_dict(self) -> dict:
         return {
@@ -41,6 +44,7 @@ class Schema:
             "series_column": self.series_column,
             "time_format": self.time_format,
             "time_format_reason": self.time_format_reason,
+            "time_zone": self.time_zone,
         }
 
     @classmethod
@@ -51,6 +55,7 @@ class Schema:
             series_column=data.get("series_column"),
             time_format=data.get("time_format"),
             time_format_reason=data.get("time_format_reason", ""),
+            time_zone=data.get("time_zone") or "UTC",
         )
 
 

@@ -18,6 +18,7 @@ from detection.errors import DataError
 from detection.io import RawTable
 from detection.quality import Finding, QualityReport, describe_step, plural
 from detection.schema import Schema, epoch_unit, is_textual, time_format_of, to_numbers
+from detection.zones import REPEATED_RULE, SKIPPED_RULE, UTC, checked_zone, read_in_zone
 
 MIN_POINTS = 10
 _OFFSET_RE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
@@ -39,7 +40,10 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
 
     findings = list(raw.findings)
     time_format = _time_format(raw, schema)
-    timestamps, time_findings = parse_timestamps(frame[schema.time_column], time_format)
+    keys = frame[schema.series_column] if schema.series_column else None
+    timestamps, time_findings = parse_timestamps(
+        frame[schema.time_column], time_format, zone=checked_zone(schema.time_zone), keys=keys
+    )
     findings.extend(time_findings)
     unreadable = np.isnat(timestamps.to_numpy())
     dropped = int(unreadable.sum())
@@ -130,7 +134,9 @@ def _unreadable_finding(column: pd.Series, unreadable: np.ndarray) -> Finding:
     )
 
 
-def _format_finding(column: pd.Series, found: timeformat.TimeFormat) -> Finding | None:
+def _format_finding(
+    column: pd.Series, found: timeformat.TimeFormat, zone: str = UTC
+) -> Finding | None:
     """What a date whose day and month could be swapped was read as, and why."""
     if found.pattern == timeformat.MIXED:
         return Finding(
@@ -147,7 +153,7 @@ def _format_finding(column: pd.Series, found: timeformat.TimeFormat) -> Finding 
     cell, stamp = shown
     message = (
         f"Dates read as {timeformat.readable(found.pattern)}: "
-        f"read {cell} as {timeformat.spoken(stamp)}."
+        f"read {cell} as {timeformat.spoken(stamp)} {_zone_words(cell, stamp, zone)}."
     )
     if found.reason:
         message += (
@@ -157,17 +163,36 @@ def _format_finding(column: pd.Series, found: timeformat.TimeFormat) -> Finding 
     return Finding("time_format", 0, message, "warning" if found.reason else "info")
 
 
+def _zone_words(cell: str, stamp: pd.Timestamp, zone: str) -> str:
+    """The zone an example time is in, as said after it: 'CET (Europe/Berlin)', 'UTC'
+    (also for a cell with its own offset, which the example shows in UTC)."""
+    if zone == UTC or _OFFSET_RE.search(cell):
+        return UTC
+    local = pd.Timestamp(stamp).tz_localize(zone, ambiguous=True, nonexistent="shift_forward")
+    name = local.tzname() or ""
+    return zone if not name or name[:1] in "+-" else f"{name} ({zone})"
+
+
 def parse_timestamps(
-    column: pd.Series, time_format: timeformat.TimeFormat | None = None
+    column: pd.Series,
+    time_format: timeformat.TimeFormat | None = None,
+    *,
+    zone: str = UTC,
+    keys: pd.Series | None = None,
 ) -> tuple[pd.Series, list[Finding]]:
-    """Parse a column into naive datetimes (UTC where zones were given); NaT where unreadable.
-    Text is read with one format throughout: `time_format`, else the one its cells suggest."""
+    """Parse a column into naive UTC datetimes; NaT where unreadable. Text is read with one
+    format throughout: `time_format`, else the one its cells suggest. Times written with an
+    offset (or Z) keep it; times without one are wall-clock times in `zone` (see
+    `detection.zones` for the daylight-saving hours); Unix epoch numbers are UTC. `keys`
+    names each row's series in a long file."""
     findings: list[Finding] = []
+    naive = pd.Series(True, index=column.index)
     if pd.api.types.is_datetime64_any_dtype(column):
         parsed = column
         if getattr(column.dtype, "tz", None) is not None:
+            naive[:] = False
             findings.append(
-                Finding("time_zones", 1, "Timestamps carry a time zone; shown in UTC.", "info")
+                Finding("time_zones", 1, "Times carry their own time zone; kept.", "info")
             )
     elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         unit = epoch_unit(column)
@@ -175,37 +200,78 @@ def parse_timestamps(
             return pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]"), findings
         parsed = pd.to_datetime(column, unit=unit, errors="coerce")
         label = "seconds" if unit == "s" else "milliseconds"
-        findings.append(Finding("epoch", 0, f"Timestamps are Unix epoch {label}.", "info"))
+        findings.append(Finding("epoch", 0, f"Timestamps are Unix epoch {label} (UTC).", "info"))
+        zone = UTC
     else:
         text = column.astype("string").str.strip()
         found = time_format or timeformat.infer(text)
         if found is None:
             return pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]"), findings
-        note = _format_finding(text, found)
+        note = _format_finding(text, found, zone)
         if note is not None:
             findings.append(note)
         parsed = timeformat.parse(text, found.pattern, dayfirst=_day_first(found))
-        offsets = text.str.extract(_OFFSET_RE, expand=False).dropna()
-        if not offsets.empty:
-            findings.append(_zone_finding(offsets, int(text.notna().sum())))
+        offsets = text.str.extract(_OFFSET_RE, expand=False)
+        with_offset = offsets.notna().astype(bool)
+        naive = ~with_offset
+        if with_offset.any():
+            offsets = offsets[with_offset]
+            findings.append(_zone_finding(offsets, int(text.notna().sum()), zone))
     if getattr(parsed.dtype, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return _as_nanoseconds(parsed), findings
+    parsed = _as_nanoseconds(parsed)
+    if zone != UTC and naive.any():
+        local = read_in_zone(parsed[naive], zone, None if keys is None else keys[naive])
+        parsed = parsed.where(~naive, local.times)
+        findings.extend(_daylight_saving_findings(local.skipped, local.repeated, zone))
+    return parsed, findings
 
 
 def _day_first(found: timeformat.TimeFormat) -> bool:
     return found.pattern == timeformat.MIXED and "day-first" in found.reason
 
 
-def _zone_finding(offsets: pd.Series, present: int) -> Finding:
+def _zone_finding(offsets: pd.Series, present: int, zone: str) -> Finding:
     zones = offsets.replace({"Z": "+00:00"}).str.replace(
         r"^([+-]\d{2})(\d{2})$", r"\1:\2", regex=True
     )
-    kinds = zones.nunique() + int(len(offsets) < present)  # naive rows count as a zone too
-    if kinds > 1:
-        message = "Timestamps carry several time zones; all were converted to UTC."
-        return Finding("time_zones", int(kinds), message, "warning")
-    return Finding("time_zones", 1, "Timestamps carry a time zone; shown in UTC.", "info")
+    naive = present - len(offsets)
+    if naive:
+        message = (
+            f"{plural(len(offsets), 'time')} carry their own offset and keep it; "
+            f"{plural(naive, 'time')} without one were read in {zone}."
+        )
+        return Finding("time_zones", int(zones.nunique()) + 1, message, "warning")
+    several = zones.nunique() > 1
+    shown = ", ".join(zones.drop_duplicates().head(3))
+    message = (
+        f"Times carry their own offsets ({shown}) and keep them"
+        if several
+        else f"Times carry their own offset ({shown}) and keep it"
+    )
+    if zone != UTC:
+        message += f"; the zone for times without one ({zone}) is not needed"
+    return Finding(
+        "time_zones", int(zones.nunique()), message + ".", "warning" if several else "info"
+    )
+
+
+def _daylight_saving_findings(skipped: int, repeated: int, zone: str) -> list[Finding]:
+    """What was done with times in the hours daylight saving skips or repeats in `zone`."""
+    findings = []
+    if skipped:
+        message = (
+            f"{plural(skipped, 'time')} fell in an hour skipped when clocks went forward in "
+            f"{zone}, so never happened there; {SKIPPED_RULE}."
+        )
+        findings.append(Finding("daylight_saving", skipped, message, "warning"))
+    if repeated:
+        message = (
+            f"{plural(repeated, 'time')} fell in an hour repeated when clocks went back in "
+            f"{zone}; {REPEATED_RULE}."
+        )
+        findings.append(Finding("daylight_saving", repeated, message, "info"))
+    return findings
 
 
 def _as_nanoseconds(parsed: pd.Series) -> pd.Series:

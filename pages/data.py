@@ -15,10 +15,13 @@ from components.forms import choice_dropdown
 from components.grids import preview_grid
 from components.layout import error_alert, upload_zone
 from components.quality import date_format_options, quality_card
+from components.zones import zone_options
 from detection.errors import VigilError
 from detection.schema import Schema, best_guess
+from detection.zones import checked_zone
 from vigil.auth import control_for, may, requires
 from vigil.services import dataset_store, settings
+from vigil.times import UTC, known_zone
 
 dash.register_page(__name__, path="/", name="Data", title="Vigil · Data", order=0)
 
@@ -34,6 +37,7 @@ TIME_COLUMN = "data-time-column"
 VALUE_COLUMNS = "data-value-columns"
 SERIES_COLUMN = "data-series-column"
 DATE_FORMAT = "data-date-format"
+FILE_ZONE = "data-file-zone"
 DRAFT_APPLY = "data-draft-apply"
 APPLY = "data-apply"
 APPLIED = "data-applied"
@@ -105,10 +109,13 @@ def layout(**_query: str) -> html.Div:
     Output(PANEL, "children", allow_duplicate=True),
     Input(UPLOAD_RESULT, "data"),
     Input(DEMO, "n_clicks"),
+    State(ids.BROWSER_ZONE, "data"),
     prevent_initial_call=True,
 )
 @requires("analyst")
-def use_new_dataset(upload_result: dict | None, demo_clicks: int | None):
+def use_new_dataset(
+    upload_result: dict | None, demo_clicks: int | None, browser_zone: str | None = None
+):
     """Use the data set just uploaded, or the demo; a refused upload is said beside the form
     and in the panel, which stops showing the data set that was there before."""
     if ctx.triggered_id == DEMO:
@@ -120,7 +127,7 @@ def use_new_dataset(upload_result: dict | None, demo_clicks: int | None):
         return no_update, no_update, no_update, no_update
     if upload_result.get("error"):
         if upload_result.get("draft"):
-            panel = _draft_panel(upload_result["draft"], upload_result["error"])
+            panel = _draft_panel(upload_result["draft"], upload_result["error"], browser_zone)
             alert = dbc.Alert(
                 f"'{upload_result.get('name', 'The file')}' needs its columns chosen: "
                 "see the right.",
@@ -145,6 +152,7 @@ def use_new_dataset(upload_result: dict | None, demo_clicks: int | None):
     State(VALUE_COLUMNS, "value"),
     State(SERIES_COLUMN, "value"),
     State(DATE_FORMAT, "value"),
+    State(FILE_ZONE, "value"),
     prevent_initial_call=True,
 )
 @requires("analyst")
@@ -154,12 +162,13 @@ def store_draft(
     values: list[str],
     series_column: str | None,
     date_format: str | None,
+    file_zone: str | None = None,
 ):
     """Store a file whose columns could not be guessed, read with the columns chosen."""
     if not any(clicks) or not isinstance(ctx.triggered_id, dict):
         return no_update, no_update, no_update, no_update
     try:
-        schema = Schema(time_column, tuple(values or ()), series_column or None, date_format)
+        schema = _chosen_schema(time_column, values, series_column, date_format, file_zone)
         info = dataset_store().add_draft(ctx.triggered_id["index"], schema)
     except VigilError as error:
         return no_update, error_alert(str(error)), no_update, no_update
@@ -167,7 +176,7 @@ def store_draft(
     return info.id, None, time.time(), stored
 
 
-def _draft_panel(draft_id: str, error: str) -> html.Div:
+def _draft_panel(draft_id: str, error: str, browser_zone: str | None = None) -> html.Div:
     """A file that reads as a table but not with the columns guessed: choose them."""
     try:
         name, raw = dataset_store().draft(draft_id)
@@ -189,6 +198,7 @@ def _draft_panel(draft_id: str, error: str) -> html.Div:
                 best_guess(raw),
                 first_rows,
                 apply_id={"type": DRAFT_APPLY, "index": draft_id},
+                browser_zone=browser_zone,
                 note="Choose the time column, the values and, if the dates are text, their format.",
             ),
             dbc.Card(
@@ -262,6 +272,7 @@ def list_datasets(_changed: float, current: str | None):
     State(VALUE_COLUMNS, "value"),
     State(SERIES_COLUMN, "value"),
     State(DATE_FORMAT, "value"),
+    State(FILE_ZONE, "value"),
     prevent_initial_call=True,
 )
 @requires("analyst")
@@ -272,23 +283,52 @@ def apply_columns(
     values: list[str],
     series_column: str | None,
     date_format: str | None = None,
+    file_zone: str | None = None,
 ):
-    """Re-read the data set shown with the columns and the date format the user chose:
+    """Re-read the data set shown with the columns, date format and time zone the user chose:
     only on a click of Apply (Dash also calls this when the panel is drawn, with no click;
     a page view writes nothing)."""
     if not clicks or not dataset_id:
         return no_update, no_update
     try:
-        schema = Schema(time_column, tuple(values or ()), series_column or None, date_format)
+        schema = _chosen_schema(time_column, values, series_column, date_format, file_zone)
         dataset_store().reprepare(dataset_id, schema)
     except VigilError as error:
         return no_update, error_alert(str(error))
     return time.time(), None
 
 
-@callback(Output(PANEL, "children"), Input(ids.DATASET, "data"), Input(APPLIED, "data"))
-def show_dataset(dataset_id: str | None, _applied: float | None):
-    """The chosen data set: its columns, quality report, series previews and first rows."""
+def _chosen_schema(
+    time_column: str,
+    values: list[str] | None,
+    series_column: str | None,
+    date_format: str | None,
+    file_zone: str | None,
+) -> Schema:
+    return Schema(
+        time_column,
+        tuple(values or ()),
+        series_column or None,
+        date_format,
+        time_zone=checked_zone(file_zone),
+    )
+
+
+@callback(
+    Output(PANEL, "children"),
+    Input(ids.DATASET, "data"),
+    Input(APPLIED, "data"),
+    Input(ids.TIME_ZONE, "data"),
+    Input(ids.BROWSER_ZONE, "data"),
+)
+def show_dataset(
+    dataset_id: str | None,
+    _applied: float | None,
+    shown_zone: str | None = None,
+    browser_zone: str | None = None,
+):
+    """The chosen data set: its columns, quality report (times in the zone times are shown
+    in), series previews and first rows."""
     store = dataset_store()
     if not dataset_id or not store.exists(dataset_id):
         newest = store.list()
@@ -337,8 +377,8 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
         [
             dcc.Store(id=SHOWN, data=dataset_id),
             header,
-            _columns_card(info.columns, info.schema, first_rows),
-            quality_card(info.report, info.name),
+            _columns_card(info.columns, info.schema, first_rows, browser_zone=browser_zone),
+            quality_card(info.report, info.name, _known_or_utc(shown_zone)),
             dbc.Card(
                 [dbc.CardHeader(html.Strong("Series")), dbc.CardBody(previews)], className="mb-3"
             ),
@@ -350,6 +390,14 @@ def show_dataset(dataset_id: str | None, _applied: float | None):
             ),
         ]
     )
+
+
+def _known_or_utc(zone: str | None) -> str:
+    """A zone kept in the browser, or UTC when it is not one this server knows."""
+    try:
+        return known_zone(zone)
+    except ValueError:
+        return UTC
 
 
 def _dataset_line(info) -> str:
@@ -365,6 +413,7 @@ def _columns_card(
     *,
     apply_id: str | dict = APPLY,
     note: str = "Found by themselves; change them if they are wrong.",
+    browser_zone: str | None = None,
 ) -> dbc.Card:
     options = list(columns)
     time_cells = first_rows.get(schema.time_column)
@@ -423,6 +472,26 @@ def _columns_card(
                                     clearable=False,
                                     disabled=not formats,
                                     placeholder="not needed: the times are not text",
+                                ),
+                            ],
+                            md=8,
+                        ),
+                        className="mt-2",
+                    ),
+                    dbc.Row(
+                        dbc.Col(
+                            [
+                                dbc.Label("Times without a zone are in", html_for=FILE_ZONE),
+                                dcc.Dropdown(
+                                    id=FILE_ZONE,
+                                    options=zone_options(browser_zone, schema.time_zone),
+                                    value=schema.time_zone,
+                                    clearable=False,
+                                    searchable=True,
+                                ),
+                                dbc.FormText(
+                                    "Times written with an offset or Z keep their own. "
+                                    "Vigil stores every time in UTC."
                                 ),
                             ],
                             md=8,

@@ -56,10 +56,12 @@ def alert_engine(
     if scored is not None:
         context = _run_context(scored, run, context)
     key = model_key(config)
+    mail = effective(config)
     return AlertEngine(
         open_database(config.database_url),
         outbox(config),
-        sender=effective(config).alert_from,
+        sender=mail.alert_from,
+        zone=mail.alert_time_zone,
         public_url=config.public_url,
         context=context,
         mark_link=lambda dataset, series, point: mark_url(

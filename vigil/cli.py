@@ -54,6 +54,7 @@ from vigil.mail_settings import smtp_config
 from vigil.models import model_id_of, model_key
 from vigil.results import ResultStore, RunSettings
 from vigil.settings import load_settings
+from vigil.times import UTC, known_zone
 from vigil.tokens import TokenStore
 from vigil.users import ROLE_NOTES, ROLES, UserStore
 
@@ -279,9 +280,10 @@ def _schema(
     value_columns: tuple[str, ...],
     series_column: str | None,
     date_format: str | None = None,
+    time_zone: str = UTC,
 ) -> Schema:
-    """The columns (and date format) asked for on the command line, the rest found by
-    themselves."""
+    """The columns (and date format, and the zone of times written without one) asked for on
+    the command line, the rest found by themselves."""
     guessed = infer_schema(raw)
     chosen_time = time_column or guessed.time_column
     if chosen_time not in raw.frame.columns:
@@ -298,6 +300,7 @@ def _schema(
         series_column if series_column is not None else guessed.series_column,
         time_format,
         reason,
+        time_zone,
     )
 
 
@@ -307,6 +310,25 @@ date_format_option = click.option(
     metavar="FORMAT",
     help="How the time column writes dates: day-first, month-first, or a pattern such as "
     "'%d.%m.%Y %H:%M' (found from the cells if omitted).",
+)
+
+
+def _checked_zone(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    try:
+        return known_zone(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+timezone_option = click.option(
+    "--timezone",
+    "time_zone",
+    default=UTC,
+    show_default=True,
+    metavar="ZONE",
+    callback=_checked_zone,
+    help="The IANA time zone of times written without one, such as Europe/Berlin; times with "
+    "an offset or Z keep their own. Written times are always UTC, ending in Z.",
 )
 
 
@@ -353,6 +375,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--series-column", default=None, help="Column naming the series, for long files.")
 @date_format_option
+@timezone_option
 @click.option(
     "--online",
     is_flag=True,
@@ -393,6 +416,7 @@ def detect(
     value_columns: tuple[str, ...],
     series_column: str | None,
     date_format: str | None,
+    time_zone: str,
     online: bool,
     model_path: Path | None,
     alert: bool,
@@ -408,7 +432,7 @@ def detect(
         detector = info.detector
     else:
         model, info = make_detector(detector, _parse_params(params)), None
-    schema = _schema(raw, time_column, value_columns, series_column, date_format)
+    schema = _schema(raw, time_column, value_columns, series_column, date_format, time_zone)
     tidy, report = prepare(raw, schema)
     names = report.series
     if info is not None and not value_columns:
@@ -544,6 +568,7 @@ def _deliver(config) -> None:
 )
 @click.option("--time-column", default=None, help="Column holding the timestamps.")
 @date_format_option
+@timezone_option
 @click.option(
     "--value-column", default=None, help="The series to learn (needed when there are several)."
 )
@@ -560,6 +585,7 @@ def train(
     params: tuple[str, ...],
     time_column: str | None,
     date_format: str | None,
+    time_zone: str,
     value_column: str | None,
     model_path: Path,
 ) -> None:
@@ -568,7 +594,8 @@ def train(
     data = input_path.read_bytes()
     raw = _read(input_path)
     chosen = (value_column,) if value_column else ()
-    tidy, report = prepare(raw, _schema(raw, time_column, chosen, None, date_format))
+    schema = _schema(raw, time_column, chosen, None, date_format, time_zone)
+    tidy, report = prepare(raw, schema)
     if len(report.series) > 1:
         raise DataError(
             f"The file has {len(report.series)} series ({', '.join(report.series[:5])}); choose "
@@ -606,6 +633,7 @@ def train(
 )
 @click.option("--time-column", default=None, help="Column holding the timestamps.")
 @date_format_option
+@timezone_option
 @click.option(
     "--value-column", "value_columns", multiple=True, help="Column to score; repeat for several."
 )
@@ -624,6 +652,7 @@ def evaluate(
     detectors: tuple[str, ...],
     time_column: str | None,
     date_format: str | None,
+    time_zone: str,
     value_columns: tuple[str, ...],
     online: bool,
     budget: float | None,
@@ -634,7 +663,7 @@ def evaluate(
     if (label_column is None) == (windows_path is None):
         raise click.UsageError("Give either --label-column or --windows.")
     raw = _read(input_path)
-    schema = _schema(raw, time_column, value_columns, None, date_format)
+    schema = _schema(raw, time_column, value_columns, None, date_format, time_zone)
     if schema.series_column:
         raise DataError(
             f"Evaluation reads one column per series; this file names its series in "
@@ -645,10 +674,14 @@ def evaluate(
         raise DataError("Besides the labels there is no column of values to score.")
     if label_column is not None:
         labels = labels_from_column(
-            raw, schema.time_column, label_column, time_format=schema.time_format
+            raw,
+            schema.time_column,
+            label_column,
+            time_format=schema.time_format,
+            time_zone=schema.time_zone,
         )
     else:
-        windows = windows_from_table(_read(windows_path))
+        windows = windows_from_table(_read(windows_path), schema.time_zone)
     tidy, _ = prepare(raw, dataclasses.replace(schema, value_columns=watched))
     header = (
         f"{'detector':<10} {'series':<24} {'point P':>8} {'R':>6} {'F1':>6}  "
@@ -729,6 +762,7 @@ def flush() -> None:
 )
 @click.option("--time-column", default=None, help="Column of timestamps (found if omitted).")
 @date_format_option
+@timezone_option
 @click.option(
     "--speed",
     default="max",
@@ -751,6 +785,7 @@ def replay(
     value_column: str | None,
     time_column: str | None,
     date_format: str | None,
+    time_zone: str,
     speed: str,
     url: str,
     token: str,
@@ -763,7 +798,7 @@ def replay(
         raise click.UsageError(str(error)) from None
     raw = _read(input_path)
     chosen = (value_column,) if value_column else ()
-    schema = _schema(raw, time_column, chosen, None, date_format)
+    schema = _schema(raw, time_column, chosen, None, date_format, time_zone)
     tidy, report = prepare(raw, schema)
     names = report.series
     if value_column is None and len(names) > 1:

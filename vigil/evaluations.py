@@ -70,6 +70,7 @@ def evaluate_series(
             info.schema.time_column,
             label_column,
             time_format=info.schema.time_format,
+            time_zone=info.schema.time_zone,
         )
     elif windows is not None:
         labels = labels_from_windows(frame["timestamp"], windows)

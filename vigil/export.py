@@ -1,8 +1,9 @@
 """Scored frames as files: CSV safe to open in a spreadsheet, and Parquet.
 
-Frames hold naive UTC times. The CLI writes them as they are; the app writes them in the zone
-the reader picked and says so in every value (`zoned_for_csv`, `zoned_for_parquet`), so a
-file read back anywhere names the same instants.
+Frames hold naive UTC times. CSV files say the zone in every time: the CLI's in UTC
+('2024-02-01T00:00:00Z'), the app's in the zone the reader picked (`zoned_for_csv`,
+`zoned_for_parquet`), so a file read back anywhere names the same instants. Times keep their
+fractions of a second when a column has any.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return (
-        neutralise_formulas(frame)
-        .to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S")
-        .encode("utf-8")
-    )
+    """The frame as CSV: formulas neutralised, times (still naive UTC) in ISO 8601 with 'Z'."""
+    written = frame.copy(deep=False)
+    for name in _time_columns(written):
+        written[name] = iso_in_zone(written[name], UTC)
+    return neutralise_formulas(written).to_csv(index=False).encode("utf-8")
 
 
 def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -50,10 +51,12 @@ def _time_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def iso_in_zone(stamps: pd.Series, zone: str = UTC) -> pd.Series:
-    """Stored times as ISO 8601 text in `zone` with its offset, to the second:
-    '2024-02-01T01:00:00+01:00'; in UTC, '2024-02-01T00:00:00Z'. Missing times stay missing."""
+    """Stored times as ISO 8601 text in `zone` with its offset, to the second (to the
+    microsecond when any has a fraction): '2024-02-01T01:00:00+01:00'; in UTC,
+    '2024-02-01T00:00:00Z'. Missing times stay missing."""
     shown = local_times(stamps, zone)
-    clock = shown.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = ".%f" if (shown.dt.microsecond.fillna(0) != 0).any() else ""
+    clock = shown.dt.strftime(f"%Y-%m-%dT%H:%M:%S{fraction}")
     if zone == UTC:
         return clock.where(shown.isna(), clock + "Z")
     offset = shown.dt.strftime("%z")

@@ -18,9 +18,17 @@ from alerts.smtp import SmtpConfig
 from detection.errors import DataError
 from storage.database import Database, open_database
 from vigil.settings import Settings
+from vigil.times import known_zone
 
 #: What admins may change, by setting name.
-FIELDS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "alert_from")
+FIELDS = (
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "alert_from",
+    "alert_time_zone",
+)
 SECURITY = get_args(Settings.model_fields["smtp_security"].annotation)
 LOCK = "app-settings"
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]+\]?$")
@@ -44,12 +52,17 @@ def checked(values: dict[str, object]) -> dict[str, object]:
     sender = str(values.get("alert_from") or "").strip()
     if not _ADDRESS.match(sender):
         raise DataError(f"{sender!r} is not an email address to send from.")
+    try:
+        zone = known_zone(values.get("alert_time_zone"))
+    except ValueError as error:
+        raise DataError(str(error)) from None
     return {
         "smtp_host": host or None,
         "smtp_port": port,
         "smtp_security": security,
         "smtp_username": str(values.get("smtp_username") or "").strip() or None,
         "alert_from": sender,
+        "alert_time_zone": zone,
     }
 
 

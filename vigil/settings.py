@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.smtp import SmtpConfig
 from storage.database import sqlite_url
+from vigil.times import known_zone
 
 #: Addresses only this machine can reach.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     alert_from: str = Field("vigil@localhost", description="Sender address of alert emails.")
+    alert_time_zone: str = Field(
+        "UTC", description="The IANA time zone every time in alert emails is written in."
+    )
     public_url: str = Field("http://127.0.0.1:8050", description="Vigil's address, for links.")
     api_tokens: SecretStr | None = Field(
         None, description="Bearer tokens of the ingest API, comma-separated."
@@ -98,6 +102,11 @@ class Settings(BaseSettings):
             password=None if self.smtp_password is None else self.smtp_password.get_secret_value(),
             sender=self.alert_from,
         )
+
+    @field_validator("alert_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return known_zone(value)
 
     @model_validator(mode="after")
     def _database_in_data_dir(self) -> Settings:

@@ -82,17 +82,17 @@ def compose(episodes, *, series="cpu", context=None, render=None, dataset_name="
 def test_the_subject_says_state_series_and_how_far_from_normal_in_plain_words():
     one = compose([SPIKE])
     three = compose([GOING_ON, RUN, SPIKE])
-    assert one["Subject"] == "ALERT · cpu (ops) was 2.2\u00d7 normal on 12 Mar 2024 09:30"
+    assert one["Subject"] == "ALERT · cpu (ops) was 2.2\u00d7 normal on 12 Mar 2024 09:30 UTC"
     assert compose([RUN])["Subject"] == (
-        "ALERT · cpu (ops) was 85% above normal on 12 Mar 2024 10:15 for 45 min"
+        "ALERT · cpu (ops) was 85% above normal on 12 Mar 2024 10:15 UTC for 45 min"
     )
     assert (
         compose([GOING_ON])["Subject"]
-        == "FIRING · cpu (ops) 96% below normal since 12 Mar 2024 11:00"
+        == "FIRING · cpu (ops) 96% below normal since 12 Mar 2024 11:00 UTC"
     )
-    assert (
-        three["Subject"]
-        == "FIRING · cpu (ops): 3 anomaly episodes, the worst 2.2\u00d7 normal on 12 Mar 2024 09:30"
+    assert three["Subject"] == (
+        "FIRING · cpu (ops): 3 anomaly episodes, the worst 2.2\u00d7 normal "
+        "on 12 Mar 2024 09:30 UTC"
     )
     assert one["To"] == "ops@example.org, lead@example.org"
     assert compose([SPIKE], dataset_name=None)["Subject"].startswith(
@@ -106,16 +106,16 @@ def test_each_episode_is_listed_with_its_span_and_peak_without_jargon():
     html = message.get_body(("html",)).get_content()
 
     assert text.startswith(
-        "cpu (data set ops) had 3 anomaly episodes since 12 Mar 2024 09:30; "
+        "cpu (data set ops) had 3 anomaly episodes since 12 Mar 2024 09:30 UTC; "
         "the worst 2.2\u00d7 normal "
-        "(587.2, normal 270.5) at 12 Mar 09:30. One is still going on.\n"
+        "(587.2, normal 270.5) at 12 Mar 09:30 UTC. One is still going on.\n"
     )
-    assert text.index("#1  2024-03-12 09:30 (1 point)") < text.index("#2  2024-03-12 10:00 to")
-    assert "#2  2024-03-12 10:00 to 10:45 (45 min, 4 points)" in text
+    assert text.index("#1  2024-03-12 09:30 UTC (1 point)") < text.index("#2  2024-03-12 10:00 to")
+    assert "#2  2024-03-12 10:00 to 10:45 UTC (45 min, 4 points)" in text
     assert "Peak 85% above normal (500.0, normal 270.5) at 12 Mar 10:15" in text
-    assert "#3  from 2024-03-12 11:00 (still going on, 2 points so far)" in text
+    assert "#3  from 2024-03-12 11:00 UTC (still going on, 2 points so far)" in text
     assert "not emailed again as it grows: one email will say when it is over" in text
-    assert "2024-03-12 10:00 to 10:45 <span" in html
+    assert "2024-03-12 10:00 to 10:45 UTC <span" in html
     assert "(45 min, 4 points)</span>" in html
     assert "(still going on, 2 points so far)</span>" in html
     for jargon in ("robust deviations", "severity", "anomalies"):
@@ -127,7 +127,7 @@ def test_a_long_episode_counts_its_points_as_the_pages_do():
 
     text = compose([long]).get_body(("plain",)).get_content()
 
-    assert "#1  2024-03-10 09:00 to 2024-03-12 11:00 (2 days 2 h, 3,012 points)" in text
+    assert "#1  2024-03-10 09:00 to 2024-03-12 11:00 UTC (2 days 2 h, 3,012 points)" in text
 
 
 def test_user_text_is_escaped_in_html_and_links_open_the_series():
@@ -171,8 +171,8 @@ def test_the_resolved_email_says_since_when_how_long_and_the_peak_in_the_datas_t
         "(2 anomaly episodes); at its peak it was 2.2\u00d7 normal (587.2, normal 270.5) "
         "at 12 Mar 09:30 UTC."
     )
-    assert "#1  2024-03-12 09:30 (1 point)" in text
-    assert "#2  2024-03-12 10:00 to 10:45 (45 min, 4 points)" in text
+    assert "#1  2024-03-12 09:30 UTC (1 point)" in text
+    assert "#2  2024-03-12 10:00 to 10:45 UTC (45 min, 4 points)" in text
     assert "https://vigil.example.org/live?series=cpu" in text
 
 
@@ -180,7 +180,7 @@ def test_the_chart_is_an_inline_image_the_html_refers_to():
     message = compose(
         [SPIKE],
         context=context_frame(),
-        render=lambda context, episodes, series: b"\x89PNG fake",
+        render=lambda context, episodes, series, zone: b"\x89PNG fake",
     )
     html_part = message.get_body(("related",))
     image = next(part for part in html_part.iter_parts() if part.get_content_type() == "image/png")

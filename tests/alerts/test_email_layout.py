@@ -84,7 +84,7 @@ def test_status_chart_and_buttons_come_first_then_a_few_episodes(received):
     text = received.get_body(("plain",)).get_content()
 
     status = html.index(
-        "had 5 anomaly episodes since 12 Mar 2024 07:00; the worst 2.2\u00d7 normal"
+        "had 5 anomaly episodes since 12 Mar 2024 07:00 UTC; the worst 2.2\u00d7 normal"
     )
     chart = html.index('<img src="cid:')
     buttons = html.index(">Open in Vigil</a>")

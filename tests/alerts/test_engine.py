@@ -121,12 +121,12 @@ def test_an_email_lists_the_twenty_most_severe_episodes_and_counts_the_rest(setu
     (email,) = outbox.emails()
     assert email.subject.startswith("ALERT · latency_ms (d1): 25 anomaly episodes, the worst ")
     text = email.message().get_body(("plain",)).get_content()
-    assert "#20  2024-03-12 09:24 (1 point)" in text  # the most severe, in time order
+    assert "#20  2024-03-12 09:24 UTC (1 point)" in text  # the most severe, in time order
     assert "#21" not in text
-    assert "#1  2024-03-12 09:05 (1 point)" in text
+    assert "#1  2024-03-12 09:05 UTC (1 point)" in text
     assert (
-        "... and 5 more anomaly episodes that began between 2024-03-12 09:00 and 2024-03-12 09:24; "
-        "all are in Vigil." in text
+        "... and 5 more anomaly episodes that began between 2024-03-12 09:00 UTC and "
+        "2024-03-12 09:24 UTC; all are in Vigil." in text
     )
 
 
@@ -160,14 +160,14 @@ def test_an_episode_over_two_live_batches_is_one_episode_one_alert_and_one_resol
     assert subject(alert).startswith("FIRING · cpu ")
     assert subject(alert).endswith(" normal since 14 Mar 01:50 UTC")
     assert (
-        "#1  from 2024-03-14 01:50 (still going on, 2 points so far)"
+        "#1  from 2024-03-14 01:50 UTC (still going on, 2 points so far)"
         in alert.get_body(("plain",)).get_content()
     )
     assert subject(resolved).startswith(
         "RESOLVED · cpu back to normal since 14 Mar 01:55 UTC, after 5 min, peak "
     )
     said = resolved.get_body(("plain",)).get_content()
-    assert f"2024-03-14 01:50 to 01:55 (5 min, {row['points']} points)" in said
+    assert f"2024-03-14 01:50 to 01:55 UTC (5 min, {row['points']} points)" in said
 
 
 def test_reporting_the_same_episodes_again_changes_nothing(setup):
@@ -196,7 +196,7 @@ def test_an_episode_is_announced_once_its_peak_reaches_the_rules_severity(setup)
     (row,) = engine.history(rule.id).to_dict("records")
     assert (row["start_at"], row["points"], row["severity"]) == ("2024-03-12 09:00:00", 5, 0.97)
     (email,) = outbox.emails()
-    assert email.subject == "FIRING · latency_ms (d1) 9.0\u00d7 normal since 12 Mar 2024 09:00"
+    assert email.subject == "FIRING · latency_ms (d1) 9.0\u00d7 normal since 12 Mar 2024 09:00 UTC"
 
 
 def test_over_the_daily_budget_episodes_wait_and_the_next_allowed_email_lists_them(setup):
@@ -213,7 +213,7 @@ def test_over_the_daily_budget_episodes_wait_and_the_next_allowed_email_lists_th
     # announced while going on: the first two, and the last of the three (each new one ended
     # the one before, so the email of the three said two of them were over)
     assert resolved == (
-        "RESOLVED · latency_ms (d1) back to normal since 12 Mar 2024 09:40, after 40 min, "
+        "RESOLVED · latency_ms (d1) back to normal since 12 Mar 2024 09:40 UTC, after 40 min, "
         "peak 5.0\u00d7 normal"
     )
 
@@ -227,7 +227,7 @@ def test_a_quiet_series_is_resolved_with_one_email_and_fires_again_later(setup):
     assert engine.dispatch([rule], now=T0 + 90 * 60) == 0
     subjects = [email.subject for email in outbox.emails()]
     assert subjects[0] == (
-        "RESOLVED · latency_ms (d1) back to normal since 12 Mar 2024 09:00, after one point, "
+        "RESOLVED · latency_ms (d1) back to normal since 12 Mar 2024 09:00 UTC, after one point, "
         "peak 5.0\u00d7 normal"
     )
 
@@ -252,7 +252,7 @@ def test_paused_and_silenced_rules_keep_episodes_but_send_nothing(setup):
     (email,) = outbox.emails()
     assert email.subject.startswith("FIRING · latency_ms (d1) ")
     assert (
-        "since 12 Mar 2024 10:10" in email.subject
+        "since 12 Mar 2024 10:10 UTC" in email.subject
     )  # the episode after the silence, not those muted
 
 

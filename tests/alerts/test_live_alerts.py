@@ -75,13 +75,18 @@ def test_an_episode_over_two_ingest_rounds_is_one_email_then_one_resolved(
         server.stop()
     alert, resolved = sorted(recorder.received, key=lambda m: "RESOLVED" in m["Subject"])
     assert alert["Subject"].startswith("FIRING · cpu ")
-    assert "#1  from 2024-03-14 01:50 (still going on" in alert.get_body(("plain",)).get_content()
+    assert (
+        "#1  from 2024-03-14 01:50 UTC (still going on" in alert.get_body(("plain",)).get_content()
+    )
     assert any(part.get_content_type() == "image/png" for part in alert.walk())
     assert resolved["Subject"].startswith(
         "RESOLVED · cpu back to normal since 14 Mar 01:55 UTC, after 5 min, peak "
     )
     points = episode["points"]
-    assert f"01:50 to 01:55 (5 min, {points} points)" in resolved.get_body(("plain",)).get_content()
+    assert (
+        f"01:50 to 01:55 UTC (5 min, {points} points)"
+        in resolved.get_body(("plain",)).get_content()
+    )
 
 
 def test_a_rule_that_names_no_detector_alerts_on_a_series_scored_by_another(

@@ -116,8 +116,10 @@ def test_after_0007_the_waiting_point_is_emailed_and_the_firing_alert_resolves_o
     assert engine.dispatch([rule], now=T0 + 3600) == 1
     assert engine.dispatch([rule], now=T0 + 7200) == 0
     subjects = sorted(email.subject for email in outbox.emails())
-    assert subjects[0] == "ALERT · mem (d1) was 5.0\u00d7 normal on 12 Mar 2024 08:55"
-    assert subjects[1].startswith("RESOLVED · cpu (d1) back to normal since 12 Mar 2024 08:30, ")
+    assert subjects[0] == "ALERT · mem (d1) was 5.0\u00d7 normal on 12 Mar 2024 08:55 UTC"
+    assert subjects[1].startswith(
+        "RESOLVED · cpu (d1) back to normal since 12 Mar 2024 08:30 UTC, "
+    )
 
 
 def test_0007_goes_down_to_points_again(at_0006):

@@ -64,24 +64,26 @@ def test_an_admin_sets_the_email_server_and_alerts_go_through_it(dash_app, mail_
     from vigil.alerting import send_test_email
 
     *values, status = show_mail(None)
-    assert values == ["", 25, "none", "", "vigil@localhost"]
+    assert values == ["", 25, "none", "", "vigil@localhost", "UTC"]
     assert "No SMTP server is set" in text_of(status)
 
-    refused = save_mail(1, "127.0.0.1", "99999", "none", "", "alerts@example.org")
+    refused = save_mail(1, "127.0.0.1", "99999", "none", "", "alerts@example.org", "UTC")
     assert "The port is a number from 1 to 65535" in text_of(refused)
-    refused = save_mail(1, "127.0.0.1", "25", "none", "", "<b>not an address</b>")
+    refused = save_mail(1, "127.0.0.1", "25", "none", "", "<b>not an address</b>", "UTC")
     assert "is not an email address" in text_of(refused)
     assert "127.0.0.1" not in text_of(show_mail(None)[-1])  # nothing of those was kept
 
     recorder = Recorder()
     server = start_server(recorder)
     try:
-        saved = save_mail(1, " 127.0.0.1 ", str(server.port), "none", "", "alerts@example.org")
+        saved = save_mail(
+            1, " 127.0.0.1 ", str(server.port), "none", "", "alerts@example.org", "UTC"
+        )
         assert "Saved." in text_of(saved)
         assert f"Sending through 127.0.0.1:{server.port}" in text_of(saved)
         assert "VIGIL_SMTP_PASSWORD is not set" in text_of(saved)
         *values, _ = show_mail(None)
-        assert values == ["127.0.0.1", server.port, "none", "", "alerts@example.org"]
+        assert values == ["127.0.0.1", server.port, "none", "", "alerts@example.org", "UTC"]
 
         _, report = send_test_email(services.settings(), ["ops@example.org"])
     finally:
@@ -94,3 +96,19 @@ def test_an_admin_sets_the_email_server_and_alerts_go_through_it(dash_app, mail_
         kept = dict(connection.execute(text("SELECT name, changed_by FROM app_settings")).all())
     assert kept["smtp_host"] == "local"
     assert not [name for name in kept if "password" in name]
+
+
+def test_an_admin_sets_the_time_zone_of_emails_and_an_unknown_one_is_refused(
+    dash_app, mail_settings_undone
+):
+    from pages.admin import save_mail, show_mail
+
+    refused = save_mail(1, "", "25", "none", "", "alerts@example.org", "Europe/Berlln")
+    assert "'Europe/Berlln' is not a time zone" in text_of(refused)
+    assert show_mail(None)[5] == "UTC"
+
+    saved = save_mail(1, "", "25", "none", "", "alerts@example.org", "Europe/Berlin")
+
+    assert "Saved." in text_of(saved)
+    assert show_mail(None)[5] == "Europe/Berlin"
+    assert services.settings().alert_time_zone == "UTC"  # the environment's, under the saved

@@ -361,9 +361,9 @@ def test_a_point_marked_normal_stays_unflagged_in_later_runs_and_marks_become_la
     assert rows_eval[0]["events_found"] == "1 of 1"
 
 
-def day_first_file() -> bytes:
+def day_first_file(days: int = 10) -> bytes:
     """Hourly, day-first, no day above 12, semicolons and decimal commas; two series."""
-    times = pd.date_range("2024-02-01", periods=10 * 24, freq="h")
+    times = pd.date_range("2024-02-01", periods=days * 24, freq="h")
     lines = ["Zeit;value;Druck"]
     lines += [f"{t:%d.%m.%Y %H:%M};{20 + i % 7},5;{1000 + i % 3},0" for i, t in enumerate(times)]
     return ("\n".join(lines) + "\n").encode()
@@ -394,6 +394,42 @@ def test_choosing_the_other_date_format_on_the_columns_card_rereads_the_dates(da
     report = dataset_store().info(info.id).report
     assert report.start == pd.Timestamp("2024-01-02 00:00")
     assert "read 01.02.2024 00:00 as 2 Jan 2024" in str(show_dataset(info.id, applied))
+
+
+def test_choosing_a_zone_on_the_columns_card_stores_the_times_in_utc_and_says_the_zone(dash_app):
+    from pages.data import apply_columns, show_dataset
+
+    info, _ = dataset_store().add(day_first_file(days=11), "berlin.csv")
+    card = str(show_dataset(info.id, None, "UTC", "Europe/Berlin"))
+    assert "Times without a zone are in" in card
+    assert "Europe/Berlin (your browser)" in card  # offered next to UTC
+    assert dataset_store().info(info.id).report.start == pd.Timestamp("2024-02-01 00:00")
+
+    applied, message = apply_columns(
+        1, info.id, "Zeit", ["value", "Druck"], None, "%d.%m.%Y %H:%M", "Europe/Berlin"
+    )
+
+    assert message is None
+    stored = dataset_store().info(info.id)
+    assert stored.schema.time_zone == "Europe/Berlin"
+    assert stored.report.start == pd.Timestamp("2024-01-31 23:00")  # 00:00 CET is 23:00 UTC
+    assert dataset_store().tidy(info.id)["timestamp"].min() == pd.Timestamp("2024-01-31 23:00")
+    in_utc = str(show_dataset(info.id, applied, "UTC"))
+    assert "read 01.02.2024 00:00 as 1 Feb 2024 CET (Europe/Berlin)" in in_utc
+    assert "2024-01-31 23:00 UTC" in in_utc  # first time, in the zone times are shown in
+    assert "2024-02-01 00:00 CET" in str(show_dataset(info.id, applied, "Europe/Berlin"))
+
+
+def test_an_unknown_zone_on_the_columns_card_is_refused_and_the_data_set_kept(dash_app):
+    from pages.data import apply_columns
+
+    info, _ = dataset_store().add(day_first_file(days=12), "wetter.csv")
+
+    applied, message = apply_columns(1, info.id, "Zeit", ["value"], None, None, "Mars/Olympus")
+
+    assert applied is no_update
+    assert "'Mars/Olympus' is not a time zone" in str(message)
+    assert dataset_store().info(info.id).schema.time_zone == "UTC"
 
 
 def test_an_upload_whose_columns_cannot_be_guessed_shows_the_columns_card(dash_app):

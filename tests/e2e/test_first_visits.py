@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pandas as pd
 import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
@@ -152,5 +153,31 @@ def test_apply_on_a_first_visit_rereads_the_data_set_on_screen(dash_duo, dash_ap
 
     until(lambda: stored_files(newest.id) != files, timeout=30)  # a new version of its tidy file
     settled(dash_duo)
+    assert dash_duo.find_elements(".vigil-error") == []
+    assert dash_duo.get_logs() == []
+
+
+def test_choosing_a_zone_on_the_columns_card_rereads_the_times_and_says_the_zone(
+    dash_duo, dash_app
+):
+    name = f"berlin-{uuid.uuid4().hex[:8]}.csv"
+    times = pd.date_range("2024-01-15", periods=400, freq="h")  # winter: Berlin is UTC+1
+    rows = [f"{t:%Y-%m-%d %H:%M},{i % 7}.{uuid.uuid4().int % 10}" for i, t in enumerate(times)]
+    info, _ = dataset_store().add(("time,load\n" + "\n".join(rows) + "\n").encode(), name)
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_contains_text("#data-name", name, timeout=30)
+    settled(dash_duo)
+    dash_duo.wait_for_contains_text(".vigil-facts", "2024-01-15 00:00 UTC", timeout=30)
+
+    click(dash_duo, "#data-file-zone")
+    dash_duo.wait_for_element(".dash-dropdown-search").send_keys("Europe/Berl")
+    until(lambda: len(dash_duo.find_elements(".dash-dropdown-option")) == 1, timeout=10)
+    dash_duo.find_element(".dash-dropdown-option").click()
+    dash_duo.wait_for_contains_text("#data-file-zone", "Europe/Berlin", timeout=10)
+    click(dash_duo, "#data-apply")
+
+    until(lambda: dataset_store().info(info.id).schema.time_zone == "Europe/Berlin", timeout=30)
+    dash_duo.wait_for_contains_text(".vigil-facts", "2024-01-14 23:00 UTC", timeout=30)
+    assert dataset_store().info(info.id).report.start == pd.Timestamp("2024-01-14 23:00")
     assert dash_duo.find_elements(".vigil-error") == []
     assert dash_duo.get_logs() == []
