@@ -207,20 +207,32 @@ def label_source(source: str):
     Output(WINDOWS_STATUS, "children"),
     Input(WINDOWS_UPLOAD, "contents"),
     State(WINDOWS_UPLOAD, "filename"),
+    State(DATASET, "value"),
     prevent_initial_call=True,
 )
 @requires("analyst")
-def take_windows(contents: str | None, filename: str | None):
-    """Read a windows file; keep its windows, or say what is wrong with it."""
+def take_windows(contents: str | None, filename: str | None, dataset_id: str | None = None):
+    """Read a windows file, its times without a zone in the zone of the chosen data set's
+    times; keep its windows, or say what is wrong with it."""
     if not contents:
         return None, None
     try:
-        windows = read_windows(contents, filename or "windows.csv")
+        zone = _dataset_zone(dataset_id)
+        windows = read_windows(contents, filename or "windows.csv", zone)
     except VigilError as error:
         return None, html.Span(str(error), className="text-danger", id="evaluate-windows-error")
     return windows_to_json(windows), html.Span(
-        f"{plural(len(windows), 'window')} from {filename}", className="text-success"
+        f"{plural(len(windows), 'window')} from {filename} (times without a zone read in {zone})",
+        className="text-success",
     )
+
+
+def _dataset_zone(dataset_id: str | None) -> str:
+    """The zone a data set's file writes its times in (UTC without a data set)."""
+    store = dataset_store()
+    if not dataset_id or not store.exists(dataset_id):
+        return "UTC"
+    return store.info(dataset_id).schema.time_zone or "UTC"
 
 
 @callback(

@@ -23,14 +23,15 @@ from vigil.datasets import DatasetStore
 MAX_WINDOWS_BYTES = 1_000_000
 
 
-def read_windows(contents: str, filename: str) -> pd.DataFrame:
-    """Anomaly windows from a file sent by the browser as a data URL."""
+def read_windows(contents: str, filename: str, time_zone: str = "UTC") -> pd.DataFrame:
+    """Anomaly windows from a file sent by the browser as a data URL; times without a zone
+    are in `time_zone` (the data set's)."""
     try:
         data = base64.b64decode(contents.partition(",")[2], validate=True)
     except ValueError:
         raise DataError(f"'{filename}' did not arrive whole; choose it again.") from None
     raw = read_table(data, filename, max_bytes=MAX_WINDOWS_BYTES, max_rows=100_000)
-    return windows_from_table(raw)
+    return windows_from_table(raw, time_zone)
 
 
 def windows_to_json(windows: pd.DataFrame) -> dict[str, list[str]]:

@@ -163,3 +163,21 @@ def test_automatic_and_ensemble_are_not_one_detector_under_two_names(labelled_id
     assert {k: v for k, v in ensemble.items() if k != "detector"} != {
         k: v for k, v in automatic.items() if k != "detector"
     }
+
+
+def test_a_windows_file_is_read_in_the_zone_of_the_data_sets_times(dash_app):
+    from dataclasses import replace
+
+    from pages.evaluate import take_windows
+
+    series = labelled_series("dip", seed=6).rename(columns={"value": "heat"})
+    store = dataset_store()
+    info, _ = store.add(series.to_csv(index=False).encode(), "heating-berlin.csv")
+    store.reprepare(info.id, replace(info.schema, time_zone="Europe/Berlin"))
+
+    kept, status = take_windows(
+        as_upload("start,end\n2024-01-08 00:00,2024-01-08 06:00\n"), "w.csv", info.id
+    )
+
+    assert kept == {"start": ["2024-01-07 23:00:00"], "end": ["2024-01-08 05:00:00"]}  # UTC
+    assert "read in Europe/Berlin" in str(status)
