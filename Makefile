@@ -3,20 +3,29 @@
 #              redis-server for the shared-service tests), run all but the team-setup checks
 # make test-team - the slow checks of the team setup (gunicorn, Celery, Redis, Postgres, S3)
 # make test-loaded - the same tests beside one busy loop per core (races show up there)
+# make lock  - pin the dependencies again (requirements/dev.lock) after pyproject.toml changes
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-team test-loaded lint browser services bench screenshot clean
+.PHONY: run test test-team test-loaded lint lock browser services bench screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): pyproject.toml | $(BIN)/python
+# the exact versions of requirements/dev.lock (made from pyproject.toml by `make lock`)
+$(INSTALLED): pyproject.toml requirements/dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+# pin every dependency again after pyproject.toml changes (with uv, installed into the venv)
+lock:
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--quiet -o requirements/dev.lock
 
 run: $(INSTALLED)
 	$(BIN)/vigil run
