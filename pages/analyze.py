@@ -120,6 +120,7 @@ DOWNLOAD_EPISODES = "analyze-download-episodes"
 DEFAULT_DETECTOR = "auto"
 UNEXPECTED = "Something went wrong while running the detector; the details are in the server log."
 CENTRE_POINTS = 150
+NOT_ANALYSED = "Not analysed: the detector did not finish"
 #: The Cancel button is there only while a run is.
 CANCEL_SHOWN, CANCEL_HIDDEN = "ms-2", "ms-2 d-none"
 #: The parameters open in the form; the others are folded under "More settings".
@@ -624,7 +625,6 @@ clientside_callback(
     Output(STATUS, "children", allow_duplicate=True),
     Output(CANCELLED, "data", allow_duplicate=True),
     Output(RESULT, "data", allow_duplicate=True),
-    Output(GRAPH, "figure", allow_duplicate=True),
     Input(RUN, "disabled"),
     State(CANCELLED, "data"),
     State(PREVIEW, "data"),
@@ -635,10 +635,10 @@ def after_run(running: bool | None, cancelled: bool | None, previewed, key: str 
     """Once a cancelled run has stopped: say so, and show the last result again (or keep
     the raw values, saying they are not analysed)."""
     if running or not cancelled:
-        return no_update, no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update
     results = result_store()
     if previewed and results.has(previewed):  # it finished before Cancel reached it
-        return no_update, no_update, None, no_update, no_update
+        return no_update, no_update, None, no_update
     words = html.Span("Cancelled: nothing was stored.", id="analyze-cancelled-note")
     if key and results.has(key):
         run = results.settings(key)
@@ -648,16 +648,13 @@ def after_run(running: bool | None, cancelled: bool | None, previewed, key: str 
             color="secondary",
             className="py-2 small",
         )
-        return words, note, None, key, no_update  # the result drawn again, tables and all
+        return words, note, None, key  # the result drawn again, tables and all
     note = dbc.Alert(
         "The run was cancelled: the chart shows the raw values, without anomalies.",
         color="secondary",
         className="py-2 small",
     )
-    figure = Patch()
-    if previewed:
-        figure["layout"]["annotations"][0]["text"] = "Not analysed: the run was cancelled"
-    return words, note, None, no_update, figure if previewed else no_update
+    return words, note, None, no_update
 
 
 def _linked_result(
@@ -753,6 +750,10 @@ def show_result(
     the severity slider or a mark) replaces them."""
     if previewed and not _triggered_by(RESULT):
         return no_update, no_update, no_update
+    if previewed and not key:  # the run was cancelled or failed: the raw values stay
+        figure = Patch()
+        figure["layout"]["annotations"][0]["text"] = NOT_ANALYSED
+        return figure, [], None
     if not key:
         if not dataset_store().list():
             return (
