@@ -153,11 +153,17 @@ def scored_figure(
         max_n_samples=SHOWN_POINTS // 2,
         gap_handler=NoGapHandler(),  # a filled area with holes draws stray polygons
     )
+    return _result_layout(fig, title, scored["timestamp"], zone)
+
+
+def _result_layout(fig: go.Figure, title: str, times: pd.Series, zone: str) -> go.Figure:
+    """The look of a result chart: values above, severity strip below, `title` on top, the
+    time axis naming `zone` (the zone of the span of `times`)."""
     fig.update_yaxes(title_text="severity", range=[0, 1.02], row=2, col=1)
-    if len(scored):
-        first, last = scored["timestamp"].iloc[[0, -1]]
+    if len(times):
+        first, last = times.iloc[[0, -1]]
         fig.update_xaxes(title_text=axis_title(zone, first, last), row=2, col=1)
-    fig.update_layout(
+    return fig.update_layout(
         template="plotly_white",
         title=dict(text=title, x=0.01, font_size=15),
         height=560,
@@ -166,7 +172,40 @@ def scored_figure(
         legend=dict(orientation="h", y=1.04, x=1, xanchor="right"),
         uirevision=f"{title} {zone}",  # a new zone draws new x values: the old zoom is off
     )
-    return fig
+
+
+def series_figure(frame: pd.DataFrame, *, title: str, note: str, zone: str = UTC) -> go.Figure:
+    """A series' values alone, drawn as a result chart draws them (downsampled to about
+    `SHOWN_POINTS` points, at their times in `zone`), with `note` where the severity strip
+    will be: what to show while its detector runs. `title` is shown as given (escape user
+    text in it)."""
+    base = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.78, 0.22]
+    )
+    x, y = _downsampled(frame, SHOWN_POINTS)
+    x = wall_times(pd.Series(x), zone)
+    base.add_trace(
+        go.Scatter(x=x, y=y, name="value", mode="lines", line=dict(width=1.3, color=VALUE_COLOUR)),
+        row=1,
+        col=1,
+    )
+    base.add_annotation(
+        text=note, showarrow=False, x=0.5, y=0.1, xref="paper", yref="paper", font_size=13
+    )
+    return _result_layout(base, title, frame["timestamp"], zone)
+
+
+def _downsampled(frame: pd.DataFrame, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """The timestamps and values of `frame`, at most about `points` of them (the shape kept:
+    MinMaxLTTB), missing values left out when there are more."""
+    x = frame["timestamp"].to_numpy()
+    y = frame["value"].to_numpy(dtype=float)
+    if len(y) > points:
+        present = ~np.isnan(y)
+        x, y = x[present], y[present]
+        keep = MinMaxLTTBDownsampler().downsample(x.astype("int64"), y, n_out=points)
+        x, y = x[keep], y[keep]
+    return x, y
 
 
 def mark_traces(marks: pd.DataFrame | None, zone: str = UTC) -> list[go.Scatter]:
@@ -288,13 +327,7 @@ def shade_spans(
 
 def preview_figure(frame: pd.DataFrame, name: str, points: int = 600) -> go.Figure:
     """A small line chart of one series, downsampled to about `points` points."""
-    x = frame["timestamp"].to_numpy()
-    y = frame["value"].to_numpy(dtype=float)
-    if len(y) > points:
-        present = ~np.isnan(y)
-        x, y = x[present], y[present]
-        keep = MinMaxLTTBDownsampler().downsample(x.astype("int64"), y, n_out=points)
-        x, y = x[keep], y[keep]
+    x, y = _downsampled(frame, points)
     fig = go.Figure(
         go.Scatter(x=x, y=y, mode="lines", line=dict(width=1, color=VALUE_COLOUR), name=name)
     )

@@ -5,17 +5,35 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import lru_cache
+from functools import lru_cache, partial
 from html import escape
+from typing import NamedTuple
 
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import ALL, Input, Output, Patch, State, callback, dcc, html, no_update
+from dash import (
+    ALL,
+    Input,
+    Output,
+    Patch,
+    State,
+    callback,
+    clientside_callback,
+    dcc,
+    html,
+    no_update,
+)
 from dash.exceptions import MissingCallbackContextException
 
 from components import ids
-from components.charts import MARK_TRACES, empty_figure, scored_figure, shade_spans
+from components.charts import (
+    MARK_TRACES,
+    empty_figure,
+    scored_figure,
+    series_figure,
+    shade_spans,
+)
 from components.episodes import (
     count_words,
     episode_grid,
@@ -48,6 +66,8 @@ from detection.models import apply_model
 from detection.quality import plural
 from detection.scored import flagged_points
 from vigil.auth import control_for, requires
+from vigil.countdown import run_counting_down
+from vigil.durations import expected_seconds
 from vigil.export import to_csv_bytes, to_parquet_bytes, zoned_for_csv, zoned_for_parquet
 from vigil.models import train_on_dataset
 from vigil.results import RunSettings
@@ -79,6 +99,9 @@ CENTRED = "analyze-centred"
 PARAMS = "analyze-params"
 MIN_SEVERITY = "analyze-min-severity"
 RUN = "analyze-run"
+CANCEL = "analyze-cancel"
+CANCELLED = "analyze-cancelled"
+PREVIEW = "analyze-preview"
 RUN_NOTE = "analyze-run-note"
 PROGRESS = "analyze-progress"
 STATUS = "analyze-status"
@@ -98,6 +121,9 @@ DOWNLOAD_EPISODES = "analyze-download-episodes"
 DEFAULT_DETECTOR = "auto"
 UNEXPECTED = "Something went wrong while running the detector; the details are in the server log."
 CENTRE_POINTS = 150
+NOT_ANALYSED = "Not analysed: the detector did not finish"
+#: The Cancel button is there only while a run is.
+CANCEL_SHOWN, CANCEL_HIDDEN = "ms-2", "ms-2 d-none"
 #: The parameters open in the form; the others are folded under "More settings".
 SHOWN_PARAMS = ("threshold", "method", "combine")
 
@@ -195,7 +221,24 @@ def layout(
             ),
             dbc.CardFooter(
                 [
-                    dbc.Button("Run detection", id=RUN, color="primary", className="w-100"),
+                    html.Div(
+                        [
+                            dbc.Button(
+                                "Run detection",
+                                id=RUN,
+                                color="primary",
+                                className="flex-grow-1",
+                            ),
+                            dbc.Button(
+                                "Cancel",
+                                id=CANCEL,
+                                color="secondary",
+                                outline=True,
+                                className=CANCEL_HIDDEN,
+                            ),
+                        ],
+                        className="d-flex",
+                    ),
                     html.Div(id=RUN_NOTE, className="small text-danger mt-1"),
                     html.Div(id=PROGRESS, className="small text-muted mt-1"),
                 ]
@@ -307,6 +350,8 @@ def layout(
             ),
             dcc.Store(id=CENTRED),
             dcc.Store(id=RESULT),
+            dcc.Store(id=PREVIEW),
+            dcc.Store(id=CANCELLED),
             dcc.Store(id=MODELS_CHANGED),
             dcc.Store(id=SELECTED),
             dcc.Store(id=MARKS_CHANGED),
@@ -388,6 +433,119 @@ def check_params(values: list, param_ids: list[dict], opened: list[bool | None])
     return boxes, feedback, more, note
 
 
+class _Plan(NamedTuple):
+    """A run as asked for on the page: its settings, its series, and what scores it (a fresh
+    detector, or a saved model and what it was trained on)."""
+
+    run: RunSettings
+    frame: pd.DataFrame
+    model: object
+    trained: object | None
+
+
+def _plan(
+    dataset_id: str, series: str, detector: str, online, values, param_ids, model_id
+) -> _Plan:
+    """What Run would do with these choices; raises VigilError for a choice that cannot run."""
+    params = chosen_params(detector, values, param_ids)
+    store = dataset_store()
+    frame = store.series(dataset_id, series)
+    info = store.info(dataset_id)
+    if model_id:
+        model, trained = model_store().load(model_id)
+        if trained.series != series:
+            raise DataError(
+                f"The model '{trained.label}' was trained on the series '{trained.series}'; "
+                f"choose that series, or fit a detector on '{series}'."
+            )
+        detector, online, params = trained.detector, False, {"model": model_id}
+    else:
+        model, trained = make_detector(detector, params), None
+        params = model.get_params()
+    run = RunSettings(
+        dataset_id, info.name, series, detector, params, info.schema.to_dict(), online=bool(online)
+    )
+    return _Plan(run, frame, model, trained)
+
+
+def _runs(query: dict | None, dataset_id, series, detector, online, values, param_ids, model_id):
+    """Whether these choices start a detection run (not a linked result that opens as it is,
+    nor settings that check_params refuses)."""
+    if not dataset_id or not series:
+        return False
+    linked = (query or {}).get("result") and dash.ctx.triggered_id == SERIES
+    if linked and _linked_result(query["result"], dataset_id, series, detector, bool(online)):
+        return False
+    return bool(model_id) or not param_problems(
+        DETECTORS[detector].PARAMS, values, param_ids, detector
+    )
+
+
+@callback(
+    Output(GRAPH, "figure", allow_duplicate=True),
+    Output(STATUS, "children", allow_duplicate=True),
+    Output(PREVIEW, "data", allow_duplicate=True),
+    Output(PROGRESS, "children", allow_duplicate=True),
+    Output(GRID, "rowData", allow_duplicate=True),
+    Output(SUMMARY, "children", allow_duplicate=True),
+    Output(EPISODES, "rowData", allow_duplicate=True),
+    Output(EPISODES_NOTE, "children", allow_duplicate=True),
+    Input(RUN, "n_clicks"),
+    Input(SERIES, "value"),
+    Input(DETECTOR, "value"),
+    Input(ONLINE, "value"),
+    State(DATASET, "value"),
+    State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "value"),
+    State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
+    State(MODEL, "value"),
+    State(QUERY, "data"),
+    State(ids.TIME_ZONE, "data"),
+    prevent_initial_call=True,
+)
+def show_series_while_running(
+    _clicks,
+    series,
+    detector,
+    online,
+    dataset_id,
+    values,
+    param_ids,
+    model_id=None,
+    query=None,
+    zone=None,
+):
+    """The chosen series' values at once, while run_analysis (started by the same choices)
+    computes a result that is not stored yet; a stored result is left to open as it is."""
+    unchanged = (no_update,) * 8
+    if not _runs(query, dataset_id, series, detector, online, values, param_ids, model_id):
+        return unchanged
+    try:
+        plan = _plan(dataset_id, series, detector, online, values, param_ids, model_id)
+    except VigilError:  # run_analysis says what is wrong
+        return unchanged
+    results = result_store()
+    if results.has(plan.run.key):
+        return unchanged
+    label = DETECTORS[plan.run.detector].label
+    figure = series_figure(
+        plan.frame,
+        title=f"{escape(series)} · raw values",
+        note=f"Detecting anomalies with {escape(label)}…",
+        zone=shown_zone(zone),
+    )
+    note = dbc.Alert(
+        f"Showing the raw values of {series} while {label} looks for anomalies; "
+        "they replace this chart when it finishes.",
+        color="info",
+        className="py-2 small",
+        id="analyze-running-note",
+    )
+    if results.has(plan.run.key):  # finished meanwhile: its chart is on its way
+        return unchanged
+    words = f"Running {label} on {len(plan.frame):,} points…"
+    return figure, note, plan.run.key, words, [], None, [], "Detecting anomalies…"
+
+
 @callback(
     Output(RESULT, "data"),
     Output(STATUS, "children"),
@@ -401,7 +559,11 @@ def check_params(values: list, param_ids: list[dict], opened: list[bool | None])
     State(MODEL, "value"),
     State(QUERY, "data"),
     background=True,
-    running=[(Output(RUN, "disabled"), True, False)],
+    running=[
+        (Output(RUN, "disabled"), True, False),
+        (Output(CANCEL, "className"), CANCEL_SHOWN, CANCEL_HIDDEN),
+    ],
+    cancel=[Input(CANCEL, "n_clicks")],
     progress=[Output(PROGRESS, "children")],
     prevent_initial_call=True,
 )
@@ -419,50 +581,35 @@ def run_analysis(
 ):
     """Fit and score the chosen detector; the result is kept on the server under a key. A
     link to a stored result of the series (`result=`, as in alert emails) opens showing it
-    as it is, without running again."""
+    as it is, without running again. While it runs, the progress line counts down the time
+    left, from the timings of earlier runs; a cancelled run stores nothing."""
     if not dataset_id or not series:
         return None, None
     if (query or {}).get("result") and dash.ctx.triggered_id == SERIES:
         linked = _linked_result(query["result"], dataset_id, series, detector, bool(online))
         if linked is not None:
             return linked, None
-    if not model_id and param_problems(DETECTORS[detector].PARAMS, values, param_ids, detector):
+    if not _runs(query, dataset_id, series, detector, online, values, param_ids, model_id):
         return no_update, no_update  # check_params says what is wrong, under the field
-    params = chosen_params(detector, values, param_ids)
     try:
         set_progress(f"Loading {series}…")
-        store = dataset_store()
-        frame = store.series(dataset_id, series)
-        info = store.info(dataset_id)
-        if model_id:
-            model, trained = model_store().load(model_id)
-            if trained.series != series:
-                raise DataError(
-                    f"The model '{trained.label}' was trained on the series '{trained.series}'; "
-                    f"choose that series, or fit a detector on '{series}'."
-                )
-            detector, online, params = trained.detector, False, {"model": model_id}
-        else:
-            model, trained = make_detector(detector, params), None
-            params = model.get_params()
-        run = RunSettings(
-            dataset_id,
-            info.name,
-            series,
-            detector,
-            params,
-            info.schema.to_dict(),
-            online=bool(online),
-        )
+        plan = _plan(dataset_id, series, detector, online, values, param_ids, model_id)
+        run, frame, model, trained = plan.run, plan.frame, plan.model, plan.trained
         results = result_store()
         if not results.has(run.key):
-            mode = "online " if online else ""
-            set_progress(f"Running {DETECTORS[detector].label} {mode}on {len(frame):,} points…")
-            started = time.perf_counter()
+            mode = "online " if run.online else ""
+            doing = f"Running {DETECTORS[run.detector].label} {mode}on {len(frame):,} points"
+            expected = expected_seconds(
+                run.detector, run.mode, len(frame), results.recent_timings(run.detector, run.mode)
+            )
             if trained is not None:
-                scored = apply_model(model, trained, frame)
+                work = partial(apply_model, model, trained, frame)
             else:
-                scored = model.detect(frame, online=bool(online))
+                work = partial(model.detect, frame, online=run.online)
+            started = time.perf_counter()
+            scored = run_counting_down(
+                work, lambda left: set_progress(f"{doing}: {left}"), expected=expected
+            )
             results.save(run, scored, time.perf_counter() - started)
         set_progress("")
         return run.key, None
@@ -473,6 +620,53 @@ def run_analysis(
         log.exception("detection failed for %s / %s with %s", dataset_id, series, detector)
         set_progress("")
         return None, error_alert(UNEXPECTED, "analyze-error")
+
+
+# Cancel is only there while a run is; the run's end (or cancellation) is seen by
+# after_run, once Dash has delivered the run's last progress.
+clientside_callback(
+    "function(clicks) { return clicks ? true : window.dash_clientside.no_update; }",
+    Output(CANCELLED, "data"),
+    Input(CANCEL, "n_clicks"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output(PROGRESS, "children", allow_duplicate=True),
+    Output(STATUS, "children", allow_duplicate=True),
+    Output(CANCELLED, "data", allow_duplicate=True),
+    Output(RESULT, "data", allow_duplicate=True),
+    Input(RUN, "disabled"),
+    State(CANCELLED, "data"),
+    State(PREVIEW, "data"),
+    State(RESULT, "data"),
+    prevent_initial_call=True,
+)
+def after_run(running: bool | None, cancelled: bool | None, previewed, key: str | None):
+    """Once a cancelled run has stopped: say so, and show the last result again (or keep
+    the raw values, saying they are not analysed)."""
+    if running or not cancelled:
+        return no_update, no_update, no_update, no_update
+    results = result_store()
+    if previewed and results.has(previewed):  # it finished before Cancel reached it
+        return no_update, no_update, None, no_update
+    words = html.Span("Cancelled: nothing was stored.", id="analyze-cancelled-note")
+    if key and results.has(key):
+        run = results.settings(key)
+        shown = f"{run['series']} · {DETECTORS[run['detector']].label}"
+        note = dbc.Alert(
+            f"The run was cancelled; the chart shows the previous result ({shown}).",
+            color="secondary",
+            className="py-2 small",
+        )
+        return words, note, None, key  # the result drawn again, tables and all
+    note = dbc.Alert(
+        "The run was cancelled: the chart shows the raw values, without anomalies.",
+        color="secondary",
+        className="py-2 small",
+    )
+    return words, note, None, no_update
 
 
 def _linked_result(
@@ -558,13 +752,26 @@ def _cached_figure(key: str, min_severity: float, zone: str, _marks: str):
     Input(MIN_SEVERITY, "value"),
     Input(MARKS_CHANGED, "data"),
     Input(ids.TIME_ZONE, "data"),
+    State(PREVIEW, "data"),
 )
 def show_result(
-    key: str | None, min_severity: float, _marked: dict | None = None, zone: str | None = None
+    key: str | None,
+    min_severity: float,
+    _marked: dict | None = None,
+    zone: str | None = None,
+    previewed: str | None = None,
 ):
     """Chart, flagged points grid and a summary of a result: its episodes and points, and
-    its learning period; times in the zone picked in the navbar."""
+    its learning period; times in the zone picked in the navbar. While a run shows its
+    series' raw values, only its result (not the severity slider, a mark or a new zone)
+    replaces them."""
     zone = shown_zone(zone)
+    if previewed and not _triggered_by(RESULT):
+        return no_update, no_update, no_update
+    if previewed and not key:  # the run was cancelled or failed: the raw values stay
+        figure = Patch()
+        figure["layout"]["annotations"][0]["text"] = NOT_ANALYSED
+        return figure, [], None
     if not key:
         if not dataset_store().list():
             return (
@@ -616,6 +823,22 @@ def _only_marks_changed() -> bool:
     return bool(triggered) and all(source == MARKS_CHANGED for source in triggered.values())
 
 
+def _triggered_by(component: str) -> bool:
+    """Whether `component` is among what started the callback running (True when called
+    outside Dash, as tests do)."""
+    try:
+        triggered = dash.ctx.triggered_prop_ids
+    except MissingCallbackContextException:
+        return True
+    return not triggered or component in triggered.values()
+
+
+@callback(Output(PREVIEW, "data"), Input(RESULT, "data"), prevent_initial_call=True)
+def forget_preview(_key: str | None) -> None:
+    """A result (or its error) has arrived: the chart no longer shows raw values."""
+    return None
+
+
 def _marks_patch(figure) -> Patch:
     """A patch that brings a chart on screen up to date with `figure` after marks changed:
     the flagged points, the marked points and the shaded episodes, not the zoom."""
@@ -636,14 +859,21 @@ def _marks_patch(figure) -> Patch:
     Input(MIN_SEVERITY, "value"),
     Input(MARKS_CHANGED, "data"),
     Input(ids.TIME_ZONE, "data"),
+    State(PREVIEW, "data"),
 )
 def show_episodes(
-    key: str | None, min_severity: float, _marked: dict | None = None, zone: str | None = None
+    key: str | None,
+    min_severity: float,
+    _marked: dict | None = None,
+    zone: str | None = None,
+    previewed: str | None = None,
 ):
     """The episodes table, most severe first, with a line that says what it holds and the
     zone its times are in (or plainly that there is nothing in it, and why); the points grid
-    shows every point again."""
+    shows every point again. Left as it is while a run shows its series' raw values."""
     zone = shown_zone(zone)
+    if previewed and not _triggered_by(RESULT):
+        return no_update, no_update, no_update, no_update
     if not key:
         return [], None, _all_points_title(zone), "d-none"
     try:
@@ -695,16 +925,21 @@ def _ends(scored: pd.DataFrame) -> tuple:
     State(RESULT, "data"),
     State(MIN_SEVERITY, "value"),
     State(ids.TIME_ZONE, "data"),
+    State(PREVIEW, "data"),
     prevent_initial_call=True,
 )
 def choose_episode(
-    clicked: dict | None, key: str | None, min_severity: float, zone: str | None = None
+    clicked: dict | None,
+    key: str | None,
+    min_severity: float,
+    zone: str | None = None,
+    previewed: str | None = None,
 ):
     """Show the points of the episode clicked in the episodes table, and zoom the chart to
     it (with some points either side)."""
     zone = shown_zone(zone)
     row_id = (clicked or {}).get("rowId")
-    if row_id is None or not key or not str(row_id).isdigit():
+    if row_id is None or not key or not str(row_id).isdigit() or previewed:
         return no_update, no_update, no_update, no_update
     try:
         scored, _run, _ = _load(key)
@@ -754,14 +989,20 @@ def error_text(error: VigilError) -> html.Span:
     State(RESULT, "data"),
     State(MIN_SEVERITY, "value"),
     State(ids.TIME_ZONE, "data"),
+    State(PREVIEW, "data"),
     prevent_initial_call=True,
 )
 def resample_on_zoom(
-    relayout: dict | None, key: str | None, min_severity: float, zone: str | None = None
+    relayout: dict | None,
+    key: str | None,
+    min_severity: float,
+    zone: str | None = None,
+    previewed: str | None = None,
 ):
     """Send the detail of the zoomed range (plotly-resampler). The range comes as the
-    chart's wall-clock times in the chosen zone, which the figure drawn in that zone reads."""
-    if not key or not relayout:
+    chart's wall-clock times in the chosen zone, which the figure drawn in that zone reads;
+    a chart of raw values while a run goes has all its detail already."""
+    if not key or not relayout or previewed:
         return no_update
     figure = _figure(key, float(min_severity or 0.0), shown_zone(zone))
     return figure.construct_update_data_patch(relayout)
@@ -774,6 +1015,7 @@ def resample_on_zoom(
     State(RESULT, "data"),
     State(MIN_SEVERITY, "value"),
     State(ids.TIME_ZONE, "data"),
+    State(PREVIEW, "data"),
     prevent_initial_call=True,
 )
 def centre_on_row(
@@ -782,10 +1024,11 @@ def centre_on_row(
     key: str | None,
     min_severity: float,
     zone: str | None = None,
+    previewed: str | None = None,
 ):
     """Zoom the chart around the anomaly clicked in the grid (rows as sorted on screen)."""
     index = (clicked or {}).get("rowIndex")
-    if index is None or not shown or index >= len(shown) or not key:
+    if index is None or not shown or index >= len(shown) or not key or previewed:
         return no_update
     at = pd.Timestamp(shown[index]["timestamp"])  # the stored time, not the one shown
     return _centred(key, min_severity, at, shown_zone(zone))
@@ -832,11 +1075,12 @@ def _zoomed(
     State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
-def centre_on_link(_summary, query: dict | None, key: str | None, min_severity, centred, zone=None):
+def centre_on_link(summary, query: dict | None, key: str | None, min_severity, centred, zone=None):
     """A link with `at=` (as in alert emails: ISO 8601, UTC unless it says otherwise) opens
-    the chart around that time, once."""
+    the chart around that time, once (once the result's summary is shown: not while a run
+    shows raw values)."""
     at = (query or {}).get("at")
-    if not at or not key or centred == key:
+    if not at or not key or centred == key or not summary:
         return no_update, no_update
     try:
         moment = utc_time(at)
@@ -986,13 +1230,15 @@ def download_model(_clicks, model_id: str | None):
     State(GRID, "virtualRowData"),
     State(RESULT, "data"),
     State(ids.TIME_ZONE, "data"),
+    State(PREVIEW, "data"),
     prevent_initial_call=True,
 )
-def select_point(clicked, chart_click, shown, key, zone=None):
+def select_point(clicked, chart_click, shown, key, zone=None, previewed=None):
     """The point to mark: a clicked grid row, or a clicked point on the chart (its x is the
-    time as the chart shows it, in the chosen zone)."""
+    time as the chart shows it, in the chosen zone; not while it shows raw values: they are
+    of no result yet)."""
     zone = shown_zone(zone)
-    if not key:
+    if not key or previewed:
         return no_update, no_update
     if dash.ctx.triggered_id == GRID:
         index = (clicked or {}).get("rowIndex")

@@ -11,6 +11,7 @@ import pandas as pd
 
 from detection.errors import DataError
 from storage.files import FileStore
+from vigil.durations import RECENT_RUNS, Timing
 
 _KEY = re.compile(r"^[0-9a-f]{20}$")
 
@@ -27,6 +28,13 @@ class RunSettings:
     params: dict
     columns: dict
     online: bool = False
+
+    @property
+    def mode(self) -> str:
+        """How the points were scored: "model" (a saved model), "online" or "batch"."""
+        if "model" in self.params:
+            return "model"
+        return "online" if self.online else "batch"
 
     @property
     def key(self) -> str:
@@ -53,7 +61,9 @@ GONE = "That result is gone from the server; run the detector again."
 
 class ResultStore:
     """ScoredFrames, `results/<key>.parquet` in the file store, with their run settings
-    beside them (written last: a result is there once its settings are)."""
+    beside them (written last: a result is there once its settings are). The timings of the
+    latest runs of each detector and mode are kept in `timings/`, to say how long a run takes;
+    two runs ending at once may keep only one of their timings, which costs nothing else."""
 
     def __init__(self, files: FileStore) -> None:
         self.files = files
@@ -75,7 +85,27 @@ class ResultStore:
             "warmup_rows": scored.attrs.get("warmup_rows", 0),
         }
         self.files.put(self._key(key, ".json"), json.dumps(meta, indent=1, default=str).encode())
+        self._record_timing(run, Timing(len(scored), seconds))
         return key
+
+    @staticmethod
+    def _timings_key(detector: str, mode: str) -> str:
+        safe = "".join(ch if ch.isalnum() else "_" for ch in detector)
+        return f"timings/{safe}-{mode}.json"
+
+    def recent_timings(self, detector: str, mode: str) -> list[Timing]:
+        """How long the latest runs of `detector` in `mode` took, oldest first (none when
+        there were none, or their record cannot be read)."""
+        try:
+            entries = json.loads(self.files.get(self._timings_key(detector, mode)))
+            return [Timing(int(rows), float(seconds)) for rows, seconds in entries]
+        except (FileNotFoundError, ValueError, TypeError):
+            return []
+
+    def _record_timing(self, run: RunSettings, timing: Timing) -> None:
+        kept = [*self.recent_timings(run.detector, run.mode)[-(RECENT_RUNS - 1) :], timing]
+        entries = [[t.rows, round(t.seconds, 3)] for t in kept]
+        self.files.put(self._timings_key(run.detector, run.mode), json.dumps(entries).encode())
 
     def has(self, key: str) -> bool:
         return _KEY.match(key or "") is not None and self.files.exists(self._key(key, ".json"))
