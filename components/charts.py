@@ -189,6 +189,19 @@ def series_figure(frame: pd.DataFrame, *, title: str, note: str, zone: str = UTC
         row=1,
         col=1,
     )
+    if len(x):  # the empty strip still carries the time axis and its dates
+        base.add_trace(
+            go.Scatter(
+                x=x.iloc[[0, -1]],
+                y=[0, 0],
+                mode="lines",
+                line=dict(width=0),
+                hoverinfo="skip",
+                showlegend=False,
+            ),
+            row=2,
+            col=1,
+        )
     base.add_annotation(
         text=note, showarrow=False, x=0.5, y=0.1, xref="paper", yref="paper", font_size=13
     )
