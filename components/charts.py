@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-from html import escape
 
 import numpy as np
 import pandas as pd
@@ -15,6 +14,7 @@ from tsdownsample import MinMaxLTTBDownsampler
 
 from components.zones import axis_title, wall_time, wall_times
 from detection.explain import number
+from detection.text import plotly_text
 from vigil.times import UTC, zone_label
 
 VALUE_COLOUR = "#1f4e79"
@@ -32,7 +32,13 @@ def empty_figure(message: str) -> go.Figure:
     """A blank chart that says why it is blank."""
     fig = go.Figure()
     fig.add_annotation(
-        text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font_size=15
+        text=plotly_text(message),
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font_size=15,
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -159,7 +165,7 @@ def scored_figure(
         fig.update_xaxes(title_text=axis_title(zone, first, last), row=2, col=1)
     fig.update_layout(
         template="plotly_white",
-        title=dict(text=title, x=0.01, font_size=15),
+        title=dict(text=plotly_text(title), x=0.01, font_size=15),
         height=560,
         margin=dict(l=60, r=20, t=50, b=40),
         hovermode="closest",
@@ -221,7 +227,7 @@ def anomaly_hover(flagged: pd.DataFrame, zone: str = UTC) -> list[str]:
         reason = " ".join(str(getattr(row, "explanation", "") or "").split())
         if reason:
             short = textwrap.shorten(reason, REASON_CHARS, placeholder=" …")
-            lines += [escape(line) for line in textwrap.wrap(short, REASON_WIDTH)]
+            lines += [plotly_text(line) for line in textwrap.wrap(short, REASON_WIDTH)]
         texts.append("<br>".join(lines))
     return texts
 
@@ -296,12 +302,14 @@ def preview_figure(frame: pd.DataFrame, name: str, points: int = 600) -> go.Figu
         keep = MinMaxLTTBDownsampler().downsample(x.astype("int64"), y, n_out=points)
         x, y = x[keep], y[keep]
     fig = go.Figure(
-        go.Scatter(x=x, y=y, mode="lines", line=dict(width=1, color=VALUE_COLOUR), name=name)
+        go.Scatter(
+            x=x, y=y, mode="lines", line=dict(width=1, color=VALUE_COLOUR), name=plotly_text(name)
+        )
     )
     return fig.update_layout(
         template="plotly_white",
         height=150,
         margin=dict(l=40, r=10, t=28, b=24),
-        title=dict(text=escape(name), font_size=13, x=0.01),  # Plotly renders tags in titles
+        title=dict(text=plotly_text(name), font_size=13, x=0.01),
         showlegend=False,
     )

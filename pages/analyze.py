@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from functools import lru_cache
-from html import escape
 
 import dash
 import dash_bootstrap_components as dbc
@@ -532,7 +531,7 @@ def _cached_figure(key: str, min_severity: float, zone: str, _marks: str):
     scored, run, marks = _load(key)
     figure = scored_figure(
         scored,
-        title=f"{escape(run['series'])} · {DETECTORS[run['detector']].label}"
+        title=f"{run['series']} · {DETECTORS[run['detector']].label}"
         + (" · saved model" if "model" in run["params"] else ""),
         min_severity=min_severity,
         marks=marks,
