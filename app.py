@@ -14,7 +14,7 @@ from components.layout import NAV_COLLAPSE, NAV_LINK, NAV_TOGGLER, ZONE_PICKER, 
 from components.zones import picked_zone, zone_options
 from vigil import auth, tasks, web
 from vigil.live_api import attach_worker
-from vigil.services import dataset_store, settings
+from vigil.services import database, dataset_store, settings
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def background_manager(config):
 def create_app() -> Dash:
     """Build the app from the current settings; load the demo data set if asked to."""
     config = settings()
+    database()  # opened, checked and upgraded now: a damaged SQLite file stops the app here
     app = Dash(
         __name__,
         use_pages=True,

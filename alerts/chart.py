@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from alerts.episodes import AlertEpisode
+from detection.text import plotly_text
 from detection.zones import UTC, abbreviation, wall_clock
 
 #: Rows shown before the first episode and after the last.
@@ -116,7 +117,7 @@ def figure(
         x=times,
         y=context["value"],
         mode="lines",
-        name=series,
+        name=plotly_text(series),
         line={"color": "#1f4e79", "width": 1.5},
     )
     if "is_anomaly" in context:

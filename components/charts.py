@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-from html import escape
 
 import numpy as np
 import pandas as pd
@@ -15,6 +14,7 @@ from tsdownsample import MinMaxLTTBDownsampler
 
 from components.zones import axis_title, wall_time, wall_times
 from detection.explain import number
+from detection.text import plotly_text
 from vigil.times import UTC, zone_label
 
 VALUE_COLOUR = "#1f4e79"
@@ -32,7 +32,13 @@ def empty_figure(message: str) -> go.Figure:
     """A blank chart that says why it is blank."""
     fig = go.Figure()
     fig.add_annotation(
-        text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font_size=15
+        text=plotly_text(message),
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font_size=15,
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -165,7 +171,7 @@ def _result_layout(fig: go.Figure, title: str, times: pd.Series, zone: str) -> g
         fig.update_xaxes(title_text=axis_title(zone, first, last), row=2, col=1)
     return fig.update_layout(
         template="plotly_white",
-        title=dict(text=title, x=0.01, font_size=15),
+        title=dict(text=plotly_text(title), x=0.01, font_size=15),
         height=560,
         margin=dict(l=60, r=20, t=50, b=40),
         hovermode="closest",
@@ -177,8 +183,7 @@ def _result_layout(fig: go.Figure, title: str, times: pd.Series, zone: str) -> g
 def series_figure(frame: pd.DataFrame, *, title: str, note: str, zone: str = UTC) -> go.Figure:
     """A series' values alone, drawn as a result chart draws them (downsampled to about
     `SHOWN_POINTS` points, at their times in `zone`), with `note` where the severity strip
-    will be: what to show while its detector runs. `title` is shown as given (escape user
-    text in it)."""
+    will be: what to show while its detector runs. `title` and `note` are shown as typed."""
     base = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.78, 0.22]
     )
@@ -203,7 +208,13 @@ def series_figure(frame: pd.DataFrame, *, title: str, note: str, zone: str = UTC
             col=1,
         )
     base.add_annotation(
-        text=note, showarrow=False, x=0.5, y=0.1, xref="paper", yref="paper", font_size=13
+        text=plotly_text(note),
+        showarrow=False,
+        x=0.5,
+        y=0.1,
+        xref="paper",
+        yref="paper",
+        font_size=13,
     )
     return _result_layout(base, title, frame["timestamp"], zone)
 
@@ -273,7 +284,7 @@ def anomaly_hover(flagged: pd.DataFrame, zone: str = UTC) -> list[str]:
         reason = " ".join(str(getattr(row, "explanation", "") or "").split())
         if reason:
             short = textwrap.shorten(reason, REASON_CHARS, placeholder=" …")
-            lines += [escape(line) for line in textwrap.wrap(short, REASON_WIDTH)]
+            lines += [plotly_text(line) for line in textwrap.wrap(short, REASON_WIDTH)]
         texts.append("<br>".join(lines))
     return texts
 
@@ -342,12 +353,14 @@ def preview_figure(frame: pd.DataFrame, name: str, points: int = 600) -> go.Figu
     """A small line chart of one series, downsampled to about `points` points."""
     x, y = _downsampled(frame, points)
     fig = go.Figure(
-        go.Scatter(x=x, y=y, mode="lines", line=dict(width=1, color=VALUE_COLOUR), name=name)
+        go.Scatter(
+            x=x, y=y, mode="lines", line=dict(width=1, color=VALUE_COLOUR), name=plotly_text(name)
+        )
     )
     return fig.update_layout(
         template="plotly_white",
         height=150,
         margin=dict(l=40, r=10, t=28, b=24),
-        title=dict(text=escape(name), font_size=13, x=0.01),  # Plotly renders tags in titles
+        title=dict(text=plotly_text(name), font_size=13, x=0.01),
         showlegend=False,
     )

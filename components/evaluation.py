@@ -14,6 +14,7 @@ from dash import html
 from detection.episodes import GAP
 from detection.judge import Judgement
 from detection.quality import plural
+from detection.text import plotly_text
 
 PERCENT = {"function": "params.value == null ? '' : d3.format('.0%')(params.value)"}
 RATE = {"function": "params.value == null ? '' : d3.format('.2f')(params.value)"}
@@ -223,7 +224,7 @@ def precision_recall_figure(judgements: Sequence[Judgement]) -> go.Figure:
             x=curve["recall"],
             y=curve["precision"],
             mode="lines",
-            name=j.label,
+            name=plotly_text(j.label),
             legendgroup=j.detector,
             line={"color": colour, "shape": "hv", "dash": DASHES[number % len(DASHES)]},
             customdata=curve[["threshold"]],
@@ -234,7 +235,7 @@ def precision_recall_figure(judgements: Sequence[Judgement]) -> go.Figure:
             x=[j.event.recall],
             y=[j.event.precision],
             mode="markers",
-            name=f"{j.label}: its threshold",
+            name=plotly_text(f"{j.label}: its threshold"),
             legendgroup=j.detector,
             showlegend=False,
             marker={"color": colour, "size": 11, "line": {"color": "white", "width": 1}},
@@ -245,7 +246,7 @@ def precision_recall_figure(judgements: Sequence[Judgement]) -> go.Figure:
                 x=[j.at_budget.recall],
                 y=[j.at_budget.precision],
                 mode="markers",
-                name=f"{j.label}: alert budget",
+                name=plotly_text(f"{j.label}: alert budget"),
                 legendgroup=j.detector,
                 showlegend=False,
                 marker={"color": colour, "size": 12, "symbol": "diamond-open"},

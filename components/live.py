@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -14,6 +12,7 @@ from components.charts import BAND_COLOUR, VALUE_COLOUR
 from components.zones import axis_title, wall_time, wall_times
 from detection.explain import number
 from detection.quality import plural
+from detection.text import plotly_text
 from live.status import LearningLeft, step_of
 from vigil.times import UTC, zone_label
 
@@ -213,7 +212,7 @@ def _columns(scored: pd.DataFrame, zone: str = UTC) -> dict[str, list]:
         "anomaly": np.where(flagged, values, np.nan),
     }
     hover = [
-        why
+        plotly_text(why)
         if flag
         else ("learning: not judged yet" if np.isnan(level) else f"severity {level:.2f}")
         for why, flag, level in zip(scored["explanation"], flagged, severity, strict=True)
@@ -279,7 +278,7 @@ def live_figure(
             )
         )
     note = "" if shown is scored else f" · {len(shown):,} of {len(scored):,} points shown"
-    title = f"{escape(name)}<span style='font-size:12px'> · last {window}{note}</span>"
+    title = f"{plotly_text(name)}<span style='font-size:12px'> · last {window}{note}</span>"
     fig.update_layout(
         template="plotly_white",
         title=dict(text=title),

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
 from detection.errors import DataError
@@ -25,6 +27,10 @@ _DELIMITERS = (",", ";", "\t", "|")
 WESTERN = "cp1252"
 _ENCODING_NAMES = {WESTERN: "Windows-1252", "latin-1": "Latin-1"}
 _WESTERN_MESS = 0.12  # charset-normalizer's "chaos": Cyrillic or Chinese read as cp1252 score more
+#: Most columns read from one file: a wider file is refused before its cells are parsed.
+MAX_COLUMNS = 10_000
+#: Most cells (rows times columns) read from one file, about 400 MB of numbers once parsed.
+MAX_CELLS = 50_000_000
 
 
 @dataclass
@@ -42,36 +48,84 @@ class RawTable:
 # --------------------------------------------------------------------------- reading
 
 
-def read_table(source: bytes | Path, filename: str, *, max_bytes: int, max_rows: int) -> RawTable:
-    """Read a `.csv`, `.csv.gz` or `.parquet` file into a raw table."""
+def read_table(
+    source: bytes | Path,
+    filename: str,
+    *,
+    max_bytes: int,
+    max_rows: int,
+    max_unpacked_bytes: int | None = None,
+) -> RawTable:
+    """Read a `.csv`, `.csv.gz` or `.parquet` file into a raw table.
+
+    Every limit is checked before the cells are parsed, so a small file that would unpack
+    or parse into something huge is refused having cost little: the file's size
+    (`max_bytes`), what a gzip file unpacks to or a Parquet file's metadata says its data
+    takes (`max_unpacked_bytes`, `max_bytes` unless given; gzip is unpacked as a stream that
+    stops at the limit), its rows (`max_rows`, counted from its lines or its metadata), its
+    columns (`MAX_COLUMNS`) and its cells (`MAX_CELLS`)."""
     name = filename.lower()
     if not name.endswith(SUPPORTED_SUFFIXES):
         raise DataError(
             f"'{filename}' is not a supported file: upload a .csv, .csv.gz or .parquet file."
         )
-    data = source.read_bytes() if isinstance(source, Path) else source
-    if len(data) > max_bytes:
+    size = source.stat().st_size if isinstance(source, Path) else len(source)
+    if size > max_bytes:
         raise DataError(
-            f"'{filename}' is {_megabytes(len(data))}, over the {_megabytes(max_bytes)} limit."
+            f"'{filename}' is {_megabytes(size)}, over the {_megabytes(max_bytes)} limit."
         )
+    data = source.read_bytes() if isinstance(source, Path) else source
+    limits = _Limits(filename, max_rows, max_unpacked_bytes or max_bytes)
     if name.endswith(".parquet"):
-        raw = _read_parquet(data, filename)
+        raw = _read_parquet(data, limits)
     else:
         if name.endswith(".gz"):
-            data = _gunzip(data, filename, max_bytes)
-        raw = _read_csv(data, filename)
+            data = _gunzip(data, limits)
+        raw = _read_csv(data, filename, limits)
     if len(raw.frame.columns) == 0:
         raise DataError(f"'{filename}' is empty: it has no header and no rows.")
     if len(raw.frame) == 0:
         columns = ", ".join(map(str, raw.frame.columns[:8]))
         raise DataError(f"'{filename}' has a header ({columns}) but no data rows.")
-    if len(raw.frame) > max_rows:
-        raise DataError(
-            f"'{filename}' has {len(raw.frame):,} rows; Vigil reads at most {max_rows:,} "
-            "per file (VIGIL_MAX_ROWS). Split the file or aggregate it to a coarser step."
-        )
+    limits.check(len(raw.frame), len(raw.frame.columns))
     raw.frame.columns = _unique_names(raw.frame.columns)
     return raw
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """How much of a file Vigil reads, and the messages that say which limit a file is over."""
+
+    filename: str
+    max_rows: int
+    max_unpacked_bytes: int
+
+    def check(self, rows: int, columns: int) -> None:
+        """Refuse a table of `rows` rows and `columns` columns over the limits."""
+        if columns > MAX_COLUMNS:
+            raise DataError(
+                f"'{self.filename}' has {columns:,} columns; Vigil reads at most "
+                f"{MAX_COLUMNS:,}. Keep the time column and the series you want to watch."
+            )
+        if rows > self.max_rows:
+            raise DataError(
+                f"'{self.filename}' has {rows:,} rows; Vigil reads at most "
+                f"{self.max_rows:,} per file (VIGIL_MAX_ROWS). Split the file or aggregate it "
+                "to a coarser step."
+            )
+        if rows * columns > MAX_CELLS:
+            raise DataError(
+                f"'{self.filename}' has {rows * columns:,} cells ({rows:,} rows by "
+                f"{columns:,} columns); Vigil reads at most {MAX_CELLS:,} per file. "
+                "Split the file or leave out columns you do not watch."
+            )
+
+    def unpacked(self, size: int, what: str) -> None:
+        if size > self.max_unpacked_bytes:
+            raise DataError(
+                f"'{self.filename}' {what} over {_megabytes(self.max_unpacked_bytes)}, the "
+                "limit for unpacked files (VIGIL_MAX_UPLOAD_MB)."
+            )
 
 
 def _megabytes(size: int) -> str:
@@ -89,23 +143,37 @@ def _unique_names(columns: pd.Index) -> list[str]:
     return names
 
 
-def _read_parquet(data: bytes, filename: str) -> RawTable:
+def _read_parquet(data: bytes, limits: _Limits) -> RawTable:
+    """Check the rows, columns and unpacked size the file's metadata states before any of
+    its data is read."""
+    filename = limits.filename
     try:
-        frame = pd.read_parquet(io.BytesIO(data))
-    except (pa.ArrowException, OSError, ValueError) as error:
+        parquet = pq.ParquetFile(io.BytesIO(data))
+        meta = parquet.metadata
+        limits.check(meta.num_rows, meta.num_columns)
+        unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        limits.unpacked(unpacked, f"holds {_megabytes(unpacked)} of data once unpacked,")
+        frame = parquet.read().to_pandas()
+    except (pa.ArrowException, OSError, ValueError, TypeError, IndexError) as error:
         raise DataError(f"'{filename}' could not be read as Parquet ({error}).") from None
     return RawTable(frame.reset_index(drop=isinstance(frame.index, pd.RangeIndex)))
 
 
-def _gunzip(data: bytes, filename: str, max_bytes: int) -> bytes:
+_GUNZIP_CHUNK = 1 << 20
+
+
+def _gunzip(data: bytes, limits: _Limits) -> bytes:
+    """The file unpacked, a chunk at a time, refused as soon as it passes the limit."""
+    chunks, size = [], 0
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            unpacked = stream.read(max_bytes + 1)
-    except (OSError, EOFError):
-        raise DataError(f"'{filename}' is not a valid gzip file.") from None
-    if len(unpacked) > max_bytes:
-        raise DataError(f"'{filename}' unpacks to over {_megabytes(max_bytes)}, the upload limit.")
-    return unpacked
+            while chunk := stream.read(_GUNZIP_CHUNK):
+                size += len(chunk)
+                limits.unpacked(size, "unpacks to")
+                chunks.append(chunk)
+    except (OSError, EOFError, zlib.error):
+        raise DataError(f"'{limits.filename}' is not a valid gzip file.") from None
+    return b"".join(chunks)
 
 
 def _decode(data: bytes) -> tuple[bytes, Finding]:
@@ -155,7 +223,7 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(data: bytes, filename: str) -> RawTable:
+def _read_csv(data: bytes, filename: str, limits: _Limits) -> RawTable:
     if not data or data.isspace():
         raise DataError(f"'{filename}' is empty.")
     findings: list[Finding] = []
@@ -169,6 +237,7 @@ def _read_csv(data: bytes, filename: str) -> RawTable:
     if delimiter != ",":
         shown = {"\t": "tabs", ";": "semicolons", "|": "pipes"}[delimiter]
         findings.append(Finding("delimiter", 0, f"Columns are separated by {shown}.", "info"))
+    _check_shape(data, delimiter, limits)
     try:
         frame = _read_with_pyarrow(data, delimiter)
     except (pa.ArrowException, ValueError):
@@ -189,6 +258,19 @@ def _read_csv(data: bytes, filename: str) -> RawTable:
                 )
             )
     return RawTable(frame, findings, delimiter)
+
+
+def _check_shape(data: bytes, delimiter: str, limits: _Limits) -> None:
+    """Refuse a file whose header has too many columns, or whose lines are too many, before
+    parsing: the lines after the header bound its rows from above (a quoted cell may hold a
+    line break, so a file near the row limit may be refused though it is just under)."""
+    header = data[: data.find(b"\n") if b"\n" in data else len(data)]
+    columns = header.count(delimiter.encode()) + 1
+    breaks = max(data.count(b"\n"), data.count(b"\r"))
+    last = data.rstrip(b"\r\n")
+    lines = breaks + 1 if last and len(last) == len(data) else breaks
+    rows = max(lines - 1, 0)
+    limits.check(rows, columns)
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -161,8 +161,15 @@ def infer_schema(raw: RawTable) -> Schema:
     found = time_format_of(raw, time_column)
     rest = [c for c in frame.columns if c != time_column]
     empty = [c for c in rest if _is_empty(frame[c])]
-    numeric = [c for c in rest if c not in empty and _numeric_share(frame[c]) >= 0.8]
-    text = [c for c in rest if c not in numeric and c not in empty]
+    numeric, text = (
+        [],
+        [],
+    )  # one pass, with sets, so the work grows with the columns, not their square
+    skipped = set(empty)
+    for column in rest:
+        if column in skipped:
+            continue
+        (numeric if _numeric_share(frame[column]) >= 0.8 else text).append(column)
     series_column = _find_series_column(frame, time_column, text)
     values = [c for c in numeric if not is_label_name(c)] or numeric
     if not values:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from functools import lru_cache, partial
-from html import escape
 from typing import NamedTuple
 
 import dash
@@ -529,8 +528,8 @@ def show_series_while_running(
     label = DETECTORS[plan.run.detector].label
     figure = series_figure(
         plan.frame,
-        title=f"{escape(series)} · raw values",
-        note=f"Detecting anomalies with {escape(label)}…",
+        title=f"{series} · raw values",
+        note=f"Detecting anomalies with {label}…",
         zone=shown_zone(zone),
     )
     note = dbc.Alert(
@@ -726,7 +725,7 @@ def _cached_figure(key: str, min_severity: float, zone: str, _marks: str):
     scored, run, marks = _load(key)
     figure = scored_figure(
         scored,
-        title=f"{escape(run['series'])} · {DETECTORS[run['detector']].label}"
+        title=f"{run['series']} · {DETECTORS[run['detector']].label}"
         + (" · saved model" if "model" in run["params"] else ""),
         min_severity=min_severity,
         marks=marks,

@@ -10,6 +10,8 @@ due?) are never interleaved with another process doing the same:
   queue, others go ahead, and the lock is let go at commit, after the writes are visible.
 
 Connections are never shared across a fork: a process that inherits the pool opens its own.
+A SQLite file is checked (`PRAGMA quick_check`) when first opened, so a damaged one stops
+Vigil at start instead of taking writes it could not read back.
 """
 
 from __future__ import annotations
@@ -25,8 +27,14 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Dialect, Engine, create_engine, event, exc, make_url, text
 
+from detection.errors import VigilError
+
 #: How long a writer waits for SQLite's write lock (milliseconds).
 SQLITE_BUSY_MS = 30_000
+
+
+class DatabaseDamaged(VigilError):
+    """The SQLite file's pages fail SQLite's own integrity check."""
 
 
 def sqlite_url(path: Path) -> str:
@@ -111,6 +119,26 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def check_integrity(self) -> None:
+        """Refuse a SQLite file whose pages are damaged (SQLite's `quick_check`, which reads
+        every page once), saying how to recover; other databases check themselves."""
+        path = make_url(self.url).database
+        if not self.is_sqlite or not path or path == ":memory:":
+            return
+        try:
+            with self.engine.connect() as connection:
+                found = [row[0] for row in connection.exec_driver_sql("PRAGMA quick_check")]
+        except exc.DatabaseError as error:
+            found = [str(getattr(error, "orig", None) or error)]
+        if found != ["ok"]:
+            self.dispose()
+            raise DatabaseDamaged(
+                f"The database file {path} is damaged ({found[0].strip().splitlines()[0]}); "
+                "Vigil will not start on it. Restore it from a backup, or save what can be "
+                f"read with: sqlite3 {path} .recover | sqlite3 recovered.sqlite (then point "
+                "VIGIL_DATABASE_URL at the new file)."
+            )
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -218,6 +246,7 @@ def open_database(url: str) -> Database:
             from storage.migrations import upgrade
 
             found = Database(key)
+            found.check_integrity()
             upgrade(found)
             _opened[key] = found
         _opened[url] = found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import threading
 import uuid
@@ -85,4 +86,26 @@ def test_a_file_whose_columns_cannot_be_guessed_is_kept_as_a_draft_not_listed(ba
     assert "No timestamp column" in answer.json()["error"]
     assert answer.json()["name"] == "meter.csv"
     assert dataset_store().draft(answer.json()["draft"])[0] == "meter.csv"
+    assert {info.id for info in dataset_store().list()} == before
+
+
+def _bombs() -> dict[str, tuple[str, bytes, str]]:
+    """Small files that would unpack or parse into something huge, and what each is told."""
+    wide = "timestamp," + ",".join(f"c{i}" for i in range(20_000))
+    rows = "2024-01-01 00:00," + ",".join("1" for _ in range(20_000))
+    return {
+        "rows": ("rows.csv.gz", gzip.compress(b"value\n" + b"1\n" * 6_000_000), "VIGIL_MAX_ROWS"),
+        "columns": ("wide.csv.gz", gzip.compress(f"{wide}\n{rows}\n".encode()), "10,000"),
+    }
+
+
+@pytest.mark.parametrize("case", ["rows", "columns"])
+def test_a_file_bomb_is_refused_with_the_limit_named(base_url, case):
+    filename, data, fragment = _bombs()[case]
+    before = {info.id for info in dataset_store().list()}
+
+    answer = upload(base_url, filename, data)
+
+    assert answer.status_code == 400
+    assert fragment in answer.json()["error"]
     assert {info.id for info in dataset_store().list()} == before

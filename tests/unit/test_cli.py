@@ -295,6 +295,24 @@ def test_train_once_then_detect_on_new_data_with_the_model(tmp_path):
     assert "cpu: 1 rule watching" in alerted.stdout
 
 
+@pytest.mark.parametrize("signature", ["é" * 64, "0" * 64], ids=["not ASCII", "forged"])
+def test_detect_with_a_model_file_that_is_not_ours_says_so_in_one_line(tmp_path, signature):
+    import zipfile
+
+    seasonal_series(n=300).to_csv(tmp_path / "new.csv", index=False)
+    forged = tmp_path / "forged.vigil"
+    with zipfile.ZipFile(forged, "w") as archive:
+        archive.writestr("meta.json", '{"format": "vigil-model", "format_version": 2}')
+        archive.writestr("model.pickle", b"anything")
+        archive.writestr("signature", signature.encode())
+
+    done = vigil("detect", "new.csv", "--model", str(forged), "-o", "x.csv", cwd=tmp_path)
+
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("vigil: error: This model file was")
+    assert "Traceback" not in done.stderr
+
+
 def test_alerts_flush_delivers_the_outbox_and_says_what_is_left(tmp_path):
     from alerts.outbox import Outbox
     from tests.alerts.smtp_server import Recorder, free_port, start_server

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import io
 import json
 import os
 import pickle
 import stat
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -172,3 +175,95 @@ def test_the_store_keeps_models_under_a_key_made_once(tmp_path, weeks, monkeypat
     loaded, info = store.load(model_id)
     assert info.series == "cpu"
     assert np.isfinite(loaded.score(weeks[1])["severity"]).all()
+
+
+# --------------------------------------------------------------------------- hostile files
+
+
+def test_a_zip_bomb_is_refused_from_the_zip_directory_before_it_unpacks(saved):
+    """300 MB of zeros in about 300 KB: more than a model can hold, so not one byte of it
+    is unpacked."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(io.BytesIO(saved)) as original:
+            archive.writestr("meta.json", original.read("meta.json"))
+            archive.writestr("signature", original.read("signature"))
+        with archive.open("model.pickle", "w") as member:
+            for _ in range(300):
+                member.write(bytes(1_000_000))
+    bomb = buffer.getvalue()
+    assert len(bomb) < 1_000_000
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="more than a Vigil model holds"):
+            read_model(bomb, KEY)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000
+
+
+def test_a_forged_model_under_the_size_limit_is_refused_without_being_held_whole(saved):
+    forged = rewrite(saved, **{"model.pickle": bytes(40_000_000)})
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="changed after it was saved"):
+            read_model(forged, KEY)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000 + len(forged)  # the file itself, and a chunk or so
+
+
+@pytest.mark.parametrize("signature", ["é" * 64, "\u202e" + "0" * 63, "not hex at all"], ids=repr)
+def test_a_signature_that_is_not_ascii_hex_is_a_plain_refusal(saved, signature):
+    with pytest.raises(DataError, match="changed after it was saved"):
+        read_model(rewrite(saved, signature=signature.encode()), KEY)
+
+
+def _legacy_file(detector, info) -> bytes:
+    """A model file as Vigil wrote it before signatures took lengths (format version 1)."""
+    meta = json.dumps(info.to_dict() | {"format_version": 1}, indent=1, default=str).encode()
+    payload = pickle.dumps(detector, protocol=pickle.HIGHEST_PROTOCOL)
+    signature = hmac.new(KEY, meta + b"\0" + payload, hashlib.sha256).hexdigest()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("meta.json", meta)
+        archive.writestr("model.pickle", payload)
+        archive.writestr("signature", signature)
+    return buffer.getvalue()
+
+
+def test_a_model_saved_before_signatures_took_lengths_still_loads(weeks):
+    detector = make_detector("zscore")
+    info = train(detector, weeks[0], series="cpu", dataset="abc")
+
+    loaded, loaded_info = read_model(_legacy_file(detector, info), KEY)
+
+    assert loaded_info == info
+    pd.testing.assert_frame_equal(loaded.score(weeks[1]), detector.score(weeks[1]))
+
+
+def _boundary_moved(data: bytes, step: int) -> bytes:
+    """The same bytes and signature, with the line between meta and model moved."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        meta, payload = archive.read("meta.json"), archive.read("model.pickle")
+    joined = meta + b"\0" + payload
+    cut = len(meta) + step
+    return rewrite(data, **{"meta.json": joined[:cut], "model.pickle": joined[cut + 1 :]})
+
+
+@pytest.mark.parametrize("step", [-5, 10])
+def test_moving_the_line_between_meta_and_model_is_refused(weeks, step):
+    detector = make_detector("zscore")
+    info = train(detector, weeks[0], series="cpu", dataset="abc")
+    for original in (model_bytes(detector, info, KEY), _legacy_file(detector, info)):
+        with pytest.raises(DataError, match=r"changed after it was saved|not a Vigil model"):
+            read_model(_boundary_moved(original, step), KEY)
+
+
+def test_a_member_the_format_does_not_have_is_refused(saved):
+    with pytest.raises(DataError, match="not a Vigil model file"):
+        read_model(rewrite(saved, **{"extra.bin": b"x"}), KEY)
