@@ -87,7 +87,9 @@ def _shown(value: object) -> str:
     if isinstance(value, int):
         if abs(value) < 10**15:
             return f"{value:,}"
-        return f"{value.bit_length() * 0.30103:.0f}-digit number"
+        if value.bit_length() < 1000:
+            return f"{float(value):g}"
+        return "a number of over 300 digits"
     return str(value)
 
 

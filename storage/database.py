@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -222,3 +223,12 @@ def open_database(url: str) -> Database:
             _opened[key] = found
         _opened[url] = found
         return found
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` is the database saying its disk (or its size limit) is full: SQLite's
+    SQLITE_FULL, Postgres' disk_full (53100)."""
+    original = getattr(error, "orig", error)
+    if (getattr(original, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_FULL:
+        return True
+    return getattr(original, "sqlstate", None) == "53100"
