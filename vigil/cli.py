@@ -746,7 +746,14 @@ def flush() -> None:
             "No SMTP server is set: set VIGIL_SMTP_HOST (and its friends) or set one on the "
             "Admin page first."
         )
-    dispatch_due(config)
+    try:
+        dispatch_due(config)
+    except Exception as error:  # what is in the outbox still goes
+        click.echo(
+            f"Queueing the alerts that are due failed ({type(error).__name__}: {error}); "
+            "delivering what waits in the outbox anyway.",
+            err=True,
+        )
     _deliver(config)
 
 

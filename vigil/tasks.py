@@ -220,7 +220,10 @@ def deliver_alerts(self) -> int:
     try:
         with _exclusive("delivery") as lock:
             if lock is not None:
-                dispatch_due(config)
+                try:
+                    dispatch_due(config)
+                except Exception:  # what is in the outbox still goes
+                    log.exception("queueing due alerts failed; delivering the outbox anyway")
                 smtp = smtp_config(config)
                 if smtp is not None:
                     sent = deliver_due(outbox(config), smtp).sent
