@@ -208,7 +208,8 @@ def close_database(database: Database) -> None:
 
 
 def open_database(url: str) -> Database:
-    """The database at `url`, upgraded to the current schema; one per URL and process."""
+    """The database at `url`, upgraded to the current schema; one per URL and process.
+    `storage.migrations.SchemaError` when its schema is not one this code can use."""
     found = _opened.get(url)  # as given: no parsing or lock on every request that asks
     if found is not None:
         return found
@@ -216,10 +217,11 @@ def open_database(url: str) -> Database:
     with _opening:
         found = _opened.get(key)
         if found is None:
-            from storage.migrations import upgrade
+            from storage.migrations import check_tables, upgrade
 
             found = Database(key)
             upgrade(found)
+            check_tables(found)
             _opened[key] = found
         _opened[url] = found
         return found

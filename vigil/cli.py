@@ -43,8 +43,10 @@ from live.replay import parse_speed
 from live.replay import replay as replay_points
 from storage.database import Database, hide_password, open_database
 from storage.files import FileStore
+from storage.migrations import check_tables, unknown_revision
 from storage.migrations import current as current_revision
 from storage.migrations import head as head_revision
+from storage.migrations import known as known_revision
 from vigil.alerting import alert_on_run, dispatch_due, outbox, smtp_status
 from vigil.datasets import DatasetStore, content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
@@ -928,6 +930,8 @@ def db_current() -> None:
     except (SQLAlchemyError, ValueError) as error:
         raise _cannot_open(config.database_url, error) from None
     newest = head_revision()
+    if revision is not None and not known_revision(revision):
+        raise DataError(unknown_revision(database, revision))
     state = (
         "no schema yet ('vigil db upgrade' makes it)"
         if revision is None
@@ -935,6 +939,8 @@ def db_current() -> None:
         + (" (the newest)" if revision == newest else f", older than {newest}")
     )
     click.echo(f"{database.display}: {state}")
+    if revision == newest:
+        check_tables(database)
 
 
 @main.group()

@@ -156,3 +156,33 @@ def test_a_series_name_that_would_break_a_line_or_reorder_text_is_refused(api, n
     listed = [s["name"] for s in call(f"{api}/api/v1/series")[1]["series"]]
     assert name not in listed
     assert name.strip() not in listed
+
+
+def test_a_full_disk_answers_507_in_json_and_loses_nothing_acknowledged(api):
+    from sqlalchemy import event
+
+    from vigil.live import live_store
+    from vigil.services import settings
+
+    series = fresh()
+    frame = spiky(400)
+    assert post(api, series, frame_body(frame.iloc[:200]))[0] == 202
+    engine = live_store(settings()).database.engine
+
+    def no_room_to_grow(dbapi_connection, _record):
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    event.listen(engine, "connect", no_room_to_grow)
+    engine.dispose()
+    try:
+        status, answer = post(api, series, frame_body(frame.iloc[200:]))
+    finally:
+        event.remove(engine, "connect", no_room_to_grow)
+        engine.dispose()
+
+    assert status == 507
+    assert "disk is full" in answer["error"]
+    assert len(scores(api, series)) == 200
+    assert post(api, series, frame_body(frame.iloc[200:]))[0] == 202
+    assert len(scores(api, series)) == 400
