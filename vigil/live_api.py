@@ -241,15 +241,50 @@ def configure_series(name: str):
     return jsonify(name=series.name, detector=series.detector, params=series.params, model=model)
 
 
-def _time(raw: str | None) -> pd.Timestamp | None:
+@live_api.delete("/<path:name>/points", strict_slashes=False)
+def delete_points(name: str):
+    """Delete a series' points from `from` up to (not including) `to` (ISO 8601, both
+    needed), with their scores and episodes: `{"deleted": N}`. Only the operator's tokens
+    (VIGIL_API_TOKENS, VIGIL_API_TOKENS_FILE) may: 403 for a token made on the Admin page."""
+    if not _operator_token():
+        return jsonify(
+            error="Deleting points needs one of the operator's tokens (VIGIL_API_TOKENS); "
+            "an admin can also delete them on the Live page."
+        ), 403
+    try:
+        start = _time(request.args.get("from"), "from")
+        end = _time(request.args.get("to"), "to")
+    except ValueError as error:
+        return jsonify(error=str(error)), 422
+    if start is None or end is None or not start < end:
+        return jsonify(error="Give from=TIME&to=TIME (ISO 8601), from before to."), 422
+    deleted = live_store(settings()).delete_points(name, start, end)
+    if deleted is None:
+        return jsonify(error=f"There is no live series called {name!r}."), 404
+    log.info("deleted %d points of live series %r from %s to %s", deleted, name, start, end)
+    worker = current_app.config.get(WORKER)
+    if worker is not None and deleted:
+        worker.notify()
+    return jsonify(series=name, deleted=deleted, **{"from": iso_utc(start), "to": iso_utc(end)})
+
+
+def _operator_token() -> bool:
+    """Whether the request's bearer token is one the operator set (not one made in the app)."""
+    token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    return bool(token) and any(
+        [hmac.compare_digest(token.encode(), known.encode()) for known in settings().tokens()]
+    )
+
+
+def _time(raw: str | None, name: str = "since") -> pd.Timestamp | None:
     if not raw:
         return None
     try:
         stamp = utc_time(raw)
     except ValueError:
-        raise ValueError(f"since={_short(raw)} is not an ISO 8601 time.") from None
-    if not EARLIEST <= stamp < LATEST:
-        raise ValueError(f"since={_short(raw)} is not between 1970 and 2200.")
+        raise ValueError(f"{name}={_short(raw)} is not an ISO 8601 time.") from None
+    if not EARLIEST <= stamp <= LATEST:
+        raise ValueError(f"{name}={_short(raw)} is not between 1970 and 2200.")
     return stamp
 
 

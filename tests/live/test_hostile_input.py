@@ -7,6 +7,7 @@ import json
 import time
 import urllib.parse
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 
@@ -186,3 +187,59 @@ def test_a_full_disk_answers_507_in_json_and_loses_nothing_acknowledged(api):
     assert len(scores(api, series)) == 200
     assert post(api, series, frame_body(frame.iloc[200:]))[0] == 202
     assert len(scores(api, series)) == 400
+
+
+def test_an_operator_deletes_a_far_future_point_and_the_series_takes_real_points_again(api):
+    from vigil.live import live_store
+    from vigil.services import settings
+
+    series = fresh()
+    frame = spiky(300)
+    assert post(api, series, frame_body(frame.iloc[:200]))[0] == 202
+    # a point dated 2199, as a clock gone wrong sent it before points so far ahead were refused
+    with live_store(settings()).database.write() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO points (series, ts, value, received) "
+                "SELECT id, :ts, 1.0, 0 FROM series WHERE name = :name"
+            ),
+            {"ts": pd.Timestamp("2199-01-01").value, "name": series},
+        )
+    status, answer = post(api, series, frame_body(frame.iloc[200:]))
+    assert (answer["accepted"], answer["rejected"]) == (0, 100)  # late, every one
+
+    address = f"{api}/api/v1/series/{series}/points?from=2100-01-01T00:00:00Z&to=2200-01-01"
+    assert call(address, "DELETE", token="second-token")[0] == 200  # an operator's token too
+    status, answer = call(address, "DELETE")
+    assert (status, answer["deleted"]) == (200, 0)  # already gone: nothing more to delete
+
+    status, answer = post(api, series, frame_body(frame.iloc[200:]))
+    assert (status, answer["accepted"]) == (202, 100)
+    points = wait_for(lambda: (p := scores(api, series)) and all(x["scored"] for x in p) and p)
+    assert len(points) == 300
+    assert points[-1]["timestamp"] == frame["timestamp"].iloc[-1].isoformat() + "Z"
+
+
+def test_deleting_points_says_how_many_and_needs_an_operator_token(api):
+    from vigil.services import token_store
+
+    series = fresh()
+    frame = spiky(100)
+    post(api, series, frame_body(frame))
+    wait_for(lambda: all(point["scored"] for point in scores(api, series)))
+    start, end = frame["timestamp"].iloc[10].isoformat(), frame["timestamp"].iloc[40].isoformat()
+    address = f"{api}/api/v1/series/{series}/points?from={start}&to={end}"
+    _record, made = token_store().create("collector", "ada")
+
+    refused = call(address, "DELETE", token=made)
+    status, answer = call(address, "DELETE")
+
+    assert refused[0] == 403
+    assert "operator's tokens" in refused[1]["error"]
+    assert (status, answer["deleted"]) == (200, 30)
+    left = scores(api, series)
+    assert len(left) == 70
+    assert frame["timestamp"].iloc[10].isoformat() + "Z" not in [p["timestamp"] for p in left]
+    assert call(f"{api}/api/v1/series/{fresh()}/points?from={start}&to={end}", "DELETE")[0] == 404
+    assert call(f"{api}/api/v1/series/{series}/points?from={end}&to={start}", "DELETE")[0] == 422
+    assert call(f"{api}/api/v1/series/{series}/points?from=3000-01-01&to=3001", "DELETE")[0] == 422
