@@ -18,7 +18,7 @@ from detection import DETECTORS
 from detection.errors import VigilError
 from detection.params import coerce_params
 from live.points import EARLIEST, LATEST, BodyError, check_series_name, read_batch
-from live.status import learning_left, status_of
+from live.status import error_of, learning_left, status_of
 from storage.database import is_disk_full
 from vigil.live import late_window, live_store, stale_after
 from vigil.services import model_store, settings, token_store
@@ -156,7 +156,7 @@ def _described(row: pd.Series, now: float, config: Settings) -> dict:
         "status": status_of(row, now=now, stale_after=stale_after(config)),
         "learning_left_points": None if pd.isna(left) else max(0, int(left)),
         "learning_until": None if learning is None else iso_utc(learning.until),
-        "error": None if pd.isna(row["error"]) else row["error"],
+        "error": error_of(row),
     }
 
 

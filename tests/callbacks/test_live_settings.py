@@ -58,3 +58,17 @@ def test_an_admin_deletes_a_far_future_point_and_is_told_how_many_went(dash_app)
     assert store.scores(name)["timestamp"].tolist() == [pd.Timestamp("2026-01-01")]
     later = read_batch({"points": [{"timestamp": "2026-01-01T00:01", "value": 1}]})
     assert store.add(name, later, late_window=late).accepted == 1
+
+
+def test_a_broken_series_card_says_why_and_the_others_do_not_look_broken():
+    from components.live import series_card
+    from live.status import error_of
+
+    broken = {"name": "x", "error": "Window (points) must be at most 100,000, not 1e+20."}
+    fine = {"name": "y", "error": float("nan")}  # how a text column holds "no error"
+
+    assert "Not scored: Window (points) must be at most 100,000" in str(
+        series_card(broken, "error", "", False)
+    )
+    assert "Not scored" not in str(series_card(fine, "ok", "", False))
+    assert error_of(fine) is None

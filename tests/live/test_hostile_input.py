@@ -50,6 +50,7 @@ def test_one_series_that_cannot_be_scored_leaves_the_others_scored_and_says_why(
     listed = {s["name"]: s for s in call(f"{api}/api/v1/series")[1]["series"]}
     assert listed[broken]["error"] == described["error"]
     assert listed[other]["error"] is None
+    assert listed[other]["status"] != "error"
 
     assert put(api, broken, {"detector": "zscore", "params": {"window": 20}})[0] == 200
     wait_for(lambda: all(point["scored"] for point in scores(api, broken)))
