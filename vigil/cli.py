@@ -39,6 +39,7 @@ from detection.tidy import prepare, series_frame
 from detection.timeformat import choose as choose_time_format
 from live.client import ApiError
 from live.demo import DemoStream
+from live.points import check_series_name
 from live.replay import parse_speed
 from live.replay import replay as replay_points
 from storage.database import Database, hide_password, open_database
@@ -803,6 +804,7 @@ def replay(
     """Replay a CSV (or Parquet) series into a running Vigil's ingest API."""
     try:
         factor = parse_speed(speed)
+        series = check_series_name(series)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     raw = _read(input_path)
