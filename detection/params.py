@@ -82,8 +82,6 @@ class Param:
 
 def _shown(value: object) -> str:
     """A number as a message says it: 100,000 and 0.999; an integer of 5,000 digits short."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 10**15:
-        value = int(value)
     if isinstance(value, int):
         if abs(value) < 10**15:
             return f"{value:,}"
