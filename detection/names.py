@@ -47,8 +47,21 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def cleaned_name(name: str) -> str:
-    """`name` with each refused character replaced by a space, runs of spaces made one, and
-    trimmed to MAX_NAME characters (for names read from a file, which cannot be sent back)."""
-    replaced = "".join(" " if is_refused(c) else c for c in name)
-    return " ".join(replaced.split())[:MAX_NAME] or "?"
+def cleaned_names(names: list[str]) -> tuple[list[str], int]:
+    """Names read from a file (which cannot be sent back like a request) made safe: each
+    refused character replaced by a space, and runs of spaces made one; a name that then
+    equals another gets " (2)", " (3)", ... Also how many names changed."""
+    cleaned, taken, changed = [], set(names), 0
+    for name in names:
+        if not any(is_refused(c) for c in name):
+            cleaned.append(name)
+            continue
+        changed += 1
+        base = " ".join("".join(" " if is_refused(c) else c for c in name).split()) or "(blank)"
+        safe, number = base, 1
+        while safe in taken:
+            number += 1
+            safe = f"{base} ({number})"
+        taken.add(safe)
+        cleaned.append(safe)
+    return cleaned, changed
