@@ -84,15 +84,23 @@ class DeliveryWorker(threading.Thread):
 
     def run(self) -> None:
         while not self._stopping.is_set():
-            try:
-                if self.before_round is not None:
-                    self.before_round()  # e.g. turn alerts that are due into emails
-                smtp = self.config()
-                if smtp is not None:  # else the mail waits in the outbox for a server
-                    deliver_due(self.outbox, smtp)
-            except Exception:  # keep delivering: one bad round must not stop the mail
-                log.exception("a delivery round failed")
+            self.round()
             self._stopping.wait(self.interval)
+
+    def round(self) -> None:
+        """`before_round`, then deliver what is due: the mail already in the outbox goes out
+        even when `before_round` fails."""
+        if self.before_round is not None:
+            try:
+                self.before_round()  # e.g. turn alerts that are due into emails
+            except Exception:  # what is in the outbox still goes: log, and deliver
+                log.exception("preparing a delivery round failed; delivering the outbox anyway")
+        try:
+            smtp = self.config()
+            if smtp is not None:  # else the mail waits in the outbox for a server
+                deliver_due(self.outbox, smtp)
+        except Exception:  # keep delivering: one bad round must not stop the mail
+            log.exception("a delivery round failed")
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()

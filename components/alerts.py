@@ -10,6 +10,7 @@ import dash_ag_grid as dag
 import pandas as pd
 
 from alerts.compose import LIVE
+from alerts.engine import UNSENDABLE
 from alerts.episodes import AlertEpisode
 from alerts.outbox import OutboxEmail
 from alerts.rules import Rule
@@ -193,9 +194,12 @@ def outbox_rows(emails: Sequence[OutboxEmail], zone: str = TIME_UTC) -> list[dic
 
 def emailed(email_id: object, status: object) -> str:
     """Which email announced an episode and where it is: 'email 12, sent', 'muted' (its rule
-    was paused or silenced), 'waiting' (for the group interval or the daily budget)."""
+    was paused or silenced), 'waiting' (for the group interval or the daily budget), or why
+    none could be sent."""
     if email_id is None or pd.isna(email_id):
         return "waiting"
+    if int(email_id) == UNSENDABLE:
+        return "not sent: its email could not be built (the server's log says why)"
     if int(email_id) < 0:
         return "muted"
     return f"email {int(email_id)}, {status}" if isinstance(status, str) else f"email {email_id}"

@@ -13,7 +13,7 @@ from components.zones import axis_title, wall_time, wall_times
 from detection.explain import number
 from detection.quality import plural
 from detection.text import plotly_text
-from live.status import LearningLeft, step_of
+from live.status import LearningLeft, error_of, step_of
 from vigil.times import UTC, zone_label
 
 #: Window choices of the charts: label -> length.
@@ -82,6 +82,7 @@ def series_card(
                     className="d-flex justify-content-between align-items-center",
                 ),
                 html.Div(shown, className="fs-3 my-1 vigil-live-value"),
+                *_broken(row),
                 *_news(row, learning, stopped=status == "stale", zone=zone),
                 html.Div(f"{when} · {row.get('detector_label', '')}", className="small text-muted"),
             ],
@@ -92,6 +93,14 @@ def series_card(
         ),
         className=classes,
     )
+
+
+def _broken(row: dict) -> list[html.Div]:
+    """Why the series cannot be scored, when it cannot."""
+    error = error_of(row)
+    if error is None:
+        return []
+    return [html.Div(f"Not scored: {error}", className="small text-danger vigil-live-error")]
 
 
 def _news(

@@ -30,7 +30,7 @@ from detection.change import SCALE_HISTORY, level_change
 from detection.errors import ParameterError
 from detection.explain import number
 from detection.iforest import IsolationForestDetector
-from detection.params import Param, severity_threshold
+from detection.params import MAX_SPAN, Param, severity_threshold
 from detection.scored import deviation_from_severity, make_scored_frame, severity_from_deviation
 from detection.stl import SeasonalDetector, expectation_lookback
 from detection.tidy import infer_step
@@ -80,6 +80,7 @@ class EnsembleDetector(Detector):
             "Level-change window (points)",
             "Recent points whose median is compared with the stretch before them.",
             minimum=3,
+            maximum=10_000,
         ),
         Param(
             "forest",
@@ -97,6 +98,7 @@ class EnsembleDetector(Detector):
             "Points per season; 0 lets the data decide, and no season found means the robust "
             "z-score.",
             minimum=0,
+            maximum=MAX_SPAN,
         ),
     )
 

@@ -15,7 +15,7 @@ from detection import calibration
 from detection.base import GRID_SAMPLE, Detector, OnlineState, check_window
 from detection.explain import number, odds
 from detection.features import build_features, causal_features, time_feature_names
-from detection.params import Param
+from detection.params import MAX_SEED, MAX_SPAN, Param
 from detection.scored import (
     deviation_from_severity,
     make_scored_frame,
@@ -161,6 +161,8 @@ class IsolationForestDetector(Detector):
             "Feature window (points)",
             "Previous points the rolling median and spread features look at.",
             minimum=2,
+            # online, each forest reads its training window and two feature windows before it
+            maximum=10_000,
         ),
         Param(
             "n_estimators",
@@ -178,6 +180,7 @@ class IsolationForestDetector(Detector):
             "Samples per tree",
             "Points drawn to grow each tree; more separates extreme points better.",
             minimum=16,
+            maximum=MAX_SPAN,
         ),
         Param(
             "time_features",
@@ -186,7 +189,15 @@ class IsolationForestDetector(Detector):
             "Time of day and week",
             "Let the forest see time of day and week: a value normal at noon may be odd at night.",
         ),
-        Param("random_state", int, 0, "Random seed", "Seed for reproducible forests.", minimum=0),
+        Param(
+            "random_state",
+            int,
+            0,
+            "Random seed",
+            "Seed for reproducible forests.",
+            minimum=0,
+            maximum=MAX_SEED,
+        ),
         Param(
             "history",
             int,
@@ -194,6 +205,8 @@ class IsolationForestDetector(Detector):
             "Training window (online)",
             "In online mode, each forest is grown on this many previous points.",
             minimum=64,
+            # the training features of one forest are held in memory: rows x 8 numbers
+            maximum=1_000_000,
         ),
         Param(
             "refit_every",
@@ -202,6 +215,7 @@ class IsolationForestDetector(Detector):
             "Refit every (online)",
             "In online mode, grow a new forest after this many points; 0 uses the training window.",
             minimum=0,
+            maximum=10_000_000,
         ),
     )
 

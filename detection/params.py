@@ -7,6 +7,12 @@ from dataclasses import dataclass
 
 from detection.errors import ParameterError
 
+#: Most points a window or a season may span. A week of 10-second points is 60,480; online
+#: scoring reads a few spans before each point, so this keeps its memory and time bounded.
+MAX_SPAN = 100_000
+#: scikit-learn seeds its generators with 32-bit numbers.
+MAX_SEED = 2**32 - 1
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -31,17 +37,21 @@ class Param:
             return self.default
         try:
             value = self._convert(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ParameterError(
-                f"{self.label} must be {self._kind_words()}, not {raw!r}."
+                f"{self.label} must be {self._kind_words()}, not {_given(raw)}."
             ) from None
         if self.choices and value not in self.choices:
             options = ", ".join(self.choices)
             raise ParameterError(f"{self.label} must be one of {options}, not {value!r}.")
         if self.minimum is not None and value < self.minimum:
-            raise ParameterError(f"{self.label} must be at least {self.minimum:g}, not {value}.")
+            raise ParameterError(
+                f"{self.label} must be at least {_shown(self.minimum)}, not {_shown(value)}."
+            )
         if self.maximum is not None and value > self.maximum:
-            raise ParameterError(f"{self.label} must be at most {self.maximum:g}, not {value}.")
+            raise ParameterError(
+                f"{self.label} must be at most {_shown(self.maximum)}, not {_shown(value)}."
+            )
         return value
 
     def _convert(self, raw: object) -> object:
@@ -68,6 +78,23 @@ class Param:
 
     def _kind_words(self) -> str:
         return {int: "a whole number", float: "a number", bool: "yes or no"}.get(self.kind, "text")
+
+
+def _shown(value: object) -> str:
+    """A number as a message says it: 100,000 and 0.999; an integer of 5,000 digits short."""
+    if isinstance(value, int):
+        if abs(value) < 10**15:
+            return f"{value:,}"
+        if value.bit_length() < 1000:
+            return f"{float(value):g}"
+        return "a number of over 300 digits"
+    return str(value)
+
+
+def _given(raw: object) -> str:
+    """What was given, short enough for a message."""
+    text = _shown(raw) if isinstance(raw, int) else repr(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def coerce_params(specs: tuple[Param, ...], given: Mapping[str, object]) -> dict[str, object]:

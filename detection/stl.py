@@ -12,7 +12,7 @@ from detection import calibration
 from detection.base import GRID_SAMPLE, Detector, OnlineState
 from detection.errors import DataError, ParameterError
 from detection.explain import describe_flagged, direction, number, season_context
-from detection.params import Param
+from detection.params import MAX_SPAN, Param
 from detection.profile import (
     PROFILE_CYCLES,
     level_window,
@@ -124,6 +124,7 @@ class SeasonalDetector(Detector):
             "Period (points)",
             "Points per season; 0 finds it from the time step or the autocorrelation.",
             minimum=0,
+            maximum=MAX_SPAN,
         ),
         Param(
             "seasonal",
@@ -133,6 +134,7 @@ class SeasonalDetector(Detector):
             "Length of STL's seasonal smoother (odd, at least 7): larger lets the season "
             "change more slowly.",
             minimum=7,
+            maximum=MAX_SPAN - 1,  # odd
         ),
         Param(
             "threshold",

@@ -16,6 +16,7 @@ import pandas as pd
 from detection import timeformat
 from detection.errors import DataError
 from detection.io import RawTable
+from detection.names import cleaned_names
 from detection.quality import Finding, QualityReport, describe_step, plural
 from detection.schema import Schema, epoch_unit, is_textual, time_format_of, to_numbers
 from detection.zones import REPEATED_RULE, SKIPPED_RULE, UTC, checked_zone, read_in_zone
@@ -89,6 +90,17 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
     if raw.name:
         columns = [(raw.name if n.strip().lower() == "value" else n, v) for n, v in columns]
     tidy = _to_long(codes, times, groups, columns)
+    names, renamed = cleaned_names(list(tidy["series"].cat.categories))
+    if renamed:
+        tidy["series"] = tidy["series"].cat.rename_categories(names)
+        findings.append(
+            Finding(
+                "series_names",
+                renamed,
+                f"{plural(renamed, 'series name')} held a line break, control or text-direction "
+                "character; each such character was replaced by a space.",
+            )
+        )
     shared_times = times if groups is None else None
     missing_values = int(tidy["value"].isna().sum())
     if missing_values:

@@ -11,7 +11,7 @@ from detection import calibration
 from detection.base import GRID_SAMPLE, Detector, OnlineState, check_window
 from detection.errors import ParameterError
 from detection.explain import describe_flagged, direction, number
-from detection.params import Param
+from detection.params import MAX_SPAN, Param
 from detection.rolling import moving_median
 from detection.scored import make_scored_frame, severity_from_deviation
 
@@ -106,6 +106,7 @@ class ZScoreDetector(Detector):
             "How many previous points the rolling methods compare against; 0 picks "
             f"{DEFAULT_WINDOW}, or a quarter of a shorter series.",
             minimum=0,
+            maximum=MAX_SPAN,
         ),
         Param(
             "threshold",

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from detection.names import name_problem
+
 #: Most points one request may carry.
 MAX_POINTS = 10_000
 #: Reasons listed in an answer; the rest are counted.
 MAX_REASONS = 20
-#: Series names: what a URL path segment, a file name and an email subject can all carry.
-MAX_NAME = 100
 EARLIEST = pd.Timestamp("1970-01-01")
 LATEST = pd.Timestamp("2200-01-01")
 LIMIT_SECONDS = (LATEST - EARLIEST).total_seconds()
@@ -49,15 +49,17 @@ class Batch:
 
 
 def check_series_name(name: str) -> str:
-    """The name, or a ValueError that says what a name may be."""
-    name = name.strip()
-    if not name or len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
-        raise ValueError(f"A series name has 1 to {MAX_NAME} characters and no control characters.")
-    return name
+    """The name stripped, or a ValueError that says what a name may be (`detection.names`)."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
+    return name.strip()
 
 
-def read_batch(body: object) -> Batch:
-    """The points of a decoded JSON body; BodyError when the body's shape is wrong."""
+def read_batch(body: object, *, not_after: pd.Timestamp | None = None) -> Batch:
+    """The points of a decoded JSON body; BodyError when the body's shape is wrong. Points
+    later than `not_after` (naive UTC) are refused: a clock far ahead would make every later
+    real point look late."""
     if not isinstance(body, dict) or "points" not in body:
         raise BodyError(['The body must be a JSON object with a "points" list.'])
     points = body["points"]
@@ -80,8 +82,8 @@ def read_batch(body: object) -> Batch:
             batch.refuse(index, f"timestamp {_show(stamp)} is neither a string nor a number")
         elif isinstance(value, bool) or not isinstance(value, int | float):
             batch.refuse(index, f"value {_show(value)} is not a number")
-        elif not math.isfinite(value):
-            batch.refuse(index, "value is not finite")
+        elif not _finite(value):
+            batch.refuse(index, "value is not a finite number of at most 1.8e308")
         else:
             rows.append(index)
             stamps.append(stamp)
@@ -94,6 +96,15 @@ def read_batch(body: object) -> Batch:
             f"timestamp {_show(stamps[position])} is not an ISO 8601 time between 1970 and "
             "2200, nor seconds since 1970",
         )
+    if not_after is not None:
+        ahead = readable & (times > pd.Timestamp(not_after).value)
+        for position in np.flatnonzero(ahead):
+            batch.refuse(
+                rows[position],
+                f"timestamp {_show(stamps[position])} is later than "
+                f"{pd.Timestamp(not_after).isoformat()}Z, too far ahead of the server's clock",
+            )
+        readable &= ~ahead
     times, kept_values = times[readable], np.asarray(values, dtype=float)[readable]
     # sort by time; of repeated times, the last one sent wins
     order = np.lexsort((np.arange(len(times)), times))
@@ -122,11 +133,14 @@ def _timestamps(raw: list[object]) -> np.ndarray:
         )
         if parsed.isna().any():  # mixed formats: one at a time
             parsed = pd.Series([_one_time(raw[i]) for i in text], dtype="datetime64[ns, UTC]")
+        # outside 1970 to 2200 (where nanoseconds may not reach) is not a time here
+        inside = (parsed >= EARLIEST.tz_localize("UTC")) & (parsed < LATEST.tz_localize("UTC"))
+        parsed = parsed.where(inside)
         stamps = parsed.dt.tz_localize(None).astype("datetime64[ns]").to_numpy()
         out[text] = np.where(pd.isna(stamps), NOT_A_TIME, stamps.view("int64"))
     numbers = [i for i, stamp in enumerate(raw) if not isinstance(stamp, str)]
     if numbers:
-        seconds = np.asarray([raw[i] for i in numbers], dtype=float)
+        seconds = np.asarray([_float(raw[i]) for i in numbers], dtype=float)
         ok = np.isfinite(seconds) & (seconds >= 0) & (seconds < LIMIT_SECONDS)
         out[numbers] = np.where(ok, np.round(np.where(ok, seconds, 0) * 1e9), NOT_A_TIME)
     low, high = EARLIEST.value, LATEST.value
@@ -136,11 +150,28 @@ def _timestamps(raw: list[object]) -> np.ndarray:
 def _one_time(raw: str) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(raw)
-        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
     except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
         return pd.NaT
+    if not EARLIEST.tz_localize("UTC") <= stamp < LATEST.tz_localize("UTC"):
+        return pd.NaT
+    return stamp
+
+
+def _float(number: int | float) -> float:
+    """`number` as a float; an integer past a float's range is infinite (and so refused)."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf
+
+
+def _finite(number: int | float) -> bool:
+    return math.isfinite(_float(number))
 
 
 def _show(raw: object) -> str:
+    if isinstance(raw, int) and raw.bit_length() > 128:
+        return f"(a {len(str(raw)) if raw.bit_length() < 14_000 else 'many'}-digit number)"
     text = repr(raw)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 
 from detection.episodes import EpisodeState, add_episodes
 from detection.errors import VigilError
@@ -47,6 +48,10 @@ Adjust = Callable[[Series, pd.DataFrame], pd.DataFrame]
 CHECKPOINT_POINTS = 5_000
 #: Most points one round reads.
 ROUND_POINTS = 200_000
+#: A round that fails waits longer each time it fails again, up to this many seconds.
+MOST_BACKOFF = 60.0
+#: Most characters of an unexpected error kept as a series' reason.
+MAX_REASON = 300
 
 
 #: Episodes before the first flag (frozen, so one value serves every series).
@@ -287,13 +292,17 @@ class LiveWorker:
                 scorer = SeriesScorer(series, self.factory, self.late_window, self.adjust)
                 self._scorers[series.id] = scorer
             scored = how(scorer)
+        except SQLAlchemyError:  # the store, not this series: the round fails and backs off
+            raise
         except VigilError as error:
             # settings that cannot score this series: say so on the series, and wait for
             # new settings, which score it all afresh
-            self._scorers.pop(series.id, None)
-            self._broken.add(series.id)
-            self.store.set_error(series.id, str(error))
+            self._set_broken(series, str(error))
             log.warning("cannot score live series %r: %s", series.name, error)
+            return 0
+        except Exception as error:  # a bug met by this series only: the others go on
+            self._set_broken(series, _unexpected(error))
+            log.exception("scoring live series %r failed; it waits for new settings", series.name)
             return 0
         if series.error:
             self.store.set_error(series.id, None)
@@ -306,20 +315,57 @@ class LiveWorker:
                 log.exception("handing on the scores of %r failed", series.name)
         return len(scored)
 
+    def _set_broken(self, series: Series, reason: str) -> None:
+        """Score `series` no more until its settings change; its reason shows on its card."""
+        self._scorers.pop(series.id, None)
+        self._broken.add(series.id)
+        self.store.set_error(series.id, reason)
+
+    #: Rounds that failed in a row.
+    failures = 0
+
     async def run(self) -> None:
-        """Score round after round until `stop`; sleep between rounds unless woken."""
+        """Score round after round until `stop`; sleep between rounds unless woken.
+
+        A round that fails (the database is gone, a bug) is logged with its traceback once;
+        while it goes on failing, each retry waits twice as long as the one before (up to
+        MOST_BACKOFF seconds; new points do not cut the wait short) and says so in one line."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         while not self._stopping:
             self._wake.clear()
             try:
                 busy = await self._loop.run_in_executor(self._executor, self.round)
-            except Exception:  # a bug: keep scoring the other series, keep the details
-                log.exception("a live scoring round failed")
+            except Exception as error:
                 busy = 0
-            if not busy and not self._stopping:
+                self._round_failed(error)
+            else:
+                if self.failures:
+                    log.warning("live scoring works again after %d failed rounds", self.failures)
+                self.failures = 0
+            if self.failures and not self._stopping:
+                await asyncio.sleep(self.backoff())
+            elif not busy and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.interval)
+
+    def backoff(self) -> float:
+        """Seconds to wait before the next round after `failures` failed rounds in a row."""
+        if not self.failures:
+            return 0.0
+        return min(self.interval * 2 ** min(self.failures - 1, 32), MOST_BACKOFF)
+
+    def _round_failed(self, error: Exception) -> None:
+        self.failures += 1
+        if self.failures == 1:
+            log.exception("a live scoring round failed; retrying with growing pauses")
+        else:
+            log.error(
+                "a live scoring round failed again (%d in a row, %s); next try in %gs",
+                self.failures,
+                _unexpected(error),
+                self.backoff(),
+            )
 
     def notify(self) -> None:
         """New points were stored: start a round now (safe from any thread)."""
@@ -341,6 +387,14 @@ class LiveWorker:
         if self._thread is not None:
             self._thread.join(timeout)
         self._executor.shutdown(wait=False)
+
+
+def _unexpected(error: Exception) -> str:
+    """An unexpected error in a line, short enough to show on a card."""
+    lines = str(error).splitlines()
+    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    text = f"scoring failed ({text})"
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
 def _empty() -> pd.DataFrame:

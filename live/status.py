@@ -14,7 +14,7 @@ import pandas as pd
 SCORING_LAG = 10.0
 #: Statuses, most pressing first, with what each means.
 STATUSES = {
-    "error": "its settings cannot score it",
+    "error": "it cannot be scored (the card says why): new settings try again",
     "stale": "no point has come for a while",
     "anomaly": "an anomaly is going on, or was in the last hour",
     "learning": "learning what is normal for it: nothing is flagged yet",
@@ -72,9 +72,16 @@ def _float(row: pd.Series, column: str) -> float:
     return math.nan if value is None or pd.isna(value) else float(value)
 
 
+def error_of(row: Mapping[str, object]) -> str | None:
+    """Why a summary row's series cannot be scored, or None (a missing value is no error:
+    a column of text with one error in it holds NaN, not None, for the other series)."""
+    error = row.get("error")
+    return error if isinstance(error, str) and error else None
+
+
 def status_of(row: pd.Series, *, now: float, stale_after: pd.Timedelta) -> str:
     """The status of one row of `LiveStore.summary()` at time `now` (a time.time())."""
-    if row.get("error"):
+    if error_of(row):
         return "error"
     if pd.isna(row["last"]):
         return "empty"

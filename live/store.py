@@ -176,6 +176,36 @@ class LiveStore:
             ).rowcount
         return changed > 0
 
+    def delete_points(self, name: str, start: pd.Timestamp, end: pd.Timestamp) -> int | None:
+        """Delete a series' points from `start` up to (not including) `end`, naive UTC, with
+        their scores and episodes; how many (None when there is no such series). The points
+        left are scored afresh, as after new settings (a series that could not be scored is
+        tried again), so no score remembers a deleted point."""
+        with self.database.write(_lock(name)) as connection:
+            series_id = connection.execute(
+                text("SELECT id FROM series WHERE name = :name"), {"name": name}
+            ).scalar()
+            if series_id is None:
+                return None
+            deleted = connection.execute(
+                text("DELETE FROM points WHERE series = :series AND ts >= :start AND ts < :end"),
+                {
+                    "series": series_id,
+                    "start": pd.Timestamp(start).as_unit("ns").value,
+                    "end": pd.Timestamp(end).as_unit("ns").value,
+                },
+            ).rowcount
+            if deleted:
+                connection.execute(
+                    text(
+                        "UPDATE series SET version = version + 1, error = NULL, "
+                        "learning_left = NULL, learning_at = NULL, step_seconds = NULL "
+                        "WHERE id = :id"
+                    ),
+                    {"id": series_id},
+                )
+        return deleted
+
     # points in
 
     def add(

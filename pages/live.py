@@ -12,7 +12,14 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 
 from components import ids
 from components.charts import empty_figure
-from components.forms import chosen_params, param_form
+from components.forms import (
+    INVALID,
+    box_id,
+    chosen_params,
+    feedback_id,
+    param_form,
+    param_problems,
+)
 from components.live import (
     CARD_TYPE,
     DEFAULT_WINDOW,
@@ -53,6 +60,10 @@ SETTINGS_PARAMS = "live-settings-params"
 SETTINGS_APPLY = "live-settings-apply"
 SETTINGS_STATUS = "live-settings-status"
 PARAM_KIND = "live-param"
+DELETE_FROM = "live-delete-from"
+DELETE_TO = "live-delete-to"
+DELETE_APPLY = "live-delete-apply"
+DELETE_STATUS = "live-delete-status"
 #: Charts shown at first: the first series with anomalies, else the first ones.
 FIRST_CHARTS = 2
 REFRESH_MS = 1000
@@ -155,6 +166,50 @@ def _settings_panel() -> dbc.Card:
                         **control_for("analyst"),
                     ),
                     html.Div(id=SETTINGS_STATUS, className="mt-2"),
+                    html.Hr(),
+                    html.H4("Delete points", className="h6"),
+                    html.P(
+                        "Delete the chosen series' points from one time up to another (UTC), "
+                        "with their scores and episodes: for points sent by mistake, such as "
+                        "one dated years ahead, after which every real point is refused as "
+                        "late. The points left are scored again.",
+                        className="text-muted small",
+                    ),
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                [
+                                    dbc.Label("From (UTC)", html_for=DELETE_FROM),
+                                    dbc.Input(
+                                        id=DELETE_FROM, placeholder="2199-01-01T00:00", type="text"
+                                    ),
+                                ],
+                                md=4,
+                            ),
+                            dbc.Col(
+                                [
+                                    dbc.Label("Up to (UTC, not included)", html_for=DELETE_TO),
+                                    dbc.Input(
+                                        id=DELETE_TO, placeholder="2200-01-01T00:00", type="text"
+                                    ),
+                                ],
+                                md=4,
+                            ),
+                            dbc.Col(
+                                dbc.Button(
+                                    "Delete these points",
+                                    id=DELETE_APPLY,
+                                    color="danger",
+                                    outline=True,
+                                    **control_for("admin"),
+                                ),
+                                md=4,
+                                className="d-flex align-items-end",
+                            ),
+                        ],
+                        className="mb-2",
+                    ),
+                    html.Div(id=DELETE_STATUS, className="mt-2"),
                 ]
             ),
         ],
@@ -417,6 +472,55 @@ def detector_form(detector, name):
         html.P(cls.summary, className="text-muted small"),
         *param_form(detector, cls.PARAMS, values, kind=PARAM_KIND),
     ]
+
+
+@callback(
+    Output(box_id(ALL, ALL, PARAM_KIND), "className"),
+    Output(feedback_id(ALL, ALL, PARAM_KIND), "children"),
+    Input({"type": PARAM_KIND, "detector": ALL, "name": ALL}, "value"),
+    State({"type": PARAM_KIND, "detector": ALL, "name": ALL}, "id"),
+    prevent_initial_call=True,  # a fresh form holds the series' values: nothing to say
+)
+def check_live_params(values: list, param_ids: list[dict]):
+    """Say under each field what is wrong with its value (Apply refuses it too)."""
+    detector = param_ids[0]["detector"] if param_ids else "auto"
+    cls = DETECTORS.get(detector, DETECTORS["auto"])
+    problems = param_problems(cls.PARAMS, values, param_ids, detector)
+    boxes = [
+        f"mb-3 vigil-param {INVALID}" if p["name"] in problems else "mb-3 vigil-param"
+        for p in param_ids
+    ]
+    return boxes, [problems.get(p["name"]) for p in param_ids]
+
+
+@callback(
+    Output(DELETE_STATUS, "children"),
+    Input(DELETE_APPLY, "n_clicks"),
+    State(SETTINGS_SERIES, "value"),
+    State(DELETE_FROM, "value"),
+    State(DELETE_TO, "value"),
+    prevent_initial_call=True,
+)
+@requires("admin")
+def delete_points(_clicks, name, start, end):
+    """Delete the chosen series' points in a range; say how many went."""
+    if not name:
+        return dbc.Alert("Choose a series first.", color="warning")
+    try:
+        first, last = utc_time(start or ""), utc_time(end or "")
+    except ValueError as error:
+        return dbc.Alert(f"Give both times: {error}", color="danger")
+    if not first < last:
+        return dbc.Alert("The first time must come before the second.", color="danger")
+    deleted = live_store(settings()).delete_points(name, first, last)
+    if deleted is None:
+        return dbc.Alert(f"There is no live series called {name}.", color="danger")
+    return dbc.Alert(
+        f"Deleted {deleted:,} point{'' if deleted == 1 else 's'} of {name} from "
+        f"{first.isoformat()} to {last.isoformat()} UTC"
+        + ("; the points left are being scored again." if deleted else "."),
+        color="success" if deleted else "info",
+    )
 
 
 @callback(

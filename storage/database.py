@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -235,7 +236,8 @@ def close_database(database: Database) -> None:
 
 
 def open_database(url: str) -> Database:
-    """The database at `url`, upgraded to the current schema; one per URL and process."""
+    """The database at `url`, upgraded to the current schema; one per URL and process.
+    `storage.migrations.SchemaError` when its schema is not one this code can use."""
     found = _opened.get(url)  # as given: no parsing or lock on every request that asks
     if found is not None:
         return found
@@ -243,11 +245,21 @@ def open_database(url: str) -> Database:
     with _opening:
         found = _opened.get(key)
         if found is None:
-            from storage.migrations import upgrade
+            from storage.migrations import check_tables, upgrade
 
             found = Database(key)
             found.check_integrity()
             upgrade(found)
+            check_tables(found)
             _opened[key] = found
         _opened[url] = found
         return found
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` is the database saying its disk (or its size limit) is full: SQLite's
+    SQLITE_FULL, Postgres' disk_full (53100)."""
+    original = getattr(error, "orig", error)
+    if (getattr(original, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_FULL:
+        return True
+    return getattr(original, "sqlstate", None) == "53100"

@@ -39,12 +39,15 @@ from detection.tidy import prepare, series_frame
 from detection.timeformat import choose as choose_time_format
 from live.client import ApiError
 from live.demo import DemoStream
+from live.points import check_series_name
 from live.replay import parse_speed
 from live.replay import replay as replay_points
 from storage.database import Database, hide_password, open_database
 from storage.files import FileStore
+from storage.migrations import check_tables, unknown_revision
 from storage.migrations import current as current_revision
 from storage.migrations import head as head_revision
+from storage.migrations import known as known_revision
 from vigil.alerting import alert_on_run, dispatch_due, outbox, smtp_status
 from vigil.datasets import DatasetStore, content_id
 from vigil.export import to_csv_bytes, to_parquet_bytes
@@ -746,7 +749,14 @@ def flush() -> None:
             "No SMTP server is set: set VIGIL_SMTP_HOST (and its friends) or set one on the "
             "Admin page first."
         )
-    dispatch_due(config)
+    try:
+        dispatch_due(config)
+    except Exception as error:  # what is in the outbox still goes
+        click.echo(
+            f"Queueing the alerts that are due failed ({type(error).__name__}: {error}); "
+            "delivering what waits in the outbox anyway.",
+            err=True,
+        )
     _deliver(config)
 
 
@@ -794,6 +804,7 @@ def replay(
     """Replay a CSV (or Parquet) series into a running Vigil's ingest API."""
     try:
         factor = parse_speed(speed)
+        series = check_series_name(series)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     raw = _read(input_path)
@@ -921,6 +932,8 @@ def db_current() -> None:
     except (SQLAlchemyError, ValueError) as error:
         raise _cannot_open(config.database_url, error) from None
     newest = head_revision()
+    if revision is not None and not known_revision(revision):
+        raise DataError(unknown_revision(database, revision))
     state = (
         "no schema yet ('vigil db upgrade' makes it)"
         if revision is None
@@ -928,6 +941,8 @@ def db_current() -> None:
         + (" (the newest)" if revision == newest else f", older than {newest}")
     )
     click.echo(f"{database.display}: {state}")
+    if revision == newest:
+        check_tables(database)
 
 
 @main.group()

@@ -12,12 +12,14 @@ import time
 import numpy as np
 import pandas as pd
 from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from detection import DETECTORS
 from detection.errors import VigilError
 from detection.params import coerce_params
-from live.points import BodyError, check_series_name, read_batch
-from live.status import learning_left, status_of
+from live.points import EARLIEST, LATEST, BodyError, check_series_name, read_batch
+from live.status import error_of, learning_left, status_of
+from storage.database import is_disk_full
 from vigil.live import late_window, live_store, stale_after
 from vigil.services import model_store, settings, token_store
 from vigil.settings import Settings
@@ -70,10 +72,15 @@ def add_points(name: str):
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         return _too_large(limit)
+    config = settings()
     try:
-        batch = read_batch(json.loads(raw))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        body = json.loads(raw, parse_int=_whole_number)
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
         return jsonify(error="The body is not JSON.", reasons=[str(error)]), 422
+    except RecursionError:
+        return jsonify(error="The body is not JSON that can be read: it nests too deeply."), 422
+    try:
+        batch = read_batch(body, not_after=_latest_allowed(config))
     except BodyError as error:
         return jsonify(error="The body is not a batch of points.", reasons=error.reasons), 422
     if not len(batch.timestamps) and batch.rejected:
@@ -82,12 +89,23 @@ def add_points(name: str):
             rejected=batch.rejected,
             reasons=batch.reasons,
         ), 422
-    config = settings()
     result = live_store(config).add(name, batch, late_window=late_window(config))
     worker = current_app.config.get(WORKER)
     if worker is not None and result.accepted:
         worker.notify()
     return jsonify(series=name, **result.as_json()), 202
+
+
+def _whole_number(text: str) -> int | float:
+    """A JSON integer: as a float past 300 digits (infinite past a float's range, and so
+    refused as a value), so that no integer is too long for Python to read."""
+    return int(text) if len(text) <= 300 else float(text)
+
+
+def _latest_allowed(config: Settings) -> pd.Timestamp:
+    """The latest time a point may have: VIGIL_LIVE_MAX_AHEAD_MINUTES past the clock (UTC)."""
+    now = pd.Timestamp(time.time(), unit="s")
+    return now + pd.Timedelta(minutes=config.live_max_ahead_minutes)
 
 
 def _too_large(limit: int):
@@ -138,7 +156,7 @@ def _described(row: pd.Series, now: float, config: Settings) -> dict:
         "status": status_of(row, now=now, stale_after=stale_after(config)),
         "learning_left_points": None if pd.isna(left) else max(0, int(left)),
         "learning_until": None if learning is None else iso_utc(learning.until),
-        "error": row["error"],
+        "error": error_of(row),
     }
 
 
@@ -205,9 +223,14 @@ def configure_series(name: str):
             raise ValueError('The body must be a JSON object with "detector" or "model".')
         model = body.get("model")
         detector = body.get("detector", "auto")
-        if detector not in DETECTORS:
-            raise ValueError(f"Unknown detector {detector!r}; one of {', '.join(DETECTORS)}.")
-        params = coerce_params(DETECTORS[detector].PARAMS, body.get("params") or {})
+        if not isinstance(detector, str) or detector not in DETECTORS:
+            raise ValueError(f"Unknown detector {_short(detector)}; one of {', '.join(DETECTORS)}.")
+        given = body.get("params") or {}
+        if not isinstance(given, dict):
+            raise ValueError('"params" must be a JSON object of parameter names and values.')
+        if model is not None and not isinstance(model, str):
+            raise ValueError('"model" must be the id of a saved model (a string).')
+        params = coerce_params(DETECTORS[detector].PARAMS, given)
         if model:
             model_store().load(str(model))  # it exists and passes its checks
     except (ValueError, VigilError) as error:
@@ -218,19 +241,85 @@ def configure_series(name: str):
     return jsonify(name=series.name, detector=series.detector, params=series.params, model=model)
 
 
-def _time(raw: str | None) -> pd.Timestamp | None:
+@live_api.delete("/<path:name>/points", strict_slashes=False)
+def delete_points(name: str):
+    """Delete a series' points from `from` up to (not including) `to` (ISO 8601, both
+    needed), with their scores and episodes: `{"deleted": N}`. Only the operator's tokens
+    (VIGIL_API_TOKENS, VIGIL_API_TOKENS_FILE) may: 403 for a token made on the Admin page."""
+    if not _operator_token():
+        return jsonify(
+            error="Deleting points needs one of the operator's tokens (VIGIL_API_TOKENS); "
+            "an admin can also delete them on the Live page."
+        ), 403
+    try:
+        start = _time(request.args.get("from"), "from")
+        end = _time(request.args.get("to"), "to")
+    except ValueError as error:
+        return jsonify(error=str(error)), 422
+    if start is None or end is None or not start < end:
+        return jsonify(error="Give from=TIME&to=TIME (ISO 8601), from before to."), 422
+    deleted = live_store(settings()).delete_points(name, start, end)
+    if deleted is None:
+        return jsonify(error=f"There is no live series called {name!r}."), 404
+    log.info("deleted %d points of live series %r from %s to %s", deleted, name, start, end)
+    worker = current_app.config.get(WORKER)
+    if worker is not None and deleted:
+        worker.notify()
+    return jsonify(series=name, deleted=deleted, **{"from": iso_utc(start), "to": iso_utc(end)})
+
+
+def _operator_token() -> bool:
+    """Whether the request's bearer token is one the operator set (not one made in the app)."""
+    token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    return bool(token) and any(
+        [hmac.compare_digest(token.encode(), known.encode()) for known in settings().tokens()]
+    )
+
+
+def _time(raw: str | None, name: str = "since") -> pd.Timestamp | None:
     if not raw:
         return None
     try:
-        return utc_time(raw)
+        stamp = utc_time(raw)
     except ValueError:
-        raise ValueError(f"since={raw!r} is not an ISO 8601 time.") from None
+        raise ValueError(f"{name}={_short(raw)} is not an ISO 8601 time.") from None
+    if not EARLIEST <= stamp <= LATEST:
+        raise ValueError(f"{name}={_short(raw)} is not between 1970 and 2200.")
+    return stamp
+
+
+def _short(raw: object) -> str:
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def json_errors(blueprint: Blueprint) -> None:
+    """Every error of `blueprint`'s endpoints answers JSON: an HTTP error its own status, a
+    full disk 507 (nothing of the request was stored), anything else 500 with its traceback
+    in the log."""
+    blueprint.register_error_handler(Exception, _json_error)
+
+
+def _json_error(error: Exception):
+    if isinstance(error, HTTPException):
+        return jsonify(error=error.description or error.name), error.code or 500
+    if is_disk_full(error):
+        log.error("%s %s: the database's disk is full", request.method, request.path)
+        return jsonify(
+            error="The server's disk is full: nothing of this request was stored. Try again "
+            "once space is freed."
+        ), 507
+    log.error("%s %s failed", request.method, request.path, exc_info=error)
+    return jsonify(error="The server failed on this request; its log says why."), 500
 
 
 def _number(value) -> float | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     return float(value)
+
+
+json_errors(live_api)
 
 
 def attach_worker(server: Flask, worker) -> None:

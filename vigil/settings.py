@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     live_late_minutes: float = Field(
         60.0, ge=0, description="How late a live point may come and still be scored."
     )
+    live_max_ahead_minutes: float = Field(
+        1440.0,
+        gt=0,
+        description="How far ahead of the server's clock a live point may be (a day).",
+    )
     live_stale_minutes: float = Field(
         5.0, gt=0, description="A live series with no point for this long is marked stale."
     )

@@ -30,7 +30,7 @@ import redis
 from celery import Celery, signals
 
 from alerts.delivery import deliver_due
-from live.scoring import LiveWorker
+from live.scoring import MOST_BACKOFF, LiveWorker
 from live.states import ScorerStates
 from storage.database import open_database
 from vigil.alerting import dispatch_due, outbox
@@ -134,6 +134,8 @@ class _Scoring:
 
     worker: LiveWorker | None = None
     generation: str | None = None
+    #: Slices that failed in a row: the next waits longer (see `LiveWorker.backoff`).
+    failures: int = 0
 
 
 def _states(config: Settings) -> ScorerStates:
@@ -187,10 +189,22 @@ def score_live(self) -> int:
 
         try:
             scored = score_slice(config, SCORING_SLICE, renew)
-        except Exception:  # a bug or a lost database: the chain goes on after a pause
-            log.exception("a live scoring slice failed")
-            SCORING.next(score_live, countdown=1)
+        except Exception as error:  # a bug or a lost database: the chain goes on after a pause
+            _Scoring.failures += 1
+            pause = min(2.0 ** (min(_Scoring.failures, 32) - 1), MOST_BACKOFF)
+            if _Scoring.failures == 1:
+                log.exception("a live scoring slice failed; retrying with growing pauses")
+            else:
+                log.error(
+                    "a live scoring slice failed again (%d in a row, %s: %s); next try in %gs",
+                    _Scoring.failures,
+                    type(error).__name__,
+                    str(error).splitlines()[0] if str(error) else "",
+                    pause,
+                )
+            SCORING.next(score_live, countdown=pause)
             return 0
+    _Scoring.failures = 0
     SCORING.next(score_live)
     DELIVERY.start(deliver_alerts)
     return scored
@@ -206,7 +220,10 @@ def deliver_alerts(self) -> int:
     try:
         with _exclusive("delivery") as lock:
             if lock is not None:
-                dispatch_due(config)
+                try:
+                    dispatch_due(config)
+                except Exception:  # what is in the outbox still goes
+                    log.exception("queueing due alerts failed; delivering the outbox anyway")
                 smtp = smtp_config(config)
                 if smtp is not None:
                     sent = deliver_due(outbox(config), smtp).sent

@@ -19,12 +19,13 @@ from vigil.alerting import rule_store
 from vigil.datasets import NeedsColumns
 from vigil.links import MARK_PATH, SILENCE_PATH, read_silence_token, read_token
 from vigil.live import live_store
-from vigil.live_api import live_api
+from vigil.live_api import json_errors, live_api
 from vigil.models import model_key
 from vigil.services import dataset_store, feedback_store, settings
 
 log = logging.getLogger(__name__)
 api = Blueprint("vigil_api", __name__, url_prefix="/api/v1")
+json_errors(api)
 
 
 @api.post("/datasets")

@@ -83,3 +83,23 @@ def test_replay_with_a_wrong_token_or_no_server_says_what_to_fix(api, tmp_path):
     missing = vigil("replay", str(recorded), "--series", fresh(), "--url", api)
     assert missing.returncode == 2
     assert "--token" in missing.stderr
+
+
+def test_replay_refuses_a_series_name_that_would_break_a_line_before_sending(tmp_path):
+    recorded = tmp_path / "orders.csv"
+    seasonal_series(n=50).to_csv(recorded, index=False)
+
+    done = vigil(
+        "replay",
+        str(recorded),
+        "--series",
+        "orders\u2028eu",
+        "--url",
+        "http://127.0.0.1:9",
+        "--token",
+        "t",
+    )
+
+    assert done.returncode == 2
+    assert "no line break, control character or text-direction character" in done.stderr
+    assert "Cannot reach" not in done.stderr

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import text
 
 import live.scoring
-from detection import make_detector
+from detection import DETECTORS, make_detector
 from detection.stream import OnlineScorer
 from detection.synthetic import seasonal_series
+from detection.zscore import ZScoreDetector
 from live.points import read_batch
 from live.scoring import LiveWorker
 from live.states import ScorerStates, StateError
@@ -182,3 +185,65 @@ def test_a_saved_state_not_signed_with_the_key_is_refused_unread(database, frame
         connection.execute(text("UPDATE live_scorers SET state = :evil"), {"evil": b"cos\nsystem"})
     with pytest.raises(StateError):
         ScorerStates(database, b"the real key").load()
+
+
+class _BuggyDetector(ZScoreDetector):
+    """A detector with a bug that only some series meet."""
+
+    def _score_online(self, frame, state):
+        raise RuntimeError("a bug met by this series\nsecond line")
+
+
+def test_a_series_whose_scoring_fails_unexpectedly_is_marked_broken_and_the_others_go_on(
+    database, frame, monkeypatch, caplog
+):
+    monkeypatch.setitem(DETECTORS, "buggy", _BuggyDetector)
+    store = LiveStore(database)
+    scoring = worker(store)
+    store.configure("bad", detector="buggy")
+    store.add("bad", batch(frame.iloc[:50]), late_window=LATE)
+    store.add("good", batch(frame.iloc[:500]), late_window=LATE)
+
+    scoring.round()
+    store.add("bad", batch(frame.iloc[50:100]), late_window=LATE)
+    store.add("good", batch(frame.iloc[500:600]), late_window=LATE)
+    scoring.round()
+    scoring.round()
+
+    assert store.scores("good")["scored"].notna().all()
+    assert store.scores("bad")["scored"].isna().all()
+    assert store.get("bad").error == ("scoring failed (RuntimeError: a bug met by this series)")
+    tracebacks = [record for record in caplog.records if record.exc_info]
+    assert len(tracebacks) == 1
+    assert "'bad'" in tracebacks[0].getMessage()
+
+    store.configure("bad", detector="zscore")  # new settings: scored afresh
+    scoring.round()
+    assert store.get("bad").error is None
+    assert store.scores("bad")["scored"].notna().all()
+
+
+def test_failing_rounds_wait_longer_each_time_and_log_one_traceback(database, caplog):
+    store = LiveStore(database)
+    with database.write() as connection:
+        connection.execute(text("DROP TABLE points"))
+    scoring = worker(store, interval=0.05).start()
+    try:
+        deadline = time.monotonic() + 60
+        while scoring.failures < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        scoring.stop()
+
+    assert scoring.failures >= 4
+    assert [scoring.backoff() for scoring.failures in (1, 2, 3, 4, 40)] == [
+        0.05,
+        0.1,
+        0.2,
+        0.4,
+        live.scoring.MOST_BACKOFF,
+    ]
+    failed = [record for record in caplog.records if "round failed" in record.getMessage()]
+    assert len(failed) >= 4
+    assert sum(1 for record in failed if record.exc_info) == 1
+    assert all("\n" not in record.getMessage() for record in failed)

@@ -468,3 +468,45 @@ def test_each_command_names_its_data_directory_and_hides_the_database_password(t
     first = done.stderr.splitlines()[0]
     assert first == f"vigil: data in {tmp_path}, database postgresql://vigil:***@127.0.0.1:1/vigil"
     assert "s3cret" not in done.stderr + done.stdout
+
+
+def _changed_by_hand(tmp_path, sql: str) -> dict[str, str]:
+    import sqlite3
+
+    own = {"VIGIL_DATA_DIR": str(tmp_path)}
+    assert vigil("db", "upgrade", env=own).returncode == 0
+    with sqlite3.connect(tmp_path / "vigil.sqlite") as connection:
+        connection.execute(sql)
+    return own
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        (
+            "UPDATE alembic_version SET version_num = 'ffff0000'",
+            "is at schema revision 'ffff0000', which this Vigil does not know",
+        ),
+        ("DROP TABLE series", "lacks the table series: it was changed outside Vigil"),
+    ],
+)
+@pytest.mark.parametrize("command", [("db", "current"), ("run", "--port")])
+def test_a_database_changed_by_hand_is_one_clear_line_at_start(tmp_path, sql, said, command):
+    from tests.alerts.smtp_server import free_port
+
+    if command[-1] == "--port":
+        command = (*command, str(free_port()))
+    done = vigil(*command, env=_changed_by_hand(tmp_path, sql))
+
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert said in done.stderr.splitlines()[-1]
+    assert len(done.stderr.splitlines()) <= 2  # where the data is, and why it cannot start
+
+
+def test_the_tables_checked_at_start_are_those_the_migrations_make(database):
+    from sqlalchemy import inspect
+
+    from storage.migrations import TABLES
+
+    assert set(TABLES) <= set(inspect(database.engine).get_table_names())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from detection.errors import ParameterError
@@ -50,3 +52,51 @@ def test_missing_and_empty_values_take_defaults():
 def test_bad_values_are_refused_with_a_readable_message(given, message):
     with pytest.raises(ParameterError, match=message):
         coerce_params(SPECS, given)
+
+
+#: Values that once reached a live series and stopped its scoring, each with its reason.
+RUNAWAY = [
+    ("zscore", "window", 1e20, "Window (points) must be at most 100,000"),
+    ("iforest", "window", 10**9, "Feature window (points) must be at most 10,000"),
+    ("iforest", "random_state", 2**40, "Random seed must be at most 4,294,967,295"),
+    ("iforest", "history", 10**12, "Training window (online) must be at most 1,000,000"),
+    ("stl", "period", 10**9, "Period (points) must be at most 100,000"),
+    ("stl", "seasonal", 10**9, "Seasonal smoother must be at most 99,999"),
+    ("ensemble", "period", 10**12, "Period (points) must be at most 100,000"),
+    ("ensemble", "level_window", 10**12, "Level-change window (points) must be at most 10,000"),
+    ("zscore", "window", 10**309, "Window (points) must be a whole number"),
+    ("zscore", "window", 10**4400, "Window (points) must be a whole number"),
+    ("zscore", "window", "inf", "Window (points) must be a whole number"),
+]
+
+
+@pytest.mark.parametrize(
+    ("detector", "name", "value", "message"),
+    RUNAWAY,
+    ids=[f"{detector}-{name}-{i}" for i, (detector, name, *_) in enumerate(RUNAWAY)],
+)
+def test_a_parameter_far_past_what_a_series_could_use_is_refused(detector, name, value, message):
+    from detection import make_detector
+
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        make_detector(detector, {name: value})
+
+
+def test_every_number_a_detector_takes_has_both_bounds():
+    from detection import DETECTORS
+
+    unbounded = [
+        f"{detector}.{spec.name}"
+        for detector, cls in DETECTORS.items()
+        for spec in cls.PARAMS
+        if spec.kind in (int, float) and (spec.minimum is None or spec.maximum is None)
+    ]
+    assert unbounded == []
+
+
+def test_the_defaults_stay_within_the_bounds():
+    from detection import DETECTORS
+
+    for cls in DETECTORS.values():
+        for spec in cls.PARAMS:
+            assert spec.coerce(spec.default) == spec.default
