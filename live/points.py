@@ -32,6 +32,10 @@ class BodyError(ValueError):
         self.reasons = reasons
 
 
+class TooManyPoints(BodyError):
+    """The request holds more than `MAX_POINTS` points: split it (HTTP 413)."""
+
+
 @dataclass
 class Batch:
     """The points of one request that can be kept, and why the others cannot."""
@@ -66,7 +70,7 @@ def read_batch(body: object, *, not_after: pd.Timestamp | None = None) -> Batch:
     if not isinstance(points, list):
         raise BodyError(['"points" must be a list.'])
     if len(points) > MAX_POINTS:
-        raise BodyError([f"At most {MAX_POINTS:,} points a request, not {len(points):,}."])
+        raise TooManyPoints([f"At most {MAX_POINTS:,} points a request, not {len(points):,}."])
     batch = Batch(np.empty(0, dtype=np.int64), np.empty(0))
     rows: list[int] = []  # request positions of the points that pass the plain checks
     stamps: list[object] = []

@@ -17,7 +17,14 @@ from werkzeug.exceptions import HTTPException
 from detection import DETECTORS
 from detection.errors import VigilError
 from detection.params import coerce_params
-from live.points import EARLIEST, LATEST, BodyError, check_series_name, read_batch
+from live.points import (
+    EARLIEST,
+    LATEST,
+    BodyError,
+    TooManyPoints,
+    check_series_name,
+    read_batch,
+)
 from live.status import error_of, learning_left, status_of
 from storage.database import is_disk_full
 from vigil.live import late_window, live_store, stale_after
@@ -81,6 +88,8 @@ def add_points(name: str):
         return jsonify(error="The body is not JSON that can be read: it nests too deeply."), 422
     try:
         batch = read_batch(body, not_after=_latest_allowed(config))
+    except TooManyPoints as error:
+        return jsonify(error="The body holds too many points.", reasons=error.reasons), 413
     except BodyError as error:
         return jsonify(error="The body is not a batch of points.", reasons=error.reasons), 422
     if not len(batch.timestamps) and batch.rejected:

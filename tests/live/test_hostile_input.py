@@ -81,6 +81,17 @@ def test_points_no_server_could_store_are_refused_one_by_one_and_the_valid_ones_
     assert [point["value"] for point in scores(api, series)] == [1.5]
 
 
+def test_more_points_than_a_request_may_carry_is_a_413_as_the_readme_says(api):
+    series = fresh()
+    points = [{"timestamp": 1_700_000_000 + 10 * i, "value": 1.0} for i in range(10_001)]
+
+    status, answer = post(api, series, {"points": points})
+
+    assert status == 413
+    assert "At most 10,000 points a request, not 10,001." in answer["reasons"]
+    assert call(f"{api}/api/v1/series/{series}")[0] == 404  # nothing of it was stored
+
+
 def test_json_nested_too_deeply_is_refused_in_json(api):
     status, answer = post(api, fresh(), b'{"points": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}")
     assert status == 422
