@@ -129,7 +129,9 @@ def test_upload_detect_and_download(dash_duo, dash_app, tmp_path):
     click(dash_duo, "#analyze-download-csv")
     downloaded = wait_for_download(Path(dash_duo.download_path), ".csv")
     text = downloaded.read_text()
-    assert text.startswith("timestamp,value,score,severity,is_anomaly")
+    # times in the zone shown (UTC here), and in UTC for tools that want one datetime column
+    assert text.startswith("timestamp,timestamp_utc,value,score,severity,is_anomaly")
+    assert text.splitlines()[1].startswith("2024-01-01T00:00:00Z,2024-01-01T00:00:00Z,")
     assert text.splitlines()[0].endswith(",episode,onset")
     assert text.count("\n") == 144 * 8 + 1
 
@@ -150,7 +152,8 @@ def test_switching_detector_reruns_and_keeps_the_page_clean(dash_duo, dash_app):
         "label[for^='_dbcprivate_radioitems_analyze-detector_input_zscore']"
     ).click()
     dash_duo.wait_for_contains_text(".vigil-param", "Method", timeout=20)
-    wait_for_job(dash_duo, "#analyze-graph", "z-score", run_button="#analyze-run")
+    # the result's chart, not the raw values drawn while z-score runs
+    wait_for_job(dash_duo, "#analyze-graph", "latency_ms · z-score", run_button="#analyze-run")
     assert plotted_anomalies(dash_duo) >= 1
     assert dash_duo.find_element("#analyze-dataset").text == "vigil-demo.csv"
     assert dash_duo.get_logs() == []
