@@ -53,7 +53,7 @@ from vigil.live_api import DEMO_TOKEN, attach_worker
 from vigil.mail_settings import smtp_config
 from vigil.models import model_id_of, model_key
 from vigil.results import ResultStore, RunSettings
-from vigil.settings import load_settings
+from vigil.settings import load_settings, settings_problems
 from vigil.times import UTC, known_zone
 from vigil.tokens import TokenStore
 from vigil.users import ROLE_NOTES, ROLES, UserStore
@@ -67,6 +67,10 @@ class VigilCommand(click.Group):
             return super().invoke(ctx)
         except VigilError as error:
             click.echo(f"vigil: error: {error}", err=True)
+            sys.exit(2)
+        except ValidationError as error:  # a setting from the environment: one line each
+            for line in settings_problems(error):
+                click.echo(f"vigil: error: {line}", err=True)
             sys.exit(2)
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from detection.errors import DataError
+from vigil.keys import MIN_KEY_BYTES
 
 PURPOSE = b"vigil feedback links"
 SILENCE_PURPOSE = b"vigil silence links"
@@ -30,6 +31,8 @@ _NOT_VALID = "This link is not valid: it was changed or not made by this Vigil."
 
 
 def _key(secret: bytes, purpose: bytes = PURPOSE) -> bytes:
+    if len(secret) < MIN_KEY_BYTES:  # settings refuse such keys: this is the last guard
+        raise DataError(_NOT_VALID)
     return hmac.new(secret, purpose, hashlib.sha256).digest()
 
 

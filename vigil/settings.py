@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.smtp import SmtpConfig
 from storage.database import sqlite_url
+from vigil.keys import short_key_problem
 from vigil.times import known_zone
 
 #: Addresses only this machine can reach.
@@ -108,6 +109,16 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         return known_zone(value)
 
+    @field_validator("model_key", "secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None, info) -> SecretStr | None:
+        if value is None:
+            return None
+        problem = short_key_problem(_variable(info.field_name), value.get_secret_value().encode())
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _database_in_data_dir(self) -> Settings:
         if not self.database_url:
@@ -141,6 +152,20 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1_000_000)
+
+
+def _variable(field: str) -> str:
+    return f"VIGIL_{field.upper()}"
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per setting that is not valid, naming its environment variable."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(message if message.startswith("VIGIL_") else f"{_variable(field)}: {message}")
+    return lines
 
 
 def load_settings(**overrides: object) -> Settings:
