@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -16,6 +17,8 @@ from vigil.times import known_zone
 
 #: Addresses only this machine can reach.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+#: Addresses that listen on every interface: they name no host of their own.
+ANY_ADDRESS = ("0.0.0.0", "::", "")
 
 
 class Settings(BaseSettings):
@@ -44,6 +47,11 @@ class Settings(BaseSettings):
         "UTC", description="The IANA time zone every time in alert emails is written in."
     )
     public_url: str = Field("http://127.0.0.1:8050", description="Vigil's address, for links.")
+    allowed_hosts: str = Field(
+        "",
+        description="Host names the server answers to besides 127.0.0.1, localhost, ::1, "
+        "VIGIL_HOST and PUBLIC_URL's host, comma-separated ('*': any).",
+    )
     api_tokens: SecretStr | None = Field(
         None, description="Bearer tokens of the ingest API, comma-separated."
     )
@@ -144,6 +152,18 @@ class Settings(BaseSettings):
         if self.auth is not None:
             return self.auth == "on"
         return self.host not in LOOPBACK
+
+    @property
+    def served_hosts(self) -> frozenset[str] | None:
+        """The host names requests may be addressed to (a page elsewhere that points its own
+        name at this server, DNS rebinding, is refused); None when any will do."""
+        extra = {name.strip().lower() for name in self.allowed_hosts.split(",") if name.strip()}
+        if "*" in extra:
+            return None
+        names = {*LOOPBACK, urlsplit(self.public_url).hostname or "", *extra}
+        if self.host not in ANY_ADDRESS:
+            names.add(self.host.strip("[]").lower())
+        return frozenset(name for name in names if name)
 
     @property
     def users_path(self) -> Path:
