@@ -39,7 +39,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from vigil.keys import kept_key
 from vigil.services import settings
-from vigil.users import ROLES, User, UserStore
+from vigil.users import ROLES, User, UserStore, normal_name
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable)
@@ -79,11 +79,12 @@ def requires(role: str) -> Callable[[F], F]:
 
 
 class SignedIn(UserMixin):
-    """The signed-in user as Flask-Login sees them."""
+    """The signed-in user as Flask-Login sees them. The session keeps their name and session
+    generation (`name#generation`): when the generation moves on, the session ends."""
 
     def __init__(self, user: User) -> None:
         self.user = user
-        self.id = user.name
+        self.id = f"{user.name}#{user.generation}"
 
     def may(self, role: str) -> bool:
         return self.user.may(role)
@@ -94,9 +95,14 @@ def users() -> UserStore:
 
 
 @login_manager.user_loader
-def _load(name: str) -> SignedIn | None:
-    user = users().get(name)  # a removed user is signed out at their next request
-    return None if user is None else SignedIn(user)
+def _load(session_id: str) -> SignedIn | None:
+    """The user of a session, unless they were removed, signed out or given a new password
+    since it began (or it has no generation: a session from before they were kept)."""
+    name, _, generation = session_id.rpartition("#")
+    user = users().get(name) if name else None
+    if user is None or str(user.generation) != generation:
+        return None
+    return SignedIn(user)
 
 
 def signed_in() -> SignedIn | None:
@@ -183,7 +189,8 @@ def _failed(response: Response) -> bool:
 
 
 def _name_key() -> str:
-    return "name:" + request.form.get("name", "")[:64]
+    """Failed sign-ins are counted per name however it is typed (`normal_name`)."""
+    return "name:" + normal_name(request.form.get("name", ""))[:64]
 
 
 @auth.route("/login", methods=["GET", "POST"])
@@ -211,6 +218,8 @@ def login():
 def logout():
     if not _csrf_ok():
         return Response("The form expired.", status=400)
+    if current_user.is_authenticated:  # this and every other session of theirs ends
+        users().end_sessions(current_user.user.name)
     logout_user()
     session.clear()
     return redirect("/login")
