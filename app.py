@@ -12,7 +12,7 @@ from dash import ALL, CeleryManager, Dash, DiskcacheManager, Input, Output, Stat
 from components import ids
 from components.layout import NAV_COLLAPSE, NAV_LINK, NAV_TOGGLER, ZONE_PICKER, navbar
 from components.zones import picked_zone, zone_options
-from vigil import auth, tasks, web
+from vigil import auth, headers, tasks, web
 from vigil.live_api import attach_worker
 from vigil.services import dataset_store, settings
 
@@ -85,6 +85,7 @@ def create_app() -> Dash:
     )(keep_zone)
     web.register(app.server)
     auth.register(app.server, app)
+    headers.register(app.server, app)
     if config.redis_url:
         attach_worker(app.server, tasks.ScoringKick())  # ingest starts scoring on the workers
     if config.demo:
