@@ -14,6 +14,7 @@ from components.layout import NAV_COLLAPSE, NAV_LINK, NAV_TOGGLER, ZONE_PICKER, 
 from components.zones import picked_zone, zone_options
 from vigil import auth, headers, tasks, web
 from vigil.live_api import attach_worker
+from vigil.private import private_data, private_umask
 from vigil.services import dataset_store, settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def background_manager(config):
 def create_app() -> Dash:
     """Build the app from the current settings; load the demo data set if asked to."""
     config = settings()
+    private_umask()  # the disk cache, the database and every stored file: owner only
+    private_data(config.data_dir, config.files_url)
     app = Dash(
         __name__,
         use_pages=True,

@@ -52,6 +52,7 @@ from vigil.live import ScoringProcess
 from vigil.live_api import DEMO_TOKEN, attach_worker
 from vigil.mail_settings import smtp_config
 from vigil.models import model_id_of, model_key
+from vigil.private import private_data, private_umask
 from vigil.results import ResultStore, RunSettings
 from vigil.settings import load_settings, settings_problems
 from vigil.times import UTC, known_zone
@@ -140,6 +141,7 @@ def run(
         if value is not None:
             os.environ[f"VIGIL_{name}"] = str(value)
     config = load_settings()
+    _private(config)
     database = _database(config)
     files = _files(config)
     click.echo(
@@ -217,6 +219,7 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
         raise click.ClickException(
             "A worker takes its work from Redis: set VIGIL_REDIS_URL (redis://host:6379/0)."
         )
+    _private(config)
     database = _database(config)
     files = _files(config)
     processes = concurrency or max(2, os.cpu_count() or 1)
@@ -875,6 +878,18 @@ def users_list() -> None:
         )
     for user in listed:
         click.echo(f"{user.name}\t{user.role}")
+
+
+def _private(config) -> None:
+    """Serve with files only their owner can read; say what had to be made private."""
+    private_umask()
+    fixed = private_data(config.data_dir, config.files_url)
+    if fixed:
+        click.echo(
+            f"Made {len(fixed)} file(s) in {config.data_dir} readable by their owner only "
+            "(others could read them)",
+            err=True,
+        )
 
 
 def _database(config) -> Database:
