@@ -13,7 +13,7 @@ from components.admin import REVOKE_TYPE, mail_form, new_token, token_table, use
 from detection.errors import VigilError
 from vigil.alerting import smtp_status
 from vigil.auth import control_for, may, requires, signed_in, users
-from vigil.mail_settings import FIELDS, effective, mail_settings
+from vigil.mail_settings import FIELDS, effective, mail_settings, password_server
 from vigil.services import settings, token_store
 from vigil.users import ROLE_NOTES
 
@@ -45,8 +45,12 @@ def layout(**_query: str) -> html.Div:
                         [
                             html.P(
                                 "Where alert emails go, for every server and worker from their "
-                                "next delivery round. The password is not kept here: it stays "
-                                "in VIGIL_SMTP_PASSWORD on the servers.",
+                                "next delivery round. Every admin sees and may change what is "
+                                "here. The password is not: it stays in VIGIL_SMTP_PASSWORD on "
+                                "the servers, is shown to no one, and is only sent to the "
+                                "server and port set beside it there (VIGIL_SMTP_HOST, "
+                                "VIGIL_SMTP_PORT). Another server gets no password, and the "
+                                "login is dropped when the server or port changes.",
                                 className="text-muted",
                             ),
                             mail_form(MAIL, disabled=not may("admin")),
@@ -193,9 +197,13 @@ def show_mail(_changed):
 def save_mail(_clicks, *values):
     """Keep the email server an admin set; say what is wrong with it if something is."""
     user = signed_in()
+    config = settings()
+    before = {name: getattr(effective(config), name) for name in FIELDS}
     try:
-        mail_settings(settings()).save(
-            dict(zip(FIELDS, values, strict=True)), by=user.user.name if user else "local"
+        mail_settings(config).save(
+            dict(zip(FIELDS, values, strict=True)),
+            by=user.user.name if user else "local",
+            before=before,
         )
     except VigilError as error:
         return dbc.Alert(str(error), color="warning", className="mb-0")
@@ -206,7 +214,14 @@ def save_mail(_clicks, *values):
 
 def _mail_note() -> html.Div:
     config = settings()
-    password = "set" if config.smtp_password is not None else "not set"
+    server = password_server(config)
+    if server is None:
+        password = "not set"
+    else:
+        used = effective(config).smtp_password is not None
+        password = f"set, for {server[0]}:{server[1]} only" + (
+            "" if used else ": not sent to the server above"
+        )
     return html.Div(
         [html.Div(smtp_status(config)), html.Div(f"VIGIL_SMTP_PASSWORD is {password}.")],
         className="text-muted",
