@@ -9,6 +9,7 @@ from requests.adapters import HTTPAdapter
 
 from tests.web.test_sign_in import (
     PASSWORDS,
+    dash_call,
     form_token,
     sign_in,
     signed_in_app,
@@ -130,3 +131,26 @@ def test_failed_sign_ins_count_against_one_name_however_it_is_typed(tmp_path):
             timeout=30,
         )
         assert right.status_code == 429  # vera's guesses are used up, whoever asks
+
+
+DOWNLOAD_MODEL = {
+    "output": "..analyze-download-model-file.data...analyze-model-status.children",
+    "outputs": [
+        {"id": "analyze-download-model-file", "property": "data"},
+        {"id": "analyze-model-status", "property": "children"},
+    ],
+    "inputs": [{"id": "analyze-download-model", "property": "n_clicks", "value": 1}],
+    "changedPropIds": ["analyze-download-model.n_clicks"],
+    "state": [{"id": "analyze-model", "property": "value", "value": None}],
+}
+
+
+def test_viewers_cannot_download_saved_models(app_url):
+    """A model file is a signed pickle this installation loads: analysts' business."""
+    url, _ = app_url
+    refused = dash_call(sign_in(url, "vera"), url, DOWNLOAD_MODEL)
+    assert refused.status_code == 403
+    assert refused.json() == {"error": "This needs the analyst role."}
+    allowed = dash_call(sign_in(url, "anna"), url, DOWNLOAD_MODEL)
+    assert allowed.status_code == 200
+    assert "Choose a saved model" in allowed.text
