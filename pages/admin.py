@@ -15,6 +15,8 @@ from vigil.alerting import smtp_status
 from vigil.auth import control_for, may, requires, signed_in, users
 from vigil.mail_settings import FIELDS, effective, mail_settings, password_server
 from vigil.services import settings, token_store
+from vigil.tokens import DEFAULT_SCOPES, SCOPE_NOTES
+from vigil.tokens import SCOPES as TOKEN_SCOPES
 from vigil.users import ROLE_NOTES
 
 dash.register_page(
@@ -23,6 +25,7 @@ dash.register_page(
 
 CHANGED = "admin-changed"
 NAME = "admin-token-name"
+SCOPES = "admin-token-scopes"
 MAKE = "admin-token-make"
 MADE = "admin-token-made"
 TOKENS = "admin-tokens"
@@ -66,9 +69,23 @@ def layout(**_query: str) -> html.Div:
                     dbc.CardBody(
                         [
                             html.P(
-                                "Clients that post live points need a token. Make one per "
-                                "client, so each can be revoked alone.",
+                                "Clients of the ingest API need a token. Make one per "
+                                "client, so each can be revoked alone, and give it only what "
+                                "it needs: "
+                                + "; ".join(
+                                    f"{scope} to {note}" for scope, note in SCOPE_NOTES.items()
+                                )
+                                + ".",
                                 className="text-muted",
+                            ),
+                            dbc.Checklist(
+                                id=SCOPES,
+                                options=[
+                                    {"label": scope, "value": scope} for scope in TOKEN_SCOPES
+                                ],
+                                value=list(DEFAULT_SCOPES),
+                                inline=True,
+                                className="mb-2",
                             ),
                             dbc.InputGroup(
                                 [
@@ -130,7 +147,7 @@ def show(_changed):
     configured = len(settings().tokens())
     note = (
         f"Also {configured} token{'s' if configured != 1 else ''} from VIGIL_API_TOKENS or "
-        "VIGIL_API_TOKENS_FILE, changed where they are set."
+        "VIGIL_API_TOKENS_FILE, with every scope, changed where they are set."
         if configured
         else ""
     )
@@ -143,17 +160,20 @@ def show(_changed):
     Output(NAME, "value"),
     Input(MAKE, "n_clicks"),
     State(NAME, "value"),
+    State(SCOPES, "value"),
     prevent_initial_call=True,
 )
 @requires("admin")
-def make_token(_clicks, name: str | None):
-    """Make a token and show it once."""
+def make_token(_clicks, name: str | None, scopes: list[str] | None = DEFAULT_SCOPES):
+    """Make a token with the scopes ticked, and show it once."""
     user = signed_in()
     try:
-        _, token = token_store().create(name or "", user.user.name if user else "local")
+        record, token = token_store().create(
+            name or "", user.user.name if user else "local", scopes=scopes or []
+        )
     except VigilError as error:
         return dbc.Alert(str(error), color="warning"), no_update, no_update
-    return new_token(name.strip(), token), time.time(), ""
+    return new_token(record.name, token, record.scopes), time.time(), ""
 
 
 @callback(

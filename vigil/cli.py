@@ -56,7 +56,7 @@ from vigil.private import private_data, private_umask
 from vigil.results import ResultStore, RunSettings
 from vigil.settings import load_settings, settings_problems
 from vigil.times import UTC, known_zone
-from vigil.tokens import TokenStore
+from vigil.tokens import DEFAULT_SCOPES, SCOPE_NOTES, TokenStore
 from vigil.users import ROLE_NOTES, ROLES, UserStore
 
 
@@ -956,10 +956,22 @@ def tokens() -> None:
 
 @tokens.command("add")
 @click.argument("name")
-def tokens_add(name: str) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    default=",".join(DEFAULT_SCOPES),
+    show_default=True,
+    help="What the token may do, comma-separated: "
+    + "; ".join(f"{scope}: {note}" for scope, note in SCOPE_NOTES.items())
+    + ".",
+)
+def tokens_add(name: str, scopes: str) -> None:
     """Make a token for NAME (what will use it); it is printed this once."""
-    record, token = _token_store().create(name, "vigil tokens")
-    click.echo(f"Made token {record.id} for {record.name}; it is not shown again:")
+    record, token = _token_store().create(name, "vigil tokens", scopes=scopes)
+    click.echo(
+        f"Made token {record.id} for {record.name} ({', '.join(record.scopes)}); "
+        "it is not shown again:"
+    )
     click.echo(token)
 
 
@@ -968,7 +980,7 @@ def tokens_list() -> None:
     """The tokens made here (their first characters only)."""
     for token in _token_store().tokens():
         state = "active" if token.active else "revoked"
-        click.echo(f"{token.id}\t{token.hint}…\t{state}\t{token.name}")
+        click.echo(f"{token.id}\t{token.hint}…\t{state}\t{','.join(token.scopes)}\t{token.name}")
 
 
 @tokens.command("revoke")
