@@ -78,14 +78,20 @@ def layout(**_query: str) -> html.Div:
                                 + ".",
                                 className="text-muted",
                             ),
-                            dbc.Checklist(
-                                id=SCOPES,
-                                options=[
-                                    {"label": scope, "value": scope} for scope in TOKEN_SCOPES
+                            html.Div(
+                                [
+                                    html.Span("A new token may:", className="me-3 small"),
+                                    dbc.Checklist(
+                                        id=SCOPES,
+                                        options=[
+                                            {"label": scope, "value": scope}
+                                            for scope in TOKEN_SCOPES
+                                        ],
+                                        value=list(DEFAULT_SCOPES),
+                                        inline=True,
+                                    ),
                                 ],
-                                value=list(DEFAULT_SCOPES),
-                                inline=True,
-                                className="mb-2",
+                                className="d-flex align-items-center mb-2",
                             ),
                             dbc.InputGroup(
                                 [
