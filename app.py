@@ -12,8 +12,9 @@ from dash import ALL, CeleryManager, Dash, DiskcacheManager, Input, Output, Stat
 from components import ids
 from components.layout import NAV_COLLAPSE, NAV_LINK, NAV_TOGGLER, ZONE_PICKER, navbar
 from components.zones import picked_zone, zone_options
-from vigil import auth, tasks, web
+from vigil import auth, headers, tasks, web
 from vigil.live_api import attach_worker
+from vigil.private import private_data, private_umask
 from vigil.services import database, dataset_store, settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def background_manager(config):
 def create_app() -> Dash:
     """Build the app from the current settings; load the demo data set if asked to."""
     config = settings()
+    private_umask()  # the disk cache, the database and every stored file: owner only
+    private_data(config.data_dir, config.files_url)
     database()  # opened, checked and upgraded now: a damaged SQLite file stops the app here
     app = Dash(
         __name__,
@@ -86,6 +89,7 @@ def create_app() -> Dash:
     )(keep_zone)
     web.register(app.server)
     auth.register(app.server, app)
+    headers.register(app.server, app)
     if config.redis_url:
         attach_worker(app.server, tasks.ScoringKick())  # ingest starts scoring on the workers
     if config.demo:

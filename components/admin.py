@@ -31,6 +31,7 @@ def token_table(tokens: list[ApiToken]) -> html.Div:
             [
                 html.Td(token.name),
                 html.Td(html.Code(f"{token.hint}…")),
+                html.Td(", ".join(token.scopes)),
                 html.Td(token.made_by),
                 html.Td(_when(token.created)),
                 html.Td(_when(token.last_used)),
@@ -51,16 +52,18 @@ def token_table(tokens: list[ApiToken]) -> html.Div:
         for token in tokens
     ]
     head = html.Thead(
-        html.Tr([html.Th(t) for t in ("Name", "Token", "Made by", "Made", "Last used", "")])
+        html.Tr([html.Th(t) for t in ("Name", "Token", "May", "Made by", "Made", "Last used", "")])
     )
     return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, className="mb-0")
 
 
-def new_token(name: str, token: str) -> dbc.Alert:
-    """A token just made, shown this once."""
+def new_token(name: str, token: str, scopes: tuple[str, ...]) -> dbc.Alert:
+    """A token just made, shown this once, with what it may do."""
     return dbc.Alert(
         [
-            html.Div(f"The token for {name}: copy it now, it is not shown again."),
+            html.Div(
+                f"The token for {name} ({', '.join(scopes)}): copy it now, it is not shown again."
+            ),
             html.Code(token, id="admin-new-token", className="d-block fs-6 my-2 user-select-all"),
             html.Div(
                 ["Clients send it as ", html.Code("Authorization: Bearer <token>"), "."],

@@ -13,8 +13,10 @@ from components.admin import REVOKE_TYPE, mail_form, new_token, token_table, use
 from detection.errors import VigilError
 from vigil.alerting import smtp_status
 from vigil.auth import control_for, may, requires, signed_in, users
-from vigil.mail_settings import FIELDS, effective, mail_settings
+from vigil.mail_settings import FIELDS, effective, mail_settings, password_server
 from vigil.services import settings, token_store
+from vigil.tokens import DEFAULT_SCOPES, SCOPE_NOTES
+from vigil.tokens import SCOPES as TOKEN_SCOPES
 from vigil.users import ROLE_NOTES
 
 dash.register_page(
@@ -23,6 +25,7 @@ dash.register_page(
 
 CHANGED = "admin-changed"
 NAME = "admin-token-name"
+SCOPES = "admin-token-scopes"
 MAKE = "admin-token-make"
 MADE = "admin-token-made"
 TOKENS = "admin-tokens"
@@ -45,8 +48,12 @@ def layout(**_query: str) -> html.Div:
                         [
                             html.P(
                                 "Where alert emails go, for every server and worker from their "
-                                "next delivery round. The password is not kept here: it stays "
-                                "in VIGIL_SMTP_PASSWORD on the servers.",
+                                "next delivery round. Every admin sees and may change what is "
+                                "here. The password is not: it stays in VIGIL_SMTP_PASSWORD on "
+                                "the servers, is shown to no one, and is only sent to the "
+                                "server and port set beside it there (VIGIL_SMTP_HOST, "
+                                "VIGIL_SMTP_PORT). Another server gets no password, and the "
+                                "login is dropped when the server or port changes.",
                                 className="text-muted",
                             ),
                             mail_form(MAIL, disabled=not may("admin")),
@@ -62,9 +69,29 @@ def layout(**_query: str) -> html.Div:
                     dbc.CardBody(
                         [
                             html.P(
-                                "Clients that post live points need a token. Make one per "
-                                "client, so each can be revoked alone.",
+                                "Clients of the ingest API need a token. Make one per "
+                                "client, so each can be revoked alone, and give it only what "
+                                "it needs: "
+                                + "; ".join(
+                                    f"{scope} to {note}" for scope, note in SCOPE_NOTES.items()
+                                )
+                                + ".",
                                 className="text-muted",
+                            ),
+                            html.Div(
+                                [
+                                    html.Span("A new token may:", className="me-3 small"),
+                                    dbc.Checklist(
+                                        id=SCOPES,
+                                        options=[
+                                            {"label": scope, "value": scope}
+                                            for scope in TOKEN_SCOPES
+                                        ],
+                                        value=list(DEFAULT_SCOPES),
+                                        inline=True,
+                                    ),
+                                ],
+                                className="d-flex align-items-center mb-2",
                             ),
                             dbc.InputGroup(
                                 [
@@ -126,7 +153,7 @@ def show(_changed):
     configured = len(settings().tokens())
     note = (
         f"Also {configured} token{'s' if configured != 1 else ''} from VIGIL_API_TOKENS or "
-        "VIGIL_API_TOKENS_FILE, changed where they are set."
+        "VIGIL_API_TOKENS_FILE, with every scope, changed where they are set."
         if configured
         else ""
     )
@@ -139,17 +166,20 @@ def show(_changed):
     Output(NAME, "value"),
     Input(MAKE, "n_clicks"),
     State(NAME, "value"),
+    State(SCOPES, "value"),
     prevent_initial_call=True,
 )
 @requires("admin")
-def make_token(_clicks, name: str | None):
-    """Make a token and show it once."""
+def make_token(_clicks, name: str | None, scopes: list[str] | None = DEFAULT_SCOPES):
+    """Make a token with the scopes ticked, and show it once."""
     user = signed_in()
     try:
-        _, token = token_store().create(name or "", user.user.name if user else "local")
+        record, token = token_store().create(
+            name or "", user.user.name if user else "local", scopes=scopes or []
+        )
     except VigilError as error:
         return dbc.Alert(str(error), color="warning"), no_update, no_update
-    return new_token(name.strip(), token), time.time(), ""
+    return new_token(record.name, token, record.scopes), time.time(), ""
 
 
 @callback(
@@ -193,9 +223,13 @@ def show_mail(_changed):
 def save_mail(_clicks, *values):
     """Keep the email server an admin set; say what is wrong with it if something is."""
     user = signed_in()
+    config = settings()
+    before = {name: getattr(effective(config), name) for name in FIELDS}
     try:
-        mail_settings(settings()).save(
-            dict(zip(FIELDS, values, strict=True)), by=user.user.name if user else "local"
+        mail_settings(config).save(
+            dict(zip(FIELDS, values, strict=True)),
+            by=user.user.name if user else "local",
+            before=before,
         )
     except VigilError as error:
         return dbc.Alert(str(error), color="warning", className="mb-0")
@@ -206,7 +240,14 @@ def save_mail(_clicks, *values):
 
 def _mail_note() -> html.Div:
     config = settings()
-    password = "set" if config.smtp_password is not None else "not set"
+    server = password_server(config)
+    if server is None:
+        password = "not set"
+    else:
+        used = effective(config).smtp_password is not None
+        password = f"set, for {server[0]}:{server[1]} only" + (
+            "" if used else ": not sent to the server above"
+        )
     return html.Div(
         [html.Div(smtp_status(config)), html.Div(f"VIGIL_SMTP_PASSWORD is {password}.")],
         className="text-muted",

@@ -206,6 +206,7 @@ def layout(
                                         color="secondary",
                                         outline=True,
                                         size="sm",
+                                        **control_for("analyst"),
                                     ),
                                     dcc.Download(id=f"{DOWNLOAD_MODEL}-file"),
                                 ],
@@ -1209,8 +1210,10 @@ def save_as_model(_clicks, dataset_id, series, detector, values, param_ids):
     State(MODEL, "value"),
     prevent_initial_call=True,
 )
+@requires("analyst")
 def download_model(_clicks, model_id: str | None):
-    """The chosen model's .vigil file."""
+    """The chosen model's .vigil file (analysts only: it is a signed pickle this installation
+    will load)."""
     if not model_id:
         hint = "Choose a saved model (or save one) to download it."
         return no_update, html.Span(hint, className="text-muted")

@@ -1,11 +1,15 @@
 """Signing in: a login page, sessions in signed cookies, and the role every request needs.
 
+Signed in or not, every request must be addressed to a host name this server answers to (so a
+page elsewhere that points its own name at it, DNS rebinding, is refused), and a
+state-changing one must not come from another site's page (its Origin, Referer or
+Sec-Fetch-Site says so; programs send none of them and are let through).
+
 With sign-in on (`Settings.auth_required`), every page and callback needs a signed-in user,
 except what carries its own proof: the ingest API (bearer tokens), the links of alert emails
 (signed tokens) and static files. A callback needs the role its function was given with
-`requires` (a viewer's, when none). State-changing requests must come from Vigil's own pages:
-cross-site ones are refused by their Origin, forms carry a token bound to the session, and
-cookies are SameSite. Failed sign-ins are rate-limited per address and per user name.
+`requires` (a viewer's, when none). Forms carry a token bound to the session, and cookies
+are SameSite. Failed sign-ins are rate-limited per address and per user name.
 """
 
 from __future__ import annotations
@@ -35,18 +39,19 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from vigil.keys import kept_key
 from vigil.services import settings
-from vigil.users import ROLES, User, UserStore
+from vigil.users import ROLES, User, UserStore, normal_name
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable)
 
 ROLE_ATTRIBUTE = "vigil_role"
 CSRF_KEY = "vigil_csrf"
-#: Paths that carry their own proof, or hold nothing private.
-OPEN_PREFIXES = (
+#: Paths that carry their own proof, or hold nothing private: each itself, and what is under
+#: it (`/login` and `/login/...`, never `/login-anything`).
+OPEN_PATHS = (
     "/login",
-    "/assets/",
-    "/_dash-component-suites/",
+    "/assets",
+    "/_dash-component-suites",
     "/_favicon.ico",
     "/feedback/mark",
     "/api/v1/series",
@@ -74,11 +79,12 @@ def requires(role: str) -> Callable[[F], F]:
 
 
 class SignedIn(UserMixin):
-    """The signed-in user as Flask-Login sees them."""
+    """The signed-in user as Flask-Login sees them. The session keeps their name and session
+    generation (`name#generation`): when the generation moves on, the session ends."""
 
     def __init__(self, user: User) -> None:
         self.user = user
-        self.id = user.name
+        self.id = f"{user.name}#{user.generation}"
 
     def may(self, role: str) -> bool:
         return self.user.may(role)
@@ -89,9 +95,14 @@ def users() -> UserStore:
 
 
 @login_manager.user_loader
-def _load(name: str) -> SignedIn | None:
-    user = users().get(name)  # a removed user is signed out at their next request
-    return None if user is None else SignedIn(user)
+def _load(session_id: str) -> SignedIn | None:
+    """The user of a session, unless they were removed, signed out or given a new password
+    since it began (or it has no generation: a session from before they were kept)."""
+    name, _, generation = session_id.rpartition("#")
+    user = users().get(name) if name else None
+    if user is None or str(user.generation) != generation:
+        return None
+    return SignedIn(user)
 
 
 def signed_in() -> SignedIn | None:
@@ -178,7 +189,8 @@ def _failed(response: Response) -> bool:
 
 
 def _name_key() -> str:
-    return "name:" + request.form.get("name", "")[:64]
+    """Failed sign-ins are counted per name however it is typed (`normal_name`)."""
+    return "name:" + normal_name(request.form.get("name", ""))[:64]
 
 
 @auth.route("/login", methods=["GET", "POST"])
@@ -206,6 +218,8 @@ def login():
 def logout():
     if not _csrf_ok():
         return Response("The form expired.", status=400)
+    if current_user.is_authenticated:  # this and every other session of theirs ends
+        users().end_sessions(current_user.user.name)
     logout_user()
     session.clear()
     return redirect("/login")
@@ -260,32 +274,62 @@ def _request_role() -> str:
     return ROLES[0]
 
 
+def _our_host() -> bool:
+    """Whether the request is addressed to a name this server answers to (see
+    `Settings.served_hosts`): a page that points its own name at this server (DNS rebinding)
+    reaches it under that name, and is refused."""
+    allowed = settings().served_hosts
+    if allowed is None:
+        return True
+    name = urlsplit(f"//{request.host}").hostname or ""
+    return name.lower() in allowed
+
+
 def _cross_site() -> bool:
-    """A state-changing request whose Origin (or Referer) is not this site."""
+    """A state-changing request from a page of another site: the browser says so in
+    `Sec-Fetch-Site`, or its Origin (or Referer) is not this site. Requests without either
+    header come from programs, not from a page a browser was led to (a page cannot send
+    the API's bearer token elsewhere without a CORS approval Vigil never gives)."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return False
+    if request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        return True
     source = request.headers.get("Origin") or request.headers.get("Referer")
     if not source:
-        return False  # not a browser's cross-site request: browsers send Origin on POST
+        return False
     there = urlsplit(source)
     ours = {urlsplit(request.host_url), urlsplit(settings().public_url)}  # behind a proxy too
     return (there.scheme, there.netloc) not in {(url.scheme, url.netloc) for url in ours}
 
 
+def _refused(path: str, message: str, status: int) -> Response:
+    """`message` as JSON for the API and callbacks, as text for pages."""
+    if path.startswith(("/_dash", "/api/")):
+        return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
+    return Response(message, status=status, mimetype="text/plain")
+
+
 def _gate():
-    config = settings()
-    if not config.auth_required:
-        return None
+    """Every request, signed in or not: addressed to this server's own name, and when it
+    changes state, sent from its own pages. Then, with sign-in on, a session with the role
+    the request needs."""
     path = request.path
-    if path.startswith(OPEN_PREFIXES):
-        return None
+    if not _our_host():
+        log.warning("refused %s %s addressed to host %r", request.method, path, request.host)
+        return _refused(
+            path,
+            f"This Vigil does not answer to the host name {request.host!r}: open it at its "
+            "own address, or add the name to VIGIL_ALLOWED_HOSTS.",
+            403,
+        )
     if _cross_site():
-        return Response("Cross-site requests are refused.", status=403)
+        log.warning("refused a cross-site %s %s", request.method, path)
+        return _refused(path, "Cross-site requests are refused: use Vigil's own pages.", 403)
+    if not settings().auth_required or _is_open(path):
+        return None
     if not current_user.is_authenticated:
         if path.startswith(("/_dash", "/api/")):
-            return Response(
-                json.dumps({"error": "Sign in first."}), status=401, mimetype="application/json"
-            )
+            return _refused(path, "Sign in first.", 401)
         query = f"?{request.query_string.decode()}" if request.query_string else ""
         return redirect(f"/login?{urlencode({'next': path + query})}")
     role = _request_role()
@@ -302,6 +346,11 @@ def _gate():
             mimetype="application/json",
         )
     return None
+
+
+def _is_open(path: str) -> bool:
+    """Whether `path` is one of `OPEN_PATHS` or under one."""
+    return any(path == open_path or path.startswith(f"{open_path}/") for open_path in OPEN_PATHS)
 
 
 def register(server: Flask, dash_app) -> None:

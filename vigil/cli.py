@@ -55,10 +55,11 @@ from vigil.live import ScoringProcess
 from vigil.live_api import DEMO_TOKEN, attach_worker
 from vigil.mail_settings import smtp_config
 from vigil.models import model_id_of, model_key
+from vigil.private import private_data, private_umask
 from vigil.results import ResultStore, RunSettings
-from vigil.settings import load_settings
+from vigil.settings import load_settings, settings_problems
 from vigil.times import UTC, known_zone
-from vigil.tokens import TokenStore
+from vigil.tokens import DEFAULT_SCOPES, SCOPE_NOTES, TokenStore
 from vigil.users import ROLE_NOTES, ROLES, UserStore
 
 
@@ -70,6 +71,10 @@ class VigilCommand(click.Group):
             return super().invoke(ctx)
         except VigilError as error:
             click.echo(f"vigil: error: {error}", err=True)
+            sys.exit(2)
+        except ValidationError as error:  # a setting from the environment: one line each
+            for line in settings_problems(error):
+                click.echo(f"vigil: error: {line}", err=True)
             sys.exit(2)
 
 
@@ -139,6 +144,7 @@ def run(
         if value is not None:
             os.environ[f"VIGIL_{name}"] = str(value)
     config = load_settings()
+    _private(config)
     database = _database(config)
     files = _files(config)
     click.echo(
@@ -216,6 +222,7 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
         raise click.ClickException(
             "A worker takes its work from Redis: set VIGIL_REDIS_URL (redis://host:6379/0)."
         )
+    _private(config)
     database = _database(config)
     files = _files(config)
     processes = concurrency or max(2, os.cpu_count() or 1)
@@ -884,6 +891,18 @@ def users_list() -> None:
         click.echo(f"{user.name}\t{user.role}")
 
 
+def _private(config) -> None:
+    """Serve with files only their owner can read; say what had to be made private."""
+    private_umask()
+    fixed = private_data(config.data_dir, config.files_url)
+    if fixed:
+        click.echo(
+            f"Made {len(fixed)} file(s) in {config.data_dir} readable by their owner only "
+            "(others could read them)",
+            err=True,
+        )
+
+
 def _database(config) -> Database:
     """The database in the settings, upgraded; a clear message when it cannot be reached."""
     try:
@@ -952,10 +971,22 @@ def tokens() -> None:
 
 @tokens.command("add")
 @click.argument("name")
-def tokens_add(name: str) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    default=",".join(DEFAULT_SCOPES),
+    show_default=True,
+    help="What the token may do, comma-separated: "
+    + "; ".join(f"{scope}: {note}" for scope, note in SCOPE_NOTES.items())
+    + ".",
+)
+def tokens_add(name: str, scopes: str) -> None:
     """Make a token for NAME (what will use it); it is printed this once."""
-    record, token = _token_store().create(name, "vigil tokens")
-    click.echo(f"Made token {record.id} for {record.name}; it is not shown again:")
+    record, token = _token_store().create(name, "vigil tokens", scopes=scopes)
+    click.echo(
+        f"Made token {record.id} for {record.name} ({', '.join(record.scopes)}); "
+        "it is not shown again:"
+    )
     click.echo(token)
 
 
@@ -964,7 +995,7 @@ def tokens_list() -> None:
     """The tokens made here (their first characters only)."""
     for token in _token_store().tokens():
         state = "active" if token.active else "revoked"
-        click.echo(f"{token.id}\t{token.hint}…\t{state}\t{token.name}")
+        click.echo(f"{token.id}\t{token.hint}…\t{state}\t{','.join(token.scopes)}\t{token.name}")
 
 
 @tokens.command("revoke")

@@ -1,22 +1,53 @@
-"""Random keys an installation makes once and keeps in its data directory."""
+"""Random keys an installation makes once and keeps in its data directory, and the length
+every key must have, whether made here or given in the environment."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
+
+from detection.errors import DataError
+
+#: The fewest bytes a signing key may have (HMAC-SHA256 wants at least its output's length).
+MIN_KEY_BYTES = 32
+
+
+def short_key_problem(variable: str, key: bytes) -> str | None:
+    """Why `key` may not sign anything, naming the setting it came from; None when long enough."""
+    if len(key) >= MIN_KEY_BYTES:
+        return None
+    return (
+        f"{variable} is {len(key)} bytes long; a key needs at least {MIN_KEY_BYTES} "
+        "(make one with: python -c 'import secrets; print(secrets.token_hex(32))'), "
+        "or leave it unset to have one made in the data directory"
+    )
 
 
 def kept_key(data_dir: Path, name: str) -> bytes:
-    """The key in `data_dir/name`, made on first use and readable by its owner only."""
+    """The key in `data_dir/name`, made on first use and readable by its owner only.
+
+    The file appears whole or not at all (written aside, then linked into place), so a
+    process starting beside the one making it never reads half a key. A kept key shorter
+    than `MIN_KEY_BYTES` (a file someone emptied or edited) is refused, not used."""
     path = Path(data_dir) / name
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
+        fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{name}-")  # mode 0600
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            pass
-        else:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.link(aside, path)
+        finally:
+            Path(aside).unlink(missing_ok=True)
+    key = path.read_text().strip().encode()
+    if len(key) < MIN_KEY_BYTES:
+        raise DataError(
+            f"The key in {path} is {len(key)} bytes long, fewer than {MIN_KEY_BYTES}: "
+            "delete the file to have a new one made (links and sessions signed with it "
+            "stop working)."
+        )
+    return key

@@ -1,5 +1,7 @@
 """The ingest API of live series: points in, series and scores out. Every call needs a bearer
-token (`VIGIL_API_TOKENS`, `VIGIL_API_TOKENS_FILE`, or one an admin made)."""
+token (`VIGIL_API_TOKENS`, `VIGIL_API_TOKENS_FILE`, or one an admin made) whose scopes allow
+it: `ingest` to post points, `read` to read series and scores, `admin` to configure a series
+(tokens from the settings have every scope)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from vigil.live import late_window, live_store, stale_after
 from vigil.services import model_store, settings, token_store
 from vigil.settings import Settings
 from vigil.times import iso_utc, utc_time
+from vigil.tokens import SCOPE_NOTES, SCOPES
 
 log = logging.getLogger(__name__)
 live_api = Blueprint("vigil_live", __name__, url_prefix="/api/v1/series")
@@ -45,25 +48,44 @@ MAX_SCORES = 100_000
 
 @live_api.before_request
 def authenticate():
-    """401 unless the request carries one of the tokens."""
+    """401 unless the request carries one of the tokens; 403 when its scopes do not allow
+    what it asks."""
     given = request.headers.get("Authorization", "")
     scheme, _, token = given.partition(" ")
-    if scheme.lower() == "bearer" and token and _known(token.strip()):
-        return None
-    response = jsonify(error="A valid API token is needed: 'Authorization: Bearer <token>'.")
-    response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
-    return response, 401
+    scopes = _scopes_of(token.strip()) if scheme.lower() == "bearer" and token else None
+    if scopes is None:
+        response = jsonify(error="A valid API token is needed: 'Authorization: Bearer <token>'.")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
+        return response, 401
+    needed = _needed_scope()
+    if needed not in scopes:
+        return jsonify(
+            error=f"This token may not {SCOPE_NOTES[needed]}: that needs the {needed!r} scope, "
+            f"and it has {', '.join(scopes)}."
+        ), 403
+    return None
 
 
-def _known(token: str) -> bool:
-    """A token from the settings, one the app holds, or one an admin made and has not revoked."""
+def _needed_scope() -> str:
+    """The scope the request needs: posting points, reading, or changing a series."""
+    if request.method in ("GET", "HEAD"):
+        return "read"
+    if request.method == "POST" and request.path.rstrip("/").endswith("/points"):
+        return "ingest"
+    return "admin"
+
+
+def _scopes_of(token: str) -> tuple[str, ...] | None:
+    """What a token may do: every scope for one from the settings or the one the app holds,
+    its own for one an admin made and has not revoked; None for any other string."""
     tokens = settings().tokens()
     if os.environ.get(DEMO_TOKEN):
         tokens.add(os.environ[DEMO_TOKEN])
     # compare with every token, in constant time, so timing says nothing of them
     if any([hmac.compare_digest(token.encode(), known.encode()) for known in tokens]):
-        return True
-    return token_store().check(token) is not None
+        return SCOPES
+    made = token_store().check(token)
+    return None if made is None else made.scopes
 
 
 @live_api.post("/<path:name>/points", strict_slashes=False)
@@ -253,13 +275,8 @@ def configure_series(name: str):
 @live_api.delete("/<path:name>/points", strict_slashes=False)
 def delete_points(name: str):
     """Delete a series' points from `from` up to (not including) `to` (ISO 8601, both
-    needed), with their scores and episodes: `{"deleted": N}`. Only the operator's tokens
-    (VIGIL_API_TOKENS, VIGIL_API_TOKENS_FILE) may: 403 for a token made on the Admin page."""
-    if not _operator_token():
-        return jsonify(
-            error="Deleting points needs one of the operator's tokens (VIGIL_API_TOKENS); "
-            "an admin can also delete them on the Live page."
-        ), 403
+    needed), with their scores and episodes: `{"deleted": N}`. It needs the token's `admin`
+    scope (checked for every request before it gets here)."""
     try:
         start = _time(request.args.get("from"), "from")
         end = _time(request.args.get("to"), "to")
@@ -275,14 +292,6 @@ def delete_points(name: str):
     if worker is not None and deleted:
         worker.notify()
     return jsonify(series=name, deleted=deleted, **{"from": iso_utc(start), "to": iso_utc(end)})
-
-
-def _operator_token() -> bool:
-    """Whether the request's bearer token is one the operator set (not one made in the app)."""
-    token = request.headers.get("Authorization", "").partition(" ")[2].strip()
-    return bool(token) and any(
-        [hmac.compare_digest(token.encode(), known.encode()) for known in settings().tokens()]
-    )
 
 
 def _time(raw: str | None, name: str = "since") -> pd.Timestamp | None:

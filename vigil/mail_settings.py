@@ -3,7 +3,10 @@
 Host, port, security, login name and sender address are kept in the database, so every web
 server and worker sends through the same server from the next delivery round. The password is
 not among them: it stays in `VIGIL_SMTP_PASSWORD` (or the settings file), never in the
-database, a page or a log.
+database, a page or a log, and it is only ever sent to the host and port the environment
+names (`VIGIL_SMTP_HOST`, `VIGIL_SMTP_PORT`): an admin who points email elsewhere cannot
+have it sent there. Saving another host or port also drops the saved login name, unless a
+new one is given with it.
 """
 
 from __future__ import annotations
@@ -77,9 +80,21 @@ class MailSettings:
             rows = connection.execute(text("SELECT name, value FROM app_settings")).all()
         return {name: value for name, value in rows if name in FIELDS}
 
-    def save(self, values: dict[str, object], *, by: str, now: float | None = None) -> dict:
-        """Check and keep new email settings; what will be used."""
+    def save(
+        self,
+        values: dict[str, object],
+        *,
+        by: str,
+        now: float | None = None,
+        before: dict[str, object] | None = None,
+    ) -> dict:
+        """Check and keep new email settings; what will be used. Given the settings `before`,
+        a move to another host or port that keeps the login name drops it: a login belongs to
+        the server it was made for."""
         good = checked(values)
+        moved = before is not None and _server(good) != _server(before)
+        if moved and good["smtp_username"] == (before.get("smtp_username") or None):
+            good["smtp_username"] = None
         moment = time.time() if now is None else now
         with self.database.write(LOCK) as connection:
             for name, value in good.items():
@@ -104,13 +119,28 @@ def mail_settings(config: Settings) -> MailSettings:
     return MailSettings(open_database(config.database_url))
 
 
+def _server(values: dict[str, object]) -> tuple[str, int]:
+    return (str(values.get("smtp_host") or "").lower(), int(values.get("smtp_port") or 25))
+
+
+def password_server(config: Settings) -> tuple[str, int] | None:
+    """The only server `VIGIL_SMTP_PASSWORD` is sent to (the environment's), or None."""
+    if config.smtp_password is None or not config.smtp_host:
+        return None
+    return _server({"smtp_host": config.smtp_host, "smtp_port": config.smtp_port})
+
+
 def effective(config: Settings) -> Settings:
-    """The settings with the email server admins saved in place of the environment's."""
+    """The settings with the email server admins saved in place of the environment's; the
+    password only while that is the environment's own host and port."""
     saved = mail_settings(config).saved()
     if not saved:
         return config
     current = {name: getattr(config, name) for name in FIELDS}
-    return config.model_copy(update=checked({**current, **saved}))
+    chosen = checked({**current, **saved})
+    if _server(chosen) != password_server(config):
+        chosen["smtp_password"] = None
+    return config.model_copy(update=chosen)
 
 
 def smtp_config(config: Settings) -> SmtpConfig | None:

@@ -10,7 +10,7 @@ from detection.errors import DataError
 from detection.models import ModelInfo, model_bytes, read_model, read_model_info, train
 from storage.files import FileStore
 from vigil.datasets import DatasetStore
-from vigil.keys import kept_key
+from vigil.keys import MIN_KEY_BYTES, kept_key
 from vigil.settings import Settings
 
 _ID = re.compile(r"^[0-9a-f]{16}$")
@@ -33,6 +33,8 @@ class ModelStore:
     """Signed `.vigil` files, `models/<id>.vigil` in the file store."""
 
     def __init__(self, files: FileStore, key: bytes) -> None:
+        if len(key) < MIN_KEY_BYTES:  # settings refuse such keys: this is the last guard
+            raise DataError(f"A model key needs at least {MIN_KEY_BYTES} bytes.")
         self.files = files
         self.key = key
 

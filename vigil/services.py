@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from pydantic import ValidationError
+
 from alerts.outbox import Outbox
 from storage.database import Database, open_database
 from storage.files import FileStore
@@ -11,13 +13,20 @@ from vigil.datasets import DatasetStore
 from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
 from vigil.results import ResultStore
-from vigil.settings import Settings, load_settings
+from vigil.settings import Settings, load_settings, settings_problems
 from vigil.tokens import TokenStore
 
 
 @cache
 def settings() -> Settings:
-    return load_settings()
+    """This process's settings. Settings that are not valid (a key too short) end the process
+    with one line each naming the variable, not a traceback: it cannot serve without them."""
+    try:
+        return load_settings()
+    except ValidationError as error:
+        raise SystemExit(
+            "\n".join(f"vigil: error: {line}" for line in settings_problems(error))
+        ) from None
 
 
 def database() -> Database:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.smtp import SmtpConfig
 from storage.database import sqlite_url
+from vigil.keys import short_key_problem
 from vigil.times import known_zone
 
 #: Addresses only this machine can reach.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+#: Addresses that listen on every interface: they name no host of their own.
+ANY_ADDRESS = ("0.0.0.0", "::", "")
 
 
 class Settings(BaseSettings):
@@ -43,6 +47,11 @@ class Settings(BaseSettings):
         "UTC", description="The IANA time zone every time in alert emails is written in."
     )
     public_url: str = Field("http://127.0.0.1:8050", description="Vigil's address, for links.")
+    allowed_hosts: str = Field(
+        "",
+        description="Host names the server answers to besides 127.0.0.1, localhost, ::1, "
+        "VIGIL_HOST and PUBLIC_URL's host, comma-separated ('*': any).",
+    )
     api_tokens: SecretStr | None = Field(
         None, description="Bearer tokens of the ingest API, comma-separated."
     )
@@ -113,6 +122,16 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         return known_zone(value)
 
+    @field_validator("model_key", "secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None, info) -> SecretStr | None:
+        if value is None:
+            return None
+        problem = short_key_problem(_variable(info.field_name), value.get_secret_value().encode())
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _database_in_data_dir(self) -> Settings:
         if not self.database_url:
@@ -140,12 +159,38 @@ class Settings(BaseSettings):
         return self.host not in LOOPBACK
 
     @property
+    def served_hosts(self) -> frozenset[str] | None:
+        """The host names requests may be addressed to (a page elsewhere that points its own
+        name at this server, DNS rebinding, is refused); None when any will do."""
+        extra = {name.strip().lower() for name in self.allowed_hosts.split(",") if name.strip()}
+        if "*" in extra:
+            return None
+        names = {*LOOPBACK, urlsplit(self.public_url).hostname or "", *extra}
+        if self.host not in ANY_ADDRESS:
+            names.add(self.host.strip("[]").lower())
+        return frozenset(name for name in names if name)
+
+    @property
     def users_path(self) -> Path:
         return self.users_file or self.data_dir / "users.json"
 
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1_000_000)
+
+
+def _variable(field: str) -> str:
+    return f"VIGIL_{field.upper()}"
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per setting that is not valid, naming its environment variable."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(message if message.startswith("VIGIL_") else f"{_variable(field)}: {message}")
+    return lines
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -3,6 +3,10 @@
 Only a SHA-256 digest of each token is kept: a token is 32 random bytes, so a digest cannot be
 turned back into it, and a leaked file opens nothing. The token itself is shown once, when it
 is made.
+
+Each token has scopes, what it may do: `ingest` (post points), `read` (read series and
+scores) and `admin` (configure how series are scored). Tokens from the settings, and tokens
+made before scopes existed, have all three.
 """
 
 from __future__ import annotations
@@ -23,7 +27,31 @@ PREFIX = "vgl_"
 USE_GRANULARITY = 60
 _NAME = re.compile(r"^[\w .@-]{1,80}$")
 LOCK = "api-tokens"
-_COLUMNS = "id, name, hint, made_by, created, last_used, revoked"
+_COLUMNS = "id, name, hint, made_by, created, last_used, revoked, scopes"
+#: What a token may do, from least to most.
+SCOPES = ("ingest", "read", "admin")
+SCOPE_NOTES = {
+    "ingest": "post points",
+    "read": "read series and scores",
+    "admin": "configure how series are scored",
+}
+#: The scopes of a new token unless others are asked for.
+DEFAULT_SCOPES = ("ingest", "read")
+
+
+def checked_scopes(scopes: object) -> tuple[str, ...]:
+    """Scopes as given (a list, or text with commas), in `SCOPES` order; a DataError naming
+    any that is not a scope, or when none is given."""
+    given = scopes.split(",") if isinstance(scopes, str) else list(scopes or [])
+    wanted = {str(scope).strip().lower() for scope in given if str(scope).strip()}
+    unknown = sorted(wanted - set(SCOPES))
+    if unknown:
+        raise DataError(
+            f"{', '.join(map(repr, unknown))} is not a scope; scopes are {', '.join(SCOPES)}."
+        )
+    if not wanted:
+        raise DataError(f"Give a token at least one scope: {', '.join(SCOPES)}.")
+    return tuple(scope for scope in SCOPES if scope in wanted)
 
 
 @dataclass(frozen=True)
@@ -37,10 +65,16 @@ class ApiToken:
     created: float
     last_used: float | None
     revoked: float | None
+    scopes: tuple[str, ...] = SCOPES
 
     @property
     def active(self) -> bool:
         return self.revoked is None
+
+    @classmethod
+    def from_row(cls, row) -> ApiToken:
+        *fields, scopes = row
+        return cls(*fields, scopes=tuple(s for s in SCOPES if s in (scopes or "").split(",")))
 
 
 def _digest(token: str) -> str:
@@ -53,8 +87,17 @@ class TokenStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def create(self, name: str, made_by: str, *, now: float | None = None) -> tuple[ApiToken, str]:
-        """A new token named `name` (what it is for): its record, and the token, to show once."""
+    def create(
+        self,
+        name: str,
+        made_by: str,
+        *,
+        scopes: object = DEFAULT_SCOPES,
+        now: float | None = None,
+    ) -> tuple[ApiToken, str]:
+        """A new token named `name` (what it is for) that may do what its `scopes` say: its
+        record, and the token, to show once."""
+        scopes = checked_scopes(scopes)
         name = (name or "").strip()
         if not _NAME.match(name):
             raise DataError(
@@ -66,8 +109,8 @@ class TokenStore:
         with self.database.write(LOCK) as connection:
             token_id = connection.execute(
                 text(
-                    "INSERT INTO api_tokens (name, digest, hint, made_by, created) "
-                    "VALUES (:name, :digest, :hint, :made_by, :created) RETURNING id"
+                    "INSERT INTO api_tokens (name, digest, hint, made_by, created, scopes) "
+                    "VALUES (:name, :digest, :hint, :made_by, :created, :scopes) RETURNING id"
                 ),
                 {
                     "name": name,
@@ -75,9 +118,10 @@ class TokenStore:
                     "hint": hint,
                     "made_by": made_by,
                     "created": moment,
+                    "scopes": ",".join(scopes),
                 },
             ).scalar_one()
-        return ApiToken(token_id, name, hint, made_by, moment, None, None), token
+        return ApiToken(token_id, name, hint, made_by, moment, None, None, scopes), token
 
     def revoke(self, token_id: int, *, now: float | None = None) -> ApiToken:
         """Refuse a token from now on (revoking it again changes nothing)."""
@@ -98,7 +142,7 @@ class TokenStore:
             rows = connection.execute(
                 text(f"SELECT {_COLUMNS} FROM api_tokens ORDER BY id DESC")
             ).all()
-        return [ApiToken(*row) for row in rows]
+        return [ApiToken.from_row(row) for row in rows]
 
     def check(self, token: str, *, now: float | None = None) -> ApiToken | None:
         """The active token this is, noting its use; None for any other string."""
@@ -114,7 +158,7 @@ class TokenStore:
             ).first()
         if row is None:
             return None
-        found = ApiToken(*row)
+        found = ApiToken.from_row(row)
         if found.last_used is None or moment - found.last_used >= USE_GRANULARITY:
             with self.database.write(LOCK) as connection:
                 connection.execute(

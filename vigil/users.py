@@ -1,5 +1,12 @@
 """Who may sign in, and what each may do: users with hashed passwords and a role, kept in a
-JSON file readable by its owner only, managed with `vigil users`."""
+JSON file readable by its owner only, managed with `vigil users`.
+
+A name is the same name however it is typed: names are compared after NFKC normalisation,
+trimming white space and case folding (`normal_name`), when signing in, when failed sign-ins
+are counted, and when users are added, so `" Admin\t"` is `admin` and no look-alike can be
+added beside it. Each user has a session generation: sessions carry it, and signing out or a
+new password moves it on, which ends every session made before.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,10 +37,17 @@ _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _DUMMY_HASH = generate_password_hash("not a password of anyone's")
 
 
+def normal_name(name: str) -> str:
+    """The name as it is compared and kept: NFKC-normalised, trimmed, case-folded."""
+    return unicodedata.normalize("NFKC", name or "").strip().casefold()
+
+
 @dataclass(frozen=True)
 class User:
     name: str
     role: str
+    #: Moves on at every sign-out and new password; a session made before is refused.
+    generation: int = 0
 
     def may(self, role: str) -> bool:
         """Whether this user's role includes `role`."""
@@ -64,16 +79,29 @@ class UserStore:
             Path(temporary).unlink(missing_ok=True)
             raise
 
+    @staticmethod
+    def _user(name: str, entry: dict) -> User:
+        return User(name, entry["role"], int(entry.get("generation", 0)))
+
+    @staticmethod
+    def _known(users: dict[str, dict], name: str) -> str | None:
+        """The key under which `name` is kept, compared as `normal_name` says; None if unknown."""
+        wanted = normal_name(name)
+        return next((kept for kept in users if normal_name(kept) == wanted), None)
+
     def users(self) -> list[User]:
-        return [User(name, entry["role"]) for name, entry in sorted(self._read().items())]
+        return [self._user(name, entry) for name, entry in sorted(self._read().items())]
 
     def get(self, name: str) -> User | None:
-        entry = self._read().get(name)
-        return None if entry is None else User(name, entry["role"])
+        users = self._read()
+        kept = self._known(users, name)
+        return None if kept is None else self._user(kept, users[kept])
 
     def add(self, name: str, password: str, role: str) -> User:
-        """Add a user, or give a known one a new password and role."""
-        if not _NAME.match(name or ""):
+        """Add a user, or give a known one (the same name, however typed) a new password and
+        role, which ends their sessions."""
+        name = normal_name(name)
+        if not _NAME.match(name):
             raise DataError(
                 f"A user name is 1 to 64 letters, digits and . _ @ - (no spaces), not {name!r}."
             )
@@ -82,24 +110,42 @@ class UserStore:
         if len(password) < MIN_PASSWORD:
             raise DataError(f"A password has at least {MIN_PASSWORD} characters.")
         users = self._read()
+        kept = self._known(users, name)
+        before = users.pop(kept) if kept is not None else None
+        generation = 0 if before is None else int(before.get("generation", 0)) + 1
         users[name] = {
             "role": role,
             "password": generate_password_hash(password),
-            "added": datetime.now(UTC).isoformat(timespec="seconds"),
+            "added": datetime.now(UTC).isoformat(timespec="seconds")
+            if before is None
+            else before.get("added", ""),
+            "generation": generation,
         }
         self._write(users)
-        return User(name, role)
+        return User(name, role, generation)
 
     def remove(self, name: str) -> None:
         users = self._read()
-        if name not in users:
+        kept = self._known(users, name)
+        if kept is None:
             raise DataError(f"There is no user called {name!r}.")
-        del users[name]
+        del users[kept]
+        self._write(users)
+
+    def end_sessions(self, name: str) -> None:
+        """Refuse every session `name` has now (signing out does this)."""
+        users = self._read()
+        kept = self._known(users, name)
+        if kept is None:
+            return
+        users[kept]["generation"] = int(users[kept].get("generation", 0)) + 1
         self._write(users)
 
     def verify(self, name: str, password: str) -> User | None:
-        """The user whose name and password these are, or None."""
-        entry = self._read().get(name)
+        """The user whose name (however typed) and password these are, or None."""
+        users = self._read()
+        kept = self._known(users, name)
+        entry = None if kept is None else users[kept]
         hashed = _DUMMY_HASH if entry is None else entry["password"]
         matches = check_password_hash(hashed, password)
-        return User(name, entry["role"]) if entry is not None and matches else None
+        return self._user(kept, entry) if entry is not None and matches else None

@@ -63,6 +63,7 @@ MARK_PAGE = jinja2.Environment(autoescape=True).from_string(
 max-width: 40rem; color: #212529;">
 <h1 style="font-size: 1.3rem;">{{ title }}</h1>
 {% if point %}<p>{{ point.series }} at {{ point.timestamp }}: {{ point.value }}</p>{% endif %}
+{% if text %}<p>{{ text }}</p>{% endif %}
 {% if ask %}<form method="post"><button type="submit" style="font-size: 1rem; padding: .4rem 1rem;">
 Mark as not an anomaly</button></form>
 <p style="color: #6c757d;">Later runs on this series will not flag it,
@@ -75,13 +76,25 @@ and will damp points like it.</p>
 
 @feedback.route(MARK_PATH, methods=["GET", "POST"])
 def mark_not_an_anomaly():
-    """An alert email's link: GET asks (mail scanners open links), POST marks the point."""
+    """An alert email's link: GET asks (mail scanners open links), POST marks the point. A
+    link works for `MARK_LINK_DAYS`; used again, it changes nothing and says when the point
+    was marked."""
     config = settings()
     try:
-        point = read_token(model_key(config), request.args.get("token", ""))
-    except (VigilError, ValueError):
+        point = read_token(model_key(config), request.args.get("token", ""), time.time())
+    except VigilError as error:  # changed, made elsewhere, or expired: the page says which
+        return MARK_PAGE.render(title=str(error), ask=False), 400
+    except ValueError:
         return MARK_PAGE.render(title="This link is not valid.", ask=False), 400
     link = analyze_url(config.public_url, point["dataset"], point["series"])
+    kept = feedback_store().mark_of(point["dataset"], point["series"], point["timestamp"])
+    if kept is not None and kept["verdict"] == NORMAL:
+        return MARK_PAGE.render(
+            title="Already marked as not an anomaly.",
+            point=point,
+            text=f"It was marked on {_when(kept['created'])}; nothing was changed.",
+            link=link,
+        )
     if request.method == "GET":
         return MARK_PAGE.render(title="Is this not an anomaly?", point=point, ask=True, link=link)
     feedback_store().mark(
@@ -91,6 +104,14 @@ def mark_not_an_anomaly():
         live_store(config).mark_normal(point["series"], point["timestamp"], MARKED_NORMAL)
     log.info("marked %s at %s as not an anomaly", point["series"], point["timestamp"])
     return MARK_PAGE.render(title="Marked as not an anomaly.", point=point, link=link)
+
+
+def _when(created: str) -> str:
+    """When a mark was made (kept as ISO 8601 in UTC), as a person reads it."""
+    try:
+        return f"{datetime.fromisoformat(created).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    except ValueError:
+        return created
 
 
 #: The lengths of silence an email's link offers, in hours, and how each is said.

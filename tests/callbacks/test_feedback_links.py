@@ -14,7 +14,7 @@ from alerts.compose import compose_alert
 from alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport
 from alerts.rules import Rule
 from vigil.alerting import alert_engine, rule_store
-from vigil.links import SILENCE_LINK_DAYS, mark_url, silence_url
+from vigil.links import MARK_LINK_DAYS, SILENCE_LINK_DAYS, mark_url, silence_url
 from vigil.models import model_key
 from vigil.services import feedback_store, settings
 
@@ -116,3 +116,33 @@ def test_a_silence_link_expires_and_says_where_to_silence_instead(base_url):
     assert answer.status_code == 400
     assert "expired" in answer.text
     assert (rule.id, "disk_free") not in rules.silences()
+
+
+def _mark_link(base_url: str, series: str, now: float | None = None) -> str:
+    point = AlertPoint(pd.Timestamp("2024-05-01 12:00"), 41.5, 20.0, 1.0, "far above")
+    return mark_url(base_url, model_key(settings()), "feedfacefeedface", series, point, now=now)
+
+
+def test_a_mark_link_used_again_changes_nothing_and_says_when_it_was_used(base_url):
+    link = _mark_link(base_url, "queue_depth")
+    assert "Marked as not an anomaly." in requests.post(link, timeout=10).text
+    first = feedback_store().marks("feedfacefeedface", "queue_depth")
+
+    for again in (requests.post(link, timeout=10), requests.get(link, timeout=10)):
+        assert again.status_code == 200
+        assert "Already marked as not an anomaly." in again.text
+        marked = first["created"].iloc[0][:16].replace("T", " ")
+        assert f"It was marked on {marked} UTC; nothing was changed." in again.text
+        assert "<form" not in again.text
+    assert feedback_store().marks("feedfacefeedface", "queue_depth").equals(first)
+
+
+def test_a_mark_link_expires_and_says_where_to_mark_instead(base_url):
+    long_ago = time.time() - (MARK_LINK_DAYS * 24 + 1) * 3600
+    link = _mark_link(base_url, "old_series", now=long_ago)
+
+    for answer in (requests.get(link, timeout=10), requests.post(link, timeout=10)):
+        assert answer.status_code == 400
+        assert "This link has expired; mark the point on the Analyze or Live page" in answer.text
+    assert feedback_store().marks("feedfacefeedface", "old_series").empty
+    assert MARK_LINK_DAYS == 30

@@ -232,7 +232,7 @@ def test_an_operator_deletes_a_far_future_point_and_the_series_takes_real_points
     assert points[-1]["timestamp"] == frame["timestamp"].iloc[-1].isoformat() + "Z"
 
 
-def test_deleting_points_says_how_many_and_needs_an_operator_token(api):
+def test_deleting_points_says_how_many_and_needs_the_admin_scope(api):
     from vigil.services import token_store
 
     series = fresh()
@@ -241,13 +241,14 @@ def test_deleting_points_says_how_many_and_needs_an_operator_token(api):
     wait_for(lambda: all(point["scored"] for point in scores(api, series)))
     start, end = frame["timestamp"].iloc[10].isoformat(), frame["timestamp"].iloc[40].isoformat()
     address = f"{api}/api/v1/series/{series}/points?from={start}&to={end}"
-    _record, made = token_store().create("collector", "ada")
+    _record, collector = token_store().create("collector", "ada", scopes=("ingest", "read"))
+    _record, admin = token_store().create("repairs", "ada", scopes=("admin",))
 
-    refused = call(address, "DELETE", token=made)
-    status, answer = call(address, "DELETE")
+    refused = call(address, "DELETE", token=collector)
+    status, answer = call(address, "DELETE", token=admin)
 
     assert refused[0] == 403
-    assert "operator's tokens" in refused[1]["error"]
+    assert "'admin' scope" in refused[1]["error"]
     assert (status, answer["deleted"]) == (200, 30)
     left = scores(api, series)
     assert len(left) == 70

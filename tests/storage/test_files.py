@@ -60,7 +60,7 @@ def test_data_sets_models_and_results_are_shared_through_the_files_and_the_datab
     info, _ = here.add(ACCEPTED["long_format"][1], "hosts.csv")
     frame = seasonal_series(n=2000, seed=3)
     detector = make_detector("zscore")
-    model_id = ModelStore(FileStore(files_url), b"key").save(
+    model_id = ModelStore(FileStore(files_url), b"k" * 32).save(
         detector, train(detector, frame, series="cpu", dataset=info.id)
     )
     run = RunSettings(info.id, "hosts.csv", "web1", "zscore", {}, {})
@@ -75,11 +75,11 @@ def test_data_sets_models_and_results_are_shared_through_the_files_and_the_datab
     there.reprepare(info.id, Schema("timestamp", ("cpu",), None))
     assert here.info(info.id).report.series == ("cpu",)
     assert len(here.tidy(info.id)) == 20
-    loaded, model_info = ModelStore(FileStore(files_url), b"key").load(model_id)
+    loaded, model_info = ModelStore(FileStore(files_url), b"k" * 32).load(model_id)
     assert model_info.series == "cpu"
     np.testing.assert_allclose(loaded.score(frame)["severity"], scored["severity"])
     with pytest.raises(DataError, match="different model key"):
-        ModelStore(FileStore(files_url), b"another key").load(model_id)
+        ModelStore(FileStore(files_url), b"another key, long enough to sign").load(model_id)
     result, settings = ResultStore(FileStore(files_url)).load(run.key)
     assert settings["series"] == "web1"
     assert len(result) == len(frame)

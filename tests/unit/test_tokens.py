@@ -59,3 +59,52 @@ def test_a_token_needs_a_plain_name(store, name):
     with pytest.raises(DataError, match="Name a token"):
         store.create(name, "ada")
     assert store.tokens() == []
+
+
+def test_a_token_gets_the_scopes_asked_for_and_unknown_ones_are_refused(store):
+    record, token = store.create("collector", "ada", scopes="read, ingest")
+    assert record.scopes == ("ingest", "read")
+    assert store.check(token).scopes == ("ingest", "read")
+    assert store.create("reader", "ada", scopes=["read"])[0].scopes == ("read",)
+    assert store.create("default", "ada")[0].scopes == ("ingest", "read")
+
+    with pytest.raises(DataError, match="'delete' is not a scope; scopes are ingest, read, admin"):
+        store.create("wrong", "ada", scopes="ingest,delete")
+    with pytest.raises(DataError, match="at least one scope"):
+        store.create("none", "ada", scopes=[])
+
+
+def test_tokens_made_before_scopes_keep_every_scope(database_url):
+    from storage.database import Database
+    from storage.migrations import upgrade
+
+    database = Database(database_url)
+    upgrade(database, "0009")
+    with database.write() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO api_tokens (name, digest, hint, made_by, created) "
+                "VALUES ('old collector', 'abc', 'vgl_abcd', 'ada', 1.0)"
+            )
+        )
+    upgrade(database)
+
+    (old,) = TokenStore(database).tokens()
+    assert old.scopes == ("ingest", "read", "admin")
+
+
+def test_vigil_tokens_add_takes_scopes_and_lists_them(tmp_path):
+    from tests.unit.test_cli import vigil
+
+    env = {"VIGIL_DATA_DIR": str(tmp_path)}
+    made = vigil("tokens", "add", "nightly loader", "--scope", "ingest", env=env)
+    assert made.returncode == 0, made.stderr
+    assert "Made token 1 for nightly loader (ingest); it is not shown again:" in made.stdout
+    listed = vigil("tokens", "list", env=env).stdout
+    assert "\tactive\tingest\tnightly loader" in listed
+
+    wrong = vigil("tokens", "add", "x", "--scope", "everything", env=env)
+    assert wrong.returncode == 2
+    assert "vigil: error: 'everything' is not a scope; scopes are ingest, read, admin." in (
+        wrong.stderr
+    )

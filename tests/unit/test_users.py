@@ -91,3 +91,26 @@ def test_after_signing_in_only_paths_of_this_site_are_followed(target, safe):
     from vigil.auth import safe_next
 
     assert safe_next(target) == safe
+
+
+@pytest.mark.parametrize("typed", [" ada", "ada\t", "ADA", "Ada ", "\uff41\uff44\uff41"])
+def test_a_name_is_the_same_name_however_it_is_typed(users, typed):
+    users.add("ada", "admin password!", "admin")
+
+    assert users.verify(typed, "admin password!").name == "ada"
+    assert users.get(typed).name == "ada"
+
+
+def test_a_look_alike_name_updates_the_user_instead_of_adding_another(users):
+    users.add("ada", "admin password!", "admin")
+    users.add(" ADA\t", "another password", "viewer")
+
+    assert [(user.name, user.role) for user in users.users()] == [("ada", "viewer")]
+    assert users.verify("ada", "another password") is not None
+
+
+def test_a_new_password_and_ending_sessions_move_the_generation_on(users):
+    assert users.add("anna", "first password", "analyst").generation == 0
+    assert users.add("anna", "second password", "analyst").generation == 1
+    users.end_sessions("ANNA")
+    assert users.get("anna").generation == 2

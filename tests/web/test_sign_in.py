@@ -121,7 +121,10 @@ MAKE_TOKEN = {
     ],
     "inputs": [{"id": "admin-token-make", "property": "n_clicks", "value": 1}],
     "changedPropIds": ["admin-token-make.n_clicks"],
-    "state": [{"id": "admin-token-name", "property": "value", "value": "collector"}],
+    "state": [
+        {"id": "admin-token-name", "property": "value", "value": "collector"},
+        {"id": "admin-token-scopes", "property": "value", "value": ["ingest", "read"]},
+    ],
 }
 SEND_TEST_EMAIL = {
     "output": "..alerts-test-status.children...alerts-refresh.data",
