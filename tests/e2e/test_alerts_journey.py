@@ -8,6 +8,7 @@ import time
 import pandas as pd
 import pytest
 from dash.testing.wait import until
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from alerts.episodes import AlertPoint, EpisodeReport
@@ -101,8 +102,10 @@ def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, monkeypa
         assert "15 min, 4 points" in row.text
         assert "587.2 (expected 270.5) at 09:34" in row.text
         assert "ops.csv" in row.text
-        row.click()
-        # the tables above refresh on a timer and may shift the button as it is clicked
+        # the tables above refresh on a timer and may shift the row and the button as they
+        # are clicked: each is clicked where it is, in one step
+        cell = row.find_element(By.CSS_SELECTOR, ".ag-cell")
+        dash_duo.driver.execute_script("arguments[0].click()", cell)
         silence = dash_duo.find_element("#alerts-silence-series")
         dash_duo.driver.execute_script("arguments[0].click()", silence)
         dash_duo.wait_for_contains_text("#alerts-silenced", "Silenced latency_ms for", timeout=20)
