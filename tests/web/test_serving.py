@@ -79,3 +79,19 @@ def test_ctrl_c_stops_the_server(served):
     os.killpg(app.pid, signal.SIGINT)
     assert app.wait(30) == 0
     assert not _answers(f"{url}/_dash-layout")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", b'{"output": 3}', b'{"output": "x.children", "inputs": "no"}'],
+)
+def test_a_malformed_callback_request_gets_a_400_in_json(served, body):
+    _port, url, _app = served
+    answer = requests.post(
+        f"{url}/_dash-update-component",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "A callback request must be Dash's JSON object."}
