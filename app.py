@@ -7,12 +7,13 @@ import logging
 import dash
 import dash_bootstrap_components as dbc
 import diskcache
-from dash import ALL, CeleryManager, Dash, DiskcacheManager, Input, Output, State, dcc, html
+from dash import ALL, CeleryManager, Dash, Input, Output, State, dcc, html
 
 from components import ids
 from components.layout import NAV_COLLAPSE, NAV_LINK, NAV_TOGGLER, ZONE_PICKER, navbar
 from components.zones import picked_zone, zone_options
 from vigil import auth, headers, tasks, web
+from vigil.jobs import BoundedDiskcacheManager
 from vigil.live_api import attach_worker
 from vigil.private import private_data, private_umask
 from vigil.services import database, dataset_store, settings
@@ -33,19 +34,37 @@ def shell() -> html.Div:
                 [p for p in pages if p.get("nav", True) and auth.may(p.get("role", "viewer"))],
                 account,
             ),
-            dbc.Container(dash.page_container, fluid=True, className="pb-5"),
+            dbc.Container(
+                [
+                    dbc.Alert(
+                        id=ids.BUSY,
+                        is_open=False,
+                        dismissable=True,
+                        color="warning",
+                        className="mt-3 mb-0",
+                    ),
+                    dash.page_container,
+                ],
+                fluid=True,
+                className="pb-5",
+            ),
         ]
     )
 
 
 def background_manager(config):
     """Where long callbacks run: Celery workers when Redis is set, else this machine's
-    processes, their results in a disk cache."""
+    processes (at most `max_runs` at once, the abandoned ones stopped), their results in a
+    disk cache. Celery bounds its runs by its workers' concurrency."""
     if config.redis_url:
         return CeleryManager(tasks.celery_app)
     cache_dir = config.data_dir / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(cache_dir)))
+    return BoundedDiskcacheManager(
+        diskcache.Cache(str(cache_dir)),
+        max_running=config.max_runs,
+        abandoned_after=config.run_abandoned_seconds,
+    )
 
 
 def create_app() -> Dash:

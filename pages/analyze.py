@@ -64,7 +64,7 @@ from detection.feedback import ANOMALY, NORMAL, apply_feedback, flag_changes, ma
 from detection.models import apply_model
 from detection.quality import plural
 from detection.scored import flagged_points
-from vigil.auth import control_for, requires
+from vigil.auth import control_for, may, requires
 from vigil.countdown import run_counting_down
 from vigil.durations import expected_seconds
 from vigil.export import to_csv_bytes, to_parquet_bytes, zoned_for_csv, zoned_for_parquet
@@ -98,6 +98,7 @@ CENTRED = "analyze-centred"
 PARAMS = "analyze-params"
 MIN_SEVERITY = "analyze-min-severity"
 RUN = "analyze-run"
+VIEWER_NOTE = "Running detection needs the analyst role: you can open results linked from alerts."
 CANCEL = "analyze-cancel"
 CANCELLED = "analyze-cancelled"
 PREVIEW = "analyze-preview"
@@ -228,6 +229,7 @@ def layout(
                                 id=RUN,
                                 color="primary",
                                 className="flex-grow-1",
+                                **control_for("analyst"),
                             ),
                             dbc.Button(
                                 "Cancel",
@@ -240,6 +242,11 @@ def layout(
                         className="d-flex",
                     ),
                     html.Div(id=RUN_NOTE, className="small text-danger mt-1"),
+                    html.Div(
+                        None if may("analyst") else VIEWER_NOTE,
+                        id="analyze-viewer-note",
+                        className="small text-muted mt-1",
+                    ),
                     html.Div(id=PROGRESS, className="small text-muted mt-1"),
                 ]
             ),
@@ -567,6 +574,7 @@ def show_series_while_running(
     progress=[Output(PROGRESS, "children")],
     prevent_initial_call=True,
 )
+@requires("analyst")
 def run_analysis(
     set_progress,
     _clicks,
@@ -620,6 +628,25 @@ def run_analysis(
         log.exception("detection failed for %s / %s with %s", dataset_id, series, detector)
         set_progress("")
         return None, error_alert(UNEXPECTED, "analyze-error")
+
+
+@callback(
+    Output(RESULT, "data", allow_duplicate=True),
+    Input(SERIES, "value"),
+    State(DATASET, "value"),
+    State(DETECTOR, "value"),
+    State(ONLINE, "value"),
+    State(QUERY, "data"),
+    prevent_initial_call=True,
+)
+def open_linked_result(series, dataset_id, detector, online, query=None):
+    """For whoever may not run detection (a viewer following an alert email's link): the
+    stored result the link names, shown as it is. Analysts get it from `run_analysis`."""
+    key = (query or {}).get("result")
+    if may("analyst") or not key or not dataset_id or not series:
+        return no_update
+    linked = _linked_result(key, dataset_id, series, detector, bool(online))
+    return no_update if linked is None else linked
 
 
 # Cancel is only there while a run is; the run's end (or cancellation) is seen by

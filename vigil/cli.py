@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import secrets
 import signal
@@ -191,13 +190,33 @@ def run(
     if workers:
         _serve_with_gunicorn(config, workers)
         return
-    if not config.debug:  # a line per request drowns what matters once points stream in
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from app import app  # imported here: building the app reads the settings just set
 
     if scoring is not None:
         attach_worker(app.server, scoring)  # ingest wakes it at once
-    app.run(host=config.host, port=config.port, debug=config.debug)
+    if config.debug:  # Werkzeug's reloader and debugger: for working on Vigil, never exposed
+        app.run(host=config.host, port=config.port, debug=True)
+        return
+    _serve_with_waitress(app.server, config)
+
+
+def _serve_with_waitress(server, config) -> None:
+    """Serve in this process with waitress until Ctrl-C: requests are read without holding a
+    thread, so slow or idle connections (closed after `idle_timeout_seconds`) cannot starve
+    the threads that answer complete ones."""
+    import waitress
+
+    waitress.serve(
+        server,
+        host=config.host,
+        port=config.port,
+        threads=8,
+        connection_limit=1000,
+        channel_timeout=config.idle_timeout_seconds,
+        cleanup_interval=min(30, config.idle_timeout_seconds),
+        ident="Vigil",
+        _quiet=True,
+    )
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -73,6 +74,18 @@ class Settings(BaseSettings):
         True, description="Score live series in this process (off: only take points in)."
     )
     max_request_mb: float = Field(5.0, gt=0, description="Largest ingest request body, in MB.")
+    max_runs: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        gt=0,
+        description="Most detection runs (and evaluations, model fits) going at once on this "
+        "machine; one more is refused with 'the server is busy' (default: the CPU count).",
+    )
+    run_abandoned_seconds: float = Field(
+        60.0, gt=0, description="A run no page has asked about for this long is stopped."
+    )
+    idle_timeout_seconds: int = Field(
+        30, gt=0, description="A connection that sends nothing for this long is closed."
+    )
     model_key: SecretStr | None = Field(
         None,
         description="Key that signs saved models; without it one is made in the data directory.",

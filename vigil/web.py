@@ -197,3 +197,21 @@ def register(server: Flask) -> None:
     )
     server.register_blueprint(feedback)
     server.register_error_handler(RequestEntityTooLarge, lambda _error: _too_large())
+    server.before_request(_callback_body_checked)
+
+
+#: What every callback request of Dash's pages carries, and the type it has.
+CALLBACK_FIELDS = {"output": str, "outputs": (dict, list), "inputs": list}
+
+
+def _callback_body_checked():
+    """A callback request whose body is not the JSON object Dash's pages send gets a 400 in
+    JSON, instead of failing inside Dash with a traceback in the log."""
+    if request.path != "/_dash-update-component" or request.method != "POST":
+        return None
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not all(
+        isinstance(body.get(name), kind) for name, kind in CALLBACK_FIELDS.items()
+    ):
+        return jsonify(error="A callback request must be Dash's JSON object."), 400
+    return None
