@@ -106,8 +106,8 @@ def create_app() -> Dash:
         Input(ids.TIME_ZONE, "data"),
         Input(ZONE_PICKER, "value"),
     )(keep_zone)
+    auth.register(app.server, app)  # first: who is asking is checked before anything else
     web.register(app.server)
-    auth.register(app.server, app)
     headers.register(app.server, app)
     if config.redis_url:
         attach_worker(app.server, tasks.ScoringKick())  # ingest starts scoring on the workers

@@ -239,14 +239,21 @@ def _callback_role() -> str:
     return getattr(function, ROLE_ATTRIBUTE, ROLES[0])
 
 
-def _triggered() -> bool:
-    """Whether a callback request comes from something the user did: a changed input with a
-    value. A page's components arriving call some callbacks with inputs not yet set."""
+#: The input properties that change only when a person asks for something (a click, a
+#: submitted field, a file): a refused callback they trigger is answered 403; one that another
+#: change triggers (a page filling its fields) is answered "nothing to do".
+ACTIONS = frozenset({"n_clicks", "n_submit", "contents", "cellClicked", "clickData"})
+
+
+def _asked() -> bool:
+    """Whether a callback request comes from something the user asked for: an action input
+    (see ACTIONS) that changed and has a value."""
     body = request.get_json(silent=True) or {}
     changed = set(body.get("changedPropIds") or [])
     inputs = [item for entry in body.get("inputs") or [] for item in _flat(entry)]
     return any(
-        f"{_key(item.get('id'))}.{item.get('property')}" in changed
+        item.get("property") in ACTIONS
+        and f"{_key(item.get('id'))}.{item.get('property')}" in changed
         and item.get("value") is not None
         for item in inputs
     )
@@ -334,8 +341,8 @@ def _gate():
         return redirect(f"/login?{urlencode({'next': path + query})}")
     role = _request_role()
     if not current_user.may(role):
-        if path == "/_dash-update-component" and not _triggered():
-            return Response(status=204)  # a page's first call, not asked for: nothing to do
+        if path == "/_dash-update-component" and not _asked():
+            return Response(status=204)  # a page filling itself in, not asked for: no change
         what = (request.get_json(silent=True) or {}).get("output", "") if request.is_json else ""
         log.warning(
             "%s (%s) was refused %s %s", current_user.user.name, current_user.user.role, path, what

@@ -43,6 +43,14 @@ def test_a_viewer_is_refused_a_detection_run_and_an_analyst_starts_one(tmp_path)
         refused = dash_call(viewer, url, RUN_ANALYSIS)
         assert refused.status_code == 403
         assert "analyst" in refused.json()["error"]
+        # the page choosing its series for a viewer starts nothing, and says nothing is to do
+        # (no error in the browser's console for something the viewer did not ask for)
+        chosen = {**RUN_ANALYSIS, "changedPropIds": ["analyze-series.value"]}
+        chosen["inputs"] = [
+            {**item, "value": "cpu"} if item["id"] == "analyze-series" else item
+            for item in RUN_ANALYSIS["inputs"]
+        ]
+        assert dash_call(viewer, url, chosen).status_code == 204
 
         started = dash_call(analyst, url, RUN_ANALYSIS)
         assert started.status_code == 200
