@@ -1132,7 +1132,10 @@ def download(_csv, _parquet, _report, key: str | None, min_severity: float, zone
     if not key:
         return no_update
     zone = shown_zone(zone)
-    scored, run, _ = _load(key)
+    try:
+        scored, run, _ = _load(key)
+    except VigilError as error:
+        return _not_downloadable(error)
     stem = _file_stem(run)
     trigger = dash.ctx.triggered_id
     if trigger == DOWNLOAD_CSV:
@@ -1171,9 +1174,19 @@ def download_episodes(_clicks, key: str | None, zone: str | None = None):
     --episodes` writes), its times in the zone picked in the navbar with their offset."""
     if not key:
         return no_update
-    scored, run, _ = _load(key)
+    try:
+        scored, run, _ = _load(key)
+    except VigilError as error:
+        return _not_downloadable(error)
     table = zoned_for_csv(episode_table(scored), shown_zone(zone))
     return dcc.send_bytes(to_csv_bytes(table), f"{_file_stem(run)}-episodes.csv")
+
+
+def _not_downloadable(error: VigilError):
+    """Nothing to download (the result is gone, or its id is not one): say why where the
+    page's messages go, and send no file."""
+    dash.set_props(STATUS, {"children": error_alert(str(error), "analyze-download-error")})
+    return no_update
 
 
 def _file_stem(run: dict) -> str:
