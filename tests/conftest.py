@@ -25,9 +25,18 @@ BROWSER_MISSING = shutil.which("chromedriver") is None or not (
 )
 
 
+#: Longest wait for one answer from chromedriver: a browser that stops answering fails its
+#: test instead of holding the whole run (Selenium waits forever by default).
+DRIVER_COMMAND_SECONDS = 120
+
+
 def pytest_setup_options():
-    """Chromium flags for dash_duo: no network chatter in a closed sandbox."""
+    """Chromium flags for dash_duo: no network chatter in a closed sandbox; every command to
+    the browser answers within DRIVER_COMMAND_SECONDS."""
     from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.remote.remote_connection import RemoteConnection
+
+    RemoteConnection.set_timeout(DRIVER_COMMAND_SECONDS)
 
     options = Options()
     for flag in CHROMIUM_FLAGS:
