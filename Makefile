@@ -1,7 +1,8 @@
 # make run   - install what is missing, then serve Vigil on http://127.0.0.1:8050 with demo data
 # make test  - install what is missing (Python dev extras, Chromium for browser tests,
-#              redis-server for the shared-service tests), run all but the team-setup checks
-# make test-team - the slow checks of the team setup (gunicorn, Celery, Redis, Postgres, S3)
+#              redis-server for the shared-service tests), run all but the slow checks
+# make test-team - the slow checks: the team setup (gunicorn, Celery, Redis, Postgres, S3),
+#              and those that start whole servers or wait out timeouts (markers team, slow)
 # make test-loaded - the same tests beside one busy loop per core (races show up there)
 # make lock  - pin the dependencies again (requirements/dev.lock) after pyproject.toml changes
 PYTHON ?= python3
@@ -42,10 +43,10 @@ lint: $(INSTALLED)
 	$(BIN)/lint-imports
 
 test: $(INSTALLED) browser services lint
-	$(BIN)/pytest -m "not team"
+	$(BIN)/pytest -m "not team and not slow"
 
 test-team: $(INSTALLED) browser services
-	$(BIN)/pytest -m team
+	$(BIN)/pytest -m "team or slow"
 
 test-loaded: $(INSTALLED) browser services
 	sh scripts/loaded-test.sh

@@ -15,7 +15,7 @@ from detection import run_detection
 from vigil.results import RunSettings
 from vigil.services import dataset_store, result_store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 LINK = '<a href="https://evil.example">x</a>'
 

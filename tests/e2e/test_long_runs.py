@@ -14,7 +14,7 @@ from tests.processes import wait_while_busy
 from vigil.results import RunSettings
 from vigil.services import dataset_store, result_store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 #: Long enough for STL to take a while on any machine (many seconds, not one).
 LONG_SERIES = 400_000

@@ -10,7 +10,7 @@ from dash.testing.wait import until
 from tests.e2e.waits import wait_for_job
 from vigil.services import dataset_store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def settled(dash_duo) -> None:

@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from tests.e2e.waits import texts, wait_for_job
 from vigil.services import dataset_store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 AXIS_TITLE = """
 const plot = document.querySelector('#analyze-graph .js-plotly-plot');

@@ -223,6 +223,7 @@ def test_a_series_whose_scoring_fails_unexpectedly_is_marked_broken_and_the_othe
     assert store.scores("bad")["scored"].notna().all()
 
 
+@pytest.mark.slow
 def test_failing_rounds_wait_longer_each_time_and_log_one_traceback(database, caplog):
     store = LiveStore(database)
     with database.write() as connection:

@@ -81,6 +81,7 @@ def test_the_schema_keeps_what_the_stores_rely_on(empty):
         connection.execute(insert, {"s": series, "ts": 1})
 
 
+@pytest.mark.slow
 def test_processes_starting_together_on_an_empty_database_migrate_it_once(empty):
     script = textwrap.dedent(
         f"""

@@ -26,6 +26,8 @@ from vigil.keys import kept_key
 from vigil.links import PURPOSE, read_token
 from vigil.models import ModelStore, model_id_of
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("variable", ["VIGIL_MODEL_KEY", "VIGIL_SECRET_KEY"])
 @pytest.mark.parametrize("key", ["", "31 bytes, one short of enough.."])

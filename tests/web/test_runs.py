@@ -127,6 +127,7 @@ def test_a_run_nobody_asks_about_is_stopped_and_leaves_no_zombie(tmp_path, clean
     assert manager.handle.get("abandoned") is None
 
 
+@pytest.mark.slow
 def test_a_finished_run_nobody_collects_leaves_no_zombie(tmp_path, cleanup):
     manager = _manager(tmp_path, max_running=2)
     finished = manager.call_job_fn("finished", _returns, str(tmp_path / "cache"), {})

@@ -15,6 +15,8 @@ from tests.processes import start_vigil, stop, wait_until
 
 IDLE = 200
 
+pytestmark = pytest.mark.slow
+
 
 def _answers(url: str) -> bool:
     try:

@@ -16,6 +16,8 @@ from tests.web.test_sign_in import (
     users_command,
 )
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):

@@ -242,6 +242,7 @@ def test_signing_out_and_being_removed_end_the_session(app_url):
     assert temp.get(f"{url}/live", allow_redirects=False, timeout=10).status_code == 302
 
 
+@pytest.mark.slow
 def test_a_wrong_password_is_refused_and_repeated_failures_are_slowed_down(tmp_path):
     """Five failures lock this address out of signing in for a minute (an app of its own, so
     the other tests' app is not locked, whatever order they run in)."""
@@ -273,6 +274,7 @@ def _refused_five_times_then_slowed_down(url: str) -> None:
     assert session.get(f"{url}/live", allow_redirects=False, timeout=10).status_code == 302
 
 
+@pytest.mark.slow
 def test_with_redis_the_sign_in_limit_holds_across_gunicorn_workers(tmp_path):
     """Two workers, one limit: it is kept in Redis, not in each worker's memory."""
     import redis
