@@ -488,15 +488,9 @@ def _runs(query: dict | None, dataset_id, series, detector, online, values, para
     )
 
 
-@callback(
-    Output(GRAPH, "figure", allow_duplicate=True),
-    Output(STATUS, "children", allow_duplicate=True),
-    Output(PREVIEW, "data", allow_duplicate=True),
-    Output(PROGRESS, "children", allow_duplicate=True),
-    Output(GRID, "rowData", allow_duplicate=True),
-    Output(SUMMARY, "children", allow_duplicate=True),
-    Output(EPISODES, "rowData", allow_duplicate=True),
-    Output(EPISODES_NOTE, "children", allow_duplicate=True),
+#: What starts a run, and what it runs with: the raw-values preview and the run itself
+#: listen to the same choices, so they agree on whether a run happens.
+RUN_INPUTS = (
     Input(RUN, "n_clicks"),
     Input(SERIES, "value"),
     Input(DETECTOR, "value"),
@@ -506,6 +500,19 @@ def _runs(query: dict | None, dataset_id, series, detector, online, values, para
     State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
     State(MODEL, "value"),
     State(QUERY, "data"),
+)
+
+
+@callback(
+    Output(GRAPH, "figure", allow_duplicate=True),
+    Output(STATUS, "children", allow_duplicate=True),
+    Output(PREVIEW, "data", allow_duplicate=True),
+    Output(PROGRESS, "children", allow_duplicate=True),
+    Output(GRID, "rowData", allow_duplicate=True),
+    Output(SUMMARY, "children", allow_duplicate=True),
+    Output(EPISODES, "rowData", allow_duplicate=True),
+    Output(EPISODES_NOTE, "children", allow_duplicate=True),
+    *RUN_INPUTS,
     State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
@@ -556,15 +563,7 @@ def show_series_while_running(
 @callback(
     Output(RESULT, "data"),
     Output(STATUS, "children"),
-    Input(RUN, "n_clicks"),
-    Input(SERIES, "value"),
-    Input(DETECTOR, "value"),
-    Input(ONLINE, "value"),
-    State(DATASET, "value"),
-    State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "value"),
-    State({"type": PARAM_TYPE, "detector": ALL, "name": ALL}, "id"),
-    State(MODEL, "value"),
-    State(QUERY, "data"),
+    *RUN_INPUTS,
     background=True,
     running=[
         (Output(RUN, "disabled"), True, False),
