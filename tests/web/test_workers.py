@@ -82,6 +82,10 @@ def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(
             for pid in children(app.pid)
             if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
         )
+        # the first worker may answer before the second has booted: wait for both
+        deadline = time.monotonic() + 60
+        while len(children(gunicorn)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert len(children(gunicorn)) == 2
         assert_every_worker_serves_the_page(url, dash_app)
 
