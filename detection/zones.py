@@ -14,7 +14,8 @@ same rule is used everywhere:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 import pandas as pd
 
@@ -34,16 +35,23 @@ class Localized:
     repeated: int = 0
 
 
+@cache
+def known_names() -> frozenset[str]:
+    """Every IANA time zone name this machine knows (from the `tzdata` package when the
+    system has none), read once: listing them walks the zone files."""
+    return frozenset(available_timezones())
+
+
 def checked_zone(zone: str | None) -> str:
-    """`zone` as an IANA name ('UTC' when missing); DataError saying so when unknown."""
-    name = (zone or UTC).strip() or UTC
+    """`zone` as an IANA name ('UTC' when missing); DataError saying so when unknown (blank
+    is not a zone)."""
+    name = (zone or UTC).strip()
     if name.upper() in {"UTC", "Z", "GMT", "ETC/UTC"}:
         return UTC
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        message = f"'{name}' is not a time zone; use a name such as UTC or Europe/Berlin."
-        raise DataError(message) from None
+    if name not in known_names():
+        raise DataError(
+            f"'{name}' is not a time zone Vigil knows; use a name such as UTC or Europe/Berlin."
+        )
     return name
 
 

@@ -10,11 +10,12 @@ into it, and `zone_label` names the zone as a reader expects ('UTC', 'CET', '+05
 from __future__ import annotations
 
 from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-UTC = "UTC"
+from detection.errors import DataError
+from detection.zones import UTC, abbreviation, checked_zone, known_names, wall_clock
 
 
 def utc_time(raw: str) -> pd.Timestamp:
@@ -44,28 +45,23 @@ def iso_utc(stamp: object) -> str | None:
 def zone_names() -> tuple[str, ...]:
     """Every IANA time zone name this machine knows (from the `tzdata` package when the system
     has none), UTC first and the rest sorted; aliases such as 'Etc/GMT+1' are left out."""
-    names = {name for name in available_timezones() if "/" in name and not name.startswith("Etc/")}
+    names = {name for name in known_names() if "/" in name and not name.startswith("Etc/")}
     return (UTC, *sorted(names))
 
 
 def known_zone(name: object) -> str:
     """`name` when it is an IANA time zone ('Europe/Berlin', 'UTC'); ValueError saying so
-    otherwise. A missing name is UTC."""
-    text = str(name or UTC).strip()
-    if text.upper() in {"UTC", "Z", "GMT", "ETC/UTC"}:
-        return UTC
-    if text not in available_timezones():
-        raise ValueError(
-            f"'{text}' is not a time zone Vigil knows; use a name such as UTC or Europe/Berlin."
-        )
-    return text
+    otherwise (the check a file's zone gets: `detection.zones.checked_zone`). A missing name
+    is UTC."""
+    try:
+        return checked_zone(str(name) if name else None)
+    except DataError as error:
+        raise ValueError(str(error)) from None
 
 
 def in_zone(stamp: object, zone: str = UTC) -> pd.Timestamp:
     """A stored time (naive UTC, or with a zone) as the same instant in `zone`, zone-aware."""
-    stamp = pd.Timestamp(stamp)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-    return stamp.tz_convert(ZoneInfo(zone) if zone != UTC else "UTC")
+    return wall_clock(stamp, zone)
 
 
 def local_times(
@@ -86,6 +82,4 @@ def zone_label(zone: str = UTC, at: object | None = None) -> str:
     Europe/Berlin, '+0530' where the zone has no letters of its own."""
     if zone == UTC:
         return UTC
-    moment = in_zone(pd.Timestamp.now(tz="UTC") if at is None else at, zone)
-    name = moment.tzname() or moment.strftime("%z")
-    return moment.strftime("%z") if name[:1] in "+-" else name
+    return abbreviation(in_zone(pd.Timestamp.now(tz="UTC") if at is None else at, zone))
