@@ -24,9 +24,18 @@ def private_umask() -> None:
     os.umask(0o077)
 
 
+#: The directories made private by this process already (`vigil run` does it before it
+#: builds the app, which does it too when a server other than `vigil run` builds it).
+_DONE: set[tuple[str, str]] = set()
+
+
 def private_data(data_dir: Path, files_url: str) -> list[Path]:
     """Make the data directory private, and the files' directory when it is another local
-    one (an object store keeps its own permissions); what was fixed."""
+    one (an object store keeps its own permissions), once a process; what was fixed."""
+    done = (str(Path(data_dir).resolve()), files_url)
+    if done in _DONE:
+        return []
+    _DONE.add(done)
     fixed = make_private(data_dir)
     if "://" not in files_url and Path(files_url).resolve() != Path(data_dir).resolve():
         fixed += make_private(Path(files_url))
