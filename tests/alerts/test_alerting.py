@@ -3,6 +3,8 @@ the data set's name; the same run again sends nothing."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from alerts.episodes import episode_reports
 from alerts.rules import Rule
 from alerts.wording import how_far
@@ -17,17 +19,22 @@ from vigil.results import RunSettings
 from vigil.settings import load_settings
 
 
-def test_a_run_alerts_once_on_its_episodes_naming_the_data_set(tmp_path):
-    config = load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
-    frame = seasonal_series(n=2000, spike_at=1200)
-    frame.loc[[400, 1600], "value"] += 20
+def stored_as_dataset(config, frame: pd.DataFrame, name: str = "ops.csv") -> str:
+    """`frame` uploaded as the data set `name` of the installation `config` says; its id."""
     datasets = DatasetStore(
         FileStore(config.files_url),
         open_database(config.database_url),
         max_bytes=5_000_000,
         max_rows=200_000,
     )
-    dataset = datasets.add(frame.to_csv(index=False).encode(), "ops.csv")[0].id
+    return datasets.add(frame.to_csv(index=False).encode(), name)[0].id
+
+
+def test_a_run_alerts_once_on_its_episodes_naming_the_data_set(tmp_path):
+    config = load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
+    frame = seasonal_series(n=2000, spike_at=1200)
+    frame.loc[[400, 1600], "value"] += 20
+    dataset = stored_as_dataset(config, frame)
     scored = run_detection(frame, "zscore")
     rule = rule_store(config).save(
         Rule(
@@ -57,13 +64,7 @@ def test_a_run_alerts_once_on_its_episodes_naming_the_data_set(tmp_path):
 def test_an_email_sent_later_opens_the_stored_result_of_the_run_that_flagged_it(tmp_path):
     config = load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
     frame = seasonal_series(n=2000, spike_at=1200)
-    datasets = DatasetStore(
-        FileStore(config.files_url),
-        open_database(config.database_url),
-        max_bytes=5_000_000,
-        max_rows=200_000,
-    )
-    dataset = datasets.add(frame.to_csv(index=False).encode(), "ops.csv")[0].id
+    dataset = stored_as_dataset(config, frame)
     rule_store(config).save(
         Rule("cpu", "cpu", ("ops@example.org",), detector="zscore", daily_budget=1)
     )

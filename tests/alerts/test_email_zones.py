@@ -14,11 +14,9 @@ from alerts.rules import Rule
 from alerts.smtp import SmtpConfig
 from detection import run_detection
 from detection.errors import DataError
-from storage.database import open_database
-from storage.files import FileStore
 from tests.alerts.smtp_server import Recorder, start_server
+from tests.alerts.test_alerting import stored_as_dataset
 from vigil.alerting import alert_on_run, outbox, rule_store
-from vigil.datasets import DatasetStore
 from vigil.mail_settings import mail_settings
 from vigil.settings import load_settings
 
@@ -42,13 +40,7 @@ def spiky_year() -> pd.DataFrame:
 
 def emailed(config, frame: pd.DataFrame):
     """Alert on a run over `frame` as a stored data set, and what the SMTP server received."""
-    datasets = DatasetStore(
-        FileStore(config.files_url),
-        open_database(config.database_url),
-        max_bytes=5_000_000,
-        max_rows=200_000,
-    )
-    dataset = datasets.add(frame.to_csv(index=False).encode(), "ops.csv")[0].id
+    dataset = stored_as_dataset(config, frame)
     rule_store(config).save(
         Rule("cpu", "cpu", ("ops@example.org",), detector="zscore", group_minutes=0)
     )
