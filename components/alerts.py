@@ -14,7 +14,7 @@ from alerts.engine import UNSENDABLE
 from alerts.episodes import AlertEpisode
 from alerts.outbox import OutboxEmail
 from alerts.rules import Rule
-from components.zones import wall_time
+from components.zones import minute_text, wall_time
 from vigil.alerting import RuleActivity
 from vigil.times import UTC as TIME_UTC
 from vigil.times import zone_label
@@ -107,12 +107,6 @@ def rule_state(rule: Rule, now: datetime | None = None, zone: str = TIME_UTC) ->
     if rule.muted(moment):
         return f"silenced until {minute_text(rule.silenced_until, zone)}"
     return "active"
-
-
-def minute_text(moment: object, zone: str = TIME_UTC) -> str:
-    """A stored time (naive UTC, or with a zone) to the minute in `zone`, named:
-    '2023-11-14 23:13 CET'."""
-    return f"{wall_time(moment, zone):%Y-%m-%d %H:%M} {zone_label(zone, moment)}"
 
 
 def episode_in_zone(episode: AlertEpisode, zone: str = TIME_UTC) -> AlertEpisode:

@@ -6,9 +6,10 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html
 
+from components.zones import minute_text
 from detection import timeformat
 from detection.quality import QualityReport
-from vigil.times import UTC, in_zone, zone_label
+from vigil.times import UTC
 
 _ICONS = {"warning": "⚠", "info": "•"}
 
@@ -23,11 +24,6 @@ def _fact(label: str, value: str) -> html.Div:
     )
 
 
-def _shown_time(stamp: pd.Timestamp, zone: str) -> str:
-    """A stored UTC time in `zone`, with the zone's name: '2024-02-01 00:00 CET'."""
-    return f"{in_zone(stamp, zone):%Y-%m-%d %H:%M} {zone_label(zone, stamp)}"
-
-
 def quality_card(report: QualityReport, name: str, zone: str = UTC) -> dbc.Card:
     """Rows, span, step and every finding, each with how it was handled; the first and last
     times in `zone` (the one times are shown in), named."""
@@ -36,8 +32,8 @@ def quality_card(report: QualityReport, name: str, zone: str = UTC) -> dbc.Card:
         [
             _fact("Lines", f"{report.lines if report.lines is not None else report.rows:,}"),
             _fact("Series", f"{len(report.series):,}"),
-            _fact("From", _shown_time(report.start, zone)),
-            _fact("To", _shown_time(report.end, zone)),
+            _fact("From", minute_text(report.start, zone)),
+            _fact("To", minute_text(report.end, zone)),
             _fact("Span", _span_words(span)),
             _fact("Step", report.frequency),
         ],

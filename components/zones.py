@@ -88,6 +88,12 @@ def time_text(stamp: object, zone: str = UTC) -> str:
     return when(wall_time(stamp, zone))
 
 
+def minute_text(moment: object, zone: str = UTC) -> str:
+    """A stored time (naive UTC, or with a zone) to the minute in `zone`, named:
+    '2023-11-14 23:13 CET'."""
+    return f"{wall_time(moment, zone):%Y-%m-%d %H:%M} {zone_label(zone, moment)}"
+
+
 def stored_time(shown: object, zone: str = UTC) -> pd.Timestamp:
     """A time a page showed in `zone` and sent back (a clicked point's x, a zoomed range's
     end: wall-clock times without a zone; or any time with an offset) as naive UTC, the way

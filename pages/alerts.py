@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import dash
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from alerts.compose import LIVE
@@ -24,7 +23,7 @@ from components.alerts import (
     outbox_rows,
     rule_rows,
 )
-from components.zones import shown_zone
+from components.zones import minute_text, shown_zone
 from detection import DETECTORS
 from vigil.alerting import (
     alert_engine,
@@ -39,7 +38,6 @@ from vigil.alerting import (
 from vigil.auth import control_for, requires
 from vigil.services import dataset_store, model_store
 from vigil.settings import load_settings
-from vigil.times import in_zone, zone_label
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Vigil · Alerts", order=3)
 
@@ -464,7 +462,7 @@ def change_rule(_save, _pause, _silence, _delete, *values_id_and_zone):
             )
         until = datetime.now(UTC) + timedelta(hours=float(hours or 1))
         store.save(replace(rule, silenced_until=until.isoformat(timespec="minutes")))
-        words = f"Silenced '{rule.name}' until {_until_text(until, zone)}."
+        words = f"Silenced '{rule.name}' until {minute_text(until, shown_zone(zone))}."
         return _ok(words), time.time(), rule_id
     except (ValueError, KeyError) as error:
         message = str(error) if isinstance(error, ValueError) else "That rule is gone."
@@ -564,12 +562,6 @@ def silence_series(
     row = selected[0]
     until = datetime.now(UTC) + timedelta(hours=float(hours or 1))
     rule_store(load_settings()).silence(row["rule_id"], row["series"], until)
-    words = f"Silenced {row['series']} for '{row['rule']}' until {_until_text(until, zone)}."
+    ends = minute_text(until, shown_zone(zone))
+    words = f"Silenced {row['series']} for '{row['rule']}' until {ends}."
     return html.Span(words, className="text-success", id="alerts-silenced"), time.time()
-
-
-def _until_text(until: datetime, zone: str | None) -> str:
-    """When a silence ends, to the minute, in the zone picked in the navbar, naming it."""
-    shown = shown_zone(zone)
-    at = pd.Timestamp(until)
-    return f"{in_zone(at, shown):%Y-%m-%d %H:%M} {zone_label(shown, at)}"
