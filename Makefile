@@ -40,7 +40,7 @@ services:
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports
+	$(BIN)/python scripts/lint_imports.py
 
 test: $(INSTALLED) browser services lint
 	$(BIN)/pytest -m "not team and not slow"

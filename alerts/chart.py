@@ -14,9 +14,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from alerts.episodes import AlertEpisode
-from detection.text import plotly_text
-from detection.zones import UTC, abbreviation, wall_clock
+from vigil.alerts.episodes import AlertEpisode
+from vigil.detection.text import plotly_text
+from vigil.detection.zones import UTC, abbreviation, wall_clock
 
 #: Rows shown before the first episode and after the last.
 MARGIN = 150

@@ -20,9 +20,9 @@ from urllib.parse import urlencode, urlsplit
 import jinja2
 import pandas as pd
 
-from alerts import chart
-from alerts.episodes import AlertEpisode, AlertPoint, when
-from alerts.wording import (
+from vigil.alerts import chart
+from vigil.alerts.episodes import AlertEpisode, AlertPoint, when
+from vigil.alerts.wording import (
     alert_subject,
     how_far,
     moment,
@@ -32,7 +32,7 @@ from alerts.wording import (
     status_line,
     worst,
 )
-from detection.zones import UTC
+from vigil.detection.zones import UTC
 
 log = logging.getLogger(__name__)
 TEMPLATES = jinja2.Environment(

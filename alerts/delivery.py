@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 
-from alerts.outbox import Outbox
-from alerts.smtp import DeliveryError, SmtpConfig, send
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.smtp import DeliveryError, SmtpConfig, send
 
 log = logging.getLogger(__name__)
 

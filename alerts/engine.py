@@ -28,11 +28,11 @@ import pandas as pd
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from alerts.compose import Thread, analyze_url, compose_alert, compose_resolved, thread_root
-from alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport, stamp
-from alerts.outbox import Outbox
-from alerts.rules import Rule
-from storage.database import Database, query_frame
+from vigil.alerts.compose import Thread, analyze_url, compose_alert, compose_resolved, thread_root
+from vigil.alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport, stamp
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.rules import Rule
+from vigil.storage.database import Database, query_frame
 
 #: Episodes listed one by one in an email; the rest are counted.
 MAX_LISTED = 20

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from detection.episodes import GAP, peak_rows, with_episodes
-from detection.explain import number
-from detection.quality import plural
-from detection.zones import UTC, abbreviation, wall_clock
+from vigil.detection.episodes import GAP, peak_rows, with_episodes
+from vigil.detection.explain import number
+from vigil.detection.quality import plural
+from vigil.detection.zones import UTC, abbreviation, wall_clock
 
 
 def stamp(moment: object) -> str:

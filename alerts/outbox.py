@@ -16,7 +16,7 @@ from email.utils import formatdate, getaddresses, make_msgid
 
 from sqlalchemy import Connection, String, bindparam, text
 
-from storage.database import Database
+from vigil.storage.database import Database
 
 STATUSES = ("pending", "sending", "sent", "failed")
 #: How emails are written and read back for sending: headers fold only past the 998

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import text
 
-from alerts.episodes import EpisodeReport
-from storage.database import Database
+from vigil.alerts.episodes import EpisodeReport
+from vigil.storage.database import Database
 
 #: Held while rules change.
 LOCK = "rules"

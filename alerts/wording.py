@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from alerts.episodes import AlertEpisode, AlertPoint, duration
-from detection.explain import number
-from detection.zones import UTC, abbreviation, wall_clock
+from vigil.alerts.episodes import AlertEpisode, AlertPoint, duration
+from vigil.detection.explain import number
+from vigil.detection.zones import UTC, abbreviation, wall_clock
 
 TIMES, DOT = "\N{MULTIPLICATION SIGN}", "\N{MIDDLE DOT}"
 #: Above this many times normal, a rise is said as a multiple ('2.6x normal').

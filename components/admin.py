@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.zones import zone_options
+from vigil.components.zones import zone_options
 from vigil.tokens import ApiToken
 from vigil.users import User
 

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import dash_ag_grid as dag
 import pandas as pd
 
-from alerts.compose import LIVE
-from alerts.engine import UNSENDABLE
-from alerts.episodes import AlertEpisode
-from alerts.outbox import OutboxEmail
-from alerts.rules import Rule
-from components.zones import minute_text, wall_time
 from vigil.alerting import RuleActivity
+from vigil.alerts.compose import LIVE
+from vigil.alerts.engine import UNSENDABLE
+from vigil.alerts.episodes import AlertEpisode
+from vigil.alerts.outbox import OutboxEmail
+from vigil.alerts.rules import Rule
+from vigil.components.zones import minute_text, wall_time
 from vigil.times import UTC as TIME_UTC
 from vigil.times import zone_label
 

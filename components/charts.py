@@ -12,9 +12,9 @@ from plotly_resampler import FigureResampler
 from plotly_resampler.aggregation import EveryNthPoint, NoGapHandler
 from tsdownsample import MinMaxLTTBDownsampler
 
-from components.zones import axis_title, wall_time, wall_times
-from detection.explain import number
-from detection.text import plotly_text
+from vigil.components.zones import axis_title, wall_time, wall_times
+from vigil.detection.explain import number
+from vigil.detection.text import plotly_text
 from vigil.times import UTC, zone_label
 
 VALUE_COLOUR = "#1f4e79"

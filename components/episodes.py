@@ -14,11 +14,11 @@ import dash_ag_grid as dag
 import numpy as np
 import pandas as pd
 
-from alerts.episodes import duration, when
-from components.layout import paged_grid_options
-from components.zones import time_text, wall_time
-from detection.explain import number
-from detection.quality import plural
+from vigil.alerts.episodes import duration, when
+from vigil.components.layout import paged_grid_options
+from vigil.components.zones import time_text, wall_time
+from vigil.detection.explain import number
+from vigil.detection.quality import plural
 from vigil.times import UTC, zone_label
 
 #: The chart shades at most this many spans; closer episodes are merged until they fit.

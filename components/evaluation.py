@@ -11,10 +11,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from dash import html
 
-from detection.episodes import GAP
-from detection.judge import Judgement
-from detection.quality import plural
-from detection.text import plotly_text
+from vigil.detection.episodes import GAP
+from vigil.detection.judge import Judgement
+from vigil.detection.quality import plural
+from vigil.detection.text import plotly_text
 
 PERCENT = {"function": "params.value == null ? '' : d3.format('.0%')(params.value)"}
 RATE = {"function": "params.value == null ? '' : d3.format('.2f')(params.value)"}

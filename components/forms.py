@@ -5,8 +5,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from detection.errors import ParameterError
-from detection.params import Param
+from vigil.detection.errors import ParameterError
+from vigil.detection.params import Param
 
 PARAM_TYPE = "analyze-param"
 INVALID = "vigil-param-invalid"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dash_ag_grid as dag
 import pandas as pd
 
-from components.episodes import severity_text
-from components.layout import paged_grid_options
-from components.zones import wall_times
-from detection.explain import number
+from vigil.components.episodes import severity_text
+from vigil.components.layout import paged_grid_options
+from vigil.components.zones import wall_times
+from vigil.detection.explain import number
 from vigil.times import UTC
 
 

@@ -8,12 +8,12 @@ import plotly.graph_objects as go
 from dash import html
 from tsdownsample import MinMaxLTTBDownsampler
 
-from components.charts import BAND_COLOUR, VALUE_COLOUR
-from components.zones import axis_title, wall_time, wall_times
-from detection.explain import number
-from detection.quality import plural
-from detection.text import plotly_text
-from live.status import LearningLeft, error_of, step_of
+from vigil.components.charts import BAND_COLOUR, VALUE_COLOUR
+from vigil.components.zones import axis_title, wall_time, wall_times
+from vigil.detection.explain import number
+from vigil.detection.quality import plural
+from vigil.detection.text import plotly_text
+from vigil.live.status import LearningLeft, error_of, step_of
 from vigil.times import UTC, zone_label
 
 #: Window choices of the charts: label -> length.

@@ -6,9 +6,9 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html
 
-from components.zones import minute_text
-from detection import timeformat
-from detection.quality import QualityReport
+from vigil.components.zones import minute_text
+from vigil.detection import timeformat
+from vigil.detection.quality import QualityReport
 from vigil.times import UTC
 
 _ICONS = {"warning": "⚠", "info": "•"}

@@ -15,10 +15,10 @@ import plotly.graph_objects as go
 from jinja2 import Environment
 from tsdownsample import MinMaxLTTBDownsampler
 
-from components.episodes import count_words
-from components.grids import anomaly_rows
-from components.zones import zone_words
-from detection import DETECTORS
+from vigil.components.episodes import count_words
+from vigil.components.grids import anomaly_rows
+from vigil.components.zones import zone_words
+from vigil.detection import DETECTORS
 from vigil.times import UTC, in_zone, zone_label
 
 #: The most points of each line a report draws.

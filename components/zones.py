@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alerts.episodes import when
+from vigil.alerts.episodes import when
 from vigil.times import UTC, in_zone, known_zone, local_times, utc_time, zone_label, zone_names
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from detection.auto import AutoDetector
-from detection.base import Detector
-from detection.ensemble import EnsembleDetector
-from detection.errors import DataError, ParameterError, VigilError
-from detection.iforest import IsolationForestDetector
-from detection.stl import SeasonalDetector
-from detection.zscore import ZScoreDetector
+from vigil.detection.auto import AutoDetector
+from vigil.detection.base import Detector
+from vigil.detection.ensemble import EnsembleDetector
+from vigil.detection.errors import DataError, ParameterError, VigilError
+from vigil.detection.iforest import IsolationForestDetector
+from vigil.detection.stl import SeasonalDetector
+from vigil.detection.zscore import ZScoreDetector
 
 DETECTORS: dict[str, type[Detector]] = {
     "auto": AutoDetector,

@@ -39,14 +39,14 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from detection.base import Detector, OnlineState, grid_step
-from detection.cycles import CYCLE_CONTEXT, CYCLES, cycle_modes, cycle_rows
-from detection.episodes import GAP
-from detection.explain import number, odds
-from detection.params import severity_threshold
-from detection.rarity import BLOCK, Rarity, rarity_at, trailing_rarity
-from detection.rolling import moving_max, moving_median
-from detection.scored import make_scored_frame
+from vigil.detection.base import Detector, OnlineState, grid_step
+from vigil.detection.cycles import CYCLE_CONTEXT, CYCLES, cycle_modes, cycle_rows
+from vigil.detection.episodes import GAP
+from vigil.detection.explain import number, odds
+from vigil.detection.params import severity_threshold
+from vigil.detection.rarity import BLOCK, Rarity, rarity_at, trailing_rarity
+from vigil.detection.rolling import moving_max, moving_median
+from vigil.detection.scored import make_scored_frame
 
 #: Points of the series' own history each view is ranked in.
 HISTORY = 8000

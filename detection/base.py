@@ -10,11 +10,11 @@ from typing import ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from detection.episodes import with_episodes
-from detection.errors import DataError, NotFittedError, ParameterError
-from detection.params import Param, coerce_params
-from detection.quality import plural
-from detection.tidy import typical_step
+from vigil.detection.episodes import with_episodes
+from vigil.detection.errors import DataError, NotFittedError, ParameterError
+from vigil.detection.params import Param, coerce_params
+from vigil.detection.quality import plural
+from vigil.detection.tidy import typical_step
 
 MIN_FIT_POINTS = 10
 #: Online mode takes the series' step from its first this-many points, so no later point

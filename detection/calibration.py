@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection import rarity
-from detection.base import OnlineState
-from detection.episodes import GAP
-from detection.explain import odds
-from detection.rarity import trailing_rarity
-from detection.rolling import moving_max
+from vigil.detection import rarity
+from vigil.detection.base import OnlineState
+from vigil.detection.episodes import GAP
+from vigil.detection.explain import odds
+from vigil.detection.rarity import trailing_rarity
+from vigil.detection.rolling import moving_max
 
 #: Earlier scores each score is ranked among.
 HISTORY = 8000

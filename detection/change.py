@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detection.rolling import moving_median
-from detection.zscore import MAD_TO_STD
+from vigil.detection.rolling import moving_median
+from vigil.detection.zscore import MAD_TO_STD
 
 #: Previous values of the statistic its typical size is taken from.
 SCALE_HISTORY = 2000

@@ -19,7 +19,7 @@ import bottleneck as bn
 import numpy as np
 import pandas as pd
 
-from detection.rarity import BLOCK, block_size
+from vigil.detection.rarity import BLOCK, block_size
 
 #: Days (or weeks) of the same time the expected value is the median of.
 CYCLES = 3

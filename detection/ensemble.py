@@ -24,17 +24,21 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from detection import calibration
-from detection.base import GRID_SAMPLE, Detector, OnlineState
-from detection.change import SCALE_HISTORY, level_change
-from detection.errors import ParameterError
-from detection.explain import number
-from detection.iforest import IsolationForestDetector
-from detection.params import MAX_SPAN, Param, severity_threshold
-from detection.scored import deviation_from_severity, make_scored_frame, severity_from_deviation
-from detection.stl import SeasonalDetector, expectation_lookback
-from detection.tidy import infer_step
-from detection.zscore import ZScoreDetector
+from vigil.detection import calibration
+from vigil.detection.base import GRID_SAMPLE, Detector, OnlineState
+from vigil.detection.change import SCALE_HISTORY, level_change
+from vigil.detection.errors import ParameterError
+from vigil.detection.explain import number
+from vigil.detection.iforest import IsolationForestDetector
+from vigil.detection.params import MAX_SPAN, Param, severity_threshold
+from vigil.detection.scored import (
+    deviation_from_severity,
+    make_scored_frame,
+    severity_from_deviation,
+)
+from vigil.detection.stl import SeasonalDetector, expectation_lookback
+from vigil.detection.tidy import infer_step
+from vigil.detection.zscore import ZScoreDetector
 
 COMBINATIONS = ("any", "agree")
 #: The stretch a level change is measured against: a day of points where the step allows,

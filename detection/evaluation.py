@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from detection.errors import DataError
+from vigil.detection.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detection.rolling import moving_median
-from detection.tidy import infer_step
+from vigil.detection.rolling import moving_median
+from vigil.detection.tidy import infer_step
 
 TIME_OF_DAY = ("time_of_day_sin", "time_of_day_cos")
 DAY_OF_WEEK = ("day_of_week_sin", "day_of_week_cos")

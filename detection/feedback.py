@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from detection.explain import number
-from detection.quality import plural
+from vigil.detection.explain import number
+from vigil.detection.quality import plural
 
 NORMAL = "normal"
 ANOMALY = "anomaly"

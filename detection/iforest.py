@@ -11,19 +11,19 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
-from detection import calibration
-from detection.base import GRID_SAMPLE, Detector, OnlineState, check_window
-from detection.explain import number, odds
-from detection.features import build_features, causal_features, time_feature_names
-from detection.params import MAX_SEED, MAX_SPAN, Param
-from detection.scored import (
+from vigil.detection import calibration
+from vigil.detection.base import GRID_SAMPLE, Detector, OnlineState, check_window
+from vigil.detection.explain import number, odds
+from vigil.detection.features import build_features, causal_features, time_feature_names
+from vigil.detection.params import MAX_SEED, MAX_SPAN, Param
+from vigil.detection.scored import (
     deviation_from_severity,
     make_scored_frame,
     severity_from_deviation,
     severity_from_surprise,
 )
-from detection.tidy import infer_step
-from detection.zscore import robust_spread
+from vigil.detection.tidy import infer_step
+from vigil.detection.zscore import robust_spread
 
 TAIL_QUANTILE = 0.99
 #: Forest scores rarer than this may take the severity of their largest feature deviation.

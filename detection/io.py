@@ -19,8 +19,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
-from detection.errors import DataError
-from detection.quality import Finding, plural
+from vigil.detection.errors import DataError
+from vigil.detection.quality import Finding, plural
 
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".txt", ".tsv")
 _DELIMITERS = (",", ";", "\t", "|")

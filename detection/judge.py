@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from detection import DETECTORS, make_detector
-from detection.episodes import GAP
-from detection.evaluation import (
+from vigil.detection import DETECTORS, make_detector
+from vigil.detection.episodes import GAP
+from vigil.detection.evaluation import (
     EpisodeCounts,
     Scores,
     budget_threshold,

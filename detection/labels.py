@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from detection.errors import DataError
-from detection.io import RawTable
-from detection.quality import plural
-from detection.schema import is_textual, to_numbers
-from detection.tidy import parse_timestamps
-from detection.timeformat import TimeFormat
+from vigil.detection.errors import DataError
+from vigil.detection.io import RawTable
+from vigil.detection.quality import plural
+from vigil.detection.schema import is_textual, to_numbers
+from vigil.detection.tidy import parse_timestamps
+from vigil.detection.timeformat import TimeFormat
 
 _TRUE = {"1", "1.0", "true", "yes", "y", "t"}
 _FALSE = {"0", "0.0", "false", "no", "n", "f", ""}

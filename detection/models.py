@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from detection import DETECTORS
-from detection.base import Detector
-from detection.errors import DataError
-from detection.quality import describe_step
-from detection.tidy import infer_step
+from vigil.detection import DETECTORS
+from vigil.detection.base import Detector
+from vigil.detection.errors import DataError
+from vigil.detection.quality import describe_step
+from vigil.detection.tidy import infer_step
 
 FORMAT = "vigil-model"
 FORMAT_VERSION = 2
@@ -144,10 +144,20 @@ def read_model(data: bytes | Path, key: bytes) -> tuple[Detector, ModelInfo]:
     with _opened(data) as archive:
         info = _checked(archive, key)
         payload = _member(archive, "model.pickle")
-    detector = pickle.loads(payload)  # signed by this installation: its own file
+    detector = _ModelUnpickler(io.BytesIO(payload)).load()  # signed here: its own file
     if not isinstance(detector, Detector) or detector.name != info.detector:
         raise DataError("This model file does not hold the detector it describes.")
     return detector, info
+
+
+class _ModelUnpickler(pickle.Unpickler):
+    """Loads models saved before Vigil's modules moved under `vigil.` (`detection.zscore`
+    is now `vigil.detection.zscore`)."""
+
+    def find_class(self, module: str, name: str):
+        if module == "detection" or module.startswith("detection."):
+            module = f"vigil.{module}"
+        return super().find_class(module, name)
 
 
 def read_model_info(data: bytes | Path, key: bytes) -> ModelInfo:

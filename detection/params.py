@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from detection.errors import ParameterError
+from vigil.detection.errors import ParameterError
 
 #: Most points a window or a season may span. A week of 10-second points is 60,480; online
 #: scoring reads a few spans before each point, so this keeps its memory and time bounded.

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from detection.rolling import moving_median
+from vigil.detection.rolling import moving_median
 
 #: Earlier cycles whose same phase makes up the seasonal profile.
 PROFILE_CYCLES = 4

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from detection import timeformat
-from detection.errors import DataError
-from detection.io import RawTable
+from vigil.detection import timeformat
+from vigil.detection.errors import DataError
+from vigil.detection.io import RawTable
 
 TIME_NAME_HINTS = ("timestamp", "time", "date", "datetime", "ts", "epoch", "period", "dt")
 NUMBER_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")

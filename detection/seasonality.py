@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.stattools import acf
 
-from detection.tidy import infer_step
+from vigil.detection.tidy import infer_step
 
 CALENDAR_SEASONS = (
     pd.Timedelta(hours=1),

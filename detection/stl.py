@@ -8,24 +8,24 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.seasonal import MSTL, STL
 
-from detection import calibration
-from detection.base import GRID_SAMPLE, Detector, OnlineState
-from detection.errors import DataError, ParameterError
-from detection.explain import describe_flagged, direction, number, season_context
-from detection.params import MAX_SPAN, Param
-from detection.profile import (
+from vigil.detection import calibration
+from vigil.detection.base import GRID_SAMPLE, Detector, OnlineState
+from vigil.detection.errors import DataError, ParameterError
+from vigil.detection.explain import describe_flagged, direction, number, season_context
+from vigil.detection.params import MAX_SPAN, Param
+from vigil.detection.profile import (
     PROFILE_CYCLES,
     level_window,
     phase_window,
     seasonal_expectation,
     trailing_scale,
 )
-from detection.quality import describe_step
-from detection.rolling import moving_median
-from detection.scored import make_scored_frame, severity_from_deviation
-from detection.seasonality import MIN_CYCLES, find_periods
-from detection.tidy import infer_step
-from detection.zscore import robust_spread, scale_floor
+from vigil.detection.quality import describe_step
+from vigil.detection.rolling import moving_median
+from vigil.detection.scored import make_scored_frame, severity_from_deviation
+from vigil.detection.seasonality import MIN_CYCLES, find_periods
+from vigil.detection.tidy import infer_step
+from vigil.detection.zscore import robust_spread, scale_floor
 
 #: Online mode looks for seasons again whenever the series has grown by this factor.
 PERIOD_CHECK_GROWTH = 1.25

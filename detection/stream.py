@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from detection.base import GRID_SAMPLE, Detector, OnlineState, fill_gaps, grid_step
-from detection.episodes import EpisodeState, add_episodes
-from detection.errors import DataError
+from vigil.detection.base import GRID_SAMPLE, Detector, OnlineState, fill_gaps, grid_step
+from vigil.detection.episodes import EpisodeState, add_episodes
+from vigil.detection.errors import DataError
 
 #: Points before a batch that a saved model scores it with.
 MODEL_CONTEXT = 3000

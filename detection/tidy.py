@@ -13,13 +13,13 @@ import re
 import numpy as np
 import pandas as pd
 
-from detection import timeformat
-from detection.errors import DataError
-from detection.io import RawTable
-from detection.names import cleaned_names
-from detection.quality import Finding, QualityReport, describe_step, plural
-from detection.schema import Schema, epoch_unit, is_textual, time_format_of, to_numbers
-from detection.zones import REPEATED_RULE, SKIPPED_RULE, UTC, checked_zone, read_in_zone
+from vigil.detection import timeformat
+from vigil.detection.errors import DataError
+from vigil.detection.io import RawTable
+from vigil.detection.names import cleaned_names
+from vigil.detection.quality import Finding, QualityReport, describe_step, plural
+from vigil.detection.schema import Schema, epoch_unit, is_textual, time_format_of, to_numbers
+from vigil.detection.zones import REPEATED_RULE, SKIPPED_RULE, UTC, checked_zone, read_in_zone
 
 MIN_POINTS = 10
 _OFFSET_RE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")

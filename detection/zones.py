@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pandas as pd
 
-from detection.errors import DataError
+from vigil.detection.errors import DataError
 
 UTC = "UTC"
 SKIPPED_RULE = "read as winter time, as a clock not yet put forward would mean them"

@@ -7,13 +7,13 @@ from typing import NamedTuple, Self
 import numpy as np
 import pandas as pd
 
-from detection import calibration
-from detection.base import GRID_SAMPLE, Detector, OnlineState, check_window
-from detection.errors import ParameterError
-from detection.explain import describe_flagged, direction, number
-from detection.params import MAX_SPAN, Param
-from detection.rolling import moving_median
-from detection.scored import make_scored_frame, severity_from_deviation
+from vigil.detection import calibration
+from vigil.detection.base import GRID_SAMPLE, Detector, OnlineState, check_window
+from vigil.detection.errors import ParameterError
+from vigil.detection.explain import describe_flagged, direction, number
+from vigil.detection.params import MAX_SPAN, Param
+from vigil.detection.rolling import moving_median
+from vigil.detection.scored import make_scored_frame, severity_from_deviation
 
 MAD_TO_STD = 1.4826
 METHODS = ("robust", "rolling", "global")

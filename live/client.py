@@ -10,7 +10,7 @@ import urllib.request
 import numpy as np
 import pandas as pd
 
-from detection.errors import VigilError
+from vigil.detection.errors import VigilError
 
 
 class ApiError(VigilError):

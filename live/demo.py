@@ -12,8 +12,8 @@ import urllib.request
 import numpy as np
 import pandas as pd
 
-from live.client import ApiError, points_body, post_points
-from live.points import MAX_POINTS
+from vigil.live.client import ApiError, points_body, post_points
+from vigil.live.points import MAX_POINTS
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from detection.names import name_problem
+from vigil.detection.names import name_problem
 
 #: Most points one request may carry.
 MAX_POINTS = 10_000

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from live.client import points_body, post_points
-from live.points import MAX_POINTS
+from vigil.live.client import points_body, post_points
+from vigil.live.points import MAX_POINTS
 
 
 @dataclass

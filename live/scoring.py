@@ -29,10 +29,10 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from detection.episodes import EpisodeState, add_episodes
-from detection.errors import VigilError
-from detection.stream import ModelScorer, OnlineScorer
-from live.store import Learning, LiveStore, Series
+from vigil.detection.episodes import EpisodeState, add_episodes
+from vigil.detection.errors import VigilError
+from vigil.detection.stream import ModelScorer, OnlineScorer
+from vigil.live.store import Learning, LiveStore, Series
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from storage.database import Database
+from vigil.storage.database import Database
 
 LOCK = "live-scorers"
 

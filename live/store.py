@@ -19,9 +19,9 @@ import pandas as pd
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
-from detection.episodes import GAP, peak_rows
-from live.points import MAX_REASONS, Batch
-from storage.database import Database, execute_many, is_deadlock, query_frame
+from vigil.detection.episodes import GAP, peak_rows
+from vigil.live.points import MAX_REASONS, Batch
+from vigil.storage.database import Database, execute_many, is_deadlock, query_frame
 
 DEFAULT_DETECTOR = "auto"
 SERIES_COLUMNS = "id, name, detector, params, model, version, error"

@@ -9,10 +9,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from components.admin import REVOKE_TYPE, mail_form, new_token, token_table, user_table
-from detection.errors import VigilError
 from vigil.alerting import smtp_status
 from vigil.auth import control_for, may, requires, signed_in, users
+from vigil.components.admin import REVOKE_TYPE, mail_form, new_token, token_table, user_table
+from vigil.detection.errors import VigilError
 from vigil.mail_settings import FIELDS, effective, mail_settings, password_server
 from vigil.services import settings, token_store
 from vigil.tokens import DEFAULT_SCOPES, SCOPE_NOTES

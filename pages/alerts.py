@@ -10,21 +10,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from alerts.compose import LIVE
-from alerts.rules import DIRECTIONS, Rule
-from components import ids
-from components.alerts import (
-    DIRECTION_LABELS,
-    HISTORY_COLUMNS,
-    OUTBOX_COLUMNS,
-    RULE_COLUMNS,
-    grid,
-    history_rows,
-    outbox_rows,
-    rule_rows,
-)
-from components.zones import minute_text, shown_zone
-from detection import DETECTORS
 from vigil.alerting import (
     alert_engine,
     candidate_series,
@@ -35,7 +20,22 @@ from vigil.alerting import (
     smtp_status,
     watched_series,
 )
+from vigil.alerts.compose import LIVE
+from vigil.alerts.rules import DIRECTIONS, Rule
 from vigil.auth import control_for, requires
+from vigil.components import ids
+from vigil.components.alerts import (
+    DIRECTION_LABELS,
+    HISTORY_COLUMNS,
+    OUTBOX_COLUMNS,
+    RULE_COLUMNS,
+    grid,
+    history_rows,
+    outbox_rows,
+    rule_rows,
+)
+from vigil.components.zones import minute_text, shown_zone
+from vigil.detection import DETECTORS
 from vigil.services import dataset_store, model_store
 from vigil.settings import load_settings
 

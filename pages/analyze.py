@@ -25,15 +25,16 @@ from dash import (
 )
 from dash.exceptions import MissingCallbackContextException
 
-from components import ids
-from components.charts import (
+from vigil.auth import control_for, may, requires
+from vigil.components import ids
+from vigil.components.charts import (
     MARK_TRACES,
     empty_figure,
     scored_figure,
     series_figure,
     shade_spans,
 )
-from components.episodes import (
+from vigil.components.episodes import (
     count_words,
     episode_grid,
     episode_rows,
@@ -42,7 +43,7 @@ from components.episodes import (
     shaded_spans,
     span_text,
 )
-from components.forms import (
+from vigil.components.forms import (
     INVALID,
     PARAM_TYPE,
     box_id,
@@ -52,20 +53,19 @@ from components.forms import (
     param_form,
     param_problems,
 )
-from components.grids import anomaly_grid, anomaly_rows
-from components.layout import error_alert
-from components.report import html_report
-from components.zones import shown_zone, stored_time, wall_time, zone_words
-from detection import DETECTORS, make_detector
-from detection.episodes import episode_table, with_episodes
-from detection.errors import DataError, VigilError
-from detection.explain import number
-from detection.feedback import ANOMALY, NORMAL, apply_feedback, flag_changes, mark_words
-from detection.models import apply_model
-from detection.quality import plural
-from detection.scored import flagged_points
-from vigil.auth import control_for, may, requires
+from vigil.components.grids import anomaly_grid, anomaly_rows
+from vigil.components.layout import error_alert
+from vigil.components.report import html_report
+from vigil.components.zones import shown_zone, stored_time, wall_time, zone_words
 from vigil.countdown import run_counting_down
+from vigil.detection import DETECTORS, make_detector
+from vigil.detection.episodes import episode_table, with_episodes
+from vigil.detection.errors import DataError, VigilError
+from vigil.detection.explain import number
+from vigil.detection.feedback import ANOMALY, NORMAL, apply_feedback, flag_changes, mark_words
+from vigil.detection.models import apply_model
+from vigil.detection.quality import plural
+from vigil.detection.scored import flagged_points
 from vigil.durations import expected_seconds
 from vigil.export import to_csv_bytes, to_parquet_bytes, zoned_for_csv, zoned_for_parquet
 from vigil.models import train_on_dataset

@@ -9,17 +9,17 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from components import ids
-from components.charts import preview_figure
-from components.forms import choice_dropdown
-from components.grids import preview_grid
-from components.layout import error_alert, upload_zone
-from components.quality import date_format_options, quality_card
-from components.zones import zone_options
-from detection.errors import VigilError
-from detection.schema import Schema, best_guess
-from detection.zones import checked_zone
 from vigil.auth import control_for, may, requires
+from vigil.components import ids
+from vigil.components.charts import preview_figure
+from vigil.components.forms import choice_dropdown
+from vigil.components.grids import preview_grid
+from vigil.components.layout import error_alert, upload_zone
+from vigil.components.quality import date_format_options, quality_card
+from vigil.components.zones import zone_options
+from vigil.detection.errors import VigilError
+from vigil.detection.schema import Schema, best_guess
+from vigil.detection.zones import checked_zone
 from vigil.services import dataset_store, settings
 from vigil.times import UTC, known_zone
 

@@ -8,21 +8,21 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from components import ids
-from components.charts import empty_figure
-from components.evaluation import (
+from vigil.auth import control_for, requires
+from vigil.components import ids
+from vigil.components.charts import empty_figure
+from vigil.components.evaluation import (
     evaluation_summary,
     judgement_grid,
     judgement_note,
     judgement_rows,
     precision_recall_figure,
 )
-from components.layout import error_alert
-from detection import DETECTORS
-from detection.errors import VigilError
-from detection.quality import plural
-from detection.schema import is_label_name
-from vigil.auth import control_for, requires
+from vigil.components.layout import error_alert
+from vigil.detection import DETECTORS
+from vigil.detection.errors import VigilError
+from vigil.detection.quality import plural
+from vigil.detection.schema import is_label_name
 from vigil.evaluations import (
     MAX_WINDOWS_BYTES,
     evaluate_series,

@@ -10,9 +10,10 @@ import flask
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
-from components import ids
-from components.charts import empty_figure
-from components.forms import (
+from vigil.auth import control_for, requires
+from vigil.components import ids
+from vigil.components.charts import empty_figure
+from vigil.components.forms import (
     INVALID,
     box_id,
     chosen_params,
@@ -20,7 +21,7 @@ from components.forms import (
     param_form,
     param_problems,
 )
-from components.live import (
+from vigil.components.live import (
     CARD_TYPE,
     DEFAULT_WINDOW,
     WINDOWS,
@@ -29,13 +30,12 @@ from components.live import (
     series_card,
     window_points,
 )
-from components.zones import shown_zone
-from detection import DETECTORS
-from detection.errors import VigilError
-from detection.params import coerce_params
-from live.status import STATUSES, learning_left, status_of
-from vigil.auth import control_for, requires
-from vigil.live import live_store, stale_after
+from vigil.components.zones import shown_zone
+from vigil.detection import DETECTORS
+from vigil.detection.errors import VigilError
+from vigil.detection.params import coerce_params
+from vigil.live.status import STATUSES, learning_left, status_of
+from vigil.live_series import live_store, stale_after
 from vigil.services import model_store, settings
 from vigil.times import in_zone, utc_time, zone_label
 

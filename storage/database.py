@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Dialect, Engine, create_engine, event, exc, make_url, text
 
-from detection.errors import VigilError
+from vigil.detection.errors import VigilError
 
 #: How long a writer waits for SQLite's write lock (milliseconds).
 SQLITE_BUSY_MS = 30_000
@@ -245,7 +245,7 @@ def open_database(url: str) -> Database:
     with _opening:
         found = _opened.get(key)
         if found is None:
-            from storage.migrations import check_tables, upgrade
+            from vigil.storage.migrations import check_tables, upgrade
 
             found = Database(key)
             found.check_integrity()

@@ -58,9 +58,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def dash_app():
     """The Vigil app; importing pages needs it to exist."""
-    import app
+    from vigil.app import app
 
-    return app.app
+    return app
 
 
 @pytest.fixture
@@ -70,8 +70,8 @@ def data_dir() -> Path:
 
 @pytest.fixture
 def store(tmp_path, database):
-    from storage.files import FileStore
     from vigil.datasets import DatasetStore
+    from vigil.storage.files import FileStore
 
     return DatasetStore(FileStore(tmp_path), database, max_bytes=5_000_000, max_rows=200_000)
 
@@ -79,7 +79,7 @@ def store(tmp_path, database):
 @pytest.fixture
 def spiky_frame() -> pd.DataFrame:
     """Two days of hourly-seasonal minute data with a 6-sigma spike at row 1500."""
-    from detection.synthetic import seasonal_series
+    from vigil.detection.synthetic import seasonal_series
 
     return seasonal_series(n=2880, spike_at=1500)
 
@@ -107,7 +107,7 @@ _databases = itertools.count()
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request, tmp_path) -> str:
     """An empty database's URL: once a SQLite file, once a Postgres database."""
-    from storage.database import sqlite_url
+    from vigil.storage.database import sqlite_url
 
     if request.param == "sqlite":
         return sqlite_url(tmp_path / "vigil.sqlite")
@@ -117,7 +117,7 @@ def database_url(request, tmp_path) -> str:
 @pytest.fixture
 def database(database_url):
     """Vigil's database, migrated, once in a SQLite file and once in Postgres."""
-    from storage.database import close_database, open_database
+    from vigil.storage.database import close_database, open_database
 
     opened = open_database(database_url)
     yield opened
@@ -126,6 +126,6 @@ def database(database_url):
 
 def app_database(data_dir: Path):
     """The database an app with this data directory keeps its state in, by default."""
-    from storage.database import open_database, sqlite_url
+    from vigil.storage.database import open_database, sqlite_url
 
     return open_database(sqlite_url(Path(data_dir) / "vigil.sqlite"))

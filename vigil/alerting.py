@@ -11,23 +11,23 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import text
 
-from alerts import chart
-from alerts.compose import LIVE, compose_test
-from alerts.delivery import RoundReport, deliver_due
-from alerts.engine import AlertEngine, Context
-from alerts.episodes import AlertEpisode, episode_reports
-from alerts.outbox import Outbox
-from alerts.rules import Rule, RuleStore
-from detection.errors import VigilError
-from live.store import LiveStore
-from storage.database import open_database
-from storage.files import FileStore
+from vigil.alerts import chart
+from vigil.alerts.compose import LIVE, compose_test
+from vigil.alerts.delivery import RoundReport, deliver_due
+from vigil.alerts.engine import AlertEngine, Context
+from vigil.alerts.episodes import AlertEpisode, episode_reports
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.rules import Rule, RuleStore
 from vigil.datasets import DatasetInfo, DatasetStore
+from vigil.detection.errors import VigilError
 from vigil.links import mark_url, silence_url
+from vigil.live.store import LiveStore
 from vigil.mail_settings import effective
 from vigil.models import model_key
 from vigil.results import RunSettings
 from vigil.settings import Settings
+from vigil.storage.database import open_database
+from vigil.storage.files import FileStore
 
 log = logging.getLogger(__name__)
 #: Points of a live series read for the span of its episodes (thinned for the chart).

@@ -17,46 +17,46 @@ import redis
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from alerts.delivery import DeliveryWorker, deliver_due
-from detection import DETECTORS, make_detector
-from detection.episodes import episode_table
-from detection.errors import DataError, VigilError
-from detection.evaluation import per_series_day
-from detection.io import RawTable, read_table
-from detection.judge import Judgement, judge
-from detection.labels import (
+from vigil.alerting import alert_on_run, dispatch_due, outbox, smtp_status
+from vigil.alerts.delivery import DeliveryWorker, deliver_due
+from vigil.datasets import DatasetStore, content_id
+from vigil.detection import DETECTORS, make_detector
+from vigil.detection.episodes import episode_table
+from vigil.detection.errors import DataError, VigilError
+from vigil.detection.evaluation import per_series_day
+from vigil.detection.io import RawTable, read_table
+from vigil.detection.judge import Judgement, judge
+from vigil.detection.labels import (
     align_labels,
     labels_from_column,
     labels_from_windows,
     windows_from_table,
 )
-from detection.models import apply_model, read_model, save_model
-from detection.models import train as fit_model
-from detection.quality import plural
-from detection.schema import Schema, conventions, infer_schema
-from detection.tidy import prepare, series_frame
-from detection.timeformat import choose as choose_time_format
-from live.client import ApiError
-from live.demo import DemoStream
-from live.points import check_series_name
-from live.replay import parse_speed
-from live.replay import replay as replay_points
-from storage.database import Database, hide_password, open_database
-from storage.files import FileStore
-from storage.migrations import check_tables, unknown_revision
-from storage.migrations import current as current_revision
-from storage.migrations import head as head_revision
-from storage.migrations import known as known_revision
-from vigil.alerting import alert_on_run, dispatch_due, outbox, smtp_status
-from vigil.datasets import DatasetStore, content_id
+from vigil.detection.models import apply_model, read_model, save_model
+from vigil.detection.models import train as fit_model
+from vigil.detection.quality import plural
+from vigil.detection.schema import Schema, conventions, infer_schema
+from vigil.detection.tidy import prepare, series_frame
+from vigil.detection.timeformat import choose as choose_time_format
 from vigil.export import to_csv_bytes, to_parquet_bytes
-from vigil.live import ScoringProcess
+from vigil.live.client import ApiError
+from vigil.live.demo import DemoStream
+from vigil.live.points import check_series_name
+from vigil.live.replay import parse_speed
+from vigil.live.replay import replay as replay_points
 from vigil.live_api import DEMO_TOKEN, attach_worker
+from vigil.live_series import ScoringProcess
 from vigil.mail_settings import smtp_config
 from vigil.models import model_id_of, model_key
 from vigil.private import private_data, private_umask
 from vigil.results import ResultStore, RunSettings
 from vigil.settings import load_settings, settings_problems
+from vigil.storage.database import Database, hide_password, open_database
+from vigil.storage.files import FileStore
+from vigil.storage.migrations import check_tables, unknown_revision
+from vigil.storage.migrations import current as current_revision
+from vigil.storage.migrations import head as head_revision
+from vigil.storage.migrations import known as known_revision
 from vigil.times import UTC, known_zone
 from vigil.tokens import DEFAULT_SCOPES, SCOPE_NOTES, TokenStore
 from vigil.users import ROLE_NOTES, ROLES, UserStore
@@ -190,7 +190,7 @@ def run(
     if workers:
         _serve_with_gunicorn(config, workers)
         return
-    from app import app  # imported here: building the app reads the settings just set
+    from vigil.app import app  # imported here: building the app reads the settings just set
 
     if scoring is not None:
         attach_worker(app.server, scoring)  # ingest wakes it at once
@@ -249,7 +249,7 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
         f"Vigil worker: {processes} processes, work from {hide_password(config.redis_url)}, "
         f"state in {database.display}, files in {files.url}"
     )
-    import app  # noqa: F401  (registers the pages' long callbacks as Celery tasks)
+    import vigil.app  # noqa: F401  (registers the pages' long callbacks as Celery tasks)
     from vigil.tasks import celery_app
 
     celery_app.worker_main(
@@ -265,14 +265,14 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
 
 
 def _serve_with_gunicorn(config, workers: int) -> None:
-    """Run gunicorn on `app:server` (the app built once, then forked) until it ends or this
+    """Run gunicorn on `vigil.app:server` (the app built once, then forked) until it ends or this
     process is told to stop. Its workers only serve requests; the scoring process finds
     their points by polling the store."""
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "app:server",
+        "vigil.app:server",
         "--preload",
         "--workers",
         str(workers),

@@ -24,14 +24,14 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import text
 
-from detection.errors import DataError
-from detection.io import RawTable, read_table
-from detection.quality import QualityReport
-from detection.schema import Schema, infer_schema
-from detection.synthetic import demo_csv
-from detection.tidy import prepare, series_frame
-from storage.database import Database
-from storage.files import FileStore
+from vigil.detection.errors import DataError
+from vigil.detection.io import RawTable, read_table
+from vigil.detection.quality import QualityReport
+from vigil.detection.schema import Schema, infer_schema
+from vigil.detection.synthetic import demo_csv
+from vigil.detection.tidy import prepare, series_frame
+from vigil.storage.database import Database
+from vigil.storage.files import FileStore
 
 DEMO_FILENAME = "vigil-demo.csv"
 _ID = re.compile(r"^[0-9a-f]{16}$")

@@ -7,17 +7,17 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from detection.errors import DataError
-from detection.feedback import ANOMALY, labels_from_marks
-from detection.io import read_table
-from detection.judge import Judgement, judge
-from detection.labels import (
+from vigil.datasets import DatasetStore
+from vigil.detection.errors import DataError
+from vigil.detection.feedback import ANOMALY, labels_from_marks
+from vigil.detection.io import read_table
+from vigil.detection.judge import Judgement, judge
+from vigil.detection.labels import (
     align_labels,
     labels_from_column,
     labels_from_windows,
     windows_from_table,
 )
-from vigil.datasets import DatasetStore
 
 #: A windows file is a short list of start/end pairs; anything larger is not one.
 MAX_WINDOWS_BYTES = 1_000_000

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import text
 
-from detection.errors import DataError
-from detection.feedback import VERDICTS
-from storage.database import Database, query_frame
+from vigil.detection.errors import DataError
+from vigil.detection.feedback import VERDICTS
+from vigil.storage.database import Database, query_frame
 
 LOCK = "marks"
 

@@ -15,7 +15,7 @@ import multiprocess
 import psutil
 from dash import DiskcacheManager
 
-from components.ids import BUSY
+from vigil.components.ids import BUSY
 
 #: Where the running jobs are listed in the cache: {pid: {"key": result key, "seen": time}}.
 JOBS_KEY = "vigil-running-jobs"

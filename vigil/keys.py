@@ -9,7 +9,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from detection.errors import DataError
+from vigil.detection.errors import DataError
 
 #: The fewest bytes a signing key may have (HMAC-SHA256 wants at least its output's length).
 MIN_KEY_BYTES = 32

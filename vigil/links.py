@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from detection.errors import DataError
+from vigil.detection.errors import DataError
 from vigil.keys import MIN_KEY_BYTES
 
 PURPOSE = b"vigil feedback links"

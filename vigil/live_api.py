@@ -16,10 +16,10 @@ import pandas as pd
 from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from detection import DETECTORS
-from detection.errors import VigilError
-from detection.params import coerce_params
-from live.points import (
+from vigil.detection import DETECTORS
+from vigil.detection.errors import VigilError
+from vigil.detection.params import coerce_params
+from vigil.live.points import (
     EARLIEST,
     LATEST,
     BodyError,
@@ -27,11 +27,11 @@ from live.points import (
     check_series_name,
     read_batch,
 )
-from live.status import error_of, learning_left, status_of
-from storage.database import is_disk_full
-from vigil.live import late_window, live_store, stale_after
+from vigil.live.status import error_of, learning_left, status_of
+from vigil.live_series import late_window, live_store, stale_after
 from vigil.services import model_store, settings, token_store
 from vigil.settings import Settings
+from vigil.storage.database import is_disk_full
 from vigil.times import iso_utc, utc_time
 from vigil.tokens import SCOPE_NOTES, SCOPES
 

@@ -17,10 +17,10 @@ from typing import get_args
 
 from sqlalchemy import text
 
-from alerts.smtp import SmtpConfig
-from detection.errors import DataError
-from storage.database import Database, open_database
+from vigil.alerts.smtp import SmtpConfig
+from vigil.detection.errors import DataError
 from vigil.settings import Settings
+from vigil.storage.database import Database, open_database
 from vigil.times import known_zone
 
 #: What admins may change, by setting name.

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-from detection.base import Detector
-from detection.errors import DataError
-from detection.models import ModelInfo, model_bytes, read_model, read_model_info, train
-from storage.files import FileStore
 from vigil.datasets import DatasetStore
+from vigil.detection.base import Detector
+from vigil.detection.errors import DataError
+from vigil.detection.models import ModelInfo, model_bytes, read_model, read_model_info, train
 from vigil.keys import MIN_KEY_BYTES, kept_key
 from vigil.settings import Settings
+from vigil.storage.files import FileStore
 
 _ID = re.compile(r"^[0-9a-f]{16}$")
 

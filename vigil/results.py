@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from detection.errors import DataError
-from storage.files import FileStore
+from vigil.detection.errors import DataError
 from vigil.durations import RECENT_RUNS, Timing
+from vigil.storage.files import FileStore
 
 _KEY = re.compile(r"^[0-9a-f]{20}$")
 

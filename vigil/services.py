@@ -6,14 +6,14 @@ from functools import cache
 
 from pydantic import ValidationError
 
-from alerts.outbox import Outbox
-from storage.database import Database, open_database
-from storage.files import FileStore
+from vigil.alerts.outbox import Outbox
 from vigil.datasets import DatasetStore
 from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
 from vigil.results import ResultStore
 from vigil.settings import Settings, load_settings, settings_problems
+from vigil.storage.database import Database, open_database
+from vigil.storage.files import FileStore
 from vigil.tokens import TokenStore
 
 

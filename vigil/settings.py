@@ -11,9 +11,9 @@ from platformdirs import user_data_path
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from alerts.smtp import SmtpConfig
-from storage.database import sqlite_url
+from vigil.alerts.smtp import SmtpConfig
 from vigil.keys import short_key_problem
+from vigil.storage.database import sqlite_url
 from vigil.times import known_zone
 
 #: Addresses only this machine can reach.

@@ -29,16 +29,16 @@ from functools import cache
 import redis
 from celery import Celery, signals
 
-from alerts.delivery import deliver_due
-from live.scoring import MOST_BACKOFF, LiveWorker
-from live.states import ScorerStates
-from storage.database import open_database
 from vigil.alerting import dispatch_due, outbox
-from vigil.live import live_worker
+from vigil.alerts.delivery import deliver_due
+from vigil.live.scoring import MOST_BACKOFF, LiveWorker
+from vigil.live.states import ScorerStates
+from vigil.live_series import live_worker
 from vigil.mail_settings import smtp_config
 from vigil.models import model_key
 from vigil.services import settings
 from vigil.settings import Settings
+from vigil.storage.database import open_database
 
 log = logging.getLogger(__name__)
 

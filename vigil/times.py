@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from detection.errors import DataError
-from detection.zones import UTC, abbreviation, checked_zone, known_names, wall_clock
+from vigil.detection.errors import DataError
+from vigil.detection.zones import UTC, abbreviation, checked_zone, known_names, wall_clock
 
 
 def utc_time(raw: str) -> pd.Timestamp:

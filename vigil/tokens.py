@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from detection.errors import DataError
-from storage.database import Database
+from vigil.detection.errors import DataError
+from vigil.storage.database import Database
 
 PREFIX = "vgl_"
 #: A token's last use is written at most this often (seconds), not on every request.

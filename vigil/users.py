@@ -21,7 +21,7 @@ from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from detection.errors import DataError
+from vigil.detection.errors import DataError
 
 #: Roles from least to most allowed; each may do all that the ones before it may.
 ROLES = ("viewer", "analyst", "admin")

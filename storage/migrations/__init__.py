@@ -12,8 +12,8 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import inspect
 
-from detection.errors import VigilError
-from storage.database import Database
+from vigil.detection.errors import VigilError
+from vigil.storage.database import Database
 
 HERE = Path(__file__).parent
 #: Held while migrating, so processes starting together upgrade the schema once.

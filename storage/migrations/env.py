@@ -3,7 +3,7 @@ one transaction that holds the migrations lock."""
 
 from alembic import context
 
-from storage.migrations import LOCK
+from vigil.storage.migrations import LOCK
 
 database = context.config.attributes["database"]
 

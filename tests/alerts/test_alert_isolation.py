@@ -8,13 +8,13 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import text
 
-from alerts.delivery import DeliveryWorker, deliver_due
-from alerts.engine import UNSENDABLE, AlertEngine
-from alerts.outbox import Outbox
-from alerts.rules import Rule, RuleStore
-from alerts.smtp import SmtpConfig
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.alerts.test_engine import T0, episode
+from vigil.alerts.delivery import DeliveryWorker, deliver_due
+from vigil.alerts.engine import UNSENDABLE, AlertEngine
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.rules import Rule, RuleStore
+from vigil.alerts.smtp import SmtpConfig
 
 
 def waiting_email(number: int) -> EmailMessage:

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-from alerts.episodes import episode_reports
-from alerts.rules import Rule
-from alerts.wording import how_far
-from detection import run_detection
-from detection.episodes import episode_table
-from detection.synthetic import seasonal_series
-from storage.database import open_database
-from storage.files import FileStore
 from vigil.alerting import alert_engine, alert_on_run, dispatch_due, outbox, rule_store
+from vigil.alerts.episodes import episode_reports
+from vigil.alerts.rules import Rule
+from vigil.alerts.wording import how_far
 from vigil.datasets import DatasetStore
+from vigil.detection import run_detection
+from vigil.detection.episodes import episode_table
+from vigil.detection.synthetic import seasonal_series
 from vigil.results import RunSettings
 from vigil.settings import load_settings
+from vigil.storage.database import open_database
+from vigil.storage.files import FileStore
 
 
 def stored_as_dataset(config, frame: pd.DataFrame, name: str = "ops.csv") -> str:

@@ -10,10 +10,10 @@ import sys
 import time
 from email.message import EmailMessage
 
-from alerts.outbox import Outbox
-from storage.database import open_database, sqlite_url
 from tests.alerts.smtp_server import Recorder, free_port, start_server
 from tests.processes import wait_until
+from vigil.alerts.outbox import Outbox
+from vigil.storage.database import open_database, sqlite_url
 
 
 class Stalling(Recorder):

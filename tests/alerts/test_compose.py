@@ -6,14 +6,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from alerts.compose import compose_alert, compose_resolved
-from alerts.delivery import deliver_due
-from alerts.episodes import AlertEpisode, AlertPoint
-from alerts.outbox import Outbox
-from alerts.smtp import SmtpConfig
-from storage.database import open_database, sqlite_url
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.conftest import BROWSER_MISSING
+from vigil.alerts.compose import compose_alert, compose_resolved
+from vigil.alerts.delivery import deliver_due
+from vigil.alerts.episodes import AlertEpisode, AlertPoint
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.smtp import SmtpConfig
+from vigil.storage.database import open_database, sqlite_url
 
 HOSTILE = "<script>alert('x')</script> & co"
 

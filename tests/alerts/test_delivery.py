@@ -12,9 +12,6 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import text
 
-from alerts.delivery import deliver_due
-from alerts.outbox import Outbox
-from alerts.smtp import SmtpConfig
 from tests.alerts.smtp_server import (
     PASSWORD,
     USER,
@@ -23,6 +20,9 @@ from tests.alerts.smtp_server import (
     free_port,
     start_server,
 )
+from vigil.alerts.delivery import deliver_due
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.smtp import SmtpConfig
 
 BACKOFF = (60.0,)
 
@@ -164,10 +164,10 @@ def test_a_sender_killed_mid_send_is_resumed_after_a_restart_and_nothing_is_doub
     outbox.add(email())
     script = textwrap.dedent(
         f"""
-        from alerts.delivery import deliver_due
-        from alerts.outbox import Outbox
-        from alerts.smtp import SmtpConfig
-        from storage.database import Database
+        from vigil.alerts.delivery import deliver_due
+        from vigil.alerts.outbox import Outbox
+        from vigil.alerts.smtp import SmtpConfig
+        from vigil.storage.database import Database
         deliver_due(Outbox(Database({outbox.database.url!r})), SmtpConfig("127.0.0.1", {slow.port}))
         """
     )
@@ -197,7 +197,7 @@ def test_a_sender_killed_mid_send_is_resumed_after_a_restart_and_nothing_is_doub
 
 
 def test_the_worker_delivers_what_arrives_in_the_outbox_until_stopped(outbox):
-    from alerts.delivery import DeliveryWorker
+    from vigil.alerts.delivery import DeliveryWorker
 
     recorder = Recorder()
     server = start_server(recorder)
@@ -271,10 +271,10 @@ def test_two_workers_delivering_at_once_send_every_email_exactly_once(outbox):
     script = textwrap.dedent(
         f"""
         import time
-        from alerts.delivery import deliver_due
-        from alerts.outbox import Outbox
-        from alerts.smtp import SmtpConfig
-        from storage.database import Database
+        from vigil.alerts.delivery import deliver_due
+        from vigil.alerts.outbox import Outbox
+        from vigil.alerts.smtp import SmtpConfig
+        from vigil.storage.database import Database
         outbox = Outbox(Database({outbox.database.url!r}))
         config = SmtpConfig("127.0.0.1", {server.port})
         quiet_since, sent = time.monotonic(), 0

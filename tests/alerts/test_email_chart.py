@@ -11,21 +11,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alerts import chart
-from alerts.delivery import deliver_due
-from alerts.episodes import AlertEpisode, AlertPoint
-from alerts.rules import Rule
-from alerts.smtp import SmtpConfig
-from detection import run_detection
-from live.points import read_batch
-from storage.database import open_database
-from storage.files import FileStore
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.conftest import BROWSER_MISSING
 from vigil.alerting import alert_engine, alert_on_run, live_window, outbox, rule_store
+from vigil.alerts import chart
+from vigil.alerts.delivery import deliver_due
+from vigil.alerts.episodes import AlertEpisode, AlertPoint
+from vigil.alerts.rules import Rule
+from vigil.alerts.smtp import SmtpConfig
 from vigil.datasets import DatasetStore
-from vigil.live import late_window, live_store, live_worker
+from vigil.detection import run_detection
+from vigil.live.points import read_batch
+from vigil.live_series import late_window, live_store, live_worker
 from vigil.settings import load_settings
+from vigil.storage.database import open_database
+from vigil.storage.files import FileStore
 
 pytestmark = pytest.mark.skipif(BROWSER_MISSING, reason="kaleido draws charts with chromium")
 

@@ -12,19 +12,19 @@ from email.utils import parsedate_to_datetime
 import pytest
 from selenium import webdriver
 
-from alerts.compose import compose_alert, compose_test
-from alerts.delivery import deliver_due
-from alerts.engine import AlertEngine
-from alerts.outbox import Outbox
-from alerts.rules import Rule, RuleStore
-from alerts.smtp import SmtpConfig
 from scripts.chromium import chromium_flags
-from storage.database import open_database, sqlite_url
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.alerts.test_compose import context_frame, episode
 from tests.alerts.test_engine import T0
 from tests.alerts.test_engine import episode as report
 from tests.conftest import BROWSER_MISSING
+from vigil.alerts.compose import compose_alert, compose_test
+from vigil.alerts.delivery import deliver_due
+from vigil.alerts.engine import AlertEngine
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.rules import Rule, RuleStore
+from vigil.alerts.smtp import SmtpConfig
+from vigil.storage.database import open_database, sqlite_url
 
 PUBLIC = "https://vigil.example.org/"
 FIVE = [

@@ -7,16 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alerts import chart
-from alerts.delivery import deliver_due
-from alerts.episodes import AlertEpisode, episode_reports
-from alerts.rules import Rule
-from alerts.smtp import SmtpConfig
-from detection import run_detection
-from detection.errors import DataError
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.alerts.test_alerting import stored_as_dataset
 from vigil.alerting import alert_on_run, outbox, rule_store
+from vigil.alerts import chart
+from vigil.alerts.delivery import deliver_due
+from vigil.alerts.episodes import AlertEpisode, episode_reports
+from vigil.alerts.rules import Rule
+from vigil.alerts.smtp import SmtpConfig
+from vigil.detection import run_detection
+from vigil.detection.errors import DataError
 from vigil.mail_settings import mail_settings
 from vigil.settings import load_settings
 

@@ -12,16 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alerts.delivery import deliver_due
-from alerts.engine import MUTED, AlertEngine
-from alerts.episodes import AlertPoint, EpisodeReport, episode_reports
-from alerts.outbox import Outbox
-from alerts.rules import Rule, RuleStore
-from alerts.smtp import SmtpConfig
-from detection import make_detector
-from detection.stream import OnlineScorer
-from storage.database import Database
 from tests.alerts.smtp_server import Recorder, start_server
+from vigil.alerts.delivery import deliver_due
+from vigil.alerts.engine import MUTED, AlertEngine
+from vigil.alerts.episodes import AlertPoint, EpisodeReport, episode_reports
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.rules import Rule, RuleStore
+from vigil.alerts.smtp import SmtpConfig
+from vigil.detection import make_detector
+from vigil.detection.stream import OnlineScorer
+from vigil.storage.database import Database
 
 START = pd.Timestamp("2024-03-12 09:00")
 T0 = START.timestamp()

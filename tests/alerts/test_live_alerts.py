@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alerts.delivery import deliver_due
-from alerts.rules import Rule
-from alerts.smtp import SmtpConfig
-from live.points import read_batch
 from tests.alerts.smtp_server import Recorder, start_server
 from vigil.alerting import alert_engine, outbox, rule_store
-from vigil.live import late_window, live_store, live_worker
+from vigil.alerts.delivery import deliver_due
+from vigil.alerts.rules import Rule
+from vigil.alerts.smtp import SmtpConfig
+from vigil.live.points import read_batch
+from vigil.live_series import late_window, live_store, live_worker
 from vigil.settings import load_settings
 
 

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import inspect, text
 
-from alerts.engine import MUTED, AlertEngine
-from alerts.outbox import Outbox
-from alerts.rules import Rule, RuleStore
-from storage.database import Database
-from storage.migrations import downgrade, upgrade
+from vigil.alerts.engine import MUTED, AlertEngine
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.rules import Rule, RuleStore
+from vigil.storage.database import Database
+from vigil.storage.migrations import downgrade, upgrade
 
 T0 = pd.Timestamp("2024-03-12 09:00").timestamp()
 POINTS = [  # series, timestamp, severity, email_id: sent in email 1, muted, waiting

@@ -8,11 +8,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from storage.database import sqlite_url
 from tests.alerts.smtp_server import PASSWORD, USER, Recorder, free_port
 from vigil.alerting import send_test_email
 from vigil.mail_settings import FIELDS, effective, mail_settings
 from vigil.settings import load_settings
+from vigil.storage.database import sqlite_url
 
 
 class LoginRecorder(Recorder):

@@ -26,9 +26,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from detection import DETECTORS, run_detection  # noqa: E402
-from detection.evaluation import event_scores, false_episodes  # noqa: E402
-from detection.synthetic import ANOMALY_KINDS, REAL_WORLD_KINDS, labelled_series  # noqa: E402
+from vigil.detection import DETECTORS, run_detection  # noqa: E402
+from vigil.detection.evaluation import event_scores, false_episodes  # noqa: E402
+from vigil.detection.synthetic import ANOMALY_KINDS, REAL_WORLD_KINDS, labelled_series  # noqa: E402
 
 SINGLE = ("zscore", "iforest", "stl")
 COMBINED = ("ensemble", "auto")

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from live.client import ApiError, points_body, post_points  # noqa: E402
-from live.store import LiveStore  # noqa: E402
-from storage.database import open_database, query_frame, sqlite_url  # noqa: E402
+from vigil.live.client import ApiError, points_body, post_points  # noqa: E402
+from vigil.live.store import LiveStore  # noqa: E402
+from vigil.storage.database import open_database, query_frame, sqlite_url  # noqa: E402
 
 TOKEN = "bench-token"
 BATCH = 1000

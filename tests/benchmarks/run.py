@@ -26,15 +26,15 @@ from statsmodels.tsa.seasonal import STL
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from components.charts import scored_figure  # noqa: E402
-from detection import make_detector, run_detection  # noqa: E402
-from detection.features import build_features  # noqa: E402
-from detection.io import read_table  # noqa: E402
-from detection.schema import infer_schema  # noqa: E402
-from detection.stl import stl_speedups  # noqa: E402
-from detection.tidy import prepare  # noqa: E402
-from detection.zscore import MAD_TO_STD  # noqa: E402
 from scripts.chromium import chromium_flags  # noqa: E402
+from vigil.components.charts import scored_figure  # noqa: E402
+from vigil.detection import make_detector, run_detection  # noqa: E402
+from vigil.detection.features import build_features  # noqa: E402
+from vigil.detection.io import read_table  # noqa: E402
+from vigil.detection.schema import infer_schema  # noqa: E402
+from vigil.detection.stl import stl_speedups  # noqa: E402
+from vigil.detection.tidy import prepare  # noqa: E402
+from vigil.detection.zscore import MAD_TO_STD  # noqa: E402
 
 
 def best_of(function: Callable[[], object], repeat: int = 3) -> float:

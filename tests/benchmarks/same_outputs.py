@@ -81,7 +81,7 @@ RARITY_PARAMS = [
 
 
 def rarity_outputs(quick: bool) -> dict[str, object]:
-    from detection import rarity
+    from vigil.detection import rarity
 
     out: dict[str, object] = {}
     for name, values in series_cases().items():
@@ -112,7 +112,7 @@ def rarity_outputs(quick: bool) -> dict[str, object]:
 
 
 def helper_outputs() -> dict[str, object]:
-    from detection import rarity
+    from vigil.detection import rarity
 
     out: dict[str, object] = {}
     rng = np.random.default_rng(7)
@@ -163,8 +163,8 @@ def helper_outputs() -> dict[str, object]:
 
 
 def calibration_outputs() -> dict[str, object]:
-    from detection import calibration
-    from detection.base import OnlineState
+    from vigil.detection import calibration
+    from vigil.detection.base import OnlineState
 
     out: dict[str, object] = {}
     rng = np.random.default_rng(11)
@@ -232,8 +232,8 @@ def calibration_outputs() -> dict[str, object]:
 
 
 def detector_frames(quick: bool) -> dict[str, pd.DataFrame]:
-    from detection.synthetic import REAL_WORLD_KINDS, real_world_series
     from tests.benchmarks.run import minute_series
+    from vigil.detection.synthetic import REAL_WORLD_KINDS, real_world_series
 
     frames = {} if quick else {"minute_1m": minute_series(1_000_000)}
     frames["minute_60k"] = minute_series(60_000, seed=3)
@@ -253,8 +253,8 @@ def detector_frames(quick: bool) -> dict[str, pd.DataFrame]:
 
 
 def detector_outputs(quick: bool) -> dict[str, object]:
-    from detection import make_detector, run_detection
-    from detection.stream import OnlineScorer
+    from vigil.detection import make_detector, run_detection
+    from vigil.detection.stream import OnlineScorer
 
     out: dict[str, object] = {}
     for name, frame in detector_frames(quick).items():

@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from live.client import ApiError, post_points  # noqa: E402
-from storage.database import sqlite_url  # noqa: E402
 from tests.benchmarks.live_ingest import BATCH, TOKEN, bodies, free_port  # noqa: E402
 from tests.services import new_database, postgres_server  # noqa: E402
+from vigil.live.client import ApiError, post_points  # noqa: E402
+from vigil.storage.database import sqlite_url  # noqa: E402
 
 
 def serve(database_url: str, workers: int, port: int) -> subprocess.Popen:

@@ -19,7 +19,7 @@ def text_of(component) -> str:
 
 
 def test_a_token_is_made_shown_once_listed_and_revoked(dash_app):
-    from pages.admin import make_token, revoke_token, show
+    from vigil.pages.admin import make_token, revoke_token, show
 
     shown, changed, cleared = make_token(1, "  nightly <loader>  ")
     assert "Name a token" in text_of(shown)  # "<" is not a token name
@@ -60,8 +60,8 @@ def mail_settings_undone():
 
 
 def test_an_admin_sets_the_email_server_and_alerts_go_through_it(dash_app, mail_settings_undone):
-    from pages.admin import save_mail, show_mail
     from vigil.alerting import send_test_email
+    from vigil.pages.admin import save_mail, show_mail
 
     *values, status = show_mail(None)
     assert values == ["", 25, "none", "", "vigil@localhost", "UTC"]
@@ -101,7 +101,7 @@ def test_an_admin_sets_the_email_server_and_alerts_go_through_it(dash_app, mail_
 def test_an_admin_sets_the_time_zone_of_emails_and_an_unknown_one_is_refused(
     dash_app, mail_settings_undone
 ):
-    from pages.admin import save_mail, show_mail
+    from vigil.pages.admin import save_mail, show_mail
 
     refused = save_mail(1, "", "25", "none", "", "alerts@example.org", "Europe/Berlln")
     assert "'Europe/Berlln' is not a time zone" in text_of(refused)

@@ -7,16 +7,16 @@ import pytest
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from alerts.episodes import AlertPoint, EpisodeReport
-from alerts.rules import Rule
 from vigil.alerting import alert_engine, rule_store
-from vigil.live import live_store
+from vigil.alerts.episodes import AlertPoint, EpisodeReport
+from vigil.alerts.rules import Rule
+from vigil.live_series import live_store
 from vigil.settings import load_settings
 
 
 def save_rule(name: str, pattern: str, **fields):
     """Save a new rule as the form's Save button does: its status line."""
-    from pages.alerts import FORM, change_rule
+    from vigil.pages.alerts import FORM, change_rule
 
     form = {
         "name": name,
@@ -36,7 +36,7 @@ def save_rule(name: str, pattern: str, **fields):
 
 
 def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_app):
-    from pages.alerts import _rule_from_form, show, silence_series
+    from vigil.pages.alerts import _rule_from_form, show, silence_series
 
     config = load_settings()
     rule = rule_store(config).save(Rule("page rule", "cpu_*", ("ops@example.org",)))
@@ -79,7 +79,7 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
 
 
 def test_the_page_says_where_email_goes_and_never_shows_the_password(dash_app, monkeypatch):
-    from pages.alerts import show
+    from vigil.pages.alerts import show
 
     monkeypatch.setenv("VIGIL_SMTP_HOST", "smtp.example.org")
     monkeypatch.setenv("VIGIL_SMTP_PORT", "465")
@@ -109,7 +109,7 @@ def test_a_rule_that_matches_no_series_is_saved_with_a_warning(dash_app):
 
 
 def test_the_rules_table_shows_each_rules_detector_series_last_firing_and_points(dash_app):
-    from pages.alerts import show
+    from vigil.pages.alerts import show
 
     config = load_settings()
     live_store(config).configure("net_in", detector="stl")
@@ -149,7 +149,7 @@ def test_the_rules_table_shows_each_rules_detector_series_last_firing_and_points
 
 
 def test_empty_tables_say_what_to_do_not_no_rows_to_show(dash_app):
-    from pages.alerts import HISTORY, OUTBOX, RULES, layout
+    from vigil.pages.alerts import HISTORY, OUTBOX, RULES, layout
 
     page = layout()
     said = {
@@ -174,7 +174,7 @@ def _components(component):
 
 
 def test_the_history_and_rules_show_times_in_the_zone_picked(dash_app):
-    from pages.alerts import show
+    from vigil.pages.alerts import show
 
     config = load_settings()
     rule = rule_store(config).save(Rule("kolkata rule", "disk_*", ("ops@example.org",)))

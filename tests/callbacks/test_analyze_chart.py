@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from components.charts import scored_figure
-from detection import run_detection
-from detection.synthetic import seasonal_series
+from vigil.components.charts import scored_figure
+from vigil.detection import run_detection
+from vigil.detection.synthetic import seasonal_series
 from vigil.services import dataset_store
 
 
@@ -24,7 +24,7 @@ def counts_csv() -> bytes:
 
 
 def test_hovering_a_flagged_point_says_its_severity_expected_value_and_why(dash_app):
-    from pages.analyze import run_analysis, show_result
+    from vigil.pages.analyze import run_analysis, show_result
 
     info, _ = dataset_store().add(counts_csv(), "requests.csv")
     key, _ = run_analysis(lambda _t: None, 1, "requests", "zscore", False, info.id, [], [])
@@ -40,7 +40,7 @@ def test_hovering_a_flagged_point_says_its_severity_expected_value_and_why(dash_
 
 
 def test_a_count_series_gets_no_band_below_zero(dash_app):
-    from pages.analyze import run_analysis, show_result
+    from vigil.pages.analyze import run_analysis, show_result
 
     info, _ = dataset_store().add(counts_csv(), "requests.csv")
     key, _ = run_analysis(lambda _t: None, 1, "requests", "zscore", False, info.id, [], [])

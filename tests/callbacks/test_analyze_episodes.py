@@ -13,7 +13,8 @@ import pytest
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from components.episodes import (
+from tests.unit.test_episodes import tied_peaks
+from vigil.components.episodes import (
     MAX_SHADED,
     episode_rows,
     learning_period,
@@ -21,9 +22,8 @@ from components.episodes import (
     severity_text,
     shaded_spans,
 )
-from detection.episodes import episode_table
-from detection.synthetic import demo_frame, seasonal_series
-from tests.unit.test_episodes import tied_peaks
+from vigil.detection.episodes import episode_table
+from vigil.detection.synthetic import demo_frame, seasonal_series
 from vigil.services import dataset_store, feedback_store, result_store
 
 STL_THRESHOLD = [{"type": "analyze-param", "detector": "stl", "name": "threshold"}]
@@ -45,7 +45,7 @@ def dataset(dash_app) -> str:
 
 
 def run(dataset: str, series: str, detector: str, *, online=False, values=(), ids=()) -> str:
-    from pages.analyze import run_analysis
+    from vigil.pages.analyze import run_analysis
 
     key, status = run_analysis(
         lambda _t: None, 1, series, detector, online, dataset, list(values), list(ids)
@@ -56,13 +56,13 @@ def run(dataset: str, series: str, detector: str, *, online=False, values=(), id
 
 def seen(key: str) -> pd.DataFrame:
     """The result as the page shows it (marks applied, episodes labelled)."""
-    from pages.analyze import _load
+    from vigil.pages.analyze import _load
 
     return _load(key)[0]
 
 
 def test_the_summary_counts_episodes_and_their_flagged_points(dataset):
-    from pages.analyze import show_result
+    from vigil.pages.analyze import show_result
 
     key = run(dataset, "latency_ms_ep", "stl")
     scored = seen(key)
@@ -78,7 +78,7 @@ def test_the_summary_counts_episodes_and_their_flagged_points(dataset):
 
 
 def test_the_summary_says_which_first_points_the_detector_learns_from(dataset):
-    from pages.analyze import show_result
+    from vigil.pages.analyze import show_result
 
     key = run(dataset, "latency_ms_ep", "auto")
     scored = seen(key)
@@ -95,7 +95,7 @@ def test_the_summary_says_which_first_points_the_detector_learns_from(dataset):
 
 
 def test_an_online_run_says_so_and_how_long_its_warm_up_is(dataset):
-    from pages.analyze import show_result
+    from vigil.pages.analyze import show_result
 
     key = run(dataset, "requests_per_min_ep", "stl", online=True)
     warmup = result_store().settings(key)["warmup_rows"]
@@ -108,7 +108,7 @@ def test_an_online_run_says_so_and_how_long_its_warm_up_is(dataset):
 
 
 def test_the_episodes_table_has_one_row_per_episode_most_severe_first(dataset):
-    from pages.analyze import show_episodes
+    from vigil.pages.analyze import show_episodes
 
     key = run(dataset, "requests_per_min_ep", "stl", online=True)
     scored = seen(key)
@@ -157,7 +157,7 @@ def test_episodes_whose_peaks_tie_at_severity_1_are_ordered_by_the_peaks_score()
 
 
 def test_choosing_an_episode_shows_its_points_and_zooms_the_chart_to_it(dataset):
-    from pages.analyze import choose_episode, show_all_points, show_episodes
+    from vigil.pages.analyze import choose_episode, show_all_points, show_episodes
 
     key = run(dataset, "requests_per_min_ep", "stl", online=True)
     rows, *_ = show_episodes(key, 0.0)
@@ -189,7 +189,7 @@ def test_choosing_an_episode_shows_its_points_and_zooms_the_chart_to_it(dataset)
 
 
 def test_a_series_without_anomalies_says_so_plainly(dataset):
-    from pages.analyze import show_episodes, show_result
+    from vigil.pages.analyze import show_episodes, show_result
 
     key = run(dataset, "temperature_c_ep", "zscore", values=[50], ids=ZSCORE_THRESHOLD)
 
@@ -204,7 +204,7 @@ def test_a_series_without_anomalies_says_so_plainly(dataset):
 
 
 def test_a_severity_floor_above_every_episode_says_how_many_it_hides(dataset):
-    from pages.analyze import show_episodes
+    from vigil.pages.analyze import show_episodes
 
     key = run(dataset, "latency_ms_ep", "stl")
     table = episode_table(seen(key))
@@ -217,7 +217,7 @@ def test_a_severity_floor_above_every_episode_says_how_many_it_hides(dataset):
 
 
 def test_the_chart_shades_each_episode_and_the_learning_period(dataset):
-    from pages.analyze import show_result
+    from vigil.pages.analyze import show_result
 
     key = run(dataset, "latency_ms_ep", "auto")
     scored = seen(key)
@@ -303,7 +303,7 @@ def test_the_learning_period_in_words():
 
 
 def test_a_point_marked_normal_takes_its_one_point_episode_away(dataset):
-    from pages.analyze import mark_point, select_point, show_episodes, show_result
+    from vigil.pages.analyze import mark_point, select_point, show_episodes, show_result
 
     key = run(dataset, "latency_ms_ep", "auto")
     rows, *_ = show_episodes(key, 0.0)
@@ -324,7 +324,7 @@ def test_a_point_marked_normal_takes_its_one_point_episode_away(dataset):
 
 
 def test_downloads_carry_episodes(dataset):
-    from pages.analyze import download, download_episodes, show_episodes
+    from vigil.pages.analyze import download, download_episodes, show_episodes
 
     key = run(dataset, "latency_ms_ep", "stl")
     table = episode_table(seen(key))
@@ -353,7 +353,7 @@ def test_downloads_carry_episodes(dataset):
 
 
 def test_a_series_shorter_than_the_learning_period_is_not_called_clean(dash_app):
-    from pages.analyze import show_episodes, show_result
+    from vigil.pages.analyze import show_episodes, show_result
 
     short = seasonal_series(n=200, spike_at=150, step="15min").to_csv(index=False).encode()
     info, _ = dataset_store().add(short, "short.csv")
@@ -372,7 +372,7 @@ def test_a_series_shorter_than_the_learning_period_is_not_called_clean(dash_app)
 
 
 def test_choosing_an_episode_of_a_result_gone_from_the_server_says_so(dash_app):
-    from pages.analyze import choose_episode, show_episodes
+    from vigil.pages.analyze import choose_episode, show_episodes
 
     gone = "0123456789abcdef0123"
 
@@ -385,7 +385,7 @@ def test_choosing_an_episode_of_a_result_gone_from_the_server_says_so(dash_app):
 
 
 def test_a_series_name_with_markup_is_shown_as_text_in_chart_titles():
-    from components.charts import preview_figure
+    from vigil.components.charts import preview_figure
 
     frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=3), "value": [1, 2, 3]})
     figure = preview_figure(frame, "<b>x</b>")

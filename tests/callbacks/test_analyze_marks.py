@@ -22,7 +22,7 @@ def triggered(prop_id: str, value=1):
 @pytest.fixture
 def result(dash_app):
     """An STL result on the demo latency, with its rows; its marks removed afterwards."""
-    from pages.analyze import run_analysis, show_result
+    from vigil.pages.analyze import run_analysis, show_result
 
     demo = dataset_store().add_demo().id
     key, _ = run_analysis(lambda _t: None, 1, SERIES, "stl", False, demo, [], [])
@@ -38,7 +38,7 @@ def chosen(row: dict) -> dict:
 
 
 def test_marking_a_point_normal_says_how_many_similar_points_it_damped(result):
-    from pages.analyze import mark_point, show_result
+    from vigil.pages.analyze import mark_point, show_result
 
     key, rows = result
     triggered("analyze-mark-normal.n_clicks")
@@ -55,7 +55,7 @@ def test_marking_a_point_normal_says_how_many_similar_points_it_damped(result):
 
 
 def test_undo_puts_back_exactly_the_marks_there_were(result):
-    from pages.analyze import mark_point, undo_mark
+    from vigil.pages.analyze import mark_point, undo_mark
 
     key, rows = result
     demo = dataset_store().add_demo().id
@@ -76,7 +76,7 @@ def test_undo_puts_back_exactly_the_marks_there_were(result):
 
 
 def test_after_a_mark_the_chart_is_patched_not_replaced_and_shows_the_mark(result):
-    from pages.analyze import mark_point, show_result
+    from vigil.pages.analyze import mark_point, show_result
 
     key, rows = result
     triggered("analyze-mark-normal.n_clicks")

@@ -12,7 +12,7 @@ def ids(detector: str, *names: str) -> list[dict]:
 
 
 def test_a_negative_threshold_is_explained_under_its_field(dash_app):
-    from pages.analyze import check_params
+    from vigil.pages.analyze import check_params
 
     boxes, feedback, more, note = check_params(
         ["-1", "12"], ids("iforest", "threshold", "window"), [None]
@@ -26,7 +26,7 @@ def test_a_negative_threshold_is_explained_under_its_field(dash_app):
 
 
 def test_a_wrong_folded_setting_unfolds_more_settings(dash_app):
-    from pages.analyze import check_params
+    from vigil.pages.analyze import check_params
 
     _boxes, feedback, more, note = check_params(
         ["0.7", "2.5", ""], ids("iforest", "threshold", "window", "n_estimators"), [None]
@@ -39,7 +39,7 @@ def test_a_wrong_folded_setting_unfolds_more_settings(dash_app):
 
 
 def test_settings_as_typed_are_accepted(dash_app):
-    from pages.analyze import check_params
+    from vigil.pages.analyze import check_params
 
     boxes, feedback, _more, note = check_params(
         [" 0.8 ", "24"], ids("iforest", "threshold", "window"), [True]
@@ -51,7 +51,7 @@ def test_settings_as_typed_are_accepted(dash_app):
 
 
 def test_run_refuses_a_wrong_setting_and_keeps_the_last_result(dash_app):
-    from pages.analyze import run_analysis
+    from vigil.pages.analyze import run_analysis
 
     demo = dataset_store().add_demo().id
     threshold = ids("stl", "threshold")

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from detection.synthetic import labelled_series
+from vigil.detection.synthetic import labelled_series
 from vigil.services import dataset_store
 
 
@@ -23,7 +23,7 @@ def as_upload(text: str) -> str:
 
 
 def evaluate(dataset_id: str, **given):
-    from pages.evaluate import run_evaluation
+    from vigil.pages.evaluate import run_evaluation
 
     settings = {
         "series": "cpu",
@@ -49,7 +49,7 @@ def evaluate(dataset_id: str, **given):
 
 
 def test_the_label_column_is_chosen_and_not_offered_as_a_series(labelled_id):
-    from pages.evaluate import columns_of
+    from vigil.pages.evaluate import columns_of
 
     series, chosen, label_options, label = columns_of(labelled_id)
     assert series == ["cpu"]
@@ -83,7 +83,7 @@ def test_what_cannot_be_evaluated_is_said_plainly(labelled_id, given, message):
 
 
 def test_a_windows_file_is_read_or_refused_with_its_reason(labelled_id):
-    from pages.evaluate import take_windows
+    from vigil.pages.evaluate import take_windows
 
     kept, status = take_windows(as_upload("start,end\n2024-01-08,2024-01-09\n"), "w.csv")
     assert kept == {"start": ["2024-01-08"], "end": ["2024-01-09"]}
@@ -101,7 +101,7 @@ def test_a_windows_file_is_read_or_refused_with_its_reason(labelled_id):
 
 
 def test_each_detector_shows_false_alarms_a_day_beside_precision_and_recall(labelled_id):
-    from components.evaluation import JUDGEMENT_COLUMNS
+    from vigil.components.evaluation import JUDGEMENT_COLUMNS
 
     rows, _, summary, status = evaluate(labelled_id)
 
@@ -129,7 +129,7 @@ def test_episodes_that_touch_no_labelled_window_are_counted_as_false_alarms(labe
 
 
 def test_the_page_says_what_a_false_alarm_is(dash_app):
-    from pages.evaluate import layout
+    from vigil.pages.evaluate import layout
 
     assert "runs of flags (episodes" in str(layout())
     assert "that touch no labelled anomaly" in str(layout())
@@ -168,7 +168,7 @@ def test_automatic_and_ensemble_are_not_one_detector_under_two_names(labelled_id
 def test_a_windows_file_is_read_in_the_zone_of_the_data_sets_times(dash_app):
     from dataclasses import replace
 
-    from pages.evaluate import take_windows
+    from vigil.pages.evaluate import take_windows
 
     series = labelled_series("dip", seed=6).rename(columns={"value": "heat"})
     store = dataset_store()

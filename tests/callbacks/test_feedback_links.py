@@ -10,10 +10,10 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from alerts.compose import compose_alert
-from alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport
-from alerts.rules import Rule
 from vigil.alerting import alert_engine, rule_store
+from vigil.alerts.compose import compose_alert
+from vigil.alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport
+from vigil.alerts.rules import Rule
 from vigil.links import MARK_LINK_DAYS, SILENCE_LINK_DAYS, mark_url, silence_url
 from vigil.models import model_key
 from vigil.services import feedback_store, settings

@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alerts import chart
-from components.charts import empty_figure, preview_figure, scored_figure, series_figure
-from components.live import live_figure
-from detection import run_detection
-from detection.synthetic import seasonal_series
-from detection.text import plotly_text
+from vigil.alerts import chart
+from vigil.components.charts import empty_figure, preview_figure, scored_figure, series_figure
+from vigil.components.live import live_figure
+from vigil.detection import run_detection
+from vigil.detection.synthetic import seasonal_series
+from vigil.detection.text import plotly_text
 
 LINK = '<a href="https://evil.example">x</a>'
 NAMES = [LINK, "<b>bold</b> & R&D", "a &lt; b", "<br>two lines"]

@@ -7,13 +7,13 @@ import uuid
 
 import pandas as pd
 
-from live.points import read_batch
-from vigil.live import live_store
+from vigil.live.points import read_batch
+from vigil.live_series import live_store
 from vigil.settings import load_settings
 
 
 def test_a_window_past_its_bound_is_named_under_its_field_and_apply_refuses_it(dash_app):
-    from pages.live import PARAM_KIND, apply_settings, check_live_params
+    from vigil.pages.live import PARAM_KIND, apply_settings, check_live_params
 
     ids = [
         {"type": PARAM_KIND, "detector": "zscore", "name": name}
@@ -31,7 +31,7 @@ def test_a_window_past_its_bound_is_named_under_its_field_and_apply_refuses_it(d
 
 
 def test_an_admin_deletes_a_far_future_point_and_is_told_how_many_went(dash_app):
-    from pages.live import delete_points
+    from vigil.pages.live import delete_points
 
     name = f"locked_{uuid.uuid4().hex[:6]}"
     store = live_store(load_settings())
@@ -61,8 +61,8 @@ def test_an_admin_deletes_a_far_future_point_and_is_told_how_many_went(dash_app)
 
 
 def test_a_broken_series_card_says_why_and_the_others_do_not_look_broken():
-    from components.live import series_card
-    from live.status import error_of
+    from vigil.components.live import series_card
+    from vigil.live.status import error_of
 
     broken = {"name": "x", "error": "Window (points) must be at most 100,000, not 1e+20."}
     fine = {"name": "y", "error": float("nan")}  # how a text column holds "no error"

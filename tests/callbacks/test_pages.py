@@ -12,8 +12,8 @@ from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from components.charts import empty_figure
 from tests.hostile import ACCEPTED
+from vigil.components.charts import empty_figure
 from vigil.datasets import NeedsColumns
 from vigil.services import dataset_store, result_store
 
@@ -33,7 +33,7 @@ def find_text(component, text: str) -> bool:
 
 
 def test_an_upload_error_is_shown_and_the_data_set_kept(dash_app):
-    from pages.data import use_new_dataset
+    from vigil.pages.data import use_new_dataset
 
     triggered("data-upload-result.data", {"error": "'x.csv' is empty."})
     dataset, message, changed, panel = use_new_dataset({"error": "'x.csv' is empty."}, None)
@@ -47,7 +47,7 @@ def test_an_upload_error_is_shown_and_the_data_set_kept(dash_app):
 
 
 def test_a_successful_upload_selects_the_new_data_set(dash_app):
-    from pages.data import use_new_dataset
+    from vigil.pages.data import use_new_dataset
 
     result = {"id": "0123456789abcdef", "name": "cpu.csv", "reused": False}
     triggered("data-upload-result.data", result)
@@ -60,7 +60,7 @@ def test_a_successful_upload_selects_the_new_data_set(dash_app):
 
 
 def test_the_data_page_shows_the_quality_report_and_previews(demo_id):
-    from pages.data import show_dataset
+    from vigil.pages.data import show_dataset
 
     panel = show_dataset(demo_id, None)
 
@@ -72,7 +72,7 @@ def test_the_data_page_shows_the_quality_report_and_previews(demo_id):
 
 
 def test_the_analyze_page_scores_the_chosen_series(demo_id):
-    from pages.analyze import run_analysis, show_result
+    from vigil.pages.analyze import run_analysis, show_result
 
     # a threshold no other test asks for, so no earlier test has stored this run
     ids = [{"type": "analyze-param", "detector": "stl", "name": "threshold"}]
@@ -100,8 +100,8 @@ def test_the_analyze_page_scores_the_chosen_series(demo_id):
 def test_a_link_to_a_stored_result_opens_it_without_running_the_detector(demo_id):
     """An alert email's "Open in Vigil" names the result its run stored (`result=`): the page
     shows it as computed, however the form's parameters differ; Run runs the form's."""
-    from detection import run_detection
-    from pages.analyze import layout, run_analysis
+    from vigil.detection import run_detection
+    from vigil.pages.analyze import layout, run_analysis
     from vigil.results import RunSettings
 
     frame = dataset_store().series(demo_id, "requests_per_min")
@@ -144,7 +144,7 @@ def test_a_link_to_a_stored_result_opens_it_without_running_the_detector(demo_id
 
 
 def test_the_analyze_page_can_score_online_and_says_how_long_the_warm_up_was(demo_id):
-    from pages.analyze import run_analysis, show_result
+    from vigil.pages.analyze import run_analysis, show_result
 
     batch, _ = run_analysis(lambda _t: None, 1, "latency_ms", "stl", False, demo_id, [], [])
     online, status = run_analysis(lambda _t: None, 1, "latency_ms", "stl", True, demo_id, [], [])
@@ -159,7 +159,7 @@ def test_the_analyze_page_can_score_online_and_says_how_long_the_warm_up_was(dem
 
 
 def test_a_severity_floor_hides_milder_anomalies(demo_id):
-    from pages.analyze import run_analysis, show_result
+    from vigil.pages.analyze import run_analysis, show_result
 
     key, _ = run_analysis(lambda _text: None, 1, "requests_per_min", "stl", False, demo_id, [], [])
     _, every_row, _ = show_result(key, 0.0)
@@ -169,7 +169,7 @@ def test_a_severity_floor_hides_milder_anomalies(demo_id):
 
 
 def test_bad_parameters_come_back_as_a_message(demo_id):
-    from pages.analyze import run_analysis
+    from vigil.pages.analyze import run_analysis
 
     ids = [{"type": "analyze-param", "detector": "zscore", "name": "window"}]
     key, status = run_analysis(
@@ -181,7 +181,7 @@ def test_bad_parameters_come_back_as_a_message(demo_id):
 
 
 def test_no_data_set_shows_an_empty_chart_that_says_why(dash_app):
-    from pages.analyze import show_result
+    from vigil.pages.analyze import show_result
 
     figure, rows, _ = show_result(None, 0.0)
     assert rows == []
@@ -189,7 +189,7 @@ def test_no_data_set_shows_an_empty_chart_that_says_why(dash_app):
 
 
 def test_downloads_give_the_scored_frame(demo_id):
-    from pages.analyze import download, run_analysis
+    from vigil.pages.analyze import download, run_analysis
 
     key, _ = run_analysis(lambda _text: None, 1, "latency_ms", "zscore", False, demo_id, [], [])
 
@@ -208,7 +208,7 @@ def test_downloads_give_the_scored_frame(demo_id):
 
 
 def test_the_report_escapes_hostile_series_names(dash_app):
-    from pages.analyze import download, run_analysis
+    from vigil.pages.analyze import download, run_analysis
 
     frame = pd.read_csv(io.BytesIO(gzip.decompress(ACCEPTED["gzip"][1])))
     data = frame.rename(columns={"value": "<script>alert(1)</script>"}).to_csv(index=False)
@@ -229,7 +229,7 @@ def test_empty_figure_carries_its_message():
 
 
 def test_choosing_columns_on_the_data_page_rereads_the_file(dash_app):
-    from pages.data import apply_columns, show_dataset
+    from vigil.pages.data import apply_columns, show_dataset
 
     info, _ = dataset_store().add(ACCEPTED["long_format"][1], "hosts.csv")
     applied, message = apply_columns(1, info.id, "timestamp", ["cpu"], None)
@@ -243,7 +243,7 @@ def test_choosing_columns_on_the_data_page_rereads_the_file(dash_app):
 def test_drawing_the_columns_card_rereads_nothing(dash_app):
     """Dash calls Apply's callback when the panel appears, with no click (and, on a first
     visit, no data set chosen): neither is an error, and neither writes."""
-    from pages.data import apply_columns
+    from vigil.pages.data import apply_columns
 
     info, _ = dataset_store().add(ACCEPTED["long_format"][1], "hosts.csv")
     folder = dataset_store().root / info.id
@@ -255,7 +255,7 @@ def test_drawing_the_columns_card_rereads_nothing(dash_app):
 
 
 def test_a_bad_column_choice_is_explained_and_changes_nothing(dash_app):
-    from pages.data import apply_columns
+    from vigil.pages.data import apply_columns
 
     info, _ = dataset_store().add(ACCEPTED["long_format"][1], "hosts.csv")
     before = dataset_store().info(info.id).schema
@@ -267,7 +267,7 @@ def test_a_bad_column_choice_is_explained_and_changes_nothing(dash_app):
 
 
 def test_a_damaged_data_file_gives_a_message_not_a_traceback(dash_app):
-    from pages.analyze import UNEXPECTED, run_analysis
+    from vigil.pages.analyze import UNEXPECTED, run_analysis
 
     frame = pd.read_csv(io.BytesIO(gzip.decompress(ACCEPTED["gzip"][1])))
     info, _ = dataset_store().add(
@@ -282,8 +282,8 @@ def test_a_damaged_data_file_gives_a_message_not_a_traceback(dash_app):
 
 
 def test_rereading_a_file_with_other_columns_is_not_served_an_old_result(dash_app):
-    from pages.analyze import run_analysis
-    from pages.data import apply_columns
+    from vigil.pages.analyze import run_analysis
+    from vigil.pages.data import apply_columns
 
     times = pd.date_range("2024-01-01", periods=60, freq="h")
     two_clocks = pd.DataFrame(
@@ -302,7 +302,7 @@ def test_rereading_a_file_with_other_columns_is_not_served_an_old_result(dash_ap
 
 
 def test_a_model_saved_on_the_page_scores_its_series_and_refuses_another(demo_id):
-    from pages.analyze import model_options, run_analysis, save_as_model, show_result
+    from vigil.pages.analyze import model_options, run_analysis, save_as_model, show_result
 
     options, model_id, status = save_as_model(1, demo_id, "latency_ms", "stl", [], [])
     assert "Saved 'latency_ms · Seasonal decomposition (STL)'" in str(status)
@@ -324,8 +324,8 @@ def test_a_model_saved_on_the_page_scores_its_series_and_refuses_another(demo_id
 
 
 def test_a_point_marked_normal_stays_unflagged_in_later_runs_and_marks_become_labels(demo_id):
-    from pages.analyze import mark_point, run_analysis, select_point, show_result
-    from pages.evaluate import run_evaluation
+    from vigil.pages.analyze import mark_point, run_analysis, select_point, show_result
+    from vigil.pages.evaluate import run_evaluation
 
     key, _ = run_analysis(lambda _t: None, 1, "latency_ms", "stl", False, demo_id, [], [])
     _, rows, _ = show_result(key, 0.0)
@@ -370,7 +370,7 @@ def day_first_file(days: int = 10) -> bytes:
 
 
 def test_the_data_page_says_how_it_read_dates_and_counts_lines_and_series(dash_app):
-    from pages.data import show_dataset
+    from vigil.pages.data import show_dataset
 
     info, _ = dataset_store().add(day_first_file(), "wetter.csv")
 
@@ -383,7 +383,7 @@ def test_the_data_page_says_how_it_read_dates_and_counts_lines_and_series(dash_a
 
 
 def test_choosing_the_other_date_format_on_the_columns_card_rereads_the_dates(dash_app):
-    from pages.data import apply_columns, show_dataset
+    from vigil.pages.data import apply_columns, show_dataset
 
     info, _ = dataset_store().add(day_first_file(), "wetter.csv")
     assert "%m.%d.%Y %H:%M" in str(show_dataset(info.id, None))  # offered on the card
@@ -397,7 +397,7 @@ def test_choosing_the_other_date_format_on_the_columns_card_rereads_the_dates(da
 
 
 def test_choosing_a_zone_on_the_columns_card_stores_the_times_in_utc_and_says_the_zone(dash_app):
-    from pages.data import apply_columns, show_dataset
+    from vigil.pages.data import apply_columns, show_dataset
 
     info, _ = dataset_store().add(day_first_file(days=11), "berlin.csv")
     card = str(show_dataset(info.id, None, "UTC", "Europe/Berlin"))
@@ -421,7 +421,7 @@ def test_choosing_a_zone_on_the_columns_card_stores_the_times_in_utc_and_says_th
 
 
 def test_an_unknown_zone_on_the_columns_card_is_refused_and_the_data_set_kept(dash_app):
-    from pages.data import apply_columns
+    from vigil.pages.data import apply_columns
 
     info, _ = dataset_store().add(day_first_file(days=12), "wetter.csv")
 
@@ -433,7 +433,7 @@ def test_an_unknown_zone_on_the_columns_card_is_refused_and_the_data_set_kept(da
 
 
 def test_an_upload_whose_columns_cannot_be_guessed_shows_the_columns_card(dash_app):
-    from pages.data import store_draft, use_new_dataset
+    from vigil.pages.data import store_draft, use_new_dataset
 
     data = "stamp,reading\n" + "".join(f"{1_700_000_000 + 60 * i},{i % 5}\n" for i in range(50))
     with pytest.raises(NeedsColumns) as unsure:

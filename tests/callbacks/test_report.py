@@ -8,10 +8,10 @@ import re
 import numpy as np
 import pandas as pd
 
-from components.charts import scored_figure
-from components.report import REPORT_POINTS, html_report, report_figure
-from detection import run_detection
-from detection.synthetic import gaussian_noise, with_spike
+from vigil.components.charts import scored_figure
+from vigil.components.report import REPORT_POINTS, html_report, report_figure
+from vigil.detection import run_detection
+from vigil.detection.synthetic import gaussian_noise, with_spike
 
 
 def scored(points: int) -> pd.DataFrame:

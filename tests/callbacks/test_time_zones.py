@@ -16,7 +16,7 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 from dash._utils import to_json as dash_json
 
-from components.zones import picked_zone, shown_zone, stored_time, zone_options
+from vigil.components.zones import picked_zone, shown_zone, stored_time, zone_options
 from vigil.services import dataset_store, result_store
 
 KOLKATA, BERLIN = "Asia/Kolkata", "Europe/Berlin"
@@ -41,7 +41,7 @@ def counts_csv() -> bytes:
 
 @pytest.fixture
 def result(dash_app) -> str:
-    from pages.analyze import run_analysis
+    from vigil.pages.analyze import run_analysis
 
     info, _ = dataset_store().add(counts_csv(), "requests-zones.csv")
     key, status = run_analysis(lambda _t: None, 1, "requests", "zscore", False, info.id, [], [])
@@ -83,7 +83,7 @@ def test_a_kept_zone_that_is_not_one_falls_back_to_utc():
 
 
 def test_the_shell_keeps_the_zone_picked_and_mends_a_broken_one(dash_app):
-    from app import keep_zone
+    from vigil.app import keep_zone
 
     triggered("app-zone-picker.value", KOLKATA)
     assert keep_zone("UTC", KOLKATA) == (KOLKATA, dash.no_update)
@@ -94,7 +94,7 @@ def test_the_shell_keeps_the_zone_picked_and_mends_a_broken_one(dash_app):
 
 
 def test_the_chart_tables_and_summary_show_times_in_kolkata_and_say_so(result):
-    from pages.analyze import show_episodes, show_result
+    from vigil.pages.analyze import show_episodes, show_result
 
     figure, rows, summary = show_result(result, 0.0, None, KOLKATA)
 
@@ -119,7 +119,7 @@ def test_the_chart_tables_and_summary_show_times_in_kolkata_and_say_so(result):
 
 
 def test_a_point_clicked_on_a_kolkata_chart_selects_the_stored_point(result):
-    from pages.analyze import select_point, show_result
+    from vigil.pages.analyze import select_point, show_result
 
     figure, _rows, _ = show_result(result, 0.0, None, KOLKATA)
     drawn = next(x for x in drawn_x(figure, "anomaly") if x.startswith("2024-02-06T21:30"))
@@ -134,7 +134,7 @@ def test_a_point_clicked_on_a_kolkata_chart_selects_the_stored_point(result):
 
 
 def test_a_range_zoomed_on_a_kolkata_chart_sends_the_stored_points_of_that_range(result):
-    from pages.analyze import resample_on_zoom, show_result
+    from vigil.pages.analyze import resample_on_zoom, show_result
 
     # the chart's axis in Kolkata wall-clock time: 21:30 to 23:30 is 16:00 to 18:00 UTC
     relayout = {"xaxis.range[0]": "2024-02-06 21:30", "xaxis.range[1]": "2024-02-06 23:30"}
@@ -159,7 +159,7 @@ def test_a_range_zoomed_on_a_kolkata_chart_sends_the_stored_points_of_that_range
 
 
 def test_a_row_clicked_zooms_a_berlin_chart_to_its_wall_clock_time(result):
-    from pages.analyze import centre_on_row, show_result
+    from vigil.pages.analyze import centre_on_row, show_result
 
     _figure, rows, _ = show_result(result, 0.0, None, BERLIN)
     burst = next(row for row in rows if row["value"] == "40")
@@ -187,7 +187,7 @@ def test_stored_time_reads_a_chart_time_back_in_its_zone():
 
 
 def test_downloads_write_times_in_the_zone_picked_with_their_offset(result):
-    from pages.analyze import download, download_episodes
+    from vigil.pages.analyze import download, download_episodes
 
     scored, _run = result_store().load(result)
 
@@ -220,7 +220,7 @@ def test_downloads_write_times_in_the_zone_picked_with_their_offset(result):
 
 
 def test_the_html_report_shows_times_in_the_zone_picked_and_says_which(result):
-    from pages.analyze import download
+    from vigil.pages.analyze import download
 
     triggered("analyze-download-report.n_clicks")
     report = download(None, None, 1, result, 0.0, KOLKATA)["content"]
@@ -232,8 +232,8 @@ def test_the_html_report_shows_times_in_the_zone_picked_and_says_which(result):
 
 
 def test_a_live_chart_in_kolkata_draws_and_extends_its_points_at_kolkata_times():
-    from components.live import extension, live_figure
-    from detection import run_detection
+    from vigil.components.live import extension, live_figure
+    from vigil.detection import run_detection
 
     frame = pd.DataFrame(
         {"timestamp": pd.date_range("2026-03-03 00:00", periods=120, freq="min"), "value": 1.0}

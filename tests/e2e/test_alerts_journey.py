@@ -11,11 +11,11 @@ from dash.testing.wait import until
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from alerts.episodes import AlertPoint, EpisodeReport
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.e2e.test_analyst_journey import click
 from tests.e2e.waits import texts
 from vigil.alerting import alert_engine, rule_store
+from vigil.alerts.episodes import AlertPoint, EpisodeReport
 from vigil.settings import load_settings
 
 pytestmark = pytest.mark.e2e

@@ -11,10 +11,10 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.by import By
 
-from detection.synthetic import seasonal_series
 from tests.e2e.waits import job_running, texts, wait_for_job, wait_for_upload
 from tests.hostile import REFUSED
 from tests.processes import wait_while_busy
+from vigil.detection.synthetic import seasonal_series
 from vigil.services import dataset_store
 
 pytestmark = pytest.mark.e2e
@@ -280,7 +280,7 @@ def test_a_link_with_a_time_opens_the_chart_around_it(dash_duo, dash_app):
 
 def test_an_alert_emails_link_opens_its_stored_result_without_running(dash_duo, dash_app):
     """`vigil detect --alert` keeps its scores; the email's "Open in Vigil" names them."""
-    from detection import run_detection
+    from vigil.detection import run_detection
     from vigil.results import RunSettings
     from vigil.services import result_store
 

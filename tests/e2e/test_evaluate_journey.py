@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from selenium.webdriver.common.by import By
 
-from detection.synthetic import labelled_series
 from tests.e2e.test_analyst_journey import choose_file, click
 from tests.e2e.waits import wait_for_job, wait_for_upload
+from vigil.detection.synthetic import labelled_series
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,9 @@ import pytest
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 
-from detection.synthetic import seasonal_series
 from tests.e2e.test_analyst_journey import click, x_range
 from tests.e2e.waits import wait_for_job
+from vigil.detection.synthetic import seasonal_series
 from vigil.services import dataset_store, feedback_store
 
 pytestmark = pytest.mark.e2e

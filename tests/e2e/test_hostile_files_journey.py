@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from selenium.webdriver.common.by import By
 
-from detection import run_detection
+from vigil.detection import run_detection
 from vigil.results import RunSettings
 from vigil.services import dataset_store, result_store
 

@@ -12,10 +12,10 @@ import uuid
 import pytest
 from dash.testing.wait import until
 
-from detection.synthetic import seasonal_series
-from live.client import points_body, post_points
 from tests.conftest import API_TOKEN
 from tests.e2e.test_analyst_journey import click
+from vigil.detection.synthetic import seasonal_series
+from vigil.live.client import points_body, post_points
 
 pytestmark = pytest.mark.e2e
 
@@ -37,8 +37,8 @@ return Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => {
 
 @pytest.fixture
 def scoring(dash_app):
-    from vigil.live import live_worker
     from vigil.live_api import attach_worker
+    from vigil.live_series import live_worker
     from vigil.services import settings
 
     worker = live_worker(settings()).start()
@@ -64,7 +64,7 @@ def card_text(dash_duo, series: str) -> str:
 def test_a_replayed_spike_appears_on_the_live_chart_with_its_marker(
     dash_duo, dash_app, scoring, tmp_path
 ):
-    from vigil.live import live_store
+    from vigil.live_series import live_store
     from vigil.services import settings
 
     series = f"checkout_{uuid.uuid4().hex[:6]}"

@@ -11,14 +11,14 @@ import pytest
 import redis
 import requests
 
-from detection.synthetic import seasonal_series
-from storage.files import FileStore
 from tests.alerts.smtp_server import free_port
 from tests.e2e.test_analyst_journey import choose_file, click, plotted_anomalies
 from tests.e2e.waits import wait_for_job, wait_for_upload
 from tests.processes import start_vigil as start
 from tests.processes import stop, wait_while_busy
 from tests.services import celery_workers, redis_server, s3_server
+from vigil.detection.synthetic import seasonal_series
+from vigil.storage.files import FileStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.team]
 

@@ -11,8 +11,8 @@ from werkzeug.serving import make_server
 @pytest.fixture(scope="package")
 def api(dash_app):
     """The app's address."""
-    from vigil.live import live_worker
     from vigil.live_api import attach_worker
+    from vigil.live_series import live_worker
     from vigil.services import settings
 
     worker = live_worker(settings()).start()

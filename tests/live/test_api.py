@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection.synthetic import seasonal_series
-from live.client import points_body
 from tests.conftest import API_TOKEN
+from vigil.detection.synthetic import seasonal_series
+from vigil.live.client import points_body
 
 
 def call(url, method="GET", body=None, token=API_TOKEN, headers=None):

@@ -15,13 +15,13 @@ import urllib.request
 import numpy as np
 import pandas as pd
 
-from detection import make_detector
-from detection.synthetic import seasonal_series
-from live.client import ApiError, points_body, post_points
-from live.store import LiveStore
 from tests.alerts.smtp_server import free_port
 from tests.conftest import app_database
 from tests.processes import wait_until
+from vigil.detection import make_detector
+from vigil.detection.synthetic import seasonal_series
+from vigil.live.client import ApiError, points_body, post_points
+from vigil.live.store import LiveStore
 
 TOKEN = "restart-token"
 BATCH = 250

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from components.live import about, series_card
-from live.status import SCORING_LAG, learning_left, status_of
+from vigil.components.live import about, series_card
+from vigil.live.status import SCORING_LAG, learning_left, status_of
 
 NOW = 1_800_000_000.0
 STALE = pd.Timedelta(minutes=10)
@@ -160,14 +160,14 @@ def test_a_series_name_is_shown_as_text():
 
 @pytest.mark.parametrize("at", ["2026-11-30T03:30:54Z", "2026-11-30T04:30:54+01:00", "junk"])
 def test_a_live_link_with_a_time_in_any_iso_form_opens_the_page(dash_app, at):
-    from pages.live import layout
+    from vigil.pages.live import layout
 
     page = layout(series="cpu", at=at)  # 500 and a blank page before, for a time with a zone
     assert "live-window" in str(page)
 
 
 def test_the_empty_live_page_shows_how_to_send_points_to_this_server(dash_app):
-    from pages.live import _no_series
+    from vigil.pages.live import _no_series
 
     with dash_app.server.test_request_context("/", base_url="http://vigil.example:9123"):
         text = str(_no_series())

@@ -10,7 +10,7 @@ import time
 import pandas as pd
 from werkzeug.serving import make_server
 
-from live.demo import SERIES, DemoStream
+from vigil.live.demo import SERIES, DemoStream
 
 
 def free_port() -> int:
@@ -20,12 +20,12 @@ def free_port() -> int:
 
 
 def test_the_demo_stream_waits_for_a_server_that_starts_after_it(dash_app, caplog, monkeypatch):
-    from vigil.live import live_store
     from vigil.live_api import DEMO_TOKEN
+    from vigil.live_series import live_store
     from vigil.services import settings
 
     monkeypatch.setenv(DEMO_TOKEN, "demo-stream-test-token")
-    caplog.set_level(logging.WARNING, logger="live.demo")
+    caplog.set_level(logging.WARNING, logger="vigil.live.demo")
     port = free_port()
     stream = DemoStream(
         f"http://127.0.0.1:{port}", "demo-stream-test-token", backfill=pd.Timedelta(seconds=30)
@@ -47,7 +47,7 @@ def test_the_demo_stream_waits_for_a_server_that_starts_after_it(dash_app, caplo
 
 
 def test_a_demo_stream_whose_server_never_answers_says_so_once(caplog):
-    caplog.set_level(logging.WARNING, logger="live.demo")
+    caplog.set_level(logging.WARNING, logger="vigil.live.demo")
     stream = DemoStream(f"http://127.0.0.1:{free_port()}", "any", wait=0.5)
 
     stream.run()  # returns: it gives up

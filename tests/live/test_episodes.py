@@ -6,14 +6,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from detection import make_detector
-from detection.episodes import episode_table
-from detection.feedback import apply_feedback
-from detection.synthetic import seasonal_series
-from live.status import learning_left, status_of
-from live.store import LiveStore
 from tests.live.test_scoring import LATE, batch, worker
 from tests.unit.test_episodes import tied_peaks
+from vigil.detection import make_detector
+from vigil.detection.episodes import episode_table
+from vigil.detection.feedback import apply_feedback
+from vigil.detection.synthetic import seasonal_series
+from vigil.live.status import learning_left, status_of
+from vigil.live.store import LiveStore
 from vigil.live_api import _open_episode
 
 STALE = pd.Timedelta(days=365 * 100)  # these series' points are old: never call them stale

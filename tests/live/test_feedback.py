@@ -6,12 +6,12 @@ from urllib.parse import urlsplit
 
 import requests
 
-from alerts.outbox import Outbox
-from alerts.rules import Rule
-from storage.database import open_database
 from tests.live.test_api import call, frame_body, fresh, post, scores, spiky, wait_for
 from vigil.alerting import rule_store
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.rules import Rule
 from vigil.services import settings
+from vigil.storage.database import open_database
 
 
 def scored(api, series):

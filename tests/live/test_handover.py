@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detection import make_detector
-from detection.synthetic import seasonal_series
-from live.store import LiveStore
 from tests.live.test_scoring import LATE, batch
 from vigil import tasks
+from vigil.detection import make_detector
+from vigil.detection.synthetic import seasonal_series
+from vigil.live.store import LiveStore
 from vigil.settings import load_settings
 
 

@@ -29,7 +29,7 @@ def test_a_parameter_far_past_its_bounds_is_refused_with_the_field_and_its_reaso
 
 
 def test_one_series_that_cannot_be_scored_leaves_the_others_scored_and_says_why(api, data_dir):
-    from vigil.live import live_store
+    from vigil.live_series import live_store
     from vigil.services import settings
 
     broken, other = fresh(), fresh()
@@ -174,7 +174,7 @@ def test_a_series_name_that_would_break_a_line_or_reorder_text_is_refused(api, n
 def test_a_full_disk_answers_507_in_json_and_loses_nothing_acknowledged(api):
     from sqlalchemy import event
 
-    from vigil.live import live_store
+    from vigil.live_series import live_store
     from vigil.services import settings
 
     series = fresh()
@@ -202,7 +202,7 @@ def test_a_full_disk_answers_507_in_json_and_loses_nothing_acknowledged(api):
 
 
 def test_an_operator_deletes_a_far_future_point_and_the_series_takes_real_points_again(api):
-    from vigil.live import live_store
+    from vigil.live_series import live_store
     from vigil.services import settings
 
     series = fresh()

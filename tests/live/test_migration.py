@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
-from storage.database import Database
-from storage.migrations import downgrade, upgrade
+from vigil.storage.database import Database
+from vigil.storage.migrations import downgrade, upgrade
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from detection.synthetic import seasonal_series
-from live.replay import parse_speed, replay
 from tests.conftest import API_TOKEN
 from tests.live.test_api import fresh, scores, wait_for
 from tests.unit.test_cli import vigil
+from vigil.detection.synthetic import seasonal_series
+from vigil.live.replay import parse_speed, replay
 
 
 @pytest.mark.parametrize(

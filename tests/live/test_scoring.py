@@ -9,16 +9,16 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-import live.scoring
-from detection import DETECTORS, make_detector
-from detection.stream import OnlineScorer
-from detection.synthetic import seasonal_series
-from detection.zscore import ZScoreDetector
-from live.points import read_batch
-from live.scoring import LiveWorker
-from live.states import ScorerStates, StateError
-from live.store import LiveStore
-from storage.database import Database
+from vigil import live
+from vigil.detection import DETECTORS, make_detector
+from vigil.detection.stream import OnlineScorer
+from vigil.detection.synthetic import seasonal_series
+from vigil.detection.zscore import ZScoreDetector
+from vigil.live.points import read_batch
+from vigil.live.scoring import LiveWorker
+from vigil.live.states import ScorerStates, StateError
+from vigil.live.store import LiveStore
+from vigil.storage.database import Database
 
 LATE = pd.Timedelta(hours=1)
 

@@ -7,18 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection import make_detector
-from detection.errors import DataError
-from detection.models import train
-from detection.schema import Schema
-from detection.synthetic import seasonal_series
-from storage.database import Database
-from storage.files import FileStore
 from tests.hostile import ACCEPTED
 from tests.services import s3_server
 from vigil.datasets import DatasetStore
+from vigil.detection import make_detector
+from vigil.detection.errors import DataError
+from vigil.detection.models import train
+from vigil.detection.schema import Schema
+from vigil.detection.synthetic import seasonal_series
 from vigil.models import ModelStore
 from vigil.results import ResultStore, RunSettings
+from vigil.storage.database import Database
+from vigil.storage.files import FileStore
 
 
 @pytest.fixture(params=["directory", "s3"])

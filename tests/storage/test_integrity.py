@@ -9,7 +9,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from storage.database import DatabaseDamaged, close_database, open_database, sqlite_url
+from vigil.storage.database import DatabaseDamaged, close_database, open_database, sqlite_url
 
 
 def _filled(path) -> None:

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from storage.database import Database
-from storage.migrations import current, downgrade, head, upgrade
+from vigil.storage.database import Database
+from vigil.storage.migrations import current, downgrade, head, upgrade
 
 TABLES = {
     "series",
@@ -85,8 +85,8 @@ def test_the_schema_keeps_what_the_stores_rely_on(empty):
 def test_processes_starting_together_on_an_empty_database_migrate_it_once(empty):
     script = textwrap.dedent(
         f"""
-        from storage.database import open_database
-        from storage.migrations import current
+        from vigil.storage.database import open_database
+        from vigil.storage.migrations import current
         print(current(open_database({empty.url!r})))
         """
     )

@@ -8,9 +8,9 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from detection import make_detector
-from detection.auto import LEARNING, RECENT
-from detection.synthetic import gaussian_noise, with_spike
+from vigil.detection import make_detector
+from vigil.detection.auto import LEARNING, RECENT
+from vigil.detection.synthetic import gaussian_noise, with_spike
 
 
 def frame_of(values, step: str = "5min") -> pd.DataFrame:
@@ -96,7 +96,7 @@ def test_severity_separates_the_rare_from_the_very_rare():
 
 
 def test_a_stream_that_starts_one_point_at_a_time_scores_as_the_whole_series():
-    from detection.stream import OnlineScorer
+    from vigil.detection.stream import OnlineScorer
 
     spiky = with_spike(gaussian_noise(700, seed=4, step="15min"), 650, 9)
     scorer = OnlineScorer(make_detector("auto"))
@@ -156,7 +156,7 @@ def test_a_daily_series_without_anomaly_is_not_flagged_and_its_band_follows_the_
 
 
 def test_a_daily_series_streamed_in_batches_scores_as_the_whole_series():
-    from detection.stream import OnlineScorer
+    from vigil.detection.stream import OnlineScorer
 
     series = daily_series(10, seed=23, step="5min").drop(index=[500, 1700, 2400])
     series.loc[2600:2630, "value"] = 50.0
@@ -184,8 +184,8 @@ def test_a_weekly_rhythm_is_not_taken_for_a_broken_daily_cycle():
 
 
 def test_only_a_daily_cycle_a_week_of_history_can_hold_is_used():
-    from detection.auto import HISTORY
-    from detection.cycles import DAYS_TO_DECIDE, day_rows
+    from vigil.detection.auto import HISTORY
+    from vigil.detection.cycles import DAYS_TO_DECIDE, day_rows
 
     assert day_rows(pd.Timedelta("5min").value) == 288
     assert day_rows(pd.Timedelta("90s").value) == 960
@@ -261,7 +261,7 @@ def test_a_spike_last_week_is_not_expected_again_this_week():
 
 
 def test_a_weekly_series_streamed_in_batches_scores_as_the_whole_series():
-    from detection.stream import OnlineScorer
+    from vigil.detection.stream import OnlineScorer
 
     series = weekly_series(4, seed=33)
     series.loc[2300:2302, "value"] -= 160

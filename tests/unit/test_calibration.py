@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detection import make_detector
-from detection.base import OnlineState
-from detection.calibration import (
+from vigil.detection import make_detector
+from vigil.detection.base import OnlineState
+from vigil.detection.calibration import (
     RARE,
     RECENT,
     calibrate,
@@ -20,7 +20,7 @@ from detection.calibration import (
     rarity_from_severity,
     severity_from_rarity,
 )
-from detection.synthetic import gaussian_noise, with_spike
+from vigil.detection.synthetic import gaussian_noise, with_spike
 
 CALIBRATED = ("zscore", "stl", "iforest", "ensemble")
 

@@ -12,13 +12,13 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
-from detection.scored import SCORED_COLUMNS
-from detection.synthetic import demo_csv, labelled_series, seasonal_series
-from storage.files import FileStore
 from tests.conftest import app_database
 from tests.hostile import REFUSED
+from vigil.detection.scored import SCORED_COLUMNS
+from vigil.detection.synthetic import demo_csv, labelled_series, seasonal_series
 from vigil.results import ResultStore
 from vigil.settings import load_settings
+from vigil.storage.files import FileStore
 
 
 def vigil(
@@ -283,7 +283,7 @@ def test_train_once_then_detect_on_new_data_with_the_model(tmp_path):
     assert elsewhere.returncode == 2
     assert "trained on the series 'cpu'; the file has no series of that name" in elsewhere.stderr
 
-    from alerts.rules import Rule, RuleStore
+    from vigil.alerts.rules import Rule, RuleStore
     from vigil.models import model_id_of
 
     watched = f"model:{model_id_of(model.read_bytes())}"
@@ -314,8 +314,8 @@ def test_detect_with_a_model_file_that_is_not_ours_says_so_in_one_line(tmp_path,
 
 
 def test_alerts_flush_delivers_the_outbox_and_says_what_is_left(tmp_path):
-    from alerts.outbox import Outbox
     from tests.alerts.smtp_server import Recorder, free_port, start_server
+    from vigil.alerts.outbox import Outbox
 
     box = Outbox(app_database(tmp_path))
     for number in (1, 2):
@@ -346,8 +346,8 @@ def test_alerts_flush_delivers_the_outbox_and_says_what_is_left(tmp_path):
 
 
 def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_path):
-    from alerts.rules import Rule, RuleStore
     from tests.alerts.smtp_server import Recorder, start_server
+    from vigil.alerts.rules import Rule, RuleStore
 
     hostile = "<b>cpu</b> & co"
     source = tmp_path / "spiky.csv"
@@ -477,6 +477,8 @@ def _changed_by_hand(tmp_path, sql: str) -> dict[str, str]:
     assert vigil("db", "upgrade", env=own).returncode == 0
     with sqlite3.connect(tmp_path / "vigil.sqlite") as connection:
         connection.execute(sql)
+    for path in tmp_path.iterdir():  # as private as Vigil keeps them, whatever this umask is
+        path.chmod(0o600)
     return own
 
 
@@ -507,6 +509,6 @@ def test_a_database_changed_by_hand_is_one_clear_line_at_start(tmp_path, sql, sa
 def test_the_tables_checked_at_start_are_those_the_migrations_make(database):
     from sqlalchemy import inspect
 
-    from storage.migrations import TABLES
+    from vigil.storage.migrations import TABLES
 
     assert set(TABLES) <= set(inspect(database.engine).get_table_names())

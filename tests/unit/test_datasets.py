@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from detection.errors import DataError
-from detection.schema import Schema
-from storage.database import Database
-from storage.files import FileStore
 from tests.hostile import ACCEPTED, REFUSED
 from vigil.datasets import DRAFT_SECONDS, DatasetStore, NeedsColumns
+from vigil.detection.errors import DataError
+from vigil.detection.schema import Schema
+from vigil.storage.database import Database
+from vigil.storage.files import FileStore
 
 
 def test_a_stored_file_survives_a_restart(store, tmp_path):

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection import make_detector, run_detection
-from detection.errors import ParameterError
-from detection.iforest import IsolationForestDetector
-from detection.seasonality import find_periods
-from detection.stl import SeasonalDetector
-from detection.synthetic import demo_frame, gaussian_noise, seasonal_series, with_spike
-from detection.zscore import ZScoreDetector
+from vigil.detection import make_detector, run_detection
+from vigil.detection.errors import ParameterError
+from vigil.detection.iforest import IsolationForestDetector
+from vigil.detection.seasonality import find_periods
+from vigil.detection.stl import SeasonalDetector
+from vigil.detection.synthetic import demo_frame, gaussian_noise, seasonal_series, with_spike
+from vigil.detection.zscore import ZScoreDetector
 
 
 def weekly_series(weeks: int = 6, step: str = "1h") -> pd.DataFrame:

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection import DETECTORS, make_detector, run_detection
-from detection.errors import DataError, NotFittedError
-from detection.scored import SCORED_COLUMNS
-from detection.synthetic import gaussian_noise, seasonal_series, with_spike
+from vigil.detection import DETECTORS, make_detector, run_detection
+from vigil.detection.errors import DataError, NotFittedError
+from vigil.detection.scored import SCORED_COLUMNS
+from vigil.detection.synthetic import gaussian_noise, seasonal_series, with_spike
 
 NAMES = sorted(DETECTORS)
 
@@ -172,7 +172,7 @@ def test_scoring_a_fitted_detector_changes_nothing_on_it(name, season_stream):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_online_scoring_and_streaming_change_nothing_on_the_detector(name, season_stream):
-    from detection.stream import OnlineScorer
+    from vigil.detection.stream import OnlineScorer
 
     detector = make_detector(name, QUICK.get(name))
     unfitted = state_of(detector)
@@ -189,7 +189,7 @@ def test_online_scoring_and_streaming_change_nothing_on_the_detector(name, seaso
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_learning_period_is_known_before_any_point_is_scored(name, season_stream):
-    from detection.stream import OnlineScorer
+    from vigil.detection.stream import OnlineScorer
 
     detector = make_detector(name, QUICK.get(name))
     least = detector.online_warmup()

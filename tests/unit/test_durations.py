@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from storage.files import FileStore
 from vigil.durations import (
     MINIMUM_SECONDS,
     PRIOR_SECONDS_PER_POINT,
@@ -15,6 +14,7 @@ from vigil.durations import (
     time_left_words,
 )
 from vigil.results import ResultStore, RunSettings
+from vigil.storage.files import FileStore
 
 
 def test_past_runs_of_the_detector_scale_to_the_length_of_this_series():
@@ -68,7 +68,7 @@ def test_the_countdown_never_goes_below_zero(expected, elapsed, words):
 def test_the_result_store_keeps_the_timings_of_recent_runs_per_detector_and_mode(
     tmp_path, spiky_frame
 ):
-    from detection import run_detection
+    from vigil.detection import run_detection
 
     results = ResultStore(FileStore(tmp_path))
     scored = run_detection(spiky_frame, "zscore")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from detection import run_detection
-from detection.evaluation import event_scores
-from detection.synthetic import gaussian_noise, labelled_series, with_spike
+from vigil.detection import run_detection
+from vigil.detection.evaluation import event_scores
+from vigil.detection.synthetic import gaussian_noise, labelled_series, with_spike
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.episodes import episode_reports
-from detection.episodes import GAP, EpisodeState, episode_table, label_episodes, with_episodes
+from vigil.alerts.episodes import episode_reports
+from vigil.detection.episodes import GAP, EpisodeState, episode_table, label_episodes, with_episodes
 
 
 def flags_at(n: int, *rows: int) -> np.ndarray:

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detection import run_detection
-from detection.episodes import GAP, with_episodes
-from detection.errors import DataError
-from detection.evaluation import (
+from vigil.detection import run_detection
+from vigil.detection.episodes import GAP, with_episodes
+from vigil.detection.errors import DataError
+from vigil.detection.evaluation import (
     EpisodeCounts,
     alert_count,
     budget_threshold,
@@ -24,9 +24,9 @@ from detection.evaluation import (
     precision_recall_curve,
     runs,
 )
-from detection.judge import judge
-from detection.labels import labels_from_windows
-from detection.synthetic import ANOMALY_KINDS, labelled_series
+from vigil.detection.judge import judge
+from vigil.detection.labels import labels_from_windows
+from vigil.detection.synthetic import ANOMALY_KINDS, labelled_series
 
 #            0  1  2  3  4  5  6  7  8  9
 LABELS = [0, 1, 1, 1, 0, 0, 0, 1, 0, 0]  # two events: rows 1-3 and row 7
@@ -244,7 +244,7 @@ def test_judge_counts_false_episodes_beside_precision_and_recall():
 
 
 def test_a_detector_is_judged_on_planted_spikes():
-    from detection.synthetic import seasonal_series
+    from vigil.detection.synthetic import seasonal_series
 
     series = seasonal_series(n=144 * 10, step="10min", seed=9)
     labels = np.zeros(len(series), dtype=bool)

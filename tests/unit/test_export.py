@@ -6,8 +6,8 @@ import io
 
 import pandas as pd
 
-from detection import run_detection
-from detection.synthetic import seasonal_series
+from vigil.detection import run_detection
+from vigil.detection.synthetic import seasonal_series
 from vigil.export import to_csv_bytes, to_parquet_bytes
 
 

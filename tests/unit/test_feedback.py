@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from detection import run_detection
-from detection.errors import DataError
-from detection.feedback import apply_feedback, labels_from_marks
-from detection.synthetic import gaussian_noise
-from storage.database import Database
+from vigil.detection import run_detection
+from vigil.detection.errors import DataError
+from vigil.detection.feedback import apply_feedback, labels_from_marks
+from vigil.detection.synthetic import gaussian_noise
 from vigil.feedback import FeedbackStore
+from vigil.storage.database import Database
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection import io as reading
-from detection.errors import DataError
-from detection.io import MAX_COLUMNS, read_table
-from detection.schema import infer_schema
+from vigil.detection import io as reading
+from vigil.detection.errors import DataError
+from vigil.detection.io import MAX_COLUMNS, read_table
+from vigil.detection.schema import infer_schema
 
 MB = 1_000_000
 
@@ -151,7 +151,7 @@ class CountedName(str):
 
 
 def name_operations_to_infer(columns: int) -> int:
-    from detection.io import RawTable
+    from vigil.detection.io import RawTable
 
     names = [CountedName("timestamp"), *(CountedName(f"v{i}") for i in range(columns))]
     cells = {"timestamp": pd.date_range("2024-01-01", periods=5, freq="h")}

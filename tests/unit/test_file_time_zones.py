@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection.errors import DataError
-from detection.io import read_table
-from detection.schema import Schema, infer_schema
-from detection.tidy import prepare
+from vigil.detection.errors import DataError
+from vigil.detection.io import read_table
+from vigil.detection.schema import Schema, infer_schema
+from vigil.detection.tidy import prepare
 
 LIMITS = {"max_bytes": 5_000_000, "max_rows": 200_000}
 BERLIN = "Europe/Berlin"

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detection.errors import DataError
-from detection.io import read_table
-from detection.schema import Schema, infer_schema
-from detection.tidy import MIN_POINTS, prepare
 from tests.hostile import ACCEPTED, REFUSED
+from vigil.detection.errors import DataError
+from vigil.detection.io import read_table
+from vigil.detection.schema import Schema, infer_schema
+from vigil.detection.tidy import MIN_POINTS, prepare
 
 LIMITS = {"max_bytes": 2_000_000, "max_rows": 100_000}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from detection.errors import DataError
-from detection.io import RawTable, read_table
-from detection.labels import (
+from vigil.detection.errors import DataError
+from vigil.detection.io import RawTable, read_table
+from vigil.detection.labels import (
     align_labels,
     labels_from_column,
     labels_from_windows,

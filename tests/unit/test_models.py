@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection import DETECTORS, make_detector
-from detection.errors import DataError
-from detection.models import (
+from vigil.detection import DETECTORS, make_detector
+from vigil.detection.errors import DataError
+from vigil.detection.models import (
     FORMAT_VERSION,
     _signature,
     apply_model,
@@ -28,10 +28,10 @@ from detection.models import (
     read_model_info,
     train,
 )
-from detection.synthetic import labelled_series
-from storage.files import FileStore
+from vigil.detection.synthetic import labelled_series
 from vigil.models import ModelStore, model_key
 from vigil.settings import load_settings
+from vigil.storage.files import FileStore
 
 KEY = b"k" * 32
 QUICK = {"iforest": {"n_estimators": 30}}
@@ -223,10 +223,11 @@ def test_a_signature_that_is_not_ascii_hex_is_a_plain_refusal(saved, signature):
         read_model(rewrite(saved, signature=signature.encode()), KEY)
 
 
-def _legacy_file(detector, info) -> bytes:
+def _legacy_file(detector, info, payload: bytes | None = None) -> bytes:
     """A model file as Vigil wrote it before signatures took lengths (format version 1)."""
     meta = json.dumps(info.to_dict() | {"format_version": 1}, indent=1, default=str).encode()
-    payload = pickle.dumps(detector, protocol=pickle.HIGHEST_PROTOCOL)
+    if payload is None:
+        payload = pickle.dumps(detector, protocol=pickle.HIGHEST_PROTOCOL)
     signature = hmac.new(KEY, meta + b"\0" + payload, hashlib.sha256).hexdigest()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -243,6 +244,21 @@ def test_a_model_saved_before_signatures_took_lengths_still_loads(weeks):
     loaded, loaded_info = read_model(_legacy_file(detector, info), KEY)
 
     assert loaded_info == info
+    pd.testing.assert_frame_equal(loaded.score(weeks[1]), detector.score(weeks[1]))
+
+
+@pytest.mark.parametrize("name", ["zscore", "auto"])
+def test_a_model_saved_when_detection_was_a_package_of_its_own_still_loads(weeks, name):
+    detector = make_detector(name)
+    info = train(detector, weeks[0], series="cpu", dataset="abc")
+    # pickle protocol 0 names each class as text: "c<module>\n<name>\n"
+    payload = pickle.dumps(detector, protocol=0)
+    old = payload.replace(b"cvigil.detection.", b"cdetection.")
+    assert b"cdetection." in old
+    assert b"vigil" not in old
+
+    loaded, _ = read_model(_legacy_file(detector, info, old), KEY)
+
     pd.testing.assert_frame_equal(loaded.score(weeks[1]), detector.score(weeks[1]))
 
 

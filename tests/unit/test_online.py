@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detection import DETECTORS, make_detector
-from detection.base import on_causal_grid
-from detection.errors import ParameterError
-from detection.synthetic import gaussian_noise, seasonal_series, with_spike
+from vigil.detection import DETECTORS, make_detector
+from vigil.detection.base import on_causal_grid
+from vigil.detection.errors import ParameterError
+from vigil.detection.synthetic import gaussian_noise, seasonal_series, with_spike
 
 NAMES = sorted(DETECTORS)
 #: Smaller forests keep the property test quick; the schedule and features are the same.

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from detection.errors import ParameterError
-from detection.params import Param, coerce_params
+from vigil.detection.errors import ParameterError
+from vigil.detection.params import Param, coerce_params
 
 SPECS = (
     Param("window", int, 10, "Window", "", minimum=3),
@@ -76,14 +76,14 @@ RUNAWAY = [
     ids=[f"{detector}-{name}-{i}" for i, (detector, name, *_) in enumerate(RUNAWAY)],
 )
 def test_a_parameter_far_past_what_a_series_could_use_is_refused(detector, name, value, message):
-    from detection import make_detector
+    from vigil.detection import make_detector
 
     with pytest.raises(ParameterError, match=re.escape(message)):
         make_detector(detector, {name: value})
 
 
 def test_every_number_a_detector_takes_has_both_bounds():
-    from detection import DETECTORS
+    from vigil.detection import DETECTORS
 
     unbounded = [
         f"{detector}.{spec.name}"
@@ -95,7 +95,7 @@ def test_every_number_a_detector_takes_has_both_bounds():
 
 
 def test_the_defaults_stay_within_the_bounds():
-    from detection import DETECTORS
+    from vigil.detection import DETECTORS
 
     for cls in DETECTORS.values():
         for spec in cls.PARAMS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detection.rarity import block_size, rarity_at, trailing_rarity, two_sided_surprise
+from vigil.detection.rarity import block_size, rarity_at, trailing_rarity, two_sided_surprise
 
 
 def noisy(n: int, seed: int = 1) -> np.ndarray:

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection import make_detector
-from detection.episodes import episode_table
-from detection.io import read_table
-from detection.schema import infer_schema
-from detection.tidy import prepare, series_frame
+from vigil.detection import make_detector
+from vigil.detection.episodes import episode_table
+from vigil.detection.io import read_table
+from vigil.detection.schema import infer_schema
+from vigil.detection.tidy import prepare, series_frame
 
 BENCHMARK = Path(__file__).resolve().parents[2].parent / "shared" / "nab-dev"
 FILES = (

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detection import make_detector
-from detection.evaluation import false_episodes
-from detection.synthetic import REAL_WORLD_KINDS, labelled_series
+from vigil.detection import make_detector
+from vigil.detection.evaluation import false_episodes
+from vigil.detection.synthetic import REAL_WORLD_KINDS, labelled_series
 
 
 @pytest.mark.parametrize("kind", REAL_WORLD_KINDS)

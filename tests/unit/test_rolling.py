@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detection.rolling import moving_max, moving_median
+from vigil.detection.rolling import moving_max, moving_median
 
 values = st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(float("nan"))), max_size=60)
 

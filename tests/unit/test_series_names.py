@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from detection.io import read_table
-from detection.names import cleaned_names, name_problem
-from detection.schema import infer_schema
-from detection.tidy import prepare
+from vigil.detection.io import read_table
+from vigil.detection.names import cleaned_names, name_problem
+from vigil.detection.schema import infer_schema
+from vigil.detection.tidy import prepare
 
 #: What `str.splitlines` splits on, control characters, and text-direction controls.
 REFUSED = [

@@ -8,17 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import detection.auto
-import detection.calibration
-import detection.change
-import detection.cycles
-import detection.ensemble
-import detection.rarity
-import detection.stl
-from detection import DETECTORS, make_detector
-from detection.errors import DataError
-from detection.stream import OnlineScorer
 from tests.unit.test_online import QUICK, stream
+from vigil import detection
+from vigil.detection import DETECTORS, make_detector
+from vigil.detection.errors import DataError
+from vigil.detection.stream import OnlineScorer
 
 NAMES = sorted(DETECTORS)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from detection.errors import DataError
+from vigil.detection.errors import DataError
 from vigil.tokens import USE_GRANULARITY, TokenStore
 
 
@@ -75,8 +75,8 @@ def test_a_token_gets_the_scopes_asked_for_and_unknown_ones_are_refused(store):
 
 
 def test_tokens_made_before_scopes_keep_every_scope(database_url):
-    from storage.database import Database
-    from storage.migrations import upgrade
+    from vigil.storage.database import Database
+    from vigil.storage.migrations import upgrade
 
     database = Database(database_url)
     upgrade(database, "0009")

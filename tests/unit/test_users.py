@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from detection.errors import DataError
+from vigil.detection.errors import DataError
 from vigil.users import UserStore
 
 

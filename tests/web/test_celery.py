@@ -12,17 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alerts.outbox import Outbox
-from alerts.rules import Rule, RuleStore
-from detection import make_detector
-from detection.synthetic import seasonal_series
-from live.client import ApiError, points_body, post_points
-from live.store import LiveStore
-from storage.database import open_database
 from tests.alerts.smtp_server import Recorder, free_port, start_server
 from tests.processes import start_vigil as start
 from tests.processes import stop, wait_until
 from tests.services import celery_workers, redis_server
+from vigil.alerts.outbox import Outbox
+from vigil.alerts.rules import Rule, RuleStore
+from vigil.detection import make_detector
+from vigil.detection.synthetic import seasonal_series
+from vigil.live.client import ApiError, points_body, post_points
+from vigil.live.store import LiveStore
+from vigil.storage.database import open_database
 
 pytestmark = pytest.mark.team  # slow: `make test-team` runs it
 

@@ -15,16 +15,16 @@ import time
 
 import pytest
 
-from detection import make_detector
-from detection.errors import DataError
-from detection.models import model_bytes, train
-from detection.synthetic import seasonal_series
-from storage.files import FileStore
 from tests.alerts.smtp_server import free_port
 from tests.unit.test_cli import vigil
+from vigil.detection import make_detector
+from vigil.detection.errors import DataError
+from vigil.detection.models import model_bytes, train
+from vigil.detection.synthetic import seasonal_series
 from vigil.keys import kept_key
 from vigil.links import PURPOSE, read_token
 from vigil.models import ModelStore, model_id_of
+from vigil.storage.files import FileStore
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_vigil_run_refuses_a_short_key_with_one_line_naming_it(tmp_path, variabl
 def test_the_app_refuses_an_empty_secret_key_with_one_line(tmp_path):
     """As gunicorn or any WSGI server would load it: importing the app ends the process."""
     done = subprocess.run(
-        [sys.executable, "-c", "import app"],
+        [sys.executable, "-c", "import vigil.app"],
         capture_output=True,
         text=True,
         timeout=300,

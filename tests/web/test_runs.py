@@ -9,8 +9,8 @@ import diskcache
 import psutil
 import pytest
 
-from components.ids import BUSY
 from tests.web.test_sign_in import dash_call, sign_in, signed_in_app
+from vigil.components.ids import BUSY
 from vigil.jobs import BoundedDiskcacheManager
 
 RUN_ANALYSIS = {

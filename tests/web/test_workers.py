@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from detection.synthetic import seasonal_series
-from live.client import ApiError, points_body, post_points
-from live.store import LiveStore
-from storage.database import open_database
 from tests.alerts.smtp_server import free_port
 from tests.processes import start_vigil, stop
+from vigil.detection.synthetic import seasonal_series
+from vigil.live.client import ApiError, points_body, post_points
+from vigil.live.store import LiveStore
+from vigil.storage.database import open_database
 
 pytestmark = pytest.mark.team  # slow: `make test-team` runs it
 

@@ -10,19 +10,19 @@ from datetime import datetime
 
 import pandas as pd
 
-from alerts.compose import LIVE
-from alerts.episodes import episode_reports
-from detection import make_detector
-from detection.feedback import apply_feedback
-from detection.stream import ModelScorer, OnlineScorer
-from live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
-from live.store import LiveStore, Series
-from storage.database import open_database
-from storage.files import FileStore
 from vigil.alerting import alert_engine, rule_store
+from vigil.alerts.compose import LIVE
+from vigil.alerts.episodes import episode_reports
+from vigil.detection import make_detector
+from vigil.detection.feedback import apply_feedback
+from vigil.detection.stream import ModelScorer, OnlineScorer
 from vigil.feedback import FeedbackStore
+from vigil.live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
+from vigil.live.store import LiveStore, Series
 from vigil.models import ModelStore, model_key
 from vigil.settings import Settings, load_settings
+from vigil.storage.database import open_database
+from vigil.storage.files import FileStore
 
 
 def live_store(config: Settings) -> LiveStore:

@@ -1,0 +1,1 @@
+"""Live series on the server side: points, series, the ingest policy and the scoring worker."""
