@@ -1,26 +1,28 @@
 """Anomaly detection on time series: parsing, detectors and their shared ScoredFrame.
 
-Pages, the CLI and tests all go through `DETECTORS` and `run_detection`.
+Pages, the CLI and tests all go through `DETECTORS` and `run_detection`. They, `Detector` and
+`make_detector` are loaded on first use (from `vigil.detection.registry`): importing the
+package, or a light module of it such as `vigil.detection.errors`, does not load pandas,
+scikit-learn or statsmodels, so commands that need none of them answer at once.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import importlib
+from typing import TYPE_CHECKING
 
-from vigil.detection.auto import AutoDetector
-from vigil.detection.base import Detector
-from vigil.detection.ensemble import EnsembleDetector
 from vigil.detection.errors import DataError, ParameterError, VigilError
-from vigil.detection.iforest import IsolationForestDetector
-from vigil.detection.stl import SeasonalDetector
-from vigil.detection.zscore import ZScoreDetector
 
-DETECTORS: dict[str, type[Detector]] = {
-    "auto": AutoDetector,
-    "ensemble": EnsembleDetector,
-    "zscore": ZScoreDetector,
-    "iforest": IsolationForestDetector,
-    "stl": SeasonalDetector,
+if TYPE_CHECKING:
+    from vigil.detection.base import Detector
+    from vigil.detection.registry import DETECTORS, make_detector, run_detection
+
+#: What the package offers, and the module each comes from when first used.
+_LOADED_ON_USE = {
+    "DETECTORS": "vigil.detection.registry",
+    "Detector": "vigil.detection.base",
+    "make_detector": "vigil.detection.registry",
+    "run_detection": "vigil.detection.registry",
 }
 
 __all__ = [
@@ -34,16 +36,13 @@ __all__ = [
 ]
 
 
-def make_detector(name: str, params: dict[str, object] | None = None) -> Detector:
-    """A detector from the registry, its parameters checked and converted."""
-    if name not in DETECTORS:
-        raise ParameterError(f"Unknown detector {name!r}; choose one of {', '.join(DETECTORS)}.")
-    return DETECTORS[name].from_params(params)
+def __getattr__(name: str) -> object:
+    if name not in _LOADED_ON_USE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LOADED_ON_USE[name]), name)
+    globals()[name] = value  # once: later uses find it here
+    return value
 
 
-def run_detection(
-    frame: pd.DataFrame, name: str, *, online: bool = False, **params: object
-) -> pd.DataFrame:
-    """Fit detector `name` on a `timestamp`/`value` frame and score the same frame; with
-    `online`, score each point from the points before it only."""
-    return make_detector(name, params).detect(frame, online=online)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LOADED_ON_USE))

@@ -1,0 +1,46 @@
+"""`vigil --version` and `vigil --help` answer at once: they load no heavy library."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("pandas", "sklearn", "statsmodels", "scipy", "dash", "plotly", "sqlalchemy", "celery")
+
+#: Runs `vigil ARGS` in this process, then prints which heavy libraries it loaded.
+PROBE = """
+import sys
+from vigil.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(",".join(name for name in {heavy!r} if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["nope"]])
+def test_the_command_answers_without_loading_heavy_libraries(args):
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True, text=True
+    )
+
+    assert "Traceback" not in done.stderr
+    *said, loaded = done.stdout.splitlines()
+    assert loaded == ""
+    if args == ["--help"]:
+        for command in ("run", "detect", "train", "evaluate", "replay", "db", "users", "tokens"):
+            assert any(line.strip().startswith(command + " ") for line in said)
+    if args == ["nope"]:
+        assert "No such command 'nope'" in done.stderr
+
+
+def test_every_listed_command_loads_and_has_help():
+    from vigil.cli import COMMANDS, main
+
+    for name in COMMANDS:
+        command = main.get_command(None, name)
+        assert command is not None
+        assert command.help

@@ -1,0 +1,37 @@
+"""`vigil alerts`: queue the alerts that are due and deliver the outbox."""
+
+from __future__ import annotations
+
+import click
+
+from vigil.alerting import dispatch_due
+from vigil.cli.common import deliver
+from vigil.detection.errors import DataError
+from vigil.mail_settings import smtp_config
+from vigil.settings import load_settings
+
+
+@click.group()
+def alerts() -> None:
+    """Email alerts: deliver what is waiting in the outbox."""
+
+
+@alerts.command()
+def flush() -> None:
+    """Queue the alerts that are due and deliver what is waiting; print what was sent and
+    what waits."""
+    config = load_settings()
+    if smtp_config(config) is None:
+        raise DataError(
+            "No SMTP server is set: set VIGIL_SMTP_HOST (and its friends) or set one on the "
+            "Admin page first."
+        )
+    try:
+        dispatch_due(config)
+    except Exception as error:  # what is in the outbox still goes
+        click.echo(
+            f"Queueing the alerts that are due failed ({type(error).__name__}: {error}); "
+            "delivering what waits in the outbox anyway.",
+            err=True,
+        )
+    deliver(config)
