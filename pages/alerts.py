@@ -353,6 +353,7 @@ def layout(**_query: str) -> html.Div:
     Input(OUTBOX_FILTER, "value"),
     Input(ids.TIME_ZONE, "data"),
 )
+@requires("viewer")
 def show(_refresh, _tick, status: str, zone: str | None = None):
     """Everything the page lists, read fresh; times in the zone picked in the navbar."""
     zone = shown_zone(zone)
@@ -410,6 +411,7 @@ def send_test(_clicks, to: str | None):
     Input(NEW, "n_clicks"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def edit_rule(selected: list[dict] | None, _new):
     """Load the selected rule into the form (or empty it for a new one)."""
     rule = DEFAULTS

@@ -373,6 +373,7 @@ def layout(
     Input(ids.DATASET, "data"),
     State(QUERY, "data"),
 )
+@requires("viewer")
 def dataset_options(current: str | None, query: dict):
     """Every stored data set; the one from the link or in use on the Data page chosen."""
     return dataset_store().choices((query or {}).get("dataset"), current)
@@ -384,6 +385,7 @@ def dataset_options(current: str | None, query: dict):
     Input(DATASET, "value"),
     State(QUERY, "data"),
 )
+@requires("viewer")
 def series_options(dataset_id: str | None, query: dict):
     if not dataset_id:
         return [], None
@@ -401,6 +403,7 @@ def series_options(dataset_id: str | None, query: dict):
     Output(RUN_NOTE, "children"),
     Input(DETECTOR, "value"),
 )
+@requires("viewer")
 def detector_form(detector: str):
     """The chosen detector's form, with its defaults (so nothing to fix before Run)."""
     return _param_form(detector), DETECTORS[detector].summary, None
@@ -420,6 +423,7 @@ def _param_form(detector: str) -> list:
     State(more_id(ALL), "open"),
     prevent_initial_call=True,  # a fresh form holds the defaults: nothing to say
 )
+@requires("viewer")
 def check_params(values: list, param_ids: list[dict], opened: list[bool | None]):
     """Say under each field what is wrong with its value (and unfold "More settings" when
     a field there is wrong); Run refuses until they are fixed."""
@@ -516,6 +520,7 @@ RUN_INPUTS = (
     State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def show_series_while_running(
     _clicks,
     series,
@@ -638,6 +643,7 @@ def run_analysis(
     State(QUERY, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def open_linked_result(series, dataset_id, detector, online, query=None):
     """For whoever may not run detection (a viewer following an alert email's link): the
     stored result the link names, shown as it is. Analysts get it from `run_analysis`."""
@@ -669,6 +675,7 @@ clientside_callback(
     State(RESULT, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def after_run(running: bool | None, cancelled: bool | None, previewed, key: str | None):
     """Once a cancelled run has stopped: say so, and show the last result again (or keep
     the raw values, saying they are not analysed)."""
@@ -780,6 +787,7 @@ def _cached_figure(key: str, min_severity: float, zone: str, _marks: str):
     Input(ids.TIME_ZONE, "data"),
     State(PREVIEW, "data"),
 )
+@requires("viewer")
 def show_result(
     key: str | None,
     min_severity: float,
@@ -860,6 +868,7 @@ def _triggered_by(component: str) -> bool:
 
 
 @callback(Output(PREVIEW, "data"), Input(RESULT, "data"), prevent_initial_call=True)
+@requires("viewer")
 def forget_preview(_key: str | None) -> None:
     """A result (or its error) has arrived: the chart no longer shows raw values."""
     return None
@@ -887,6 +896,7 @@ def _marks_patch(figure) -> Patch:
     Input(ids.TIME_ZONE, "data"),
     State(PREVIEW, "data"),
 )
+@requires("viewer")
 def show_episodes(
     key: str | None,
     min_severity: float,
@@ -954,6 +964,7 @@ def _ends(scored: pd.DataFrame) -> tuple:
     State(PREVIEW, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def choose_episode(
     clicked: dict | None,
     key: str | None,
@@ -991,6 +1002,7 @@ def choose_episode(
     State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def show_all_points(_clicks, key: str | None, min_severity: float, zone: str | None = None):
     """Every flagged point again, after the points of one episode were shown."""
     zone = shown_zone(zone)
@@ -1018,6 +1030,7 @@ def error_text(error: VigilError) -> html.Span:
     State(PREVIEW, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def resample_on_zoom(
     relayout: dict | None,
     key: str | None,
@@ -1044,6 +1057,7 @@ def resample_on_zoom(
     State(PREVIEW, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def centre_on_row(
     clicked: dict | None,
     shown: list[dict] | None,
@@ -1101,6 +1115,7 @@ def _zoomed(
     State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def centre_on_link(summary, query: dict | None, key: str | None, min_severity, centred, zone=None):
     """A link with `at=` (as in alert emails: ISO 8601, UTC unless it says otherwise) opens
     the chart around that time, once (once the result's summary is shown: not while a run
@@ -1125,6 +1140,7 @@ def centre_on_link(summary, query: dict | None, key: str | None, min_severity, c
     State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def download(_csv, _parquet, _report, key: str | None, min_severity: float, zone=None):
     """The scored frame as CSV or Parquet, or a self-contained HTML report; times in the
     zone picked in the navbar, each saying its offset (see `vigil.export`)."""
@@ -1168,6 +1184,7 @@ def download(_csv, _parquet, _report, key: str | None, min_severity: float, zone
     State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def download_episodes(_clicks, key: str | None, zone: str | None = None):
     """Every episode of the result as CSV, one row each (the table `vigil detect
     --episodes` writes), its times in the zone picked in the navbar with their offset."""
@@ -1196,6 +1213,7 @@ def _file_stem(run: dict) -> str:
 
 
 @callback(Output(MODEL, "options"), Input(MODELS_CHANGED, "data"))
+@requires("viewer")
 def model_options(_changed: float | None):
     """The saved models, newest first."""
     return _model_options()
@@ -1274,6 +1292,7 @@ def download_model(_clicks, model_id: str | None):
     State(PREVIEW, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def select_point(clicked, chart_click, shown, key, zone=None, previewed=None):
     """The point to mark: a clicked grid row, or a clicked point on the chart (its x is the
     time as the chart shows it, in the chosen zone; not while it shows raw values: they are

@@ -233,6 +233,7 @@ def _refused_panel(error: str) -> dbc.Card:
     Input({"type": PICK, "index": ALL}, "n_clicks"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def use_picked_dataset(clicks: list[int | None]):
     """Use the data set clicked in the list."""
     if not any(clicks) or not isinstance(ctx.triggered_id, dict):
@@ -241,6 +242,7 @@ def use_picked_dataset(clicks: list[int | None]):
 
 
 @callback(Output(LIST, "children"), Input(CHANGED, "data"), Input(ids.DATASET, "data"))
+@requires("viewer")
 def list_datasets(_changed: float, current: str | None):
     infos = dataset_store().list()
     if not infos:
@@ -321,6 +323,7 @@ def _chosen_schema(
     Input(ids.TIME_ZONE, "data"),
     Input(ids.BROWSER_ZONE, "data"),
 )
+@requires("viewer")
 def show_dataset(
     dataset_id: str | None,
     _applied: float | None,

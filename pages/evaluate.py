@@ -167,6 +167,7 @@ def layout(dataset: str | None = None, **_query: str) -> html.Div:
     Input(ids.DATASET, "data"),
     State("evaluate-query", "data"),
 )
+@requires("viewer")
 def dataset_options(current: str | None, query: dict):
     """Every stored data set; the one in the link, else the one in use, else the newest."""
     return dataset_store().choices((query or {}).get("dataset"), current)
@@ -179,6 +180,7 @@ def dataset_options(current: str | None, query: dict):
     Output(LABEL_COLUMN, "value"),
     Input(DATASET, "value"),
 )
+@requires("viewer")
 def columns_of(dataset_id: str | None):
     """Its series, and the columns that could hold labels (a label-named one chosen)."""
     if not dataset_id:
@@ -198,6 +200,7 @@ def columns_of(dataset_id: str | None):
     Output(WINDOWS_FIELD, "hidden"),
     Input(SOURCE, "value"),
 )
+@requires("viewer")
 def label_source(source: str):
     return source != "column", source != "windows"
 

@@ -226,6 +226,7 @@ def _settings_panel() -> dbc.Card:
     Input(ids.TIME_ZONE, "data"),
     State(CHARTED, "data"),
 )
+@requires("viewer")
 def show_cards(_tick, shown, zone, charted):
     """Every series' card, and which series have charts: those chosen by clicking cards, or
     at first the series with anomaly episodes in the last hour, then the others, FIRST_CHARTS
@@ -268,6 +269,7 @@ def show_cards(_tick, shown, zone, charted):
     State(CHARTED, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def toggle_chart(_clicks, charted):
     """A click on a card shows its series' chart (and scrolls to it), or hides it."""
     if not ctx.triggered or not ctx.triggered[0]["value"]:
@@ -345,6 +347,7 @@ def _no_series() -> html.Div:
     Input(WINDOW, "value"),
     Input(ids.TIME_ZONE, "data"),
 )
+@requires("viewer")
 def draw_charts(shown, window, zone=None):
     """A full chart per shown series over the window, its times in the zone picked in the
     navbar; later points are appended (their stored times kept in LAST, in UTC)."""
@@ -399,6 +402,7 @@ def _scored_prefix(frame: pd.DataFrame) -> pd.DataFrame:
     State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def extend_charts(_tick, lasts, charts, zone=None):
     """Append each chart's newly scored points (no redraw), in the zone it was drawn in."""
     zone = shown_zone(zone)
@@ -425,6 +429,7 @@ def extend_charts(_tick, lasts, charts, zone=None):
     State(TICK, "disabled"),
     prevent_initial_call=True,
 )
+@requires("viewer")
 def pause(_clicks, disabled):
     """Stop the cards and charts from refreshing (to read a chart), or start them again."""
     return (False, False, "Pause") if disabled else (True, True, "Resume")
@@ -437,6 +442,7 @@ def pause(_clicks, disabled):
     Input(CHARTED, "data"),
     State(SETTINGS_SERIES, "value"),
 )
+@requires("viewer")
 def settings_choices(shown, current):
     names = [series.name for series in live_store(settings()).series()]
     models = [
@@ -452,6 +458,7 @@ def settings_choices(shown, current):
     Output(SETTINGS_MODEL, "value"),
     Input(SETTINGS_SERIES, "value"),
 )
+@requires("viewer")
 def series_settings(name):
     series = live_store(settings()).get(name) if name else None
     if series is None:
@@ -464,6 +471,7 @@ def series_settings(name):
     Input(SETTINGS_DETECTOR, "value"),
     Input(SETTINGS_SERIES, "value"),
 )
+@requires("viewer")
 def detector_form(detector, name):
     series = live_store(settings()).get(name) if name else None
     values = series.params if series is not None and series.detector == detector else {}
@@ -481,6 +489,7 @@ def detector_form(detector, name):
     State({"type": PARAM_KIND, "detector": ALL, "name": ALL}, "id"),
     prevent_initial_call=True,  # a fresh form holds the series' values: nothing to say
 )
+@requires("viewer")
 def check_live_params(values: list, param_ids: list[dict]):
     """Say under each field what is wrong with its value (Apply refuses it too)."""
     detector = param_ids[0]["detector"] if param_ids else "auto"

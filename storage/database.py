@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -221,39 +220,6 @@ def execute_many(connection: Connection, sql: str, columns: Mapping[str, Sequenc
         cursor.executemany(statement, rows)
     finally:
         cursor.close()
-
-
-_opened: dict[str, Database] = {}
-_opening = threading.Lock()
-
-
-def close_database(database: Database) -> None:
-    """Close the database's connections; the next `open_database` of its URL opens anew."""
-    with _opening:
-        for url in [url for url, opened in _opened.items() if opened is database]:
-            del _opened[url]
-    database.dispose()
-
-
-def open_database(url: str) -> Database:
-    """The database at `url`, upgraded to the current schema; one per URL and process.
-    `storage.migrations.SchemaError` when its schema is not one this code can use."""
-    found = _opened.get(url)  # as given: no parsing or lock on every request that asks
-    if found is not None:
-        return found
-    key = normalise_url(url)
-    with _opening:
-        found = _opened.get(key)
-        if found is None:
-            from vigil.storage.migrations import check_tables, upgrade
-
-            found = Database(key)
-            found.check_integrity()
-            upgrade(found)
-            check_tables(found)
-            _opened[key] = found
-        _opened[url] = found
-        return found
 
 
 def is_disk_full(error: BaseException) -> bool:

@@ -117,7 +117,7 @@ def database_url(request, tmp_path) -> str:
 @pytest.fixture
 def database(database_url):
     """Vigil's database, migrated, once in a SQLite file and once in Postgres."""
-    from vigil.storage.database import close_database, open_database
+    from vigil.storage.opening import close_database, open_database
 
     opened = open_database(database_url)
     yield opened
@@ -126,6 +126,7 @@ def database(database_url):
 
 def app_database(data_dir: Path):
     """The database an app with this data directory keeps its state in, by default."""
-    from vigil.storage.database import open_database, sqlite_url
+    from vigil.storage.database import sqlite_url
+    from vigil.storage.opening import open_database
 
     return open_database(sqlite_url(Path(data_dir) / "vigil.sqlite"))

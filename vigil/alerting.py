@@ -26,8 +26,8 @@ from vigil.mail_settings import effective
 from vigil.models import model_key
 from vigil.results import RunSettings
 from vigil.settings import Settings
-from vigil.storage.database import open_database
 from vigil.storage.files import FileStore
+from vigil.storage.opening import open_database
 
 log = logging.getLogger(__name__)
 #: Points of a live series read for the span of its episodes (thinned for the chart).

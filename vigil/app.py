@@ -109,13 +109,15 @@ def create_app() -> Dash:
         Output(ids.BROWSER_ZONE, "data"),
         Input(ids.BROWSER_ZONE, "id"),
     )
-    app.callback(Output(ZONE_PICKER, "options"), Input(ids.BROWSER_ZONE, "data"))(zone_options)
+    app.callback(Output(ZONE_PICKER, "options"), Input(ids.BROWSER_ZONE, "data"))(
+        auth.requires("viewer")(zone_options)
+    )
     app.callback(
         Output(ids.TIME_ZONE, "data"),
         Output(ZONE_PICKER, "value"),
         Input(ids.TIME_ZONE, "data"),
         Input(ZONE_PICKER, "value"),
-    )(keep_zone)
+    )(auth.requires("viewer")(keep_zone))
     auth.register(app.server, app)  # first: who is asking is checked before anything else
     web.register(app.server)
     headers.register(app.server, app)

@@ -67,7 +67,9 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def requires(role: str) -> Callable[[F], F]:
-    """Mark a callback as needing `role` (put it under `@callback`)."""
+    """Mark a callback as needing `role` (put it under `@callback`). Every callback says
+    its role, "viewer" for one that changes nothing (a test walks them all): a new callback
+    cannot slip past the gate by forgetting."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 

@@ -21,8 +21,8 @@ from vigil.live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFacto
 from vigil.live.store import LiveStore, Series
 from vigil.models import ModelStore, model_key
 from vigil.settings import Settings, load_settings
-from vigil.storage.database import open_database
 from vigil.storage.files import FileStore
+from vigil.storage.opening import open_database
 
 
 def live_store(config: Settings) -> LiveStore:

@@ -20,7 +20,8 @@ from sqlalchemy import text
 from vigil.alerts.smtp import SmtpConfig
 from vigil.detection.errors import DataError
 from vigil.settings import Settings
-from vigil.storage.database import Database, open_database
+from vigil.storage.database import Database
+from vigil.storage.opening import open_database
 from vigil.times import known_zone
 
 #: What admins may change, by setting name.

@@ -12,8 +12,9 @@ from vigil.feedback import FeedbackStore
 from vigil.models import ModelStore, model_key
 from vigil.results import ResultStore
 from vigil.settings import Settings, load_settings, settings_problems
-from vigil.storage.database import Database, open_database
+from vigil.storage.database import Database
 from vigil.storage.files import FileStore
+from vigil.storage.opening import open_database
 from vigil.tokens import TokenStore
 
 

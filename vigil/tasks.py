@@ -38,7 +38,7 @@ from vigil.mail_settings import smtp_config
 from vigil.models import model_key
 from vigil.services import settings
 from vigil.settings import Settings
-from vigil.storage.database import open_database
+from vigil.storage.opening import open_database
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from vigil.detection.episodes import episode_table
 from vigil.detection.synthetic import seasonal_series
 from vigil.results import RunSettings
 from vigil.settings import load_settings
-from vigil.storage.database import open_database
 from vigil.storage.files import FileStore
+from vigil.storage.opening import open_database
 
 
 def stored_as_dataset(config, frame: pd.DataFrame, name: str = "ops.csv") -> str:

@@ -13,7 +13,8 @@ from email.message import EmailMessage
 from tests.alerts.smtp_server import Recorder, free_port, start_server
 from tests.processes import wait_until
 from vigil.alerts.outbox import Outbox
-from vigil.storage.database import open_database, sqlite_url
+from vigil.storage.database import sqlite_url
+from vigil.storage.opening import open_database
 
 
 class Stalling(Recorder):

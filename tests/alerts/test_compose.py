@@ -13,7 +13,8 @@ from vigil.alerts.delivery import deliver_due
 from vigil.alerts.episodes import AlertEpisode, AlertPoint
 from vigil.alerts.outbox import Outbox
 from vigil.alerts.smtp import SmtpConfig
-from vigil.storage.database import open_database, sqlite_url
+from vigil.storage.database import sqlite_url
+from vigil.storage.opening import open_database
 
 HOSTILE = "<script>alert('x')</script> & co"
 

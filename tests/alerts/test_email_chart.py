@@ -24,8 +24,8 @@ from vigil.detection import run_detection
 from vigil.live.points import read_batch
 from vigil.live_series import late_window, live_store, live_worker
 from vigil.settings import load_settings
-from vigil.storage.database import open_database
 from vigil.storage.files import FileStore
+from vigil.storage.opening import open_database
 
 pytestmark = pytest.mark.skipif(BROWSER_MISSING, reason="kaleido draws charts with chromium")
 

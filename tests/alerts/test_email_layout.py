@@ -24,7 +24,8 @@ from vigil.alerts.engine import AlertEngine
 from vigil.alerts.outbox import Outbox
 from vigil.alerts.rules import Rule, RuleStore
 from vigil.alerts.smtp import SmtpConfig
-from vigil.storage.database import open_database, sqlite_url
+from vigil.storage.database import sqlite_url
+from vigil.storage.opening import open_database
 
 PUBLIC = "https://vigil.example.org/"
 FIVE = [

@@ -33,7 +33,8 @@ from sqlalchemy import text  # noqa: E402
 
 from vigil.live.client import ApiError, points_body, post_points  # noqa: E402
 from vigil.live.store import LiveStore  # noqa: E402
-from vigil.storage.database import open_database, query_frame, sqlite_url  # noqa: E402
+from vigil.storage.database import query_frame, sqlite_url  # noqa: E402
+from vigil.storage.opening import open_database  # noqa: E402
 
 TOKEN = "bench-token"
 BATCH = 1000

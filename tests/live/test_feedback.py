@@ -11,7 +11,7 @@ from vigil.alerting import rule_store
 from vigil.alerts.outbox import Outbox
 from vigil.alerts.rules import Rule
 from vigil.services import settings
-from vigil.storage.database import open_database
+from vigil.storage.opening import open_database
 
 
 def scored(api, series):

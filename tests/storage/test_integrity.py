@@ -9,7 +9,8 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from vigil.storage.database import DatabaseDamaged, close_database, open_database, sqlite_url
+from vigil.storage.database import DatabaseDamaged, sqlite_url
+from vigil.storage.opening import close_database, open_database
 
 
 def _filled(path) -> None:

@@ -85,7 +85,7 @@ def test_the_schema_keeps_what_the_stores_rely_on(empty):
 def test_processes_starting_together_on_an_empty_database_migrate_it_once(empty):
     script = textwrap.dedent(
         f"""
-        from vigil.storage.database import open_database
+        from vigil.storage.opening import open_database
         from vigil.storage.migrations import current
         print(current(open_database({empty.url!r})))
         """

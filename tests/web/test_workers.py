@@ -17,7 +17,7 @@ from tests.processes import start_vigil, stop
 from vigil.detection.synthetic import seasonal_series
 from vigil.live.client import ApiError, points_body, post_points
 from vigil.live.store import LiveStore
-from vigil.storage.database import open_database
+from vigil.storage.opening import open_database
 
 pytestmark = pytest.mark.team  # slow: `make test-team` runs it
 

@@ -123,7 +123,7 @@ def opened_database(config) -> Database:
     """The database in the settings, upgraded; a clear message when it cannot be reached."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from vigil.storage.database import open_database
+    from vigil.storage.opening import open_database
 
     try:
         return open_database(config.database_url)
