@@ -1,9 +1,15 @@
-"""The Vigil web app, for servers started from a checkout: `gunicorn app:server`.
+"""The Vigil web app, for servers started from a checkout: `gunicorn "app:create_app()"`, or
+`python app.py` for Dash's development server.
 
-The app itself is `vigil.app` (installed with the package); this module only names it, so
-a checkout serves the same app an installed Vigil does.
+The app itself is built by `vigil.app.create_app` (installed with the package) from the
+environment's settings; importing this module builds nothing.
 """
 
-from vigil.app import app, create_app, server
+from vigil.app import create_app
 
-__all__ = ["app", "create_app", "server"]
+__all__ = ["create_app"]
+
+if __name__ == "__main__":
+    app = create_app()
+    config = app.server.extensions["vigil"].settings
+    app.run(host=config.host, port=config.port, debug=config.debug)

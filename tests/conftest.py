@@ -57,10 +57,11 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def dash_app():
-    """The Vigil app; importing pages needs it to exist."""
-    from vigil.app import app
+    """The Vigil app, built once for the run from the environment set above (Dash hands the
+    pages' callbacks to the first app a process builds); importing pages needs it to exist."""
+    from vigil.app import create_app
 
-    return app
+    return create_app()
 
 
 @pytest.fixture

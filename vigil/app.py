@@ -23,7 +23,8 @@ from vigil.components.zones import picked_zone, zone_options
 from vigil.jobs import BoundedDiskcacheManager
 from vigil.live_api import attach_worker
 from vigil.private import private_data, private_umask
-from vigil.services import database, dataset_store, settings
+from vigil.services import EXTENSION, Services, settings_from_environment, use
+from vigil.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def background_manager(config):
     processes (at most `max_runs` at once, the abandoned ones stopped), their results in a
     disk cache. Celery bounds its runs by its workers' concurrency."""
     if config.redis_url:
-        return CeleryManager(tasks.celery_app)
+        return CeleryManager(tasks.configure(config))
     cache_dir = config.data_dir / "cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
     return BoundedDiskcacheManager(
@@ -74,12 +75,18 @@ def background_manager(config):
     )
 
 
-def create_app() -> Dash:
-    """Build the app from the current settings; load the demo data set if asked to."""
-    config = settings()
+def create_app(config: Settings | None = None) -> Dash:
+    """Build the app from `config` (by default the environment's settings): its Services
+    (kept on the Flask app, and made this process's for work outside requests), pages,
+    sign-in, endpoints and headers; load the demo data set if asked to. Nothing happens on
+    importing this module: gunicorn serves `vigil.app:create_app()`.
+
+    One app a process: Dash hands the pages' callbacks to the first app built."""
+    services = use(Services(config or settings_from_environment()))
+    config = services.settings
     private_umask()  # the disk cache, the database and every stored file: owner only
     private_data(config.data_dir, config.files_url)
-    database()  # opened, checked and upgraded now: a damaged SQLite file stops the app here
+    services.database()  # opened, checked and upgraded now: a damaged SQLite file stops here
     app = Dash(
         __name__,
         use_pages=True,
@@ -118,13 +125,14 @@ def create_app() -> Dash:
         Input(ids.TIME_ZONE, "data"),
         Input(ZONE_PICKER, "value"),
     )(auth.requires("viewer")(keep_zone))
+    app.server.extensions[EXTENSION] = services
     auth.register(app.server, app)  # first: who is asking is checked before anything else
     web.register(app.server)
     headers.register(app.server, app)
     if config.redis_url:
         attach_worker(app.server, tasks.ScoringKick())  # ingest starts scoring on the workers
     if config.demo:
-        dataset_store().add_demo()
+        services.dataset_store.add_demo()
     render_shell_once(app)
     return app
 
@@ -168,11 +176,3 @@ def render_shell_once(app: Dash) -> None:
     with app.server.test_request_context("/"):
         app.server.preprocess_request()  # Dash's own first-request set-up among the hooks
         app.index()
-
-
-app = create_app()
-server = app.server
-
-if __name__ == "__main__":
-    config = settings()
-    app.run(host=config.host, port=config.port, debug=config.debug)

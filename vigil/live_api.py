@@ -8,7 +8,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import time
 
 import numpy as np
@@ -40,8 +39,6 @@ live_api = Blueprint("vigil_live", __name__, url_prefix="/api/v1/series")
 
 #: Flask config key of the live worker, which ingest wakes.
 WORKER = "VIGIL_LIVE_WORKER"
-#: The demo stream's token, handed by `vigil run` to the app it serves (its own or gunicorn's).
-DEMO_TOKEN = "VIGIL_DEMO_TOKEN"
 #: Most scored points one GET answers with.
 MAX_SCORES = 100_000
 
@@ -79,8 +76,6 @@ def _scopes_of(token: str) -> tuple[str, ...] | None:
     """What a token may do: every scope for one from the settings or the one the app holds,
     its own for one an admin made and has not revoked; None for any other string."""
     tokens = settings().tokens()
-    if os.environ.get(DEMO_TOKEN):
-        tokens.add(os.environ[DEMO_TOKEN])
     # compare with every token, in constant time, so timing says nothing of them
     if any([hmac.compare_digest(token.encode(), known.encode()) for known in tokens]):
         return SCOPES

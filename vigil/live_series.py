@@ -20,7 +20,7 @@ from vigil.feedback import FeedbackStore
 from vigil.live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
 from vigil.live.store import LiveStore, Series
 from vigil.models import ModelStore, model_key
-from vigil.settings import Settings, load_settings
+from vigil.settings import Settings
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
 
@@ -112,12 +112,12 @@ class ScoringProcess:
     take turns on one interpreter lock. Ingest wakes it with `notify`; it reads everything
     else from the live store, and stops when the process that started it is gone."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: Settings) -> None:
         context = multiprocessing.get_context("spawn")
         self._wake = context.Event()
         self._process = context.Process(
             target=_score_until_orphaned,
-            args=(self._wake, os.getpid()),
+            args=(self._wake, os.getpid(), config),
             name="vigil-live-scoring",
             daemon=True,
         )
@@ -134,9 +134,9 @@ class ScoringProcess:
         self._process.join(timeout)
 
 
-def _score_until_orphaned(wake, parent: int) -> None:
+def _score_until_orphaned(wake, parent: int, config: Settings) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    worker = live_worker(load_settings()).start()
+    worker = live_worker(config).start()
     try:
         while os.getppid() == parent:
             if wake.wait(1.0):

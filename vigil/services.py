@@ -1,9 +1,17 @@
-"""The app's stores, built from settings once per process."""
+"""Every store of one Vigil, built from its settings: one `Services` object per app.
+
+`create_app` builds it from the settings it is handed and keeps it on the Flask app. A request
+finds its own app's; code that runs outside a request (a background run, a Celery task, a
+test) finds the one this process last set up with `use`, or one built from the environment
+when there is none yet. Each store is built the first time it is asked for, then kept.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+import threading
+from functools import cached_property
 
+from flask import current_app, has_app_context
 from pydantic import ValidationError
 
 from vigil.alerts.outbox import Outbox
@@ -17,11 +25,89 @@ from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
 from vigil.tokens import TokenStore
 
+#: The Flask extension key the app's Services are kept under.
+EXTENSION = "vigil"
 
-@cache
-def settings() -> Settings:
-    """This process's settings. Settings that are not valid (a key too short) end the process
-    with one line each naming the variable, not a traceback: it cannot serve without them."""
+
+class Services:
+    """The stores of one Vigil, from `settings`; each built once, when first used (the
+    database is opened, checked and upgraded once per process, see `open_database`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def database(self) -> Database:
+        """The database in the settings, upgraded to the current schema."""
+        return open_database(self.settings.database_url)
+
+    @cached_property
+    def files(self) -> FileStore:
+        """Where data sets, models and results are kept: a directory or an object store."""
+        return FileStore(self.settings.files_url)
+
+    @cached_property
+    def dataset_store(self) -> DatasetStore:
+        config = self.settings
+        store = DatasetStore(
+            self.files,
+            self.database(),
+            max_bytes=config.max_upload_bytes,
+            max_rows=config.max_rows,
+        )
+        store.adopt_folders()
+        return store
+
+    @cached_property
+    def result_store(self) -> ResultStore:
+        return ResultStore(self.files)
+
+    @cached_property
+    def model_store(self) -> ModelStore:
+        return ModelStore(self.files, model_key(self.settings))
+
+    @cached_property
+    def feedback_store(self) -> FeedbackStore:
+        return FeedbackStore(self.database())
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.database())
+
+    @cached_property
+    def token_store(self) -> TokenStore:
+        return TokenStore(self.database())
+
+
+_process: Services | None = None
+_setting_up = threading.Lock()
+
+
+def use(services: Services) -> Services:
+    """Make `services` this process's, for code that runs outside a request."""
+    global _process
+    _process = services
+    return services
+
+
+def current() -> Services:
+    """The Services of the app serving this request, else this process's (see `use`), else
+    ones built from the environment's settings (and made this process's)."""
+    if has_app_context():
+        found = current_app.extensions.get(EXTENSION)
+        if found is not None:
+            return found
+    if _process is None:
+        with _setting_up:
+            if _process is None:
+                use(Services(settings_from_environment()))
+    assert _process is not None
+    return _process
+
+
+def settings_from_environment() -> Settings:
+    """The settings in the environment. Settings that are not valid (a key too short) end the
+    process with one line each naming the variable, not a traceback: it cannot serve without
+    them."""
     try:
         return load_settings()
     except ValidationError as error:
@@ -30,48 +116,37 @@ def settings() -> Settings:
         ) from None
 
 
+def settings() -> Settings:
+    return current().settings
+
+
 def database() -> Database:
-    """The database in the settings, upgraded to the current schema (once per process)."""
-    return open_database(settings().database_url)
+    return current().database()
 
 
-@cache
 def files() -> FileStore:
-    """Where data sets, models and results are kept: a directory or an object store."""
-    return FileStore(settings().files_url)
+    return current().files
 
 
-@cache
 def dataset_store() -> DatasetStore:
-    config = settings()
-    store = DatasetStore(
-        files(), database(), max_bytes=config.max_upload_bytes, max_rows=config.max_rows
-    )
-    store.adopt_folders()
-    return store
+    return current().dataset_store
 
 
-@cache
 def result_store() -> ResultStore:
-    return ResultStore(files())
+    return current().result_store
 
 
-@cache
 def model_store() -> ModelStore:
-    config = settings()
-    return ModelStore(files(), model_key(config))
+    return current().model_store
 
 
-@cache
 def feedback_store() -> FeedbackStore:
-    return FeedbackStore(database())
+    return current().feedback_store
 
 
-@cache
 def outbox() -> Outbox:
-    return Outbox(database())
+    return current().outbox
 
 
-@cache
 def token_store() -> TokenStore:
-    return TokenStore(database())
+    return current().token_store

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     api_tokens_file: Path | None = Field(
         None, description="A file of ingest API tokens, one a line ('#' starts a comment)."
     )
+    demo_token: SecretStr | None = Field(
+        None,
+        description="The token of the demo stream `vigil run` starts (made by it, each start).",
+    )
     live_late_minutes: float = Field(
         60.0, ge=0, description="How late a live point may come and still be scored."
     )
@@ -154,8 +158,11 @@ class Settings(BaseSettings):
         return self
 
     def tokens(self) -> set[str]:
-        """The ingest API's bearer tokens, from the setting and the tokens file."""
+        """The ingest API's bearer tokens, from the setting and the tokens file, and the demo
+        stream's."""
         found = set()
+        if self.demo_token is not None:
+            found.add(self.demo_token.get_secret_value())
         if self.api_tokens is not None:
             found |= {t.strip() for t in self.api_tokens.get_secret_value().split(",")}
         if self.api_tokens_file is not None and self.api_tokens_file.is_file():

@@ -272,7 +272,3 @@ def _watch_chains() -> None:
 def _on_worker_ready(**_kwargs) -> None:
     start_chains()
     threading.Thread(target=_watch_chains, name="vigil-chains", daemon=True).start()
-
-
-if settings().redis_url:
-    configure(settings())

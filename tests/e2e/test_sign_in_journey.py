@@ -12,20 +12,21 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def sign_in_on(monkeypatch, data_dir):
+def sign_in_on(dash_app, data_dir):
     """Turns sign-in on for the app in this process (once dash_duo has seen it start)."""
-    from vigil.services import settings
+    from vigil.services import EXTENSION
     from vigil.users import UserStore
 
+    services = dash_app.server.extensions[EXTENSION]
+    before = services.settings
+
     def turn_on() -> None:
-        monkeypatch.setenv("VIGIL_AUTH", "on")
-        settings.cache_clear()
-        UserStore(settings().users_path).add("vera", "viewer-password", "viewer")
+        services.settings = before.model_copy(update={"auth": "on"})
+        UserStore(before.users_path).add("vera", "viewer-password", "viewer")
 
     yield turn_on
-    UserStore(settings().users_path).remove("vera")
-    monkeypatch.delenv("VIGIL_AUTH")
-    settings.cache_clear()
+    UserStore(before.users_path).remove("vera")
+    services.settings = before
 
 
 def test_a_viewer_signs_in_sees_what_they_may_do_and_signs_out(dash_duo, dash_app, sign_in_on):

@@ -19,16 +19,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_the_demo_stream_waits_for_a_server_that_starts_after_it(dash_app, caplog, monkeypatch):
-    from vigil.live_api import DEMO_TOKEN
+def test_the_demo_stream_waits_for_a_server_that_starts_after_it(dash_app, caplog):
+    from tests.conftest import API_TOKEN
     from vigil.live_series import live_store
     from vigil.services import settings
 
-    monkeypatch.setenv(DEMO_TOKEN, "demo-stream-test-token")
     caplog.set_level(logging.WARNING, logger="vigil.live.demo")
     port = free_port()
     stream = DemoStream(
-        f"http://127.0.0.1:{port}", "demo-stream-test-token", backfill=pd.Timedelta(seconds=30)
+        f"http://127.0.0.1:{port}", API_TOKEN, backfill=pd.Timedelta(seconds=30)
     ).start()
     time.sleep(0.5)  # the server is still starting
     server = make_server("127.0.0.1", port, dash_app.server, threaded=True)

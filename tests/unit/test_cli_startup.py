@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -44,3 +45,15 @@ def test_every_listed_command_loads_and_has_help():
         command = main.get_command(None, name)
         assert command is not None
         assert command.help
+
+
+def test_a_data_directory_given_after_the_command_is_the_one_named(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "vigil.cli", "worker", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={key: value for key, value in os.environ.items() if key != "VIGIL_REDIS_URL"},
+    )
+
+    assert done.returncode != 0  # a worker needs Redis
+    assert done.stderr.splitlines()[0].startswith(f"vigil: data in {tmp_path},")

@@ -53,9 +53,9 @@ def test_vigil_run_refuses_a_short_key_with_one_line_naming_it(tmp_path, variabl
 
 
 def test_the_app_refuses_an_empty_secret_key_with_one_line(tmp_path):
-    """As gunicorn or any WSGI server would load it: importing the app ends the process."""
+    """As gunicorn or any WSGI server would build it: building the app ends the process."""
     done = subprocess.run(
-        [sys.executable, "-c", "import vigil.app"],
+        [sys.executable, "-c", "from vigil.app import create_app; create_app()"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: Where the group keeps the command line after its own options.
+REST = "vigil.rest"
+
+
 class VigilCommand(click.Group):
     """Loads each command when it runs, and turns Vigil's own errors (and settings that are
     not valid) into one line each and exit status 2."""
@@ -50,6 +54,9 @@ class VigilCommand(click.Group):
     def invoke(self, ctx: click.Context):
         from pydantic import ValidationError
 
+        # the command and its arguments, for `main` to find --data-dir in (Click empties
+        # ctx.args before it calls the group's own callback)
+        ctx.meta[REST] = [*getattr(ctx, "_protected_args", ()), *ctx.args]
         try:
             return super().invoke(ctx)
         except VigilError as error:
@@ -72,7 +79,7 @@ def main(ctx: click.Context) -> None:
     Data (data sets, models, the database, keys) is kept in the per-user data directory
     each command names first, on stderr, unless VIGIL_DATA_DIR (or --data-dir) says otherwise.
     """
-    click.echo(_where(_option(ctx.args, "--data-dir")), err=True)
+    click.echo(_where(_option(ctx.meta.get(REST, []), "--data-dir")), err=True)
 
 
 def _option(args: list[str], name: str) -> str | None:

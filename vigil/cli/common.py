@@ -106,17 +106,12 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def make_private(config) -> None:
-    """Serve with files only their owner can read; say what had to be made private."""
+    """Serve with files only their owner can read (`private_data` says what had to be made
+    private, on stderr)."""
     from vigil.private import private_data, private_umask
 
     private_umask()
-    fixed = private_data(config.data_dir, config.files_url)
-    if fixed:
-        click.echo(
-            f"Made {len(fixed)} file(s) in {config.data_dir} readable by their owner only "
-            "(others could read them)",
-            err=True,
-        )
+    private_data(config.data_dir, config.files_url)
 
 
 def opened_database(config) -> Database:

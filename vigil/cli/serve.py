@@ -16,7 +16,7 @@ from vigil.alerting import dispatch_due, outbox, smtp_status
 from vigil.alerts.delivery import DeliveryWorker
 from vigil.cli.common import file_store, make_private, opened_database
 from vigil.live.demo import DemoStream
-from vigil.live_api import DEMO_TOKEN, attach_worker
+from vigil.live_api import attach_worker
 from vigil.live_series import ScoringProcess
 from vigil.mail_settings import smtp_config
 from vigil.settings import load_settings
@@ -55,10 +55,11 @@ def run(
     however many web workers serve requests: no point is scored twice, no email sent twice.
     With VIGIL_REDIS_URL both run on Celery workers instead ('vigil worker').
     """
-    for name, value in (("HOST", host), ("PORT", port), ("DATA_DIR", data_dir), ("DEBUG", debug)):
-        if value is not None:
-            os.environ[f"VIGIL_{name}"] = str(value)
-    config = load_settings()
+    given = {"host": host, "port": port, "data_dir": data_dir, "debug": debug}
+    config = load_settings(**given)
+    if config.demo:  # the demo stream's own token, made anew each start
+        given["demo_token"] = secrets.token_urlsafe(24)
+        config = load_settings(**given)
     make_private(config)
     database = opened_database(config)
     files = file_store(config)
@@ -76,24 +77,24 @@ def run(
             "'vigil users add NAME --role admin'"
         )
     on_celery = bool(config.redis_url)
-    scoring = ScoringProcess().start() if config.live_scoring and not on_celery else None
+    scoring = ScoringProcess(config).start() if config.live_scoring and not on_celery else None
     if on_celery:
         click.echo(
             "Live scoring, alert delivery and long callbacks run on Celery workers through "
             f"{hide_password(config.redis_url)}: start one or more with 'vigil worker'"
         )
-        from vigil.tasks import start_chains
+        from vigil.tasks import configure, start_chains
 
+        configure(config)
         try:
             start_chains()
         except redis.RedisError as error:
             raise click.ClickException(
                 f"Cannot reach Redis at {hide_password(config.redis_url)}: {error}"
             ) from None
-    demo_token = secrets.token_urlsafe(24) if config.demo else None
-    if demo_token is not None:
-        os.environ[DEMO_TOKEN] = demo_token  # the app accepts it, in this process or gunicorn's
-        DemoStream(f"http://127.0.0.1:{config.port}", demo_token).start()
+    if config.demo_token is not None:
+        token = config.demo_token.get_secret_value()
+        DemoStream(f"http://127.0.0.1:{config.port}", token).start()
         click.echo("Streaming demo series to the Live page")
     if not on_celery:
         # the email server may be set later, on the Admin page: each round asks
@@ -104,10 +105,11 @@ def run(
         ).start()
         click.echo(smtp_status(config))
     if workers:
-        _serve_with_gunicorn(config, workers)
+        _serve_with_gunicorn(config, given, workers)
         return
-    from vigil.app import app  # imported here: building the app reads the settings just set
+    from vigil.app import create_app
 
+    app = create_app(config)
     if scoring is not None:
         attach_worker(app.server, scoring)  # ingest wakes it at once
     if config.debug:  # Werkzeug's reloader and debugger: for working on Vigil, never exposed
@@ -150,9 +152,7 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
     as many as the work needs, on any machine: scoring and delivery run once however many
     there are.
     """
-    if data_dir is not None:
-        os.environ["VIGIL_DATA_DIR"] = str(data_dir)
-    config = load_settings()
+    config = load_settings(data_dir=data_dir)
     if not config.redis_url:
         raise click.ClickException(
             "A worker takes its work from Redis: set VIGIL_REDIS_URL (redis://host:6379/0)."
@@ -165,7 +165,9 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
         f"Vigil worker: {processes} processes, work from {hide_password(config.redis_url)}, "
         f"state in {database.display}, files in {files.url}"
     )
-    import vigil.app  # noqa: F401  (registers the pages' long callbacks as Celery tasks)
+    from vigil.app import create_app
+
+    create_app(config)  # registers the pages' long callbacks as Celery tasks
     from vigil.tasks import celery_app
 
     celery_app.worker_main(
@@ -180,15 +182,16 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
     )
 
 
-def _serve_with_gunicorn(config, workers: int) -> None:
-    """Run gunicorn on `vigil.app:server` (the app built once, then forked) until it ends or this
-    process is told to stop. Its workers only serve requests; the scoring process finds
-    their points by polling the store."""
+def _serve_with_gunicorn(config, given: dict[str, object], workers: int) -> None:
+    """Run gunicorn on `vigil.app:create_app()` (the app built once, then forked) until it ends
+    or this process is told to stop. The settings given on the command line (`given`) reach
+    it in its environment, over the rest of this one. Its workers only serve requests; the
+    scoring process finds their points by polling the store."""
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "vigil.app:server",
+        "vigil.app:create_app()",
         "--preload",
         "--workers",
         str(workers),
@@ -204,7 +207,7 @@ def _serve_with_gunicorn(config, workers: int) -> None:
     ]
     if config.debug:
         command += ["--access-logfile", "-"]
-    server = subprocess.Popen(command)
+    server = subprocess.Popen(command, env={**os.environ, **_environment(given)})
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.wait()
@@ -212,3 +215,10 @@ def _serve_with_gunicorn(config, workers: int) -> None:
         if server.poll() is None:
             server.terminate()
             server.wait(30)
+
+
+def _environment(given: dict[str, object]) -> dict[str, str]:
+    """Settings given on the command line as the environment variables that say them."""
+    return {
+        f"VIGIL_{name.upper()}": str(value) for name, value in given.items() if value is not None
+    }
