@@ -41,6 +41,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/lint_imports.py
+	$(BIN)/python -m vigil.storage.schema_check
 
 test: $(INSTALLED) browser services lint
 	$(BIN)/pytest -m "not team and not slow"

@@ -14,30 +14,13 @@ from sqlalchemy import inspect
 
 from vigil.detection.errors import VigilError
 from vigil.storage.database import Database
+from vigil.storage.tables import metadata
 
 HERE = Path(__file__).parent
 #: Held while migrating, so processes starting together upgrade the schema once.
 LOCK = "vigil-migrations"
-#: The tables of the newest schema (a test checks them against what the migrations make).
-TABLES = frozenset(
-    {
-        "alembic_version",
-        "alert_episodes",
-        "alerts",
-        "api_tokens",
-        "app_settings",
-        "datasets",
-        "emails_a_day",
-        "live_progress",
-        "live_scorers",
-        "marks",
-        "outbox",
-        "points",
-        "rules",
-        "series",
-        "silences",
-    }
-)
+#: The tables of the newest schema: those `vigil.storage.tables` describes, and Alembic's own.
+TABLES = frozenset(metadata.tables) | {"alembic_version"}
 
 
 class SchemaError(VigilError):

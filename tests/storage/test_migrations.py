@@ -11,6 +11,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from vigil.storage.database import Database
+from vigil.storage.migrations import TABLES as TABLES_IN_CODE
 from vigil.storage.migrations import current, downgrade, head, upgrade
 
 TABLES = {
@@ -57,6 +58,32 @@ def test_migrations_make_the_schema_from_an_empty_database_and_take_it_down_agai
     assert tables(empty) == set()
     upgrade(empty)
     assert tables(empty) >= TABLES
+
+
+def test_the_migrations_make_exactly_the_schema_in_code(empty):
+    from vigil.storage.schema_check import differences
+
+    upgrade(empty)
+
+    assert differences(empty) == []
+    assert tables(empty) | {"alembic_version"} == TABLES_IN_CODE
+
+
+def test_a_schema_in_code_the_migrations_do_not_make_is_found(empty, monkeypatch):
+    import sqlalchemy as sa
+
+    from vigil.storage import schema_check
+
+    upgrade(empty)
+    changed = sa.MetaData()
+    for table in schema_check.metadata.tables.values():
+        table.to_metadata(changed)
+    sa.Table("series", changed, sa.Column("owner", sa.Text), extend_existing=True)
+    monkeypatch.setattr(schema_check, "metadata", changed)
+
+    (difference,) = schema_check.differences(empty)
+    assert difference[0] == "add_column"
+    assert difference[3].name == "owner"
 
 
 def test_the_schema_keeps_what_the_stores_rely_on(empty):
