@@ -33,11 +33,11 @@ from vigil.components.live import (
 from vigil.components.zones import shown_zone
 from vigil.detection import DETECTORS
 from vigil.detection.errors import VigilError
-from vigil.detection.params import coerce_params
 from vigil.live.status import STATUSES, learning_left, status_of
 from vigil.live_series import live_store, stale_after
-from vigil.services import model_store, settings
+from vigil.services import current, model_store, settings
 from vigil.times import in_zone, utc_time, zone_label
+from vigil.usecases.live_series import configure_series
 
 dash.register_page(__name__, path="/live", name="Live", title="Vigil · Live", order=4)
 
@@ -548,14 +548,15 @@ def apply_settings(_clicks, name, detector, model, values, param_ids):
     if not name:
         return dbc.Alert("Choose a series first.", color="warning")
     try:
-        params = coerce_params(
-            DETECTORS[detector].PARAMS, chosen_params(detector, values, param_ids)
+        configure_series(
+            current(),
+            name,
+            detector=detector,
+            params=chosen_params(detector, values, param_ids),
+            model=model or None,
         )
-        if model:
-            model_store().load(model)
     except VigilError as error:
         return dbc.Alert(str(error), color="danger")
-    live_store(settings()).configure(name, detector=detector, params=params, model=model)
     how = f"the saved model {model[:8]}" if model else DETECTORS[detector].label
     return dbc.Alert(
         f"{name} is now scored with {how}; its points are being scored again.",

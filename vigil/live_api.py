@@ -15,9 +15,7 @@ import pandas as pd
 from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from vigil.detection import DETECTORS
 from vigil.detection.errors import VigilError
-from vigil.detection.params import coerce_params
 from vigil.live.points import (
     EARLIEST,
     LATEST,
@@ -28,11 +26,12 @@ from vigil.live.points import (
 )
 from vigil.live.status import error_of, learning_left, status_of
 from vigil.live_series import late_window, live_store, stale_after
-from vigil.services import model_store, settings, token_store
+from vigil.services import current, settings, token_store
 from vigil.settings import Settings
 from vigil.storage.database import is_disk_full
 from vigil.times import iso_utc, utc_time
 from vigil.tokens import SCOPE_NOTES, SCOPES
+from vigil.usecases.live_series import configure_series
 
 log = logging.getLogger(__name__)
 live_api = Blueprint("vigil_live", __name__, url_prefix="/api/v1/series")
@@ -239,7 +238,7 @@ def series_scores(name: str):
 
 
 @live_api.put("/<path:name>", strict_slashes=False)
-def configure_series(name: str):
+def put_series(name: str):
     """Set how a series is scored: `{"detector": NAME, "params": {...}}` or
     `{"model": ID}`; its points are scored afresh."""
     try:
@@ -247,24 +246,18 @@ def configure_series(name: str):
         body = request.get_json(force=True, silent=True)
         if not isinstance(body, dict):
             raise ValueError('The body must be a JSON object with "detector" or "model".')
-        model = body.get("model")
-        detector = body.get("detector", "auto")
-        if not isinstance(detector, str) or detector not in DETECTORS:
-            raise ValueError(f"Unknown detector {_short(detector)}; one of {', '.join(DETECTORS)}.")
-        given = body.get("params") or {}
-        if not isinstance(given, dict):
-            raise ValueError('"params" must be a JSON object of parameter names and values.')
-        if model is not None and not isinstance(model, str):
-            raise ValueError('"model" must be the id of a saved model (a string).')
-        params = coerce_params(DETECTORS[detector].PARAMS, given)
-        if model:
-            model_store().load(str(model))  # it exists and passes its checks
+        series = configure_series(
+            current(),
+            name,
+            detector=body.get("detector", "auto"),
+            params=body.get("params"),
+            model=body.get("model"),
+        )
     except (ValueError, VigilError) as error:
         return jsonify(error=str(error)), 422
-    series = live_store(settings()).configure(
-        name, detector=detector, params=params, model=model or None
+    return jsonify(
+        name=series.name, detector=series.detector, params=series.params, model=series.model
     )
-    return jsonify(name=series.name, detector=series.detector, params=series.params, model=model)
 
 
 @live_api.delete("/<path:name>/points", strict_slashes=False)
