@@ -9,8 +9,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from vigil.components.zones import zone_options
-from vigil.tokens import ApiToken
-from vigil.users import User
+from vigil.stores.tokens import ApiToken
+from vigil.stores.users import User
 
 REVOKE_TYPE = "admin-revoke"
 

@@ -10,14 +10,14 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from vigil.alerting import smtp_status
-from vigil.auth import control_for, may, requires, signed_in, users
 from vigil.components.admin import REVOKE_TYPE, mail_form, new_token, token_table, user_table
 from vigil.detection.errors import VigilError
-from vigil.mail_settings import FIELDS, effective, mail_settings, password_server
 from vigil.services import settings, token_store
-from vigil.tokens import DEFAULT_SCOPES, SCOPE_NOTES
-from vigil.tokens import SCOPES as TOKEN_SCOPES
-from vigil.users import ROLE_NOTES
+from vigil.stores.mail_settings import FIELDS, effective, mail_settings, password_server
+from vigil.stores.tokens import DEFAULT_SCOPES, SCOPE_NOTES
+from vigil.stores.tokens import SCOPES as TOKEN_SCOPES
+from vigil.stores.users import ROLE_NOTES
+from vigil.web.auth import control_for, may, requires, signed_in, users
 
 dash.register_page(
     __name__, path="/admin", name="Admin", title="Vigil · Admin", order=5, role="admin"

@@ -22,7 +22,6 @@ from vigil.alerting import (
 )
 from vigil.alerts.compose import LIVE
 from vigil.alerts.rules import DIRECTIONS, Rule
-from vigil.auth import control_for, requires
 from vigil.components import ids
 from vigil.components.alerts import (
     DIRECTION_LABELS,
@@ -38,6 +37,7 @@ from vigil.components.zones import minute_text, shown_zone
 from vigil.detection import DETECTORS
 from vigil.services import dataset_store, model_store
 from vigil.settings import load_settings
+from vigil.web.auth import control_for, requires
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Vigil · Alerts", order=3)
 

@@ -25,7 +25,6 @@ from dash import (
 )
 from dash.exceptions import MissingCallbackContextException
 
-from vigil.auth import control_for, may, requires
 from vigil.components import ids
 from vigil.components.charts import (
     MARK_TRACES,
@@ -57,7 +56,6 @@ from vigil.components.grids import anomaly_grid, anomaly_rows
 from vigil.components.layout import error_alert
 from vigil.components.report import html_report
 from vigil.components.zones import shown_zone, stored_time, wall_time, zone_words
-from vigil.countdown import run_counting_down
 from vigil.detection import DETECTORS, make_detector
 from vigil.detection.episodes import episode_table, with_episodes
 from vigil.detection.errors import DataError, VigilError
@@ -67,11 +65,13 @@ from vigil.detection.models import apply_model
 from vigil.detection.quality import plural
 from vigil.detection.scored import flagged_points
 from vigil.durations import expected_seconds
-from vigil.export import to_csv_bytes, to_parquet_bytes, zoned_for_csv, zoned_for_parquet
-from vigil.models import train_on_dataset
-from vigil.results import RunSettings
 from vigil.services import dataset_store, feedback_store, model_store, result_store
+from vigil.stores.models import train_on_dataset
+from vigil.stores.results import RunSettings
 from vigil.times import UTC, utc_time, zone_label
+from vigil.usecases.countdown import run_counting_down
+from vigil.usecases.export import to_csv_bytes, to_parquet_bytes, zoned_for_csv, zoned_for_parquet
+from vigil.web.auth import control_for, may, requires
 
 log = logging.getLogger(__name__)
 dash.register_page(__name__, path="/analyze", name="Analyze", title="Vigil · Analyze", order=1)
@@ -1143,7 +1143,7 @@ def centre_on_link(summary, query: dict | None, key: str | None, min_severity, c
 @requires("viewer")
 def download(_csv, _parquet, _report, key: str | None, min_severity: float, zone=None):
     """The scored frame as CSV or Parquet, or a self-contained HTML report; times in the
-    zone picked in the navbar, each saying its offset (see `vigil.export`)."""
+    zone picked in the navbar, each saying its offset (see `vigil.usecases.export`)."""
     if not key:
         return no_update
     zone = shown_zone(zone)

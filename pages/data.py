@@ -9,7 +9,6 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from vigil.auth import control_for, may, requires
 from vigil.components import ids
 from vigil.components.charts import preview_figure
 from vigil.components.forms import choice_dropdown
@@ -22,6 +21,7 @@ from vigil.detection.schema import Schema, best_guess
 from vigil.detection.zones import checked_zone
 from vigil.services import dataset_store, settings
 from vigil.times import UTC, known_zone
+from vigil.web.auth import control_for, may, requires
 
 dash.register_page(__name__, path="/", name="Data", title="Vigil · Data", order=0)
 

@@ -8,7 +8,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from vigil.auth import control_for, requires
 from vigil.components import ids
 from vigil.components.charts import empty_figure
 from vigil.components.evaluation import (
@@ -23,14 +22,15 @@ from vigil.detection import DETECTORS
 from vigil.detection.errors import VigilError
 from vigil.detection.quality import plural
 from vigil.detection.schema import is_label_name
-from vigil.evaluations import (
+from vigil.services import dataset_store, feedback_store
+from vigil.usecases.evaluate import (
     MAX_WINDOWS_BYTES,
     evaluate_series,
     read_windows,
     windows_from_json,
     windows_to_json,
 )
-from vigil.services import dataset_store, feedback_store
+from vigil.web.auth import control_for, requires
 
 log = logging.getLogger(__name__)
 dash.register_page(__name__, path="/evaluate", name="Evaluate", title="Vigil · Evaluate", order=2)

@@ -10,7 +10,6 @@ import flask
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
-from vigil.auth import control_for, requires
 from vigil.components import ids
 from vigil.components.charts import empty_figure
 from vigil.components.forms import (
@@ -38,6 +37,7 @@ from vigil.live_series import live_store, stale_after
 from vigil.services import current, model_store, settings
 from vigil.times import in_zone, utc_time, zone_label
 from vigil.usecases.live_series import configure_series
+from vigil.web.auth import control_for, requires
 
 dash.register_page(__name__, path="/live", name="Live", title="Vigil · Live", order=4)
 

@@ -71,8 +71,8 @@ def data_dir() -> Path:
 
 @pytest.fixture
 def store(tmp_path, database):
-    from vigil.datasets import DatasetStore
     from vigil.storage.files import FileStore
+    from vigil.stores.datasets import DatasetStore
 
     return DatasetStore(FileStore(tmp_path), database, max_bytes=5_000_000, max_rows=200_000)
 

@@ -18,16 +18,16 @@ from vigil.alerts.engine import AlertEngine, Context
 from vigil.alerts.episodes import AlertEpisode, episode_reports
 from vigil.alerts.outbox import Outbox
 from vigil.alerts.rules import Rule, RuleStore
-from vigil.datasets import DatasetInfo, DatasetStore
 from vigil.detection.errors import VigilError
 from vigil.links import mark_url, silence_url
 from vigil.live.store import LiveStore
-from vigil.mail_settings import effective
-from vigil.models import model_key
-from vigil.results import RunSettings
 from vigil.settings import Settings
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
+from vigil.stores.datasets import DatasetInfo, DatasetStore
+from vigil.stores.mail_settings import effective
+from vigil.stores.models import model_key
+from vigil.stores.results import RunSettings
 
 log = logging.getLogger(__name__)
 #: Points of a live series read for the span of its episodes (thinned for the chart).

@@ -16,15 +16,16 @@ import dash_bootstrap_components as dbc
 import diskcache
 from dash import ALL, CeleryManager, Dash, Input, Output, State, dcc, html
 
-from vigil import auth, headers, tasks, web
 from vigil.components import ids
 from vigil.components.layout import NAV_COLLAPSE, NAV_LINK, NAV_TOGGLER, ZONE_PICKER, navbar
 from vigil.components.zones import picked_zone, zone_options
-from vigil.jobs import BoundedDiskcacheManager
-from vigil.live_api import attach_worker
 from vigil.private import private_data, private_umask
 from vigil.services import EXTENSION, Services, settings_from_environment, use
 from vigil.settings import Settings
+from vigil.web import auth, endpoints, headers
+from vigil.web.live_api import attach_worker
+from vigil.workers import tasks
+from vigil.workers.jobs import BoundedDiskcacheManager
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def create_app(config: Settings | None = None) -> Dash:
     )(auth.requires("viewer")(keep_zone))
     app.server.extensions[EXTENSION] = services
     auth.register(app.server, app)  # first: who is asking is checked before anything else
-    web.register(app.server)
+    endpoints.register(app.server)
     headers.register(app.server, app)
     if config.redis_url:
         attach_worker(app.server, tasks.ScoringKick())  # ingest starts scoring on the workers

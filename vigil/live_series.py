@@ -16,13 +16,13 @@ from vigil.alerts.episodes import episode_reports
 from vigil.detection import make_detector
 from vigil.detection.feedback import apply_feedback
 from vigil.detection.stream import ModelScorer, OnlineScorer
-from vigil.feedback import FeedbackStore
 from vigil.live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
 from vigil.live.store import LiveStore, Series
-from vigil.models import ModelStore, model_key
 from vigil.settings import Settings
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
+from vigil.stores.marks import FeedbackStore
+from vigil.stores.models import ModelStore, model_key
 
 
 def live_store(config: Settings) -> LiveStore:

@@ -15,15 +15,15 @@ from flask import current_app, has_app_context
 from pydantic import ValidationError
 
 from vigil.alerts.outbox import Outbox
-from vigil.datasets import DatasetStore
-from vigil.feedback import FeedbackStore
-from vigil.models import ModelStore, model_key
-from vigil.results import ResultStore
 from vigil.settings import Settings, load_settings, settings_problems
 from vigil.storage.database import Database
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
-from vigil.tokens import TokenStore
+from vigil.stores.datasets import DatasetStore
+from vigil.stores.marks import FeedbackStore
+from vigil.stores.models import ModelStore, model_key
+from vigil.stores.results import ResultStore
+from vigil.stores.tokens import TokenStore
 
 #: The Flask extension key the app's Services are kept under.
 EXTENSION = "vigil"

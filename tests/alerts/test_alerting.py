@@ -9,14 +9,14 @@ from vigil.alerting import alert_engine, alert_on_run, dispatch_due, outbox, rul
 from vigil.alerts.episodes import episode_reports
 from vigil.alerts.rules import Rule
 from vigil.alerts.wording import how_far
-from vigil.datasets import DatasetStore
 from vigil.detection import run_detection
 from vigil.detection.episodes import episode_table
 from vigil.detection.synthetic import seasonal_series
-from vigil.results import RunSettings
 from vigil.settings import load_settings
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
+from vigil.stores.datasets import DatasetStore
+from vigil.stores.results import RunSettings
 
 
 def stored_as_dataset(config, frame: pd.DataFrame, name: str = "ops.csv") -> str:

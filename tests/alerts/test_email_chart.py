@@ -19,13 +19,13 @@ from vigil.alerts.delivery import deliver_due
 from vigil.alerts.episodes import AlertEpisode, AlertPoint
 from vigil.alerts.rules import Rule
 from vigil.alerts.smtp import SmtpConfig
-from vigil.datasets import DatasetStore
 from vigil.detection import run_detection
 from vigil.live.points import read_batch
 from vigil.live_series import late_window, live_store, live_worker
 from vigil.settings import load_settings
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
+from vigil.stores.datasets import DatasetStore
 
 pytestmark = pytest.mark.skipif(BROWSER_MISSING, reason="kaleido draws charts with chromium")
 

@@ -17,8 +17,8 @@ from vigil.alerts.rules import Rule
 from vigil.alerts.smtp import SmtpConfig
 from vigil.detection import run_detection
 from vigil.detection.errors import DataError
-from vigil.mail_settings import mail_settings
 from vigil.settings import load_settings
+from vigil.stores.mail_settings import mail_settings
 
 WINTER_SPIKE, SUMMER_SPIKE = "2024-01-15 10:00", "2024-07-15 10:00"  # UTC
 

@@ -10,9 +10,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.alerts.smtp_server import PASSWORD, USER, Recorder, free_port
 from vigil.alerting import send_test_email
-from vigil.mail_settings import FIELDS, effective, mail_settings
 from vigil.settings import load_settings
 from vigil.storage.database import sqlite_url
+from vigil.stores.mail_settings import FIELDS, effective, mail_settings
 
 
 class LoginRecorder(Recorder):

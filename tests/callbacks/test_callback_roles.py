@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vigil.auth import ROLE_ATTRIBUTE
-from vigil.users import ROLES
+from vigil.stores.users import ROLES
+from vigil.web.auth import ROLE_ATTRIBUTE
 
 
 def vigil_callbacks(dash_app) -> dict[str, str | None]:

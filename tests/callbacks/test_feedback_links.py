@@ -15,8 +15,8 @@ from vigil.alerts.compose import compose_alert
 from vigil.alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport
 from vigil.alerts.rules import Rule
 from vigil.links import MARK_LINK_DAYS, SILENCE_LINK_DAYS, mark_url, silence_url
-from vigil.models import model_key
 from vigil.services import feedback_store, settings
+from vigil.stores.models import model_key
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from dash._utils import AttributeDict
 
 from tests.hostile import ACCEPTED
 from vigil.components.charts import empty_figure
-from vigil.datasets import NeedsColumns
 from vigil.services import dataset_store, result_store
+from vigil.stores.datasets import NeedsColumns
 
 
 def triggered(prop_id: str, value=1):
@@ -102,7 +102,7 @@ def test_a_link_to_a_stored_result_opens_it_without_running_the_detector(demo_id
     shows it as computed, however the form's parameters differ; Run runs the form's."""
     from vigil.detection import run_detection
     from vigil.pages.analyze import layout, run_analysis
-    from vigil.results import RunSettings
+    from vigil.stores.results import RunSettings
 
     frame = dataset_store().series(demo_id, "requests_per_min")
     columns = dataset_store().info(demo_id).schema.to_dict()

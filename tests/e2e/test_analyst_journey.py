@@ -281,8 +281,8 @@ def test_a_link_with_a_time_opens_the_chart_around_it(dash_duo, dash_app):
 def test_an_alert_emails_link_opens_its_stored_result_without_running(dash_duo, dash_app):
     """`vigil detect --alert` keeps its scores; the email's "Open in Vigil" names them."""
     from vigil.detection import run_detection
-    from vigil.results import RunSettings
     from vigil.services import result_store
+    from vigil.stores.results import RunSettings
 
     demo = dataset_store().add_demo()
     frame = dataset_store().series(demo.id, "requests_per_min")

@@ -12,8 +12,8 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from vigil.detection import run_detection
-from vigil.results import RunSettings
 from vigil.services import dataset_store, result_store
+from vigil.stores.results import RunSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

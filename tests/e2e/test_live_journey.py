@@ -37,9 +37,9 @@ return Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => {
 
 @pytest.fixture
 def scoring(dash_app):
-    from vigil.live_api import attach_worker
     from vigil.live_series import live_worker
     from vigil.services import settings
+    from vigil.web.live_api import attach_worker
 
     worker = live_worker(settings()).start()
     attach_worker(dash_app.server, worker)

@@ -11,8 +11,8 @@ from tests.e2e.waits import job_running, shows, texts, wait_for_job
 from tests.processes import wait_while_busy
 from vigil.detection import make_detector
 from vigil.detection.synthetic import seasonal_series
-from vigil.results import RunSettings
 from vigil.services import dataset_store, result_store
+from vigil.stores.results import RunSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

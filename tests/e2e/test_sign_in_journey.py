@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 def sign_in_on(dash_app, data_dir):
     """Turns sign-in on for the app in this process (once dash_duo has seen it start)."""
     from vigil.services import EXTENSION
-    from vigil.users import UserStore
+    from vigil.stores.users import UserStore
 
     services = dash_app.server.extensions[EXTENSION]
     before = services.settings

@@ -11,9 +11,9 @@ from werkzeug.serving import make_server
 @pytest.fixture(scope="package")
 def api(dash_app):
     """The app's address."""
-    from vigil.live_api import attach_worker
     from vigil.live_series import live_worker
     from vigil.services import settings
+    from vigil.web.live_api import attach_worker
 
     worker = live_worker(settings()).start()
     attach_worker(dash_app.server, worker)

@@ -14,7 +14,7 @@ from vigil.detection.feedback import apply_feedback
 from vigil.detection.synthetic import seasonal_series
 from vigil.live.status import learning_left, status_of
 from vigil.live.store import LiveStore
-from vigil.live_api import _open_episode
+from vigil.web.live_api import _open_episode
 
 STALE = pd.Timedelta(days=365 * 100)  # these series' points are old: never call them stale
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from tests.live.test_scoring import LATE, batch
-from vigil import tasks
 from vigil.detection import make_detector
 from vigil.detection.synthetic import seasonal_series
 from vigil.live.store import LiveStore
 from vigil.settings import load_settings
+from vigil.workers import tasks
 
 
 @pytest.fixture

@@ -9,16 +9,16 @@ import pytest
 
 from tests.hostile import ACCEPTED
 from tests.services import s3_server
-from vigil.datasets import DatasetStore
 from vigil.detection import make_detector
 from vigil.detection.errors import DataError
 from vigil.detection.models import train
 from vigil.detection.schema import Schema
 from vigil.detection.synthetic import seasonal_series
-from vigil.models import ModelStore
-from vigil.results import ResultStore, RunSettings
 from vigil.storage.database import Database
 from vigil.storage.files import FileStore
+from vigil.stores.datasets import DatasetStore
+from vigil.stores.models import ModelStore
+from vigil.stores.results import ResultStore, RunSettings
 
 
 @pytest.fixture(params=["directory", "s3"])

@@ -16,9 +16,9 @@ from tests.conftest import app_database
 from tests.hostile import REFUSED
 from vigil.detection.scored import SCORED_COLUMNS
 from vigil.detection.synthetic import demo_csv, labelled_series, seasonal_series
-from vigil.results import ResultStore
 from vigil.settings import load_settings
 from vigil.storage.files import FileStore
+from vigil.stores.results import ResultStore
 
 
 def vigil(
@@ -284,7 +284,7 @@ def test_train_once_then_detect_on_new_data_with_the_model(tmp_path):
     assert "trained on the series 'cpu'; the file has no series of that name" in elsewhere.stderr
 
     from vigil.alerts.rules import Rule, RuleStore
-    from vigil.models import model_id_of
+    from vigil.stores.models import model_id_of
 
     watched = f"model:{model_id_of(model.read_bytes())}"
     RuleStore(app_database(tmp_path / "data")).save(Rule("cpu model", "cpu", ("o@x.org",), watched))

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import text
 
 from tests.hostile import ACCEPTED, REFUSED
-from vigil.datasets import DRAFT_SECONDS, DatasetStore, NeedsColumns
 from vigil.detection.errors import DataError
 from vigil.detection.schema import Schema
 from vigil.storage.database import Database
 from vigil.storage.files import FileStore
+from vigil.stores.datasets import DRAFT_SECONDS, DatasetStore, NeedsColumns
 
 
 def test_a_stored_file_survives_a_restart(store, tmp_path):

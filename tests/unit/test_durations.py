@@ -13,8 +13,8 @@ from vigil.durations import (
     seconds_per_point,
     time_left_words,
 )
-from vigil.results import ResultStore, RunSettings
 from vigil.storage.files import FileStore
+from vigil.stores.results import ResultStore, RunSettings
 
 
 def test_past_runs_of_the_detector_scale_to_the_length_of_this_series():

@@ -8,7 +8,7 @@ import pandas as pd
 
 from vigil.detection import run_detection
 from vigil.detection.synthetic import seasonal_series
-from vigil.export import to_csv_bytes, to_parquet_bytes
+from vigil.usecases.export import to_csv_bytes, to_parquet_bytes
 
 
 def test_formula_like_text_is_neutralised_in_csv():

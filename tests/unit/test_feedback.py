@@ -11,8 +11,8 @@ from vigil.detection import run_detection
 from vigil.detection.errors import DataError
 from vigil.detection.feedback import apply_feedback, labels_from_marks
 from vigil.detection.synthetic import gaussian_noise
-from vigil.feedback import FeedbackStore
 from vigil.storage.database import Database
+from vigil.stores.marks import FeedbackStore
 
 
 @pytest.fixture(scope="module")

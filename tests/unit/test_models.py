@@ -29,9 +29,9 @@ from vigil.detection.models import (
     train,
 )
 from vigil.detection.synthetic import labelled_series
-from vigil.models import ModelStore, model_key
 from vigil.settings import load_settings
 from vigil.storage.files import FileStore
+from vigil.stores.models import ModelStore, model_key
 
 KEY = b"k" * 32
 QUICK = {"iforest": {"n_estimators": 30}}

@@ -24,6 +24,11 @@ def test_the_wheel_installs_one_top_level_package_with_its_data_files(tmp_path):
     assert top_level == {"vigil"}
     for needed in (
         "vigil/app.py",
+        "vigil/cli/__main__.py",
+        "vigil/stores/datasets.py",
+        "vigil/usecases/live_series.py",
+        "vigil/web/auth.py",
+        "vigil/workers/tasks.py",
         "vigil/detection/auto.py",
         "vigil/pages/analyze.py",
         "vigil/live/scoring.py",
@@ -34,3 +39,6 @@ def test_the_wheel_installs_one_top_level_package_with_its_data_files(tmp_path):
     ):
         assert needed in names
     assert not [name for name in names if "__pycache__" in name]
+    # every sub-package of vigil/ itself goes in too (a new one must be listed in pyproject)
+    for package in (ROOT / "vigil").rglob("__init__.py"):
+        assert package.relative_to(ROOT).as_posix() in names

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from vigil.detection.errors import DataError
-from vigil.tokens import USE_GRANULARITY, TokenStore
+from vigil.stores.tokens import USE_GRANULARITY, TokenStore
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from vigil.detection.errors import DataError
-from vigil.users import UserStore
+from vigil.stores.users import UserStore
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_removing_a_user_and_an_unreadable_file_say_what_happened(users):
     ],
 )
 def test_after_signing_in_only_paths_of_this_site_are_followed(target, safe):
-    from vigil.auth import safe_next
+    from vigil.web.auth import safe_next
 
     assert safe_next(target) == safe
 

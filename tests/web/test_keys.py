@@ -23,8 +23,8 @@ from vigil.detection.models import model_bytes, train
 from vigil.detection.synthetic import seasonal_series
 from vigil.keys import kept_key
 from vigil.links import PURPOSE, read_token
-from vigil.models import ModelStore, model_id_of
 from vigil.storage.files import FileStore
+from vigil.stores.models import ModelStore, model_id_of
 
 pytestmark = pytest.mark.slow
 

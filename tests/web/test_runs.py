@@ -11,7 +11,7 @@ import pytest
 
 from tests.web.test_sign_in import dash_call, sign_in, signed_in_app
 from vigil.components.ids import BUSY
-from vigil.jobs import BoundedDiskcacheManager
+from vigil.workers.jobs import BoundedDiskcacheManager
 
 RUN_ANALYSIS = {
     "output": "..analyze-result.data...analyze-status.children..",

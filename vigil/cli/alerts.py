@@ -7,8 +7,8 @@ import click
 from vigil.alerting import dispatch_due
 from vigil.cli.common import deliver
 from vigil.detection.errors import DataError
-from vigil.mail_settings import smtp_config
 from vigil.settings import load_settings
+from vigil.stores.mail_settings import smtp_config
 
 
 @click.group()

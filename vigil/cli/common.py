@@ -149,7 +149,7 @@ def deliver(config) -> None:
     from vigil.alerting import outbox
     from vigil.alerts.delivery import deliver_due
     from vigil.detection.quality import plural
-    from vigil.mail_settings import smtp_config
+    from vigil.stores.mail_settings import smtp_config
 
     box = outbox(config)
     smtp = smtp_config(config)

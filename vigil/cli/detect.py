@@ -19,7 +19,6 @@ from vigil.cli.common import (
     schema_for,
     timezone_option,
 )
-from vigil.datasets import DatasetStore, content_id
 from vigil.detection import DETECTORS, make_detector
 from vigil.detection.episodes import episode_table
 from vigil.detection.errors import DataError
@@ -27,10 +26,11 @@ from vigil.detection.models import apply_model, read_model, save_model
 from vigil.detection.models import train as fit_model
 from vigil.detection.quality import plural
 from vigil.detection.tidy import prepare, series_frame
-from vigil.export import to_csv_bytes, to_parquet_bytes
-from vigil.models import model_id_of, model_key
-from vigil.results import ResultStore, RunSettings
 from vigil.settings import load_settings
+from vigil.stores.datasets import DatasetStore, content_id
+from vigil.stores.models import model_id_of, model_key
+from vigil.stores.results import ResultStore, RunSettings
+from vigil.usecases.export import to_csv_bytes, to_parquet_bytes
 
 
 @click.command()

@@ -16,12 +16,12 @@ from vigil.alerting import dispatch_due, outbox, smtp_status
 from vigil.alerts.delivery import DeliveryWorker
 from vigil.cli.common import file_store, make_private, opened_database
 from vigil.live.demo import DemoStream
-from vigil.live_api import attach_worker
 from vigil.live_series import ScoringProcess
-from vigil.mail_settings import smtp_config
 from vigil.settings import load_settings
 from vigil.storage.database import hide_password
-from vigil.users import UserStore
+from vigil.stores.mail_settings import smtp_config
+from vigil.stores.users import UserStore
+from vigil.web.live_api import attach_worker
 
 
 @click.command()
@@ -83,7 +83,7 @@ def run(
             "Live scoring, alert delivery and long callbacks run on Celery workers through "
             f"{hide_password(config.redis_url)}: start one or more with 'vigil worker'"
         )
-        from vigil.tasks import configure, start_chains
+        from vigil.workers.tasks import configure, start_chains
 
         configure(config)
         try:
@@ -168,7 +168,7 @@ def worker(concurrency: int | None, data_dir: Path | None) -> None:
     from vigil.app import create_app
 
     create_app(config)  # registers the pages' long callbacks as Celery tasks
-    from vigil.tasks import celery_app
+    from vigil.workers.tasks import celery_app
 
     celery_app.worker_main(
         [

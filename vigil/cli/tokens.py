@@ -6,7 +6,7 @@ import click
 
 from vigil.cli.common import opened_database
 from vigil.settings import load_settings
-from vigil.tokens import DEFAULT_SCOPES, SCOPE_NOTES, TokenStore
+from vigil.stores.tokens import DEFAULT_SCOPES, SCOPE_NOTES, TokenStore
 
 
 def _token_store() -> TokenStore:

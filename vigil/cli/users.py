@@ -7,7 +7,7 @@ import sys
 import click
 
 from vigil.settings import load_settings
-from vigil.users import ROLE_NOTES, ROLES, UserStore
+from vigil.stores.users import ROLE_NOTES, ROLES, UserStore
 
 
 @click.group()

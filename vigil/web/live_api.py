@@ -29,8 +29,8 @@ from vigil.live_series import late_window, live_store, stale_after
 from vigil.services import current, settings, token_store
 from vigil.settings import Settings
 from vigil.storage.database import is_disk_full
+from vigil.stores.tokens import SCOPE_NOTES, SCOPES
 from vigil.times import iso_utc, utc_time
-from vigil.tokens import SCOPE_NOTES, SCOPES
 from vigil.usecases.live_series import configure_series
 
 log = logging.getLogger(__name__)

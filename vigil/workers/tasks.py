@@ -34,11 +34,11 @@ from vigil.alerts.delivery import deliver_due
 from vigil.live.scoring import MOST_BACKOFF, LiveWorker
 from vigil.live.states import ScorerStates
 from vigil.live_series import live_worker
-from vigil.mail_settings import smtp_config
-from vigil.models import model_key
 from vigil.services import settings
 from vigil.settings import Settings
 from vigil.storage.opening import open_database
+from vigil.stores.mail_settings import smtp_config
+from vigil.stores.models import model_key
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-from vigil.datasets import DatasetStore
 from vigil.detection.base import Detector
 from vigil.detection.errors import DataError
 from vigil.detection.models import ModelInfo, model_bytes, read_model, read_model_info, train
 from vigil.keys import MIN_KEY_BYTES, kept_key
 from vigil.settings import Settings
 from vigil.storage.files import FileStore
+from vigil.stores.datasets import DatasetStore
 
 _ID = re.compile(r"^[0-9a-f]{16}$")
 

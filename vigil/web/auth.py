@@ -39,7 +39,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from vigil.keys import kept_key
 from vigil.services import settings
-from vigil.users import ROLES, User, UserStore, normal_name
+from vigil.stores.users import ROLES, User, UserStore, normal_name
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable)

@@ -14,14 +14,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from vigil.alerting import rule_store
 from vigil.alerts.compose import LIVE, analyze_url
-from vigil.datasets import NeedsColumns
 from vigil.detection.errors import VigilError
 from vigil.detection.feedback import MARKED_NORMAL, NORMAL
 from vigil.links import MARK_PATH, SILENCE_PATH, read_silence_token, read_token
-from vigil.live_api import json_errors, live_api
 from vigil.live_series import live_store
-from vigil.models import model_key
 from vigil.services import dataset_store, feedback_store, settings
+from vigil.stores.datasets import NeedsColumns
+from vigil.stores.models import model_key
+from vigil.web.live_api import json_errors, live_api
 
 log = logging.getLogger(__name__)
 api = Blueprint("vigil_api", __name__, url_prefix="/api/v1")

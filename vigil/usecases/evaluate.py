@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from vigil.datasets import DatasetStore
 from vigil.detection.errors import DataError
 from vigil.detection.feedback import ANOMALY, labels_from_marks
 from vigil.detection.io import read_table
@@ -18,6 +17,7 @@ from vigil.detection.labels import (
     labels_from_windows,
     windows_from_table,
 )
+from vigil.stores.datasets import DatasetStore
 
 #: A windows file is a short list of start/end pairs; anything larger is not one.
 MAX_WINDOWS_BYTES = 1_000_000
