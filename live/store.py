@@ -21,7 +21,8 @@ from sqlalchemy.exc import OperationalError
 
 from vigil.detection.episodes import GAP, peak_rows
 from vigil.live.points import MAX_REASONS, Batch
-from vigil.storage.database import Database, execute_many, is_deadlock, query_frame
+from vigil.storage.bulk import insert_points, update_scores
+from vigil.storage.database import Database, is_deadlock, query_frame
 
 DEFAULT_DETECTOR = "auto"
 SERIES_COLUMNS = "id, name, detector, params, model, version, error"
@@ -276,7 +277,7 @@ class LiveStore:
                     [{"series": series_id, "ts": t} for t in changed],
                 )
         if keep.any():
-            _insert_points(
+            insert_points(
                 connection, series_id, times[keep].tolist(), values[keep].tolist(), received
             )
         if changed:  # a corrected point is still one that first came back then
@@ -393,16 +394,8 @@ class LiveStore:
             "id": scored.index.astype(int).tolist(),
         }
         with self.database.write(SCORES_LOCK) as connection:
-            if scored.empty:
-                pass
-            elif connection.dialect.name == "postgresql":
-                connection.execute(text(_UPDATE_SCORES_PG), {**columns, "scored": moment})
-            else:
-                execute_many(
-                    connection,
-                    _UPDATE_SCORES,
-                    {**columns, "scored": [moment] * len(scored)},
-                )
+            if not scored.empty:
+                update_scores(connection, columns, moment)
             if learning is not None:
                 connection.execute(
                     text(
@@ -632,57 +625,6 @@ LEFT JOIN waiting ON waiting.series = ends.id
 LEFT JOIN recent ON recent.series = ends.id
 ORDER BY ends.name
 """
-
-
-# Many points in one statement: SQLite runs a statement a row, in process; Postgres takes
-# whole columns as arrays, in one round trip.
-_INSERT_POINTS = (
-    "INSERT INTO points (series, ts, value, received) VALUES (:series, :ts, :value, :received)"
-)
-_INSERT_POINTS_PG = (
-    "INSERT INTO points (series, ts, value, received) "
-    "SELECT :series, p.ts, p.value, :received "
-    "FROM unnest(CAST(:ts AS bigint[]), CAST(:value AS double precision[])) "
-    "WITH ORDINALITY AS p(ts, value, n) ORDER BY p.n"
-)
-_UPDATE_SCORES = (
-    "UPDATE points SET score = :score, severity = :severity, is_anomaly = :is_anomaly, "
-    "expected = :expected, lower = :lower, upper = :upper, explanation = :explanation, "
-    "episode = :episode, onset = :onset, scored = :scored WHERE id = :id"
-)
-_UPDATE_SCORES_PG = (
-    "UPDATE points SET score = s.score, severity = s.severity, is_anomaly = s.is_anomaly, "
-    "expected = s.expected, lower = s.lower, upper = s.upper, explanation = s.explanation, "
-    "episode = s.episode, onset = s.onset, "
-    "scored = :scored FROM unnest(CAST(:id AS bigint[]), CAST(:score AS double precision[]), "
-    "CAST(:severity AS double precision[]), CAST(:is_anomaly AS integer[]), "
-    "CAST(:expected AS double precision[]), CAST(:lower AS double precision[]), "
-    "CAST(:upper AS double precision[]), CAST(:explanation AS text[]), "
-    "CAST(:episode AS bigint[]), CAST(:onset AS integer[])) "
-    "AS s(id, score, severity, is_anomaly, expected, lower, upper, explanation, episode, onset) "
-    "WHERE points.id = s.id"
-)
-
-
-def _insert_points(
-    connection: Connection, series_id: int, times: list, values: list, received: float
-) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            text(_INSERT_POINTS_PG),
-            {"series": series_id, "ts": times, "value": values, "received": received},
-        )
-        return
-    execute_many(
-        connection,
-        _INSERT_POINTS,
-        {
-            "series": [series_id] * len(times),
-            "ts": times,
-            "value": values,
-            "received": [received] * len(times),
-        },
-    )
 
 
 def _typed(frame: pd.DataFrame, **dtypes: str) -> pd.DataFrame:
