@@ -10,6 +10,8 @@ import sys
 import time
 from email.message import EmailMessage
 
+import pytest
+
 from tests.alerts.smtp_server import Recorder, free_port, start_server
 from tests.processes import wait_until
 from vigil.alerts.outbox import Outbox
@@ -42,6 +44,7 @@ def serve(data_dir, smtp_port: int) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow  # starts and kills whole `vigil run` servers: make test-team runs it
 def test_the_app_killed_mid_send_sends_the_email_once_after_a_restart(tmp_path):
     outbox = Outbox(open_database(sqlite_url(tmp_path / "vigil.sqlite")))  # the app's
     message = EmailMessage()

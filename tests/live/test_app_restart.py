@@ -14,6 +14,7 @@ import urllib.request
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.alerts.smtp_server import free_port
 from tests.conftest import app_database
@@ -87,6 +88,7 @@ class Sender:
             self.failed.discard(index)
 
 
+@pytest.mark.slow  # starts and kills whole `vigil run` servers: make test-team runs it
 def test_the_app_killed_mid_ingest_keeps_every_accepted_point_and_scores_it(tmp_path):
     frame = seasonal_series(n=6000, seed=9)
     frame.loc[5500, "value"] += 12

@@ -36,6 +36,7 @@ RUN_ANALYSIS = {
 }
 
 
+@pytest.mark.slow  # starts and kills whole `vigil run` servers: make test-team runs it
 def test_a_viewer_is_refused_a_detection_run_and_an_analyst_starts_one(tmp_path):
     with signed_in_app(tmp_path) as (url, _env):
         viewer, analyst = sign_in(url, "vera"), sign_in(url, "anna")
