@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import lru_cache, partial
-from typing import NamedTuple
+from functools import lru_cache
 
 import dash
 import dash_bootstrap_components as dbc
@@ -58,18 +57,16 @@ from vigil.components.report import html_report
 from vigil.components.zones import shown_zone, stored_time, wall_time, zone_words
 from vigil.detection import DETECTORS, make_detector
 from vigil.detection.episodes import episode_table, with_episodes
-from vigil.detection.errors import DataError, VigilError
+from vigil.detection.errors import VigilError
 from vigil.detection.explain import number
 from vigil.detection.feedback import ANOMALY, NORMAL, apply_feedback, flag_changes, mark_words
-from vigil.detection.models import apply_model
 from vigil.detection.quality import plural
 from vigil.detection.scored import flagged_points
-from vigil.durations import expected_seconds
-from vigil.services import dataset_store, feedback_store, model_store, result_store
+from vigil.services import current, dataset_store, feedback_store, model_store, result_store
 from vigil.stores.models import train_on_dataset
-from vigil.stores.results import RunSettings
 from vigil.times import UTC, utc_time, zone_label
-from vigil.usecases.countdown import run_counting_down
+from vigil.usecases.analysis import Analysis, plan_analysis
+from vigil.usecases.analysis import run_analysis as run_analysis_once
 from vigil.usecases.export import to_csv_bytes, to_parquet_bytes, zoned_for_csv, zoned_for_parquet
 from vigil.web.auth import control_for, may, requires
 
@@ -444,39 +441,14 @@ def check_params(values: list, param_ids: list[dict], opened: list[bool | None])
     return boxes, feedback, more, note
 
 
-class _Plan(NamedTuple):
-    """A run as asked for on the page: its settings, its series, and what scores it (a fresh
-    detector, or a saved model and what it was trained on)."""
-
-    run: RunSettings
-    frame: pd.DataFrame
-    model: object
-    trained: object | None
-
-
 def _plan(
     dataset_id: str, series: str, detector: str, online, values, param_ids, model_id
-) -> _Plan:
+) -> Analysis:
     """What Run would do with these choices; raises VigilError for a choice that cannot run."""
     params = chosen_params(detector, values, param_ids)
-    store = dataset_store()
-    frame = store.series(dataset_id, series)
-    info = store.info(dataset_id)
-    if model_id:
-        model, trained = model_store().load(model_id)
-        if trained.series != series:
-            raise DataError(
-                f"The model '{trained.label}' was trained on the series '{trained.series}'; "
-                f"choose that series, or fit a detector on '{series}'."
-            )
-        detector, online, params = trained.detector, False, {"model": model_id}
-    else:
-        model, trained = make_detector(detector, params), None
-        params = model.get_params()
-    run = RunSettings(
-        dataset_id, info.name, series, detector, params, info.schema.to_dict(), online=bool(online)
+    return plan_analysis(
+        current(), dataset_id, series, detector, params, online=bool(online), model_id=model_id
     )
-    return _Plan(run, frame, model, trained)
 
 
 def _runs(query: dict | None, dataset_id, series, detector, online, values, param_ids, model_id):
@@ -606,25 +578,9 @@ def run_analysis(
     try:
         set_progress(f"Loading {series}…")
         plan = _plan(dataset_id, series, detector, online, values, param_ids, model_id)
-        run, frame, model, trained = plan.run, plan.frame, plan.model, plan.trained
-        results = result_store()
-        if not results.has(run.key):
-            mode = "online " if run.online else ""
-            doing = f"Running {DETECTORS[run.detector].label} {mode}on {len(frame):,} points"
-            expected = expected_seconds(
-                run.detector, run.mode, len(frame), results.recent_timings(run.detector, run.mode)
-            )
-            if trained is not None:
-                work = partial(apply_model, model, trained, frame)
-            else:
-                work = partial(model.detect, frame, online=run.online)
-            started = time.perf_counter()
-            scored = run_counting_down(
-                work, lambda left: set_progress(f"{doing}: {left}"), expected=expected
-            )
-            results.save(run, scored, time.perf_counter() - started)
+        key = run_analysis_once(current(), plan, progress=set_progress)
         set_progress("")
-        return run.key, None
+        return key, None
     except VigilError as error:
         set_progress("")
         return None, error_alert(str(error), "analyze-error")

@@ -22,7 +22,7 @@ from vigil.cli.common import (
 from vigil.detection import DETECTORS, make_detector
 from vigil.detection.episodes import episode_table
 from vigil.detection.errors import DataError
-from vigil.detection.models import apply_model, read_model, save_model
+from vigil.detection.models import read_model, save_model
 from vigil.detection.models import train as fit_model
 from vigil.detection.quality import plural
 from vigil.detection.tidy import prepare, series_frame
@@ -30,6 +30,7 @@ from vigil.settings import load_settings
 from vigil.stores.datasets import DatasetStore, content_id
 from vigil.stores.models import model_id_of, model_key
 from vigil.stores.results import ResultStore, RunSettings
+from vigil.usecases.analysis import score_series
 from vigil.usecases.export import to_csv_bytes, to_parquet_bytes
 
 
@@ -142,10 +143,7 @@ def detect(
     alerted: list[tuple[str, pd.DataFrame]] = []
     for name in names:
         frame = series_frame(tidy, name)
-        if info is not None:
-            scored = apply_model(model, info, frame)
-        else:
-            scored = model.detect(frame, online=online)
+        scored = score_series(model, info, frame, online=online)
         learning = _learning_rows(scored)
         episodes = episode_table(scored)
         if len(names) > 1:
