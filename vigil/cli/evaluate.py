@@ -12,14 +12,10 @@ from vigil.cli.common import date_format_option, read_file, schema_for, timezone
 from vigil.detection import DETECTORS
 from vigil.detection.errors import DataError
 from vigil.detection.evaluation import per_series_day
-from vigil.detection.judge import Judgement, judge
-from vigil.detection.labels import (
-    align_labels,
-    labels_from_column,
-    labels_from_windows,
-    windows_from_table,
-)
+from vigil.detection.judge import Judgement
+from vigil.detection.labels import labels_from_column, windows_from_table
 from vigil.detection.tidy import prepare, series_frame
+from vigil.usecases.evaluate import judge_series
 
 
 @click.command()
@@ -83,8 +79,9 @@ def evaluate(
     watched = tuple(c for c in schema.value_columns if c != label_column)
     if not watched:
         raise DataError("Besides the labels there is no column of values to score.")
+    column_labels, windows = None, None
     if label_column is not None:
-        labels = labels_from_column(
+        column_labels = labels_from_column(
             raw,
             schema.time_column,
             label_column,
@@ -104,11 +101,16 @@ def evaluate(
     judged: dict[str, list[Judgement]] = {}
     for name in watched:
         frame = series_frame(tidy, name)
-        if label_column is None:
-            labels = labels_from_windows(frame["timestamp"], windows)
-        truth = align_labels(labels, frame["timestamp"])
         chosen = detectors or tuple(DETECTORS)
-        for j in judge(frame, truth, chosen, online=online, per_day=budget):
+        judgements = judge_series(
+            frame,
+            chosen,
+            column_labels=column_labels,
+            windows=windows,
+            online=online,
+            per_day=budget,
+        )
+        for j in judgements:
             line = (
                 f"{j.detector:<10} {name[:24]:<24} {j.point.precision:>8.2f} "
                 f"{j.point.recall:>6.2f} {j.point.f1:>6.2f}  {j.event.precision:>8.2f} "

@@ -64,15 +64,49 @@ def evaluate_series(
     if not detectors:
         raise DataError("Choose at least one detector to evaluate.")
     frame = store.series(dataset_id, series)
+    column_labels = None
     if label_column:
         info = store.info(dataset_id)
-        labels = labels_from_column(
+        column_labels = labels_from_column(
             store.raw(dataset_id),
             info.schema.time_column,
             label_column,
             time_format=info.schema.time_format,
             time_zone=info.schema.time_zone,
         )
+    judgements = judge_series(
+        frame,
+        detectors,
+        column_labels=column_labels,
+        windows=windows,
+        marks=marks,
+        series=series,
+        online=online,
+        per_day=per_day,
+        progress=progress,
+    )
+    events = judgements[0].event.true_positives + judgements[0].event.false_negatives
+    return judgements, events
+
+
+def judge_series(
+    frame: pd.DataFrame,
+    detectors: Sequence[str],
+    *,
+    column_labels: pd.Series | None = None,
+    windows: pd.DataFrame | None = None,
+    marks: pd.DataFrame | None = None,
+    series: str = "",
+    online: bool = False,
+    per_day: float | None = None,
+    progress: Callable[[str], object] | None = None,
+) -> list[Judgement]:
+    """Judge `detectors` on one series (`frame`) against the first labels given: a label
+    column read from its file, anomaly windows, or the marks people made on it (named
+    `series` in what is said when none marks an anomaly). The Evaluate page and `vigil
+    evaluate` both judge through this."""
+    if column_labels is not None:
+        labels = column_labels
     elif windows is not None:
         labels = labels_from_windows(frame["timestamp"], windows)
     elif marks is not None:
@@ -85,6 +119,4 @@ def evaluate_series(
     else:
         raise DataError("Choose a label column, or give a file of anomaly windows.")
     truth = align_labels(labels, frame["timestamp"])
-    judgements = judge(frame, truth, detectors, online=online, per_day=per_day, progress=progress)
-    events = judgements[0].event.true_positives + judgements[0].event.false_negatives
-    return judgements, events
+    return judge(frame, truth, detectors, online=online, per_day=per_day, progress=progress)
