@@ -32,7 +32,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from vigil.detection.episodes import EpisodeState, add_episodes
 from vigil.detection.errors import VigilError
 from vigil.detection.stream import ModelScorer, OnlineScorer
-from vigil.live.store import Learning, LiveStore, Series
+from vigil.live.queue import Learning
+from vigil.live.series import Series
+from vigil.live.store import LiveStore
 
 log = logging.getLogger(__name__)
 

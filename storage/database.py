@@ -229,3 +229,9 @@ def is_disk_full(error: BaseException) -> bool:
     if (getattr(original, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_FULL:
         return True
     return getattr(original, "sqlstate", None) == "53100"
+
+
+def typed_frame(frame: pd.DataFrame, **dtypes: str) -> pd.DataFrame:
+    """`frame` (from `query_frame`) with the columns named in `dtypes` as those types: NULLs
+    become NaN or <NA>, and a query that found no row still has typed columns."""
+    return frame.astype({column: dtypes[column] for column in frame.columns if column in dtypes})

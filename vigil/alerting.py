@@ -20,7 +20,8 @@ from vigil.alerts.outbox import Outbox
 from vigil.alerts.rules import Rule, RuleStore
 from vigil.detection.errors import VigilError
 from vigil.links import mark_url, silence_url
-from vigil.live.store import LiveStore
+from vigil.live.series import SeriesSettings
+from vigil.live.views import LiveViews
 from vigil.settings import Settings
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
@@ -100,7 +101,8 @@ def stored_context(config: Settings) -> Context:
     def context(_rule: Rule, series: str, dataset: str, episodes: Sequence[AlertEpisode]):
         try:
             if dataset == LIVE:
-                return live_window(LiveStore(open_database(config.database_url)), series, episodes)
+                views = LiveViews(open_database(config.database_url))
+                return live_window(views, series, episodes)
             datasets = DatasetStore(
                 FileStore(config.files_url),
                 open_database(config.database_url),
@@ -116,16 +118,16 @@ def stored_context(config: Settings) -> Context:
 
 
 def live_window(
-    store: LiveStore, series: str, episodes: Sequence[AlertEpisode]
+    views: LiveViews, series: str, episodes: Sequence[AlertEpisode]
 ) -> pd.DataFrame | None:
     """A live series' scored points from `chart.MARGIN` before its first episode to as many
     after its last, thinned as `chart.window` does."""
     first = min(pd.Timestamp(episode.start) for episode in episodes)
     last = max(pd.Timestamp(episode.end) for episode in episodes)
     parts = [
-        store.scores(series, until=first, limit=chart.MARGIN + 1, latest=True),
-        store.scores(series, since=first, until=last, limit=LIVE_MOST),
-        store.scores(series, since=last, limit=chart.MARGIN),
+        views.scores(series, until=first, limit=chart.MARGIN + 1, latest=True),
+        views.scores(series, since=first, until=last, limit=LIVE_MOST),
+        views.scores(series, since=last, limit=chart.MARGIN),
     ]
     rows = pd.concat([part for part in parts if not part.empty], ignore_index=True)
     return None if rows.empty else chart.window(rows, episodes)
@@ -230,7 +232,7 @@ def candidate_series(config: Settings, datasets: Sequence[DatasetInfo]) -> list[
     """The live series and the value columns of stored data sets."""
     live = [
         (series.name, LIVE, series.scored_by)
-        for series in LiveStore(open_database(config.database_url)).series()
+        for series in SeriesSettings(open_database(config.database_url)).series()
     ]
     stored = [
         (column, info.id, None)

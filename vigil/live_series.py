@@ -17,7 +17,8 @@ from vigil.detection import make_detector
 from vigil.detection.feedback import apply_feedback
 from vigil.detection.stream import ModelScorer, OnlineScorer
 from vigil.live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
-from vigil.live.store import LiveStore, Series
+from vigil.live.series import Series
+from vigil.live.store import LiveStore
 from vigil.settings import Settings
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from vigil.detection import DETECTORS
 from vigil.detection.errors import ParameterError
 from vigil.detection.params import coerce_params
-from vigil.live.store import Series
+from vigil.live.series import Series
 from vigil.live_series import live_store
 from vigil.services import Services
 

@@ -1,0 +1,170 @@
+"""The scoring queue of live series: points waiting for a score, and the scores written back.
+
+Each stored point has an id that grows with every write and no score until the scorer gives
+it one: the scorer reads the points without one, and a corrected point is stored anew, so it
+is scored again. Scores are written by the one scorer under SCORES_LOCK, with how long each
+series has yet to learn in the same transaction; in Postgres, ingest goes on meanwhile.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Set
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import text
+
+from vigil.storage.bulk import update_scores
+from vigil.storage.database import Database, query_frame, typed_frame
+
+#: Held while scores are written (by the one scorer): in Postgres, ingest goes on meanwhile.
+SCORES_LOCK = "live-scores"
+
+
+@dataclass(frozen=True)
+class Learning:
+    """How long a series has yet to learn, as its scorer saw it after its point at `at`."""
+
+    series_id: int
+    #: Points still to come before the series can be flagged (0: it can be).
+    left: int
+    #: The latest point scored (ns since the epoch).
+    at: int
+    #: The series' time step in seconds: the scorer's once settled, until then the mean
+    #: spacing of the points so far (None when not known).
+    step_seconds: float | None = None
+
+
+class ScoringQueue:
+    """Hands the scorer the points it has not scored, and keeps what it made of them."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def last_id(self) -> int:
+        """The id of the latest point stored (0 before the first)."""
+        with self.database.read() as connection:
+            last = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM points")).scalar()
+        return int(last)
+
+    def unscored(
+        self, upto: int, limit: int = 200_000, skip: Set[int] = frozenset()
+    ) -> pd.DataFrame:
+        """Points not scored yet, with ids up to `upto`, in the order they came, but those of
+        the series in `skip`: id, series, ts, value."""
+        # series ids are the store's own integers: written into the query as numbers
+        skipped = f"AND series NOT IN ({', '.join(str(int(i)) for i in sorted(skip))})"
+        with self.database.read() as connection:
+            return typed_frame(
+                query_frame(
+                    connection,
+                    "SELECT id, series, ts, value FROM points WHERE scored IS NULL "
+                    f"AND id <= :upto {skipped if skip else ''} ORDER BY id LIMIT :limit",
+                    {"upto": upto, "limit": limit},
+                ),
+                id="int64",
+                series="int64",
+                ts="int64",
+                value="float64",
+            )
+
+    def points_after(
+        self, series_id: int, after_ts: int | None, upto_id: int, chunk: int = 200_000
+    ) -> Iterator[pd.DataFrame]:
+        """A series' points later than `after_ts` (all when None) with ids up to `upto_id`,
+        in time order, in chunks: id, ts, value."""
+        last = -1 if after_ts is None else after_ts
+        with self.database.read() as connection:
+            while True:
+                frame = typed_frame(
+                    query_frame(
+                        connection,
+                        "SELECT id, ts, value FROM points WHERE series = :series AND ts > :last "
+                        "AND id <= :upto ORDER BY ts LIMIT :chunk",
+                        {"series": series_id, "last": last, "upto": upto_id, "chunk": chunk},
+                    ),
+                    id="int64",
+                    ts="int64",
+                    value="float64",
+                )
+                if frame.empty:
+                    return
+                yield frame
+                last = int(frame["ts"].iloc[-1])
+
+    def write_scores(
+        self,
+        scored: pd.DataFrame,
+        *,
+        learning: Learning | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Store scores for points by id (a ScoredFrame indexed by point id, with `episode` and
+        `onset`), and with them, in the same transaction, how long their series has yet to
+        learn: what any process reads of a series is what the scorer last wrote."""
+        if scored.empty and learning is None:
+            return
+        moment = time.time() if now is None else now
+
+        def numbers(column: str) -> list:
+            values = scored[column].astype(float)
+            # NaN is stored as NULL: an unknown number, not one that is "not a number"
+            return values.astype(object).where(values.notna(), None).tolist()
+
+        episodes = pd.array(scored["episode"], dtype="Int64")
+        columns = {
+            "score": numbers("score"),
+            "severity": numbers("severity"),
+            "is_anomaly": scored["is_anomaly"].astype(int).tolist(),
+            "expected": numbers("expected"),
+            "lower": numbers("lower"),
+            "upper": numbers("upper"),
+            "explanation": scored["explanation"].fillna("").astype(str).tolist(),
+            "episode": [None if pd.isna(e) else int(e) for e in episodes],
+            "onset": scored["onset"].astype(bool).astype(int).tolist(),
+            "id": scored.index.astype(int).tolist(),
+        }
+        with self.database.write(SCORES_LOCK) as connection:
+            if not scored.empty:
+                update_scores(connection, columns, moment)
+            if learning is not None:
+                connection.execute(
+                    text(
+                        "UPDATE series SET learning_left = :left, learning_at = :at, "
+                        "step_seconds = :step WHERE id = :id"
+                    ),
+                    {
+                        "left": int(learning.left),
+                        "at": int(learning.at),
+                        "step": learning.step_seconds,
+                        "id": learning.series_id,
+                    },
+                )
+
+    def set_error(self, series_id: int, error: str | None) -> None:
+        """Say why a series cannot be scored with its settings (None: it can be again)."""
+        with self.database.write(SCORES_LOCK) as connection:
+            connection.execute(
+                text("UPDATE series SET error = :error WHERE id = :id"),
+                {"error": error, "id": series_id},
+            )
+
+    def flagged_since(self, series_id: int, first: object, last: object, moment: float) -> bool:
+        """Whether a flagged point of a series from `first` to `last` first came at `moment`
+        or later (a point sent again with a corrected value came when it first did)."""
+        with self.database.read() as connection:
+            found = connection.execute(
+                text(
+                    "SELECT 1 FROM points WHERE series = :series AND is_anomaly = 1 "
+                    "AND ts BETWEEN :first AND :last "
+                    "AND COALESCE(first_received, received) >= :moment LIMIT 1"
+                ),
+                {
+                    "series": series_id,
+                    "first": pd.Timestamp(first).value,
+                    "last": pd.Timestamp(last).value,
+                    "moment": moment,
+                },
+            ).scalar()
+        return found is not None

@@ -1,0 +1,239 @@
+"""What people see of live series: a series' points with their scores, and one summary row
+per series for the Live page, its cards and the API.
+
+Reads only: each is one read transaction, so what it shows is what the scorer last wrote.
+The summary takes the same number of statements whatever the number of series.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection
+
+from vigil.detection.episodes import GAP, peak_rows
+from vigil.storage.database import Database, query_frame, typed_frame
+
+#: The stretch before a series' latest point that the summary counts episodes in.
+RECENT = pd.Timedelta(hours=1)
+
+
+class LiveViews:
+    """Live series as people see them."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def scores(
+        self,
+        name: str,
+        *,
+        since: pd.Timestamp | None = None,
+        until: pd.Timestamp | None = None,
+        limit: int = 100_000,
+        latest: bool = False,
+    ) -> pd.DataFrame:
+        """A series' points after `since` and up to `until`, in time order, with their
+        scores (missing until scored) and episodes (`episode` missing where not flagged,
+        `onset` true at an episode's first point): the first `limit`, or the last with
+        `latest`."""
+        query = (
+            "SELECT ts, value, received, scored, score, severity, is_anomaly, expected, lower, "
+            "upper, explanation, episode, onset FROM points "
+            "JOIN series ON series.id = points.series "
+            "WHERE series.name = :name AND ts > :low AND ts <= :high "
+            f"ORDER BY ts {'DESC' if latest else ''} LIMIT :limit"
+        )
+        low = -1 if since is None else pd.Timestamp(since).value
+        high = np.iinfo(np.int64).max if until is None else pd.Timestamp(until).value
+        with self.database.read() as connection:
+            frame = typed_frame(
+                query_frame(
+                    connection, query, {"name": name, "low": low, "high": high, "limit": limit}
+                ),
+                ts="int64",
+                episode="Int64",
+                **dict.fromkeys(
+                    (
+                        "value",
+                        "received",
+                        "scored",
+                        "score",
+                        "severity",
+                        "expected",
+                        "lower",
+                        "upper",
+                    ),
+                    "float64",
+                ),
+            )
+        if latest:
+            frame = frame.iloc[::-1].reset_index(drop=True)
+        frame.insert(0, "timestamp", pd.to_datetime(frame.pop("ts"), unit="ns"))
+        frame["is_anomaly"] = frame["is_anomaly"].fillna(0).astype(bool)
+        frame["explanation"] = frame["explanation"].fillna("")
+        frame["onset"] = frame["onset"].fillna(0).astype(bool)
+        return frame
+
+    def summary(
+        self,
+        *,
+        recent: pd.Timedelta = RECENT,
+        name: str | None = None,
+        count_points: bool = True,
+    ) -> pd.DataFrame:
+        """One row per series, by name: its points (counted unless `count_points` is false:
+        the one part whose cost grows with the series, so the Live page, which does not show
+        it, leaves it out), first and last time, last value and severity, when a point last
+        came (`received`: the latest point's arrival, or a later one's still waiting to be
+        scored), points not scored yet (the oldest waiting since `waiting_since`), how long
+        it has yet to learn (`learning_left` points as of its point at `learning_at`, NULL
+        before its first scores; `step_seconds`), and in the `recent` stretch before its
+        latest point the episodes (`recent_episodes`) and flagged points (`recent_anomalies`).
+
+        `open` is true when the series' last flagged point is within GAP points of its latest
+        point (its episode may go on); then `open_since`, `open_points` and the peak
+        (`open_peak_time`, `_value`, `_expected`, `_severity`, `_explanation`) describe that
+        episode. Two statements whatever the number of series (the second only when an
+        episode is open), each reading indexes: a few entries per series, the flagged points
+        of the recent stretch, the points waiting to be scored. With `name`, that series' row
+        alone (none if there is no such series)."""
+        params = {"recent": recent.value, "gap": GAP}
+        where = ""
+        if name is not None:
+            where, params["name"] = "WHERE s.name = :name", name
+        count = (
+            "(SELECT COUNT(*) FROM points c WHERE c.series = ends.id)" if count_points else "NULL"
+        )
+        with self.database.read() as connection:
+            frame = query_frame(connection, _SUMMARY.format(where=where, count=count), params)
+            frame = typed_frame(
+                frame,
+                points="float64",
+                first="Int64",
+                last="Int64",
+                received="float64",
+                waiting_since="float64",
+                last_value="float64",
+                last_severity="float64",
+                learning_left="Int64",
+                learning_at="Int64",
+                step_seconds="float64",
+                last_flag="Int64",
+                tail="Int64",
+                last_episode="Int64",
+            )
+            flag, tail = frame["last_flag"], frame["tail"]
+            frame["open"] = (
+                frame["last_episode"].notna() & (tail.isna() | (flag >= tail).fillna(False))
+            ).astype(bool)
+            peaks = self._open_episodes(connection, frame.loc[frame["open"]])
+        frame = frame.drop(columns=["tail", "last_flag", "last_episode"])
+        for column in ("unscored", "recent_anomalies", "recent_episodes"):
+            frame[column] = frame[column].fillna(0).astype("int64")
+        if count_points:
+            frame["points"] = frame["points"].fillna(0).astype("int64")
+        frame = frame.join(peaks, on="id")
+        for column in ("first", "last", "learning_at"):
+            frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="ns")
+        return frame.reset_index(drop=True)
+
+    def _open_episodes(self, connection: Connection, series: pd.DataFrame) -> pd.DataFrame:
+        """Per series id (the index), its open episode's start, points and peak (the one rule
+        of `detection.episodes.peak_rows`, as the episodes table and alerts pick it)."""
+        columns = [
+            "open_since",
+            "open_points",
+            "open_peak_time",
+            "open_peak_value",
+            "open_peak_expected",
+            "open_peak_severity",
+            "open_peak_explanation",
+        ]
+        if series.empty:
+            return pd.DataFrame(columns=columns, index=pd.Index([], name="id"))
+        wanted, params = [], {}
+        for number, (series_id, episode) in enumerate(
+            zip(series["id"], series["last_episode"], strict=True)
+        ):
+            wanted.append(f"(series = :s{number} AND episode = :e{number})")
+            params |= {f"s{number}": int(series_id), f"e{number}": int(episode)}
+        points = typed_frame(
+            query_frame(
+                connection,
+                "SELECT series, ts, value, expected, severity, score, explanation FROM points "
+                f"WHERE is_anomaly = 1 AND ({' OR '.join(wanted)}) ORDER BY series, ts",
+                params,
+            ),
+            series="int64",
+            ts="int64",
+            value="float64",
+            expected="float64",
+            severity="float64",
+            score="float64",
+        )
+        rows = {}
+        for series_id, episode in points.groupby("series", sort=False):
+            (at,) = peak_rows(
+                np.zeros(len(episode)),
+                episode["severity"].to_numpy(dtype="float64"),
+                episode["score"].to_numpy(dtype="float64"),
+            )
+            peak = episode.iloc[at]
+            rows[int(series_id)] = {
+                "open_since": pd.Timestamp(int(episode["ts"].iloc[0])),
+                "open_points": len(episode),
+                "open_peak_time": pd.Timestamp(int(peak["ts"])),
+                "open_peak_value": float(peak["value"]),
+                "open_peak_expected": float(peak["expected"]),
+                "open_peak_severity": float(peak["severity"]),
+                "open_peak_explanation": peak["explanation"] or "",
+            }
+        found = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+        found.index.name = "id"
+        return found
+
+
+#: Every series with its ends and last flag (index seeks), its points waiting to be scored
+#: (the partial index of them; grouped by `+series` so that SQLite keeps to that index rather
+#: than scan another in series order), its flags in the recent stretch (a range of the
+#: flagged-points index per series: CROSS JOIN keeps SQLite from scanning that whole index
+#: instead), and `tail`, the time of the point GAP before the latest: a last flag
+#: at or after it is within GAP points of the end.
+_SUMMARY = """
+WITH ends AS (
+    SELECT s.id, s.name, s.detector, s.model, s.version, s.error,
+           s.learning_left, s.learning_at, s.step_seconds,
+           (SELECT MIN(p.ts) FROM points p WHERE p.series = s.id) AS first,
+           (SELECT MAX(p.ts) FROM points p WHERE p.series = s.id) AS last,
+           (SELECT MAX(p.ts) FROM points p WHERE p.series = s.id AND p.is_anomaly = 1)
+               AS last_flag
+    FROM series s {where}
+), waiting AS (
+    SELECT +series AS series, COUNT(*) AS unscored, MIN(received) AS waiting_since,
+           MAX(received) AS received
+    FROM points WHERE scored IS NULL GROUP BY 1
+), recent AS (
+    SELECT f.series, COUNT(*) AS flagged, COUNT(DISTINCT f.episode) AS episodes
+    FROM ends CROSS JOIN points f
+    WHERE f.series = ends.id AND f.is_anomaly = 1 AND f.ts > ends.last - :recent
+    GROUP BY f.series
+)
+SELECT ends.*, {count} AS points,
+       latest.value AS last_value, latest.severity AS last_severity,
+       CASE WHEN waiting.received > latest.received THEN waiting.received
+            ELSE latest.received END AS received,
+       waiting.unscored, waiting.waiting_since,
+       recent.flagged AS recent_anomalies, recent.episodes AS recent_episodes,
+       flag.episode AS last_episode,
+       CASE WHEN ends.last_flag IS NULL THEN NULL ELSE (
+           SELECT t.ts FROM points t WHERE t.series = ends.id
+           ORDER BY t.ts DESC LIMIT 1 OFFSET :gap
+       ) END AS tail
+FROM ends
+LEFT JOIN points latest ON latest.series = ends.id AND latest.ts = ends.last
+LEFT JOIN points flag ON flag.series = ends.id AND flag.ts = ends.last_flag
+LEFT JOIN waiting ON waiting.series = ends.id
+LEFT JOIN recent ON recent.series = ends.id
+ORDER BY ends.name
+"""
