@@ -91,7 +91,8 @@ def peak_rows(
     The peak is the most severe row; of equally severe ones (severities saturate near 1), the
     one with the higher `score`, the detector's own measure; then the earliest. A missing
     severity or score ranks below every number. This is the one rule for a peak: the episodes
-    table, the alert report of each scoring pass and the Live cards and API all pick it here."""
+    table and the alert report of each scoring pass pick it here; the Live cards and API rank
+    by it in SQL (`vigil.live.views`), and tests/live/test_episodes.py checks they agree."""
     episodes = np.asarray(episodes)
     if episodes.size == 0:
         return np.zeros(0, dtype=np.int64)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
 
-from vigil.detection.episodes import GAP, peak_rows
+from vigil.detection.episodes import GAP
 from vigil.storage.database import Database, query_frame, typed_frame
 
 #: The stretch before a series' latest point that the summary counts episodes in.
@@ -94,10 +93,10 @@ class LiveViews:
         `open` is true when the series' last flagged point is within GAP points of its latest
         point (its episode may go on); then `open_since`, `open_points` and the peak
         (`open_peak_time`, `_value`, `_expected`, `_severity`, `_explanation`) describe that
-        episode. Two statements whatever the number of series (the second only when an
-        episode is open), each reading indexes: a few entries per series, the flagged points
-        of the recent stretch, the points waiting to be scored. With `name`, that series' row
-        alone (none if there is no such series)."""
+        episode. One statement whatever the number of series, reading indexes: a few entries
+        per series, the flagged points of the recent stretch and of the open episodes, the
+        points waiting to be scored. With `name`, that series' row alone (none if there is no
+        such series)."""
         params = {"recent": recent.value, "gap": GAP}
         where = ""
         if name is not None:
@@ -107,99 +106,46 @@ class LiveViews:
         )
         with self.database.read() as connection:
             frame = query_frame(connection, _SUMMARY.format(where=where, count=count), params)
-            frame = typed_frame(
-                frame,
-                points="float64",
-                first="Int64",
-                last="Int64",
-                received="float64",
-                waiting_since="float64",
-                last_value="float64",
-                last_severity="float64",
-                learning_left="Int64",
-                learning_at="Int64",
-                step_seconds="float64",
-                last_flag="Int64",
-                tail="Int64",
-                last_episode="Int64",
-            )
-            flag, tail = frame["last_flag"], frame["tail"]
-            frame["open"] = (
-                frame["last_episode"].notna() & (tail.isna() | (flag >= tail).fillna(False))
-            ).astype(bool)
-            peaks = self._open_episodes(connection, frame.loc[frame["open"]])
-        frame = frame.drop(columns=["tail", "last_flag", "last_episode"])
+        frame = typed_frame(
+            frame,
+            points="float64",
+            first="Int64",
+            last="Int64",
+            received="float64",
+            waiting_since="float64",
+            last_value="float64",
+            last_severity="float64",
+            learning_left="Int64",
+            learning_at="Int64",
+            step_seconds="float64",
+            open_since="Int64",
+            open_points="float64",
+            open_peak_time="Int64",
+            open_peak_value="float64",
+            open_peak_expected="float64",
+            open_peak_severity="float64",
+        )
+        frame["open"] = frame["open"].fillna(0).astype(bool)
         for column in ("unscored", "recent_anomalies", "recent_episodes"):
             frame[column] = frame[column].fillna(0).astype("int64")
         if count_points:
             frame["points"] = frame["points"].fillna(0).astype("int64")
-        frame = frame.join(peaks, on="id")
-        for column in ("first", "last", "learning_at"):
+        for column in ("first", "last", "learning_at", "open_since", "open_peak_time"):
             frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="ns")
+        explanation = frame["open_peak_explanation"].astype(object)
+        frame["open_peak_explanation"] = explanation.where(~frame["open"], explanation.fillna(""))
         return frame.reset_index(drop=True)
-
-    def _open_episodes(self, connection: Connection, series: pd.DataFrame) -> pd.DataFrame:
-        """Per series id (the index), its open episode's start, points and peak (the one rule
-        of `detection.episodes.peak_rows`, as the episodes table and alerts pick it)."""
-        columns = [
-            "open_since",
-            "open_points",
-            "open_peak_time",
-            "open_peak_value",
-            "open_peak_expected",
-            "open_peak_severity",
-            "open_peak_explanation",
-        ]
-        if series.empty:
-            return pd.DataFrame(columns=columns, index=pd.Index([], name="id"))
-        wanted, params = [], {}
-        for number, (series_id, episode) in enumerate(
-            zip(series["id"], series["last_episode"], strict=True)
-        ):
-            wanted.append(f"(series = :s{number} AND episode = :e{number})")
-            params |= {f"s{number}": int(series_id), f"e{number}": int(episode)}
-        points = typed_frame(
-            query_frame(
-                connection,
-                "SELECT series, ts, value, expected, severity, score, explanation FROM points "
-                f"WHERE is_anomaly = 1 AND ({' OR '.join(wanted)}) ORDER BY series, ts",
-                params,
-            ),
-            series="int64",
-            ts="int64",
-            value="float64",
-            expected="float64",
-            severity="float64",
-            score="float64",
-        )
-        rows = {}
-        for series_id, episode in points.groupby("series", sort=False):
-            (at,) = peak_rows(
-                np.zeros(len(episode)),
-                episode["severity"].to_numpy(dtype="float64"),
-                episode["score"].to_numpy(dtype="float64"),
-            )
-            peak = episode.iloc[at]
-            rows[int(series_id)] = {
-                "open_since": pd.Timestamp(int(episode["ts"].iloc[0])),
-                "open_points": len(episode),
-                "open_peak_time": pd.Timestamp(int(peak["ts"])),
-                "open_peak_value": float(peak["value"]),
-                "open_peak_expected": float(peak["expected"]),
-                "open_peak_severity": float(peak["severity"]),
-                "open_peak_explanation": peak["explanation"] or "",
-            }
-        found = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
-        found.index.name = "id"
-        return found
 
 
 #: Every series with its ends and last flag (index seeks), its points waiting to be scored
 #: (the partial index of them; grouped by `+series` so that SQLite keeps to that index rather
 #: than scan another in series order), its flags in the recent stretch (a range of the
 #: flagged-points index per series: CROSS JOIN keeps SQLite from scanning that whole index
-#: instead), and `tail`, the time of the point GAP before the latest: a last flag
-#: at or after it is within GAP points of the end.
+#: instead), and `tail`, the time of the point GAP before the latest: a last flag at or after
+#: it is within GAP points of the end, so its episode is `open`. An open episode's flagged
+#: points (the episode index) give its start, size and peak, ranked by the rule of
+#: `detection.episodes.peak_rows`: the most severe, then the higher score, then the earliest,
+#: a missing number below every number (NaN is stored as NULL).
 _SUMMARY = """
 WITH ends AS (
     SELECT s.id, s.name, s.detector, s.model, s.version, s.error,
@@ -218,22 +164,46 @@ WITH ends AS (
     FROM ends CROSS JOIN points f
     WHERE f.series = ends.id AND f.is_anomaly = 1 AND f.ts > ends.last - :recent
     GROUP BY f.series
+), summed AS (
+    SELECT ends.*, {count} AS points,
+           latest.value AS last_value, latest.severity AS last_severity,
+           CASE WHEN waiting.received > latest.received THEN waiting.received
+                ELSE latest.received END AS received,
+           waiting.unscored, waiting.waiting_since,
+           recent.flagged AS recent_anomalies, recent.episodes AS recent_episodes,
+           flag.episode AS last_episode,
+           CASE WHEN ends.last_flag IS NULL THEN NULL ELSE (
+               SELECT t.ts FROM points t WHERE t.series = ends.id
+               ORDER BY t.ts DESC LIMIT 1 OFFSET :gap
+           ) END AS tail
+    FROM ends
+    LEFT JOIN points latest ON latest.series = ends.id AND latest.ts = ends.last
+    LEFT JOIN points flag ON flag.series = ends.id AND flag.ts = ends.last_flag
+    LEFT JOIN waiting ON waiting.series = ends.id
+    LEFT JOIN recent ON recent.series = ends.id
+), opened AS (
+    SELECT id, last_episode FROM summed
+    WHERE last_episode IS NOT NULL AND (tail IS NULL OR last_flag >= tail)
+), peaks AS (
+    SELECT e.series, e.ts, e.value, e.expected, e.severity, e.explanation,
+           ROW_NUMBER() OVER (
+               PARTITION BY e.series
+               ORDER BY e.severity DESC NULLS LAST, e.score DESC NULLS LAST, e.ts
+           ) AS rank,
+           COUNT(*) OVER (PARTITION BY e.series) AS size,
+           MIN(e.ts) OVER (PARTITION BY e.series) AS since
+    FROM opened CROSS JOIN points e
+    WHERE e.series = opened.id AND e.episode = opened.last_episode AND e.is_anomaly = 1
 )
-SELECT ends.*, {count} AS points,
-       latest.value AS last_value, latest.severity AS last_severity,
-       CASE WHEN waiting.received > latest.received THEN waiting.received
-            ELSE latest.received END AS received,
-       waiting.unscored, waiting.waiting_since,
-       recent.flagged AS recent_anomalies, recent.episodes AS recent_episodes,
-       flag.episode AS last_episode,
-       CASE WHEN ends.last_flag IS NULL THEN NULL ELSE (
-           SELECT t.ts FROM points t WHERE t.series = ends.id
-           ORDER BY t.ts DESC LIMIT 1 OFFSET :gap
-       ) END AS tail
-FROM ends
-LEFT JOIN points latest ON latest.series = ends.id AND latest.ts = ends.last
-LEFT JOIN points flag ON flag.series = ends.id AND flag.ts = ends.last_flag
-LEFT JOIN waiting ON waiting.series = ends.id
-LEFT JOIN recent ON recent.series = ends.id
-ORDER BY ends.name
+SELECT summed.id, summed.name, summed.detector, summed.model, summed.version, summed.error,
+       summed.learning_left, summed.learning_at, summed.step_seconds, summed.first, summed.last,
+       summed.points, summed.last_value, summed.last_severity, summed.received, summed.unscored,
+       summed.waiting_since, summed.recent_anomalies, summed.recent_episodes,
+       CASE WHEN peaks.series IS NULL THEN 0 ELSE 1 END AS open,
+       peaks.since AS open_since, peaks.size AS open_points, peaks.ts AS open_peak_time,
+       peaks.value AS open_peak_value, peaks.expected AS open_peak_expected,
+       peaks.severity AS open_peak_severity, peaks.explanation AS open_peak_explanation
+FROM summed
+LEFT JOIN peaks ON peaks.series = summed.id AND peaks.rank = 1
+ORDER BY summed.name
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from sqlalchemy import event
 
 from tests.live.test_scoring import LATE, batch, worker
 from tests.unit.test_episodes import tied_peaks
@@ -14,6 +15,8 @@ from vigil.detection.feedback import apply_feedback
 from vigil.detection.synthetic import seasonal_series
 from vigil.live.status import learning_left, status_of
 from vigil.live.store import LiveStore
+from vigil.storage.database import sqlite_url
+from vigil.storage.opening import open_database
 from vigil.web.live_api import _open_episode
 
 STALE = pd.Timedelta(days=365 * 100)  # these series' points are old: never call them stale
@@ -233,3 +236,47 @@ def test_the_live_api_names_the_peak_the_episodes_table_names_when_severities_ti
         "severity": peak["peak_severity"],
         "explanation": peak["explanation"],
     }
+
+
+def scored_series(store: LiveStore, name: str, scored: pd.DataFrame) -> None:
+    """Store `scored` (a ScoredFrame with episodes) as a live series scored just so."""
+    first = store.last_id() + 1
+    add(store, name, scored)
+    ids = store.unscored(store.last_id())["id"]
+    store.write_scores(scored.set_axis(ids[ids >= first].to_numpy()))
+
+
+def summary_statements(store: LiveStore) -> list[str]:
+    """The statements SQLite runs for one `summary()` on fresh connections."""
+    statements: list[str] = []
+
+    def trace(connection, _record) -> None:
+        connection.set_trace_callback(statements.append)
+
+    store.database.dispose()
+    event.listen(store.database.engine, "connect", trace)
+    try:
+        store.summary()
+    finally:
+        event.remove(store.database.engine, "connect", trace)
+        store.database.dispose()
+    return [sql for sql in statements if sql.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+def test_the_live_summary_is_one_statement_whatever_the_number_of_series(tmp_path):
+    """The Live page reads it every few seconds: no statement per series, nor per open one."""
+    store = LiveStore(open_database(sqlite_url(tmp_path / "vigil.sqlite")))
+    scored_series(store, "tied-0", tied_peaks())
+    few = summary_statements(store)
+    for number in range(1, 12):
+        scored_series(store, f"tied-{number}", tied_peaks())
+        quiet = tied_peaks().assign(is_anomaly=False, episode=pd.NA, onset=False)
+        scored_series(store, f"quiet-{number}", quiet)
+
+    many = summary_statements(store)
+
+    assert len(few) == len(many) == 1
+    summary = store.summary().set_index("name")
+    assert summary["open"].sum() == 12
+    assert (summary.loc[summary["open"], "open_points"] == 4).all()
+    assert summary.filter(like="tied", axis=0)["open_peak_time"].nunique() == 1
