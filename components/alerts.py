@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import dash_ag_grid as dag
 import pandas as pd
 
-from vigil.alerting import RuleActivity
 from vigil.alerts.compose import LIVE
 from vigil.alerts.engine import UNSENDABLE
 from vigil.alerts.episodes import AlertEpisode
@@ -18,6 +17,7 @@ from vigil.alerts.rules import Rule
 from vigil.components.zones import minute_text, wall_time
 from vigil.times import UTC as TIME_UTC
 from vigil.times import zone_label
+from vigil.usecases.alerting import RuleActivity
 
 RULE_COLUMNS = [
     {"field": "name", "headerName": "Rule", "minWidth": 150},

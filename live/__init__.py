@@ -1,1 +1,3 @@
-"""Live series on the server side: points, series, the ingest policy and the scoring worker."""
+"""Live series on the server side: reading ingest bodies (`points`), each series' settings
+(`series`), the ingest policy (`ingest`), the scoring queue (`queue`), what people see
+(`views`), the scoring worker (`scoring`) and its saved states (`states`)."""

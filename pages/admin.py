@@ -9,14 +9,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from vigil.alerting import smtp_status
 from vigil.components.admin import REVOKE_TYPE, mail_form, new_token, token_table, user_table
 from vigil.detection.errors import VigilError
-from vigil.services import settings, token_store
-from vigil.stores.mail_settings import FIELDS, effective, mail_settings, password_server
+from vigil.services import current, settings, token_store
+from vigil.stores.mail_settings import FIELDS, password_server
 from vigil.stores.tokens import DEFAULT_SCOPES, SCOPE_NOTES
 from vigil.stores.tokens import SCOPES as TOKEN_SCOPES
 from vigil.stores.users import ROLE_NOTES
+from vigil.usecases.alerting import smtp_status
 from vigil.web.auth import control_for, may, requires, signed_in, users
 
 dash.register_page(
@@ -208,7 +208,7 @@ def revoke_token(_clicks):
 @requires("admin")
 def show_mail(_changed):
     """The email server in use, and where it comes from."""
-    mail = effective(settings())
+    mail = current().mail()
     values = [getattr(mail, name) or "" for name in FIELDS]
     return (*values, _mail_note())
 
@@ -223,10 +223,10 @@ def show_mail(_changed):
 def save_mail(_clicks, *values):
     """Keep the email server an admin set; say what is wrong with it if something is."""
     user = signed_in()
-    config = settings()
-    before = {name: getattr(effective(config), name) for name in FIELDS}
+    services = current()
+    before = {name: getattr(services.mail(), name) for name in FIELDS}
     try:
-        mail_settings(config).save(
+        services.mail_settings.save(
             dict(zip(FIELDS, values, strict=True)),
             by=user.user.name if user else "local",
             before=before,
@@ -239,16 +239,16 @@ def save_mail(_clicks, *values):
 
 
 def _mail_note() -> html.Div:
-    config = settings()
-    server = password_server(config)
+    services = current()
+    server = password_server(services.settings)
     if server is None:
         password = "not set"
     else:
-        used = effective(config).smtp_password is not None
+        used = services.mail().smtp_password is not None
         password = f"set, for {server[0]}:{server[1]} only" + (
             "" if used else ": not sent to the server above"
         )
     return html.Div(
-        [html.Div(smtp_status(config)), html.Div(f"VIGIL_SMTP_PASSWORD is {password}.")],
+        [html.Div(smtp_status(services)), html.Div(f"VIGIL_SMTP_PASSWORD is {password}.")],
         className="text-muted",
     )

@@ -10,16 +10,6 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from vigil.alerting import (
-    alert_engine,
-    candidate_series,
-    outbox,
-    rule_activity,
-    rule_store,
-    send_test_email,
-    smtp_status,
-    watched_series,
-)
 from vigil.alerts.compose import LIVE
 from vigil.alerts.rules import DIRECTIONS, Rule
 from vigil.components import ids
@@ -35,8 +25,15 @@ from vigil.components.alerts import (
 )
 from vigil.components.zones import minute_text, shown_zone
 from vigil.detection import DETECTORS
-from vigil.services import dataset_store, model_store
-from vigil.settings import load_settings
+from vigil.services import current, dataset_store, model_store, outbox, rule_store
+from vigil.usecases.alerting import (
+    alert_engine,
+    candidate_series,
+    rule_activity,
+    send_test_email,
+    smtp_status,
+    watched_series,
+)
 from vigil.web.auth import control_for, requires
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Vigil · Alerts", order=3)
@@ -357,21 +354,21 @@ def layout(**_query: str) -> html.Div:
 def show(_refresh, _tick, status: str, zone: str | None = None):
     """Everything the page lists, read fresh; times in the zone picked in the navbar."""
     zone = shown_zone(zone)
-    config = load_settings()
-    box = outbox(config)
+    services = current()
+    box = services.outbox
     counts = box.counts()
     badges = [
         dbc.Badge(f"{counts[name]} {name}", color=colour, className="me-1", id=f"alerts-{name}")
         for name, colour in (("pending", "warning"), ("sent", "success"), ("failed", "danger"))
     ]
-    rules = rule_store(config).rules()
+    rules = services.rule_store.rules()
     emails = box.emails(None if status == "all" else status)
-    history = alert_engine(config).history()
+    history = alert_engine(services).history()
     datasets = dataset_store().list()
-    activity = rule_activity(config, rules, datasets)
+    activity = rule_activity(services, rules, datasets)
     names = {info.id: info.name for info in datasets}
     return (
-        smtp_status(config),
+        smtp_status(services),
         badges,
         rule_rows(rules, activity, detectors=_detectors(), datasets=names, zone=zone),
         outbox_rows(emails, zone),
@@ -391,7 +388,7 @@ def send_test(_clicks, to: str | None):
     """Queue a test email and try to deliver it now."""
     recipients = [part.strip() for part in (to or "").split(",") if part.strip()]
     try:
-        _, report = send_test_email(load_settings(), recipients)
+        _, report = send_test_email(current(), recipients)
     except ValueError as error:
         return html.Span(str(error), className="text-danger"), no_update
     if report is None:
@@ -399,7 +396,7 @@ def send_test(_clicks, to: str | None):
     elif report.sent:
         words, tone = "Sent: the server accepted the test email.", "text-success"
     else:
-        failed = outbox(load_settings()).emails()[0].last_error
+        failed = outbox().emails()[0].last_error
         words, tone = f"Not sent yet ({failed}); it stays in the outbox.", "text-danger"
     return html.Span(words, className=tone, id="alerts-test-result"), time.time()
 
@@ -416,7 +413,7 @@ def edit_rule(selected: list[dict] | None, _new):
     """Load the selected rule into the form (or empty it for a new one)."""
     rule = DEFAULTS
     if dash.ctx.triggered_id == RULES and selected:
-        rule = rule_store(load_settings()).get(int(selected[0]["id"]))
+        rule = rule_store().get(int(selected[0]["id"]))
     values = [getattr(rule, key) for key in FORM]
     values[list(FORM).index("recipients")] = ", ".join(rule.recipients)
     values[list(FORM).index("detector")] = rule.detector or OWN
@@ -442,7 +439,7 @@ def edit_rule(selected: list[dict] | None, _new):
 def change_rule(_save, _pause, _silence, _delete, *values_id_and_zone):
     """Save, pause or resume, silence or delete the rule being edited."""
     *values, hours, rule_id, zone = values_id_and_zone
-    store = rule_store(load_settings())
+    store = rule_store()
     trigger = dash.ctx.triggered_id
     try:
         if trigger == SAVE:
@@ -481,8 +478,7 @@ def _ok(words: str) -> html.Span:
 
 def _saved(rule: Rule) -> html.Span:
     """Saved, and a warning when the rule matches no series yet (they may come later)."""
-    config = load_settings()
-    if watched_series(rule, candidate_series(config, dataset_store().list())):
+    if watched_series(rule, candidate_series(current(), dataset_store().list())):
         return _ok(f"Saved '{rule.name}'.")
     return html.Span(
         [
@@ -563,7 +559,7 @@ def silence_series(
         return html.Span("Select an episode first.", className="text-muted"), no_update
     row = selected[0]
     until = datetime.now(UTC) + timedelta(hours=float(hours or 1))
-    rule_store(load_settings()).silence(row["rule_id"], row["series"], until)
+    rule_store().silence(row["rule_id"], row["series"], until)
     ends = minute_text(until, shown_zone(zone))
     words = f"Silenced {row['series']} for '{row['rule']}' until {ends}."
     return html.Span(words, className="text-success", id="alerts-silenced"), time.time()

@@ -67,7 +67,7 @@ from vigil.stores.models import train_on_dataset
 from vigil.times import UTC, utc_time, zone_label
 from vigil.usecases.analysis import Analysis, plan_analysis
 from vigil.usecases.analysis import run_analysis as run_analysis_once
-from vigil.usecases.export import to_csv_bytes, to_parquet_bytes, zoned_for_csv, zoned_for_parquet
+from vigil.usecases.export import download_name, export_bytes
 from vigil.web.auth import control_for, may, requires
 
 log = logging.getLogger(__name__)
@@ -1107,12 +1107,10 @@ def download(_csv, _parquet, _report, key: str | None, min_severity: float, zone
         scored, run, _ = _load(key)
     except VigilError as error:
         return _not_downloadable(error)
-    stem = _file_stem(run)
     trigger = dash.ctx.triggered_id
-    if trigger == DOWNLOAD_CSV:
-        return dcc.send_bytes(to_csv_bytes(zoned_for_csv(scored, zone)), f"{stem}.csv")
-    if trigger == DOWNLOAD_PARQUET:
-        return dcc.send_bytes(to_parquet_bytes(zoned_for_parquet(scored, zone)), f"{stem}.parquet")
+    if trigger in (DOWNLOAD_CSV, DOWNLOAD_PARQUET):
+        kind = "csv" if trigger == DOWNLOAD_CSV else "parquet"
+        return dcc.send_bytes(export_bytes(scored, kind, zone=zone), download_name(run, f".{kind}"))
     flagged = flagged_points(scored, min_severity or 0.0)
     figure = _figure(key, float(min_severity or 0.0), zone)
     episodes = episode_rows(_episodes(scored, min_severity), zone)
@@ -1130,7 +1128,7 @@ def download(_csv, _parquet, _report, key: str | None, min_severity: float, zone
         first=first,
         last=last,
     )
-    return dcc.send_string(report, f"{stem}.html")
+    return dcc.send_string(report, download_name(run, ".html"))
 
 
 @callback(
@@ -1150,8 +1148,8 @@ def download_episodes(_clicks, key: str | None, zone: str | None = None):
         scored, run, _ = _load(key)
     except VigilError as error:
         return _not_downloadable(error)
-    table = zoned_for_csv(episode_table(scored), shown_zone(zone))
-    return dcc.send_bytes(to_csv_bytes(table), f"{_file_stem(run)}-episodes.csv")
+    table = export_bytes(episode_table(scored), "csv", zone=shown_zone(zone))
+    return dcc.send_bytes(table, download_name(run, "-episodes.csv"))
 
 
 def _not_downloadable(error: VigilError):
@@ -1159,13 +1157,6 @@ def _not_downloadable(error: VigilError):
     page's messages go, and send no file."""
     dash.set_props(STATUS, {"children": error_alert(str(error), "analyze-download-error")})
     return no_update
-
-
-def _file_stem(run: dict) -> str:
-    safe = "".join(
-        ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{run['series']}-{run['detector']}"
-    )
-    return f"vigil-{safe}"[:80]
 
 
 @callback(Output(MODEL, "options"), Input(MODELS_CHANGED, "data"))

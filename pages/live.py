@@ -33,10 +33,9 @@ from vigil.components.zones import shown_zone
 from vigil.detection import DETECTORS
 from vigil.detection.errors import VigilError
 from vigil.live.status import STATUSES, learning_left, status_of
-from vigil.live_series import live_store, stale_after
-from vigil.services import current, model_store, settings
+from vigil.services import current, live_store, model_store, settings
 from vigil.times import in_zone, utc_time, zone_label
-from vigil.usecases.live_series import configure_series
+from vigil.usecases.live_series import configure_series, stale_after
 from vigil.web.auth import control_for, requires
 
 dash.register_page(__name__, path="/live", name="Live", title="Vigil · Live", order=4)
@@ -233,7 +232,7 @@ def show_cards(_tick, shown, zone, charted):
     of them. Times are in the zone picked in the navbar."""
     zone = shown_zone(zone)
     config = settings()
-    summary = live_store(config).summary(count_points=False)
+    summary = live_store().summary(count_points=False)
     if summary.empty:
         return _no_series(), "", no_update if charted == [] else []
     names = summary["name"].tolist()
@@ -354,7 +353,7 @@ def draw_charts(shown, window, zone=None):
     zone = shown_zone(zone)
     if not shown:
         return []
-    store = live_store(settings())
+    store = live_store()
     charts = []
     for name in shown:
         latest = store.scores(name, limit=1, latest=True)
@@ -406,7 +405,7 @@ def _scored_prefix(frame: pd.DataFrame) -> pd.DataFrame:
 def extend_charts(_tick, lasts, charts, zone=None):
     """Append each chart's newly scored points (no redraw), in the zone it was drawn in."""
     zone = shown_zone(zone)
-    store = live_store(settings())
+    store = live_store()
     extended, kept = [], []
     for last, component in zip(lasts, charts, strict=True):
         name = component["index"]
@@ -444,7 +443,7 @@ def pause(_clicks, disabled):
 )
 @requires("viewer")
 def settings_choices(shown, current):
-    names = [series.name for series in live_store(settings()).series()]
+    names = [series.name for series in live_store().series()]
     models = [
         {"label": f"{info.detector} on {info.series} ({model_id[:8]})", "value": model_id}
         for model_id, info in model_store().list()
@@ -460,7 +459,7 @@ def settings_choices(shown, current):
 )
 @requires("viewer")
 def series_settings(name):
-    series = live_store(settings()).get(name) if name else None
+    series = live_store().get(name) if name else None
     if series is None:
         return "auto", None
     return series.detector, series.model
@@ -473,7 +472,7 @@ def series_settings(name):
 )
 @requires("viewer")
 def detector_form(detector, name):
-    series = live_store(settings()).get(name) if name else None
+    series = live_store().get(name) if name else None
     values = series.params if series is not None and series.detector == detector else {}
     cls = DETECTORS.get(detector or "auto", DETECTORS["auto"])
     return [
@@ -521,7 +520,7 @@ def delete_points(_clicks, name, start, end):
         return dbc.Alert(f"Give both times: {error}", color="danger")
     if not first < last:
         return dbc.Alert("The first time must come before the second.", color="danger")
-    deleted = live_store(settings()).delete_points(name, first, last)
+    deleted = live_store().delete_points(name, first, last)
     if deleted is None:
         return dbc.Alert(f"There is no live series called {name}.", color="danger")
     return dbc.Alert(

@@ -131,3 +131,20 @@ def app_database(data_dir: Path):
     from vigil.storage.opening import open_database
 
     return open_database(sqlite_url(Path(data_dir) / "vigil.sqlite"))
+
+
+@pytest.fixture
+def app_settings(dash_app, monkeypatch):
+    """Changes the app's settings for one test: `app_settings(smtp_host="127.0.0.1")` hands
+    the app, for its requests and for work outside them, Services built from its settings
+    with those changes (values as the settings hold them); undone after the test."""
+    import vigil.services
+    from vigil.services import EXTENSION, Services, current
+
+    def change(**changes):
+        changed = Services(current().settings.model_copy(update=changes))
+        monkeypatch.setitem(dash_app.server.extensions, EXTENSION, changed)
+        monkeypatch.setattr(vigil.services, "_process", changed)
+        return changed
+
+    return change

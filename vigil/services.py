@@ -10,20 +10,29 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from flask import current_app, has_app_context
 from pydantic import ValidationError
 
-from vigil.alerts.outbox import Outbox
 from vigil.settings import Settings, load_settings, settings_problems
-from vigil.storage.database import Database
-from vigil.storage.files import FileStore
-from vigil.storage.opening import open_database
-from vigil.stores.datasets import DatasetStore
-from vigil.stores.marks import FeedbackStore
-from vigil.stores.models import ModelStore, model_key
-from vigil.stores.results import ResultStore
-from vigil.stores.tokens import TokenStore
+
+# The stores are imported where they are built: a command that needs one store (`vigil
+# tokens`) does not load the others' libraries (the detectors, pandas).
+if TYPE_CHECKING:
+    from vigil.alerts.outbox import Outbox
+    from vigil.alerts.rules import RuleStore
+    from vigil.live.states import ScorerStates
+    from vigil.live.store import LiveStore
+    from vigil.storage.database import Database
+    from vigil.storage.files import FileStore
+    from vigil.stores.datasets import DatasetStore
+    from vigil.stores.mail_settings import MailSettings
+    from vigil.stores.marks import FeedbackStore
+    from vigil.stores.models import ModelStore
+    from vigil.stores.results import ResultStore
+    from vigil.stores.tokens import TokenStore
+    from vigil.stores.users import UserStore
 
 #: The Flask extension key the app's Services are kept under.
 EXTENSION = "vigil"
@@ -38,15 +47,21 @@ class Services:
 
     def database(self) -> Database:
         """The database in the settings, upgraded to the current schema."""
+        from vigil.storage.opening import open_database
+
         return open_database(self.settings.database_url)
 
     @cached_property
     def files(self) -> FileStore:
         """Where data sets, models and results are kept: a directory or an object store."""
+        from vigil.storage.files import FileStore
+
         return FileStore(self.settings.files_url)
 
     @cached_property
     def dataset_store(self) -> DatasetStore:
+        from vigil.stores.datasets import DatasetStore
+
         config = self.settings
         store = DatasetStore(
             self.files,
@@ -59,23 +74,72 @@ class Services:
 
     @cached_property
     def result_store(self) -> ResultStore:
+        from vigil.stores.results import ResultStore
+
         return ResultStore(self.files)
 
     @cached_property
     def model_store(self) -> ModelStore:
+        from vigil.stores.models import ModelStore, model_key
+
         return ModelStore(self.files, model_key(self.settings))
 
     @cached_property
     def feedback_store(self) -> FeedbackStore:
+        from vigil.stores.marks import FeedbackStore
+
         return FeedbackStore(self.database())
 
     @cached_property
     def outbox(self) -> Outbox:
+        from vigil.alerts.outbox import Outbox
+
         return Outbox(self.database())
 
     @cached_property
     def token_store(self) -> TokenStore:
+        from vigil.stores.tokens import TokenStore
+
         return TokenStore(self.database())
+
+    @cached_property
+    def user_store(self) -> UserStore:
+        from vigil.stores.users import UserStore
+
+        return UserStore(self.settings.users_path)
+
+    @cached_property
+    def rule_store(self) -> RuleStore:
+        from vigil.alerts.rules import RuleStore
+
+        return RuleStore(self.database())
+
+    @cached_property
+    def live_store(self) -> LiveStore:
+        from vigil.live.store import LiveStore
+
+        return LiveStore(self.database())
+
+    @cached_property
+    def scorer_states(self) -> ScorerStates:
+        """Where live scoring's workers keep their scorers between slices (Celery)."""
+        from vigil.live.states import ScorerStates
+        from vigil.stores.models import model_key
+
+        return ScorerStates(self.database(), model_key(self.settings))
+
+    @cached_property
+    def mail_settings(self) -> MailSettings:
+        from vigil.stores.mail_settings import MailSettings
+
+        return MailSettings(self.database())
+
+    def mail(self) -> Settings:
+        """The settings with the email server admins saved on the Admin page in place of the
+        environment's (read now: an admin may change them at any time)."""
+        from vigil.stores.mail_settings import effective
+
+        return effective(self.settings, self.mail_settings)
 
 
 _process: Services | None = None
@@ -150,3 +214,15 @@ def outbox() -> Outbox:
 
 def token_store() -> TokenStore:
     return current().token_store
+
+
+def user_store() -> UserStore:
+    return current().user_store
+
+
+def rule_store() -> RuleStore:
+    return current().rule_store
+
+
+def live_store() -> LiveStore:
+    return current().live_store

@@ -13,7 +13,6 @@ import pytest
 
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.conftest import BROWSER_MISSING
-from vigil.alerting import alert_engine, alert_on_run, live_window, outbox, rule_store
 from vigil.alerts import chart
 from vigil.alerts.delivery import deliver_due
 from vigil.alerts.episodes import AlertEpisode, AlertPoint
@@ -21,11 +20,14 @@ from vigil.alerts.rules import Rule
 from vigil.alerts.smtp import SmtpConfig
 from vigil.detection import run_detection
 from vigil.live.points import read_batch
-from vigil.live_series import late_window, live_store, live_worker
+from vigil.services import Services
 from vigil.settings import load_settings
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
 from vigil.stores.datasets import DatasetStore
+from vigil.usecases.alerting import alert_engine, alert_on_run, live_window
+from vigil.usecases.live_series import late_window
+from vigil.workers.live_scoring import live_worker
 
 pytestmark = pytest.mark.skipif(BROWSER_MISSING, reason="kaleido draws charts with chromium")
 
@@ -35,7 +37,7 @@ def delivered(config, now: float) -> list:
     recorder = Recorder()
     server = start_server(recorder)
     try:
-        deliver_due(outbox(config), SmtpConfig("127.0.0.1", server.port), now=now)
+        deliver_due(Services(config).outbox, SmtpConfig("127.0.0.1", server.port), now=now)
     finally:
         server.stop()
     return recorder.received
@@ -78,14 +80,14 @@ def test_a_batch_email_charts_the_whole_span_of_its_episodes(tmp_path, year_of_h
     )
     csv = year_of_hours.rename(columns={"value": "cpu"}).to_csv(index=False).encode()
     dataset = datasets.add(csv, "ops.csv")[0].id
-    rule = rule_store(config).save(
+    rule = Services(config).rule_store.save(
         Rule("cpu", "cpu", ("ops@example.org",), detector="zscore", min_severity=0.9)
     )
     scored = run_detection(year_of_hours, "zscore")
     now = time.time()
-    assert alert_on_run(config, scored, "cpu", dataset, "zscore", now=now)[2] == 1
+    assert alert_on_run(Services(config), scored, "cpu", dataset, "zscore", now=now)[2] == 1
 
-    engine = alert_engine(config, scored, run=("cpu", dataset))
+    engine = alert_engine(Services(config), scored, run=("cpu", dataset))
     episodes = [AlertEpisode.from_row(row) for row in engine.history(rule.id).to_dict("records")]
     assert len(episodes) >= 3  # the spikes, at least
     context = engine.context(rule, "cpu", dataset, episodes)
@@ -98,12 +100,14 @@ def test_a_batch_email_charts_the_whole_span_of_its_episodes(tmp_path, year_of_h
     # an hour later the last episode is over: the "resolved" email, sent by the delivery loop (which
     # has no run at hand), charts the data set's series too
     later = now + 3600
-    assert alert_engine(config).dispatch(rule_store(config).rules(), now=later) == 1
+    assert (
+        alert_engine(Services(config)).dispatch(Services(config).rule_store.rules(), now=later) == 1
+    )
     emails = delivered(config, later)
     assert len(emails) == 2
     for email in emails:
         assert (chart_of(email) or b"")[:8] == b"\x89PNG\r\n\x1a\n", email["Subject"]
-    stored = alert_engine(config).context(rule, "cpu", dataset, episodes)
+    stored = alert_engine(Services(config)).context(rule, "cpu", dataset, episodes)
     assert line_covers(stored, episodes)
 
 
@@ -129,19 +133,21 @@ def test_every_live_alert_email_carries_its_chart(tmp_path):
     values[2999] += 30  # the last point: it may go on
     frame = pd.DataFrame({"timestamp": times, "value": values})
     config = load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
-    rule = rule_store(config).save(
+    rule = Services(config).rule_store.save(
         Rule("cpu jumps", "cpu", ("ops@example.org",), group_minutes=60, resolve_minutes=30)
     )
-    store = live_store(config)
-    scoring = live_worker(config, store)
+    store = Services(config).live_store
+    scoring = live_worker(Services(config))
     store.add("cpu", batch(frame.iloc[:2500]), late_window=late_window(config))
     scoring.round()
     store.add("cpu", batch(frame.iloc[2500:]), late_window=late_window(config))
     scoring.round()
-    assert outbox(config).counts()["pending"] == 1  # the second episode waits
+    assert Services(config).outbox.counts()["pending"] == 1  # the second episode waits
 
     later = time.time() + 61 * 60
-    assert alert_engine(config).dispatch(rule_store(config).rules(), now=later) == 2
+    assert (
+        alert_engine(Services(config)).dispatch(Services(config).rule_store.rules(), now=later) == 2
+    )
     emails = delivered(config, later)
     assert len(emails) == 3
     for email in emails:
@@ -149,7 +155,7 @@ def test_every_live_alert_email_carries_its_chart(tmp_path):
 
     episodes = [
         AlertEpisode.from_row(row)
-        for row in alert_engine(config).history(rule.id).to_dict("records")
+        for row in alert_engine(Services(config)).history(rule.id).to_dict("records")
     ]
     assert len(episodes) >= 2
     assert line_covers(live_window(store, "cpu", episodes), episodes)

@@ -9,7 +9,6 @@ import pytest
 
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.alerts.test_alerting import stored_as_dataset
-from vigil.alerting import alert_on_run, outbox, rule_store
 from vigil.alerts import chart
 from vigil.alerts.delivery import deliver_due
 from vigil.alerts.episodes import AlertEpisode, episode_reports
@@ -17,8 +16,9 @@ from vigil.alerts.rules import Rule
 from vigil.alerts.smtp import SmtpConfig
 from vigil.detection import run_detection
 from vigil.detection.errors import DataError
+from vigil.services import Services
 from vigil.settings import load_settings
-from vigil.stores.mail_settings import mail_settings
+from vigil.usecases.alerting import alert_on_run
 
 WINTER_SPIKE, SUMMER_SPIKE = "2024-01-15 10:00", "2024-07-15 10:00"  # UTC
 
@@ -41,15 +41,15 @@ def spiky_year() -> pd.DataFrame:
 def emailed(config, frame: pd.DataFrame):
     """Alert on a run over `frame` as a stored data set, and what the SMTP server received."""
     dataset = stored_as_dataset(config, frame)
-    rule_store(config).save(
+    Services(config).rule_store.save(
         Rule("cpu", "cpu", ("ops@example.org",), detector="zscore", group_minutes=0)
     )
     scored = run_detection(frame, "zscore")
-    assert alert_on_run(config, scored, "cpu", dataset, "zscore", now=1e9)[2] == 1
+    assert alert_on_run(Services(config), scored, "cpu", dataset, "zscore", now=1e9)[2] == 1
     recorder = Recorder()
     server = start_server(recorder)
     try:
-        deliver_due(outbox(config), SmtpConfig("127.0.0.1", server.port), now=2e9)
+        deliver_due(Services(config).outbox, SmtpConfig("127.0.0.1", server.port), now=2e9)
     finally:
         server.stop()
     (email,) = recorder.received
@@ -57,7 +57,7 @@ def emailed(config, frame: pd.DataFrame):
 
 
 def save_zone(config, zone: str) -> None:
-    mail_settings(config).save(
+    Services(config).mail_settings.save(
         {"alert_from": "vigil@example.org", "alert_time_zone": zone}, by="admin"
     )
 
@@ -95,7 +95,7 @@ def test_an_unknown_email_zone_is_refused_and_the_saved_one_kept(config):
     with pytest.raises(DataError, match="'Europe/Berlln' is not a time zone"):
         save_zone(config, "Europe/Berlln")
 
-    assert mail_settings(config).saved()["alert_time_zone"] == "Europe/Berlin"
+    assert Services(config).mail_settings.saved()["alert_time_zone"] == "Europe/Berlin"
 
 
 def test_the_charts_time_axis_is_in_the_email_zone_and_named():

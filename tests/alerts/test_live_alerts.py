@@ -10,13 +10,15 @@ import pandas as pd
 import pytest
 
 from tests.alerts.smtp_server import Recorder, start_server
-from vigil.alerting import alert_engine, outbox, rule_store
 from vigil.alerts.delivery import deliver_due
 from vigil.alerts.rules import Rule
 from vigil.alerts.smtp import SmtpConfig
 from vigil.live.points import read_batch
-from vigil.live_series import late_window, live_store, live_worker
+from vigil.services import Services
 from vigil.settings import load_settings
+from vigil.usecases.alerting import alert_engine
+from vigil.usecases.live_series import late_window
+from vigil.workers.live_scoring import live_worker
 
 
 def batch(frame: pd.DataFrame):
@@ -46,31 +48,33 @@ def test_an_episode_over_two_ingest_rounds_is_one_email_then_one_resolved(
     config = load_settings(
         data_dir=tmp_path, database_url=database_url, public_url="https://vigil.example.org"
     )
-    rule = rule_store(config).save(
+    rule = Services(config).rule_store.save(
         Rule("cpu jumps", "cpu", ("ops@example.org",), group_minutes=0, resolve_minutes=30)
     )
-    store = live_store(config)
-    scoring = live_worker(config, store)
+    store = Services(config).live_store
+    scoring = live_worker(Services(config))
     # the jump begins three points before the end of the first request, and goes on
     store.add("cpu", batch(jump.iloc[:2993]), late_window=late_window(config))
     scoring.round()
     store.add("cpu", batch(jump.iloc[2993:]), late_window=late_window(config))
     scoring.round()
 
-    engine = alert_engine(config)
+    engine = alert_engine(Services(config))
     (episode,) = engine.history(rule.id).to_dict("records")
     assert (episode["start_at"], episode["end_at"]) == (
         "2024-03-14 01:50:00",
         "2024-03-14 01:55:00",
     )
-    assert outbox(config).counts()["pending"] == 1  # the second round's points sent nothing
+    assert (
+        Services(config).outbox.counts()["pending"] == 1
+    )  # the second round's points sent nothing
     later = time.time() + 31 * 60
-    assert engine.dispatch(rule_store(config).rules(), now=later) == 1
+    assert engine.dispatch(Services(config).rule_store.rules(), now=later) == 1
 
     recorder = Recorder()
     server = start_server(recorder)
     try:
-        deliver_due(outbox(config), SmtpConfig("127.0.0.1", server.port), now=later)
+        deliver_due(Services(config).outbox, SmtpConfig("127.0.0.1", server.port), now=later)
     finally:
         server.stop()
     alert, resolved = sorted(recorder.received, key=lambda m: "RESOLVED" in m["Subject"])
@@ -93,27 +97,30 @@ def test_a_rule_that_names_no_detector_alerts_on_a_series_scored_by_another(
     database_url, tmp_path, jump
 ):
     config = load_settings(data_dir=tmp_path, database_url=database_url)
-    rule = rule_store(config).save(Rule("cpu jumps", "cpu", ("ops@example.org",)))
-    store = live_store(config)
+    rule = Services(config).rule_store.save(Rule("cpu jumps", "cpu", ("ops@example.org",)))
+    store = Services(config).live_store
     store.configure("cpu", detector="zscore")
     store.add("cpu", batch(jump), late_window=late_window(config))
-    live_worker(config, store).round()
+    live_worker(Services(config)).round()
 
     assert rule.detector is None
-    assert "2024-03-14 01:50:00" in alert_engine(config).history(rule.id)["start_at"].tolist()
+    assert (
+        "2024-03-14 01:50:00"
+        in alert_engine(Services(config)).history(rule.id)["start_at"].tolist()
+    )
 
 
 def test_a_rule_that_names_a_detector_keeps_to_series_scored_by_it(database_url, tmp_path, jump):
     config = load_settings(data_dir=tmp_path, database_url=database_url)
-    rules = rule_store(config)
+    rules = Services(config).rule_store
     stl = rules.save(Rule("stl only", "cpu", ("ops@example.org",), detector="stl"))
     zscore = rules.save(Rule("zscore only", "cpu", ("ops@example.org",), detector="zscore"))
-    store = live_store(config)
+    store = Services(config).live_store
     store.configure("cpu", detector="zscore")
     store.add("cpu", batch(jump), late_window=late_window(config))
-    live_worker(config, store).round()
+    live_worker(Services(config)).round()
 
-    engine = alert_engine(config)
+    engine = alert_engine(Services(config))
     assert engine.history(stl.id).empty
     assert "2024-03-14 01:50:00" in engine.history(zscore.id)["start_at"].tolist()
 
@@ -121,22 +128,22 @@ def test_a_rule_that_names_a_detector_keeps_to_series_scored_by_it(database_url,
 def test_corrected_points_from_before_a_rule_existed_raise_no_alert(database_url, tmp_path, jump):
     config = load_settings(data_dir=tmp_path, database_url=database_url)
     calm = jump.assign(value=jump["value"].where(jump.index < 2990, 100.0))
-    store = live_store(config)
-    scoring = live_worker(config, store)
+    store = Services(config).live_store
+    scoring = live_worker(Services(config))
     before = time.time() - 3600
     store.add("cpu", batch(calm), late_window=late_window(config), now=before)
     scoring.round()
-    rule = rule_store(config).save(Rule("cpu jumps", "cpu", ("ops@example.org",)))
+    rule = Services(config).rule_store.save(Rule("cpu jumps", "cpu", ("ops@example.org",)))
 
     # the client sends its last ten points again with corrected values: the jump
     answer = store.add("cpu", batch(jump.iloc[2990:]), late_window=late_window(config))
     assert answer.accepted == 10
     scoring.round()
-    assert alert_engine(config).history(rule.id).empty
-    assert outbox(config).counts()["pending"] == 0
+    assert alert_engine(Services(config)).history(rule.id).empty
+    assert Services(config).outbox.counts()["pending"] == 0
 
     # a jump after the rule was made still fires
     later = jump.assign(timestamp=jump["timestamp"] + pd.Timedelta(minutes=3000))
     store.add("cpu", batch(later), late_window=late_window(config))
     scoring.round()
-    assert not alert_engine(config).history(rule.id).empty
+    assert not alert_engine(Services(config)).history(rule.id).empty

@@ -9,10 +9,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.alerts.smtp_server import PASSWORD, USER, Recorder, free_port
-from vigil.alerting import send_test_email
+from vigil.services import Services
 from vigil.settings import load_settings
 from vigil.storage.database import sqlite_url
-from vigil.stores.mail_settings import FIELDS, effective, mail_settings
+from vigil.stores.mail_settings import FIELDS
+from vigil.usecases.alerting import send_test_email
 
 
 class LoginRecorder(Recorder):
@@ -49,8 +50,8 @@ def servers():
 
 def _admin_saves(config, **changes) -> dict:
     """What the Admin page's Save does: the form shows what is in effect, some fields changed."""
-    before = {name: getattr(effective(config), name) for name in FIELDS}
-    return mail_settings(config).save({**before, **changes}, by="mallory", before=before)
+    before = {name: getattr(Services(config).mail(), name) for name in FIELDS}
+    return Services(config).mail_settings.save({**before, **changes}, by="mallory", before=before)
 
 
 def test_the_password_is_not_sent_to_a_server_an_admin_points_email_at(tmp_path, servers):
@@ -64,21 +65,21 @@ def test_the_password_is_not_sent_to_a_server_an_admin_points_email_at(tmp_path,
         smtp_password=PASSWORD,
         alert_from="vigil@example.org",
     )
-    _, report = send_test_email(config, ["ops@example.org"])
+    _, report = send_test_email(Services(config), ["ops@example.org"])
     assert report.sent == 1
     assert at_ours.logins == [(USER, PASSWORD)]
 
     saved = _admin_saves(config, smtp_port=theirs.port)
     assert saved["smtp_username"] is None  # the login belonged to the other server
-    send_test_email(config, ["ops@example.org"])
+    send_test_email(Services(config), ["ops@example.org"])
     assert at_theirs.received  # mail goes where the admin said...
     assert at_theirs.logins == []  # ...with no login and no password
 
     _admin_saves(config, smtp_username="mallory")
-    send_test_email(config, ["ops@example.org"])
+    send_test_email(Services(config), ["ops@example.org"])
     assert at_theirs.logins == [("mallory", "")]  # a login of their own, never ours
 
     _admin_saves(config, smtp_port=ours.port, smtp_username=USER)
-    send_test_email(config, ["ops@example.org"])
+    send_test_email(Services(config), ["ops@example.org"])
     assert at_ours.logins == [(USER, PASSWORD)] * 2  # back home, the password works again
     assert all(PASSWORD not in password for _, password in at_theirs.logins)

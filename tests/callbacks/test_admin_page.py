@@ -60,8 +60,8 @@ def mail_settings_undone():
 
 
 def test_an_admin_sets_the_email_server_and_alerts_go_through_it(dash_app, mail_settings_undone):
-    from vigil.alerting import send_test_email
     from vigil.pages.admin import save_mail, show_mail
+    from vigil.usecases.alerting import send_test_email
 
     *values, status = show_mail(None)
     assert values == ["", 25, "none", "", "vigil@localhost", "UTC"]
@@ -85,7 +85,7 @@ def test_an_admin_sets_the_email_server_and_alerts_go_through_it(dash_app, mail_
         *values, _ = show_mail(None)
         assert values == ["127.0.0.1", server.port, "none", "", "alerts@example.org", "UTC"]
 
-        _, report = send_test_email(services.settings(), ["ops@example.org"])
+        _, report = send_test_email(services.current(), ["ops@example.org"])
     finally:
         server.stop()
     assert report is not None

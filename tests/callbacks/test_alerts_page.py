@@ -6,12 +6,13 @@ import pandas as pd
 import pytest
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
+from pydantic import SecretStr
 
-from vigil.alerting import alert_engine, rule_store
 from vigil.alerts.episodes import AlertPoint, EpisodeReport
 from vigil.alerts.rules import Rule
-from vigil.live_series import live_store
+from vigil.services import Services
 from vigil.settings import load_settings
+from vigil.usecases.alerting import alert_engine
 
 
 def save_rule(name: str, pattern: str, **fields):
@@ -39,11 +40,13 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
     from vigil.pages.alerts import _rule_from_form, show, silence_series
 
     config = load_settings()
-    rule = rule_store(config).save(Rule("page rule", "cpu_*", ("ops@example.org",)))
+    rule = Services(config).rule_store.save(Rule("page rule", "cpu_*", ("ops@example.org",)))
     peak = AlertPoint(pd.Timestamp("2024-01-02 03:06"), 9.0, 1.0, 0.99, "<b>high</b>")
     start, end = pd.Timestamp("2024-01-02 03:04"), pd.Timestamp("2024-01-02 03:19")
     episode = EpisodeReport(start, end, 6, peak, onset=True, open=False)
-    alert_engine(config).record(rule, "cpu_7", "d1", [episode], now=1.0, dataset_name="ops.csv")
+    alert_engine(Services(config)).record(
+        rule, "cpu_7", "d1", [episode], now=1.0, dataset_name="ops.csv"
+    )
 
     *_, history = show(None, None, "all")
     row = next(r for r in history if r["series"] == "cpu_7")
@@ -57,7 +60,7 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
 
     status, _ = silence_series(1, [row], "24", "Asia/Kolkata")
     assert "Silenced cpu_7 for 'page rule'" in str(status)
-    until = rule_store(config).silences()[(rule.id, "cpu_7")]
+    until = Services(config).rule_store.silences()[(rule.id, "cpu_7")]
     assert pd.Timedelta(hours=23) < until - pd.Timestamp.now(tz="UTC") <= pd.Timedelta(hours=24)
     in_kolkata = pd.Timestamp(until).tz_convert("Asia/Kolkata")
     assert f"until {in_kolkata:%Y-%m-%d %H:%M} IST" in str(status)  # the zone picked
@@ -75,17 +78,19 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
         "daily_budget": 3,
     }
     with pytest.raises(ValueError, match="between 0 and 1"):
-        _rule_from_form(form, None, rule_store(config))
+        _rule_from_form(form, None, Services(config).rule_store)
 
 
-def test_the_page_says_where_email_goes_and_never_shows_the_password(dash_app, monkeypatch):
+def test_the_page_says_where_email_goes_and_never_shows_the_password(app_settings):
     from vigil.pages.alerts import show
 
-    monkeypatch.setenv("VIGIL_SMTP_HOST", "smtp.example.org")
-    monkeypatch.setenv("VIGIL_SMTP_PORT", "465")
-    monkeypatch.setenv("VIGIL_SMTP_SECURITY", "ssl")
-    monkeypatch.setenv("VIGIL_SMTP_USERNAME", "alerts")
-    monkeypatch.setenv("VIGIL_SMTP_PASSWORD", "hunter2-secret")
+    app_settings(
+        smtp_host="smtp.example.org",
+        smtp_port=465,
+        smtp_security="ssl",
+        smtp_username="alerts",
+        smtp_password=SecretStr("hunter2-secret"),
+    )
 
     shown = show(None, None, "all")
 
@@ -96,7 +101,7 @@ def test_the_page_says_where_email_goes_and_never_shows_the_password(dash_app, m
 
 
 def test_a_rule_that_matches_no_series_is_saved_with_a_warning(dash_app):
-    live_store(load_settings()).configure("disk_io", detector="stl")
+    Services(load_settings()).live_store.configure("disk_io", detector="stl")
 
     lonely = save_rule("lonely", "nothing_like_it_*")
     watching = save_rule("disks", "disk_*")
@@ -112,9 +117,9 @@ def test_the_rules_table_shows_each_rules_detector_series_last_firing_and_points
     from vigil.pages.alerts import show
 
     config = load_settings()
-    live_store(config).configure("net_in", detector="stl")
-    watching = rule_store(config).save(Rule("network", "net_*", ("ops@example.org",)))
-    rule_store(config).save(
+    Services(config).live_store.configure("net_in", detector="stl")
+    watching = Services(config).rule_store.save(Rule("network", "net_*", ("ops@example.org",)))
+    Services(config).rule_store.save(
         Rule(
             "net, stl, live",
             "net_*",
@@ -124,11 +129,13 @@ def test_the_rules_table_shows_each_rules_detector_series_last_firing_and_points
             direction="above",
         )
     )
-    rule_store(config).save(Rule("quiet", "nowhere_*", ("ops@example.org",)))
+    Services(config).rule_store.save(Rule("quiet", "nowhere_*", ("ops@example.org",)))
     peak = AlertPoint(pd.Timestamp("2024-01-02 03:06"), 9.0, 1.0, 0.99, "high")
     start, end = pd.Timestamp("2024-01-02 03:04"), pd.Timestamp("2024-01-02 03:19")
     episode = EpisodeReport(start, end, 6, peak, onset=True, open=False)
-    alert_engine(config).record(watching, "net_in", "live", [episode], now=1_700_000_000.0)
+    alert_engine(Services(config)).record(
+        watching, "net_in", "live", [episode], now=1_700_000_000.0
+    )
 
     rules = {row["name"]: row for row in show(None, None, "all")[2]}
 
@@ -177,11 +184,11 @@ def test_the_history_and_rules_show_times_in_the_zone_picked(dash_app):
     from vigil.pages.alerts import show
 
     config = load_settings()
-    rule = rule_store(config).save(Rule("kolkata rule", "disk_*", ("ops@example.org",)))
+    rule = Services(config).rule_store.save(Rule("kolkata rule", "disk_*", ("ops@example.org",)))
     peak = AlertPoint(pd.Timestamp("2024-01-02 18:36"), 9.0, 1.0, 0.99, "high")
     start, end = pd.Timestamp("2024-01-02 18:34"), pd.Timestamp("2024-01-02 18:49")
     episode = EpisodeReport(start, end, 6, peak, onset=True, open=False)
-    alert_engine(config).record(rule, "disk_1", "live", [episode], now=1_700_000_000.0)
+    alert_engine(Services(config)).record(rule, "disk_1", "live", [episode], now=1_700_000_000.0)
 
     _smtp, _counts, rules, _outbox, history = show(None, None, "all", "Asia/Kolkata")
 

@@ -10,13 +10,13 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from vigil.alerting import alert_engine, rule_store
 from vigil.alerts.compose import compose_alert
 from vigil.alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport
 from vigil.alerts.rules import Rule
 from vigil.links import MARK_LINK_DAYS, SILENCE_LINK_DAYS, mark_url, silence_url
-from vigil.services import feedback_store, settings
+from vigil.services import Services, current, feedback_store, settings
 from vigil.stores.models import model_key
+from vigil.usecases.alerting import alert_engine
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +70,9 @@ def test_the_emailed_link_asks_first_then_marks_the_point(base_url):
 
 def test_an_alert_emails_silence_button_silences_that_series_after_asking(base_url):
     config = settings().model_copy(update={"public_url": base_url})
-    rules = rule_store(config)
+    rules = Services(config).rule_store
     rule = rules.save(Rule("checkout latency", "checkout_*", ("ops@example.org",)))
-    engine = alert_engine(config)
+    engine = alert_engine(Services(config))
     peak = AlertPoint(pd.Timestamp("2024-03-12 09:30"), 587.2, 270.5, 1.0, "far above")
     report = EpisodeReport(peak.timestamp, peak.timestamp, 1, peak, onset=True, open=True)
     now = time.time()
@@ -106,7 +106,7 @@ def test_an_alert_emails_silence_button_silences_that_series_after_asking(base_u
 
 
 def test_a_silence_link_expires_and_says_where_to_silence_instead(base_url):
-    rules = rule_store(settings())
+    rules = current().rule_store
     rule = rules.save(Rule("disk", "disk_*", ("ops@example.org",)))
     week_ago = time.time() - (SILENCE_LINK_DAYS * 24 + 1) * 3600
     old = silence_url(base_url, model_key(settings()), rule.id, "disk_free", week_ago)

@@ -8,7 +8,7 @@ import uuid
 import pandas as pd
 
 from vigil.live.points import read_batch
-from vigil.live_series import live_store
+from vigil.services import Services
 from vigil.settings import load_settings
 
 
@@ -34,7 +34,7 @@ def test_an_admin_deletes_a_far_future_point_and_is_told_how_many_went(dash_app)
     from vigil.pages.live import delete_points
 
     name = f"locked_{uuid.uuid4().hex[:6]}"
-    store = live_store(load_settings())
+    store = Services(load_settings()).live_store
     late = pd.Timedelta(hours=1)
     store.add(
         name, read_batch({"points": [{"timestamp": "2026-01-01", "value": 1}]}), late_window=late

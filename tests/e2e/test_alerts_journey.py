@@ -14,9 +14,10 @@ from selenium.webdriver.support.ui import Select
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.e2e.test_analyst_journey import click
 from tests.e2e.waits import texts
-from vigil.alerting import alert_engine, rule_store
 from vigil.alerts.episodes import AlertPoint, EpisodeReport
+from vigil.services import Services
 from vigil.settings import load_settings
+from vigil.usecases.alerting import alert_engine
 
 pytestmark = pytest.mark.e2e
 
@@ -37,12 +38,10 @@ def sent_count(dash_duo) -> int:
     return int(found.group(1).replace(",", "")) if found else 0
 
 
-def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, monkeypatch):
+def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, app_settings):
     recorder = Recorder()
     server = start_server(recorder)
-    monkeypatch.setenv("VIGIL_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("VIGIL_SMTP_PORT", str(server.port))
-    monkeypatch.setenv("VIGIL_ALERT_FROM", "vigil@example.org")
+    app_settings(smtp_host="127.0.0.1", smtp_port=server.port, alert_from="vigil@example.org")
     try:
         dash_duo.start_server(dash_app)
         dash_duo.driver.get(f"{dash_duo.server_url}/alerts")
@@ -89,11 +88,13 @@ def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, monkeypa
         until(lambda: sent_count(dash_duo) >= 1, timeout=30)
 
         config = load_settings()
-        rule = next(r for r in rule_store(config).rules() if r.name == "Latency <spikes> & co")
+        rule = next(
+            r for r in Services(config).rule_store.rules() if r.name == "Latency <spikes> & co"
+        )
         peak = AlertPoint(pd.Timestamp("2024-03-12 09:34"), 587.2, 270.5, 0.99, "far above")
         start, end = pd.Timestamp("2024-03-12 09:30"), pd.Timestamp("2024-03-12 09:45")
         episode = EpisodeReport(start, end, 4, peak, onset=True, open=False)
-        alert_engine(config).record(
+        alert_engine(Services(config)).record(
             rule, "latency_ms", "d1", [episode], now=time.time(), dataset_name="ops.csv"
         )
         dash_duo.wait_for_contains_text("#alerts-history", "2024-03-12 09:30 to 09:45", timeout=30)
@@ -109,7 +110,7 @@ def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, monkeypa
         silence = dash_duo.find_element("#alerts-silence-series")
         dash_duo.driver.execute_script("arguments[0].click()", silence)
         dash_duo.wait_for_contains_text("#alerts-silenced", "Silenced latency_ms for", timeout=20)
-        assert (rule.id, "latency_ms") in rule_store(config).silences()
+        assert (rule.id, "latency_ms") in Services(config).rule_store.silences()
         assert dash_duo.get_logs() == []
     finally:
         server.stop()

@@ -16,6 +16,7 @@ from tests.conftest import API_TOKEN
 from tests.e2e.test_analyst_journey import click
 from vigil.detection.synthetic import seasonal_series
 from vigil.live.client import points_body, post_points
+from vigil.services import current
 
 pytestmark = pytest.mark.e2e
 
@@ -37,11 +38,10 @@ return Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => {
 
 @pytest.fixture
 def scoring(dash_app):
-    from vigil.live_series import live_worker
-    from vigil.services import settings
     from vigil.web.live_api import attach_worker
+    from vigil.workers.live_scoring import live_worker
 
-    worker = live_worker(settings()).start()
+    worker = live_worker(current()).start()
     attach_worker(dash_app.server, worker)
     yield worker
     worker.stop()
@@ -64,8 +64,6 @@ def card_text(dash_duo, series: str) -> str:
 def test_a_replayed_spike_appears_on_the_live_chart_with_its_marker(
     dash_duo, dash_app, scoring, tmp_path
 ):
-    from vigil.live_series import live_store
-    from vigil.services import settings
 
     series = f"checkout_{uuid.uuid4().hex[:6]}"
     frame = seasonal_series(n=2500, seed=3)
@@ -75,7 +73,7 @@ def test_a_replayed_spike_appears_on_the_live_chart_with_its_marker(
 
     dash_duo.start_server(dash_app)
     url = dash_duo.server_url
-    store = live_store(settings())
+    store = current().live_store
 
     # A new series of minute points learns for a day of them: its card says how much longer.
     first = frame.iloc[:500]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vigil.detection.errors import VigilError
-from vigil.live_series import live_store
-from vigil.services import current
+from vigil.services import Services, current
 from vigil.usecases.live_series import configure_series
 
 
@@ -23,7 +22,7 @@ from vigil.usecases.live_series import configure_series
 )
 def test_a_wrong_setting_is_one_sentence_and_changes_nothing(dash_app, given, said):
     services = current()
-    store = live_store(services.settings)
+    store = Services(services.settings).live_store
     configure_series(services, "configured-once", detector="zscore", params={"threshold": 4})
 
     with pytest.raises(VigilError) as refused:
@@ -42,4 +41,4 @@ def test_a_series_set_to_a_detector_keeps_its_checked_parameters(dash_app):
     )
 
     assert (series.detector, series.params["threshold"], series.model) == ("zscore", 5.0, None)
-    assert live_store(services.settings).get("configured-twice") == series
+    assert Services(services.settings).live_store.get("configured-twice") == series

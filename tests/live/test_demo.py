@@ -11,6 +11,7 @@ import pandas as pd
 from werkzeug.serving import make_server
 
 from vigil.live.demo import SERIES, DemoStream
+from vigil.services import current
 
 
 def free_port() -> int:
@@ -21,8 +22,6 @@ def free_port() -> int:
 
 def test_the_demo_stream_waits_for_a_server_that_starts_after_it(dash_app, caplog):
     from tests.conftest import API_TOKEN
-    from vigil.live_series import live_store
-    from vigil.services import settings
 
     caplog.set_level(logging.WARNING, logger="vigil.live.demo")
     port = free_port()
@@ -34,14 +33,14 @@ def test_the_demo_stream_waits_for_a_server_that_starts_after_it(dash_app, caplo
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         for _ in range(600):  # until the first points are stored
-            if live_store(settings()).get(SERIES[1]) is not None:
+            if current().live_store.get(SERIES[1]) is not None:
                 break
             time.sleep(0.1)
     finally:
         stream.stop()
         server.shutdown()
 
-    assert live_store(settings()).get(SERIES[1]) is not None
+    assert current().live_store.get(SERIES[1]) is not None
     assert caplog.text == ""
 
 

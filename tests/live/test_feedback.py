@@ -7,10 +7,9 @@ from urllib.parse import urlsplit
 import requests
 
 from tests.live.test_api import call, frame_body, fresh, post, scores, spiky, wait_for
-from vigil.alerting import rule_store
 from vigil.alerts.outbox import Outbox
 from vigil.alerts.rules import Rule
-from vigil.services import settings
+from vigil.services import Services, settings
 from vigil.storage.opening import open_database
 
 
@@ -21,7 +20,9 @@ def scored(api, series):
 def test_a_live_alert_links_to_a_mark_that_unflags_the_point_and_later_scoring_keeps_it(api):
     config = settings()
     series = fresh()
-    rule_store(config).save(Rule("live spikes", series, ("ops@example.org",), group_minutes=0))
+    Services(config).rule_store.save(
+        Rule("live spikes", series, ("ops@example.org",), group_minutes=0)
+    )
     frame = spiky(2880, 2500)
     for start in range(0, len(frame), 1000):
         assert post(api, series, frame_body(frame.iloc[start : start + 1000]))[0] == 202

@@ -10,6 +10,7 @@ from tests.live.test_scoring import LATE, batch
 from vigil.detection import make_detector
 from vigil.detection.synthetic import seasonal_series
 from vigil.live.store import LiveStore
+from vigil.services import Services
 from vigil.settings import load_settings
 from vigil.workers import tasks
 
@@ -29,18 +30,18 @@ def test_a_slice_that_fails_halfway_is_scored_again_from_the_saved_state(
     frame.loc[2500, "value"] += 12
     store = LiveStore(database)
     store.add("pump", batch(frame.iloc[:1500]), late_window=LATE)
-    assert tasks.score_slice(config, 0.2) == 1500
+    assert tasks.score_slice(Services(config), 0.2) == 1500
 
     store.add("pump", batch(frame.iloc[1500:]), late_window=LATE)
     real = LiveStore.write_scores
     monkeypatch.setattr(LiveStore, "write_scores", lambda *_a, **_k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        tasks.score_slice(config, 0.2)  # the scorer moved on, its scores were not stored
+        tasks.score_slice(Services(config), 0.2)  # the scorer moved on, its scores were not stored
     assert tasks._Scoring.worker is None
     monkeypatch.setattr(LiveStore, "write_scores", real)
     tasks._Scoring.generation = "another worker's"  # as if the next slice ran elsewhere
 
-    assert tasks.score_slice(config, 0.2) == 1500
+    assert tasks.score_slice(Services(config), 0.2) == 1500
 
     whole = make_detector("auto").score_online(frame)
     scores = store.scores("pump")

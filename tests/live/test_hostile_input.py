@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.live.test_api import call, frame_body, fresh, post, scores, spiky, wait_for
+from vigil.services import current
 
 
 def put(api, series, body):
@@ -29,11 +30,9 @@ def test_a_parameter_far_past_its_bounds_is_refused_with_the_field_and_its_reaso
 
 
 def test_one_series_that_cannot_be_scored_leaves_the_others_scored_and_says_why(api, data_dir):
-    from vigil.live_series import live_store
-    from vigil.services import settings
 
     broken, other = fresh(), fresh()
-    store = live_store(settings())
+    store = current().live_store
     store.configure(broken, detector="zscore")
     with store.database.write() as connection:  # as a version without bounds stored it
         connection.execute(
@@ -174,13 +173,10 @@ def test_a_series_name_that_would_break_a_line_or_reorder_text_is_refused(api, n
 def test_a_full_disk_answers_507_in_json_and_loses_nothing_acknowledged(api):
     from sqlalchemy import event
 
-    from vigil.live_series import live_store
-    from vigil.services import settings
-
     series = fresh()
     frame = spiky(400)
     assert post(api, series, frame_body(frame.iloc[:200]))[0] == 202
-    engine = live_store(settings()).database.engine
+    engine = current().live_store.database.engine
 
     def no_room_to_grow(dbapi_connection, _record):
         pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
@@ -202,14 +198,12 @@ def test_a_full_disk_answers_507_in_json_and_loses_nothing_acknowledged(api):
 
 
 def test_an_operator_deletes_a_far_future_point_and_the_series_takes_real_points_again(api):
-    from vigil.live_series import live_store
-    from vigil.services import settings
 
     series = fresh()
     frame = spiky(300)
     assert post(api, series, frame_body(frame.iloc[:200]))[0] == 202
     # a point dated 2199, as a clock gone wrong sent it before points so far ahead were refused
-    with live_store(settings()).database.write() as connection:
+    with current().live_store.database.write() as connection:
         connection.execute(
             text(
                 "INSERT INTO points (series, ts, value, received) "

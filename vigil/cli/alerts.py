@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import click
 
-from vigil.alerting import dispatch_due
-from vigil.cli.common import deliver
+from vigil.cli.common import deliver, services_for
 from vigil.detection.errors import DataError
 from vigil.settings import load_settings
-from vigil.stores.mail_settings import smtp_config
+from vigil.usecases.alerting import dispatch_due
 
 
 @click.group()
@@ -20,18 +19,18 @@ def alerts() -> None:
 def flush() -> None:
     """Queue the alerts that are due and deliver what is waiting; print what was sent and
     what waits."""
-    config = load_settings()
-    if smtp_config(config) is None:
+    services = services_for(load_settings())
+    if services.mail().smtp is None:
         raise DataError(
             "No SMTP server is set: set VIGIL_SMTP_HOST (and its friends) or set one on the "
             "Admin page first."
         )
     try:
-        dispatch_due(config)
+        dispatch_due(services)
     except Exception as error:  # what is in the outbox still goes
         click.echo(
             f"Queueing the alerts that are due failed ({type(error).__name__}: {error}); "
             "delivering what waits in the outbox anyway.",
             err=True,
         )
-    deliver(config)
+    deliver(services)

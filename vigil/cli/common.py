@@ -17,6 +17,7 @@ UTC = "UTC"
 if TYPE_CHECKING:
     from vigil.detection.io import RawTable
     from vigil.detection.schema import Schema
+    from vigil.services import Services
     from vigil.storage.database import Database
     from vigil.storage.files import FileStore
 
@@ -144,15 +145,23 @@ def file_store(config) -> FileStore:
         raise click.ClickException(str(error)) from None
 
 
-def deliver(config) -> None:
+def services_for(config) -> Services:
+    """The stores of the Vigil the settings describe, its database and file store checked
+    first: one that cannot be used ends the command with one clear line."""
+    from vigil.services import Services
+
+    opened_database(config)
+    file_store(config)
+    return Services(config)
+
+
+def deliver(services: Services) -> None:
     """Deliver what waits in the outbox, and say what was sent and what still waits."""
-    from vigil.alerting import outbox
     from vigil.alerts.delivery import deliver_due
     from vigil.detection.quality import plural
-    from vigil.stores.mail_settings import smtp_config
 
-    box = outbox(config)
-    smtp = smtp_config(config)
+    box = services.outbox
+    smtp = services.mail().smtp
     if smtp is None:
         pending = box.counts()["pending"]
         click.echo(f"No SMTP server is set (VIGIL_SMTP_HOST): {pending} emails wait in the outbox.")

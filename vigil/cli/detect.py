@@ -8,15 +8,13 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from vigil.alerting import alert_on_run
 from vigil.cli.common import (
     date_format_option,
     deliver,
-    file_store,
-    opened_database,
     parse_params,
     read_file,
     schema_for,
+    services_for,
     timezone_option,
 )
 from vigil.detection import DETECTORS, make_detector
@@ -27,11 +25,12 @@ from vigil.detection.models import train as fit_model
 from vigil.detection.quality import plural
 from vigil.detection.tidy import prepare, series_frame
 from vigil.settings import load_settings
-from vigil.stores.datasets import DatasetStore, content_id
+from vigil.stores.datasets import content_id
 from vigil.stores.models import model_id_of, model_key
-from vigil.stores.results import ResultStore, RunSettings
+from vigil.stores.results import RunSettings
+from vigil.usecases.alerting import alert_on_run
 from vigil.usecases.analysis import score_series
-from vigil.usecases.export import to_csv_bytes, to_parquet_bytes
+from vigil.usecases.export import export_bytes, format_of
 
 
 @click.command()
@@ -184,9 +183,9 @@ def _learning_rows(scored: pd.DataFrame) -> int:
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame as Parquet (a .parquet path) or CSV."""
+    """Write a frame as Parquet (a .parquet path) or CSV, its times in UTC."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(to_parquet_bytes(frame) if path.suffix == ".parquet" else to_csv_bytes(frame))
+    path.write_bytes(export_bytes(frame, format_of(path)))
 
 
 def _send_alerts(
@@ -199,16 +198,10 @@ def _send_alerts(
     The file is kept as a data set and each series' scores as a stored result (`run`: the
     detector, its parameters, online or not, and the seconds it took), so the emails' links
     open the result as computed."""
-    config = load_settings()
-    store = DatasetStore(
-        file_store(config),
-        opened_database(config),
-        max_bytes=config.max_upload_bytes,
-        max_rows=config.max_rows,
-    )
-    info = store.add(input_path.read_bytes(), input_path.name)[0]
+    services = services_for(load_settings())
+    info = services.dataset_store.add(input_path.read_bytes(), input_path.name)[0]
     dataset = info.id
-    results = ResultStore(file_store(config))
+    results = services.result_store
     name_of_run, params, online, seconds = run
     for name, scored in alerted:
         settings = RunSettings(
@@ -216,13 +209,13 @@ def _send_alerts(
         )
         results.save(settings, scored, seconds)
         watching, recorded, emails = alert_on_run(
-            config, scored, name, dataset, detector, result=settings
+            services, scored, name, dataset, detector, result=settings
         )
         new = plural(recorded, "new anomaly episode")
         click.echo(
             f"{name}: {plural(watching, 'rule')} watching, {new}, {plural(emails, 'email')} queued."
         )
-    deliver(config)
+    deliver(services)
 
 
 @click.command()

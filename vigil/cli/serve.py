@@ -12,16 +12,15 @@ from pathlib import Path
 import click
 import redis
 
-from vigil.alerting import dispatch_due, outbox, smtp_status
 from vigil.alerts.delivery import DeliveryWorker
 from vigil.cli.common import file_store, make_private, opened_database
 from vigil.live.demo import DemoStream
-from vigil.live_series import ScoringProcess
+from vigil.services import Services
 from vigil.settings import load_settings
 from vigil.storage.database import hide_password
-from vigil.stores.mail_settings import smtp_config
-from vigil.stores.users import UserStore
+from vigil.usecases.alerting import dispatch_due, smtp_status
 from vigil.web.live_api import attach_worker
+from vigil.workers.live_scoring import ScoringProcess
 
 
 @click.command()
@@ -63,13 +62,14 @@ def run(
     make_private(config)
     database = opened_database(config)
     files = file_store(config)
+    services = Services(config)
     click.echo(
         f"Vigil is serving on http://{config.host}:{config.port} (files in {files.url}, "
         f"state in {database.display})"
         + (f" with {workers} gunicorn worker{'s' if workers != 1 else ''}" if workers else "")
     )
     if config.auth_required:
-        users = UserStore(config.users_path).users()
+        users = services.user_store.users()
         click.echo(
             f"Sign-in is on: {len(users)} user(s) in {config.users_path}"
             if users
@@ -99,11 +99,11 @@ def run(
     if not on_celery:
         # the email server may be set later, on the Admin page: each round asks
         DeliveryWorker(
-            outbox(config),
-            lambda: smtp_config(config),
-            before_round=lambda: dispatch_due(config),
+            services.outbox,
+            lambda: services.mail().smtp,
+            before_round=lambda: dispatch_due(services),
         ).start()
-        click.echo(smtp_status(config))
+        click.echo(smtp_status(services))
     if workers:
         _serve_with_gunicorn(config, given, workers)
         return

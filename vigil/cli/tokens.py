@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from vigil.cli.common import opened_database
+from vigil.cli.common import services_for
 from vigil.settings import load_settings
 from vigil.stores.tokens import DEFAULT_SCOPES, SCOPE_NOTES, TokenStore
 
 
 def _token_store() -> TokenStore:
-    return TokenStore(opened_database(load_settings()))
+    return services_for(load_settings()).token_store
 
 
 @click.group()

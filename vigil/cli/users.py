@@ -6,8 +6,9 @@ import sys
 
 import click
 
+from vigil.services import Services
 from vigil.settings import load_settings
-from vigil.stores.users import ROLE_NOTES, ROLES, UserStore
+from vigil.stores.users import ROLE_NOTES, ROLES
 
 
 @click.group()
@@ -33,7 +34,7 @@ def users_add(name: str, role: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    store = UserStore(load_settings().users_path)
+    store = Services(load_settings()).user_store
     known = store.get(name) is not None
     user = store.add(name, password, role)
     click.echo(f"{'Updated' if known else 'Added'} {user.name} ({user.role}) in {store.path}")
@@ -43,7 +44,7 @@ def users_add(name: str, role: str, password_stdin: bool) -> None:
 @click.argument("name")
 def users_remove(name: str) -> None:
     """Remove a user; they are signed out at their next request."""
-    store = UserStore(load_settings().users_path)
+    store = Services(load_settings()).user_store
     store.remove(name)
     click.echo(f"Removed {name}")
 
@@ -51,7 +52,7 @@ def users_remove(name: str) -> None:
 @users.command("list")
 def users_list() -> None:
     """The users and their roles."""
-    store = UserStore(load_settings().users_path)
+    store = Services(load_settings()).user_store
     listed = store.users()
     if not listed:
         click.echo(

@@ -17,11 +17,9 @@ from typing import get_args
 
 from sqlalchemy import text
 
-from vigil.alerts.smtp import SmtpConfig
 from vigil.detection.errors import DataError
 from vigil.settings import Settings
 from vigil.storage.database import Database
-from vigil.storage.opening import open_database
 from vigil.times import known_zone
 
 #: What admins may change, by setting name.
@@ -116,10 +114,6 @@ class MailSettings:
         return good
 
 
-def mail_settings(config: Settings) -> MailSettings:
-    return MailSettings(open_database(config.database_url))
-
-
 def _server(values: dict[str, object]) -> tuple[str, int]:
     return (str(values.get("smtp_host") or "").lower(), int(values.get("smtp_port") or 25))
 
@@ -131,10 +125,10 @@ def password_server(config: Settings) -> tuple[str, int] | None:
     return _server({"smtp_host": config.smtp_host, "smtp_port": config.smtp_port})
 
 
-def effective(config: Settings) -> Settings:
-    """The settings with the email server admins saved in place of the environment's; the
-    password only while that is the environment's own host and port."""
-    saved = mail_settings(config).saved()
+def effective(config: Settings, mail: MailSettings) -> Settings:
+    """The settings with the email server admins saved (in `mail`) in place of the
+    environment's; the password only while that is the environment's own host and port."""
+    saved = mail.saved()
     if not saved:
         return config
     current = {name: getattr(config, name) for name in FIELDS}
@@ -142,8 +136,3 @@ def effective(config: Settings) -> Settings:
     if _server(chosen) != password_server(config):
         chosen["smtp_password"] = None
     return config.model_copy(update=chosen)
-
-
-def smtp_config(config: Settings) -> SmtpConfig | None:
-    """How to send email now, or None when no server is set."""
-    return effective(config).smtp

@@ -1,7 +1,8 @@
-"""Scored frames as files: CSV safe to open in a spreadsheet, and Parquet.
+"""Scored frames and episode tables as files: CSV safe to open in a spreadsheet, and Parquet.
 
-Frames hold naive UTC times. CSV files say the zone in every time: the CLI's in UTC
-('2024-02-01T00:00:00Z'), the app's in the zone the reader picked (`zoned_for_csv`,
+`export_bytes` is the one way out, for the Analyze page's downloads and `vigil detect`'s
+files alike. Frames hold naive UTC times. CSV files say the zone in every time: the CLI's in
+UTC ('2024-02-01T00:00:00Z'), the app's in the zone the reader picked (`zoned_for_csv`,
 `zoned_for_parquet`), so a file read back anywhere names the same instants. Times keep their
 fractions of a second when a column has any.
 """
@@ -9,12 +10,42 @@ fractions of a second when a column has any.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from pathlib import Path
 
 import pandas as pd
 
 from vigil.times import UTC, local_times
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The formats a result is written in.
+FORMATS = ("csv", "parquet")
+
+
+def export_bytes(frame: pd.DataFrame, format: str = "csv", *, zone: str | None = None) -> bytes:
+    """`frame` (a ScoredFrame or an episodes table) as a file in `format`. With `zone` (the
+    app's downloads), each time in that zone with its offset, and in CSV a `timestamp_utc`
+    column beside `timestamp`; without (`vigil detect`), times in UTC: '...Z' in CSV, as
+    stored in Parquet. Raises ValueError for a format not in FORMATS."""
+    if format == "csv":
+        return to_csv_bytes(frame if zone is None else zoned_for_csv(frame, zone))
+    if format == "parquet":
+        return to_parquet_bytes(frame if zone is None else zoned_for_parquet(frame, zone))
+    raise ValueError(f"Results are written as {' or '.join(FORMATS)}, not {format!r}.")
+
+
+def format_of(path: Path) -> str:
+    """The format a file name asks for: Parquet for '.parquet', else CSV."""
+    return "parquet" if Path(path).suffix.lower() == ".parquet" else "csv"
+
+
+def download_name(run: Mapping[str, object], ending: str) -> str:
+    """A result's file name: 'vigil-<series>-<detector>' (letters, digits, '-', '_' and '.'
+    only; at most 80 characters before `ending`, such as '.csv' or '-episodes.csv')."""
+    safe = "".join(
+        ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{run['series']}-{run['detector']}"
+    )
+    return f"vigil-{safe}"[:80] + ending
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,16 +1,29 @@
-"""Configuring how a live series is scored: the one step behind the Live page's settings
-form and `PUT /api/v1/series/NAME`."""
+"""Live series as the settings have them: how late a point may come, when a series is stale,
+and configuring how a series is scored (the one step behind the Live page's settings form and
+`PUT /api/v1/series/NAME`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import pandas as pd
+
 from vigil.detection import DETECTORS
 from vigil.detection.errors import ParameterError
 from vigil.detection.params import coerce_params
 from vigil.live.series import Series
-from vigil.live_series import live_store
 from vigil.services import Services
+from vigil.settings import Settings
+
+
+def late_window(config: Settings) -> pd.Timedelta:
+    """How much older than a series' latest point a new point may be."""
+    return pd.Timedelta(minutes=config.live_late_minutes)
+
+
+def stale_after(config: Settings) -> pd.Timedelta:
+    """How long without a point before a series is called stale."""
+    return pd.Timedelta(minutes=config.live_stale_minutes)
 
 
 def configure_series(
@@ -35,6 +48,6 @@ def configure_series(
     checked = coerce_params(DETECTORS[detector].PARAMS, dict(params or {}))
     if model:
         services.model_store.load(model)  # it exists and passes its checks
-    return live_store(services.settings).configure(
+    return services.live_store.configure(
         name, detector=detector, params=checked, model=model or None
     )

@@ -38,7 +38,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from vigil.keys import kept_key
-from vigil.services import settings
+from vigil.services import settings, user_store
 from vigil.stores.users import ROLES, User, UserStore, normal_name
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class SignedIn(UserMixin):
 
 
 def users() -> UserStore:
-    return UserStore(settings().users_path)
+    return user_store()
 
 
 @login_manager.user_loader

@@ -12,13 +12,11 @@ import jinja2
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from vigil.alerting import rule_store
 from vigil.alerts.compose import LIVE, analyze_url
 from vigil.detection.errors import VigilError
 from vigil.detection.feedback import MARKED_NORMAL, NORMAL
 from vigil.links import MARK_PATH, SILENCE_PATH, read_silence_token, read_token
-from vigil.live_series import live_store
-from vigil.services import dataset_store, feedback_store, settings
+from vigil.services import dataset_store, feedback_store, live_store, rule_store, settings
 from vigil.stores.datasets import NeedsColumns
 from vigil.stores.models import model_key
 from vigil.web.live_api import json_errors, live_api
@@ -101,7 +99,7 @@ def mark_not_an_anomaly():
         point["dataset"], point["series"], point["timestamp"], NORMAL, point["value"]
     )
     if point["dataset"] == LIVE:  # its stored score too, for the Live page and the API
-        live_store(config).mark_normal(point["series"], point["timestamp"], MARKED_NORMAL)
+        live_store().mark_normal(point["series"], point["timestamp"], MARKED_NORMAL)
     log.info("marked %s at %s as not an anomaly", point["series"], point["timestamp"])
     return MARK_PAGE.render(title="Marked as not an anomaly.", point=point, link=link)
 
@@ -144,7 +142,7 @@ def silence_series():
         rule_id, series = read_silence_token(
             model_key(config), request.args.get("token", ""), time.time()
         )
-        rule = rule_store(config).get(rule_id)
+        rule = rule_store().get(rule_id)
     except VigilError as error:  # changed, made elsewhere, or expired: the page says which
         return SILENCE_PAGE.render(title=str(error), link=link), 400
     except ValueError:
@@ -164,7 +162,7 @@ def silence_series():
     if hours not in SILENCE_CHOICES:
         return SILENCE_PAGE.render(title="Choose how long to silence it.", link=link), 400
     until = datetime.now(UTC) + timedelta(hours=hours)
-    rule_store(config).silence(rule_id, series, until)
+    rule_store().silence(rule_id, series, until)
     log.info("silenced %s for rule %s for %d h from an email", series, rule_id, hours)
     return SILENCE_PAGE.render(
         title=f"Silenced for {SILENCE_CHOICES[hours]}.",

@@ -25,13 +25,12 @@ from vigil.live.points import (
     read_batch,
 )
 from vigil.live.status import error_of, learning_left, status_of
-from vigil.live_series import late_window, live_store, stale_after
-from vigil.services import current, settings, token_store
+from vigil.services import current, live_store, settings, token_store
 from vigil.settings import Settings
 from vigil.storage.database import is_disk_full
 from vigil.stores.tokens import SCOPE_NOTES, SCOPES
 from vigil.times import iso_utc, utc_time
-from vigil.usecases.live_series import configure_series
+from vigil.usecases.live_series import configure_series, late_window, stale_after
 
 log = logging.getLogger(__name__)
 live_api = Blueprint("vigil_live", __name__, url_prefix="/api/v1/series")
@@ -114,7 +113,7 @@ def add_points(name: str):
             rejected=batch.rejected,
             reasons=batch.reasons,
         ), 422
-    result = live_store(config).add(name, batch, late_window=late_window(config))
+    result = live_store().add(name, batch, late_window=late_window(config))
     worker = current_app.config.get(WORKER)
     if worker is not None and result.accepted:
         worker.notify()
@@ -141,7 +140,7 @@ def _too_large(limit: int):
 def list_series():
     """Every live series with its settings, latest point, episodes and status."""
     config = settings()
-    summary = live_store(config).summary()
+    summary = live_store().summary()
     now = time.time()
     return jsonify(series=[_described(row, now, config) for _, row in summary.iterrows()])
 
@@ -150,7 +149,7 @@ def list_series():
 def one_series(name: str):
     """One live series as the list describes it; 404 when there is none of that name."""
     config = settings()
-    summary = live_store(config).summary(name=name)
+    summary = live_store().summary(name=name)
     if summary.empty:
         return jsonify(error=f"There is no live series called {name!r}."), 404
     return jsonify(_described(summary.iloc[0], time.time(), config))
@@ -206,7 +205,7 @@ def series_scores(name: str):
     """A series' points after `since` (ISO 8601; all when absent), oldest first, with their
     scores and episodes (`episode`, null where not flagged; `onset`, true at an episode's
     first point): at most `limit` (default and most 100,000); `next` says where to go on from."""
-    store = live_store(settings())
+    store = live_store()
     if store.get(name) is None:
         return jsonify(error=f"There is no live series called {name!r}."), 404
     try:
@@ -272,7 +271,7 @@ def delete_points(name: str):
         return jsonify(error=str(error)), 422
     if start is None or end is None or not start < end:
         return jsonify(error="Give from=TIME&to=TIME (ISO 8601), from before to."), 422
-    deleted = live_store(settings()).delete_points(name, start, end)
+    deleted = live_store().delete_points(name, start, end)
     if deleted is None:
         return jsonify(error=f"There is no live series called {name!r}."), 404
     log.info("deleted %d points of live series %r from %s to %s", deleted, name, start, end)

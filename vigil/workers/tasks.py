@@ -29,16 +29,12 @@ from functools import cache
 import redis
 from celery import Celery, signals
 
-from vigil.alerting import dispatch_due, outbox
 from vigil.alerts.delivery import deliver_due
 from vigil.live.scoring import MOST_BACKOFF, LiveWorker
-from vigil.live.states import ScorerStates
-from vigil.live_series import live_worker
-from vigil.services import settings
+from vigil.services import Services, current
 from vigil.settings import Settings
-from vigil.storage.opening import open_database
-from vigil.stores.mail_settings import smtp_config
-from vigil.stores.models import model_key
+from vigil.usecases.alerting import dispatch_due
+from vigil.workers.live_scoring import live_worker
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +72,7 @@ def configure(config: Settings) -> Celery:
 
 @cache
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings().redis_url)
+    return redis.Redis.from_url(current().settings.redis_url)
 
 
 class Chain:
@@ -138,17 +134,13 @@ class _Scoring:
     failures: int = 0
 
 
-def _states(config: Settings) -> ScorerStates:
-    return ScorerStates(open_database(config.database_url), model_key(config))
-
-
-def score_slice(config: Settings, seconds: float, renew: Callable[[], None] | None = None) -> int:
+def score_slice(services: Services, seconds: float, renew: Callable[[], None] | None = None) -> int:
     """Score live points for about `seconds`, going on from the saved state; how many points
     were scored. The caller holds the scoring lock, and `renew` renews it after each round."""
-    states = _states(config)
+    states = services.scorer_states
     saved = states.generation()
     if _Scoring.worker is None or saved != _Scoring.generation:
-        worker = live_worker(config)
+        worker = live_worker(services)
         loaded = states.load()
         worker.restore(loaded.states)
         _Scoring.worker, _Scoring.generation = worker, loaded.generation
@@ -177,7 +169,7 @@ def score_live(self) -> int:
     """One link of the scoring chain."""
     if not SCORING.owns(self.request.id):
         return 0
-    config = settings()
+    services = current()
     with _exclusive("live-scoring") as lock:
         if lock is None:  # a link of an older chain still works: this chain waits its turn
             SCORING.next(score_live, countdown=1)
@@ -188,7 +180,7 @@ def score_live(self) -> int:
             SCORING.renew()
 
         try:
-            scored = score_slice(config, SCORING_SLICE, renew)
+            scored = score_slice(services, SCORING_SLICE, renew)
         except Exception as error:  # a bug or a lost database: the chain goes on after a pause
             _Scoring.failures += 1
             pause = min(2.0 ** (min(_Scoring.failures, 32) - 1), MOST_BACKOFF)
@@ -215,18 +207,18 @@ def deliver_alerts(self) -> int:
     """One link of the delivery chain: due alerts into the outbox, the outbox to SMTP."""
     if not DELIVERY.owns(self.request.id):
         return 0
-    config = settings()
+    services = current()
     sent = 0
     try:
         with _exclusive("delivery") as lock:
             if lock is not None:
                 try:
-                    dispatch_due(config)
+                    dispatch_due(services)
                 except Exception:  # what is in the outbox still goes
                     log.exception("queueing due alerts failed; delivering the outbox anyway")
-                smtp = smtp_config(config)
+                smtp = services.mail().smtp
                 if smtp is not None:
-                    sent = deliver_due(outbox(config), smtp).sent
+                    sent = deliver_due(services.outbox, smtp).sent
     except Exception:  # kept in the outbox: the next round tries again
         log.exception("an alert delivery round failed")
     DELIVERY.next(deliver_alerts, countdown=DELIVERY_EVERY)

@@ -1,4 +1,7 @@
-"""Live series wired to Vigil's settings: the store, the scoring worker and the alerts it feeds."""
+"""Live scoring wired to one Vigil: the scoring worker over its live store, the scorers its
+series' settings ask for, people's marks, and the alert rules the scores feed. Everything
+comes from one `Services`; the scoring process builds its own from the settings it is
+handed."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from datetime import datetime
 
 import pandas as pd
 
-from vigil.alerting import alert_engine, rule_store
 from vigil.alerts.compose import LIVE
 from vigil.alerts.episodes import episode_reports
 from vigil.detection import make_detector
@@ -19,28 +21,15 @@ from vigil.detection.stream import ModelScorer, OnlineScorer
 from vigil.live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
 from vigil.live.series import Series
 from vigil.live.store import LiveStore
+from vigil.services import Services
 from vigil.settings import Settings
-from vigil.storage.files import FileStore
-from vigil.storage.opening import open_database
-from vigil.stores.marks import FeedbackStore
-from vigil.stores.models import ModelStore, model_key
+from vigil.usecases.alerting import alert_engine
+from vigil.usecases.live_series import late_window
 
 
-def live_store(config: Settings) -> LiveStore:
-    return LiveStore(open_database(config.database_url))
-
-
-def late_window(config: Settings) -> pd.Timedelta:
-    return pd.Timedelta(minutes=config.live_late_minutes)
-
-
-def stale_after(config: Settings) -> pd.Timedelta:
-    return pd.Timedelta(minutes=config.live_stale_minutes)
-
-
-def scorer_factory(config: Settings) -> ScorerFactory:
+def scorer_factory(services: Services) -> ScorerFactory:
     """Makes a series' scorer: its saved model, or its detector in streaming mode."""
-    models = ModelStore(FileStore(config.files_url), model_key(config))
+    models = services.model_store
 
     def make(series: Series) -> Scorer:
         if series.model:
@@ -51,7 +40,7 @@ def scorer_factory(config: Settings) -> ScorerFactory:
     return make
 
 
-def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
+def alert_on_scores(services: Services, store: LiveStore) -> OnScored:
     """Sends the episodes in a live series' scored batch through the rules that watch it (with
     its own detector or model, unless a rule names another); the emails show the series around
     them (`stored_context`). An episode going on from an earlier batch comes without its onset,
@@ -64,12 +53,12 @@ def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
             return
         rules = [
             rule
-            for rule in rule_store(config).rules()
+            for rule in services.rule_store.rules()
             if rule.watches(series.name, LIVE, series.scored_by)
         ]
         if not rules:
             return
-        engine = alert_engine(config)
+        engine = alert_engine(services)
         now = time.time()
         reports = episode_reports(scored)
         for rule in rules:
@@ -80,15 +69,15 @@ def alert_on_scores(config: Settings, store: LiveStore) -> OnScored:
                 if store.flagged_since(series.id, report.first, report.last, made)
             ]
             engine.record(rule, series.name, LIVE, news, now=now)
-        engine.dispatch(rules, now=now, silences=rule_store(config).silences())
+        engine.dispatch(rules, now=now, silences=services.rule_store.silences())
 
     return hand_on
 
 
-def respect_marks(config: Settings) -> Adjust:
+def respect_marks(services: Services) -> Adjust:
     """Points marked "not an anomaly" (from an alert's link) are not flagged again, and points
     like them are damped, as in a data set's runs."""
-    marks = FeedbackStore(open_database(config.database_url))
+    marks = services.feedback_store
 
     def adjust(series: Series, scored: pd.DataFrame) -> pd.DataFrame:
         return apply_feedback(scored, marks.marks(LIVE, series.name))
@@ -96,15 +85,15 @@ def respect_marks(config: Settings) -> Adjust:
     return adjust
 
 
-def live_worker(config: Settings, store: LiveStore | None = None) -> LiveWorker:
-    """The scoring worker for the settings' live store (not started)."""
-    store = store or live_store(config)
+def live_worker(services: Services) -> LiveWorker:
+    """The scoring worker over the live store of `services` (not started)."""
+    store = services.live_store
     return LiveWorker(
         store,
-        scorer_factory(config),
-        late_window=late_window(config),
-        on_scored=alert_on_scores(config, store),
-        adjust=respect_marks(config),
+        scorer_factory(services),
+        late_window=late_window(services.settings),
+        on_scored=alert_on_scores(services, store),
+        adjust=respect_marks(services),
     )
 
 
@@ -137,7 +126,7 @@ class ScoringProcess:
 
 def _score_until_orphaned(wake, parent: int, config: Settings) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    worker = live_worker(config).start()
+    worker = live_worker(Services(config)).start()
     try:
         while os.getppid() == parent:
             if wake.wait(1.0):

@@ -1,5 +1,6 @@
-"""Alerts wired to Vigil's settings: the rule store, the engine, and alerting on a scored run
-or a live series' batch (both hand the engine the episodes they saw)."""
+"""Alerting in one Vigil: the engine over its stores, alerting on a scored run, due alerts into
+the outbox, the test email, and what each rule watches. Every function takes the `Services`
+whose stores it uses."""
 
 from __future__ import annotations
 
@@ -16,17 +17,12 @@ from vigil.alerts.compose import LIVE, compose_test
 from vigil.alerts.delivery import RoundReport, deliver_due
 from vigil.alerts.engine import AlertEngine, Context
 from vigil.alerts.episodes import AlertEpisode, episode_reports
-from vigil.alerts.outbox import Outbox
-from vigil.alerts.rules import Rule, RuleStore
+from vigil.alerts.rules import Rule
 from vigil.detection.errors import VigilError
 from vigil.links import mark_url, silence_url
-from vigil.live.series import SeriesSettings
 from vigil.live.views import LiveViews
-from vigil.settings import Settings
-from vigil.storage.files import FileStore
-from vigil.storage.opening import open_database
-from vigil.stores.datasets import DatasetInfo, DatasetStore
-from vigil.stores.mail_settings import effective
+from vigil.services import Services
+from vigil.stores.datasets import DatasetInfo
 from vigil.stores.models import model_key
 from vigil.stores.results import RunSettings
 
@@ -35,16 +31,8 @@ log = logging.getLogger(__name__)
 LIVE_MOST = 200_000
 
 
-def rule_store(config: Settings) -> RuleStore:
-    return RuleStore(open_database(config.database_url))
-
-
-def outbox(config: Settings) -> Outbox:
-    return Outbox(open_database(config.database_url))
-
-
 def alert_engine(
-    config: Settings,
+    services: Services,
     scored: pd.DataFrame | None = None,
     *,
     run: tuple[str, str] | None = None,
@@ -53,14 +41,15 @@ def alert_engine(
     """The engine. Its emails show each series around its episodes: what `context` gives,
     else the stored series (`stored_context`); with `scored`, the rows of that run of the
     `run` (series, data set) for it, band and flags included."""
-    context = context or stored_context(config)
+    config = services.settings
+    context = context or stored_context(services)
     if scored is not None:
         context = _run_context(scored, run, context)
     key = model_key(config)
-    mail = effective(config)
+    mail = services.mail()
     return AlertEngine(
-        open_database(config.database_url),
-        outbox(config),
+        services.database(),
+        services.outbox,
         sender=mail.alert_from,
         zone=mail.alert_time_zone,
         public_url=config.public_url,
@@ -94,22 +83,15 @@ def _run_context(scored: pd.DataFrame, run: tuple[str, str] | None, other: Conte
     return context
 
 
-def stored_context(config: Settings) -> Context:
+def stored_context(services: Services) -> Context:
     """The series around its episodes as Vigil keeps it: a live series' scored points (band
     and flags included), a data set's values. None when it is gone (the email goes without)."""
 
     def context(_rule: Rule, series: str, dataset: str, episodes: Sequence[AlertEpisode]):
         try:
             if dataset == LIVE:
-                views = LiveViews(open_database(config.database_url))
-                return live_window(views, series, episodes)
-            datasets = DatasetStore(
-                FileStore(config.files_url),
-                open_database(config.database_url),
-                max_bytes=config.max_upload_bytes,
-                max_rows=config.max_rows,
-            )
-            return chart.window(datasets.series(dataset, series), episodes)
+                return live_window(services.live_store, series, episodes)
+            return chart.window(services.dataset_store.series(dataset, series), episodes)
         except (VigilError, KeyError, FileNotFoundError):
             log.warning("no chart for %s in %s: its data is gone", series, dataset)
             return None
@@ -133,17 +115,17 @@ def live_window(
     return None if rows.empty else chart.window(rows, episodes)
 
 
-def dataset_name(config: Settings, dataset: str) -> str | None:
+def dataset_name(services: Services, dataset: str) -> str | None:
     """The name a data set was uploaded with (its file name), None when it is not stored.
     Read from the data sets' table alone: no file store needs opening to name one in an email."""
-    with open_database(config.database_url).read() as connection:
+    with services.database().read() as connection:
         return connection.execute(
             text("SELECT name FROM datasets WHERE id = :id"), {"id": dataset}
         ).scalar()
 
 
 def alert_on_run(
-    config: Settings,
+    services: Services,
     scored: pd.DataFrame,
     series: str,
     dataset: str,
@@ -160,35 +142,35 @@ def alert_on_run(
     for emails (looked up when not given); `result` the run as kept in the result store, for
     the emails' links to open it (all emails about the alert, also later ones)."""
     moment = time.time() if now is None else now
-    rules = [rule for rule in rule_store(config).rules() if rule.watches(series, dataset, detector)]
+    store = services.rule_store
+    rules = [rule for rule in store.rules() if rule.watches(series, dataset, detector)]
     if not rules:
         return 0, 0, 0
-    engine = alert_engine(config, scored, run=(series, dataset))
+    engine = alert_engine(services, scored, run=(series, dataset))
     reports = episode_reports(scored)
-    name = name or dataset_name(config, dataset)
+    name = name or dataset_name(services, dataset)
     opens = None if result is None else _result_fields(result)
     recorded = sum(
         engine.record(rule, series, dataset, reports, now=moment, dataset_name=name, open_run=opens)
         for rule in rules
     )
-    silences = rule_store(config).silences()
-    return len(rules), recorded, engine.dispatch(rules, now=moment, silences=silences)
+    return len(rules), recorded, engine.dispatch(rules, now=moment, silences=store.silences())
 
 
 def dispatch_due(
-    config: Settings, engine: AlertEngine | None = None, *, now: float | None = None
+    services: Services, engine: AlertEngine | None = None, *, now: float | None = None
 ) -> int:
     """Turn every alert that is due by `now` (default the clock) into email in the outbox,
     respecting silences."""
-    store = rule_store(config)
-    engine = engine or alert_engine(config)
+    store = services.rule_store
+    engine = engine or alert_engine(services)
     moment = time.time() if now is None else now
     return engine.dispatch(store.rules(), now=moment, silences=store.silences())
 
 
-def smtp_status(config: Settings) -> str:
+def smtp_status(services: Services) -> str:
     """One line about where email goes, with no secret in it."""
-    mail = effective(config)
+    mail = services.mail()
     if mail.smtp is None:
         return (
             "No SMTP server is set: alert emails wait in the outbox (an admin sets one on the "
@@ -198,14 +180,14 @@ def smtp_status(config: Settings) -> str:
     return f"Sending through {mail.smtp.address}{login}, from {mail.alert_from}."
 
 
-def send_test_email(config: Settings, recipients: list[str]) -> tuple[int, RoundReport | None]:
+def send_test_email(services: Services, recipients: list[str]) -> tuple[int, RoundReport | None]:
     """Queue a test email and, with an SMTP server set, deliver what is due now."""
     if not recipients:
         raise ValueError("Give at least one address to send the test email to.")
-    mail = effective(config)
-    box = outbox(config)
+    mail = services.mail()
+    box = services.outbox
     email_id = box.add(
-        compose_test(recipients=recipients, sender=mail.alert_from, public_url=config.public_url)
+        compose_test(recipients=recipients, sender=mail.alert_from, public_url=mail.public_url)
     )
     if mail.smtp is None:
         return email_id, None
@@ -228,12 +210,9 @@ class RuleActivity:
 Candidate = tuple[str, str, str | None]
 
 
-def candidate_series(config: Settings, datasets: Sequence[DatasetInfo]) -> list[Candidate]:
+def candidate_series(services: Services, datasets: Sequence[DatasetInfo]) -> list[Candidate]:
     """The live series and the value columns of stored data sets."""
-    live = [
-        (series.name, LIVE, series.scored_by)
-        for series in SeriesSettings(open_database(config.database_url)).series()
-    ]
+    live = [(series.name, LIVE, series.scored_by) for series in services.live_store.series()]
     stored = [
         (column, info.id, None)
         for info in datasets
@@ -250,11 +229,11 @@ def watched_series(rule: Rule, candidates: Sequence[Candidate]) -> list[str]:
 
 
 def rule_activity(
-    config: Settings, rules: Sequence[Rule], datasets: Sequence[DatasetInfo]
+    services: Services, rules: Sequence[Rule], datasets: Sequence[DatasetInfo]
 ) -> dict[int, RuleActivity]:
     """Each rule's activity, by rule id."""
-    candidates = candidate_series(config, datasets)
-    with open_database(config.database_url).read() as connection:
+    candidates = candidate_series(services, datasets)
+    with services.database().read() as connection:
         points = dict(
             connection.execute(
                 text(
