@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from vigil.live.client import ApiError, points_body, post_points  # noqa: E402
+from vigil.client.api import ApiError, points_body, post_points  # noqa: E402
 from vigil.live.store import LiveStore  # noqa: E402
 from vigil.storage.database import query_frame, sqlite_url  # noqa: E402
 from vigil.storage.opening import open_database  # noqa: E402

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.benchmarks.live_ingest import BATCH, TOKEN, bodies, free_port  # noqa: E402
 from tests.services import new_database, postgres_server  # noqa: E402
-from vigil.live.client import ApiError, post_points  # noqa: E402
+from vigil.client.api import ApiError, post_points  # noqa: E402
 from vigil.storage.database import sqlite_url  # noqa: E402
 
 

@@ -14,8 +14,8 @@ from dash.testing.wait import until
 
 from tests.conftest import API_TOKEN
 from tests.e2e.test_analyst_journey import click
+from vigil.client.api import points_body, post_points
 from vigil.detection.synthetic import seasonal_series
-from vigil.live.client import points_body, post_points
 from vigil.services import current
 
 pytestmark = pytest.mark.e2e

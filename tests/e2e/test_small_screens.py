@@ -66,7 +66,7 @@ return chart ? chart.getBoundingClientRect().top : null;
 
 def test_a_live_card_clicked_on_a_phone_brings_its_chart_into_view(dash_duo, dash_app):
     from tests.conftest import API_TOKEN
-    from vigil.live.client import points_body, post_points
+    from vigil.client.api import points_body, post_points
 
     dash_duo.driver.set_window_size(390, 844)
     dash_duo.start_server(dash_app)

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import API_TOKEN
+from vigil.client.api import points_body
 from vigil.detection.synthetic import seasonal_series
-from vigil.live.client import points_body
 
 
 def call(url, method="GET", body=None, token=API_TOKEN, headers=None):

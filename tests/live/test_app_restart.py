@@ -19,9 +19,9 @@ import pytest
 from tests.alerts.smtp_server import free_port
 from tests.conftest import app_database
 from tests.processes import wait_until
+from vigil.client.api import ApiError, points_body, post_points
 from vigil.detection import make_detector
 from vigil.detection.synthetic import seasonal_series
-from vigil.live.client import ApiError, points_body, post_points
 from vigil.live.store import LiveStore
 
 TOKEN = "restart-token"

@@ -10,7 +10,7 @@ import time
 import pandas as pd
 from werkzeug.serving import make_server
 
-from vigil.live.demo import SERIES, DemoStream
+from vigil.client.demo import SERIES, DemoStream
 from vigil.services import current
 
 
@@ -23,7 +23,7 @@ def free_port() -> int:
 def test_the_demo_stream_waits_for_a_server_that_starts_after_it(dash_app, caplog):
     from tests.conftest import API_TOKEN
 
-    caplog.set_level(logging.WARNING, logger="vigil.live.demo")
+    caplog.set_level(logging.WARNING, logger="vigil.client.demo")
     port = free_port()
     stream = DemoStream(
         f"http://127.0.0.1:{port}", API_TOKEN, backfill=pd.Timedelta(seconds=30)
@@ -45,7 +45,7 @@ def test_the_demo_stream_waits_for_a_server_that_starts_after_it(dash_app, caplo
 
 
 def test_a_demo_stream_whose_server_never_answers_says_so_once(caplog):
-    caplog.set_level(logging.WARNING, logger="vigil.live.demo")
+    caplog.set_level(logging.WARNING, logger="vigil.client.demo")
     stream = DemoStream(f"http://127.0.0.1:{free_port()}", "any", wait=0.5)
 
     stream.run()  # returns: it gives up

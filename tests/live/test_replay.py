@@ -7,8 +7,8 @@ import pytest
 from tests.conftest import API_TOKEN
 from tests.live.test_api import fresh, scores, wait_for
 from tests.unit.test_cli import vigil
+from vigil.client.replay import parse_speed, replay
 from vigil.detection.synthetic import seasonal_series
-from vigil.live.replay import parse_speed, replay
 
 
 @pytest.mark.parametrize(

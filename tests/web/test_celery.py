@@ -18,9 +18,9 @@ from tests.processes import stop, wait_until
 from tests.services import celery_workers, redis_server
 from vigil.alerts.outbox import Outbox
 from vigil.alerts.rules import Rule, RuleStore
+from vigil.client.api import ApiError, points_body, post_points
 from vigil.detection import make_detector
 from vigil.detection.synthetic import seasonal_series
-from vigil.live.client import ApiError, points_body, post_points
 from vigil.live.store import LiveStore
 from vigil.storage.opening import open_database
 

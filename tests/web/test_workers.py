@@ -14,8 +14,8 @@ import requests
 
 from tests.alerts.smtp_server import free_port
 from tests.processes import start_vigil, stop
+from vigil.client.api import ApiError, points_body, post_points
 from vigil.detection.synthetic import seasonal_series
-from vigil.live.client import ApiError, points_body, post_points
 from vigil.live.store import LiveStore
 from vigil.storage.opening import open_database
 

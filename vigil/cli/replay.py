@@ -7,13 +7,13 @@ from pathlib import Path
 import click
 
 from vigil.cli.common import date_format_option, read_file, schema_for, timezone_option
+from vigil.client.api import ApiError
+from vigil.client.replay import parse_speed
+from vigil.client.replay import replay as replay_points
 from vigil.detection.errors import DataError
 from vigil.detection.quality import plural
 from vigil.detection.tidy import prepare, series_frame
-from vigil.live.client import ApiError
 from vigil.live.points import check_series_name
-from vigil.live.replay import parse_speed
-from vigil.live.replay import replay as replay_points
 
 
 @click.command()

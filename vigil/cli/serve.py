@@ -14,7 +14,7 @@ import redis
 
 from vigil.alerts.delivery import DeliveryWorker
 from vigil.cli.common import file_store, make_private, opened_database
-from vigil.live.demo import DemoStream
+from vigil.client.demo import DemoStream
 from vigil.services import Services
 from vigil.settings import load_settings
 from vigil.storage.database import hide_password

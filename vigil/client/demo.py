@@ -12,7 +12,7 @@ import urllib.request
 import numpy as np
 import pandas as pd
 
-from vigil.live.client import ApiError, points_body, post_points
+from vigil.client.api import ApiError, points_body, post_points
 from vigil.live.points import MAX_POINTS
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from vigil.live.client import points_body, post_points
+from vigil.client.api import points_body, post_points
 from vigil.live.points import MAX_POINTS
 
 
