@@ -150,13 +150,18 @@ def layout(**_query: str) -> html.Div:
 @requires("admin")
 def show(_changed):
     """The tokens made here, how many come from the settings, and the users."""
-    configured = len(settings().tokens())
-    note = (
-        f"Also {configured} token{'s' if configured != 1 else ''} from VIGIL_API_TOKENS or "
-        "VIGIL_API_TOKENS_FILE, with every scope, changed where they are set."
-        if configured
-        else ""
-    )
+    config = settings()
+    demo = config.demo_token
+    configured = len(config.tokens() - ({demo.get_secret_value()} if demo else set()))
+    notes = []
+    if configured:
+        notes.append(
+            f"Also {configured} token{'s' if configured != 1 else ''} from VIGIL_API_TOKENS "
+            "or VIGIL_API_TOKENS_FILE, with every scope, changed where they are set."
+        )
+    if demo is not None:
+        notes.append("The demo stream has a token of its own, made anew each time Vigil starts.")
+    note = " ".join(notes)
     return token_table(token_store().tokens()), note, user_table(users().users(), ROLE_NOTES)
 
 

@@ -47,6 +47,22 @@ def test_a_token_is_made_shown_once_listed_and_revoked(dash_app):
     assert "revoked" in text_of(table)
 
 
+def test_the_page_counts_the_configured_tokens_apart_from_the_demo_streams(app_settings):
+    from pydantic import SecretStr
+
+    from vigil.pages.admin import show
+
+    app_settings(api_tokens=SecretStr("one,two"), demo_token=SecretStr("demo-stream-token"))
+    _, note, _ = show(1)
+    assert note.startswith("Also 2 tokens from VIGIL_API_TOKENS or VIGIL_API_TOKENS_FILE")
+    assert note.endswith(
+        "The demo stream has a token of its own, made anew each time Vigil starts."
+    )
+
+    app_settings(api_tokens=None, demo_token=None)
+    assert show(1)[1] == ""
+
+
 @pytest.fixture
 def mail_settings_undone():
     """The email server saved by a test, and the emails it sent, are forgotten after it (the
