@@ -2,10 +2,9 @@
 
     python scripts/lint_imports.py
 
-In a checkout, `vigil.detection` lives in `detection/`, `vigil.pages` in `pages/` and so on
-(pyproject's `package-dir`); import-linter only reads a package from one folder. So the
-package is laid out as it installs, in a temporary folder of links to the checkout's files,
-and import-linter reads it there. Exits with import-linter's own status.
+import-linter only reads a package from one folder, so the package is laid out as it installs
+(`scripts/package_tree.py`), in a temporary folder of links to the checkout's files, and
+import-linter reads it there. Exits with import-linter's own status.
 """
 
 from __future__ import annotations
@@ -14,31 +13,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def package_dirs() -> dict[str, Path]:
-    """Each package under `vigil` and the checkout folder it comes from, outermost first."""
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    mapping = config["tool"]["setuptools"]["package-dir"]
-    return {name: ROOT / folder for name, folder in sorted(mapping.items())}
-
-
-def lay_out(target: Path) -> None:
-    """Links in `target` that make the installed tree: `vigil/` holds links to the files of
-    `vigil/`, and one link per mapped package (`vigil/detection` to `detection/`, ...)."""
-    for name, folder in package_dirs().items():
-        place = target.joinpath(*name.split("."))
-        if name == "vigil":
-            place.mkdir(parents=True)
-            for entry in folder.iterdir():
-                if entry.name != "__pycache__":
-                    (place / entry.name).symlink_to(entry)
-        else:
-            place.symlink_to(folder, target_is_directory=True)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.package_tree import ROOT, lay_out
 
 
 def main() -> int:
