@@ -34,7 +34,7 @@ mode, which knows the whole series, judges it by its cycle from the first day it
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -87,7 +87,11 @@ RISE = (("largest rise", "largest fall"), ("a larger rise than usual", "a larger
 WIDE = (("widest", "narrowest"), ("wider than usual", "narrower than usual"))
 
 
-def _cycle_views(cycle: str, same: str) -> dict[str, tuple]:
+#: What a view is called, its record high and low, and how to say it is unusually so.
+View = tuple[str, tuple[str, str], tuple[str, str]]
+
+
+def _cycle_views(cycle: str, same: str) -> dict[str, View]:
     """The views of the departure from a cycle, as VIEWS names them."""
     return {
         f"{cycle} value": (f"the departure from the same time {same}", *RISE),
@@ -104,7 +108,7 @@ def _cycle_views(cycle: str, same: str) -> dict[str, tuple]:
 
 
 #: What each view is called, its record high and low, and how to say it is unusually so.
-VIEWS = {
+VIEWS: dict[str, View] = {
     "value": ("the value", *HIGH),
     "change": ("the change from the point before", *RISE),
     "level": (f"the level of the last {LOCAL} points", *HIGH),
@@ -139,7 +143,10 @@ def learning_rows(step: int | None) -> int:
 
 def severity_from_surprise(surprise: np.ndarray) -> np.ndarray:
     """Summed surprise in nats to severity in [0, 1): SURPRISE_AT_SEVERITY_0_9 gives 0.9."""
-    return 1.0 - np.power(10.0, -np.clip(surprise, 0.0, None) / SURPRISE_AT_SEVERITY_0_9)
+    severity: np.ndarray = 1.0 - np.power(
+        10.0, -np.clip(surprise, 0.0, None) / SURPRISE_AT_SEVERITY_0_9
+    )
+    return severity
 
 
 def surprise_at(severity: float) -> float:
@@ -202,7 +209,7 @@ class AutoDetector(Detector):
         self.seen_ = len(values)
         self.learning_ = self.online_warmup(frame)
         self.cycles_ = cycle_rows(grid_step(frame["timestamp"]))
-        self.memory_: dict = {}
+        self.memory_: dict[str, Any] = {}
         return self._judge(
             frame,
             values,
@@ -242,7 +249,7 @@ class AutoDetector(Detector):
         offset: int,
         learning: int,
         periods: dict[str, int],
-        memory: dict,
+        memory: dict[str, Any],
         hindsight: bool = False,
     ) -> pd.DataFrame:
         """Score rows `first:` of `values` (row `offset` of the series onwards), which end with
@@ -317,23 +324,23 @@ class AutoDetector(Detector):
         _hold_repeats(flagged, score, first=first, offset=offset, memory=memory)
         severity[position < learning] = np.nan
         score[position < learning] = np.nan
-        rows = slice(len(values) - len(frame), None)
+        scored_rows = slice(len(values) - len(frame), None)
         explanation = np.full(len(values), "", dtype=object)
-        for i in np.flatnonzero(flagged[rows]) + rows.start:
+        for i in np.flatnonzero(flagged[scored_rows]) + scored_rows.start:
             cycle = cycles.names[cycles.mode[i]] if cycles.mode[i] >= 0 else None
-            explanation[i] = explain(i, values, expected, rarity, cycle=cycle)
+            explanation[i] = explain(int(i), values, expected, rarity, cycle=cycle)
         return make_scored_frame(
             frame,
-            score=score[rows],
-            severity=severity[rows],
-            is_anomaly=flagged[rows],
-            band=(lower[rows], expected[rows], upper[rows]),
-            explanation=explanation[rows],
+            score=score[scored_rows],
+            severity=severity[scored_rows],
+            is_anomaly=flagged[scored_rows],
+            band=(lower[scored_rows], expected[scored_rows], upper[scored_rows]),
+            explanation=explanation[scored_rows],
         )
 
 
 def _hold_repeats(
-    flagged: np.ndarray, score: np.ndarray, *, first: int, offset: int, memory: dict
+    flagged: np.ndarray, score: np.ndarray, *, first: int, offset: int, memory: dict[str, Any]
 ) -> None:
     """Unflag, from row `first` on, each flag that would start a new episode (more than GAP
     rows after the last flag) within RECENT rows of the last one with a score under REPEAT

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ class OnlineState:
     rows (a floor, the seasons found, grown forests)."""
 
     offset: int = 0
-    memory: dict = field(default_factory=dict)
+    memory: dict[str, Any] = field(default_factory=dict)
     #: False while scoring a stream, which has no last row to judge the whole series by.
     whole: bool = True
     #: The first row of the frame whose score is wanted; the rows before it are context.

@@ -23,6 +23,7 @@ by, are ranked among the rows after them instead, as batch z-scores borrow their
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -50,7 +51,11 @@ TOLERATED = 2
 SURPRISE_AT_SEVERITY_0_9 = RARE
 
 
-def severity_from_rarity(surprise: np.ndarray | float) -> np.ndarray:
+@overload
+def severity_from_rarity(surprise: float) -> float: ...
+@overload
+def severity_from_rarity(surprise: np.ndarray) -> np.ndarray: ...
+def severity_from_rarity(surprise: np.ndarray | float) -> np.ndarray | float:
     """Calibrated surprise `s` (nats) to severity in [0, 1): `1 - 10 ** -d`, with `d = s / S`
     up to S, the SURPRISE_AT_SEVERITY_0_9 (RARE), and `sqrt(s / S)` past it, so a flag starts
     at 0.9 or more, a new record in a full history (8.3 nats) gets 0.93, four times S 0.99 and
@@ -58,11 +63,13 @@ def severity_from_rarity(surprise: np.ndarray | float) -> np.ndarray:
     s = np.clip(np.asarray(surprise, dtype=float), 0.0, None)
     if np.ndim(s) == 0:
         s = s / SURPRISE_AT_SEVERITY_0_9
-        return 1.0 - np.power(10.0, -np.where(s > 1.0, np.sqrt(s), s))
+        severity: float = 1.0 - np.power(10.0, -np.where(s > 1.0, np.sqrt(s), s))
+        return severity
     # the same steps, in place
     s /= SURPRISE_AT_SEVERITY_0_9
     np.sqrt(s, out=s, where=s > 1.0)
-    return np.subtract(1.0, np.power(10.0, np.negative(s, out=s), out=s), out=s)
+    severities: np.ndarray = np.subtract(1.0, np.power(10.0, np.negative(s, out=s), out=s), out=s)
+    return severities
 
 
 def rarity_from_severity(severity: float) -> float:

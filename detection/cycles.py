@@ -84,7 +84,7 @@ def cycle_expected(values: np.ndarray, period: int, *, nearer_of_two: bool = Fal
         lag = k * period
         if lag < len(values):
             shifted[k - 1, lag:] = values[:-lag]
-    expected = bn.nanmedian(shifted, axis=0)
+    expected: np.ndarray = bn.nanmedian(shifted, axis=0)
     two = ((~np.isnan(shifted)).sum(axis=0) == 2) & nearer_of_two
     if two.any():
         pair = np.sort(shifted[:, two], axis=0)[:2]  # the two present, NaN sorts last
@@ -104,7 +104,8 @@ class Cycles:
 
     def rows(self, name: str) -> np.ndarray:
         """Whether each row is judged by the cycle `name`."""
-        return self.mode == self.names.index(name)
+        judged: np.ndarray = self.mode == self.names.index(name)
+        return judged
 
 
 def cycle_modes(

@@ -210,7 +210,7 @@ class EnsembleDetector(Detector):
         season = state.member("seasonal")
         periods = seasonal.online_periods(season.memory)
         deseasonal = 0 if periods is None else expectation_lookback(periods[0])
-        needs = [
+        needs: list[int] = [
             seasonal.online_lookback(season, start, end),
             ZScoreDetector(method="robust").online_context(),
             self.level_window + memory["before"] + SCALE_HISTORY + 2 + deseasonal,
@@ -337,7 +337,7 @@ class EnsembleDetector(Detector):
             calibrated = calibrate(score, flagged)
             flagged, severity = calibrated.flagged, calibrated.severity
         explanation = np.full(len(frame), "", dtype=object)
-        for i in np.flatnonzero(flagged):
+        for i in np.flatnonzero(flagged).tolist():
             explanation[i] = self._explain(
                 i,
                 members,

@@ -83,8 +83,8 @@ def _flag_spans(flags: np.ndarray, gap: int = 0) -> Spans:
 
 def _episode_spans(episode: object) -> Spans:
     """The rows of each episode, in order, from an `episode` column (missing or 0: none)."""
-    ids = pd.array(np.asarray(episode, dtype=object), dtype="Int64")
-    ids = ids.fillna(0).to_numpy(dtype=np.int64)
+    known = pd.array(np.asarray(episode, dtype=object), dtype="Int64")
+    ids = known.fillna(0).to_numpy(dtype=np.int64)
     rows = np.flatnonzero(ids != 0)
     return _spans(rows, gap=None, keys=ids[rows])
 
@@ -114,7 +114,8 @@ def _touching(truth: np.ndarray, spans: Spans) -> np.ndarray:
     """For each span, whether any True row of `truth` lies within it."""
     first, last = spans
     before = np.concatenate(([0], np.cumsum(truth, dtype=np.int64)))
-    return before[last + 1] > before[first]
+    touching: np.ndarray = before[last + 1] > before[first]
+    return touching
 
 
 def _covered(rows: int, spans: Spans) -> np.ndarray:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from vigil.detection.explain import number
 from vigil.detection.quality import plural
+from vigil.detection.zones import TimeLike
 
 NORMAL = "normal"
 ANOMALY = "anomaly"
@@ -47,7 +48,7 @@ def apply_feedback(scored: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
         above = np.where(np.isnan(expected), True, values >= expected)
         near = np.zeros(len(result), dtype=bool)
         for value, when in zip(normal["value"], normal["timestamp"], strict=True):
-            row = times.get_indexer([pd.Timestamp(when)])[0]
+            row = times.get_indexer(pd.Index([pd.Timestamp(when)]))[0]
             side = above[row] if row >= 0 else True
             near |= (np.abs(values - value) <= tolerance) & (above == side)
             if row >= 0:
@@ -64,7 +65,7 @@ def apply_feedback(scored: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
         result["severity"] = severity
 
     for when in marks.loc[marks["verdict"] == ANOMALY, "timestamp"]:
-        row = times.get_indexer([pd.Timestamp(when)])[0]
+        row = times.get_indexer(pd.Index([pd.Timestamp(when)]))[0]
         if row >= 0 and not np.isnan(values[row]):
             flagged[row] = True
             explanation[row] = f"Marked as an anomaly ({number(values[row])})"
@@ -91,7 +92,7 @@ class FlagChanges:
     flagged: int = 0
 
 
-def flag_changes(before: pd.DataFrame, after: pd.DataFrame, at: object) -> FlagChanges:
+def flag_changes(before: pd.DataFrame, after: pd.DataFrame, at: TimeLike) -> FlagChanges:
     """Compare a ScoredFrame with marks applied `before` and `after` one point's mark (at
     `at`) changed; the marked point itself is left out. Both have the same rows."""
     others = np.asarray(pd.DatetimeIndex(before["timestamp"]) != pd.Timestamp(at))
@@ -108,7 +109,10 @@ def flag_changes(before: pd.DataFrame, after: pd.DataFrame, at: object) -> FlagC
 def mark_words(verdict: str | None, changes: FlagChanges) -> str:
     """What a mark did, for the person who made it: `verdict` is the new mark (None when it
     was cleared), `changes` what that did to the other points."""
-    said = {NORMAL: "Marked as not an anomaly", ANOMALY: "Marked as an anomaly"}
+    said: dict[str | None, str] = {
+        NORMAL: "Marked as not an anomaly",
+        ANOMALY: "Marked as an anomaly",
+    }
     parts = [said.get(verdict, "Mark cleared")]
     if changes.unflagged:
         similar = plural(changes.unflagged, "similar point")

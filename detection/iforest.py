@@ -119,7 +119,8 @@ class ForestModel:
         return chosen.fillna(self.fill).fillna(0.0).to_numpy(dtype=float)
 
     def raw_scores(self, matrix: np.ndarray) -> np.ndarray:
-        return -self.forest.score_samples(matrix)
+        scores: np.ndarray = -self.forest.score_samples(matrix)
+        return scores
 
 
 class IsolationForestDetector(Detector):
@@ -332,7 +333,8 @@ class IsolationForestDetector(Detector):
 
     def _past(self, unusual: Unusual, raw: np.ndarray) -> np.ndarray:
         """Rows the forest scored whose severity by its own model reaches the threshold."""
-        return (unusual.severity >= self.threshold) & ~np.isnan(raw)
+        past: np.ndarray = (unusual.severity >= self.threshold) & ~np.isnan(raw)
+        return past
 
     def online_warmup(self, frame: pd.DataFrame | None = None) -> int:
         """Until the first forest is grown, and calibration.LEARNING scores more, from the

@@ -312,13 +312,15 @@ def _read_with_pyarrow(data: bytes, delimiter: str) -> pd.DataFrame:
         text = text.rename_columns(table.column_names)
         for name in zoned:
             table = table.set_column(table.schema.get_field_index(name), name, text[name])
-    frame = table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
     if _holds_bytes(frame):
         raise ValueError("the file is not UTF-8")
     return frame
 
 
-def _read_csv_skipping_bad_lines(data: bytes, delimiter: str, filename: str):
+def _read_csv_skipping_bad_lines(
+    data: bytes, delimiter: str, filename: str
+) -> tuple[pd.DataFrame, int]:
     try:
         frame = pd.read_csv(
             io.BytesIO(data), sep=delimiter, engine="c", on_bad_lines="skip", low_memory=False

@@ -24,6 +24,7 @@ END_NAMES = ("end", "stop", "to", "until", "window_end", "end_time")
 
 def _as_label_numbers(column: pd.Series, name: str) -> pd.Series:
     """0/1 (or true/false, yes/no) as floats, missing as NaN; anything else is an error."""
+    odd: pd.Series
     if is_textual(column.dropna()):
         text = column.astype("string").str.strip().str.lower()
         numbers = pd.Series(np.nan, index=column.index)

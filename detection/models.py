@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as packages
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -59,7 +60,7 @@ class ModelInfo:
     """What a saved model is, and what it learned from."""
 
     detector: str
-    params: dict
+    params: dict[str, Any]
     series: str
     dataset: str
     created: str
@@ -67,17 +68,17 @@ class ModelInfo:
     training_rows: int
     training_start: str
     training_end: str
-    libraries: dict
+    libraries: dict[str, str]
 
     @property
     def label(self) -> str:
         return f"{self.series} · {DETECTORS[self.detector].label}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "format_version": FORMAT_VERSION, **self.__dict__}
 
     @classmethod
-    def from_dict(cls, data: dict) -> ModelInfo:
+    def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
         fields = cls.__dataclass_fields__
         return cls(**{name: data[name] for name in fields})
 
@@ -154,7 +155,7 @@ class _ModelUnpickler(pickle.Unpickler):
     """Loads models saved before Vigil's modules moved under `vigil.` (`detection.zscore`
     is now `vigil.detection.zscore`)."""
 
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> Any:
         if module == "detection" or module.startswith("detection."):
             module = f"vigil.{module}"
         return super().find_class(module, name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import SupportsFloat, SupportsIndex
 
 from vigil.detection.errors import ParameterError
 
@@ -44,17 +45,18 @@ class Param:
         if self.choices and value not in self.choices:
             options = ", ".join(self.choices)
             raise ParameterError(f"{self.label} must be one of {options}, not {value!r}.")
-        if self.minimum is not None and value < self.minimum:
+        # bounds are for numbers (int, float and bool kinds)
+        if isinstance(value, int | float) and self.minimum is not None and value < self.minimum:
             raise ParameterError(
                 f"{self.label} must be at least {_shown(self.minimum)}, not {_shown(value)}."
             )
-        if self.maximum is not None and value > self.maximum:
+        if isinstance(value, int | float) and self.maximum is not None and value > self.maximum:
             raise ParameterError(
                 f"{self.label} must be at most {_shown(self.maximum)}, not {_shown(value)}."
             )
         return value
 
-    def _convert(self, raw: object) -> object:
+    def _convert(self, raw: object) -> bool | int | float | str:
         if self.kind is bool:
             if isinstance(raw, bool):
                 return raw
@@ -65,12 +67,12 @@ class Param:
                 return False
             raise ValueError(raw)
         if self.kind is int:
-            number = float(raw)
+            number = _number(raw)
             if not number.is_integer():
                 raise ValueError(raw)
             return int(number)
         if self.kind is float:
-            number = float(raw)
+            number = _number(raw)
             if number != number:  # NaN
                 raise ValueError(raw)
             return number
@@ -78,6 +80,13 @@ class Param:
 
     def _kind_words(self) -> str:
         return {int: "a whole number", float: "a number", bool: "yes or no"}.get(self.kind, "text")
+
+
+def _number(raw: object) -> float:
+    """`float(raw)`; a TypeError, as float() raises, for what is neither text nor a number."""
+    if not isinstance(raw, str | bytes | SupportsFloat | SupportsIndex):
+        raise TypeError(raw)
+    return float(raw)
 
 
 def _shown(value: object) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -51,7 +52,7 @@ class Finding:
     message: str
     level: str = "warning"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "count": self.count,
@@ -80,7 +81,7 @@ class QualityReport:
     def finding(self, kind: str) -> Finding | None:
         return next((f for f in self.findings if f.kind == kind), None)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
             "series": list(self.series),
@@ -92,7 +93,7 @@ class QualityReport:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> QualityReport:
+    def from_dict(cls, data: dict[str, Any]) -> QualityReport:
         step = data.get("step_seconds")
         return cls(
             rows=data["rows"],

@@ -19,6 +19,7 @@ about `len(values) * log(window)` comparisons.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +64,8 @@ def two_sided_surprise(at_most: np.ndarray, at_least: np.ndarray, size: np.ndarr
     nearer = np.minimum(at_most, at_least)
     p = np.minimum(1.0, 2.0 * (nearer + 1.0) / (size + 1.0))
     sign = np.where(at_least < at_most, 1.0, -1.0)
-    return sign * -np.log(p)
+    surprise: np.ndarray = sign * -np.log(p)
+    return surprise
 
 
 def trailing_rarity(
@@ -284,14 +286,14 @@ def _surprise(
     `size` and that history's `edges`: the ln of the one-sided tail probabilities, the
     empirical `(k + 1) / (n + 1)` less one for each tail scale a value lies past the history's
     extreme; NaN for a missing value. A row with no history (its edges NaN) gets 0."""
-    values, at_least, at_most, size, *edges = np.broadcast_arrays(
+    values, at_least, at_most, size, *edge_rows = np.broadcast_arrays(
         values, at_least, at_most, size, *edges
     )
     counts = (at_least, at_most, size)
-    if values.ndim != 1 or values.dtype != np.float64 or edges[0].dtype != np.float64:
-        return _plain_surprise(values, at_least, at_most, size, edges)
+    if values.ndim != 1 or values.dtype != np.float64 or edge_rows[0].dtype != np.float64:
+        return _plain_surprise(values, at_least, at_most, size, edge_rows)
     if any(c.dtype != np.float64 and c.dtype.kind not in "iu" for c in counts):
-        return _plain_surprise(values, at_least, at_most, size, edges)
+        return _plain_surprise(values, at_least, at_most, size, edge_rows)
     # `_plain_surprise`'s steps in float64, a chunk of rows at a time in buffers that stay in
     # cache, with each distinct whole count's log taken once
     logs = _logs_of_next(*counts)
@@ -300,7 +302,7 @@ def _surprise(
     for start in range(0, len(values), CHUNK):
         rows = slice(start, start + CHUNK)
         v, least, most, n = values[rows], at_least[rows], at_most[rows], size[rows]
-        highest, lowest, scale_high, scale_low = (edge[rows] for edge in edges)
+        highest, lowest, scale_high, scale_low = (edge[rows] for edge in edge_rows)
         past_high, past_low, log_high, log_low = (buffer[: len(v)] for buffer in buffers)
         out = surprise[rows]
         with np.errstate(invalid="ignore"):
@@ -333,7 +335,7 @@ def _plain_surprise(
     at_least: np.ndarray,
     at_most: np.ndarray,
     size: np.ndarray,
-    edges: list[np.ndarray],
+    edges: Sequence[np.ndarray],
 ) -> np.ndarray:
     """`_surprise`, step by step, in whatever types its arguments have."""
     highest, lowest, scale_high, scale_low = edges
@@ -344,7 +346,7 @@ def _plain_surprise(
     log_high = np.log(at_least + 1.0) - denominator - past_high
     log_low = np.log(at_most + 1.0) - denominator - past_low
     nearer = np.minimum(log_high, log_low)
-    surprise = np.clip(-(np.log(2.0) + nearer), 0.0, None)
+    surprise: np.ndarray = np.clip(-(np.log(2.0) + nearer), 0.0, None)
     surprise = np.where(log_high < log_low, surprise, -surprise)
     surprise[np.isnan(values)] = np.nan
     return surprise
@@ -358,7 +360,7 @@ def _logs_of_next(*counts: np.ndarray) -> np.ndarray | None:
         low = min(int(c.min()) for c in counts)
         high = max(int(c.max()) for c in counts)
         if low >= 0 and high < counts[0].size:
-            return np.log(np.arange(high + 1) + 1.0)
+            return np.log(np.arange(high + 1, dtype=np.float64) + 1.0)
     return None
 
 
@@ -366,8 +368,10 @@ def _log_of_next(count: np.ndarray, logs: np.ndarray | None, out: np.ndarray) ->
     """`np.log(count + 1.0)` into `out`, looked up in `logs` when there are."""
     if logs is not None:
         return np.take(logs, count, out=out)
-    return np.log(np.add(count, 1.0, out=out), out=out)
+    logged: np.ndarray = np.log(np.add(count, 1.0, out=out), out=out)
+    return logged
 
 
 def _present(values: np.ndarray) -> np.ndarray:
-    return values[~np.isnan(values)]
+    present: np.ndarray = values[~np.isnan(values)]
+    return present

@@ -26,7 +26,9 @@ def moving_median(
     short = window - len(padded)
     if short > 0:
         padded = np.concatenate([np.full(short, np.nan), padded])
-    trailing = bn.move_median(padded, window, min_count=min(max(1, min_periods), window))
+    trailing: np.ndarray = bn.move_median(
+        padded, window, min_count=min(max(1, min_periods), window)
+    )
     return trailing[max(short, 0) + ahead :]
 
 
@@ -44,4 +46,5 @@ def moving_max(values: pd.Series | np.ndarray, window: int, min_periods: int) ->
     short = window - n
     if short > 0:
         x = np.concatenate([np.full(short, np.nan), x])
-    return bn.move_max(x, window, min_count=min(max(1, min_periods), window))[max(short, 0) :]
+    largest: np.ndarray = bn.move_max(x, window, min_count=min(max(1, min_periods), window))
+    return largest[max(short, 0) :]

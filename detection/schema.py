@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -17,7 +18,8 @@ from vigil.detection.io import RawTable
 
 TIME_NAME_HINTS = ("timestamp", "time", "date", "datetime", "ts", "epoch", "period", "dt")
 NUMBER_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
-EPOCH_RANGES = {"s": (1e8, 4.2e9), "ms": (1e11, 4.2e12)}
+EpochUnit = Literal["s", "ms"]
+EPOCH_RANGES: dict[EpochUnit, tuple[float, float]] = {"s": (1e8, 4.2e9), "ms": (1e11, 4.2e12)}
 LABEL_NAMES = ("label", "labels", "is_anomaly", "anomaly", "anomalies", "target", "outlier")
 DECIMAL_COMMA_RE = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 
@@ -37,7 +39,7 @@ class Schema:
     time_format_reason: str = ""
     time_zone: str = "UTC"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "time_column": self.time_column,
             "value_columns": list(self.value_columns),
@@ -48,7 +50,7 @@ class Schema:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Schema:
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
         return cls(
             time_column=data["time_column"],
             value_columns=tuple(data["value_columns"]),
@@ -68,7 +70,7 @@ def _name_hint(name: str) -> bool:
     return lowered in TIME_NAME_HINTS or "time" in lowered or "date" in lowered
 
 
-def epoch_unit(values: pd.Series) -> str | None:
+def epoch_unit(values: pd.Series) -> EpochUnit | None:
     numbers = pd.to_numeric(values, errors="coerce").dropna()
     if numbers.empty:
         return None
@@ -161,10 +163,9 @@ def infer_schema(raw: RawTable) -> Schema:
     found = time_format_of(raw, time_column)
     rest = [c for c in frame.columns if c != time_column]
     empty = [c for c in rest if _is_empty(frame[c])]
-    numeric, text = (
-        [],
-        [],
-    )  # one pass, with sets, so the work grows with the columns, not their square
+    # one pass, with sets, so the work grows with the columns, not their square
+    numeric: list[str] = []
+    text: list[str] = []
     skipped = set(empty)
     for column in rest:
         if column in skipped:
@@ -202,7 +203,7 @@ def best_guess(raw: RawTable) -> Schema:
 
 
 def _find_time_column(frame: pd.DataFrame) -> str:
-    best: tuple | None = None
+    best: tuple[tuple[bool, float, int], str] | None = None
     for position, column in enumerate(frame.columns):
         values = frame[column]
         hint = _name_hint(column)

@@ -44,20 +44,24 @@ SCORED_COLUMNS = (
 #: Surprise, in nats, of a two-sided 5-sigma Gaussian deviation; it maps to severity 0.9.
 SURPRISE_AT_SEVERITY_0_9 = float(-(np.log(2.0) + log_ndtr(-5.0)))
 
-BandLike = tuple[object, object, object]
+#: One value for every row, or one per row.
+ColumnLike = pd.Series | np.ndarray | float | None
+BandLike = tuple[ColumnLike, ColumnLike, ColumnLike]
 
 
 def severity_from_surprise(surprise: pd.Series | np.ndarray) -> np.ndarray:
     """Map surprise in nats to severity in [0, 1]; NaN stays NaN."""
     s = np.clip(np.asarray(surprise, dtype=float), 0.0, None)
-    return 1.0 - np.power(10.0, -s / SURPRISE_AT_SEVERITY_0_9)
+    severity: np.ndarray = 1.0 - np.power(10.0, -s / SURPRISE_AT_SEVERITY_0_9)
+    return severity
 
 
 def severity_from_deviation(deviation: pd.Series | np.ndarray) -> np.ndarray:
     """Severity of a deviation measured in (robust) standard deviations: 1 - p^(ln 10 / S)
     with p the two-sided Gaussian tail, the same map as `severity_from_surprise`."""
     tail = 2.0 * ndtr(-np.abs(np.asarray(deviation, dtype=float)))
-    return 1.0 - np.power(tail, np.log(10.0) / SURPRISE_AT_SEVERITY_0_9)
+    severity: np.ndarray = 1.0 - np.power(tail, np.log(10.0) / SURPRISE_AT_SEVERITY_0_9)
+    return severity
 
 
 def deviation_from_severity(severity: pd.Series | np.ndarray) -> np.ndarray:
@@ -65,20 +69,23 @@ def deviation_from_severity(severity: pd.Series | np.ndarray) -> np.ndarray:
     `severity_from_deviation`, so 0.9 gives 5.0."""
     level = np.clip(np.asarray(severity, dtype=float), 0.0, 1.0 - 1e-15)
     tail = np.power(1.0 - level, SURPRISE_AT_SEVERITY_0_9 / np.log(10.0))
-    return -ndtri(np.clip(tail, 1e-300, 1.0) / 2.0)
+    deviation: np.ndarray = -ndtri(np.clip(tail, 1e-300, 1.0) / 2.0)
+    return deviation
 
 
-def _as_column(values: object, index: pd.Index) -> np.ndarray:
-    if np.isscalar(values) or values is None:
-        return np.full(len(index), np.nan if values is None else float(values))
+def _as_column(values: ColumnLike, index: pd.Index) -> np.ndarray:
+    if values is None:
+        return np.full(len(index), np.nan)
+    if np.isscalar(values):
+        return np.full(len(index), values, dtype=float)
     return np.asarray(values, dtype=float)
 
 
 def make_scored_frame(
     frame: pd.DataFrame,
     *,
-    score: pd.Series | np.ndarray,
-    severity: pd.Series | np.ndarray,
+    score: pd.Series | np.ndarray | float,
+    severity: pd.Series | np.ndarray | float,
     is_anomaly: pd.Series | np.ndarray,
     band: BandLike | None = None,
     explanation: Sequence[str] | np.ndarray | None = None,

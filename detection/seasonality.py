@@ -16,6 +16,8 @@ CALENDAR_SEASONS = (
 )
 MIN_CYCLES = 4
 MAX_ACF_LAG = 5000
+#: Seasons: each one's length in points and in time (None where the step is unknown).
+Periods = list[tuple[int, pd.Timedelta | None]]
 
 
 def calendar_periods(step: pd.Timedelta | None, length: int) -> list[tuple[int, pd.Timedelta]]:
@@ -50,7 +52,7 @@ def autocorrelation_period(values: pd.Series, *, min_strength: float = 0.3) -> i
     return best
 
 
-def find_periods(frame: pd.DataFrame) -> list[tuple[int, pd.Timedelta | None]]:
+def find_periods(frame: pd.DataFrame) -> Periods:
     """Seasonal periods in points, shortest first, each with its calendar length if any.
 
     A calendar season counts when the detrended autocorrelation at its lag is at least 0.2 and
@@ -72,7 +74,7 @@ def find_periods(frame: pd.DataFrame) -> list[tuple[int, pd.Timedelta | None]]:
         return [candidates[0]]
     trend = pd.Series(present).rolling(longest + 1, center=True, min_periods=1).mean()
     correlation = acf(present - trend.to_numpy(), nlags=longest, fft=True)
-    confirmed: list[tuple[int, pd.Timedelta]] = []
+    confirmed: Periods = []
     for period, season in candidates:
         # A real season correlates more at its own lag than one shorter season earlier
         # (7 days against 6) or, with no shorter season, than half a season away.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from vigil.detection.profile import (
 from vigil.detection.quality import describe_step
 from vigil.detection.rolling import moving_median
 from vigil.detection.scored import make_scored_frame, severity_from_deviation
-from vigil.detection.seasonality import MIN_CYCLES, find_periods
+from vigil.detection.seasonality import MIN_CYCLES, Periods, find_periods
 from vigil.detection.tidy import infer_step
 from vigil.detection.zscore import robust_spread, scale_floor
 
@@ -97,7 +97,8 @@ def _next_check(checkpoint: int) -> int:
 
 def _deviation(frame: pd.DataFrame, expected: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
     """Each row's distance from its expected value, in scales (NaN where either is missing)."""
-    return np.abs(frame["value"].to_numpy(dtype=float) - expected) / scale
+    deviation: np.ndarray = np.abs(frame["value"].to_numpy(dtype=float) - expected) / scale
+    return deviation
 
 
 def _residual_scale(residual: np.ndarray) -> float:
@@ -187,7 +188,7 @@ class SeasonalDetector(Detector):
         if self.seasonal % 2 == 0:
             raise ParameterError(f"The seasonal smoother must be odd, not {self.seasonal}.")
 
-    def _period_checks(self, frame: pd.DataFrame, state: OnlineState) -> list[tuple[int, list]]:
+    def _period_checks(self, frame: pd.DataFrame, state: OnlineState) -> list[tuple[int, Periods]]:
         """Where online mode's seasons change: (first row, periods) pairs, each found from the
         rows before that first row at checkpoints that grow with the series. A period set by
         hand holds from the start. Kept in `state`, so a stream looks only at new checkpoints.
@@ -198,7 +199,7 @@ class SeasonalDetector(Detector):
                 memory["step"] = infer_step(frame["timestamp"].iloc[:GRID_SAMPLE])
             step = memory["step"]
             return [(0, [(self.period, None if step is None else step * self.period)])]
-        changes: list[tuple[int, list]] = memory.setdefault("changes", [])
+        changes: list[tuple[int, Periods]] = memory.setdefault("changes", [])
         checkpoint = memory.get("next_check", 2 * GRID_SAMPLE)
         total = state.offset + len(frame)
         while checkpoint <= total:
@@ -210,7 +211,7 @@ class SeasonalDetector(Detector):
         return changes
 
     @staticmethod
-    def _periods_before(frame: pd.DataFrame, offset: int, end: int) -> list:
+    def _periods_before(frame: pd.DataFrame, offset: int, end: int) -> Periods:
         start = max(0, end - PERIOD_HISTORY) - offset
         return find_periods(frame.iloc[max(0, start) : end - offset])
 
@@ -237,7 +238,7 @@ class SeasonalDetector(Detector):
         lookback = expectation_lookback(longest) + _scale_window(shortest) + 2
         return min(lookback, self.online_context())
 
-    def online_periods(self, memory: dict) -> tuple[int, int] | None:
+    def online_periods(self, memory: dict[str, Any]) -> tuple[int, int] | None:
         """The longest season online mode has used so far, and the first shortest one (which
         sets the scale window), from a stream's memory; None before any season is found."""
         if self.period:
@@ -269,7 +270,7 @@ class SeasonalDetector(Detector):
                     break
         return self.learned_warmup(frame, state)
 
-    def _first_season(self, frame: pd.DataFrame) -> tuple[int, list] | None:
+    def _first_season(self, frame: pd.DataFrame) -> tuple[int, Periods] | None:
         """Where online mode first uses a season when scoring `frame` from its first row, and
         which; None while no season check finds one."""
         if self.period:
@@ -291,7 +292,8 @@ class SeasonalDetector(Detector):
     def first_scored_row(frame: pd.DataFrame, state: OnlineState) -> int:
         """The row of the first score, which scoring `frame` kept in `state`; the rows so far
         while there is none."""
-        return state.memory.get("warmup", state.offset + len(frame))
+        warmup: int = state.memory.get("warmup", state.offset + len(frame))
+        return warmup
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         """A seasonal profile: each phase's median over the previous cycles of the longest
@@ -374,8 +376,10 @@ class SeasonalDetector(Detector):
         trend, season = decompose(filled, periods, seasonal=self.seasonal, robust=False, quick=True)
         rough = trend + season
         outlying = np.abs(filled - rough) > self.threshold * _residual_scale(filled - rough)
-        cleaned = pd.Series(np.where(outlying, np.nan, filled)).interpolate(limit_direction="both")
-        cleaned = cleaned.to_numpy()
+        interpolated = pd.Series(np.where(outlying, np.nan, filled)).interpolate(
+            limit_direction="both"
+        )
+        cleaned = interpolated.to_numpy()
         trend, season = decompose(cleaned, periods, seasonal=self.seasonal, robust=False)
         return trend + season, season, _residual_scale(cleaned - trend - season)
 
@@ -407,14 +411,16 @@ class SeasonalDetector(Detector):
 
     def seasonal_part(self, frame: pd.DataFrame) -> np.ndarray:
         """The learned season at each row of a frame (after `fit`)."""
-        return self.profile_[self._phase(frame["timestamp"], len(self.profile_))]
+        part: np.ndarray = self.profile_[self._phase(frame["timestamp"], len(self.profile_))]
+        return part
 
     def _applied_expected(self, frame: pd.DataFrame, first_level: float) -> np.ndarray:
         values = frame["value"].astype(float).reset_index(drop=True)
         season = self.seasonal_part(frame)
         deseasonal = pd.Series(values.to_numpy() - season)
         level = pd.Series(moving_median(deseasonal.shift(1), self.level_window_, 1))
-        return level.fillna(first_level).to_numpy() + season
+        expected: np.ndarray = level.fillna(first_level).to_numpy() + season
+        return expected
 
     def _fit(self, frame: pd.DataFrame) -> Self:
         """Find the seasons, and learn each phase's seasonal value and the residual's scale, so

@@ -75,16 +75,17 @@ class OnlineScorer:
             return points.iloc[0:0]
         times = _in_order(points, self._last)
         batch = points[["timestamp", "value"]].reset_index(drop=True)
-        settling = self._head is not None
-        scored = self._score_head(batch) if settling else self._score_batch(batch)
+        head = self._head  # None once the step is settled
+        scored = self._score_batch(batch) if head is None else self._score_head(head, batch)
         self._last = int(times[-1])
         scored.index = points.index
         self.episodes = add_episodes(scored, self.episodes)
         return scored
 
-    def _score_head(self, batch: pd.DataFrame) -> pd.DataFrame:
-        """While the step is unsettled: score everything seen so far from the start."""
-        head = batch if self._head.empty else pd.concat([self._head, batch], ignore_index=True)
+    def _score_head(self, earlier: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
+        """While the step is unsettled: score everything seen so far (`earlier`, then `batch`)
+        from the start."""
+        head = batch if earlier.empty else pd.concat([earlier, batch], ignore_index=True)
         settled = len(head) >= GRID_SAMPLE
         step = grid_step(head["timestamp"]) if settled else None
         grid, original = fill_gaps(head, step)
@@ -100,6 +101,7 @@ class OnlineScorer:
         return new
 
     def _score_batch(self, batch: pd.DataFrame) -> pd.DataFrame:
+        assert self._history is not None, "kept since the step settled"
         grid, original = fill_gaps(batch, self._step, after=self._last)
         kept = len(self._history)
         start = self._state.offset + kept

@@ -60,11 +60,12 @@ def prepare(raw: RawTable, schema: Schema) -> tuple[pd.DataFrame, QualityReport]
     times = timestamps.to_numpy().view("int64")
     if not everything:
         times = times[keep]
+    groups: list[str] | None
     if schema.series_column:
         labels = frame[schema.series_column]
         labels = (labels if everything else labels[keep]).astype("string").fillna("(blank)")
-        codes, groups = pd.factorize(labels)
-        groups = [str(group) for group in groups]
+        codes, uniques = pd.factorize(labels)
+        groups = [str(group) for group in uniques]
     else:
         codes, groups = np.zeros(len(times), dtype=np.intp), None
     order, unsorted, repeats = _sort_order(codes, times, grouped=groups is not None)
@@ -301,6 +302,7 @@ def _sort_order(
     """The order that sorts rows by series then time (None if already so), how many rows were
     out of order within their series, and how many repeat a timestamp of their series.
     """
+    order: np.ndarray | None
     if grouped:
         by_series = np.argsort(codes, kind="stable")  # file order kept within a series
         same = codes[by_series][1:] == codes[by_series][:-1]
@@ -411,7 +413,7 @@ def _to_long(
         series_codes = np.concatenate([j * len(groups) + codes for j in range(len(columns))])
     timestamps = np.tile(times, len(columns)).view("datetime64[ns]")
     values = np.concatenate([values for _, values in columns])
-    series = pd.Categorical.from_codes(series_codes, categories=categories)
+    series = pd.Categorical.from_codes(series_codes, categories=pd.Index(categories))
     return pd.DataFrame({"series": series, "timestamp": timestamps, "value": values}, copy=False)
 
 
@@ -444,20 +446,22 @@ def _report(
         slices = [times[start:end] for start, end in itertools.pairwise(bounds)]
     gap_edges: list[np.ndarray] = []
     irregular = 0
-    steps = []
+    steps: list[int] = []
     for series_times in slices:
         diffs = np.diff(series_times)
-        step = typical_step(diffs)
-        if step is None:
+        series_step = typical_step(diffs)
+        if series_step is None:
             continue
-        steps.append(step)
-        large = diffs > 1.5 * step
+        steps.append(series_step)
+        large = diffs > 1.5 * series_step
         gap_edges.append(np.column_stack([series_times[:-1][large], series_times[1:][large]]))
-        off_step = np.count_nonzero(diffs < 0.9 * step) + np.count_nonzero(diffs > 1.1 * step)
-        irregular += off_step - int(np.count_nonzero(large))  # gaps are counted as gaps
+        off_step = np.count_nonzero(diffs < 0.9 * series_step) + np.count_nonzero(
+            diffs > 1.1 * series_step
+        )
+        irregular += int(off_step) - int(np.count_nonzero(large))  # gaps are counted as gaps
     step = pd.Timedelta(min(steps), unit="ns") if steps else None
     gaps = np.unique(np.concatenate(gap_edges), axis=0) if gap_edges else np.empty((0, 2))
-    if len(gaps):
+    if len(gaps) and step is not None:  # a series has gaps only if it has a step
         missing_steps = int((np.round((gaps[:, 1] - gaps[:, 0]) / step.value) - 1).sum())
         findings.append(
             Finding(

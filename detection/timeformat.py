@@ -121,11 +121,17 @@ def parse(column: pd.Series, pattern: str, *, dayfirst: bool = False) -> pd.Seri
     offset come back in UTC (zone-aware)."""
     text = column.astype("string").str.strip()
     zoned = bool(text.str.contains(_OFFSET_RE, na=False).any())
-    options = {"dayfirst": dayfirst} if pattern == MIXED else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return pd.to_datetime(text, format=pattern, errors="coerce", utc=zoned, **options)
+            # `dayfirst` only for the mixed format: the others say where the day is
+            return pd.to_datetime(
+                text,
+                format=pattern,
+                errors="coerce",
+                utc=zoned,
+                dayfirst=dayfirst and pattern == MIXED,
+            )
         except (ValueError, TypeError):
             return pd.Series(pd.NaT, index=column.index, dtype="datetime64[us]")
 
@@ -139,7 +145,7 @@ def infer(column: pd.Series, conventions: Conventions = Conventions()) -> TimeFo
     shares: dict[str, float] = {}
     for pattern in candidate_patterns(cells):
         shares[pattern] = float(parse(cells, pattern).notna().mean())
-    best = max(shares, key=shares.get, default=None)
+    best = max(shares, key=shares.__getitem__, default=None)
     if best is None or shares[best] < 0.99:
         sample = cells.head(500)
         mixed = float(parse(sample, MIXED).notna().mean())
@@ -175,9 +181,9 @@ def choose(column: pd.Series, choice: str, conventions: Conventions = Convention
     choice = choice.strip()
     if choice.lower() in (DAY_FIRST, MONTH_FIRST):
         found = infer(column, conventions)
-        if found is None or not day_and_month_order_matter(found.pattern):
+        twin = None if found is None else _other_order(found.pattern)
+        if found is None or twin is None:  # no twin: the order of day and month does not matter
             return found or TimeFormat(ISO)
-        twin = _other_order(found.pattern)
         day_first = found.pattern.index("%d") < found.pattern.index("%m")
         wanted_day_first = choice.lower() == DAY_FIRST
         return TimeFormat(found.pattern if day_first == wanted_day_first else twin)

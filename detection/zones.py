@@ -14,9 +14,11 @@ same rule is used everywhere:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+import numpy as np
 import pandas as pd
 
 from vigil.detection.errors import DataError
@@ -24,6 +26,10 @@ from vigil.detection.errors import DataError
 UTC = "UTC"
 SKIPPED_RULE = "read as winter time, as a clock not yet put forward would mean them"
 REPEATED_RULE = "read as summer time where first seen, winter time when repeated"
+
+#: A time as pandas reads one: a Timestamp (or datetime), a numpy datetime64, ISO 8601 text,
+#: or nanoseconds since 1970.
+TimeLike = date | np.datetime64 | str | float
 
 
 @dataclass(frozen=True)
@@ -78,17 +84,19 @@ def _before_the_gap(wall: pd.Series, zone: str) -> pd.Series:
     (02:30 in Berlin's spring gap is 01:30 UTC, shown as 03:30 summer time), as naive UTC."""
     last_before = wall.dt.tz_localize(zone, nonexistent="shift_backward")
     offset = last_before.dt.tz_localize(None) - last_before.dt.tz_convert(UTC).dt.tz_localize(None)
-    return wall - offset
+    earlier: pd.Series = wall - offset
+    return earlier
 
 
 def _repeated(wall: pd.Series, zone: str) -> pd.Series:
     """Which wall times happen twice in `zone` (in the hour repeated when clocks go back)."""
     early = wall.dt.tz_localize(zone, ambiguous=True, nonexistent="NaT")
     late = wall.dt.tz_localize(zone, ambiguous=False, nonexistent="NaT")
-    return early.notna() & (early != late)
+    repeated: pd.Series = early.notna() & (early != late)
+    return repeated
 
 
-def wall_clock(at: object, zone: str = UTC) -> pd.Timestamp:
+def wall_clock(at: TimeLike, zone: str = UTC) -> pd.Timestamp:
     """A stored time (naive UTC, or zone-aware) as the same instant in `zone`, zone-aware."""
     stamp = pd.Timestamp(at)
     stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp

@@ -209,17 +209,17 @@ class ZScoreDetector(Detector):
             if not causal:
                 return np.full(n, level.center), np.full(n, level.scale)
             trailing = previous.rolling(GLOBAL_HISTORY, min_periods=1)
-            center, scale = trailing.mean(), trailing.std(ddof=0)
+            mean, spread = trailing.mean(), trailing.std(ddof=0)
         else:
             window = level.window
             minimum = max(3, window // 4) if causal else window
             rolling = previous.rolling(window, min_periods=minimum)
-            center = rolling.mean()
-            scale = rolling.std(ddof=0)
+            mean = rolling.mean()
+            spread = rolling.std(ddof=0)
         if not causal:
-            center = center.bfill().fillna(level.center)
-            scale = scale.bfill().fillna(level.scale)
-        return center.to_numpy(dtype=float), np.maximum(scale.to_numpy(dtype=float), level.floor)
+            mean = mean.bfill().fillna(level.center)
+            spread = spread.bfill().fillna(level.scale)
+        return mean.to_numpy(dtype=float), np.maximum(spread.to_numpy(dtype=float), level.floor)
 
     def _online_window(self) -> int:
         self._check_window()

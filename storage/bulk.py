@@ -43,7 +43,11 @@ _UPDATE_SCORES_PG = (
 
 
 def insert_points(
-    connection: Connection, series_id: int, times: list, values: list, received: float
+    connection: Connection,
+    series_id: int,
+    times: list[int],
+    values: list[float],
+    received: float,
 ) -> None:
     """Insert points of series `series_id`: `times` (ns) and `values`, all received at
     `received` (seconds since the epoch)."""
@@ -66,7 +70,7 @@ def insert_points(
 
 
 def update_scores(
-    connection: Connection, columns: Mapping[str, Sequence], scored_at: float
+    connection: Connection, columns: Mapping[str, Sequence[object]], scored_at: float
 ) -> None:
     """Store the scores in `columns` (equal-length lists named as the points' score columns,
     and `id`, the point each row is for), all scored at `scored_at`."""

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Connection, Dialect, Engine, create_engine, event, exc, make_url, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from vigil.detection.errors import VigilError
 
@@ -141,7 +143,7 @@ class Database:
             )
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     # the driver's own transaction handling is off: `_sqlite_begin` says BEGIN, as SQLAlchemy's
     # documentation recommends for pysqlite
     dbapi_connection.isolation_level = None
@@ -161,13 +163,18 @@ def _forget_pool_after_fork(engine: Engine) -> None:
     SQLAlchemy's documentation shows for pools and `os.fork`."""
 
     @event.listens_for(engine, "connect")
-    def _remember_pid(_dbapi_connection, record) -> None:
+    def _remember_pid(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["pid"] = os.getpid()
 
     @event.listens_for(engine, "checkout")
-    def _check_pid(_dbapi_connection, record, proxy) -> None:
+    def _check_pid(
+        _dbapi_connection: DBAPIConnection,
+        record: ConnectionPoolEntry,
+        proxy: PoolProxiedConnection,
+    ) -> None:
         if record.info.get("pid") != os.getpid():
-            record.dbapi_connection = proxy.dbapi_connection = None
+            # SQLAlchemy's own recipe; its types make these attributes read-only
+            record.dbapi_connection = proxy.dbapi_connection = None  # type: ignore[misc]
             raise exc.DisconnectionError("connection made in another process")
 
 
@@ -180,7 +187,9 @@ def _for_driver(dialect: Dialect, sql: str) -> tuple[str, tuple[str, ...] | None
     return str(compiled), None if order is None else tuple(order)
 
 
-def _driver_params(order: tuple[str, ...] | None, params: Mapping) -> Sequence | Mapping:
+def _driver_params(
+    order: tuple[str, ...] | None, params: Mapping[str, object]
+) -> Sequence[object] | Mapping[str, object]:
     return params if order is None else tuple(params[name] for name in order)
 
 
@@ -189,7 +198,9 @@ def is_deadlock(error: BaseException) -> bool:
     return getattr(getattr(error, "orig", None), "sqlstate", None) == "40P01"
 
 
-def query_frame(connection: Connection, sql: str, params: Mapping | None = None) -> pd.DataFrame:
+def query_frame(
+    connection: Connection, sql: str, params: Mapping[str, object] | None = None
+) -> pd.DataFrame:
     """A query's rows as a DataFrame, its columns named as the query names them.
 
     Rows come straight from the driver's cursor: for the many rows the scorer and the charts
@@ -204,13 +215,13 @@ def query_frame(connection: Connection, sql: str, params: Mapping | None = None)
         cursor.close()
 
 
-def execute_many(connection: Connection, sql: str, columns: Mapping[str, Sequence]) -> None:
+def execute_many(connection: Connection, sql: str, columns: Mapping[str, Sequence[object]]) -> None:
     """Run one statement for each row of `columns` (equal-length lists by parameter name), in
     the connection's transaction, through the driver's `executemany` (Postgres pipelines it)."""
     statement, order = _for_driver(connection.dialect, sql)
     if order is None:
         names = list(columns)
-        rows: list = [
+        rows: list[dict[str, object]] | list[tuple[object, ...]] = [
             dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)
         ]
     else:

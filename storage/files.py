@@ -71,10 +71,12 @@ class FileStore:
 
     def get(self, key: str) -> bytes:
         """A file's bytes; FileNotFoundError when it is not there."""
-        return self.fs.cat_file(self.path(key))
+        data: bytes = self.fs.cat_file(self.path(key))
+        return data
 
     def exists(self, key: str) -> bool:
-        return self.fs.exists(self.path(key))
+        found: bool = self.fs.exists(self.path(key))
+        return found
 
     def delete(self, key: str) -> None:
         """Remove a file or a folder of files, if there."""

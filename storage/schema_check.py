@@ -21,7 +21,7 @@ from vigil.storage.database import Database, sqlite_url
 from vigil.storage.tables import metadata
 
 
-def differences(database: Database) -> list:
+def differences(database: Database) -> list[object]:
     """What would have to change in `database` for it to match `tables.metadata` (nothing
     when they match), as Alembic lists it."""
     with database.engine.connect() as connection:

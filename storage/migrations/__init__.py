@@ -81,6 +81,6 @@ def current(database: Database) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def head() -> str:
-    """The newest revision this code knows."""
+def head() -> str | None:
+    """The newest revision this code knows (None only without migrations)."""
     return ScriptDirectory(str(HERE)).get_current_head()
