@@ -16,7 +16,7 @@ import plotly.io as pio
 
 from vigil.alerts.episodes import AlertEpisode
 from vigil.detection.text import plotly_text
-from vigil.detection.zones import UTC, abbreviation, wall_clock
+from vigil.detection.zones import UTC, TimeLike, abbreviation, wall_clock
 
 #: Rows shown before the first episode and after the last.
 MARGIN = 150
@@ -82,7 +82,7 @@ def _local(stamps: pd.Series, zone: str) -> pd.Series:
     return stamps.dt.tz_localize(UTC).dt.tz_convert(zone).dt.tz_localize(None)
 
 
-def _wall(at: object, zone: str) -> pd.Timestamp:
+def _wall(at: TimeLike, zone: str) -> pd.Timestamp:
     return wall_clock(at, zone).tz_localize(None)
 
 
@@ -132,7 +132,8 @@ def figure(
     # a span is at least a step wide, and wide enough to see (1/100 of the chart)
     step = times.diff().median() if len(times) > 1 else pd.Timedelta(0)
     seen = (times.max() - times.min()) / 100 if len(times) > 1 else pd.Timedelta(0)
-    half = max(step if pd.notna(step) else pd.Timedelta(0), seen) / 2
+    # (pandas' types take a median of times for a number)
+    half = pd.Timedelta(max(step if pd.notna(step) else pd.Timedelta(0), seen) / 2)
     ordered = sorted(episodes, key=lambda episode: episode.start)
     labelled = _labelled(ordered, (times.max() - times.min()) / 18 if len(times) > 1 else None)
     for number, episode in enumerate(ordered, start=1):

@@ -144,14 +144,16 @@ def _chart(
         return None
 
 
-def _fill(message: EmailMessage, template: str, values: dict, image: bytes | None) -> None:
+def _fill(
+    message: EmailMessage, template: str, values: Mapping[str, object], image: bytes | None
+) -> None:
     """The plain-text part, the HTML part, and the chart inline in the HTML when there is one."""
     chart_cid = None if image is None else make_msgid(domain="vigil.local")[1:-1]
     message.set_content(TEMPLATES.get_template(f"{template}.txt").render(**values))
     html = TEMPLATES.get_template(f"{template}.html").render(**values, chart_cid=chart_cid)
     message.add_alternative(html, subtype="html")
     if image is not None:
-        html_part = message.get_payload()[1]
+        html_part = list(message.iter_parts())[1]
         html_part.add_related(image, maintype="image", subtype="png", cid=f"<{chart_cid}>")
 
 
@@ -211,10 +213,11 @@ def compose_resolved(
     place = where(series, dataset, dataset_name)
     rows = _rows(ordered, None, zone=zone)
     peak = worst(ordered).peak.timestamp
+    subject = resolved_subject(
+        subject_name(series, dataset, dataset_name), ordered, zone=zone, year=year
+    )
     values = {
-        "subject": resolved_subject(
-            subject_name(series, dataset, dataset_name), ordered, zone=zone, year=year
-        ),
+        "subject": subject,
         "status": resolved_line(place, ordered, zone=zone, year=year),
         "rows": rows,
         "shown": _shown(rows),
@@ -226,7 +229,7 @@ def compose_resolved(
         "alerts_url": alerts_url(public_url),
         "silence_url": None,  # it is over: the button changes the rule
     }
-    message = _message(values["subject"], sender, recipients, public_url, thread)
+    message = _message(subject, sender, recipients, public_url, thread)
     _fill(message, "resolved", values, _chart(context, ordered, series, render, zone))
     return message
 
@@ -268,8 +271,9 @@ def compose_alert(
     rows = _rows(ordered, mark_link, zone=zone)
     peak = worst(ordered).peak.timestamp
     name = subject_name(series, dataset, dataset_name)
+    subject = alert_subject(name, ordered, total, zone=zone, year=year)
     values = {
-        "subject": alert_subject(name, ordered, total, zone=zone, year=year),
+        "subject": subject,
         "status": status_line(place, ordered, total, zone=zone, year=year, first=first),
         "rows": rows,
         "shown": _shown(rows),
@@ -284,7 +288,7 @@ def compose_alert(
         "alerts_url": alerts_url(public_url),
         "silence_url": silence_url,
     }
-    message = _message(values["subject"], sender, recipients, public_url, thread)
+    message = _message(subject, sender, recipients, public_url, thread)
     _fill(message, "alert", values, _chart(context, ordered, series, render, zone))
     return message
 

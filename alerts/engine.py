@@ -351,6 +351,7 @@ class AlertEngine:
         nor the marks. An episode that had ended by then needs no "resolved" email: this one
         says so.
         """
+        assert rule.id is not None, "only saved rules send"
         key = {"rule": rule.id, "series": series}
         with self.database.write(LOCK) as connection:
             last_email, opened, open_run = connection.execute(
@@ -371,6 +372,7 @@ class AlertEngine:
                 return 0  # over the budget: the episodes wait for the next allowed email
             episodes = [AlertEpisode.from_row(row) for row in rows]
             listed = sorted(episodes, key=lambda e: e.peak.severity, reverse=True)[:MAX_LISTED]
+            mark_link = self.mark_link
             try:
                 message = compose_alert(
                     rule=rule.name,
@@ -386,8 +388,8 @@ class AlertEngine:
                     public_url=self.public_url,
                     context=self._context(rule, series, dataset, episodes),
                     mark_link=None
-                    if self.mark_link is None
-                    else lambda point: self.mark_link(dataset, series, point),
+                    if mark_link is None
+                    else lambda point: mark_link(dataset, series, point),
                     thread=self._thread(connection, rule, series, opened),
                     open_url=self._open_url(dataset, series, listed, open_run),
                     silence_url=None
@@ -439,6 +441,7 @@ class AlertEngine:
         """Close the alert once nothing waits: its episodes have ended. One email names those
         announced while still going on (unless muted, or there are none), also when two
         processes dispatch at once (the second finds it resolved)."""
+        assert rule.id is not None, "only saved rules send"
         key = {"rule": rule.id, "series": series}
         with self.database.write(LOCK) as connection:
             status, opened, open_run = connection.execute(
@@ -518,6 +521,7 @@ class AlertEngine:
     def _thread(self, connection: Connection, rule: Rule, series: str, opened: float) -> Thread:
         """The thread of the incident open since `opened`: its first email is the one with the
         root Message-ID, when the outbox has none yet."""
+        assert rule.id is not None, "only saved rules send"
         root = thread_root(self.public_url, rule.id, series, opened)
         sent = connection.execute(
             text("SELECT 1 FROM outbox WHERE message_id = :root"), {"root": root}

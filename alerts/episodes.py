@@ -20,10 +20,10 @@ import pandas as pd
 from vigil.detection.episodes import GAP, peak_rows, with_episodes
 from vigil.detection.explain import number
 from vigil.detection.quality import plural
-from vigil.detection.zones import UTC, abbreviation, wall_clock
+from vigil.detection.zones import UTC, TimeLike, abbreviation, wall_clock
 
 
-def stamp(moment: object) -> str:
+def stamp(moment: TimeLike) -> str:
     """A timestamp as the alert tables keep it: `2024-03-12 09:30:00` (with a fraction when
     it has one), naive, in UTC when it carried a time zone. Text of this form sorts in time
     order, and the same moment always gives the same text (it is part of an episode's key)."""
@@ -33,7 +33,7 @@ def stamp(moment: object) -> str:
     return str(moment)
 
 
-def when(moment: object, zone: str = UTC, *, named: bool = False) -> str:
+def when(moment: TimeLike, zone: str = UTC, *, named: bool = False) -> str:
     """A stored (UTC) time as an email shows it in `zone`: to the minute, or to the second
     when it has seconds; `named` adds the zone's name ('2024-03-12 10:30 CET')."""
     local = wall_clock(moment, zone)
@@ -58,7 +58,7 @@ def duration(delta: pd.Timedelta) -> str:
     return f"{days} days {hours} h" if hours else f"{days} days"
 
 
-def _number(value: object) -> float:
+def _number(value: float | None) -> float:
     """A stored number, NaN where it is missing (NULL)."""
     return float("nan") if value is None or pd.isna(value) else float(value)
 
@@ -217,7 +217,9 @@ def episode_reports(scored: pd.DataFrame) -> list[EpisodeReport]:
         else None
     )
     peaks = peak_rows(groups, severities[positions], scores)
-    peak_of = dict(zip(np.unique(groups).tolist(), positions[peaks].tolist(), strict=True))
+    peak_of: dict[int, int] = dict(
+        zip(np.unique(groups).tolist(), positions[peaks].tolist(), strict=True)
+    )
     times = scored["timestamp"].to_numpy()
     values = scored["value"].to_numpy(dtype="float64", na_value=np.nan)
     expected = scored["expected"].to_numpy(dtype="float64", na_value=np.nan)

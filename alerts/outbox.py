@@ -191,7 +191,7 @@ class Outbox:
     def counts(self) -> dict[str, int]:
         """How many emails are in each state."""
         with self.database.read() as connection:
-            found = dict(
+            found: dict[str, int] = dict(
                 connection.execute(
                     text("SELECT status, COUNT(*) FROM outbox GROUP BY status")
                 ).all()

@@ -60,6 +60,7 @@ def send(message: EmailMessage, config: SmtpConfig) -> None:
     DeliveryError. A refused login counts as temporary: mail waits until the settings are
     fixed rather than being dropped."""
     try:
+        client: smtplib.SMTP
         if config.security == "ssl":
             client = smtplib.SMTP_SSL(
                 config.host, config.port, timeout=config.timeout, context=_tls_context(config)

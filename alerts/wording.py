@@ -13,7 +13,7 @@ import pandas as pd
 
 from vigil.alerts.episodes import AlertEpisode, AlertPoint, duration
 from vigil.detection.explain import number
-from vigil.detection.zones import UTC, abbreviation, wall_clock
+from vigil.detection.zones import UTC, TimeLike, abbreviation, wall_clock
 
 TIMES, DOT = "\N{MULTIPLICATION SIGN}", "\N{MIDDLE DOT}"
 #: Above this many times normal, a rise is said as a multiple ('2.6x normal').
@@ -47,7 +47,7 @@ def peak_words(point: AlertPoint) -> str:
     return f"{number(point.value)}, normal {number(point.expected)}"
 
 
-def moment(at: object, zone: str = UTC, *, year: bool = False) -> str:
+def moment(at: TimeLike, zone: str = UTC, *, year: bool = False) -> str:
     """A stored time in `zone`, the zone named: '12 Mar 09:30 UTC', '12 Mar 2024 10:30 CET'
     (with the year for a data set's times, which may be from any year)."""
     local = wall_clock(at, zone)

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from vigil.detection.errors import DataError
+from vigil.detection.zones import TimeLike
 from vigil.keys import MIN_KEY_BYTES
 
 PURPOSE = b"vigil feedback links"
@@ -58,7 +59,7 @@ def _expires(now: float, days: int) -> int:
 
 
 def make_token(
-    secret: bytes, dataset: str, series: str, timestamp: object, value: float, now: float
+    secret: bytes, dataset: str, series: str, timestamp: TimeLike, value: float, now: float
 ) -> str:
     """A "not an anomaly" token for one point, working for `MARK_LINK_DAYS` from `now`."""
     payload = {

@@ -15,7 +15,14 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from vigil.detection.errors import DataError
-from vigil.detection.zones import UTC, abbreviation, checked_zone, known_names, wall_clock
+from vigil.detection.zones import (
+    UTC,
+    TimeLike,
+    abbreviation,
+    checked_zone,
+    known_names,
+    wall_clock,
+)
 
 
 def utc_time(raw: str) -> pd.Timestamp:
@@ -30,7 +37,7 @@ def utc_time(raw: str) -> pd.Timestamp:
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
 
 
-def iso_utc(stamp: object) -> str | None:
+def iso_utc(stamp: TimeLike | None) -> str | None:
     """A time (naive UTC, or with a zone) as ISO 8601 in UTC with its zone,
     '2026-11-30T03:30:54Z' (with as many decimals as it has); None for a missing time."""
     if stamp is None or pd.isna(stamp):
@@ -59,7 +66,7 @@ def known_zone(name: object) -> str:
         raise ValueError(str(error)) from None
 
 
-def in_zone(stamp: object, zone: str = UTC) -> pd.Timestamp:
+def in_zone(stamp: TimeLike, zone: str = UTC) -> pd.Timestamp:
     """A stored time (naive UTC, or with a zone) as the same instant in `zone`, zone-aware."""
     return wall_clock(stamp, zone)
 
@@ -77,7 +84,7 @@ def local_times(
     return accessor.tz_convert(ZoneInfo(zone) if zone != UTC else "UTC")
 
 
-def zone_label(zone: str = UTC, at: object | None = None) -> str:
+def zone_label(zone: str = UTC, at: TimeLike | None = None) -> str:
     """What a reader calls `zone` at the time `at` (default now): 'UTC', 'CET' or 'CEST' for
     Europe/Berlin, '+0530' where the zone has no letters of its own."""
     if zone == UTC:

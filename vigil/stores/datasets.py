@@ -11,6 +11,7 @@ all of its files do: a failed upload is never listed, and never touches the othe
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import re
@@ -356,7 +357,8 @@ class DatasetStore:
             ).all()
         return [DatasetInfo.from_dict(json.loads(info)) for (info,) in rows]
 
-    def choices(self, *preferred: str | None) -> tuple[list[dict], str | None]:
+    # `builtins.list`: in this class, `list` is the method above
+    def choices(self, *preferred: str | None) -> tuple[builtins.list[dict[str, str]], str | None]:
         """Every data set as a dropdown option, and the first of `preferred` still stored
         (else the newest) as the one chosen."""
         infos = self.list()

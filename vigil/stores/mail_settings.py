@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import get_args
+from typing import SupportsIndex, SupportsInt, get_args
 
 from sqlalchemy import text
 
@@ -43,7 +43,7 @@ def checked(values: dict[str, object]) -> dict[str, object]:
     if host and not _HOST.match(host):
         raise DataError(f"{host!r} is not a host name or address.")
     try:
-        port = int(values.get("smtp_port") or 25)
+        port = _whole(values.get("smtp_port") or 25)
     except (TypeError, ValueError):
         raise DataError("The port is a number from 1 to 65535.") from None
     if not 0 < port < 65536:
@@ -92,7 +92,7 @@ class MailSettings:
         the server it was made for."""
         good = checked(values)
         moved = before is not None and _server(good) != _server(before)
-        if moved and good["smtp_username"] == (before.get("smtp_username") or None):
+        if moved and before and good["smtp_username"] == (before.get("smtp_username") or None):
             good["smtp_username"] = None
         moment = time.time() if now is None else now
         with self.database.write(LOCK) as connection:
@@ -115,7 +115,14 @@ class MailSettings:
 
 
 def _server(values: dict[str, object]) -> tuple[str, int]:
-    return (str(values.get("smtp_host") or "").lower(), int(values.get("smtp_port") or 25))
+    return (str(values.get("smtp_host") or "").lower(), _whole(values.get("smtp_port") or 25))
+
+
+def _whole(raw: object) -> int:
+    """`int(raw)`; a TypeError, as int() raises, for what is neither text nor a number."""
+    if not isinstance(raw, str | bytes | SupportsInt | SupportsIndex):
+        raise TypeError(raw)
+    return int(raw)
 
 
 def password_server(config: Settings) -> tuple[str, int] | None:

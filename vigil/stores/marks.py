@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from vigil.detection.errors import DataError
 from vigil.detection.feedback import VERDICTS
+from vigil.detection.zones import TimeLike
 from vigil.storage.database import Database, query_frame
 
 LOCK = "marks"
@@ -25,7 +26,7 @@ class FeedbackStore:
         self,
         dataset_id: str,
         series: str,
-        timestamp: object,
+        timestamp: TimeLike,
         verdict: str,
         value: float | None,
         *,
@@ -54,7 +55,7 @@ class FeedbackStore:
                 },
             )
 
-    def unmark(self, dataset_id: str, series: str, timestamp: object) -> None:
+    def unmark(self, dataset_id: str, series: str, timestamp: TimeLike) -> None:
         when = pd.Timestamp(timestamp).isoformat()
         with self.database.write(LOCK) as connection:
             connection.execute(
@@ -65,7 +66,7 @@ class FeedbackStore:
                 {"dataset": dataset_id, "series": series, "timestamp": when},
             )
 
-    def mark_of(self, dataset_id: str, series: str, timestamp: object) -> dict | None:
+    def mark_of(self, dataset_id: str, series: str, timestamp: TimeLike) -> dict | None:
         """The mark on one point as `verdict`, `value` and `created`; None if unmarked."""
         with self.database.read() as connection:
             row = connection.execute(
@@ -85,7 +86,7 @@ class FeedbackStore:
         return {"verdict": verdict, "value": value, "created": created}
 
     def restore(
-        self, dataset_id: str, series: str, timestamp: object, previous: dict | None
+        self, dataset_id: str, series: str, timestamp: TimeLike, previous: dict | None
     ) -> None:
         """Put one point's mark back as `mark_of` gave it (None: no mark), to undo a change."""
         if previous is None:

@@ -15,7 +15,9 @@ import hashlib
 import re
 import secrets
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 
@@ -39,7 +41,7 @@ SCOPE_NOTES = {
 DEFAULT_SCOPES = ("ingest", "read")
 
 
-def checked_scopes(scopes: object) -> tuple[str, ...]:
+def checked_scopes(scopes: str | Iterable[str] | None) -> tuple[str, ...]:
     """Scopes as given (a list, or text with commas), in `SCOPES` order; a DataError naming
     any that is not a scope, or when none is given."""
     given = scopes.split(",") if isinstance(scopes, str) else list(scopes or [])
@@ -72,9 +74,18 @@ class ApiToken:
         return self.revoked is None
 
     @classmethod
-    def from_row(cls, row) -> ApiToken:
-        *fields, scopes = row
-        return cls(*fields, scopes=tuple(s for s in SCOPES if s in (scopes or "").split(",")))
+    def from_row(cls, row: Sequence[Any]) -> ApiToken:
+        token_id, name, hint, made_by, created, last_used, revoked, scopes = row
+        return cls(
+            token_id,
+            name,
+            hint,
+            made_by,
+            created,
+            last_used,
+            revoked,
+            scopes=tuple(s for s in SCOPES if s in (scopes or "").split(",")),
+        )
 
 
 def _digest(token: str) -> str:
@@ -92,12 +103,12 @@ class TokenStore:
         name: str,
         made_by: str,
         *,
-        scopes: object = DEFAULT_SCOPES,
+        scopes: str | Iterable[str] | None = DEFAULT_SCOPES,
         now: float | None = None,
     ) -> tuple[ApiToken, str]:
         """A new token named `name` (what it is for) that may do what its `scopes` say: its
         record, and the token, to show once."""
-        scopes = checked_scopes(scopes)
+        wanted = checked_scopes(scopes)
         name = (name or "").strip()
         if not _NAME.match(name):
             raise DataError(
@@ -118,10 +129,10 @@ class TokenStore:
                     "hint": hint,
                     "made_by": made_by,
                     "created": moment,
-                    "scopes": ",".join(scopes),
+                    "scopes": ",".join(wanted),
                 },
             ).scalar_one()
-        return ApiToken(token_id, name, hint, made_by, moment, None, None, scopes), token
+        return ApiToken(token_id, name, hint, made_by, moment, None, None, wanted), token
 
     def revoke(self, token_id: int, *, now: float | None = None) -> ApiToken:
         """Refuse a token from now on (revoking it again changes nothing)."""

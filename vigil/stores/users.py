@@ -148,4 +148,6 @@ class UserStore:
         entry = None if kept is None else users[kept]
         hashed = _DUMMY_HASH if entry is None else entry["password"]
         matches = check_password_hash(hashed, password)
-        return self._user(kept, entry) if entry is not None and matches else None
+        if kept is None or entry is None or not matches:
+            return None
+        return self._user(kept, entry)
