@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from vigil.detection.auto import AutoDetector
@@ -21,7 +23,7 @@ DETECTORS: dict[str, type[Detector]] = {
 }
 
 
-def make_detector(name: str, params: dict[str, object] | None = None) -> Detector:
+def make_detector(name: str, params: Mapping[str, object] | None = None) -> Detector:
     """A detector from the registry, its parameters checked and converted."""
     if name not in DETECTORS:
         raise ParameterError(f"Unknown detector {name!r}; choose one of {', '.join(DETECTORS)}.")

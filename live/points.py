@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.api.typing import NaTType
 
 from vigil.detection.names import name_problem
 
@@ -73,7 +74,7 @@ def read_batch(body: object, *, not_after: pd.Timestamp | None = None) -> Batch:
         raise TooManyPoints([f"At most {MAX_POINTS:,} points a request, not {len(points):,}."])
     batch = Batch(np.empty(0, dtype=np.int64), np.empty(0))
     rows: list[int] = []  # request positions of the points that pass the plain checks
-    stamps: list[object] = []
+    stamps: list[str | int | float] = []
     values: list[float] = []
     for index, point in enumerate(points):
         if not isinstance(point, dict):
@@ -123,20 +124,21 @@ def read_batch(body: object, *, not_after: pd.Timestamp | None = None) -> Batch:
 NOT_A_TIME = np.iinfo(np.int64).min
 
 
-def _timestamps(raw: list[object]) -> np.ndarray:
+def _timestamps(raw: list[str | int | float]) -> np.ndarray:
     """ns since the epoch (UTC) of each string or number; NOT_A_TIME where there is none
     between 1970 and 2200. Parsed together: one request's strings share a format."""
     out = np.full(len(raw), NOT_A_TIME, dtype=np.int64)
     text = [i for i, stamp in enumerate(raw) if isinstance(stamp, str)]
+    strings = [stamp for stamp in raw if isinstance(stamp, str)]
     if text:
         parsed = pd.to_datetime(
-            pd.Series([raw[i] for i in text], dtype=object),
+            pd.Series(strings, dtype=object),
             utc=True,
             errors="coerce",
             format="ISO8601",
         )
         if parsed.isna().any():  # mixed formats: one at a time
-            parsed = pd.Series([_one_time(raw[i]) for i in text], dtype="datetime64[ns, UTC]")
+            parsed = pd.Series([_one_time(s) for s in strings], dtype="datetime64[ns, UTC]")
         # outside 1970 to 2200 (where nanoseconds may not reach) is not a time here
         inside = (parsed >= EARLIEST.tz_localize("UTC")) & (parsed < LATEST.tz_localize("UTC"))
         parsed = parsed.where(inside)
@@ -144,14 +146,15 @@ def _timestamps(raw: list[object]) -> np.ndarray:
         out[text] = np.where(pd.isna(stamps), NOT_A_TIME, stamps.view("int64"))
     numbers = [i for i, stamp in enumerate(raw) if not isinstance(stamp, str)]
     if numbers:
-        seconds = np.asarray([_float(raw[i]) for i in numbers], dtype=float)
+        given = [stamp for stamp in raw if not isinstance(stamp, str)]
+        seconds = np.asarray([_float(number) for number in given], dtype=float)
         ok = np.isfinite(seconds) & (seconds >= 0) & (seconds < LIMIT_SECONDS)
         out[numbers] = np.where(ok, np.round(np.where(ok, seconds, 0) * 1e9), NOT_A_TIME)
     low, high = EARLIEST.value, LATEST.value
     return np.where((out >= low) & (out < high), out, NOT_A_TIME)
 
 
-def _one_time(raw: str) -> pd.Timestamp:
+def _one_time(raw: str) -> pd.Timestamp | NaTType:
     try:
         stamp = pd.Timestamp(raw)
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp

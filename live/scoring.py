@@ -25,6 +25,8 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import cast
 
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
@@ -248,13 +250,17 @@ class LiveWorker:
                 done += self._score(series, lambda s: s.replay(self.store, upto))
                 new = new[new["series"] != series.id]
         for series_id, points in new.groupby("series", sort=False):
-            series = settings.get(int(series_id))
-            if series is None or series.id in self._broken:
+            # the column holds series ids (pandas' types cannot know)
+            found = settings.get(int(cast(int, series_id)))
+            if found is None or found.id in self._broken:
                 continue
-            if series.id in self._scorers:
-                done += self._score(series, lambda s, p=points: s.score(p, self.store, upto))
+            if found.id in self._scorers:
+                new_points = partial(
+                    SeriesScorer.score, points=points, store=self.store, upto_id=upto
+                )
+                done += self._score(found, new_points)
             else:
-                done += self._score(series, lambda s: s.replay(self.store, upto))
+                done += self._score(found, lambda s: s.replay(self.store, upto))
         return done
 
     def take_state(self) -> dict[int, bytes]:

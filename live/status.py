@@ -6,8 +6,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
+
+#: A row of `LiveStore.summary()`, or the same as a dict: its values are as the database gave
+#: them.
+SummaryRow = pd.Series | Mapping[str, Any]
 
 #: Points waiting this long (seconds) to be scored make a series' status "scoring"; shorter
 #: waits are the moment between ingest and scoring, not worth a word.
@@ -52,7 +57,7 @@ def learning_left(row: pd.Series) -> LearningLeft | None:
     return LearningLeft(int(left), duration, until)
 
 
-def step_of(row: Mapping[str, object]) -> pd.Timedelta | None:
+def step_of(row: SummaryRow) -> pd.Timedelta | None:
     """A summary row's time step as its scorer last wrote it (before the scorer settles it,
     the mean spacing of the points so far); None when not known."""
     seconds = row.get("step_seconds")
@@ -72,7 +77,7 @@ def _float(row: pd.Series, column: str) -> float:
     return math.nan if value is None or pd.isna(value) else float(value)
 
 
-def error_of(row: Mapping[str, object]) -> str | None:
+def error_of(row: SummaryRow) -> str | None:
     """Why a summary row's series cannot be scored, or None (a missing value is no error:
     a column of text with one error in it holds NaN, not None, for the other series)."""
     error = row.get("error")

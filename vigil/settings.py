@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
@@ -213,7 +213,7 @@ def settings_problems(error: ValidationError) -> list[str]:
     return lines
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with explicit overrides (from the CLI) on top."""
     given = {key: value for key, value in overrides.items() if value is not None}
     return Settings(**given)

@@ -10,6 +10,7 @@ into it, and `zone_label` names the zone as a reader expects ('UTC', 'CET', '+05
 from __future__ import annotations
 
 from functools import cache
+from typing import overload
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -71,6 +72,10 @@ def in_zone(stamp: TimeLike, zone: str = UTC) -> pd.Timestamp:
     return wall_clock(stamp, zone)
 
 
+@overload
+def local_times(stamps: pd.Series, zone: str = UTC) -> pd.Series: ...
+@overload
+def local_times(stamps: pd.DatetimeIndex, zone: str = UTC) -> pd.DatetimeIndex: ...
 def local_times(
     stamps: pd.Series | pd.DatetimeIndex, zone: str = UTC
 ) -> pd.Series | pd.DatetimeIndex:

@@ -133,7 +133,7 @@ def detect(
                 f"of that name (it has {', '.join(map(repr, names[:5]))}). Name one with "
                 "--value-column to apply the model to it anyway."
             )
-        names = [info.series]
+        names = (info.series,)
     for finding in report.findings:
         if finding.level == "warning":
             click.echo(f"note: {finding.message}", err=True)
@@ -170,8 +170,8 @@ def detect(
     if alert:
         model_id = model_id_of(model_path.read_bytes()) if model_path else None
         watched_by = f"model:{model_id}" if model_id else detector
-        params = {"model": model_id} if model_id else model.get_params()
-        _send_alerts(input_path, alerted, watched_by, (detector, params, online, seconds))
+        run_params: dict[str, object] = {"model": model_id} if model_id else model.get_params()
+        _send_alerts(input_path, alerted, watched_by, (detector, run_params, online, seconds))
 
 
 def _learning_rows(scored: pd.DataFrame) -> int:
@@ -192,7 +192,7 @@ def _send_alerts(
     input_path: Path,
     alerted: list[tuple[str, pd.DataFrame]],
     detector: str,
-    run: tuple[str, dict, bool, float],
+    run: tuple[str, dict[str, object], bool, float],
 ) -> None:
     """Record a run's anomaly episodes under the alert rules, queue what is due, deliver it.
     The file is kept as a data set and each series' scores as a stored result (`run`: the

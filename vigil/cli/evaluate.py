@@ -88,7 +88,7 @@ def evaluate(
             time_format=schema.time_format,
             time_zone=schema.time_zone,
         )
-    else:
+    elif windows_path is not None:  # one of the two is given
         windows = windows_from_table(read_file(windows_path), schema.time_zone)
     tidy, _ = prepare(raw, dataclasses.replace(schema, value_columns=watched))
     header = (

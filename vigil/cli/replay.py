@@ -74,7 +74,7 @@ def replay(
                 f"The file has {len(names)} series ({', '.join(map(repr, names[:5]))}): "
                 "name the one to send with --value-column."
             )
-        names = [series]
+        names = (series,)
     frame = series_frame(tidy, names[0])
     pace = "as fast as the API takes them" if factor is None else f"at {factor:g}x"
     click.echo(f"Replaying {plural(len(frame), 'point')} of {names[0]} into {series}, {pace}")

@@ -54,7 +54,7 @@ def run(
     however many web workers serve requests: no point is scored twice, no email sent twice.
     With VIGIL_REDIS_URL both run on Celery workers instead ('vigil worker').
     """
-    given = {"host": host, "port": port, "data_dir": data_dir, "debug": debug}
+    given: dict[str, object] = {"host": host, "port": port, "data_dir": data_dir, "debug": debug}
     config = load_settings(**given)
     if config.demo:  # the demo stream's own token, made anew each start
         given["demo_token"] = secrets.token_urlsafe(24)
@@ -78,7 +78,7 @@ def run(
         )
     on_celery = bool(config.redis_url)
     scoring = ScoringProcess(config).start() if config.live_scoring and not on_celery else None
-    if on_celery:
+    if config.redis_url:  # on Celery
         click.echo(
             "Live scoring, alert delivery and long callbacks run on Celery workers through "
             f"{hide_password(config.redis_url)}: start one or more with 'vigil worker'"

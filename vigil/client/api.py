@@ -21,7 +21,7 @@ class ApiError(VigilError):
         self.status = status
 
 
-def points_body(timestamps: pd.Series | pd.DatetimeIndex, values: np.ndarray) -> bytes:
+def points_body(timestamps: pd.Series | pd.DatetimeIndex, values: pd.Series | np.ndarray) -> bytes:
     """A request body of points (ISO 8601 times, UTC)."""
     stamps = pd.DatetimeIndex(timestamps).strftime("%Y-%m-%dT%H:%M:%S.%f")
     points = [

@@ -212,8 +212,10 @@ Candidate = tuple[str, str, str | None]
 
 def candidate_series(services: Services, datasets: Sequence[DatasetInfo]) -> list[Candidate]:
     """The live series and the value columns of stored data sets."""
-    live = [(series.name, LIVE, series.scored_by) for series in services.live_store.series()]
-    stored = [
+    live: list[Candidate] = [
+        (series.name, LIVE, series.scored_by) for series in services.live_store.series()
+    ]
+    stored: list[Candidate] = [
         (column, info.id, None)
         for info in datasets
         if info.schema.series_column is None
@@ -234,7 +236,7 @@ def rule_activity(
     """Each rule's activity, by rule id."""
     candidates = candidate_series(services, datasets)
     with services.database().read() as connection:
-        points = dict(
+        points: dict[int, int] = dict(
             connection.execute(
                 text(
                     "SELECT rule_id, SUM(points) FROM alert_episodes WHERE qualified = 1 "
@@ -242,7 +244,7 @@ def rule_activity(
                 )
             ).all()
         )
-        fired = dict(
+        fired: dict[int, float] = dict(
             connection.execute(
                 text("SELECT rule_id, MAX(last_flag) FROM alerts GROUP BY rule_id")
             ).all()

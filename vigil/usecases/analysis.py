@@ -54,6 +54,7 @@ def plan_analysis(
     frame = store.series(dataset_id, series)
     info = store.info(dataset_id)
     trained: ModelInfo | None = None
+    chosen: dict[str, object]
     if model_id:
         model, trained = services.model_store.load(model_id)
         if trained.series != series:

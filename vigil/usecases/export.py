@@ -104,7 +104,7 @@ def zoned_for_csv(frame: pd.DataFrame, zone: str = UTC) -> pd.DataFrame:
     for name in _time_columns(frame):
         shown[name] = iso_in_zone(frame[name], zone)
     if "timestamp" in _time_columns(frame):
-        where = shown.columns.get_loc("timestamp") + 1
+        where = list(shown.columns).index("timestamp") + 1
         shown.insert(where, "timestamp_utc", iso_in_zone(frame["timestamp"], UTC))
     return shown
 

@@ -9,6 +9,8 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -216,6 +218,7 @@ def series_scores(name: str):
     if not 1 <= limit <= MAX_SCORES:
         return jsonify(error=f"limit must be between 1 and {MAX_SCORES:,}."), 422
     frame = store.scores(name, since=since, limit=limit)
+    rows: Iterable[Any] = frame.itertuples(index=False)  # values as the store gives them
     points = [
         {
             "timestamp": iso_utc(row.timestamp),
@@ -230,7 +233,7 @@ def series_scores(name: str):
             "episode": None if pd.isna(row.episode) else int(row.episode),
             "onset": bool(row.onset),
         }
-        for row in frame.itertuples(index=False)
+        for row in rows
     ]
     following = points[-1]["timestamp"] if len(points) == limit else None
     return jsonify(series=name, points=points, next=following)

@@ -72,7 +72,9 @@ def configure(config: Settings) -> Celery:
 
 @cache
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(current().settings.redis_url)
+    url = current().settings.redis_url
+    assert url, "the workers run only with VIGIL_REDIS_URL (`vigil worker` checks it)"
+    return redis.Redis.from_url(url)
 
 
 class Chain:
