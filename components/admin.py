@@ -21,7 +21,7 @@ def _when(moment: float | None) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def token_table(tokens: list[ApiToken]) -> html.Div:
+def token_table(tokens: list[ApiToken]) -> html.Div | html.P:
     """Every token made here: name, first characters, who made it, when, last use, and a
     button to revoke the active ones."""
     if not tokens:
@@ -74,7 +74,7 @@ def new_token(name: str, token: str, scopes: tuple[str, ...]) -> dbc.Alert:
     )
 
 
-def user_table(users: list[User], notes: dict[str, str]) -> html.Div:
+def user_table(users: list[User], notes: dict[str, str]) -> html.Div | html.P:
     if not users:
         return html.P(
             ["No users yet: ", html.Code("vigil users add NAME --role admin"), "."],

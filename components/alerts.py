@@ -41,7 +41,7 @@ RULE_COLUMNS = [
 DIRECTION_LABELS = {"either": "either way", "above": "above only", "below": "below only"}
 #: Matching series the rules table names before it counts the rest.
 MOST_NAMED = 5
-OUTBOX_COLUMNS = [
+OUTBOX_COLUMNS: list[dict[str, object]] = [
     {"field": "id", "headerName": "Email", "maxWidth": 95},
     {"field": "created", "headerName": "Queued", "maxWidth": 190},
     {"field": "subject", "headerName": "Subject", "minWidth": 280},
@@ -104,7 +104,7 @@ def rule_state(rule: Rule, now: datetime | None = None, zone: str = TIME_UTC) ->
     moment = now or datetime.now(UTC)
     if rule.paused:
         return "paused"
-    if rule.muted(moment):
+    if rule.silenced_until is not None and rule.muted(moment):  # (paused is said above)
         return f"silenced until {minute_text(rule.silenced_until, zone)}"
     return "active"
 
@@ -140,7 +140,7 @@ def rule_rows(
     activity, detectors, datasets = activity or {}, detectors or {}, datasets or {}
     rows = []
     for rule in rules:
-        done = activity.get(rule.id, RuleActivity())
+        done = RuleActivity() if rule.id is None else activity.get(rule.id, RuleActivity())
         if rule.dataset is None:
             dataset = "any"
         else:
@@ -186,7 +186,7 @@ def outbox_rows(emails: Sequence[OutboxEmail], zone: str = TIME_UTC) -> list[dic
     ]
 
 
-def emailed(email_id: object, status: object) -> str:
+def emailed(email_id: float | None, status: object) -> str:
     """Which email announced an episode and where it is: 'email 12, sent', 'muted' (its rule
     was paused or silenced), 'waiting' (for the group interval or the daily budget), or why
     none could be sent."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,7 @@ from tsdownsample import MinMaxLTTBDownsampler
 from vigil.components.zones import axis_title, wall_time, wall_times
 from vigil.detection.explain import number
 from vigil.detection.text import plotly_text
+from vigil.detection.zones import TimeLike
 from vigil.times import UTC, zone_label
 
 VALUE_COLOUR = "#1f4e79"
@@ -187,8 +190,8 @@ def series_figure(frame: pd.DataFrame, *, title: str, note: str, zone: str = UTC
     base = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.78, 0.22]
     )
-    x, y = _downsampled(frame, SHOWN_POINTS)
-    x = wall_times(pd.Series(x), zone)
+    stored, y = _downsampled(frame, SHOWN_POINTS)
+    x = wall_times(pd.Series(stored), zone)
     base.add_trace(
         go.Scatter(x=x, y=y, name="value", mode="lines", line=dict(width=1.3, color=VALUE_COLOUR)),
         row=1,
@@ -274,7 +277,8 @@ def anomaly_hover(flagged: pd.DataFrame, zone: str = UTC) -> list[str]:
     lines)."""
     texts = []
     shown = wall_times(flagged["timestamp"], zone)
-    for row, at in zip(flagged.itertuples(index=False), shown, strict=True):
+    rows: Iterable[Any] = flagged.itertuples(index=False)  # values as the frame holds them
+    for row, at in zip(rows, shown, strict=True):
         when = f"{at:%Y-%m-%d %H:%M:%S} {zone_label(zone, at)}"
         lines = [when, f"value {number(row.value)}"]
         if row.expected == row.expected:  # not NaN
@@ -293,7 +297,7 @@ def shade_spans(
     fig: go.Figure,
     spans: list[tuple],
     *,
-    learning: tuple[object, object] | None = None,
+    learning: tuple[TimeLike, TimeLike] | None = None,
     zone: str = UTC,
 ) -> go.Figure:
     """Light bands behind the traces, across every row of `fig`: one per (start, end) span

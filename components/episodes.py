@@ -19,6 +19,7 @@ from vigil.components.layout import paged_grid_options
 from vigil.components.zones import time_text, wall_time
 from vigil.detection.explain import number
 from vigil.detection.quality import plural
+from vigil.detection.zones import TimeLike
 from vigil.times import UTC, zone_label
 
 #: The chart shades at most this many spans; closer episodes are merged until they fit.
@@ -46,7 +47,7 @@ def severity_text(severity: float) -> str:
     return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
-def span_text(start: object, end: object, *, still_open: bool = False, zone: str = UTC) -> str:
+def span_text(start: TimeLike, end: TimeLike, *, still_open: bool = False, zone: str = UTC) -> str:
     """'2024-03-12 09:30 → 10:15' (the end's date only when it differs), '2024-03-12 09:30'
     for one point; an episode open at the end of the data ends '→ end of data'. The stored
     times are written as the clock in `zone` reads them."""
@@ -132,7 +133,7 @@ def _duration_cell(start: pd.Timestamp, end: pd.Timestamp, points: int) -> str:
     return f"{duration(end - start)}, {points:,} points"
 
 
-def _short_time(moment: object, start: object, zone: str) -> str:
+def _short_time(moment: TimeLike, start: TimeLike, zone: str) -> str:
     """The peak's time of day when it falls on the episode's first day (in `zone`), else
     date and time."""
     moment, start = wall_time(moment, zone), wall_time(start, zone)
@@ -257,7 +258,7 @@ def learning_words(learning: Learning | None, zone: str = UTC) -> str:
     no learning period."""
     if learning is None:
         return ""
-    if learning.everything:
+    if learning.until is None:  # everything is learning
         return (
             f"Learning: all {learning.total:,} points are still in the detector's learning "
             "period, so none is judged yet; a longer series is needed."
@@ -270,7 +271,7 @@ def learning_words(learning: Learning | None, zone: str = UTC) -> str:
     )
 
 
-def shaded_spans(table: pd.DataFrame, *, first: object, last: object) -> list[tuple]:
+def shaded_spans(table: pd.DataFrame, *, first: TimeLike, last: TimeLike) -> list[tuple]:
     """The (start, end) spans to shade for the episodes in `table` on a chart from `first` to
     `last`: episodes closer than MERGE_SHARE of that range merged into one span, and the
     merging distance doubled until there are at most MAX_SHADED spans, so that a series with

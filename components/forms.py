@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.dependencies import Wildcard
 
 from vigil.detection.errors import ParameterError
 from vigil.detection.params import Param
 
 PARAM_TYPE = "analyze-param"
+#: A part of a component id: a name, or a wildcard (ALL, MATCH) in a callback's pattern.
+Key = str | Wildcard
 INVALID = "vigil-param-invalid"
 
 
-def param_id(detector: str, name: str, kind: str = PARAM_TYPE) -> dict:
+def param_id(detector: Key, name: Key, kind: str = PARAM_TYPE) -> dict:
     return {"type": kind, "detector": detector, "name": name}
 
 
-def box_id(detector: str, name: str, kind: str = PARAM_TYPE) -> dict:
+def box_id(detector: Key, name: Key, kind: str = PARAM_TYPE) -> dict:
     """The id of the block around one parameter's input (its class marks it invalid)."""
     return param_id(detector, name, f"{kind}-box")
 
 
-def feedback_id(detector: str, name: str, kind: str = PARAM_TYPE) -> dict:
+def feedback_id(detector: Key, name: Key, kind: str = PARAM_TYPE) -> dict:
     """The id of the line under one parameter's input that says what is wrong with it."""
     return param_id(detector, name, f"{kind}-feedback")
 
 
-def more_id(detector: str, kind: str = PARAM_TYPE) -> dict:
+def more_id(detector: Key, kind: str = PARAM_TYPE) -> dict:
     """The id of the folded "More settings" section of a detector's form."""
     return {"type": f"{kind}-more", "detector": detector}
 
@@ -121,7 +124,7 @@ def param_problems(
 def choice_dropdown(
     component_id: str,
     options: list[str],
-    value: object,
+    value: str | list[str] | None,
     *,
     multi: bool = False,
     clearable: bool = False,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import dash_ag_grid as dag
 import pandas as pd
 
@@ -82,6 +85,7 @@ def anomaly_rows(flagged: pd.DataFrame, zone: str = UTC) -> list[dict]:
     apart."""
     episodes = flagged.get("episode", pd.Series(pd.NA, index=flagged.index, dtype="Int64"))
     shown = wall_times(flagged["timestamp"], zone)
+    rows: Iterable[Any] = flagged.itertuples(index=False)  # values as the frame holds them
     return [
         {
             "timestamp": row.timestamp.isoformat(sep=" "),
@@ -93,7 +97,7 @@ def anomaly_rows(flagged: pd.DataFrame, zone: str = UTC) -> list[dict]:
             "severity_text": severity_text(row.severity),
             "explanation": row.explanation,
         }
-        for row, episode, at in zip(flagged.itertuples(index=False), episodes, shown, strict=True)
+        for row, episode, at in zip(rows, episodes, shown, strict=True)
     ]
 
 

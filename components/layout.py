@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 #: The navbar's toggler (shown on narrow screens) and the part it opens and closes.
 NAV_TOGGLER = "app-nav-toggler"
@@ -29,7 +32,7 @@ def navbar(pages: list[dict], account: tuple[str, str, str] | None = None) -> db
         )
         for page in pages
     ]
-    right = html.Span("anomaly detection for time series", className="navbar-text small")
+    right: Component = html.Span("anomaly detection for time series", className="navbar-text small")
     if account is not None:
         name, role, token = account
         right = html.Form(
@@ -92,6 +95,12 @@ def upload_zone(component_id: str, result_store: str, max_mb: float) -> html.Div
     """A drop zone that streams the file to the server (assets/upload.js does the sending)
     and puts the server's answer in the `result_store` dcc.Store.
     """
+    # data-* attributes, which dash takes as extra keywords (Any: to mypy, a dict of text
+    # could be meant for any named property)
+    attributes: dict[str, Any] = {
+        "data-max-bytes": str(int(max_mb * 1_000_000)),
+        "data-result-store": result_store,
+    }
     return html.Div(
         [
             html.Div("Drop a CSV, CSV.GZ or Parquet file here", className="vigil-drop-title"),
@@ -108,7 +117,7 @@ def upload_zone(component_id: str, result_store: str, max_mb: float) -> html.Div
         ],
         id=component_id,
         className="vigil-drop-zone",
-        **{"data-max-bytes": str(int(max_mb * 1_000_000)), "data-result-store": result_store},
+        **attributes,
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -153,13 +156,13 @@ def _news(
     return lines
 
 
-def open_episode_text(row: dict, *, stopped: bool = False, zone: str = UTC) -> str:
+def open_episode_text(row: Mapping[str, Any], *, stopped: bool = False, zone: str = UTC) -> str:
     """'Anomaly going on since 10:42 UTC · peak 184.3 at 10:43 (expected 121.0)': the open
     episode of a summary row (`stopped`: its points stopped coming, so whether it goes on is
     not known). Times are the clock in `zone` (named once), with seconds for a series with
     points under a minute apart, and a date when not on the day of the series' latest point."""
     since, peak = wall_time(row["open_since"], zone), wall_time(row["open_peak_time"], zone)
-    last = row.get("last")
+    last: Any = row.get("last")  # None, NaT, or a time
     day = None if _missing(last) else wall_time(last, zone).normalize()
     step = step_of(row)
     seconds = step is not None and step < pd.Timedelta(minutes=1)
@@ -167,7 +170,7 @@ def open_episode_text(row: dict, *, stopped: bool = False, zone: str = UTC) -> s
     label = zone_label(zone, row["open_since"])
     text = f"{start} {_clock(since, day, seconds)} {label} · peak "
     text += f"{number(float(row['open_peak_value']))} at {_clock(peak, day, seconds)}"
-    expected = row.get("open_peak_expected")
+    expected: Any = row.get("open_peak_expected")
     if not _missing(expected):
         text += f" (expected {number(float(expected))})"
     return text
@@ -203,7 +206,7 @@ def _clock(stamp: pd.Timestamp, day: pd.Timestamp | None, seconds: bool) -> str:
     return clock if day is not None and stamp.normalize() == day else f"{stamp:%d %b} {clock}"
 
 
-def _missing(value: object) -> bool:
+def _missing(value: Any) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
@@ -251,7 +254,7 @@ def live_figure(
         shown = scored.iloc[keep]
     columns = _columns(shown, zone)
     fig = go.Figure()
-    styles = {
+    styles: dict[str, dict[str, Any]] = {
         "lower": dict(mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"),
         "upper": dict(
             mode="lines",
@@ -310,7 +313,7 @@ def window_points(points: pd.DataFrame, window: str) -> int:
     times = points["timestamp"]
     if len(times) < 3:
         return CHART_POINTS
-    step = times.diff().median()
+    step = pd.Timedelta(times.diff().median())  # (pandas' types take it for a number)
     if not step > pd.Timedelta(0):
         return CHART_POINTS
     return int(min(max(WINDOWS[window] / step, len(points)), CHART_POINTS))

@@ -47,11 +47,11 @@ def quality_card(report: QualityReport, name: str, zone: str = UTC) -> dbc.Card:
                     f.message,
                 ],
                 className=f"vigil-finding {f.level}",
-                **{"data-kind": f.kind},
+                **{"data-kind": f.kind},  # type: ignore[arg-type]  # a data-* attribute
             )
             for f in report.findings
         ]
-        findings = html.Ul(items, className="vigil-findings", id="data-findings")
+        findings: html.Ul | html.P = html.Ul(items, className="vigil-findings", id="data-findings")
     else:
         findings = html.P(
             "No problems found: sorted, no duplicates, no gaps, no missing values.",

@@ -19,6 +19,7 @@ from vigil.components.episodes import count_words
 from vigil.components.grids import anomaly_rows
 from vigil.components.zones import zone_words
 from vigil.detection import DETECTORS
+from vigil.detection.zones import TimeLike
 from vigil.times import UTC, in_zone, zone_label
 
 #: The most points of each line a report draws.
@@ -131,8 +132,8 @@ def html_report(
     learning: str = "",
     span: str = "",
     zone: str = UTC,
-    first: object = None,
-    last: object = None,
+    first: TimeLike | None = None,
+    last: TimeLike | None = None,
 ) -> str:
     """One HTML file with plotly.js inlined, so it opens anywhere without a network: a summary
     of what was found (and the most severe episode), the chart (see `report_figure`), the

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from vigil.alerts.episodes import when
+from vigil.detection.zones import TimeLike
 from vigil.times import UTC, in_zone, known_zone, local_times, utc_time, zone_label, zone_names
 
 
@@ -52,7 +53,7 @@ def picked_zone(stored: object, picked: object, *, picker_changed: bool) -> tupl
     return zone, zone
 
 
-def zone_words(zone: str, first: object = None, last: object = None) -> str:
+def zone_words(zone: str, first: TimeLike | None = None, last: TimeLike | None = None) -> str:
     """How a page names the zone of the times from `first` to `last`: 'UTC', 'CET,
     Europe/Berlin', 'CET/CEST, Europe/Berlin' when the span crosses a change of clocks,
     '+0530, Asia/Kolkata'."""
@@ -65,12 +66,12 @@ def zone_words(zone: str, first: object = None, last: object = None) -> str:
     return f"{names}, {zone}"
 
 
-def axis_title(zone: str, first: object = None, last: object = None) -> str:
+def axis_title(zone: str, first: TimeLike | None = None, last: TimeLike | None = None) -> str:
     """A time axis' title: 'Time (UTC)', 'Time (CET, Europe/Berlin)'."""
     return f"Time ({zone_words(zone, first, last)})"
 
 
-def wall_time(stamp: object, zone: str = UTC) -> pd.Timestamp:
+def wall_time(stamp: TimeLike, zone: str = UTC) -> pd.Timestamp:
     """A stored time as the clock in `zone` reads it, without a zone: what plotly needs for
     shapes, annotations and axis ranges (it reads an offset there as garbage)."""
     return in_zone(stamp, zone).tz_localize(None)
@@ -82,13 +83,13 @@ def wall_times(stamps: pd.Series, zone: str = UTC) -> pd.Series:
     return local_times(stamps, zone)
 
 
-def time_text(stamp: object, zone: str = UTC) -> str:
+def time_text(stamp: TimeLike, zone: str = UTC) -> str:
     """A stored time as a page writes it, in `zone`: to the minute, or to the second when it
     has seconds ('2024-03-12 09:30')."""
     return when(wall_time(stamp, zone))
 
 
-def minute_text(moment: object, zone: str = UTC) -> str:
+def minute_text(moment: TimeLike, zone: str = UTC) -> str:
     """A stored time (naive UTC, or with a zone) to the minute in `zone`, named:
     '2023-11-14 23:13 CET'."""
     return f"{wall_time(moment, zone):%Y-%m-%d %H:%M} {zone_label(zone, moment)}"

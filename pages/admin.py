@@ -4,6 +4,7 @@ may sign in."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import dash
 import dash_bootstrap_components as dbc
@@ -175,7 +176,7 @@ def show(_changed):
     prevent_initial_call=True,
 )
 @requires("admin")
-def make_token(_clicks, name: str | None, scopes: list[str] | None = DEFAULT_SCOPES):
+def make_token(_clicks, name: str | None, scopes: Sequence[str] | None = DEFAULT_SCOPES):
     """Make a token with the scopes ticked, and show it once."""
     user = signed_in()
     try:

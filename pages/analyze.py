@@ -456,8 +456,12 @@ def _runs(query: dict | None, dataset_id, series, detector, online, values, para
     nor settings that check_params refuses)."""
     if not dataset_id or not series:
         return False
-    linked = (query or {}).get("result") and dash.ctx.triggered_id == SERIES
-    if linked and _linked_result(query["result"], dataset_id, series, detector, bool(online)):
+    result = (query or {}).get("result")
+    if (
+        result
+        and dash.ctx.triggered_id == SERIES
+        and _linked_result(result, dataset_id, series, detector, bool(online))
+    ):
         return False
     return bool(model_id) or not param_problems(
         DETECTORS[detector].PARAMS, values, param_ids, detector

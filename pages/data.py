@@ -8,6 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.development.base_component import Component
 
 from vigil.components import ids
 from vigil.components.charts import preview_figure
@@ -355,7 +356,7 @@ def show_dataset(
     tidy = store.tidy(dataset_id)
     first_rows = store.raw_preview(dataset_id)
     series_names = list(info.report.series)
-    previews = [
+    previews: list[Component] = [
         dcc.Graph(
             figure=preview_figure(tidy[tidy["series"] == name], name),
             config={"displayModeBar": False},
@@ -420,8 +421,11 @@ def _columns_card(
 ) -> dbc.Card:
     options = list(columns)
     time_cells = first_rows.get(schema.time_column)
-    textual = time_cells is not None and pd.api.types.is_string_dtype(time_cells)
-    formats = date_format_options(time_cells, schema.time_format) if textual else []
+    formats = (
+        date_format_options(time_cells, schema.time_format)
+        if time_cells is not None and pd.api.types.is_string_dtype(time_cells)
+        else []
+    )
     return dbc.Card(
         [
             dbc.CardHeader(html.Strong("Columns")),
