@@ -41,6 +41,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/lint_imports.py
+	$(BIN)/python scripts/typecheck.py
 	$(BIN)/python -m vigil.storage.schema_check
 
 test: $(INSTALLED) browser services lint
@@ -60,4 +61,4 @@ screenshot: $(INSTALLED) browser
 	$(BIN)/python scripts/evaluate_screenshot.py docs/evaluate.png
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache

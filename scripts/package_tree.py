@@ -9,11 +9,13 @@ In a checkout, `vigil.detection` lives in `detection/`, `vigil.pages` in `pages/
 from __future__ import annotations
 
 import tomllib
+from functools import cache
 from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@cache
 def package_dirs() -> dict[str, Path]:
     """Each package under `vigil` and the checkout folder it comes from, outermost first."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
