@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
+from vigil.detection.zones import TimeLike
 from vigil.live.points import MAX_REASONS, Batch
 from vigil.live.series import series_id, series_lock
 from vigil.storage.bulk import insert_points
@@ -71,7 +72,7 @@ class Ingest:
                     raise
                 tries += 1
 
-    def mark_normal(self, name: str, timestamp: object, explanation: str) -> bool:
+    def mark_normal(self, name: str, timestamp: TimeLike, explanation: str) -> bool:
         """Unflag a scored point someone said is not an anomaly, taking it out of its episode;
         False if there is none."""
         when = pd.Timestamp(timestamp).as_unit("ns").value

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import text
 
+from vigil.detection.zones import TimeLike
 from vigil.storage.bulk import update_scores
 from vigil.storage.database import Database, query_frame, typed_frame
 
@@ -45,7 +46,7 @@ class ScoringQueue:
     def last_id(self) -> int:
         """The id of the latest point stored (0 before the first)."""
         with self.database.read() as connection:
-            last = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM points")).scalar()
+            last = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM points")).scalar_one()
         return int(last)
 
     def unscored(
@@ -112,7 +113,7 @@ class ScoringQueue:
             # NaN is stored as NULL: an unknown number, not one that is "not a number"
             return values.astype(object).where(values.notna(), None).tolist()
 
-        episodes = pd.array(scored["episode"], dtype="Int64")
+        episodes = scored["episode"].astype("Int64")
         columns = {
             "score": numbers("score"),
             "severity": numbers("severity"),
@@ -150,7 +151,7 @@ class ScoringQueue:
                 {"error": error, "id": series_id},
             )
 
-    def flagged_since(self, series_id: int, first: object, last: object, moment: float) -> bool:
+    def flagged_since(self, series_id: int, first: TimeLike, last: TimeLike, moment: float) -> bool:
         """Whether a flagged point of a series from `first` to `last` first came at `moment`
         or later (a point sent again with a corrected value came when it first did)."""
         with self.database.read() as connection:

@@ -97,7 +97,7 @@ class LiveViews:
         per series, the flagged points of the recent stretch and of the open episodes, the
         points waiting to be scored. With `name`, that series' row alone (none if there is no
         such series)."""
-        params = {"recent": recent.value, "gap": GAP}
+        params: dict[str, object] = {"recent": recent.value, "gap": GAP}
         where = ""
         if name is not None:
             where, params["name"] = "WHERE s.name = :name", name
