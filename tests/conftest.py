@@ -1,23 +1,27 @@
-"""Shared fixtures. The app under test keeps its data in a fresh temporary directory."""
+"""Shared fixtures. The app under test is built from the run's settings (`tests.settings`),
+handed to it: it keeps its data in a fresh temporary directory."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from scripts.chromium import QUIET_FLAGS
+from tests.settings import API_TOKEN, API_TOKENS, SETTINGS
+from vigil.settings import Settings
 
-os.environ["VIGIL_DATA_DIR"] = tempfile.mkdtemp(prefix="vigil-test-")
+__all__ = ["API_TOKEN"]  # tests import it from here as well as from tests.settings
+
+# the servers some tests start still find the run's data directory and tokens here
+os.environ["VIGIL_DATA_DIR"] = str(SETTINGS.data_dir)
 os.environ["VIGIL_DEMO"] = "true"
 os.environ.pop("VIGIL_MAX_UPLOAD_MB", None)
-os.environ["VIGIL_API_TOKENS"] = "test-token,second-token"
-API_TOKEN = "test-token"
+os.environ["VIGIL_API_TOKENS"] = ",".join(API_TOKENS)
 
 CHROMIUM_FLAGS = (*QUIET_FLAGS, "--window-size=1400,1800")  # dash_duo adds headless itself
 BROWSER_MISSING = shutil.which("chromedriver") is None or not (
@@ -56,17 +60,40 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def dash_app():
-    """The Vigil app, built once for the run from the environment set above (Dash hands the
-    pages' callbacks to the first app a process builds); importing pages needs it to exist."""
+def settings() -> Settings:
+    """The run's settings (`tests.settings.SETTINGS`): a fresh temporary data directory, the
+    demo data set, the ingest tokens `test-token` and `second-token`, the rest Vigil's
+    defaults (none read from the environment)."""
+    return SETTINGS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def process_services(settings):
+    """This process's Services (what code outside a request uses, `vigil.services.current`)
+    are the run's settings' from the start: never ones built from the environment, which
+    would be the developer's own data directory."""
+    from vigil.services import Services, use
+
+    use(Services(settings))
+
+
+@pytest.fixture(scope="session")
+def dash_app(settings):
+    """The Vigil app, built from the run's settings, once for the whole run: Dash hands the
+    pages' callbacks (registered with `dash.callback` as each page module is imported) to the
+    first app a process builds, so a second app in this process would answer none of them.
+    A test that needs other settings changes the app's for a while (`app_settings`) or starts
+    a `vigil` process of its own. Importing the pages needs the app to exist. Building it
+    makes its Services this process's (`vigil.services.use`)."""
     from vigil.app import create_app
 
-    return create_app()
+    return create_app(settings)
 
 
 @pytest.fixture
-def data_dir() -> Path:
-    return Path(os.environ["VIGIL_DATA_DIR"])
+def data_dir(settings) -> Path:
+    """The data directory of the run's app."""
+    return settings.data_dir
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tests.settings import make_settings
 from vigil.alerts.episodes import episode_reports
 from vigil.alerts.rules import Rule
 from vigil.alerts.wording import how_far
@@ -12,7 +13,6 @@ from vigil.detection import run_detection
 from vigil.detection.episodes import episode_table
 from vigil.detection.synthetic import seasonal_series
 from vigil.services import Services
-from vigil.settings import load_settings
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
 from vigil.stores.datasets import DatasetStore
@@ -32,7 +32,7 @@ def stored_as_dataset(config, frame: pd.DataFrame, name: str = "ops.csv") -> str
 
 
 def test_a_run_alerts_once_on_its_episodes_naming_the_data_set(tmp_path):
-    config = load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
+    config = make_settings(tmp_path, public_url="https://vigil.example.org")
     frame = seasonal_series(n=2000, spike_at=1200)
     frame.loc[[400, 1600], "value"] += 20
     dataset = stored_as_dataset(config, frame)
@@ -67,7 +67,7 @@ def test_a_run_alerts_once_on_its_episodes_naming_the_data_set(tmp_path):
 
 
 def test_an_email_sent_later_opens_the_stored_result_of_the_run_that_flagged_it(tmp_path):
-    config = load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
+    config = make_settings(tmp_path, public_url="https://vigil.example.org")
     frame = seasonal_series(n=2000, spike_at=1200)
     dataset = stored_as_dataset(config, frame)
     Services(config).rule_store.save(

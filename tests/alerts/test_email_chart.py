@@ -13,6 +13,7 @@ import pytest
 
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.conftest import BROWSER_MISSING
+from tests.settings import make_settings
 from vigil.alerts import chart
 from vigil.alerts.delivery import deliver_due
 from vigil.alerts.episodes import AlertEpisode, AlertPoint
@@ -21,7 +22,6 @@ from vigil.alerts.smtp import SmtpConfig
 from vigil.detection import run_detection
 from vigil.live.points import read_batch
 from vigil.services import Services
-from vigil.settings import load_settings
 from vigil.storage.files import FileStore
 from vigil.storage.opening import open_database
 from vigil.stores.datasets import DatasetStore
@@ -71,7 +71,7 @@ def year_of_hours() -> pd.DataFrame:
 
 
 def test_a_batch_email_charts_the_whole_span_of_its_episodes(tmp_path, year_of_hours):
-    config = load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
+    config = make_settings(tmp_path, public_url="https://vigil.example.org")
     datasets = DatasetStore(
         FileStore(config.files_url),
         open_database(config.database_url),
@@ -132,7 +132,7 @@ def test_every_live_alert_email_carries_its_chart(tmp_path):
     values[2000:2004] += 15
     values[2999] += 30  # the last point: it may go on
     frame = pd.DataFrame({"timestamp": times, "value": values})
-    config = load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
+    config = make_settings(tmp_path, public_url="https://vigil.example.org")
     rule = Services(config).rule_store.save(
         Rule("cpu jumps", "cpu", ("ops@example.org",), group_minutes=60, resolve_minutes=30)
     )

@@ -9,6 +9,7 @@ import pytest
 
 from tests.alerts.smtp_server import Recorder, start_server
 from tests.alerts.test_alerting import stored_as_dataset
+from tests.settings import make_settings
 from vigil.alerts import chart
 from vigil.alerts.delivery import deliver_due
 from vigil.alerts.episodes import AlertEpisode, episode_reports
@@ -17,7 +18,6 @@ from vigil.alerts.smtp import SmtpConfig
 from vigil.detection import run_detection
 from vigil.detection.errors import DataError
 from vigil.services import Services
-from vigil.settings import load_settings
 from vigil.usecases.alerting import alert_on_run
 
 WINTER_SPIKE, SUMMER_SPIKE = "2024-01-15 10:00", "2024-07-15 10:00"  # UTC
@@ -25,7 +25,7 @@ WINTER_SPIKE, SUMMER_SPIKE = "2024-01-15 10:00", "2024-07-15 10:00"  # UTC
 
 @pytest.fixture
 def config(tmp_path):
-    return load_settings(data_dir=tmp_path, public_url="https://vigil.example.org")
+    return make_settings(tmp_path, public_url="https://vigil.example.org")
 
 
 def spiky_year() -> pd.DataFrame:

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from tests.alerts.smtp_server import Recorder, start_server
+from tests.settings import make_settings
 from vigil.alerts.delivery import deliver_due
 from vigil.alerts.rules import Rule
 from vigil.alerts.smtp import SmtpConfig
 from vigil.live.points import read_batch
 from vigil.services import Services
-from vigil.settings import load_settings
 from vigil.usecases.alerting import alert_engine
 from vigil.usecases.live_series import late_window
 from vigil.workers.live_scoring import live_worker
@@ -45,8 +45,8 @@ def jump() -> pd.DataFrame:
 def test_an_episode_over_two_ingest_rounds_is_one_email_then_one_resolved(
     database_url, tmp_path, jump
 ):
-    config = load_settings(
-        data_dir=tmp_path, database_url=database_url, public_url="https://vigil.example.org"
+    config = make_settings(
+        tmp_path, database_url=database_url, public_url="https://vigil.example.org"
     )
     rule = Services(config).rule_store.save(
         Rule("cpu jumps", "cpu", ("ops@example.org",), group_minutes=0, resolve_minutes=30)
@@ -96,7 +96,7 @@ def test_an_episode_over_two_ingest_rounds_is_one_email_then_one_resolved(
 def test_a_rule_that_names_no_detector_alerts_on_a_series_scored_by_another(
     database_url, tmp_path, jump
 ):
-    config = load_settings(data_dir=tmp_path, database_url=database_url)
+    config = make_settings(tmp_path, database_url=database_url)
     rule = Services(config).rule_store.save(Rule("cpu jumps", "cpu", ("ops@example.org",)))
     store = Services(config).live_store
     store.configure("cpu", detector="zscore")
@@ -111,7 +111,7 @@ def test_a_rule_that_names_no_detector_alerts_on_a_series_scored_by_another(
 
 
 def test_a_rule_that_names_a_detector_keeps_to_series_scored_by_it(database_url, tmp_path, jump):
-    config = load_settings(data_dir=tmp_path, database_url=database_url)
+    config = make_settings(tmp_path, database_url=database_url)
     rules = Services(config).rule_store
     stl = rules.save(Rule("stl only", "cpu", ("ops@example.org",), detector="stl"))
     zscore = rules.save(Rule("zscore only", "cpu", ("ops@example.org",), detector="zscore"))
@@ -126,7 +126,7 @@ def test_a_rule_that_names_a_detector_keeps_to_series_scored_by_it(database_url,
 
 
 def test_corrected_points_from_before_a_rule_existed_raise_no_alert(database_url, tmp_path, jump):
-    config = load_settings(data_dir=tmp_path, database_url=database_url)
+    config = make_settings(tmp_path, database_url=database_url)
     calm = jump.assign(value=jump["value"].where(jump.index < 2990, 100.0))
     store = Services(config).live_store
     scoring = live_worker(Services(config))

@@ -9,8 +9,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.alerts.smtp_server import PASSWORD, USER, Recorder, free_port
+from tests.settings import make_settings
 from vigil.services import Services
-from vigil.settings import load_settings
 from vigil.storage.database import sqlite_url
 from vigil.stores.mail_settings import FIELDS
 from vigil.usecases.alerting import send_test_email
@@ -56,8 +56,8 @@ def _admin_saves(config, **changes) -> dict:
 
 def test_the_password_is_not_sent_to_a_server_an_admin_points_email_at(tmp_path, servers):
     (ours, at_ours), (theirs, at_theirs) = servers
-    config = load_settings(
-        data_dir=tmp_path,
+    config = make_settings(
+        tmp_path,
         database_url=sqlite_url(tmp_path / "vigil.sqlite"),
         smtp_host="127.0.0.1",
         smtp_port=ours.port,

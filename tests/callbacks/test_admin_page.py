@@ -115,7 +115,7 @@ def test_an_admin_sets_the_email_server_and_alerts_go_through_it(dash_app, mail_
 
 
 def test_an_admin_sets_the_time_zone_of_emails_and_an_unknown_one_is_refused(
-    dash_app, mail_settings_undone
+    dash_app, settings, mail_settings_undone
 ):
     from vigil.pages.admin import save_mail, show_mail
 
@@ -127,4 +127,5 @@ def test_an_admin_sets_the_time_zone_of_emails_and_an_unknown_one_is_refused(
 
     assert "Saved." in text_of(saved)
     assert show_mail(None)[5] == "Europe/Berlin"
-    assert services.settings().alert_time_zone == "UTC"  # the environment's, under the saved
+    # the settings the app was handed are as they were, under the saved ones
+    assert services.settings().alert_time_zone == settings.alert_time_zone == "UTC"

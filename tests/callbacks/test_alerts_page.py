@@ -11,7 +11,6 @@ from pydantic import SecretStr
 from vigil.alerts.episodes import AlertPoint, EpisodeReport
 from vigil.alerts.rules import Rule
 from vigil.services import Services
-from vigil.settings import load_settings
 from vigil.usecases.alerting import alert_engine
 
 
@@ -36,15 +35,14 @@ def save_rule(name: str, pattern: str, **fields):
     return status
 
 
-def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_app):
+def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_app, settings):
     from vigil.pages.alerts import _rule_from_form, show, silence_series
 
-    config = load_settings()
-    rule = Services(config).rule_store.save(Rule("page rule", "cpu_*", ("ops@example.org",)))
+    rule = Services(settings).rule_store.save(Rule("page rule", "cpu_*", ("ops@example.org",)))
     peak = AlertPoint(pd.Timestamp("2024-01-02 03:06"), 9.0, 1.0, 0.99, "<b>high</b>")
     start, end = pd.Timestamp("2024-01-02 03:04"), pd.Timestamp("2024-01-02 03:19")
     episode = EpisodeReport(start, end, 6, peak, onset=True, open=False)
-    alert_engine(Services(config)).record(
+    alert_engine(Services(settings)).record(
         rule, "cpu_7", "d1", [episode], now=1.0, dataset_name="ops.csv"
     )
 
@@ -60,7 +58,7 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
 
     status, _ = silence_series(1, [row], "24", "Asia/Kolkata")
     assert "Silenced cpu_7 for 'page rule'" in str(status)
-    until = Services(config).rule_store.silences()[(rule.id, "cpu_7")]
+    until = Services(settings).rule_store.silences()[(rule.id, "cpu_7")]
     assert pd.Timedelta(hours=23) < until - pd.Timestamp.now(tz="UTC") <= pd.Timedelta(hours=24)
     in_kolkata = pd.Timestamp(until).tz_convert("Asia/Kolkata")
     assert f"until {in_kolkata:%Y-%m-%d %H:%M} IST" in str(status)  # the zone picked
@@ -78,7 +76,7 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
         "daily_budget": 3,
     }
     with pytest.raises(ValueError, match="between 0 and 1"):
-        _rule_from_form(form, None, Services(config).rule_store)
+        _rule_from_form(form, None, Services(settings).rule_store)
 
 
 def test_the_page_says_where_email_goes_and_never_shows_the_password(app_settings):
@@ -100,8 +98,8 @@ def test_the_page_says_where_email_goes_and_never_shows_the_password(app_setting
     assert "hunter2-secret" not in str(shown)
 
 
-def test_a_rule_that_matches_no_series_is_saved_with_a_warning(dash_app):
-    Services(load_settings()).live_store.configure("disk_io", detector="stl")
+def test_a_rule_that_matches_no_series_is_saved_with_a_warning(dash_app, settings):
+    Services(settings).live_store.configure("disk_io", detector="stl")
 
     lonely = save_rule("lonely", "nothing_like_it_*")
     watching = save_rule("disks", "disk_*")
@@ -113,13 +111,14 @@ def test_a_rule_that_matches_no_series_is_saved_with_a_warning(dash_app):
     assert "No series matches" not in str(watching)
 
 
-def test_the_rules_table_shows_each_rules_detector_series_last_firing_and_points(dash_app):
+def test_the_rules_table_shows_each_rules_detector_series_last_firing_and_points(
+    dash_app, settings
+):
     from vigil.pages.alerts import show
 
-    config = load_settings()
-    Services(config).live_store.configure("net_in", detector="stl")
-    watching = Services(config).rule_store.save(Rule("network", "net_*", ("ops@example.org",)))
-    Services(config).rule_store.save(
+    Services(settings).live_store.configure("net_in", detector="stl")
+    watching = Services(settings).rule_store.save(Rule("network", "net_*", ("ops@example.org",)))
+    Services(settings).rule_store.save(
         Rule(
             "net, stl, live",
             "net_*",
@@ -129,11 +128,11 @@ def test_the_rules_table_shows_each_rules_detector_series_last_firing_and_points
             direction="above",
         )
     )
-    Services(config).rule_store.save(Rule("quiet", "nowhere_*", ("ops@example.org",)))
+    Services(settings).rule_store.save(Rule("quiet", "nowhere_*", ("ops@example.org",)))
     peak = AlertPoint(pd.Timestamp("2024-01-02 03:06"), 9.0, 1.0, 0.99, "high")
     start, end = pd.Timestamp("2024-01-02 03:04"), pd.Timestamp("2024-01-02 03:19")
     episode = EpisodeReport(start, end, 6, peak, onset=True, open=False)
-    alert_engine(Services(config)).record(
+    alert_engine(Services(settings)).record(
         watching, "net_in", "live", [episode], now=1_700_000_000.0
     )
 
@@ -180,15 +179,14 @@ def _components(component):
             yield from _components(child)
 
 
-def test_the_history_and_rules_show_times_in_the_zone_picked(dash_app):
+def test_the_history_and_rules_show_times_in_the_zone_picked(dash_app, settings):
     from vigil.pages.alerts import show
 
-    config = load_settings()
-    rule = Services(config).rule_store.save(Rule("kolkata rule", "disk_*", ("ops@example.org",)))
+    rule = Services(settings).rule_store.save(Rule("kolkata rule", "disk_*", ("ops@example.org",)))
     peak = AlertPoint(pd.Timestamp("2024-01-02 18:36"), 9.0, 1.0, 0.99, "high")
     start, end = pd.Timestamp("2024-01-02 18:34"), pd.Timestamp("2024-01-02 18:49")
     episode = EpisodeReport(start, end, 6, peak, onset=True, open=False)
-    alert_engine(Services(config)).record(rule, "disk_1", "live", [episode], now=1_700_000_000.0)
+    alert_engine(Services(settings)).record(rule, "disk_1", "live", [episode], now=1_700_000_000.0)
 
     _smtp, _counts, rules, _outbox, history = show(None, None, "all", "Asia/Kolkata")
 

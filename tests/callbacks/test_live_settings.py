@@ -9,7 +9,6 @@ import pandas as pd
 
 from vigil.live.points import read_batch
 from vigil.services import Services
-from vigil.settings import load_settings
 
 
 def test_a_window_past_its_bound_is_named_under_its_field_and_apply_refuses_it(dash_app):
@@ -30,11 +29,11 @@ def test_a_window_past_its_bound_is_named_under_its_field_and_apply_refuses_it(d
     assert status.children == "Window (points) must be at most 100,000, not 1e+20."
 
 
-def test_an_admin_deletes_a_far_future_point_and_is_told_how_many_went(dash_app):
+def test_an_admin_deletes_a_far_future_point_and_is_told_how_many_went(dash_app, settings):
     from vigil.pages.live import delete_points
 
     name = f"locked_{uuid.uuid4().hex[:6]}"
-    store = Services(load_settings()).live_store
+    store = Services(settings).live_store
     late = pd.Timedelta(hours=1)
     store.add(
         name, read_batch({"points": [{"timestamp": "2026-01-01", "value": 1}]}), late_window=late

@@ -16,7 +16,6 @@ from tests.e2e.test_analyst_journey import click
 from tests.e2e.waits import texts
 from vigil.alerts.episodes import AlertPoint, EpisodeReport
 from vigil.services import Services
-from vigil.settings import load_settings
 from vigil.usecases.alerting import alert_engine
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +37,7 @@ def sent_count(dash_duo) -> int:
     return int(found.group(1).replace(",", "")) if found else 0
 
 
-def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, app_settings):
+def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, app_settings, settings):
     recorder = Recorder()
     server = start_server(recorder)
     app_settings(smtp_host="127.0.0.1", smtp_port=server.port, alert_from="vigil@example.org")
@@ -87,14 +86,13 @@ def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, app_sett
         dash_duo.wait_for_contains_text("#alerts-outbox", "Vigil test email: alerts reach you")
         until(lambda: sent_count(dash_duo) >= 1, timeout=30)
 
-        config = load_settings()
         rule = next(
-            r for r in Services(config).rule_store.rules() if r.name == "Latency <spikes> & co"
+            r for r in Services(settings).rule_store.rules() if r.name == "Latency <spikes> & co"
         )
         peak = AlertPoint(pd.Timestamp("2024-03-12 09:34"), 587.2, 270.5, 0.99, "far above")
         start, end = pd.Timestamp("2024-03-12 09:30"), pd.Timestamp("2024-03-12 09:45")
         episode = EpisodeReport(start, end, 4, peak, onset=True, open=False)
-        alert_engine(Services(config)).record(
+        alert_engine(Services(settings)).record(
             rule, "latency_ms", "d1", [episode], now=time.time(), dataset_name="ops.csv"
         )
         dash_duo.wait_for_contains_text("#alerts-history", "2024-03-12 09:30 to 09:45", timeout=30)
@@ -110,7 +108,7 @@ def test_a_rule_is_created_and_a_test_email_arrives(dash_duo, dash_app, app_sett
         silence = dash_duo.find_element("#alerts-silence-series")
         dash_duo.driver.execute_script("arguments[0].click()", silence)
         dash_duo.wait_for_contains_text("#alerts-silenced", "Silenced latency_ms for", timeout=20)
-        assert (rule.id, "latency_ms") in Services(config).rule_store.silences()
+        assert (rule.id, "latency_ms") in Services(settings).rule_store.silences()
         assert dash_duo.get_logs() == []
     finally:
         server.stop()

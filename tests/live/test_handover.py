@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from tests.live.test_scoring import LATE, batch
+from tests.settings import make_settings
 from vigil.detection import make_detector
 from vigil.detection.synthetic import seasonal_series
 from vigil.live.store import LiveStore
 from vigil.services import Services
-from vigil.settings import load_settings
 from vigil.workers import tasks
 
 
@@ -20,7 +20,7 @@ def config(tmp_path, database, monkeypatch):
     monkeypatch.setattr(tasks._Scoring, "worker", None)
     monkeypatch.setattr(tasks._Scoring, "generation", None)
     monkeypatch.setattr(tasks, "SCORING_IDLE", 0.01)
-    return load_settings(data_dir=tmp_path, database_url=database.url, model_key="k" * 32)
+    return make_settings(tmp_path, database_url=database.url, model_key="k" * 32)
 
 
 def test_a_slice_that_fails_halfway_is_scored_again_from_the_saved_state(

@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import app_database
 from tests.hostile import REFUSED
+from tests.settings import make_settings
 from vigil.detection.scored import SCORED_COLUMNS
 from vigil.detection.synthetic import demo_csv, labelled_series, seasonal_series
-from vigil.settings import load_settings
 from vigil.storage.files import FileStore
 from vigil.stores.results import ResultStore
 
@@ -385,7 +385,7 @@ def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_
     text = message.get_body(("plain",)).get_content()
     link = parse_qs(urlsplit(re.search(r"Open in Vigil: (\S+)", text).group(1)).query)
     assert (link["detector"], link["series"]) == (["zscore"], [hostile])
-    files = FileStore(load_settings(data_dir=tmp_path / "data").files_url)
+    files = FileStore(make_settings(tmp_path / "data").files_url)
     scored, run = ResultStore(files).load(link["result"][0])
     assert (run["dataset_id"], run["series"], run["detector"]) == (
         link["dataset"][0],

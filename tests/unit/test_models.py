@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.settings import make_settings
 from vigil.detection import DETECTORS, make_detector
 from vigil.detection.errors import DataError
 from vigil.detection.models import (
@@ -29,7 +30,6 @@ from vigil.detection.models import (
     train,
 )
 from vigil.detection.synthetic import labelled_series
-from vigil.settings import load_settings
 from vigil.storage.files import FileStore
 from vigil.stores.models import ModelStore, model_key
 
@@ -159,9 +159,8 @@ def test_not_a_model_at_all():
         read_model(b"timestamp,value\n", KEY)
 
 
-def test_the_store_keeps_models_under_a_key_made_once(tmp_path, weeks, monkeypatch):
-    monkeypatch.delenv("VIGIL_MODEL_KEY", raising=False)
-    config = load_settings(data_dir=tmp_path)
+def test_the_store_keeps_models_under_a_key_made_once(tmp_path, weeks):
+    config = make_settings(tmp_path)
     key = model_key(config)
     assert model_key(config) == key
     assert stat.S_IMODE(os.stat(tmp_path / "model.key").st_mode) == 0o600
