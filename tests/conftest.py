@@ -1,10 +1,11 @@
 """Shared fixtures. The app under test is built from the run's settings (`tests.settings`),
-handed to it: it keeps its data in a fresh temporary directory."""
+handed to it: it keeps its data in a fresh temporary directory. This process's environment is
+neither read for settings nor written: the servers tests start are handed theirs
+(`tests.settings.server_environment`)."""
 
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 from pathlib import Path
 
@@ -12,16 +13,10 @@ import pandas as pd
 import pytest
 
 from scripts.chromium import QUIET_FLAGS
-from tests.settings import API_TOKEN, API_TOKENS, SETTINGS
+from tests.settings import API_TOKEN, SETTINGS
 from vigil.settings import Settings
 
 __all__ = ["API_TOKEN"]  # tests import it from here as well as from tests.settings
-
-# the servers some tests start still find the run's data directory and tokens here
-os.environ["VIGIL_DATA_DIR"] = str(SETTINGS.data_dir)
-os.environ["VIGIL_DEMO"] = "true"
-os.environ.pop("VIGIL_MAX_UPLOAD_MB", None)
-os.environ["VIGIL_API_TOKENS"] = ",".join(API_TOKENS)
 
 CHROMIUM_FLAGS = (*QUIET_FLAGS, "--window-size=1400,1800")  # dash_duo adds headless itself
 BROWSER_MISSING = shutil.which("chromedriver") is None or not (

@@ -14,6 +14,7 @@ import pytest
 
 from tests.alerts.smtp_server import Recorder, free_port, start_server
 from tests.processes import wait_until
+from tests.settings import server_environment
 from vigil.alerts.outbox import Outbox
 from vigil.storage.database import sqlite_url
 from vigil.storage.opening import open_database
@@ -27,14 +28,13 @@ class Stalling(Recorder):
 
 
 def serve(data_dir, smtp_port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "VIGIL_DATA_DIR": str(data_dir),
-        "VIGIL_PORT": str(free_port()),
-        "VIGIL_DEMO": "false",
-        "VIGIL_SMTP_HOST": "127.0.0.1",
-        "VIGIL_SMTP_PORT": str(smtp_port),
-    }
+    env = server_environment(
+        data_dir=data_dir,
+        port=free_port(),
+        demo=False,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "vigil.cli", "run"],
         env=env,

@@ -4,8 +4,6 @@ without a redraw, and the card counts the anomaly episode."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 
@@ -14,6 +12,7 @@ from dash.testing.wait import until
 
 from tests.conftest import API_TOKEN
 from tests.e2e.test_analyst_journey import click
+from tests.unit.test_cli import vigil
 from vigil.client.api import points_body, post_points
 from vigil.detection.synthetic import seasonal_series
 from vigil.services import current
@@ -105,25 +104,17 @@ def test_a_replayed_spike_appears_on_the_live_chart_with_its_marker(
 
     recorded = tmp_path / "checkout.csv"
     frame.iloc[2400:].to_csv(recorded, index=False)
-    replayed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vigil.cli",
-            "replay",
-            str(recorded),
-            "--series",
-            series,
-            "--url",
-            url,
-            "--token",
-            API_TOKEN,
-            "--batch",
-            "25",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    replayed = vigil(
+        "replay",
+        str(recorded),
+        "--series",
+        series,
+        "--url",
+        url,
+        "--token",
+        API_TOKEN,
+        "--batch",
+        "25",
     )
     assert replayed.returncode == 0, replayed.stderr
     assert "100 accepted" in replayed.stdout

@@ -19,6 +19,7 @@ import pytest
 from tests.alerts.smtp_server import free_port
 from tests.conftest import app_database
 from tests.processes import wait_until
+from tests.settings import server_environment
 from vigil.client.api import ApiError, points_body, post_points
 from vigil.detection import make_detector
 from vigil.detection.synthetic import seasonal_series
@@ -31,17 +32,9 @@ KILL_AFTER = 8
 
 
 def serve(data_dir, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "VIGIL_DATA_DIR": str(data_dir),
-        "VIGIL_PORT": str(port),
-        "VIGIL_DEMO": "false",
-        "VIGIL_API_TOKENS": TOKEN,
-    }
-    env.pop("VIGIL_SMTP_HOST", None)
     return subprocess.Popen(
         [sys.executable, "-m", "vigil.cli", "run"],
-        env=env,
+        env=server_environment(data_dir=data_dir, port=port, demo=False, api_tokens=TOKEN),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

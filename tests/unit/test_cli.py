@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import app_database
 from tests.hostile import REFUSED
-from tests.settings import make_settings
+from tests.settings import SETTINGS, make_settings, server_environment
 from vigil.detection.scored import SCORED_COLUMNS
 from vigil.detection.synthetic import demo_csv, labelled_series, seasonal_series
 from vigil.storage.files import FileStore
@@ -22,8 +22,10 @@ from vigil.stores.results import ResultStore
 
 
 def vigil(
-    *args: str, cwd=None, env: dict | None = None, stdin: str | None = None
+    *args: str, cwd=None, stdin: str | None = None, **settings: object
 ) -> subprocess.CompletedProcess:
+    """`vigil ARGS` with these settings (by field name, `data_dir=path`; the run's data
+    directory unless they name one), and no other VIGIL_* variable."""
     return subprocess.run(
         [sys.executable, "-m", "vigil.cli", *args],
         input=stdin,
@@ -31,7 +33,7 @@ def vigil(
         text=True,
         timeout=300,
         cwd=cwd,
-        env=None if env is None else {**os.environ, **env},
+        env=server_environment(**{"data_dir": SETTINGS.data_dir, **settings}),
     )
 
 
@@ -265,14 +267,14 @@ def test_train_once_then_detect_on_new_data_with_the_model(tmp_path):
     series.iloc[1344:].to_csv(tmp_path / "new.csv", index=False)
     series.iloc[1344:].rename(columns={"cpu": "mem"}).to_csv(tmp_path / "other.csv", index=False)
     model, output = tmp_path / "cpu.vigil", tmp_path / "scored.csv"
-    own = {"VIGIL_DATA_DIR": str(tmp_path / "data")}  # its key, rules and outbox
+    own = {"data_dir": tmp_path / "data"}  # its key, rules and outbox
 
-    trained = vigil("train", "old.csv", "--model", str(model), cwd=tmp_path, env=own)
+    trained = vigil("train", "old.csv", "--model", str(model), cwd=tmp_path, **own)
     applied = vigil(
-        "detect", "new.csv", "--model", str(model), "-o", str(output), cwd=tmp_path, env=own
+        "detect", "new.csv", "--model", str(model), "-o", str(output), cwd=tmp_path, **own
     )
     elsewhere = vigil(
-        "detect", "other.csv", "--model", str(model), "-o", "x.csv", cwd=tmp_path, env=own
+        "detect", "other.csv", "--model", str(model), "-o", "x.csv", cwd=tmp_path, **own
     )
 
     assert trained.returncode == 0, trained.stderr
@@ -289,7 +291,7 @@ def test_train_once_then_detect_on_new_data_with_the_model(tmp_path):
     watched = f"model:{model_id_of(model.read_bytes())}"
     RuleStore(app_database(tmp_path / "data")).save(Rule("cpu model", "cpu", ("o@x.org",), watched))
     alerted = vigil(
-        "detect", "new.csv", "--model", str(model), "--alert", "-o", "a.csv", cwd=tmp_path, env=own
+        "detect", "new.csv", "--model", str(model), "--alert", "-o", "a.csv", cwd=tmp_path, **own
     )
     assert alerted.returncode == 0, alerted.stderr
     assert "cpu: 1 rule watching" in alerted.stdout
@@ -326,13 +328,13 @@ def test_alerts_flush_delivers_the_outbox_and_says_what_is_left(tmp_path):
         box.add(message)
     recorder = Recorder(replies=["550 5.1.1 No such user"])
     server = start_server(recorder)
-    env = {"VIGIL_DATA_DIR": str(tmp_path), "VIGIL_SMTP_HOST": "127.0.0.1"}
+    mail = {"data_dir": tmp_path, "smtp_host": "127.0.0.1"}
     try:
-        done = vigil("alerts", "flush", env=env | {"VIGIL_SMTP_PORT": str(server.port)})
+        done = vigil("alerts", "flush", **mail, smtp_port=server.port)
     finally:
         server.stop()
-    unset = vigil("alerts", "flush", env={"VIGIL_DATA_DIR": str(tmp_path), "VIGIL_SMTP_HOST": ""})
-    down = vigil("alerts", "flush", env=env | {"VIGIL_SMTP_PORT": str(free_port())})
+    unset = vigil("alerts", "flush", data_dir=tmp_path, smtp_host="")
+    down = vigil("alerts", "flush", **mail, smtp_port=free_port())
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
@@ -359,15 +361,15 @@ def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_
     rules.save(Rule("other detector", "*", ("nobody@example.org",), detector="stl"))
     recorder = Recorder()
     server = start_server(recorder)
-    env = {
-        "VIGIL_DATA_DIR": str(tmp_path / "data"),
-        "VIGIL_SMTP_HOST": "127.0.0.1",
-        "VIGIL_SMTP_PORT": str(server.port),
-        "VIGIL_PUBLIC_URL": "https://vigil.example.org",
+    given = {
+        "data_dir": tmp_path / "data",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": server.port,
+        "public_url": "https://vigil.example.org",
     }
     try:
         done = vigil(
-            "detect", str(source), "-d", "zscore", "--alert", "-o", "out.csv", cwd=tmp_path, env=env
+            "detect", str(source), "-d", "zscore", "--alert", "-o", "out.csv", cwd=tmp_path, **given
         )
     finally:
         server.stop()
@@ -396,10 +398,9 @@ def test_detect_with_alert_emails_the_flagged_points_escaped_with_the_chart(tmp_
 
 
 def test_db_commands_make_the_schema_and_say_where_it_is(tmp_path):
-    own = {"VIGIL_DATA_DIR": str(tmp_path)}
-    before = vigil("db", "current", env=own)
-    made = vigil("db", "upgrade", env=own)
-    after = vigil("db", "current", env=own)
+    before = vigil("db", "current", data_dir=tmp_path)
+    made = vigil("db", "upgrade", data_dir=tmp_path)
+    after = vigil("db", "current", data_dir=tmp_path)
 
     assert before.returncode == 0, before.stderr
     assert "no schema yet" in before.stdout
@@ -413,21 +414,20 @@ def test_a_database_that_cannot_be_reached_is_one_clear_line_without_its_passwor
 
     refused = f"postgresql://vigil:s3cret-word@127.0.0.1:{free_port()}/vigil"
     for args in (("db", "upgrade"), ("tokens", "list"), ("run",)):
-        done = vigil(*args, env={"VIGIL_DATA_DIR": str(tmp_path), "VIGIL_DATABASE_URL": refused})
+        done = vigil(*args, data_dir=tmp_path, database_url=refused)
         assert done.returncode == 1
         error = done.stderr.splitlines()[-1]
         assert error.startswith("Error: Cannot open the database postgresql://vigil:***@")
         assert "s3cret-word" not in done.stdout + done.stderr
         assert "Traceback" not in done.stderr
-    unknown = vigil("db", "upgrade", env={"VIGIL_DATABASE_URL": "mysql://a@db/vigil"})
+    unknown = vigil("db", "upgrade", database_url="mysql://a@db/vigil")
     assert "Vigil keeps its state in SQLite or Postgres, not 'mysql'" in unknown.stderr
 
 
 def test_tokens_made_in_any_directory_go_to_the_one_per_user_data_directory(tmp_path):
     """Without VIGIL_DATA_DIR, every command uses the user's data directory (as the server
     does), wherever it is run, and says so on stderr."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("VIGIL_")}
-    env |= {"XDG_DATA_HOME": str(tmp_path / "share"), "HOME": str(tmp_path)}
+    env = server_environment() | {"XDG_DATA_HOME": str(tmp_path / "share"), "HOME": str(tmp_path)}
     here, there = tmp_path / "project", tmp_path / "elsewhere"
     here.mkdir()
     there.mkdir()
@@ -459,10 +459,8 @@ def test_each_command_names_its_data_directory_and_hides_the_database_password(t
     done = vigil(
         "db",
         "current",
-        env={
-            "VIGIL_DATA_DIR": str(tmp_path),
-            "VIGIL_DATABASE_URL": "postgresql://vigil:s3cret@127.0.0.1:1/vigil",
-        },
+        data_dir=tmp_path,
+        database_url="postgresql://vigil:s3cret@127.0.0.1:1/vigil",
     )
 
     first = done.stderr.splitlines()[0]
@@ -470,16 +468,14 @@ def test_each_command_names_its_data_directory_and_hides_the_database_password(t
     assert "s3cret" not in done.stderr + done.stdout
 
 
-def _changed_by_hand(tmp_path, sql: str) -> dict[str, str]:
+def _changed_by_hand(tmp_path, sql: str) -> None:
     import sqlite3
 
-    own = {"VIGIL_DATA_DIR": str(tmp_path)}
-    assert vigil("db", "upgrade", env=own).returncode == 0
+    assert vigil("db", "upgrade", data_dir=tmp_path).returncode == 0
     with sqlite3.connect(tmp_path / "vigil.sqlite") as connection:
         connection.execute(sql)
     for path in tmp_path.iterdir():  # as private as Vigil keeps them, whatever this umask is
         path.chmod(0o600)
-    return own
 
 
 @pytest.mark.parametrize(
@@ -498,7 +494,8 @@ def test_a_database_changed_by_hand_is_one_clear_line_at_start(tmp_path, sql, sa
 
     if command[-1] == "--port":
         command = (*command, str(free_port()))
-    done = vigil(*command, env=_changed_by_hand(tmp_path, sql))
+    _changed_by_hand(tmp_path, sql)
+    done = vigil(*command, data_dir=tmp_path)
 
     assert done.returncode == 2
     assert "Traceback" not in done.stderr

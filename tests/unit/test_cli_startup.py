@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
+
+from tests.settings import SETTINGS, server_environment
 
 HEAVY = ("pandas", "sklearn", "statsmodels", "scipy", "dash", "plotly", "sqlalchemy", "celery")
 
@@ -25,7 +26,10 @@ print(",".join(name for name in {heavy!r} if name in sys.modules))
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["nope"]])
 def test_the_command_answers_without_loading_heavy_libraries(args):
     done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True, text=True
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        capture_output=True,
+        text=True,
+        env=server_environment(data_dir=SETTINGS.data_dir),
     )
 
     assert "Traceback" not in done.stderr
@@ -52,7 +56,7 @@ def test_a_data_directory_given_after_the_command_is_the_one_named(tmp_path):
         [sys.executable, "-m", "vigil.cli", "worker", "--data-dir", str(tmp_path)],
         capture_output=True,
         text=True,
-        env={key: value for key, value in os.environ.items() if key != "VIGIL_REDIS_URL"},
+        env=server_environment(),  # no VIGIL_REDIS_URL
     )
 
     assert done.returncode != 0  # a worker needs Redis

@@ -96,14 +96,13 @@ def test_tokens_made_before_scopes_keep_every_scope(database_url):
 def test_vigil_tokens_add_takes_scopes_and_lists_them(tmp_path):
     from tests.unit.test_cli import vigil
 
-    env = {"VIGIL_DATA_DIR": str(tmp_path)}
-    made = vigil("tokens", "add", "nightly loader", "--scope", "ingest", env=env)
+    made = vigil("tokens", "add", "nightly loader", "--scope", "ingest", data_dir=tmp_path)
     assert made.returncode == 0, made.stderr
     assert "Made token 1 for nightly loader (ingest); it is not shown again:" in made.stdout
-    listed = vigil("tokens", "list", env=env).stdout
+    listed = vigil("tokens", "list", data_dir=tmp_path).stdout
     assert "\tactive\tingest\tnightly loader" in listed
 
-    wrong = vigil("tokens", "add", "x", "--scope", "everything", env=env)
+    wrong = vigil("tokens", "add", "x", "--scope", "everything", data_dir=tmp_path)
     assert wrong.returncode == 2
     assert "vigil: error: 'everything' is not a scope; scopes are ingest, read, admin." in (
         wrong.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,6 +9,7 @@ import requests
 
 from tests.alerts.smtp_server import free_port
 from tests.processes import start_vigil, stop, wait_until
+from tests.settings import server_environment
 
 
 def _answers(url: str) -> bool:
@@ -21,19 +21,13 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def served(data_dir, **settings: str) -> Iterator[str]:
-    """`vigil run` with these settings (sign-in off unless they say otherwise, as on
-    127.0.0.1 by default), no demo and no live scoring; its URL."""
+def served(data_dir, **settings: object) -> Iterator[str]:
+    """`vigil run` with this data directory and these settings (by field name; sign-in off
+    unless they say otherwise, as on 127.0.0.1 by default, no demo and no live scoring unless
+    they say so), and no other; its URL."""
     port = free_port()
-    env = {
-        **os.environ,
-        "VIGIL_DATA_DIR": str(data_dir),
-        "VIGIL_DEMO": "false",
-        "VIGIL_LIVE_SCORING": "false",
-        "VIGIL_PORT": str(port),
-        **settings,
-    }
-    process = start_vigil(env, "run")
+    given = {"demo": False, "live_scoring": False, **settings}
+    process = start_vigil(server_environment(data_dir=data_dir, port=port, **given), "run")
     url = f"http://127.0.0.1:{port}"
     try:
         assert wait_until(lambda: _answers(url), 120), "vigil run did not start"

@@ -3,7 +3,6 @@ Redis and Postgres, all real and on 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +15,7 @@ from tests.alerts.smtp_server import Recorder, free_port, start_server
 from tests.processes import start_vigil as start
 from tests.processes import stop, wait_until
 from tests.services import celery_workers, redis_server
+from tests.settings import server_environment
 from vigil.alerts.outbox import Outbox
 from vigil.alerts.rules import Rule, RuleStore
 from vigil.client.api import ApiError, points_body, post_points
@@ -34,13 +34,12 @@ def team(tmp_path, postgres_url):
     """Settings for a web server and its Celery workers sharing Redis and Postgres."""
     with redis_server(tmp_path) as redis_url:
         yield {
-            **os.environ,
-            "VIGIL_DATA_DIR": str(tmp_path / "web"),
-            "VIGIL_DATABASE_URL": postgres_url,
-            "VIGIL_REDIS_URL": redis_url,
-            "VIGIL_DEMO": "false",
-            "VIGIL_API_TOKENS": TOKEN,
-            "VIGIL_MODEL_KEY": "a key the web and every worker share",
+            "data_dir": tmp_path / "web",
+            "database_url": postgres_url,
+            "redis_url": redis_url,
+            "demo": False,
+            "api_tokens": TOKEN,
+            "model_key": "a key the web and every worker share",
         }
 
 
@@ -60,9 +59,8 @@ def test_live_ingest_through_web_and_celery_workers_loses_and_doubles_nothing(te
     recorder = Recorder()
     smtp = start_server(recorder)
     port = free_port()
-    env = {**team, "VIGIL_PORT": str(port), "VIGIL_SMTP_HOST": "127.0.0.1"}
-    env["VIGIL_SMTP_PORT"] = str(smtp.port)
-    database = open_database(env["VIGIL_DATABASE_URL"])
+    env = server_environment(**team, port=port, smtp_host="127.0.0.1", smtp_port=smtp.port)
+    database = open_database(team["database_url"])
     RuleStore(database).save(Rule("spikes", "c_*", ("ops@example.org",), group_minutes=0))
 
     frames = {f"c_{i}": seasonal_series(n=2000, seed=i) for i in range(6)}
@@ -98,7 +96,7 @@ def test_live_ingest_through_web_and_celery_workers_loses_and_doubles_nothing(te
         assert wait_until(lambda: store.summary()["unscored"].sum() == 0, 120)
         second_worker = start(env, "worker", "--concurrency", "2")
         # it is up, and idle: the first one holds the scoring chain
-        assert wait_until(lambda: celery_workers(team["VIGIL_REDIS_URL"]) == 2, 120)
+        assert wait_until(lambda: celery_workers(team["redis_url"]) == 2, 120)
         stop(first_worker, signal.SIGKILL)
         answered += send_rows(slice(1000, 2000))
         assert wait_until(

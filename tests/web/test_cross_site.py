@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from tests.settings import API_TOKEN
 from tests.web.served import served
 from tests.web.test_sign_in import MAKE_TOKEN, dash_call
 
@@ -19,7 +20,7 @@ TINY = {"file": ("tiny.csv", f"timestamp,value\n{ROWS}".encode())}
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
-    with served(tmp_path_factory.mktemp("open")) as address:
+    with served(tmp_path_factory.mktemp("open"), api_tokens=API_TOKEN) as address:
         yield address
 
 
@@ -82,14 +83,14 @@ def test_programs_without_origin_still_post_points_with_a_token(url):
     answer = requests.post(
         f"{url}/api/v1/series/cpu/points",
         json={"points": [{"timestamp": "2026-01-01T00:00:00", "value": 1}]},
-        headers={"Authorization": "Bearer test-token"},
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
         timeout=30,
     )
     assert answer.status_code == 202
 
 
 def test_named_hosts_are_answered_when_allowed(tmp_path):
-    with served(tmp_path, VIGIL_ALLOWED_HOSTS="vigil.internal, Other.Example") as address:
+    with served(tmp_path, allowed_hosts="vigil.internal, Other.Example") as address:
         port = urlsplit(address).port
         for host, status in (
             ("vigil.internal", 200),

@@ -36,7 +36,7 @@ def test_the_data_directory_and_everything_vigil_writes_are_private(tmp_path):
     (data_dir / "exports" / "old.csv").write_text("timestamp,value\n")
     (data_dir / "exports" / "old.csv").chmod(0o644)
 
-    with served(data_dir, VIGIL_DEMO="true") as url:
+    with served(data_dir, demo=True) as url:
         rows = "".join(f"2024-01-{day:02d},{day % 5}\n" for day in range(1, 21))
         upload = {"file": ("mine.csv", f"timestamp,value\n{rows}".encode())}
         stored = requests.post(f"{url}/api/v1/datasets", files=upload, timeout=60)

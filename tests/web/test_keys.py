@@ -16,6 +16,7 @@ import time
 import pytest
 
 from tests.alerts.smtp_server import free_port
+from tests.settings import server_environment
 from tests.unit.test_cli import vigil
 from vigil.detection import make_detector
 from vigil.detection.errors import DataError
@@ -29,18 +30,11 @@ from vigil.stores.models import ModelStore, model_id_of
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("variable", ["VIGIL_MODEL_KEY", "VIGIL_SECRET_KEY"])
+@pytest.mark.parametrize("setting", ["model_key", "secret_key"])
 @pytest.mark.parametrize("key", ["", "31 bytes, one short of enough.."])
-def test_vigil_run_refuses_a_short_key_with_one_line_naming_it(tmp_path, variable, key):
-    done = vigil(
-        "run",
-        env={
-            "VIGIL_DATA_DIR": str(tmp_path),
-            "VIGIL_DEMO": "false",
-            "VIGIL_PORT": str(free_port()),
-            variable: key,
-        },
-    )
+def test_vigil_run_refuses_a_short_key_with_one_line_naming_it(tmp_path, setting, key):
+    variable = f"VIGIL_{setting.upper()}"
+    done = vigil("run", data_dir=tmp_path, demo=False, port=free_port(), **{setting: key})
 
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("vigil: error:")]
@@ -59,7 +53,7 @@ def test_the_app_refuses_an_empty_secret_key_with_one_line(tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "VIGIL_DATA_DIR": str(tmp_path), "VIGIL_SECRET_KEY": ""},
+        env=server_environment(data_dir=tmp_path, secret_key=""),
     )
 
     assert done.returncode == 1

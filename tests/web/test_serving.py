@@ -12,6 +12,7 @@ import requests
 
 from tests.alerts.smtp_server import free_port
 from tests.processes import start_vigil, stop, wait_until
+from tests.settings import server_environment
 
 IDLE = 200
 
@@ -28,14 +29,9 @@ def _answers(url: str) -> bool:
 @pytest.fixture
 def served(tmp_path):
     port = free_port()
-    env = {
-        **os.environ,
-        "VIGIL_DATA_DIR": str(tmp_path),
-        "VIGIL_PORT": str(port),
-        "VIGIL_DEMO": "false",
-        "VIGIL_LIVE_SCORING": "false",
-        "VIGIL_IDLE_TIMEOUT_SECONDS": "2",
-    }
+    env = server_environment(
+        data_dir=tmp_path, port=port, demo=False, live_scoring=False, idle_timeout_seconds=2
+    )
     app = start_vigil(env, "run")
     url = f"http://127.0.0.1:{port}"
     assert wait_until(lambda: _answers(f"{url}/_dash-layout"), timeout=90)

@@ -54,13 +54,13 @@ def test_signing_out_ends_the_session_for_a_copy_of_its_cookie_too(app_url):
 
 
 def test_a_new_password_ends_the_sessions_made_with_the_old_one(app_url):
-    url, env = app_url
-    added = users_command(env, "add", "olga", password="the first password")
+    url, given = app_url
+    added = users_command(given, "add", "olga", password="the first password")
     assert added.returncode == 0, added.stderr
     olga = sign_in(url, "olga", "the first password")
     assert _signed_in(olga, url)
 
-    changed = users_command(env, "add", "olga", password="the second password")
+    changed = users_command(given, "add", "olga", password="the second password")
     assert changed.returncode == 0, changed.stderr
     assert "Updated olga" in changed.stdout
 
@@ -69,11 +69,11 @@ def test_a_new_password_ends_the_sessions_made_with_the_old_one(app_url):
 
 
 def test_a_look_alike_name_cannot_be_added_beside_a_user(app_url):
-    url, env = app_url
-    added = users_command(env, "add", "VERA", "--role", "viewer", password=PASSWORDS["vera"])
+    url, given = app_url
+    added = users_command(given, "add", "VERA", "--role", "viewer", password=PASSWORDS["vera"])
     assert added.returncode == 0, added.stderr
     assert "Updated vera (viewer)" in added.stdout
-    listed = users_command(env, "list").stdout.splitlines()
+    listed = users_command(given, "list").stdout.splitlines()
     assert [line for line in listed if "vera" in line.lower()] == ["vera\tviewer"]
     assert _signed_in(sign_in(url, " Vera\t", PASSWORDS["vera"]), url)
 
@@ -110,7 +110,7 @@ def test_failed_sign_ins_count_against_one_name_however_it_is_typed(tmp_path):
     """Twenty failures an hour per name, from any address (each address stays under its own
     limit of five a minute): spelling the name differently does not earn more guesses."""
     variants = ["vera", " vera", "vera\t", "VERA", "\uff56\uff45\uff52\uff41"]
-    with signed_in_app(tmp_path / "data", VIGIL_HOST="0.0.0.0") as (url, _):
+    with signed_in_app(tmp_path / "data", host="0.0.0.0") as (url, _):
         statuses = []
         for index, name in enumerate(variants):
             session = _from(f"127.0.0.{10 + index}")

@@ -19,6 +19,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from tests.alerts.smtp_server import free_port
 from tests.services import redis_server
+from tests.settings import server_environment
 from tests.unit.test_cli import vigil
 
 PASSWORDS = {"vera": "viewer-password", "anna": "analyst-password", "ada": "admin-password"}
@@ -26,16 +27,17 @@ ROLES = {"vera": "viewer", "anna": "analyst", "ada": "admin"}
 
 
 @contextmanager
-def signed_in_app(data_dir, *run_options: str, **settings: str) -> Iterator[tuple[str, dict]]:
-    """`vigil run` with sign-in on and the three users; its URL and environment."""
-    env = {"VIGIL_DATA_DIR": str(data_dir), "VIGIL_AUTH": "on", "VIGIL_DEMO": "false", **settings}
+def signed_in_app(data_dir, *run_options: str, **settings: object) -> Iterator[tuple[str, dict]]:
+    """`vigil run` with sign-in on and the three users, this data directory and these
+    settings (by field name), and no other; its URL and settings (for `users_command`)."""
+    given = {"data_dir": data_dir, "auth": "on", "demo": False, **settings}
     for name, password in PASSWORDS.items():
-        added = users_command(env, "add", name, "--role", ROLES[name], password=password)
+        added = users_command(given, "add", name, "--role", ROLES[name], password=password)
         assert added.returncode == 0, added.stderr
     port = free_port()
     app = subprocess.Popen(
         [sys.executable, "-m", "vigil.cli", "run", *run_options],
-        env={**os.environ, **env, "VIGIL_PORT": str(port), "VIGIL_LIVE_SCORING": "false"},
+        env=server_environment(**given, port=port, live_scoring=False),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -49,7 +51,7 @@ def signed_in_app(data_dir, *run_options: str, **settings: str) -> Iterator[tupl
         except requests.ConnectionError:
             time.sleep(0.3)
     try:
-        yield url, env
+        yield url, given
     finally:
         os.killpg(app.pid, signal.SIGKILL)
         app.wait(10)
@@ -61,11 +63,11 @@ def app_url(tmp_path_factory):
         yield served
 
 
-def users_command(env: dict, *args: str, password: str | None = None):
+def users_command(settings: dict, *args: str, password: str | None = None):
     """`vigil users ...` for the app's data directory; a password goes in on stdin."""
     if password is None:
-        return vigil("users", *args, env=env)
-    return vigil("users", *args, "--password-stdin", env=env, stdin=password + "\n")
+        return vigil("users", *args, **settings)
+    return vigil("users", *args, "--password-stdin", stdin=password + "\n", **settings)
 
 
 def form_token(page: str) -> str:
@@ -224,7 +226,7 @@ def test_cross_site_requests_and_forms_without_their_token_are_refused(app_url):
 
 
 def test_signing_out_and_being_removed_end_the_session(app_url):
-    url, env = app_url
+    url, given = app_url
     analyst = sign_in(url, "anna")
     page = analyst.get(f"{url}/login", timeout=10).text
     out = analyst.post(
@@ -233,11 +235,11 @@ def test_signing_out_and_being_removed_end_the_session(app_url):
     assert out.status_code == 302
     assert analyst.get(f"{url}/live", allow_redirects=False, timeout=10).status_code == 302
 
-    added = users_command(env, "add", "temp", password="temporary-password")
+    added = users_command(given, "add", "temp", password="temporary-password")
     assert added.returncode == 0, added.stderr
     temp = sign_in(url, "temp", "temporary-password")
     assert temp.get(f"{url}/live", timeout=10).status_code == 200
-    removed = users_command(env, "remove", "temp")
+    removed = users_command(given, "remove", "temp")
     assert removed.returncode == 0, removed.stderr
     assert temp.get(f"{url}/live", allow_redirects=False, timeout=10).status_code == 302
 
@@ -281,7 +283,7 @@ def test_with_redis_the_sign_in_limit_holds_across_gunicorn_workers(tmp_path):
 
     with (
         redis_server(tmp_path) as redis_url,
-        signed_in_app(tmp_path / "data", "--workers", "2", VIGIL_REDIS_URL=redis_url) as served,
+        signed_in_app(tmp_path / "data", "--workers", "2", redis_url=redis_url) as served,
     ):
         url, _ = served
         statuses = []

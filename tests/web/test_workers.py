@@ -3,7 +3,6 @@ process beside them scores them all."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +13,7 @@ import requests
 
 from tests.alerts.smtp_server import free_port
 from tests.processes import start_vigil, stop
+from tests.settings import server_environment
 from vigil.client.api import ApiError, points_body, post_points
 from vigil.detection.synthetic import seasonal_series
 from vigil.live.store import LiveStore
@@ -58,14 +58,9 @@ def test_two_gunicorn_workers_keep_every_point_once_and_all_are_scored(
 ):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "VIGIL_DATA_DIR": str(tmp_path),
-        "VIGIL_DATABASE_URL": database_url,
-        "VIGIL_PORT": str(port),
-        "VIGIL_DEMO": "false",
-        "VIGIL_API_TOKENS": TOKEN,
-    }
+    env = server_environment(
+        data_dir=tmp_path, database_url=database_url, port=port, demo=False, api_tokens=TOKEN
+    )
     app = start_vigil(env, "run", "--workers", "2")
     try:
         deadline = time.monotonic() + 60
