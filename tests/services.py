@@ -124,34 +124,57 @@ def new_database(server_url: str, name: str) -> str:
 
 
 @contextmanager
-def s3_server(bucket: str = "vigil-files") -> Iterator[dict]:
-    """moto's S3 server on a free port with one bucket; the environment that points boto at
-    it (for this process and the ones it starts)."""
+def s3_server(bucket: str = "vigil-files") -> Iterator[dict[str, str]]:
+    """moto's S3 server on a free port with one bucket; the AWS_* variables that point boto
+    at it, for the environment of the processes a test starts (`server_environment(...) |
+    aws`). This process's environment is left as it is (see `s3_in_this_process`)."""
+    import boto3
     from moto.server import ThreadedMotoServer
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    env = {
+    aws = {
         "AWS_ACCESS_KEY_ID": "vigil-test",
         "AWS_SECRET_ACCESS_KEY": "vigil-test-secret",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
     }
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
     try:
-        import boto3
+        boto3.client(
+            "s3",
+            endpoint_url=aws["AWS_ENDPOINT_URL"],
+            aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
+            region_name=aws["AWS_DEFAULT_REGION"],
+        ).create_bucket(Bucket=bucket)
+        yield aws
+    finally:
+        server.stop()
 
-        boto3.client("s3").create_bucket(Bucket=bucket)
-        yield env
+
+@contextmanager
+def s3_in_this_process(aws: dict[str, str]) -> Iterator[None]:
+    """This process's environment has the AWS_* variables `aws` (from `s3_server`) for the
+    length of the block, and is as it was after.
+
+    Kept in the environment because that is the only way in: Vigil's files in an object store
+    are reached through fsspec and s3fs, which take the credentials and the endpoint from
+    boto's own configuration (AWS_* variables, or ~/.aws), as a server's operator sets them;
+    Vigil's settings name only the URL (VIGIL_FILES_URL) and `FileStore` takes nothing else.
+    So a `FileStore` in the test process (a test of the files, or one that reads what a
+    server stored) reaches the test's S3 server through these variables, and only while they
+    are set."""
+    saved = {name: os.environ.get(name) for name in aws}
+    os.environ.update(aws)
+    try:
+        yield
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        server.stop()
 
 
 def celery_workers(redis_url: str) -> int:

@@ -5,8 +5,6 @@ and Redis."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import redis
 import requests
@@ -16,7 +14,8 @@ from tests.e2e.test_analyst_journey import choose_file, click, plotted_anomalies
 from tests.e2e.waits import wait_for_job, wait_for_upload
 from tests.processes import start_vigil as start
 from tests.processes import stop, wait_while_busy
-from tests.services import celery_workers, redis_server, s3_server
+from tests.services import celery_workers, redis_server, s3_in_this_process, s3_server
+from tests.settings import server_environment
 from vigil.detection.synthetic import seasonal_series
 from vigil.storage.files import FileStore
 
@@ -34,19 +33,19 @@ def test_an_upload_is_analysed_by_a_celery_worker(dash_br, tmp_path, postgres_ur
     source = tmp_path / "pump-pressure.csv"
     seasonal_series(n=144 * 8, spike_at=700, step="10min").to_csv(source, index=False)
     port = free_port()
-    with redis_server(tmp_path) as redis_url, s3_server() as s3:
-        env = {
-            **os.environ,
-            **s3,
-            "VIGIL_FILES_URL": "s3://vigil-files/team",
-            "VIGIL_DATABASE_URL": postgres_url,
-            "VIGIL_REDIS_URL": redis_url,
-            "VIGIL_MODEL_KEY": "shared by the web server and the worker",
-            "VIGIL_PORT": str(port),
-            "VIGIL_DEMO": "false",
+    with redis_server(tmp_path) as redis_url, s3_server() as aws:
+        shared = {
+            "files_url": "s3://vigil-files/team",
+            "database_url": postgres_url,
+            "redis_url": redis_url,
+            "model_key": "shared by the web server and the worker",
+            "port": port,
+            "demo": False,
         }
-        web = start({**env, "VIGIL_DATA_DIR": str(tmp_path / "web")}, "run", "--workers", "2")
-        worker = start({**env, "VIGIL_DATA_DIR": str(tmp_path / "worker")}, "worker")
+        web_env = server_environment(data_dir=tmp_path / "web", **shared) | aws
+        worker_env = server_environment(data_dir=tmp_path / "worker", **shared) | aws
+        web = start(web_env, "run", "--workers", "2")
+        worker = start(worker_env, "worker")
         try:
             starting = lambda: web.poll() is None and worker.poll() is None  # noqa: E731
             assert wait_while_busy(
@@ -74,9 +73,10 @@ def test_an_upload_is_analysed_by_a_celery_worker(dash_br, tmp_path, postgres_ur
 
             results = redis.Redis.from_url(redis_url).keys("celery-task-meta-*")
             assert results, "no callback went through a Celery worker"
-            stored = FileStore("s3://vigil-files/team")
-            assert len(stored.keys("datasets")) == 1
-            assert stored.keys("results")  # the worker's result, read by the web server
+            with s3_in_this_process(aws):
+                stored = FileStore("s3://vigil-files/team")
+                assert len(stored.keys("datasets")) == 1
+                assert stored.keys("results")  # the worker's result, read by the web server
             assert not (tmp_path / "web" / "datasets").exists()
             assert dash_br.get_logs() == []
         finally:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.hostile import ACCEPTED
-from tests.services import s3_server
+from tests.services import s3_in_this_process, s3_server
 from vigil.detection import make_detector
 from vigil.detection.errors import DataError
 from vigil.detection.models import train
@@ -26,7 +26,7 @@ def files_url(request, tmp_path):
     if request.param == "directory":
         yield str(tmp_path / "files")
         return
-    with s3_server():
+    with s3_server() as aws, s3_in_this_process(aws):
         yield "s3://vigil-files/team"
 
 
