@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from dash.testing.wait import until
+from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.by import By
 
 from tests.e2e.waits import job_running, texts, wait_for_job, wait_for_upload
@@ -28,13 +29,19 @@ def choose_file(dash_duo, path: Path) -> None:
 
 
 def click(dash_duo, selector: str) -> None:
+    """Click an element as a person would, brought to the middle of the window first. When
+    the page moved between the scroll and the click (a grid drew its rows, under load), the
+    click is sent to the element itself instead of to a point that no longer holds it."""
     element = dash_duo.find_element(selector)
     dash_duo.driver.execute_script(
         "const box = arguments[0].getBoundingClientRect();"
         "window.scrollBy(0, box.top - window.innerHeight / 2);",
         element,
     )
-    element.click()
+    try:
+        element.click()
+    except ElementClickInterceptedException:
+        dash_duo.driver.execute_script("arguments[0].click();", element)
 
 
 def plotted_anomalies(dash_duo) -> int:
