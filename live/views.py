@@ -2,7 +2,7 @@
 per series for the Live page, its cards and the API.
 
 Reads only: each is one read transaction, so what it shows is what the scorer last wrote.
-The summary takes the same number of statements whatever the number of series.
+The summary is one statement whatever the number of series.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from vigil.detection.feedback import apply_feedback
 from vigil.detection.stream import ModelScorer, OnlineScorer
 from vigil.live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
 from vigil.live.series import Series
-from vigil.live.store import LiveStore
 from vigil.services import Services
 from vigil.settings import Settings
 from vigil.usecases.alerting import alert_engine
@@ -40,7 +39,7 @@ def scorer_factory(services: Services) -> ScorerFactory:
     return make
 
 
-def alert_on_scores(services: Services, store: LiveStore) -> OnScored:
+def alert_on_scores(services: Services) -> OnScored:
     """Sends the episodes in a live series' scored batch through the rules that watch it (with
     its own detector or model, unless a rule names another); the emails show the series around
     them (`stored_context`). An episode going on from an earlier batch comes without its onset,
@@ -66,7 +65,7 @@ def alert_on_scores(services: Services, store: LiveStore) -> OnScored:
             news = [  # corrected points that came before the rule are its history
                 report
                 for report in reports
-                if store.flagged_since(series.id, report.first, report.last, made)
+                if services.live_store.flagged_since(series.id, report.first, report.last, made)
             ]
             engine.record(rule, series.name, LIVE, news, now=now)
         engine.dispatch(rules, now=now, silences=services.rule_store.silences())
@@ -92,7 +91,7 @@ def live_worker(services: Services) -> LiveWorker:
         store,
         scorer_factory(services),
         late_window=late_window(services.settings),
-        on_scored=alert_on_scores(services, store),
+        on_scored=alert_on_scores(services),
         adjust=respect_marks(services),
     )
 
