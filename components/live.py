@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import html
-from tsdownsample import MinMaxLTTBDownsampler
 
 from vigil.components.charts import BAND_COLOUR, VALUE_COLOUR
 from vigil.components.zones import axis_title, wall_time, wall_times
 from vigil.detection.explain import number
 from vigil.detection.quality import plural
 from vigil.detection.text import plotly_text
+from vigil.live.charts import ChartPoints
 from vigil.live.status import LearningLeft, error_of, step_of
 from vigil.times import UTC, zone_label
 
@@ -28,8 +28,11 @@ WINDOWS = {
     "7 days": pd.Timedelta(days=7),
 }
 DEFAULT_WINDOW = "1 hour"
-#: Most points a live chart holds; a longer window is downsampled when drawn.
-CHART_POINTS = 5000
+#: Most points a live chart draws one by one; a window with more is drawn in as many buckets
+#: (`live.charts`), two points each.
+CHART_POINTS = 1000
+#: Points appended to a chart drawn in buckets before it is drawn again (its buckets moved on).
+REDRAW_AFTER = 200
 #: The traces of a live chart, in order; every one gets a point per row, so a chart can be
 #: cut to a window by point count alone (the anomaly trace has gaps where nothing is flagged).
 TRACES = ("lower", "upper", "expected", "value", "anomaly")
@@ -200,6 +203,14 @@ def about(duration: pd.Timedelta) -> str:
     return plural(days, "day") + (f" {hours} h" if hours else "")
 
 
+def bucket_text(width: pd.Timedelta) -> str:
+    """A bucket's width as a chart names it: '3.6 s', '10 min', '2 h 20 min'."""
+    seconds = width.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{round(seconds)} s"
+    return about(width)
+
+
 def _clock(stamp: pd.Timestamp, day: pd.Timestamp | None, seconds: bool) -> str:
     """The time of day when `stamp` falls on `day`, else the date too."""
     clock = f"{stamp:%H:%M:%S}" if seconds else f"{stamp:%H:%M}"
@@ -210,12 +221,32 @@ def _missing(value: Any) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
+def _ms(stamps: pd.Series, zone: str = UTC) -> list[int]:
+    """Stored times as the clock in `zone` reads them, in ms since the epoch: what a date axis
+    reads as that wall-clock time, and shorter in JSON than the time as text. (Plain lists,
+    not arrays: Plotly can append to a list, not to the binary form arrays are sent in.)"""
+    wall = wall_times(pd.Series(stamps), zone).dt.tz_localize(None)
+    return wall.to_numpy(dtype="datetime64[ms]").astype("int64").tolist()
+
+
+def _hover(scored: pd.DataFrame) -> list[str]:
+    """Each point's hover line: its reason when flagged, else its severity."""
+    flagged = scored["is_anomaly"].to_numpy(dtype=bool)
+    severity = scored["severity"].to_numpy(dtype=float)
+    return [
+        plotly_text(why)
+        if flag
+        else ("learning: not judged yet" if np.isnan(level) else f"severity {level:.2f}")
+        for why, flag, level in zip(scored["explanation"], flagged, severity, strict=True)
+    ]
+
+
 def _columns(scored: pd.DataFrame, zone: str = UTC) -> dict[str, list]:
-    """x (the clock in `zone`), y and hover text per trace, one entry per row."""
-    x = wall_times(scored["timestamp"], zone).dt.strftime("%Y-%m-%dT%H:%M:%S.%f").tolist()
+    """x (ms of the clock in `zone`), y and hover text per trace, one entry per row (hover
+    text for the value and the anomaly traces only: the band's is skipped)."""
+    x = _ms(scored["timestamp"], zone)
     flagged = scored["is_anomaly"].to_numpy(dtype=bool)
     values = scored["value"].to_numpy(dtype=float)
-    severity = scored["severity"].to_numpy(dtype=float)
     ys = {
         "lower": scored["lower"].to_numpy(dtype=float),
         "upper": scored["upper"].to_numpy(dtype=float),
@@ -223,16 +254,11 @@ def _columns(scored: pd.DataFrame, zone: str = UTC) -> dict[str, list]:
         "value": values,
         "anomaly": np.where(flagged, values, np.nan),
     }
-    hover = [
-        plotly_text(why)
-        if flag
-        else ("learning: not judged yet" if np.isnan(level) else f"severity {level:.2f}")
-        for why, flag, level in zip(scored["explanation"], flagged, severity, strict=True)
-    ]
+    hover = _hover(scored)
     return {
         "x": [x] * len(TRACES),
         "y": [_json_floats(ys[name]) for name in TRACES],
-        "customdata": [hover] * len(TRACES),
+        "customdata": [hover if name in ("value", "anomaly") else [] for name in TRACES],
     }
 
 
@@ -240,57 +266,59 @@ def _json_floats(values: np.ndarray) -> list:
     return [None if np.isnan(v) else round(float(v), 6) for v in values]
 
 
+_STYLES: dict[str, dict[str, Any]] = {
+    "lower": dict(mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"),
+    "upper": dict(
+        mode="lines",
+        line=dict(width=0),
+        fill="tonexty",
+        fillcolor=BAND_COLOUR,
+        name="expected band",
+        hoverinfo="skip",
+    ),
+    "expected": dict(
+        mode="lines", line=dict(width=1, dash="dot", color="#7a8ca3"), hoverinfo="skip"
+    ),
+    "value": dict(
+        mode="lines",
+        line=dict(width=1.4, color=VALUE_COLOUR),
+        hovertemplate="%{x}<br>%{y}<br>%{customdata}<extra></extra>",
+    ),
+    "anomaly": dict(
+        mode="markers",
+        marker=dict(size=10, color="#c0392b", line=dict(width=1, color="#5a0000")),
+        hovertemplate="%{x}<br>%{y}<br>%{customdata}<extra>anomaly</extra>",
+    ),
+}
+
+
 def live_figure(
-    scored: pd.DataFrame, *, name: str, window: str, zone: str = UTC
+    chart: ChartPoints,
+    *,
+    name: str,
+    window: str,
+    zone: str = UTC,
+    zoomed: bool = False,
 ) -> tuple[go.Figure, int]:
-    """The chart of a series over a window, its times in `zone` (its axis says so), and the
-    most points it keeps as it grows."""
-    shown = scored
-    if len(scored) > CHART_POINTS:
-        keep = MinMaxLTTBDownsampler().downsample(
-            scored["value"].to_numpy(dtype=float), n_out=CHART_POINTS
-        )
-        keep = np.union1d(keep, np.flatnonzero(scored["is_anomaly"].to_numpy()))
-        shown = scored.iloc[keep]
-    columns = _columns(shown, zone)
+    """The chart of a series over a window (or the part of it zoomed into), its times in
+    `zone` (its axis says so), and the most points it keeps as new ones are appended.
+
+    Every point is drawn when the chart has few; else each bucket of the span as its lowest
+    and highest value (a line through both draws every spike), the band and the expected
+    value as their widest and mean, and every flagged point as it is. Numbers go as arrays
+    of floats (compact in the JSON), so a chart stays well under 300 KB at any window."""
     fig = go.Figure()
-    styles: dict[str, dict[str, Any]] = {
-        "lower": dict(mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"),
-        "upper": dict(
-            mode="lines",
-            line=dict(width=0),
-            fill="tonexty",
-            fillcolor=BAND_COLOUR,
-            name="expected band",
-            hoverinfo="skip",
-        ),
-        "expected": dict(
-            mode="lines", line=dict(width=1, dash="dot", color="#7a8ca3"), hoverinfo="skip"
-        ),
-        "value": dict(
-            mode="lines",
-            line=dict(width=1.4, color=VALUE_COLOUR),
-            hovertemplate="%{x}<br>%{y}<br>%{customdata}<extra></extra>",
-        ),
-        "anomaly": dict(
-            mode="markers",
-            marker=dict(size=10, color="#c0392b", line=dict(width=1, color="#5a0000")),
-            hovertemplate="%{x}<br>%{y}<br>%{customdata}<extra>anomaly</extra>",
-        ),
-    }
-    for index, trace in enumerate(TRACES):
-        fig.add_trace(
-            go.Scatter(
-                x=columns["x"][index],
-                y=columns["y"][index],
-                customdata=columns["customdata"][index],
-                name=styles[trace].pop("name", trace),
-                connectgaps=False,
-                **styles[trace],
-            )
-        )
-    note = "" if shown is scored else f" · {len(shown):,} of {len(scored):,} points shown"
-    title = f"{plotly_text(name)}<span style='font-size:12px'> · last {window}{note}</span>"
+    if chart.bucket is None:
+        _every_point(fig, chart.points, zone)
+        note = ""
+        most = window_points(chart.points, window)
+    else:
+        _buckets(fig, chart, zone)
+        _every_point(fig, chart.points.iloc[:0], zone, tail=True)
+        note = f" · {chart.total:,} points, lowest and highest per {bucket_text(chart.bucket)}"
+        most = len(chart.points) + REDRAW_AFTER
+    span = "zoomed in" if zoomed else f"last {window}"
+    title = f"{plotly_text(name)}<span style='font-size:12px'> · {span}{note}</span>"
     fig.update_layout(
         template="plotly_white",
         title=dict(text=title),
@@ -300,12 +328,83 @@ def live_figure(
         hovermode="closest",
         uirevision=f"{name}/{window}/{zone}",
     )
-    if len(scored):
-        first, last = scored["timestamp"].iloc[[0, -1]]
-        fig.update_xaxes(title_text=axis_title(zone, first, last), title_font_size=12)
-    if shown is not scored:
-        return fig, max(CHART_POINTS, len(shown))
-    return fig, window_points(scored, window)
+    fig.update_xaxes(type="date", hoverformat="%Y-%m-%d %H:%M:%S")
+    if chart.end is not None:
+        first = chart.points["timestamp"].iloc[0] if len(chart.points) else chart.start
+        fig.update_xaxes(title_text=axis_title(zone, first, chart.end), title_font_size=12)
+    return fig, most
+
+
+def _every_point(fig: go.Figure, points: pd.DataFrame, zone: str, *, tail: bool = False) -> None:
+    """A trace per name of TRACES with every point (each has hover data, if only an empty
+    list, for Plotly to append to). `tail`: the traces that points appended after a chart
+    drawn in buckets go to, out of the legend (the buckets' traces are in it)."""
+    columns = _columns(points, zone) if len(points) else None
+    for index, trace in enumerate(TRACES):
+        style = dict(_STYLES[trace])
+        name = style.pop("name", trace)
+        if tail:
+            style["showlegend"] = False
+        fig.add_trace(
+            go.Scatter(
+                x=columns["x"][index] if columns else [],
+                y=columns["y"][index] if columns else [],
+                customdata=columns["customdata"][index] if columns else [],
+                name=name,
+                legendgroup=trace,
+                connectgaps=False,
+                **style,
+            )
+        )
+
+
+def _buckets(fig: go.Figure, chart: ChartPoints, zone: str) -> None:
+    """Two points a bucket for the values (its lowest, then its highest), one for the band
+    and the expected value (at the bucket's middle), the flagged points apart."""
+    rows = chart.points
+    x = _ms(rows["timestamp"], zone)
+    middle = rows.iloc[::2]
+    halfway = _ms(middle["first"] + (middle["last"] - middle["first"]) / 2, zone)
+    width = bucket_text(chart.bucket) if chart.bucket is not None else ""
+    for trace in ("lower", "upper", "expected"):
+        style = dict(_STYLES[trace])
+        fig.add_trace(
+            go.Scatter(
+                x=halfway,
+                y=_json_floats(middle[trace].to_numpy(dtype=float)),
+                name=style.pop("name", trace),
+                legendgroup=trace,
+                connectgaps=False,
+                **style,
+            )
+        )
+    style = dict(_STYLES["value"])
+    style["hovertemplate"] = (
+        f"%{{x}}<br>%{{y}}<br>low or high of %{{customdata:,}} points in {width}<extra></extra>"
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=_json_floats(rows["value"].to_numpy(dtype=float)),
+            customdata=rows["points"].astype(int).tolist(),
+            name="value",
+            legendgroup="value",
+            connectgaps=False,
+            **style,
+        )
+    )
+    flagged = chart.flagged
+    style = dict(_STYLES["anomaly"])
+    fig.add_trace(
+        go.Scatter(
+            x=_ms(flagged["timestamp"], zone),
+            y=_json_floats(flagged["value"].to_numpy(dtype=float)),
+            customdata=[plotly_text(why) for why in flagged["explanation"]],
+            name="anomaly",
+            legendgroup="anomaly",
+            **style,
+        )
+    )
 
 
 def window_points(points: pd.DataFrame, window: str) -> int:
@@ -319,7 +418,9 @@ def window_points(points: pd.DataFrame, window: str) -> int:
     return int(min(max(WINDOWS[window] / step, len(points)), CHART_POINTS))
 
 
-def extension(scored: pd.DataFrame, most: int, zone: str = UTC) -> list:
-    """`extendData` for a live chart drawn in `zone`: every trace gets the new rows, the
-    oldest beyond `most` fall away."""
-    return [_columns(scored, zone), list(range(len(TRACES))), most]
+def extension(scored: pd.DataFrame, most: int, zone: str = UTC, *, bucketed: bool = False) -> list:
+    """`extendData` for a live chart drawn in `zone`: every trace of its points gets the new
+    rows (the traces after its buckets' when `bucketed`), the oldest beyond `most` fall
+    away."""
+    first = len(TRACES) if bucketed else 0
+    return [_columns(scored, zone), list(range(first, first + len(TRACES))), most]

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from vigil.detection.zones import TimeLike
 from vigil.live.points import MAX_REASONS, Batch
+from vigil.live.rollups import forget
 from vigil.live.series import series_id, series_lock
 from vigil.storage.bulk import insert_points
 from vigil.storage.database import Database, is_deadlock
@@ -98,13 +99,15 @@ class Ingest:
             ).scalar()
             if found is None:
                 return None
+            span = {
+                "series": found,
+                "start": pd.Timestamp(start).as_unit("ns").value,
+                "end": pd.Timestamp(end).as_unit("ns").value,
+            }
+            forget(connection, found, span["start"], span["end"])
             deleted = connection.execute(
                 text("DELETE FROM points WHERE series = :series AND ts >= :start AND ts < :end"),
-                {
-                    "series": found,
-                    "start": pd.Timestamp(start).as_unit("ns").value,
-                    "end": pd.Timestamp(end).as_unit("ns").value,
-                },
+                span,
             ).rowcount
             if deleted:
                 connection.execute(
@@ -160,6 +163,7 @@ def _add(
         keep &= ~too_late
         changed = [int(t) for t in times[keep] if int(t) in stored]
         if changed:
+            forget(connection, series, min(changed), max(changed) + 1)
             connection.execute(
                 text("DELETE FROM points WHERE series = :series AND ts = :ts"),
                 [{"series": series, "ts": t} for t in changed],

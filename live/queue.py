@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import text
 
 from vigil.detection.zones import TimeLike
+from vigil.live.rollups import roll_up
 from vigil.storage.bulk import update_scores
 from vigil.storage.database import Database, query_frame, typed_frame
 
@@ -101,9 +102,10 @@ class ScoringQueue:
         learning: Learning | None = None,
         now: float | None = None,
     ) -> None:
-        """Store scores for points by id (a ScoredFrame indexed by point id, with `episode` and
-        `onset`), and with them, in the same transaction, how long their series has yet to
-        learn: what any process reads of a series is what the scorer last wrote."""
+        """Store scores for points of one series by id (a ScoredFrame indexed by point id, with
+        `episode` and `onset`), and with them, in the same transaction, how long the series
+        has yet to learn and the sums of its minutes these points are in (`live.rollups`):
+        what any process reads of a series is what the scorer last wrote."""
         if scored.empty and learning is None:
             return
         moment = time.time() if now is None else now
@@ -129,6 +131,11 @@ class ScoringQueue:
         with self.database.write(SCORES_LOCK) as connection:
             if not scored.empty:
                 update_scores(connection, columns, moment)
+                series = connection.execute(
+                    text("SELECT series FROM points WHERE id = :id"), {"id": columns["id"][0]}
+                ).scalar_one()
+                earliest = pd.Timestamp(scored["timestamp"].min()).as_unit("ns").value
+                roll_up(connection, int(series), earliest)
             if learning is not None:
                 connection.execute(
                     text(

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from vigil.detection.episodes import GAP
+from vigil.live.charts import ChartPoints, chart_points
+from vigil.live.rows import SCORE_COLUMNS, scores_frame
 from vigil.storage.database import Database, query_frame, typed_frame
 
 #: The stretch before a series' latest point that the summary counts episodes in.
@@ -37,8 +39,7 @@ class LiveViews:
         `onset` true at an episode's first point): the first `limit`, or the last with
         `latest`."""
         query = (
-            "SELECT ts, value, received, scored, score, severity, is_anomaly, expected, lower, "
-            "upper, explanation, episode, onset FROM points "
+            f"SELECT ts, {', '.join(SCORE_COLUMNS)} FROM points "
             "JOIN series ON series.id = points.series "
             "WHERE series.name = :name AND ts > :low AND ts <= :high "
             f"ORDER BY ts {'DESC' if latest else ''} LIMIT :limit"
@@ -46,33 +47,24 @@ class LiveViews:
         low = -1 if since is None else pd.Timestamp(since).value
         high = np.iinfo(np.int64).max if until is None else pd.Timestamp(until).value
         with self.database.read() as connection:
-            frame = typed_frame(
-                query_frame(
-                    connection, query, {"name": name, "low": low, "high": high, "limit": limit}
-                ),
-                ts="int64",
-                episode="Int64",
-                **dict.fromkeys(
-                    (
-                        "value",
-                        "received",
-                        "scored",
-                        "score",
-                        "severity",
-                        "expected",
-                        "lower",
-                        "upper",
-                    ),
-                    "float64",
-                ),
+            rows = query_frame(
+                connection, query, {"name": name, "low": low, "high": high, "limit": limit}
             )
         if latest:
-            frame = frame.iloc[::-1].reset_index(drop=True)
-        frame.insert(0, "timestamp", pd.to_datetime(frame.pop("ts"), unit="ns"))
-        frame["is_anomaly"] = frame["is_anomaly"].fillna(0).astype(bool)
-        frame["explanation"] = frame["explanation"].fillna("")
-        frame["onset"] = frame["onset"].fillna(0).astype(bool)
-        return frame
+            rows = rows.iloc[::-1].reset_index(drop=True)
+        return scores_frame(rows)
+
+    def chart(
+        self,
+        name: str,
+        *,
+        start: pd.Timestamp,
+        end: pd.Timestamp | None = None,
+        buckets: int = 1_000,
+    ) -> ChartPoints:
+        """A series' scored points after `start` for a chart of at most 2 x `buckets`
+        points: see `live.charts.chart_points`."""
+        return chart_points(self.database, name, start=start, end=end, buckets=buckets)
 
     def summary(
         self,

@@ -8,7 +8,20 @@ import dash
 import dash_bootstrap_components as dbc
 import flask
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+import plotly.graph_objects as go
+from dash import (
+    ALL,
+    MATCH,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
 
 from vigil.components import ids
 from vigil.components.charts import empty_figure
@@ -22,14 +35,15 @@ from vigil.components.forms import (
 )
 from vigil.components.live import (
     CARD_TYPE,
+    CHART_POINTS,
     DEFAULT_WINDOW,
+    REDRAW_AFTER,
     WINDOWS,
     extension,
     live_figure,
     series_card,
-    window_points,
 )
-from vigil.components.zones import shown_zone
+from vigil.components.zones import shown_zone, stored_time
 from vigil.detection import DETECTORS
 from vigil.detection.errors import VigilError
 from vigil.live.status import STATUSES, learning_left, status_of
@@ -66,6 +80,8 @@ DELETE_STATUS = "live-delete-status"
 #: Charts shown at first: the first series with anomalies, else the first ones.
 FIRST_CHARTS = 2
 REFRESH_MS = 1000
+#: Points a chart zoomed into takes in as they come before the oldest fall away.
+ZOOMED_POINTS = 10_000
 CHART_REFRESH_MS = 500
 
 
@@ -348,27 +364,15 @@ def _no_series() -> html.Div:
 )
 @requires("viewer")
 def draw_charts(shown, window, zone=None):
-    """A full chart per shown series over the window, its times in the zone picked in the
-    navbar; later points are appended (their stored times kept in LAST, in UTC)."""
+    """A chart per shown series over the window, its times in the zone picked in the navbar,
+    light at any window (`components.live.live_figure`); later points are appended (the
+    chart's state, in LAST, says from when)."""
     zone = shown_zone(zone)
     if not shown:
         return []
-    store = live_store()
     charts = []
     for name in shown:
-        latest = store.scores(name, limit=1, latest=True)
-        if latest.empty:
-            figure, most, last = empty_figure(f"{name}: no point yet"), 1, None
-        else:
-            end = latest["timestamp"].iloc[-1]
-            since = end - WINDOWS[window]
-            points = store.scores(name, since=since)
-            scored = _scored_prefix(points)
-            figure, most = live_figure(scored, name=name, window=window, zone=zone)
-            if scored.empty:  # nothing scored yet: the chart takes points from the window on
-                most, last = window_points(points, window), since.isoformat()
-            else:
-                last = scored["timestamp"].iloc[-1].isoformat()
+        figure, state = _whole_window(name, window, zone)
         charts.append(
             html.Div(
                 [
@@ -377,7 +381,7 @@ def draw_charts(shown, window, zone=None):
                         figure=figure,
                         config={"displaylogo": False},
                     ),
-                    dcc.Store(id={"type": LAST, "index": name}, data={"last": last, "most": most}),
+                    dcc.Store(id={"type": LAST, "index": name}, data=state),
                 ],
                 className="mb-3 border rounded bg-white",
                 **{"data-live-chart": name},
@@ -386,38 +390,121 @@ def draw_charts(shown, window, zone=None):
     return charts
 
 
-def _scored_prefix(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows up to the first that is not scored yet: the chart appends from there."""
-    waiting = frame["scored"].isna().to_numpy()
-    return frame if not waiting.any() else frame.iloc[: int(waiting.argmax())]
+def _whole_window(name: str, window: str, zone: str) -> tuple[go.Figure, dict]:
+    """A series' chart over the window up to its latest point, and the chart's state: the
+    last point drawn (`last`, UTC), the most points it keeps as it grows (`most`), whether
+    it is drawn in buckets and how many points were appended since (`appended`), and the
+    range zoomed into (`range`, None: the whole window)."""
+    store = live_store()
+    latest = store.scores(name, limit=1, latest=True)
+    if latest.empty:
+        state = {"last": None, "most": 1, "bucketed": False, "appended": 0, "range": None}
+        return empty_figure(f"{name}: no point yet"), state
+    since = latest["timestamp"].iloc[-1] - WINDOWS[window]
+    chart = store.chart(name, start=since, buckets=CHART_POINTS)
+    figure, most = live_figure(chart, name=name, window=window, zone=zone)
+    if chart.end is None:  # nothing scored yet: the chart takes points from the window on
+        last, most = since.isoformat(), CHART_POINTS
+    else:
+        last = chart.end.isoformat()
+    state = {
+        "last": last,
+        "most": most,
+        "bucketed": chart.bucket is not None,
+        "appended": 0,
+        "range": None,
+    }
+    return figure, state
 
 
 @callback(
-    Output({"type": CHART, "index": ALL}, "extendData"),
-    Output({"type": LAST, "index": ALL}, "data"),
-    Input(CHART_TICK, "n_intervals"),
-    State({"type": LAST, "index": ALL}, "data"),
-    State({"type": LAST, "index": ALL}, "id"),
+    Output({"type": CHART, "index": MATCH}, "figure", allow_duplicate=True),
+    Output({"type": LAST, "index": MATCH}, "data", allow_duplicate=True),
+    Input({"type": CHART, "index": MATCH}, "relayoutData"),
+    State({"type": LAST, "index": MATCH}, "data"),
+    State(WINDOW, "value"),
     State(ids.TIME_ZONE, "data"),
     prevent_initial_call=True,
 )
 @requires("viewer")
-def extend_charts(_tick, lasts, charts, zone=None):
-    """Append each chart's newly scored points (no redraw), in the zone it was drawn in."""
+def zoom_chart(relayout, state, window, zone=None):
+    """Zooming into a chart draws the range zoomed into in detail (every point, or buckets
+    as narrow as the range allows); zooming out again (a double click) draws the window."""
+    zone = shown_zone(zone)
+    name = ctx.triggered_id["index"] if ctx.triggered_id else None
+    relayout = relayout or {}
+    if name is None or not state or not state.get("last"):
+        return no_update, no_update
+    if relayout.get("xaxis.autorange"):
+        if state.get("range") is None:
+            return no_update, no_update
+        return _whole_window(name, window, zone)
+    if "xaxis.range[0]" not in relayout or "xaxis.range[1]" not in relayout:
+        return no_update, no_update
+    try:
+        start = stored_time(relayout["xaxis.range[0]"], zone)
+        end = stored_time(relayout["xaxis.range[1]"], zone)
+    except ValueError:
+        return no_update, no_update
+    chart = live_store().chart(name, start=start, end=end, buckets=CHART_POINTS)
+    figure, _most = live_figure(chart, name=name, window=window, zone=zone, zoomed=True)
+    figure.update_xaxes(
+        range=[relayout["xaxis.range[0]"], relayout["xaxis.range[1]"]], autorange=False
+    )
+    # points beyond the range still come in; the chart keeps them until zoomed out
+    return figure, {
+        **state,
+        "range": [start.isoformat(), end.isoformat()],
+        "most": len(chart.points) + ZOOMED_POINTS,
+        "bucketed": chart.bucket is not None,
+    }
+
+
+@callback(
+    Output({"type": CHART, "index": ALL}, "extendData"),
+    Output({"type": CHART, "index": ALL}, "figure", allow_duplicate=True),
+    Output({"type": LAST, "index": ALL}, "data", allow_duplicate=True),
+    Input(CHART_TICK, "n_intervals"),
+    State({"type": LAST, "index": ALL}, "data"),
+    State({"type": LAST, "index": ALL}, "id"),
+    State(WINDOW, "value"),
+    State(ids.TIME_ZONE, "data"),
+    prevent_initial_call=True,
+)
+@requires("viewer")
+def extend_charts(_tick, states, charts, window, zone=None):
+    """Append each chart's newly scored points (no redraw), in the zone it was drawn in; a
+    chart drawn in buckets is drawn again once REDRAW_AFTER points were appended to it (its
+    buckets moved on), unless it is zoomed into."""
     zone = shown_zone(zone)
     store = live_store()
-    extended, kept = [], []
-    for last, component in zip(lasts, charts, strict=True):
+    extended, redrawn, kept = [], [], []
+    for state, component in zip(states, charts, strict=True):
         name = component["index"]
-        since = None if not last or not last.get("last") else pd.Timestamp(last["last"])
+        since = None if not state or not state.get("last") else pd.Timestamp(state["last"])
         new = _scored_prefix(store.scores(name, since=since, limit=20_000))
         if new.empty or since is None:
             extended.append(no_update)
+            redrawn.append(no_update)
             kept.append(no_update)
             continue
-        extended.append(extension(new, last["most"], zone))
-        kept.append({"last": new["timestamp"].iloc[-1].isoformat(), "most": last["most"]})
-    return extended, kept
+        appended = int(state.get("appended") or 0) + len(new)
+        if state.get("bucketed") and state.get("range") is None and appended > REDRAW_AFTER:
+            figure, fresh = _whole_window(name, window, zone)
+            extended.append(no_update)
+            redrawn.append(figure)
+            kept.append(fresh)
+            continue
+        extended.append(extension(new, state["most"], zone, bucketed=bool(state.get("bucketed"))))
+        redrawn.append(no_update)
+        kept.append({**state, "last": new["timestamp"].iloc[-1].isoformat(), "appended": appended})
+    return extended, redrawn, kept
+
+
+def _scored_prefix(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows up to the first that is not scored yet: the chart appends from there."""
+    waiting = frame["scored"].isna().to_numpy()
+    return frame if not waiting.any() else frame.iloc[: int(waiting.argmax())]
 
 
 @callback(

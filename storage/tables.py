@@ -32,6 +32,7 @@ series = sa.Table(
     sa.Column("learning_left", sa.Integer),
     sa.Column("learning_at", sa.BigInteger),
     sa.Column("step_seconds", sa.Double),
+    sa.Column("rolled_until", sa.BigInteger),
 )
 
 points = sa.Table(
@@ -69,6 +70,26 @@ points = sa.Table(
         sqlite_where=sa.text("episode IS NOT NULL"),
         postgresql_where=sa.text("episode IS NOT NULL"),
     ),
+)
+
+#: Each minute of a series' scored points, summed for charts of long windows
+#: (`live.rollups`): `bucket` is the minute (ts // 60 s in ns); every minute before the
+#: series' `rolled_until` minute is summed here, the minutes from there on are not yet.
+point_rollups = sa.Table(
+    "point_rollups",
+    metadata,
+    sa.Column("series", sa.Integer, sa.ForeignKey("series.id"), primary_key=True),
+    sa.Column("bucket", sa.BigInteger, primary_key=True),
+    sa.Column("points", sa.Integer, nullable=False),
+    sa.Column("first", sa.BigInteger, nullable=False),
+    sa.Column("last", sa.BigInteger, nullable=False),
+    sa.Column("low", sa.Double, nullable=False),
+    sa.Column("high", sa.Double, nullable=False),
+    sa.Column("lower", sa.Double),
+    sa.Column("upper", sa.Double),
+    sa.Column("expected_sum", sa.Double),
+    sa.Column("expected_points", sa.Integer, nullable=False),
+    sa.Column("severity", sa.Double),
 )
 
 live_scorers = sa.Table(

@@ -13,6 +13,7 @@ from vigil.components.live import live_figure
 from vigil.detection import run_detection
 from vigil.detection.synthetic import seasonal_series
 from vigil.detection.text import plotly_text
+from vigil.live.charts import ChartPoints
 
 LINK = '<a href="https://evil.example">x</a>'
 NAMES = [LINK, "<b>bold</b> & R&D", "a &lt; b", "<br>two lines"]
@@ -78,7 +79,9 @@ def test_a_preview_names_its_series_as_typed():
 
 def test_a_live_chart_names_its_series_and_explanations_as_typed(scored):
     explained = scored.assign(explanation=f"{LINK} jumped")
-    figure, _ = live_figure(explained, name=LINK, window="1 hour")
+    start, end = explained["timestamp"].iloc[[0, -1]]
+    every = ChartPoints(explained, explained.iloc[:0], len(explained), None, start, end)
+    figure, _ = live_figure(every, name=LINK, window="1 hour")
     no_markup_from(figure, LINK)
 
 

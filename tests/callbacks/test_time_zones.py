@@ -234,15 +234,22 @@ def test_the_html_report_shows_times_in_the_zone_picked_and_says_which(result):
 def test_a_live_chart_in_kolkata_draws_and_extends_its_points_at_kolkata_times():
     from vigil.components.live import extension, live_figure
     from vigil.detection import run_detection
+    from vigil.live.charts import ChartPoints
 
     frame = pd.DataFrame(
         {"timestamp": pd.date_range("2026-03-03 00:00", periods=120, freq="min"), "value": 1.0}
     )
     scored = run_detection(frame, "zscore")
 
-    figure, _most = live_figure(scored, name="cpu", window="1 hour", zone=KOLKATA)
+    start, end = scored["timestamp"].iloc[[0, -1]]
+    every = ChartPoints(scored, scored.iloc[:0], len(scored), None, start, end)
+
+    figure, _most = live_figure(every, name="cpu", window="1 hour", zone=KOLKATA)
     more = extension(scored.tail(1), 100, KOLKATA)
 
+    def clock(ms: float) -> pd.Timestamp:  # a date axis reads ms as the wall-clock time
+        return pd.Timestamp(ms, unit="ms")
+
     assert figure.layout.xaxis.title.text == "Time (IST, Asia/Kolkata)"
-    assert figure.data[0].x[0] == "2026-03-03T05:30:00.000000"
-    assert more[0]["x"][0] == ["2026-03-03T07:29:00.000000"]
+    assert clock(figure.data[0].x[0]) == pd.Timestamp("2026-03-03 05:30")
+    assert [clock(x) for x in more[0]["x"][0]] == [pd.Timestamp("2026-03-03 07:29")]

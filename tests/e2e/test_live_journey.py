@@ -19,15 +19,17 @@ from vigil.services import current
 
 pytestmark = pytest.mark.e2e
 
-#: Per chart on the page: the times of the value trace, the times of drawn anomaly markers,
-#: and how many marker shapes Plotly drew for the anomaly trace.
+#: Per chart on the page: the times of the value trace, the times of drawn anomaly markers
+#: (as ISO text: the chart has them as ms of the wall clock), and how many marker shapes
+#: Plotly drew for the anomaly trace.
 CHART_STATE = """
+const iso = x => Number.isFinite(x) ? new Date(x).toISOString() : String(x);
 return Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => {
   const anomaly = g.data[4];
-  const flagged = anomaly.x.filter((x, i) => Number.isFinite(anomaly.y[i]));
+  const flagged = Array.from(anomaly.x).filter((x, i) => Number.isFinite(anomaly.y[i])).map(iso);
   const traces = g.querySelectorAll('.scatterlayer .trace');
   return {
-    times: g.data[3].x.length, last: g.data[3].x[g.data[3].x.length - 1],
+    times: g.data[3].x.length, last: iso(g.data[3].x[g.data[3].x.length - 1]),
     flagged: flagged, markers: traces[4].querySelectorAll('path.point').length,
     title: g.layout.title.text,
   };

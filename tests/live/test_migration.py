@@ -65,3 +65,48 @@ def test_0006_goes_down_in_place_so_deleted_point_ids_are_still_never_given_agai
         kept = connection.execute(text("SELECT COUNT(*) FROM points")).scalar_one()
     assert again > last
     assert kept == 3
+
+
+def test_0011_sums_the_minutes_of_the_points_scored_before_it(database_url):
+    """Series from before the minutes were summed get theirs at the upgrade: every minute
+    before that of the latest point, from its scored points only."""
+    minute = 60_000_000_000
+    database = Database(database_url)
+    upgrade(database, "0010")
+    with database.write() as connection:
+        series = connection.execute(
+            text(
+                "INSERT INTO series (name, detector, created) VALUES ('s', 'auto', 0) RETURNING id"
+            )
+        ).scalar_one()
+        for ts, value, scored in (
+            (1, 1.0, 1),
+            (2, 5.0, 1),
+            (minute + 1, 7.0, 1),
+            (2 * minute, 9.0, None),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO points (series, ts, value, received, scored, severity, expected) "
+                    "VALUES (:s, :ts, :value, 0, :scored, 0.2, 3.0)"
+                ),
+                {"s": series, "ts": ts, "value": value, "scored": scored},
+            )
+    try:
+        upgrade(database, "0011")
+        with database.read() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT bucket, points, first, last, low, high, expected_sum, "
+                    "expected_points FROM point_rollups ORDER BY bucket"
+                )
+            ).all()
+            rolled = connection.execute(text("SELECT rolled_until FROM series")).scalar_one()
+    finally:
+        database.dispose()
+
+    assert rolled == 2  # the minute of the latest point may still grow
+    assert [tuple(row) for row in rows] == [
+        (0, 2, 1, 2, 1.0, 5.0, 6.0, 2),
+        (1, 1, minute + 1, minute + 1, 7.0, 7.0, 3.0, 1),
+    ]
