@@ -104,3 +104,29 @@ def status_of(row: pd.Series, *, now: float, stale_after: pd.Timedelta) -> str:
     if _never_scored(row) and math.isnan(_float(row, "last_severity")):
         return "warming up"
     return "ok"
+
+
+#: The order of statuses when series are listed most pressing first: anomalies, then what
+#: needs a person (errors, stale series), then the rest.
+LISTED_ORDER = ("anomaly", "error", "stale", "scoring", "learning", "warming up", "ok", "empty")
+
+
+def most_anomalous_first(summary: pd.DataFrame, statuses: pd.Series) -> pd.DataFrame:
+    """The rows of `LiveStore.summary()` most pressing first: series with an anomaly (one
+    going on first, the most severe peak first, then the most episodes in the last hour),
+    then by status (LISTED_ORDER), then by name. `statuses` holds each row's status."""
+    rank = statuses.map({status: i for i, status in enumerate(LISTED_ORDER)}).fillna(
+        len(LISTED_ORDER)
+    )
+    keys = pd.DataFrame(
+        {
+            "rank": rank.to_numpy(),
+            "open": ~summary["open"].to_numpy(dtype=bool),
+            "peak": -summary["open_peak_severity"].astype(float).fillna(-1.0).to_numpy(),
+            "episodes": -summary["recent_episodes"].to_numpy(dtype=float),
+            "name": summary["name"].to_numpy(),
+        },
+        index=summary.index,
+    )
+    order = keys.sort_values(["rank", "open", "peak", "episodes", "name"], kind="stable").index
+    return summary.loc[order]

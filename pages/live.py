@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import dash
@@ -46,7 +47,8 @@ from vigil.components.live import (
 from vigil.components.zones import shown_zone, stored_time
 from vigil.detection import DETECTORS
 from vigil.detection.errors import VigilError
-from vigil.live.status import STATUSES, learning_left, status_of
+from vigil.live.status import STATUSES, learning_left, most_anomalous_first, status_of
+from vigil.selectors import MAX_TEXT, Selector, SelectorError
 from vigil.services import current, live_store, model_store, settings
 from vigil.times import in_zone, utc_time, zone_label
 from vigil.usecases.live_series import configure_series, stale_after
@@ -77,6 +79,12 @@ DELETE_FROM = "live-delete-from"
 DELETE_TO = "live-delete-to"
 DELETE_APPLY = "live-delete-apply"
 DELETE_STATUS = "live-delete-status"
+FILTER = "live-filter"
+FILTER_PROBLEM = "live-filter-problem"
+PAGE = "live-page"
+COUNT = "live-count"
+#: Cards on a page (six rows of four on a wide screen), most pressing first.
+CARDS_PER_PAGE = 24
 #: Charts shown at first: the first series with anomalies, else the first ones.
 FIRST_CHARTS = 2
 REFRESH_MS = 1000
@@ -119,7 +127,33 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
             dcc.Store(id=SHOWN, data=[series] if series else None),
             dcc.Store(id=CHARTED),
             dcc.Store(id=SCROLL_TO),
-            html.Div(id=CARDS, className="row row-cols-1 row-cols-md-3 row-cols-xl-4 g-3 mb-3"),
+            html.Div(
+                [
+                    dbc.Input(
+                        id=FILTER,
+                        type="search",
+                        placeholder="Filter: a name, api-*, env=prod",
+                        debounce=True,
+                        maxLength=MAX_TEXT,
+                        className="vigil-live-filter",
+                        style={"maxWidth": "24rem"},
+                    ),
+                    html.Span(id=COUNT, className="text-muted small"),
+                ],
+                className="d-flex align-items-center flex-wrap gap-3 mb-2",
+            ),
+            html.Div(id=FILTER_PROBLEM, className="small text-danger mb-2"),
+            html.Div(id=CARDS, className="row row-cols-1 row-cols-md-3 row-cols-xl-4 g-3 mb-2"),
+            dbc.Pagination(
+                id=PAGE,
+                max_value=1,
+                active_page=1,
+                fully_expanded=False,
+                first_last=True,
+                previous_next=True,
+                size="sm",
+                className="mb-3 vigil-live-pages",
+            ),
             html.Div(id=CHARTS),
             _settings_panel(),
         ]
@@ -236,45 +270,88 @@ def _settings_panel() -> dbc.Card:
     Output(CARDS, "children"),
     Output(UPDATED, "children"),
     Output(CHARTED, "data"),
+    Output(PAGE, "max_value"),
+    Output(COUNT, "children"),
+    Output(FILTER, "invalid"),
+    Output(FILTER_PROBLEM, "children"),
     Input(TICK, "n_intervals"),
     Input(SHOWN, "data"),
     Input(ids.TIME_ZONE, "data"),
+    Input(FILTER, "value"),
+    Input(PAGE, "active_page"),
     State(CHARTED, "data"),
 )
 @requires("viewer")
-def show_cards(_tick, shown, zone, charted):
-    """Every series' card, and which series have charts: those chosen by clicking cards, or
-    at first the series with anomaly episodes in the last hour, then the others, FIRST_CHARTS
-    of them. Times are in the zone picked in the navbar."""
+def show_cards(_tick, shown, zone, typed, page, charted):
+    """A page of cards, most pressing first (`live.status.most_anomalous_first`), of the
+    series the filter selects; and which series have charts: those chosen by clicking cards,
+    or at first the series with anomaly episodes in the last hour, then the others,
+    FIRST_CHARTS of them. Times are in the zone picked in the navbar. A filter that cannot
+    be read is named under the box and selects all."""
     zone = shown_zone(zone)
     config = settings()
     summary = live_store().summary(count_points=False)
     if summary.empty:
-        return _no_series(), "", no_update if charted == [] else []
-    names = summary["name"].tolist()
-    if shown is None:
-        anomalous = (summary["recent_episodes"] > 0) | summary["open"]
-        flagged = summary.loc[anomalous, "name"].tolist()
-        shown = (flagged + [n for n in names if n not in flagged])[:FIRST_CHARTS]
-    shown = [name for name in shown if name in names]
+        return _no_series(), "", no_update if charted == [] else [], 1, "", False, ""
+    try:
+        selector, problem = Selector.parse(typed), ""
+    except SelectorError as error:
+        selector, problem = Selector(), str(error)
     now = time.time()
+    statuses = pd.Series(
+        [status_of(row, now=now, stale_after=stale_after(config)) for _, row in summary.iterrows()],
+        index=summary.index,
+        dtype=object,
+    )
+    every = set(summary["name"])
+    if selector:
+        chosen = [selector.selects(name) for name in summary["name"]]
+        summary, statuses = summary[chosen], statuses[chosen]
+    ordered = most_anomalous_first(summary, statuses)
+    names = ordered["name"].tolist()
+    if shown is None and charted:  # chosen at first: kept while the order changes
+        shown = charted
+    if shown is None:
+        anomalous = (ordered["recent_episodes"] > 0) | ordered["open"]
+        flagged = ordered.loc[anomalous, "name"].tolist()
+        shown = (flagged + [n for n in names if n not in flagged])[:FIRST_CHARTS]
+    shown = [name for name in shown if name in every]
+    pages = max(1, math.ceil(len(ordered) / CARDS_PER_PAGE))
+    page = min(max(1, int(page or 1)), pages)
     cards = []
-    for _, row in summary.iterrows():
-        status = status_of(row, now=now, stale_after=stale_after(config))
+    for index, row in ordered.iloc[(page - 1) * CARDS_PER_PAGE : page * CARDS_PER_PAGE].iterrows():
         record = row.to_dict()
         record["detector_label"] = (
             f"model {row['model'][:8]}" if row["model"] else DETECTORS[row["detector"]].label
         )
+        status = statuses[index]
         card = series_card(
             record, status, STATUSES[status], row["name"] in shown, learning_left(row), zone
         )
         cards.append(html.Div(card))
+    if not cards:
+        cards = [_nothing_selected(typed)]
     updated = in_zone(pd.Timestamp(now, unit="s"), zone)
     return (
         cards,
         f"updated {updated:%H:%M:%S} {zone_label(zone, updated)}",
         no_update if shown == charted else shown,
+        pages,
+        _count_text(len(ordered), len(every), page),
+        bool(problem),
+        problem,
     )
+
+
+@callback(
+    Output(PAGE, "active_page"),
+    Input(FILTER, "value"),
+    prevent_initial_call=True,
+)
+@requires("viewer")
+def first_page(_typed):
+    """A new filter shows its first page of cards."""
+    return 1
 
 
 @callback(
@@ -311,6 +388,32 @@ clientside_callback(
     State(SCROLL_TO, "data"),
     prevent_initial_call=True,
 )
+
+
+def _count_text(selected: int, every: int, page: int) -> str:
+    """'Series 25 to 48 of 130 (of 1,000 in all)': which cards the page shows."""
+    if not selected:
+        return f"No series of {every:,} matches the filter."
+    first = (page - 1) * CARDS_PER_PAGE + 1
+    last = min(page * CARDS_PER_PAGE, selected)
+    shown = (
+        f"Series {first:,} to {last:,} of {selected:,}"
+        if selected > CARDS_PER_PAGE
+        else (f"{selected:,} series")
+    )
+    return shown + (f" (of {every:,} in all)" if selected < every else "")
+
+
+def _nothing_selected(typed: str | None) -> html.Div:
+    return html.Div(
+        dbc.Alert(
+            f"No live series matches {typed!r}. A word with a wildcard (api-*) matches whole "
+            "names, other words a part of the name; label=value matches labels.",
+            color="light",
+            className="border mb-0",
+        ),
+        className="col-12 w-100",
+    )
 
 
 def _no_series() -> html.Div:
