@@ -87,6 +87,7 @@ def series_card(
                     ],
                     className="d-flex justify-content-between align-items-center",
                 ),
+                *_labels(row.get("labels") or {}),
                 html.Div(shown, className="fs-3 my-1 vigil-live-value"),
                 *_broken(row),
                 *_news(row, learning, stopped=status == "stale", zone=zone),
@@ -99,6 +100,22 @@ def series_card(
         ),
         className=classes,
     )
+
+
+def _labels(labels: Mapping[str, str]) -> list[html.Div]:
+    """The series' labels as small tags (`env=prod`), set as text."""
+    if not labels:
+        return []
+    return [
+        html.Div(
+            [
+                html.Span(f"{name}={value}", className="badge text-bg-light border me-1")
+                for name, value in labels.items()
+            ],
+            className="vigil-live-labels small mt-1 text-truncate",
+            title=" ".join(f"{name}={value}" for name, value in labels.items()),
+        )
+    ]
 
 
 def _broken(row: dict) -> list[html.Div]:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
 from vigil.detection.zones import TimeLike
+from vigil.live.labels import labels_text
 from vigil.live.points import MAX_REASONS, Batch
 from vigil.live.rollups import forget
 from vigil.live.series import series_id, series_lock
@@ -130,6 +131,11 @@ def _add(
 ) -> Ingested:
     result = Ingested(rejected=batch.rejected, reasons=list(batch.reasons))
     result.duplicates = batch.repeated
+    if batch.labels is not None:
+        connection.execute(
+            text("UPDATE series SET labels = :labels WHERE id = :series AND labels <> :labels"),
+            {"labels": labels_text(batch.labels), "series": series_id(connection, name)},
+        )
     if not len(batch.timestamps):
         return result
     times, values = batch.timestamps, batch.values

@@ -15,6 +15,7 @@ import pandas as pd
 from pandas.api.typing import NaTType
 
 from vigil.detection.names import name_problem
+from vigil.live.labels import LabelError, read_labels
 
 #: Most points one request may carry.
 MAX_POINTS = 10_000
@@ -46,6 +47,7 @@ class Batch:
     rejected: int = 0
     reasons: list[str] = field(default_factory=list)
     repeated: int = 0  # points whose time came again later in the same request
+    labels: dict[str, str] | None = None  # the series' labels when the request gives them
 
     def refuse(self, index: int, why: str) -> None:
         self.rejected += 1
@@ -62,7 +64,8 @@ def check_series_name(name: str) -> str:
 
 
 def read_batch(body: object, *, not_after: pd.Timestamp | None = None) -> Batch:
-    """The points of a decoded JSON body; BodyError when the body's shape is wrong. Points
+    """The points of a decoded JSON body, and its series' labels when it has `labels`
+    (`live.labels`); BodyError when the body's shape or its labels are wrong. Points
     later than `not_after` (naive UTC) are refused: a clock far ahead would make every later
     real point look late."""
     if not isinstance(body, dict) or "points" not in body:
@@ -73,6 +76,11 @@ def read_batch(body: object, *, not_after: pd.Timestamp | None = None) -> Batch:
     if len(points) > MAX_POINTS:
         raise TooManyPoints([f"At most {MAX_POINTS:,} points a request, not {len(points):,}."])
     batch = Batch(np.empty(0, dtype=np.int64), np.empty(0))
+    if "labels" in body:
+        try:
+            batch.labels = read_labels(body["labels"])
+        except LabelError as error:
+            raise BodyError(error.reasons) from None
     rows: list[int] = []  # request positions of the points that pass the plain checks
     stamps: list[str | int | float] = []
     values: list[float] = []

@@ -12,6 +12,7 @@ import pandas as pd
 
 from vigil.detection.episodes import GAP
 from vigil.live.charts import ChartPoints, chart_points
+from vigil.live.labels import labels_of
 from vigil.live.rows import SCORE_COLUMNS, scores_frame
 from vigil.storage.database import Database, query_frame, typed_frame
 
@@ -73,14 +74,14 @@ class LiveViews:
         name: str | None = None,
         count_points: bool = True,
     ) -> pd.DataFrame:
-        """One row per series, by name: its points (counted unless `count_points` is false:
-        the one part whose cost grows with the series, so the Live page, which does not show
-        it, leaves it out), first and last time, last value and severity, when a point last
-        came (`received`: the latest point's arrival, or a later one's still waiting to be
-        scored), points not scored yet (the oldest waiting since `waiting_since`), how long
-        it has yet to learn (`learning_left` points as of its point at `learning_at`, NULL
-        before its first scores; `step_seconds`), and in the `recent` stretch before its
-        latest point the episodes (`recent_episodes`) and flagged points (`recent_anomalies`).
+        """One row per series, by name: its labels (a dict), its points (counted unless
+        `count_points` is false: the one part whose cost grows with the series, so the Live page,
+        which does not show it, leaves it out), first and last time, last value and severity, when a
+        point last came (`received`: the latest point's arrival, or a later one's still waiting to
+        be scored), points not scored yet (the oldest waiting since `waiting_since`), how long it
+        has yet to learn (`learning_left` points as of its point at `learning_at`, NULL before its
+        first scores; `step_seconds`), and in the `recent` stretch before its latest point the
+        episodes (`recent_episodes`) and flagged points (`recent_anomalies`).
 
         `open` is true when the series' last flagged point is within GAP points of its latest
         point (its episode may go on); then `open_since`, `open_points` and the peak
@@ -117,6 +118,8 @@ class LiveViews:
             open_peak_expected="float64",
             open_peak_severity="float64",
         )
+        labels = [labels_of(text) for text in frame["labels"]]
+        frame["labels"] = pd.Series(labels, index=frame.index, dtype=object)
         frame["open"] = frame["open"].fillna(0).astype(bool)
         for column in ("unscored", "recent_anomalies", "recent_episodes"):
             frame[column] = frame[column].fillna(0).astype("int64")
@@ -140,7 +143,7 @@ class LiveViews:
 #: a missing number below every number (NaN is stored as NULL).
 _SUMMARY = """
 WITH ends AS (
-    SELECT s.id, s.name, s.detector, s.model, s.version, s.error,
+    SELECT s.id, s.name, s.labels, s.detector, s.model, s.version, s.error,
            s.learning_left, s.learning_at, s.step_seconds,
            (SELECT MIN(p.ts) FROM points p WHERE p.series = s.id) AS first,
            (SELECT MAX(p.ts) FROM points p WHERE p.series = s.id) AS last,
@@ -187,7 +190,8 @@ WITH ends AS (
     FROM opened CROSS JOIN points e
     WHERE e.series = opened.id AND e.episode = opened.last_episode AND e.is_anomaly = 1
 )
-SELECT summed.id, summed.name, summed.detector, summed.model, summed.version, summed.error,
+SELECT summed.id, summed.name, summed.labels, summed.detector, summed.model, summed.version,
+       summed.error,
        summed.learning_left, summed.learning_at, summed.step_seconds, summed.first, summed.last,
        summed.points, summed.last_value, summed.last_severity, summed.received, summed.unscored,
        summed.waiting_since, summed.recent_anomalies, summed.recent_episodes,

@@ -83,6 +83,8 @@ FILTER = "live-filter"
 FILTER_PROBLEM = "live-filter-problem"
 PAGE = "live-page"
 COUNT = "live-count"
+PAGES_SHOWN = "mb-3 vigil-live-pages"
+PAGES_HIDDEN = f"{PAGES_SHOWN} d-none"  # one page: nothing to choose
 #: Cards on a page (six rows of four on a wide screen), most pressing first.
 CARDS_PER_PAGE = 24
 #: Charts shown at first: the first series with anomalies, else the first ones.
@@ -152,7 +154,7 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
                 first_last=True,
                 previous_next=True,
                 size="sm",
-                className="mb-3 vigil-live-pages",
+                className=PAGES_HIDDEN,
             ),
             html.Div(id=CHARTS),
             _settings_panel(),
@@ -271,6 +273,7 @@ def _settings_panel() -> dbc.Card:
     Output(UPDATED, "children"),
     Output(CHARTED, "data"),
     Output(PAGE, "max_value"),
+    Output(PAGE, "className"),
     Output(COUNT, "children"),
     Output(FILTER, "invalid"),
     Output(FILTER_PROBLEM, "children"),
@@ -292,7 +295,7 @@ def show_cards(_tick, shown, zone, typed, page, charted):
     config = settings()
     summary = live_store().summary(count_points=False)
     if summary.empty:
-        return _no_series(), "", no_update if charted == [] else [], 1, "", False, ""
+        return _no_series(), "", no_update if charted == [] else [], 1, PAGES_HIDDEN, "", False, ""
     try:
         selector, problem = Selector.parse(typed), ""
     except SelectorError as error:
@@ -305,7 +308,10 @@ def show_cards(_tick, shown, zone, typed, page, charted):
     )
     every = set(summary["name"])
     if selector:
-        chosen = [selector.selects(name) for name in summary["name"]]
+        chosen = [
+            selector.selects(name, labels)
+            for name, labels in zip(summary["name"], summary["labels"], strict=True)
+        ]
         summary, statuses = summary[chosen], statuses[chosen]
     ordered = most_anomalous_first(summary, statuses)
     names = ordered["name"].tolist()
@@ -337,6 +343,7 @@ def show_cards(_tick, shown, zone, typed, page, charted):
         f"updated {updated:%H:%M:%S} {zone_label(zone, updated)}",
         no_update if shown == charted else shown,
         pages,
+        PAGES_HIDDEN if pages == 1 else PAGES_SHOWN,
         _count_text(len(ordered), len(every), page),
         bool(problem),
         problem,

@@ -33,6 +33,7 @@ series = sa.Table(
     sa.Column("learning_at", sa.BigInteger),
     sa.Column("step_seconds", sa.Double),
     sa.Column("rolled_until", sa.BigInteger),
+    sa.Column("labels", sa.Text, nullable=False, server_default="{}"),
 )
 
 points = sa.Table(

@@ -50,7 +50,7 @@ def card_names(cards) -> list[str]:
 def test_cards_come_a_page_at_a_time_the_anomaly_first(thirty):
     from vigil.pages.live import CARDS_PER_PAGE, show_cards
 
-    cards, _updated, _charted, pages, count, invalid, problem = show_cards(
+    cards, _updated, _charted, pages, _pager, count, invalid, problem = show_cards(
         1, None, None, thirty, 1, None
     )
 
@@ -70,13 +70,13 @@ def test_cards_come_a_page_at_a_time_the_anomaly_first(thirty):
 def test_a_filter_selects_by_pattern_and_names_what_it_cannot_read(thirty):
     from vigil.pages.live import show_cards
 
-    cards, _, _, pages, count, _, _ = show_cards(1, None, None, f"{thirty}-1?", 1, None)
+    cards, _, _, pages, _, count, _, _ = show_cards(1, None, None, f"{thirty}-1?", 1, None)
 
     assert card_names(cards) == [f"{thirty}-17"] + [f"{thirty}-1{i}" for i in range(10) if i != 7]
     assert pages == 1
     assert count.startswith("10 series (of ")
 
-    cards, _, _, _, count, invalid, problem = show_cards(1, None, None, "env=~(", 1, None)
+    cards, _, _, _, _, count, invalid, problem = show_cards(1, None, None, "env=~(", 1, None)
 
     assert invalid
     assert problem.startswith("env=~(: not a regular expression")
@@ -84,5 +84,27 @@ def test_a_filter_selects_by_pattern_and_names_what_it_cannot_read(thirty):
 
     nothing = show_cards(1, None, None, f"{thirty}-nobody", 1, None)
 
-    assert nothing[4].startswith("No series of ")
+    assert nothing[5].startswith("No series of ")
     assert "No live series matches" in str(nothing[0][0].children.children)
+
+
+def test_cards_show_their_labels_and_a_filter_selects_by_them(dash_app):
+    from vigil.live.points import read_batch
+    from vigil.pages.live import show_cards
+    from vigil.services import settings
+    from vigil.usecases.live_series import late_window
+
+    prefix = f"tagged{uuid.uuid4().hex[:6]}"
+    for name, env in ((f"{prefix}-a", "prod"), (f"{prefix}-b", "dev")):
+        body = {
+            "labels": {"env": env, "service": "<b>checkout</b>"},
+            "points": [{"timestamp": "2026-11-30T10:00:00", "value": 1.0}],
+        }
+        live_store().add(name, read_batch(body), late_window=late_window(settings()))
+
+    cards, _, _, _, _, count, _, _ = show_cards(1, None, None, f"{prefix} env=prod", 1, None)
+
+    assert card_names(cards) == [f"{prefix}-a"]
+    tags = cards[0].children.children.children[1]
+    assert [tag.children for tag in tags.children] == ["env=prod", "service=<b>checkout</b>"]
+    assert count.startswith("1 series (of ")

@@ -27,6 +27,7 @@ from vigil.live.points import (
     read_batch,
 )
 from vigil.live.status import error_of, learning_left, status_of
+from vigil.selectors import Selector, SelectorError
 from vigil.services import current, live_store, settings, token_store
 from vigil.settings import Settings
 from vigil.storage.database import is_disk_full
@@ -140,11 +141,23 @@ def _too_large(limit: int):
 
 @live_api.get("", strict_slashes=False)
 def list_series():
-    """Every live series with its settings, latest point, episodes and status."""
+    """Every live series with its settings, labels, latest point, episodes and status; with
+    `?select=`, those a selector selects (`vigil.selectors`: `api-* env=prod`), 422 with why
+    when it cannot be read."""
+    try:
+        selector = Selector.parse(request.args.get("select"))
+    except SelectorError as error:
+        return jsonify(error=str(error)), 422
     config = settings()
     summary = live_store().summary()
     now = time.time()
-    return jsonify(series=[_described(row, now, config) for _, row in summary.iterrows()])
+    return jsonify(
+        series=[
+            _described(row, now, config)
+            for _, row in summary.iterrows()
+            if selector.selects(row["name"], row["labels"])
+        ]
+    )
 
 
 @live_api.get("/<path:name>", strict_slashes=False)
@@ -170,6 +183,7 @@ def _described(row: pd.Series, now: float, config: Settings) -> dict:
     left = row["learning_left"]
     return {
         "name": row["name"],
+        "labels": row["labels"],
         "detector": row["detector"],
         "model": row["model"],
         "points": int(row["points"]),
