@@ -27,7 +27,7 @@ def triggered(prop_id: str, value=1):
 
 @pytest.fixture
 def weekly(dash_app):
-    """A week of points 10 s apart (60,480), scored, three of them flagged spikes."""
+    """A week of points 30 s apart (20,160), scored, three of them flagged spikes."""
     name = f"week_{uuid.uuid4().hex[:6]}"
     scored = week()
     score(live_store(), scored, store_points(live_store(), name, scored))
@@ -61,7 +61,7 @@ def test_a_week_opens_whole_in_the_7_day_window_light_with_every_spike(weekly):
     spikes = scored.loc[scored["is_anomaly"], "timestamp"].tolist()
     assert [wall(x) for x in anomaly["x"]] == spikes
     assert anomaly["customdata"] == ["far above the expected band"] * 3
-    assert "60,480 points, lowest and highest per 11 min" in figure["layout"]["title"]["text"]
+    assert "20,160 points, lowest and highest per 11 min" in figure["layout"]["title"]["text"]
 
 
 def test_zooming_into_an_hour_draws_its_every_point_and_zooming_out_the_week(weekly):

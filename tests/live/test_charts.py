@@ -18,8 +18,8 @@ START = pd.Timestamp("2026-11-01")
 WEEK = pd.Timedelta(days=7)
 
 
-def week(step_seconds: int = 10, spikes: tuple[int, ...] = (10_000, 30_000, 50_000)):
-    """A week of points `step_seconds` apart, scored: a daily wave, and spikes (flagged) at
+def week(step_seconds: int = 30, spikes: tuple[int, ...] = (3_000, 10_000, 17_000)):
+    """A week of points `step_seconds` apart (20,160 by default), scored: a daily wave, and spikes (flagged) at
     the given positions."""
     count = int(WEEK.total_seconds()) // step_seconds
     times = START + pd.to_timedelta(np.arange(count) * step_seconds, unit="s")
@@ -109,7 +109,7 @@ def test_a_week_is_drawn_in_a_thousand_buckets_keeping_every_spike_and_flag(week
 
     chart = store.chart("cpu", start=START - pd.Timedelta(seconds=1), buckets=1_000)
 
-    assert chart.total == len(scored) == 60_480
+    assert chart.total == len(scored) == 20_160
     assert chart.bucket is not None
     assert chart.bucket >= pd.Timedelta(minutes=1)
     assert len(chart.points) <= 2_000
@@ -131,7 +131,7 @@ def test_a_week_is_drawn_in_a_thousand_buckets_keeping_every_spike_and_flag(week
 
 def test_a_short_span_is_drawn_point_by_point(weekly):
     store, scored = weekly
-    start = scored["timestamp"][30_000] - pd.Timedelta(minutes=30)
+    start = scored["timestamp"][10_000] - pd.Timedelta(minutes=30)
 
     chart = store.chart("cpu", start=start, end=start + pd.Timedelta(hours=1), buckets=1_000)
 
@@ -145,13 +145,13 @@ def test_a_short_span_is_drawn_point_by_point(weekly):
 
 def test_spans_between_a_thousand_points_and_minutes_are_summed_from_the_points(weekly):
     store, scored = weekly
-    start = scored["timestamp"][30_000] - pd.Timedelta(hours=3)
+    start = scored["timestamp"][10_000] - pd.Timedelta(hours=6)
 
-    chart = store.chart("cpu", start=start, end=start + pd.Timedelta(hours=6), buckets=1_000)
+    chart = store.chart("cpu", start=start, end=start + pd.Timedelta(hours=12), buckets=1_000)
 
-    assert chart.total == 2_160
-    assert chart.bucket == pd.Timedelta(seconds=21.6)
-    assert scored["value"][30_000] in chart.points["value"].to_numpy()
+    assert chart.total == 1_440
+    assert chart.bucket == pd.Timedelta(seconds=43.2)
+    assert scored["value"][10_000] in chart.points["value"].to_numpy()
     assert len(chart.flagged) == 1
 
 
@@ -172,7 +172,7 @@ def test_the_minutes_summed_agree_with_the_points_after_corrections_and_deletion
     chart = store.chart("cpu", start=everything)
     drawn = chart.points["timestamp"]
 
-    assert chart.total == len(scored) - 8_640
+    assert chart.total == len(scored) - 2_880
     assert chart.points["points"].iloc[::2].sum() == chart.total
     assert not (
         (drawn >= START + pd.Timedelta(days=2)) & (drawn < START + pd.Timedelta(days=3))
@@ -189,10 +189,10 @@ def test_points_waiting_for_a_score_are_not_drawn(database):
     store = LiveStore(database)
     scored = week()
     ids = store_points(store, "cpu", scored)
-    score(store, scored.iloc[:40_000], ids[:40_000])
+    score(store, scored.iloc[:15_000], ids[:15_000])
 
     chart = store.chart("cpu", start=START - pd.Timedelta(seconds=1), buckets=1_000)
 
-    assert chart.total == 40_000
-    assert chart.end == scored["timestamp"][39_999]
+    assert chart.total == 15_000
+    assert chart.end == scored["timestamp"][14_999]
     assert chart.points["timestamp"].max() <= chart.end
