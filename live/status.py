@@ -42,7 +42,7 @@ class LearningLeft:
     until: pd.Timestamp | None
 
 
-def learning_left(row: pd.Series) -> LearningLeft | None:
+def learning_left(row: SummaryRow) -> LearningLeft | None:
     """How long the series of a `LiveStore.summary()` row has yet to learn; None once it can
     be flagged, and when its scorer has not said (nothing scored since its settings changed)."""
     left = row.get("learning_left")
@@ -66,13 +66,13 @@ def step_of(row: SummaryRow) -> pd.Timedelta | None:
     return pd.Timedelta(seconds=float(seconds))
 
 
-def _never_scored(row: pd.Series) -> bool:
+def _never_scored(row: SummaryRow) -> bool:
     """Nothing scored since the series came or its settings changed."""
     left = row.get("learning_left")
     return left is None or bool(pd.isna(left))
 
 
-def _float(row: pd.Series, column: str) -> float:
+def _float(row: SummaryRow, column: str) -> float:
     value = row.get(column)
     return math.nan if value is None or pd.isna(value) else float(value)
 
@@ -84,7 +84,7 @@ def error_of(row: SummaryRow) -> str | None:
     return error if isinstance(error, str) and error else None
 
 
-def status_of(row: pd.Series, *, now: float, stale_after: pd.Timedelta) -> str:
+def status_of(row: SummaryRow, *, now: float, stale_after: pd.Timedelta) -> str:
     """The status of one row of `LiveStore.summary()` at time `now` (a time.time())."""
     if error_of(row):
         return "error"

@@ -127,7 +127,8 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
             dcc.Interval(id=TICK, interval=REFRESH_MS),
             dcc.Interval(id=CHART_TICK, interval=CHART_REFRESH_MS),
             dcc.Store(id=SHOWN, data=[series] if series else None),
-            dcc.Store(id=CHARTED),
+            # a linked series is charted at once, not after the first cards
+            dcc.Store(id=CHARTED, data=[series] if series else None),
             dcc.Store(id=SCROLL_TO),
             html.Div(
                 [
@@ -301,8 +302,12 @@ def show_cards(_tick, shown, zone, typed, page, charted):
     except SelectorError as error:
         selector, problem = Selector(), str(error)
     now = time.time()
+    # rows as dicts: a thousand pandas rows take longer than the query
     statuses = pd.Series(
-        [status_of(row, now=now, stale_after=stale_after(config)) for _, row in summary.iterrows()],
+        [
+            status_of(row, now=now, stale_after=stale_after(config))
+            for row in summary.to_dict("records")
+        ],
         index=summary.index,
         dtype=object,
     )
