@@ -138,3 +138,18 @@ def paged_grid_options(page_size: int, empty: str) -> dict:
         "paginationPageSizeSelector": False,
         "localeText": {"noRowsToShow": empty},
     }
+
+
+def series_count(selected: int, every: int, page: int, per_page: int) -> str:
+    """Which series a page of them shows: 'Series 25 to 48 of 130 (of 1,000 in all)', '12
+    series' when they fit on one page, 'No series of 1,000 matches the filter.'"""
+    if not selected:
+        return f"No series of {every:,} matches the filter."
+    first = (page - 1) * per_page + 1
+    last = min(page * per_page, selected)
+    shown = (
+        f"Series {first:,} to {last:,} of {selected:,}"
+        if selected > per_page
+        else f"{selected:,} series"
+    )
+    return shown + (f" (of {every:,} in all)" if selected < every else "")

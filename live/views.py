@@ -13,6 +13,7 @@ import pandas as pd
 from vigil.detection.episodes import GAP
 from vigil.live.charts import ChartPoints, chart_points
 from vigil.live.labels import labels_of
+from vigil.live.overview import Swimlanes, swimlanes
 from vigil.live.rows import SCORE_COLUMNS, scores_frame
 from vigil.storage.database import Database, query_frame, typed_frame
 
@@ -66,6 +67,10 @@ class LiveViews:
         """A series' scored points after `start` for a chart of at most 2 x `buckets`
         points: see `live.charts.chart_points`."""
         return chart_points(self.database, name, start=start, end=end, buckets=buckets)
+
+    def swimlanes(self, *, start: pd.Timestamp, end: pd.Timestamp, buckets: int) -> Swimlanes:
+        """Every series over a span in buckets, for the overview: see `live.overview`."""
+        return swimlanes(self.database, start=start, end=end, buckets=buckets)
 
     def summary(
         self,

@@ -21,7 +21,7 @@ from vigil.usecases.alerting import smtp_status
 from vigil.web.auth import control_for, may, requires, signed_in, users
 
 dash.register_page(
-    __name__, path="/admin", name="Admin", title="Vigil · Admin", order=5, role="admin"
+    __name__, path="/admin", name="Admin", title="Vigil · Admin", order=6, role="admin"
 )
 
 CHANGED = "admin-changed"

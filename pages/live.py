@@ -34,6 +34,7 @@ from vigil.components.forms import (
     param_form,
     param_problems,
 )
+from vigil.components.layout import series_count
 from vigil.components.live import (
     CARD_TYPE,
     CHART_POINTS,
@@ -54,7 +55,7 @@ from vigil.times import in_zone, utc_time, zone_label
 from vigil.usecases.live_series import configure_series, stale_after
 from vigil.web.auth import control_for, requires
 
-dash.register_page(__name__, path="/live", name="Live", title="Vigil · Live", order=4)
+dash.register_page(__name__, path="/live", name="Live", title="Vigil · Live", order=5)
 
 TICK = "live-tick"  # cards
 CHART_TICK = "live-chart-tick"  # new points on the charts
@@ -349,7 +350,7 @@ def show_cards(_tick, shown, zone, typed, page, charted):
         no_update if shown == charted else shown,
         pages,
         PAGES_HIDDEN if pages == 1 else PAGES_SHOWN,
-        _count_text(len(ordered), len(every), page),
+        series_count(len(ordered), len(every), page, CARDS_PER_PAGE),
         bool(problem),
         problem,
     )
@@ -400,20 +401,6 @@ clientside_callback(
     State(SCROLL_TO, "data"),
     prevent_initial_call=True,
 )
-
-
-def _count_text(selected: int, every: int, page: int) -> str:
-    """'Series 25 to 48 of 130 (of 1,000 in all)': which cards the page shows."""
-    if not selected:
-        return f"No series of {every:,} matches the filter."
-    first = (page - 1) * CARDS_PER_PAGE + 1
-    last = min(page * CARDS_PER_PAGE, selected)
-    shown = (
-        f"Series {first:,} to {last:,} of {selected:,}"
-        if selected > CARDS_PER_PAGE
-        else (f"{selected:,} series")
-    )
-    return shown + (f" (of {every:,} in all)" if selected < every else "")
 
 
 def _nothing_selected(typed: str | None) -> html.Div:

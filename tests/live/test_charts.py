@@ -19,8 +19,8 @@ WEEK = pd.Timedelta(days=7)
 
 
 def week(step_seconds: int = 30, spikes: tuple[int, ...] = (3_000, 10_000, 17_000)):
-    """A week of points `step_seconds` apart (20,160 by default), scored: a daily wave, and spikes (flagged) at
-    the given positions."""
+    """A week of points `step_seconds` apart (20,160 by default), scored: a daily wave, and
+    spikes (flagged) at the given positions."""
     count = int(WEEK.total_seconds()) // step_seconds
     times = START + pd.to_timedelta(np.arange(count) * step_seconds, unit="s")
     wave = 50 + 10 * np.sin(2 * np.pi * np.arange(count) * step_seconds / 86_400)
