@@ -13,6 +13,7 @@ from vigil.alerts.compose import LIVE
 from vigil.alerts.engine import UNSENDABLE
 from vigil.alerts.episodes import AlertEpisode
 from vigil.alerts.outbox import OutboxEmail
+from vigil.alerts.rulebook import FROM_FILE
 from vigil.alerts.rules import Rule
 from vigil.components.zones import minute_text, wall_time
 from vigil.times import UTC as TIME_UTC
@@ -21,7 +22,9 @@ from vigil.usecases.alerting import RuleActivity
 
 RULE_COLUMNS = [
     {"field": "name", "headerName": "Rule", "minWidth": 150},
+    {"field": "source", "headerName": "Made in", "minWidth": 110, "tooltipField": "source_note"},
     {"field": "series_pattern", "headerName": "Series", "minWidth": 100},
+    {"field": "labels", "headerName": "Labels", "minWidth": 110, "tooltipField": "labels"},
     {"field": "detector", "headerName": "Detector", "minWidth": 130},
     {"field": "dataset", "headerName": "Data set", "minWidth": 100},
     {"field": "direction", "headerName": "Direction", "minWidth": 100},
@@ -100,6 +103,13 @@ def grid(
     )
 
 
+#: What a rule from a rules file means for the page.
+FILE_NOTE = (
+    "Made by `vigil rules apply` from a rules file: change the file and apply it again to "
+    "change or delete it."
+)
+
+
 def rule_state(rule: Rule, now: datetime | None = None, zone: str = TIME_UTC) -> str:
     moment = now or datetime.now(UTC)
     if rule.paused:
@@ -151,6 +161,7 @@ def rule_rows(
                 "id": str(rule.id),
                 "name": rule.name,
                 "series_pattern": rule.series_pattern,
+                "labels": " ".join(rule.labels) or "any",
                 "detector": "the series' own"
                 if rule.detector is None
                 else detectors.get(rule.detector, rule.detector),
@@ -164,6 +175,8 @@ def rule_rows(
                 "min_severity": rule.min_severity,
                 "recipients": ", ".join(rule.recipients),
                 "state": rule_state(rule, zone=zone),
+                "source": "rules file" if rule.source == FROM_FILE else "page or API",
+                "source_note": FILE_NOTE if rule.source == FROM_FILE else "",
             }
         )
     return rows

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import text
 
 from vigil.detection.zones import TimeLike
-from vigil.live.rollups import roll_up
+from vigil.live.rollups import can_add, sum_scored
 from vigil.storage.bulk import update_scores
 from vigil.storage.database import Database, query_frame, typed_frame
 
@@ -130,12 +130,15 @@ class ScoringQueue:
         }
         with self.database.write(SCORES_LOCK) as connection:
             if not scored.empty:
+                series = int(
+                    connection.execute(
+                        text("SELECT series FROM points WHERE id = :id"), {"id": columns["id"][0]}
+                    ).scalar_one()
+                )
+                stamps = scored["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64")
+                add = can_add(connection, series, int(stamps.min()))
                 update_scores(connection, columns, moment)
-                series = connection.execute(
-                    text("SELECT series FROM points WHERE id = :id"), {"id": columns["id"][0]}
-                ).scalar_one()
-                earliest = pd.Timestamp(scored["timestamp"].min()).as_unit("ns").value
-                roll_up(connection, int(series), earliest)
+                sum_scored(connection, series, scored, add=add)
             if learning is not None:
                 connection.execute(
                     text(

@@ -1,18 +1,21 @@
-"""Each minute of a live series' scored points, summed once the minute has ended.
+"""Each minute of a live series' scored points, summed as they are scored.
 
 A chart of a long window reads these sums rather than every point: a week at a point a second
-is 10,080 rows, not 604,800. The scorer calls `roll_up` in the transaction that writes its
-scores, so the sums always agree with the scores beside them: every minute before the series'
-`rolled_until` is summed from the points as they are now. A minute is summed anew whenever a
-point in it is scored (again), and its sums go with its points when they are deleted.
+is 10,080 rows, not 604,800. The scorer sums in the transaction that writes its scores
+(`sum_scored`), so the sums always agree with the scores beside them: every minute before the
+series' `rolled_until` is summed from its scored points as they are now. Points scored for the
+first time are added to their minutes' sums (a few rows, however many points the minute
+holds); points scored again have their minutes summed anew from the points; deleted and
+corrected points take their minutes' sums with them until they are scored again.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from vigil.storage.database import query_frame, typed_frame
+from vigil.storage.database import execute_many, query_frame, typed_frame
 
 #: The length of a rolled-up bucket, in nanoseconds.
 MINUTE = 60_000_000_000
@@ -20,49 +23,153 @@ MINUTE = 60_000_000_000
 _COLUMNS = "points, first, last, low, high, lower, upper, expected_sum, expected_points, severity"
 
 
-def roll_up(connection: Connection, series: int, earliest_scored: int) -> None:
-    """Sum again the series' minutes from the one holding `earliest_scored` (the earliest time
-    just scored, in ns) and every minute not summed yet, up to the minute of its latest
-    point, which may still grow and is left for later."""
+def can_add(connection: Connection, series: int, first: int) -> bool:
+    """Whether points of the series from `first` (ns) on, about to be scored, may be added to
+    the minute sums: no point from there or from the first minute not summed on has a score
+    yet (else their minutes are summed anew). Call it before writing their scores."""
+    rolled = rolled_until(connection, series)
+    if rolled is None:
+        return False
     found = connection.execute(
         text(
-            "SELECT s.rolled_until, (SELECT MAX(p.ts) FROM points p WHERE p.series = s.id) "
-            "FROM series s WHERE s.id = :series"
+            "SELECT 1 FROM points WHERE series = :series AND ts >= :start "
+            "AND scored IS NOT NULL LIMIT 1"
         ),
-        {"series": series},
-    ).one_or_none()
-    if found is None or found[1] is None:
-        return
-    rolled, latest = found
-    until = int(latest) // MINUTE
-    start = earliest_scored // MINUTE
-    if rolled is not None:
-        start = min(start, int(rolled))
-    if start < until:
-        span = {"series": series, "start": start, "until": until}
-        connection.execute(
-            text(
-                "DELETE FROM point_rollups "
-                "WHERE series = :series AND bucket >= :start AND bucket < :until"
-            ),
-            span,
-        )
-        connection.execute(
-            text(
-                f"INSERT INTO point_rollups (series, bucket, {_COLUMNS}) "
-                f"SELECT series, ts / {MINUTE}, COUNT(*), MIN(ts), MAX(ts), MIN(value), "
-                "MAX(value), MIN(lower), MAX(upper), SUM(expected), COUNT(expected), "
-                "MAX(severity) FROM points WHERE series = :series AND scored IS NOT NULL "
-                f"AND ts >= :start * {MINUTE} AND ts < :until * {MINUTE} "
-                f"GROUP BY series, ts / {MINUTE}"
-            ),
-            span,
-        )
-    if rolled is None or until != int(rolled):
+        {"series": series, "start": min(first, rolled * MINUTE)},
+    ).scalar()
+    return found is None
+
+
+def sum_scored(connection: Connection, series: int, scored: pd.DataFrame, *, add: bool) -> None:
+    """Bring the series' minute sums up to date with `scored` (a ScoredFrame of its points
+    whose scores were just written): added to the sums when `can_add` said so, else their
+    minutes, and any not summed before them, summed anew from the points (those after them
+    are then not summed until their points are scored again: the scorer scores on from a
+    point to the end)."""
+    times = scored["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64")
+    first_minute, last_minute = int(times.min()) // MINUTE, int(times.max()) // MINUTE
+    rolled = rolled_until(connection, series)
+    if add:
+        _add(connection, series, times, scored)
+        until = last_minute + 1 if rolled is None else max(rolled, last_minute + 1)
+    else:
+        # summed anew up to these points; the sums of later minutes go, to be made again
+        # when their points are scored (again)
+        start = first_minute if rolled is None else min(first_minute, rolled)
+        until = last_minute + 1
+        _sum_anew(connection, series, start, until)
+    if until != rolled:
         connection.execute(
             text("UPDATE series SET rolled_until = :until WHERE id = :series"),
             {"series": series, "until": until},
         )
+
+
+def _sum_anew(connection: Connection, series: int, start: int, until: int) -> None:
+    """Sum the series' minutes from `start` up to `until` from their scored points, and drop
+    the sums of the minutes after."""
+    span = {"series": series, "start": start, "until": until}
+    connection.execute(
+        text("DELETE FROM point_rollups WHERE series = :series AND bucket >= :start"), span
+    )
+    connection.execute(
+        text(
+            f"INSERT INTO point_rollups (series, bucket, {_COLUMNS}) "
+            f"SELECT series, ts / {MINUTE}, COUNT(*), MIN(ts), MAX(ts), MIN(value), "
+            "MAX(value), MIN(lower), MAX(upper), SUM(expected), COUNT(expected), "
+            "MAX(severity) FROM points WHERE series = :series AND scored IS NOT NULL "
+            f"AND ts >= :start * {MINUTE} AND ts < :until * {MINUTE} "
+            f"GROUP BY series, ts / {MINUTE}"
+        ),
+        span,
+    )
+
+
+def _add(connection: Connection, series: int, times: np.ndarray, scored: pd.DataFrame) -> None:
+    """Add points scored for the first time to their minutes' sums."""
+    frame = pd.DataFrame(
+        {
+            "bucket": times // MINUTE,
+            "ts": times,
+            "value": scored["value"].to_numpy(dtype=float),
+            "lower": scored["lower"].to_numpy(dtype=float),
+            "upper": scored["upper"].to_numpy(dtype=float),
+            "expected": scored["expected"].to_numpy(dtype=float),
+            "severity": scored["severity"].to_numpy(dtype=float),
+        }
+    )
+    sums = frame.groupby("bucket", sort=True).agg(
+        points=("ts", "size"),
+        first=("ts", "min"),
+        last=("ts", "max"),
+        low=("value", "min"),
+        high=("value", "max"),
+        lower=("lower", "min"),
+        upper=("upper", "max"),
+        expected_sum=("expected", "sum"),
+        expected_points=("expected", "count"),
+        severity=("severity", "max"),
+    )
+    none_expected = sums["expected_points"] == 0
+
+    def column(name: str) -> list:
+        values = sums[name]
+        if name == "expected_sum":
+            values = values.where(~none_expected)
+        return [None if pd.isna(v) else v.item() for v in values.to_numpy()]
+
+    execute_many(
+        connection,
+        _MERGE,
+        {
+            "series": [series] * len(sums),
+            "bucket": [int(b) for b in sums.index],
+            **{name: column(name) for name in _COLUMNS.split(", ")},
+        },
+    )
+
+
+def _least(column: str) -> str:
+    """The smaller of the stored and the added value, a missing one aside (both dialects)."""
+    return (
+        f"{column} = CASE WHEN point_rollups.{column} IS NULL THEN excluded.{column} "
+        f"WHEN excluded.{column} IS NULL THEN point_rollups.{column} "
+        f"WHEN excluded.{column} < point_rollups.{column} THEN excluded.{column} "
+        f"ELSE point_rollups.{column} END"
+    )
+
+
+def _greatest(column: str) -> str:
+    return _least(column).replace(" < ", " > ")
+
+
+def _plus(column: str) -> str:
+    return (
+        f"{column} = CASE WHEN point_rollups.{column} IS NULL THEN excluded.{column} "
+        f"WHEN excluded.{column} IS NULL THEN point_rollups.{column} "
+        f"ELSE point_rollups.{column} + excluded.{column} END"
+    )
+
+
+_MERGE = (
+    f"INSERT INTO point_rollups (series, bucket, {_COLUMNS}) VALUES (:series, :bucket, "
+    + ", ".join(f":{name}" for name in _COLUMNS.split(", "))
+    + ") ON CONFLICT (series, bucket) DO UPDATE SET "
+    + ", ".join(
+        [
+            "points = point_rollups.points + excluded.points",
+            _least("first"),
+            _greatest("last"),
+            _least("low"),
+            _greatest("high"),
+            _least("lower"),
+            _greatest("upper"),
+            _plus("expected_sum"),
+            "expected_points = point_rollups.expected_points + excluded.expected_points",
+            _greatest("severity"),
+        ]
+    )
+)
 
 
 def forget(connection: Connection, series: int, start: int, end: int) -> None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
 
+from vigil.live.labels import labels_of
 from vigil.storage.database import Database
 
 DEFAULT_DETECTOR = "auto"
-SERIES_COLUMNS = "id, name, detector, params, model, version, error"
+SERIES_COLUMNS = "id, name, detector, params, model, version, error, labels"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Series:
     version: int = 1
     #: Why the series cannot be scored with its settings, if it cannot.
     error: str | None = None
+    #: Its labels (`live.labels`), by name.
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def scored_by(self) -> str:
@@ -113,5 +116,7 @@ class SeriesSettings:
 
 
 def _series(row: tuple) -> Series:
-    number, name, detector, params, model, version, error = row
-    return Series(number, name, detector, json.loads(params), model, version, error)
+    number, name, detector, params, model, version, error, labels = row
+    return Series(
+        number, name, detector, json.loads(params), model, version, error, labels_of(labels)
+    )

@@ -11,10 +11,12 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from vigil.alerts.compose import LIVE
+from vigil.alerts.rulebook import FROM_FILE
 from vigil.alerts.rules import DIRECTIONS, Rule
 from vigil.components import ids
 from vigil.components.alerts import (
     DIRECTION_LABELS,
+    FILE_NOTE,
     HISTORY_COLUMNS,
     OUTBOX_COLUMNS,
     RULE_COLUMNS,
@@ -25,6 +27,7 @@ from vigil.components.alerts import (
 )
 from vigil.components.zones import minute_text, shown_zone
 from vigil.detection import DETECTORS
+from vigil.selectors import SelectorError, parse_matcher
 from vigil.services import current, dataset_store, model_store, outbox, rule_store
 from vigil.usecases.alerting import (
     alert_engine,
@@ -49,6 +52,7 @@ RULES = "alerts-rules"
 FORM = {
     "name": "alerts-rule-name",
     "series_pattern": "alerts-rule-series",
+    "labels": "alerts-rule-labels",
     "detector": "alerts-rule-detector",
     "dataset": "alerts-rule-dataset",
     "direction": "alerts-rule-direction",
@@ -131,6 +135,11 @@ def layout(**_query: str) -> html.Div:
                 "Series (name or pattern)",
                 "series_pattern",
                 dbc.Input(id=FORM["series_pattern"], size="sm", placeholder="latency_*"),
+            ),
+            _field(
+                "Labels (matchers, all must hold)",
+                "labels",
+                dbc.Input(id=FORM["labels"], size="sm", placeholder="env=prod service=~web|api"),
             ),
             _field(
                 "Detector",
@@ -416,6 +425,7 @@ def edit_rule(selected: list[dict] | None, _new):
         rule = rule_store().get(int(selected[0]["id"]))
     values = [getattr(rule, key) for key in FORM]
     values[list(FORM).index("recipients")] = ", ".join(rule.recipients)
+    values[list(FORM).index("labels")] = " ".join(rule.labels)
     values[list(FORM).index("detector")] = rule.detector or OWN
     values[list(FORM).index("dataset")] = rule.dataset or ANY
     return *values, rule.id
@@ -442,6 +452,9 @@ def change_rule(_save, _pause, _silence, _delete, *values_id_and_zone):
     store = rule_store()
     trigger = dash.ctx.triggered_id
     try:
+        from_file = rule_id is not None and store.get(rule_id).source == FROM_FILE
+        if trigger in (SAVE, DELETE) and from_file:
+            raise ValueError(FILE_NOTE)
         if trigger == SAVE:
             rule = _rule_from_form(dict(zip(FORM, values, strict=True)), rule_id, store)
             saved = store.save(rule)
@@ -512,6 +525,10 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
         raise ValueError("A rule needs a name and a series (or a pattern such as latency_*).")
     if not recipients or any("@" not in address for address in recipients):
         raise ValueError("Give the recipients as email addresses, separated by commas.")
+    try:
+        labels = tuple(parse_matcher(word).written for word in (form["labels"] or "").split())
+    except SelectorError as error:
+        raise ValueError(f"Labels: {error}") from None
     numbers = {}
     for key, low in (
         ("min_severity", 0),
@@ -530,6 +547,7 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
         earlier,
         name=name,
         series_pattern=pattern,
+        labels=labels,
         detector=None if form["detector"] in (None, "", OWN) else form["detector"],
         dataset=None if form["dataset"] in (None, "", ANY) else form["dataset"],
         direction=form["direction"] if form["direction"] in DIRECTIONS else "either",

@@ -62,6 +62,7 @@ CHART_TICK = "live-chart-tick"  # new points on the charts
 PAUSE = "live-pause"
 WINDOW = "live-window"
 SHOWN = "live-shown"  # the series chosen by clicking cards (None: not chosen yet)
+LINKED = "live-linked"  # the series a link opened the page on
 SCROLL_TO = "live-scroll-to"  # the series whose chart was just opened by a click
 CHARTED = "live-charted"  # the series that have charts
 CARDS = "live-cards"
@@ -128,6 +129,7 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
             dcc.Interval(id=TICK, interval=REFRESH_MS),
             dcc.Interval(id=CHART_TICK, interval=CHART_REFRESH_MS),
             dcc.Store(id=SHOWN, data=[series] if series else None),
+            dcc.Store(id=LINKED, data=series),
             # a linked series is charted at once, not after the first cards
             dcc.Store(id=CHARTED, data=[series] if series else None),
             dcc.Store(id=SCROLL_TO),
@@ -285,14 +287,15 @@ def _settings_panel() -> dbc.Card:
     Input(FILTER, "value"),
     Input(PAGE, "active_page"),
     State(CHARTED, "data"),
+    State(LINKED, "data"),
 )
 @requires("viewer")
-def show_cards(_tick, shown, zone, typed, page, charted):
-    """A page of cards, most pressing first (`live.status.most_anomalous_first`), of the
-    series the filter selects; and which series have charts: those chosen by clicking cards,
-    or at first the series with anomaly episodes in the last hour, then the others,
-    FIRST_CHARTS of them. Times are in the zone picked in the navbar. A filter that cannot
-    be read is named under the box and selects all."""
+def show_cards(_tick, shown, zone, typed, page, charted, linked=None):
+    """A page of cards of the series the filter selects: the one a link opened first, then the
+    most pressing (`live.status.most_anomalous_first`); and which series have charts: those
+    chosen by clicking cards, or at first the series with anomaly episodes in the last hour,
+    then the others, FIRST_CHARTS of them. Times are in the zone picked in the navbar. A filter
+    that cannot be read is named under the box and selects all."""
     zone = shown_zone(zone)
     config = settings()
     summary = live_store().summary(count_points=False)
@@ -328,6 +331,9 @@ def show_cards(_tick, shown, zone, typed, page, charted):
         flagged = ordered.loc[anomalous, "name"].tolist()
         shown = (flagged + [n for n in names if n not in flagged])[:FIRST_CHARTS]
     shown = [name for name in shown if name in every]
+    # the card of a series opened by a link (an alert, the Overview) first, on page 1
+    linked_first = (ordered["name"] == linked).to_numpy()
+    ordered = pd.concat([ordered[linked_first], ordered[~linked_first]])
     pages = max(1, math.ceil(len(ordered) / CARDS_PER_PAGE))
     page = min(max(1, int(page or 1)), pages)
     cards = []

@@ -130,6 +130,8 @@ rules = sa.Table(
     sa.Column("created", sa.Text, nullable=False),
     sa.Column("dataset", sa.Text),
     sa.Column("direction", sa.Text, nullable=False, server_default="either"),
+    sa.Column("labels", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("source", sa.Text),
     sa.CheckConstraint("min_severity BETWEEN 0 AND 1", name="rules_min_severity"),
     sa.CheckConstraint("group_minutes >= 0", name="rules_group_minutes"),
     sa.CheckConstraint("resolve_minutes > 0", name="rules_resolve_minutes"),

@@ -50,7 +50,13 @@ class Matcher:
         found = self.pattern.fullmatch(have) is not None
         return found if self.op == "=~" else not found
 
+    @property
+    def written(self) -> str:
+        """The matcher as a rule writes it: `env=prod`, `service=~web|api`."""
+        return f"{self.label}{self.op}{self.value}"
+
     def __str__(self) -> str:
+        """The matcher as a filter box takes it (its value quoted when it must be)."""
         return f"{self.label}{self.op}{_quoted(self.value)}"
 
 
@@ -122,12 +128,27 @@ def matcher(label: str, op: str, value: str) -> Matcher:
     return Matcher(label, op, value, pattern)
 
 
+_MATCHER = re.compile(r"([^=!~]+)(=~|!~|!=|=)(.*)\Z", re.DOTALL)
+
+
 def _matcher(word: str) -> Matcher | None:
     """The matcher a word is (None when it is a name pattern)."""
-    found = re.match(r"([^=!~]+)(=~|!~|!=|=)(.*)\Z", word, re.DOTALL)
+    found = _MATCHER.match(word)
     if found is None:
         return None
     return matcher(found.group(1), found.group(2), found.group(3))
+
+
+def parse_matcher(word: str) -> Matcher:
+    """A label matcher as written (`env=prod`, `service=~web|api`); SelectorError when the
+    word is not one or cannot be read."""
+    found = _matcher(word.strip())
+    if found is None:
+        raise SelectorError(
+            f"{word!r} is not a label matcher: write label=value, label!=value, "
+            "label=~regex or label!~regex."
+        )
+    return found
 
 
 def _quoted(text: str) -> str:

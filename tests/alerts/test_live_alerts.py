@@ -147,3 +147,31 @@ def test_corrected_points_from_before_a_rule_existed_raise_no_alert(database_url
     store.add("cpu", batch(later), late_window=late_window(config))
     scoring.round()
     assert not alert_engine(Services(config)).history(rule.id).empty
+
+
+def test_a_rule_with_label_matchers_alerts_on_the_series_whose_labels_meet_them(
+    database_url, tmp_path, jump
+):
+    """Two series jump alike; the rule's matchers (env=prod, service=~check.*) select one."""
+    config = make_settings(tmp_path, database_url=database_url)
+    services = Services(config)
+    rule = services.rule_store.save(
+        Rule(
+            "prod checkout",
+            "*",
+            ("ops@example.org",),
+            labels=("env=prod", "service=~check.*"),
+            group_minutes=0,
+        )
+    )
+    scoring = live_worker(services)
+    for name, env in (("checkout-eu", "prod"), ("checkout-test", "dev")):
+        points = batch(jump)
+        points.labels = {"env": env, "service": "checkout"}
+        services.live_store.add(name, points, late_window=late_window(config))
+    scoring.round()
+
+    history = alert_engine(services).history(rule.id)
+
+    assert set(history["series"]) == {"checkout-eu"}
+    assert services.outbox.counts()["pending"] == 1

@@ -21,6 +21,7 @@ def save_rule(name: str, pattern: str, **fields):
     form = {
         "name": name,
         "series_pattern": pattern,
+        "labels": "",
         "detector": "own",
         "dataset": "any",
         "direction": "either",
@@ -66,6 +67,7 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
     form = {
         "name": "x",
         "series_pattern": "*",
+        "labels": "",
         "detector": "",
         "dataset": "",
         "direction": "either",
@@ -197,3 +199,31 @@ def test_the_history_and_rules_show_times_in_the_zone_picked(dash_app, settings)
     assert row["start"] == "2024-01-02 18:34:00"  # the stored time, what the page looks up
     fired = next(r for r in rules if r["name"] == "kolkata rule")["last_fired"]
     assert fired == "2023-11-15 03:43 IST"  # 22:13 UTC
+
+
+def test_a_rule_takes_label_matchers_and_one_from_a_rules_file_is_changed_by_its_file(
+    dash_app, settings
+):
+    from dataclasses import replace
+
+    from vigil.alerts.rulebook import FROM_FILE
+    from vigil.pages.alerts import FORM, change_rule
+
+    refused = save_rule("labelled", "*", labels="env=~(")
+    assert "Labels: env=~(: not a regular expression" in str(refused)
+
+    save_rule("labelled", "*", labels="env=prod  service=~web|api")
+    store = Services(settings).rule_store
+    (made,) = [rule for rule in store.rules() if rule.name == "labelled"]
+    assert made.labels == ("env=prod", "service=~web|api")
+
+    store.save(replace(made, source=FROM_FILE))
+    form = [getattr(made, key) if key != "labels" else "" for key in FORM]
+    form[list(FORM).index("recipients")] = "x@example.org"
+    for button in ("save", "delete"):
+        context_value.set(
+            AttributeDict(triggered_inputs=[{"prop_id": f"alerts-rule-{button}.n_clicks"}])
+        )
+        status, _, _ = change_rule(1, None, None, None, *form, "1", made.id, "UTC")
+        assert "comes from a rules file" in str(status) or "from a rules file" in str(status)
+    assert store.get(made.id) == replace(made, source=FROM_FILE)  # neither saved nor deleted

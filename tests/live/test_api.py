@@ -24,7 +24,7 @@ def call(url, method="GET", body=None, token=API_TOKEN, headers=None):
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
+            return response.status, json.loads(response.read() or b"{}")  # 204: no body
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
 

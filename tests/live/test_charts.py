@@ -196,3 +196,22 @@ def test_points_waiting_for_a_score_are_not_drawn(database):
     assert chart.total == 15_000
     assert chart.end == scored["timestamp"][14_999]
     assert chart.points["timestamp"].max() <= chart.end
+
+
+def test_points_scored_a_few_at_a_time_sum_as_they_would_all_at_once(database):
+    """As a stream is scored: batches of 7 points (a minute holds 2), each added to the sums
+    of its minutes; then a stretch scored again (as after a late point) is summed anew."""
+    store = LiveStore(database)
+    day = week().iloc[:2_880]
+    ids = store_points(store, "cpu", day)
+
+    score(store, day, ids, chunk=7)
+
+    pd.testing.assert_frame_equal(summed_minutes(store, "cpu"), minutes_from_points(store, "cpu"))
+    assert summed_minutes(store, "cpu")["points"].sum() == 2_880
+
+    again = day.iloc[1_000:1_500].assign(severity=0.5)
+    score(store, again, ids[1_000:1_500])
+
+    pd.testing.assert_frame_equal(summed_minutes(store, "cpu"), minutes_from_points(store, "cpu"))
+    assert summed_minutes(store, "cpu")["severity"].max() == 0.5

@@ -68,8 +68,8 @@ def test_0006_goes_down_in_place_so_deleted_point_ids_are_still_never_given_agai
 
 
 def test_0011_sums_the_minutes_of_the_points_scored_before_it(database_url):
-    """Series from before the minutes were summed get theirs at the upgrade: every minute
-    before that of the latest point, from its scored points only."""
+    """Series from before the minutes were summed get theirs at the upgrade: every minute up
+    to that of the latest scored point, from its scored points only."""
     minute = 60_000_000_000
     database = Database(database_url)
     upgrade(database, "0010")
@@ -105,7 +105,7 @@ def test_0011_sums_the_minutes_of_the_points_scored_before_it(database_url):
     finally:
         database.dispose()
 
-    assert rolled == 2  # the minute of the latest point may still grow
+    assert rolled == 2  # the minute after the latest scored point
     assert [tuple(row) for row in rows] == [
         (0, 2, 1, 2, 1.0, 5.0, 6.0, 2),
         (1, 1, minute + 1, minute + 1, 7.0, 7.0, 3.0, 1),

@@ -21,7 +21,8 @@ def test_each_token_may_do_what_its_scopes_allow(api):
     status, answer = call(series, token=ingest)
     assert status == 403
     assert answer["error"] == (
-        "This token may not read series and scores: that needs the 'read' scope, and it has ingest."
+        "This token may not read series, scores and alert rules: that needs the 'read' scope, "
+        "and it has ingest."
     )
     assert call(series, "PUT", configure, token=ingest)[0] == 403
 

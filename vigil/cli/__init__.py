@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("vigil.cli.evaluate", "evaluate", "Judge detectors on a file's labels."),
     "replay": ("vigil.cli.replay", "replay", "Replay a file into a running Vigil's API."),
     "alerts": ("vigil.cli.alerts", "alerts", "Email alerts: deliver what waits."),
+    "rules": ("vigil.cli.rules", "rules", "Alert rules as code: export, apply."),
     "db": ("vigil.cli.db", "db", "The database Vigil keeps its state in."),
     "users": ("vigil.cli.users", "users", "Who may sign in, with which role."),
     "tokens": ("vigil.cli.tokens", "tokens", "API tokens: make, list, revoke."),

@@ -4,9 +4,10 @@ Only a SHA-256 digest of each token is kept: a token is 32 random bytes, so a di
 turned back into it, and a leaked file opens nothing. The token itself is shown once, when it
 is made.
 
-Each token has scopes, what it may do: `ingest` (post points), `read` (read series and
-scores) and `admin` (configure how series are scored). Tokens from the settings, and tokens
-made before scopes existed, have all three.
+Each token has scopes, what it may do: `ingest` (post points and nothing else), `read` (read
+series, scores and alert rules) and `admin` (configure how series are scored, change alert
+rules and silences). Tokens from the settings, and tokens made before scopes existed, have all
+three.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ _COLUMNS = "id, name, hint, made_by, created, last_used, revoked, scopes"
 SCOPES = ("ingest", "read", "admin")
 SCOPE_NOTES = {
     "ingest": "post points",
-    "read": "read series and scores",
-    "admin": "configure how series are scored",
+    "read": "read series, scores and alert rules",
+    "admin": "configure how series are scored or change alert rules",
 }
 #: The scopes of a new token unless others are asked for.
 DEFAULT_SCOPES = ("ingest", "read")

@@ -143,7 +143,7 @@ def alert_on_run(
     the emails' links to open it (all emails about the alert, also later ones)."""
     moment = time.time() if now is None else now
     store = services.rule_store
-    rules = [rule for rule in store.rules() if rule.watches(series, dataset, detector)]
+    rules = [rule for rule in store.rules() if rule.watches(series, dataset, detector, {})]
     if not rules:
         return 0, 0, 0
     engine = alert_engine(services, scored, run=(series, dataset))
@@ -206,17 +206,19 @@ class RuleActivity:
 
 
 #: A series a rule may watch: its name, its data set (`live` for live series) and what scores
-#: it (None for a data set's column: any detector may run on it).
-Candidate = tuple[str, str, str | None]
+#: it (None for a data set's column: any detector may run on it), and its labels (none for a
+#: data set's column).
+Candidate = tuple[str, str, str | None, dict[str, str]]
 
 
 def candidate_series(services: Services, datasets: Sequence[DatasetInfo]) -> list[Candidate]:
     """The live series and the value columns of stored data sets."""
     live: list[Candidate] = [
-        (series.name, LIVE, series.scored_by) for series in services.live_store.series()
+        (series.name, LIVE, series.scored_by, series.labels)
+        for series in services.live_store.series()
     ]
     stored: list[Candidate] = [
-        (column, info.id, None)
+        (column, info.id, None, {})
         for info in datasets
         if info.schema.series_column is None
         for column in info.schema.value_columns
@@ -227,7 +229,13 @@ def candidate_series(services: Services, datasets: Sequence[DatasetInfo]) -> lis
 def watched_series(rule: Rule, candidates: Sequence[Candidate]) -> list[str]:
     """The names of the series a rule would alert on now, sorted. A rule may match none yet:
     its series may come later."""
-    return sorted({name for name, dataset, by in candidates if rule.watches(name, dataset, by)})
+    return sorted(
+        {
+            name
+            for name, dataset, by, labels in candidates
+            if rule.watches(name, dataset, by, labels)
+        }
+    )
 
 
 def rule_activity(

@@ -20,6 +20,7 @@ from vigil.services import dataset_store, feedback_store, live_store, rule_store
 from vigil.stores.datasets import NeedsColumns
 from vigil.stores.models import model_key
 from vigil.web.live_api import json_errors, live_api
+from vigil.web.rules_api import rules_api
 
 log = logging.getLogger(__name__)
 api = Blueprint("vigil_api", __name__, url_prefix="/api/v1")
@@ -186,6 +187,7 @@ def register(server: Flask) -> None:
     server.config["MAX_CONTENT_LENGTH"] = settings().max_upload_bytes + 1_000_000
     server.register_blueprint(api)
     server.register_blueprint(live_api)
+    server.register_blueprint(rules_api)
     # an address under /api/ that names no endpoint gets JSON, not the app's page
     server.add_url_rule(
         "/api/<path:rest>",

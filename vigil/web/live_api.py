@@ -48,6 +48,12 @@ MAX_SCORES = 100_000
 def authenticate():
     """401 unless the request carries one of the tokens; 403 when its scopes do not allow
     what it asks."""
+    return token_refusal(_needed_scope())
+
+
+def token_refusal(needed: str):
+    """None when the request's bearer token has the scope `needed`; else the answer: 401
+    without a valid token, 403 naming the scope it lacks."""
     given = request.headers.get("Authorization", "")
     scheme, _, token = given.partition(" ")
     scopes = _scopes_of(token.strip()) if scheme.lower() == "bearer" and token else None
@@ -55,7 +61,6 @@ def authenticate():
         response = jsonify(error="A valid API token is needed: 'Authorization: Bearer <token>'.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
         return response, 401
-    needed = _needed_scope()
     if needed not in scopes:
         return jsonify(
             error=f"This token may not {SCOPE_NOTES[needed]}: that needs the {needed!r} scope, "

@@ -53,7 +53,7 @@ def alert_on_scores(services: Services) -> OnScored:
         rules = [
             rule
             for rule in services.rule_store.rules()
-            if rule.watches(series.name, LIVE, series.scored_by)
+            if rule.watches(series.name, LIVE, series.scored_by, series.labels)
         ]
         if not rules:
             return

@@ -2,9 +2,9 @@
 
 `point_rollups` holds, per series and minute, how many scored points it has, its first and
 last time, its lowest and highest value, the widest expected band, the sum of the expected
-values and the highest severity. `series.rolled_until` is the first minute not summed yet: the
-scorer sums each minute once it has ended (a later point has come). Series that exist are
-summed here, up to the minute of their latest point.
+values and the highest severity. `series.rolled_until` is the first minute not summed: the
+scorer sums points as it scores them. Series that exist are summed here, to their latest
+scored point.
 
 Revision ID: 0011
 Revises: 0010
@@ -41,8 +41,8 @@ def upgrade() -> None:
     with op.batch_alter_table("series") as batch:
         batch.add_column(sa.Column("rolled_until", sa.BigInteger))
     op.execute(
-        f"UPDATE series SET rolled_until = "
-        f"(SELECT MAX(ts) / {MINUTE} FROM points WHERE points.series = series.id)"
+        f"UPDATE series SET rolled_until = (SELECT MAX(ts) / {MINUTE} + 1 FROM points "
+        "WHERE points.series = series.id AND points.scored IS NOT NULL)"
     )
     op.execute(
         "INSERT INTO point_rollups (series, bucket, points, first, last, low, high, lower, "
