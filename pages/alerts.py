@@ -379,7 +379,14 @@ def show(_refresh, _tick, status: str, zone: str | None = None):
     return (
         smtp_status(services),
         badges,
-        rule_rows(rules, activity, detectors=_detectors(), datasets=names, zone=zone),
+        # the newest first: a rule just saved is on the first page
+        rule_rows(
+            sorted(rules, key=lambda rule: rule.id or 0, reverse=True),
+            activity,
+            detectors=_detectors(),
+            datasets=names,
+            zone=zone,
+        ),
         outbox_rows(emails, zone),
         history_rows(history, rules, zone),
     )

@@ -122,6 +122,7 @@ def batch(frame: pd.DataFrame):
     )
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_every_live_alert_email_carries_its_chart(tmp_path):
     """The first alert goes out as the points are scored; the second waits for the group
     interval and goes out from the delivery loop; then the "resolved" email. All three show

@@ -9,7 +9,8 @@ opens the Live page:
   (the baseline: a window of 3,600 points): how long until its chart is drawn, and the bytes
   of the chart's reply;
 - with every series: the bytes of each first reply (cards, charts) and how long until the
-  first page of cards is drawn.
+  first page of cards is drawn;
+- the Overview with every series: how long until its swimlane is drawn, and its reply.
 
     python tests/benchmarks/live_charts.py                 # 1,000 series besides the week
     python tests/benchmarks/live_charts.py --series 100    # quicker
@@ -195,6 +196,24 @@ def first_replies(driver: webdriver.Chrome, url: str) -> dict:
     return {"cards_at": cards / 1000, "replies": firsts}
 
 
+def open_overview(driver: webdriver.Chrome, url: str) -> tuple[float, int]:
+    """Seconds from navigation until the Overview's swimlane is drawn, and its reply's bytes."""
+    driver.get(url)
+    deadline = time.monotonic() + 60
+    drawn = None
+    while time.monotonic() < deadline and drawn is None:
+        drawn = driver.execute_script(
+            "const g = document.querySelector('#overview-graph .js-plotly-plot');"
+            "return g && g.data && g.data[0] && g.data[0].y.length ? performance.now() : null;"
+        )
+        time.sleep(0.02)
+    if drawn is None:
+        raise RuntimeError("the overview was not drawn")
+    replies = driver.execute_script("return window.__replies")
+    lanes = max(r["bytes"] for r in replies if "overview-lanes" in r["output"])
+    return drawn / 1000, lanes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--series", type=int, default=1000)
@@ -217,6 +236,9 @@ def main() -> None:
             hours.append(open_chart(driver, base + hour_at, "last 1 hour"))
             weeks.append(open_chart(driver, base + week_at, "last 7 days"))
         first = first_replies(driver, f"http://127.0.0.1:{port}/live")
+        overview = min(
+            open_overview(driver, f"http://127.0.0.1:{port}/overview") for _ in range(args.repeat)
+        )
         memory = rss_mb(server.pid)
     finally:
         driver.quit()
@@ -237,6 +259,8 @@ def main() -> None:
         f"| | {first['cards_at']:.2f} s | |",
         f"| ... its largest first reply / all its first replies | | {biggest / 1000:.0f} KB "
         f"/ {total / 1000:.0f} KB | |",
+        f"| Overview with {args.series + 1:,} series: opened to drawn / its reply "
+        f"| | {overview[0]:.2f} s / {overview[1] / 1000:.0f} KB | |",
         f"| ... server memory | | {memory:.0f} MB | |",
     ]
     table = "\n".join(rows)

@@ -149,6 +149,7 @@ def test_upload_detect_and_download(dash_duo, dash_app, tmp_path):
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_switching_detector_reruns_and_keeps_the_page_clean(dash_duo, dash_app):
     demo = dataset_store().add_demo()
     dash_duo.start_server(dash_app)
@@ -166,6 +167,7 @@ def test_switching_detector_reruns_and_keeps_the_page_clean(dash_duo, dash_app):
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_an_episode_opens_on_its_points(dash_duo, dash_app):
     demo = dataset_store().add_demo()
     dash_duo.start_server(dash_app)
@@ -238,6 +240,7 @@ def test_dropping_files_on_the_zone(dash_duo, dash_app):
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_marking_an_anomaly_as_normal_removes_it_from_the_page(dash_duo, dash_app):
     demo = dataset_store().add_demo()
     dash_duo.start_server(dash_app)
@@ -269,6 +272,7 @@ def test_marking_an_anomaly_as_normal_removes_it_from_the_page(dash_duo, dash_ap
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_a_link_with_a_time_opens_the_chart_around_it(dash_duo, dash_app):
     demo = dataset_store().add_demo()
     dash_duo.start_server(dash_app)

@@ -86,6 +86,7 @@ def test_a_labelled_upload_is_judged_by_every_detector(dash_duo, dash_app, tmp_p
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_anomaly_windows_from_a_second_file(dash_duo, dash_app, tmp_path):
     series = labelled_series("dip", seed=2)
     source = tmp_path / "unlabelled.csv"

@@ -57,6 +57,7 @@ def param_field(dash_duo, name: str):
     return dash_duo.find_element(f"""input[id*='"name":"{name}"']""")
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_a_wrong_setting_is_explained_under_its_field_and_the_result_stays(dash_duo, dash_app):
     demo = dataset_store().add_demo()
     dash_duo.driver.set_window_size(1280, 800)
@@ -107,6 +108,7 @@ def marked_points(dash_duo, name: str) -> int:
     )
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_a_mark_says_what_it_did_keeps_the_zoom_and_can_be_undone(dash_duo, dash_app):
     demo = dataset_store().add_demo()
     dash_duo.start_server(dash_app)
@@ -142,6 +144,7 @@ def test_a_mark_says_what_it_did_keeps_the_zoom_and_can_be_undone(dash_duo, dash
             feedback_store().unmark(demo.id, "latency_ms", when)
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_apply_on_a_first_visit_rereads_the_data_set_on_screen(dash_duo, dash_app):
     """With no data set chosen yet the page shows the newest; Apply re-reads that one."""
     name = f"fresh-{uuid.uuid4().hex[:8]}.csv"
@@ -160,6 +163,7 @@ def test_apply_on_a_first_visit_rereads_the_data_set_on_screen(dash_duo, dash_ap
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_choosing_a_zone_on_the_columns_card_rereads_the_times_and_says_the_zone(
     dash_duo, dash_app
 ):

@@ -29,6 +29,7 @@ def sign_in_on(dash_app, data_dir):
     services.settings = before
 
 
+@pytest.mark.slow  # a further journey on a page CI already walks: make test-team runs it
 def test_a_viewer_signs_in_sees_what_they_may_do_and_signs_out(dash_duo, dash_app, sign_in_on):
     dash_duo.start_server(dash_app)
     dash_duo.driver.get("about:blank")  # leave the page dash_duo opened before sign-in is on

@@ -199,19 +199,19 @@ def test_points_waiting_for_a_score_are_not_drawn(database):
 
 
 def test_points_scored_a_few_at_a_time_sum_as_they_would_all_at_once(database):
-    """As a stream is scored: batches of 7 points (a minute holds 2), each added to the sums
+    """As a stream is scored: batches of 13 points (a minute holds 2), each added to the sums
     of its minutes; then a stretch scored again (as after a late point) is summed anew."""
     store = LiveStore(database)
-    day = week().iloc[:2_880]
+    day = week().iloc[:1_440]
     ids = store_points(store, "cpu", day)
 
-    score(store, day, ids, chunk=7)
+    score(store, day, ids, chunk=13)
 
     pd.testing.assert_frame_equal(summed_minutes(store, "cpu"), minutes_from_points(store, "cpu"))
-    assert summed_minutes(store, "cpu")["points"].sum() == 2_880
+    assert summed_minutes(store, "cpu")["points"].sum() == 1_440
 
-    again = day.iloc[1_000:1_500].assign(severity=0.5)
-    score(store, again, ids[1_000:1_500])
+    again = day.iloc[500:900].assign(severity=0.5)
+    score(store, again, ids[500:900])
 
     pd.testing.assert_frame_equal(summed_minutes(store, "cpu"), minutes_from_points(store, "cpu"))
     assert summed_minutes(store, "cpu")["severity"].max() == 0.5
