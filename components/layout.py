@@ -153,3 +153,30 @@ def series_count(selected: int, every: int, page: int, per_page: int) -> str:
         else f"{selected:,} series"
     )
     return shown + (f" (of {every:,} in all)" if selected < every else "")
+
+
+def series_filter(box_id: str, max_length: int) -> dbc.Input:
+    """The box that selects series by name and labels (`vigil.selectors`), as the Live and
+    Overview pages show it: its value is taken on Enter or when it loses focus."""
+    return dbc.Input(
+        id=box_id,
+        type="search",
+        placeholder="Filter: a name, api-*, env=prod",
+        debounce=True,
+        maxLength=max_length,
+        style={"maxWidth": "24rem"},
+    )
+
+
+def pager(pager_id: str, class_name: str) -> dbc.Pagination:
+    """Page numbers with first, previous, next and last, one page until told more."""
+    return dbc.Pagination(
+        id=pager_id,
+        max_value=1,
+        active_page=1,
+        fully_expanded=False,
+        first_last=True,
+        previous_next=True,
+        size="sm",
+        className=class_name,
+    )

@@ -34,7 +34,7 @@ from vigil.components.forms import (
     param_form,
     param_problems,
 )
-from vigil.components.layout import series_count
+from vigil.components.layout import pager, series_count, series_filter
 from vigil.components.live import (
     CARD_TYPE,
     CHART_POINTS,
@@ -135,31 +135,14 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
             dcc.Store(id=SCROLL_TO),
             html.Div(
                 [
-                    dbc.Input(
-                        id=FILTER,
-                        type="search",
-                        placeholder="Filter: a name, api-*, env=prod",
-                        debounce=True,
-                        maxLength=MAX_TEXT,
-                        className="vigil-live-filter",
-                        style={"maxWidth": "24rem"},
-                    ),
+                    series_filter(FILTER, MAX_TEXT),
                     html.Span(id=COUNT, className="text-muted small"),
                 ],
                 className="d-flex align-items-center flex-wrap gap-3 mb-2",
             ),
             html.Div(id=FILTER_PROBLEM, className="small text-danger mb-2"),
             html.Div(id=CARDS, className="row row-cols-1 row-cols-md-3 row-cols-xl-4 g-3 mb-2"),
-            dbc.Pagination(
-                id=PAGE,
-                max_value=1,
-                active_page=1,
-                fully_expanded=False,
-                first_last=True,
-                previous_next=True,
-                size="sm",
-                className=PAGES_HIDDEN,
-            ),
+            pager(PAGE, PAGES_HIDDEN),
             html.Div(id=CHARTS),
             _settings_panel(),
         ]

@@ -12,7 +12,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from vigil.components import ids
-from vigil.components.layout import series_count
+from vigil.components.layout import pager, series_count, series_filter
 from vigil.components.overview import swimlane_figure
 from vigil.components.zones import shown_zone, stored_time
 from vigil.selectors import MAX_TEXT, Selector, SelectorError
@@ -69,14 +69,7 @@ def layout(**_query) -> html.Div:
             ),
             html.Div(
                 [
-                    dbc.Input(
-                        id=FILTER,
-                        type="search",
-                        placeholder="Filter: a name, api-*, env=prod",
-                        debounce=True,
-                        maxLength=MAX_TEXT,
-                        style={"maxWidth": "24rem"},
-                    ),
+                    series_filter(FILTER, MAX_TEXT),
                     html.Span(id=COUNT, className="text-muted small"),
                     html.Span(
                         [
@@ -96,16 +89,7 @@ def layout(**_query) -> html.Div:
             dcc.Interval(id=TICK, interval=REFRESH_MS),
             dcc.Location(id=GO, refresh="callback-nav"),
             html.Div(id=LANES, className="border rounded bg-white mb-2"),
-            dbc.Pagination(
-                id=PAGE,
-                max_value=1,
-                active_page=1,
-                fully_expanded=False,
-                first_last=True,
-                previous_next=True,
-                size="sm",
-                className=PAGER_HIDDEN,
-            ),
+            pager(PAGE, PAGER_HIDDEN),
         ]
     )
 
