@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from vigil.live.rollups import MINUTE, rolled_count, rolled_until, rollups
+from vigil.live.rollups import MINUTE, rolled_count, rolled_until, rollups, sums_frame
 from vigil.live.rows import SCORE_COLUMNS, scores_frame
 from vigil.storage.database import Database, query_frame, typed_frame
 
@@ -160,7 +160,7 @@ class _Span:
             query_frame(connection, _SUMS, {**part, "origin": 0, "width": MINUTE})
             for part in self.unsummed()
         ]
-        frame = pd.concat([_sums_frame(part) for part in parts], ignore_index=True)
+        frame = pd.concat([sums_frame(part) for part in parts], ignore_index=True)
         return frame.sort_values("first", kind="stable")
 
 
@@ -180,22 +180,6 @@ def _merged(minutes: pd.DataFrame, low: int, width: int) -> pd.DataFrame:
         severity=("severity", "max"),
     )
     return merged.reset_index(drop=True)
-
-
-def _sums_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    return typed_frame(
-        rows,
-        points="int64",
-        first="int64",
-        last="int64",
-        low="float64",
-        high="float64",
-        lower="float64",
-        upper="float64",
-        expected_sum="float64",
-        expected_points="int64",
-        severity="float64",
-    )
 
 
 def _time(ns: int) -> pd.Timestamp:
@@ -227,7 +211,7 @@ def _flagged_frame(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _bucket_rows(summed: pd.DataFrame) -> pd.DataFrame:
     """Two rows a bucket, in time order: (first time, lowest value), (last time, highest)."""
-    frame = _sums_frame(summed)
+    frame = sums_frame(summed)
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["expected"] = frame["expected_sum"] / frame["expected_points"].where(
             frame["expected_points"] > 0

@@ -213,14 +213,19 @@ def rolled_count(connection: Connection, series: int, first: int, until: int) ->
 
 def rollups(connection: Connection, series: int, first: int, until: int) -> pd.DataFrame:
     """The series' summed minutes from `first` up to `until`, in time order."""
+    rows = query_frame(
+        connection,
+        f"SELECT bucket, {_COLUMNS} FROM point_rollups WHERE series = :series "
+        "AND bucket >= :first AND bucket < :until ORDER BY bucket",
+        {"series": series, "first": first, "until": until},
+    )
+    return typed_frame(sums_frame(rows), bucket="int64")
+
+
+def sums_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of sums (from `point_rollups` or summed alike from points), their numbers typed."""
     return typed_frame(
-        query_frame(
-            connection,
-            f"SELECT bucket, {_COLUMNS} FROM point_rollups WHERE series = :series "
-            "AND bucket >= :first AND bucket < :until ORDER BY bucket",
-            {"series": series, "first": first, "until": until},
-        ),
-        bucket="int64",
+        rows,
         points="int64",
         first="int64",
         last="int64",

@@ -21,8 +21,6 @@ Writes tests/benchmarks/latest_live_charts.md.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,14 +35,12 @@ sys.path.insert(0, str(ROOT))
 from selenium import webdriver  # noqa: E402
 
 from scripts.chromium import chromium_flags  # noqa: E402
-from tests.benchmarks.live_ingest import free_port, rss_mb  # noqa: E402
-from vigil.client.api import ApiError, post_points  # noqa: E402
+from tests.benchmarks.live_ingest import free_port, rss_mb, serve  # noqa: E402
 from vigil.live.points import Batch  # noqa: E402
 from vigil.live.store import LiveStore  # noqa: E402
 from vigil.storage.database import sqlite_url  # noqa: E402
 from vigil.storage.opening import open_database  # noqa: E402
 
-TOKEN = "bench-token"
 WEEK = 7 * 86_400
 #: The series end now: the page picks the window that reaches a linked time from now.
 END = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("min")
@@ -117,33 +113,6 @@ def fill(data_dir: Path, series: int) -> None:
             values[-5] += 12
         labels = {"env": ["prod", "dev"][s % 2], "service": f"svc{s % 10}"}
         store_series(store, f"host-{s:04d}.latency", scored(hour, values, flagged), labels)
-
-
-def serve(data_dir: Path, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "VIGIL_DATA_DIR": str(data_dir),
-        "VIGIL_PORT": str(port),
-        "VIGIL_DEMO": "false",
-        "VIGIL_API_TOKENS": TOKEN,
-        "VIGIL_LIVE_SCORING": "false",
-        "VIGIL_LIVE_STALE_MINUTES": "600",  # none is stale while measured
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vigil.cli", "run"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            post_points(f"http://127.0.0.1:{port}", TOKEN, "warmup", b'{"points": []}')
-            return process
-        except ApiError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("vigil run did not start")
 
 
 def browser() -> webdriver.Chrome:
@@ -224,7 +193,7 @@ def main() -> None:
     fill(data_dir, args.series)
     filled = time.perf_counter() - started
     port = free_port()
-    server = serve(data_dir, port)
+    server = serve(data_dir, port, False, VIGIL_LIVE_STALE_MINUTES="600")  # none goes stale
     base = f"http://127.0.0.1:{port}/live?series=week&at="
     week_at = (END - pd.Timedelta(days=6, hours=12)).isoformat()
     hour_at = (END - pd.Timedelta(minutes=30)).isoformat()

@@ -48,7 +48,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(data_dir: Path, port: int, scoring: bool) -> subprocess.Popen:
+def serve(data_dir: Path, port: int, scoring: bool, **variables: str) -> subprocess.Popen:
+    """`vigil run` on `data_dir` (no demo, TOKEN taken), once it answers; `variables` are
+    further settings of its environment."""
     env = {
         **os.environ,
         "VIGIL_DATA_DIR": str(data_dir),
@@ -56,6 +58,7 @@ def serve(data_dir: Path, port: int, scoring: bool) -> subprocess.Popen:
         "VIGIL_DEMO": "false",
         "VIGIL_API_TOKENS": TOKEN,
         "VIGIL_LIVE_SCORING": str(scoring).lower(),
+        **variables,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "vigil.cli", "run"],
