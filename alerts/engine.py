@@ -10,11 +10,15 @@ rule's daily budget (what is over it waits, and the next allowed email lists it)
 rule is paused or silenced (those episodes stay in the history, unsent); and once an alert's
 series has had no new flag for the rule's resolve time, one "resolved" email naming the
 announced episodes that ended since (none when each had already ended when announced).
+A rule's webhooks hear of each episode on its own, in the same steps: one `opened` call per
+episode and webhook with the email that announces it, one `resolved` call once it is over
+(right away for an episode that had ended when announced); a rule may have webhooks and no
+recipients.
 
 Every step reads and writes alert state in one transaction holding the alerts lock, and puts
-its email into the outbox in that same transaction: several processes may record and dispatch
-at once and each email still goes into the outbox once, and a crash before the commit leaves
-neither the email nor the state that says it was sent.
+its email and webhook calls into the outbox in that same transaction: several processes may
+record and dispatch at once and each still goes into the outbox once, and a crash before the
+commit leaves neither them nor the state that says they were sent.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
 import pandas as pd
 from sqlalchemy import Connection, text
@@ -32,6 +38,7 @@ from vigil.alerts.compose import Thread, analyze_url, compose_alert, compose_res
 from vigil.alerts.episodes import AlertEpisode, AlertPoint, EpisodeReport, stamp
 from vigil.alerts.outbox import Outbox
 from vigil.alerts.rules import Rule
+from vigil.alerts.webhook_bodies import EpisodeEvent, body
 from vigil.storage.database import Database, query_frame
 
 #: Episodes listed one by one in an email; the rest are counted.
@@ -103,6 +110,19 @@ def _merge(row: Mapping, report: EpisodeReport, min_severity: float) -> dict:
         "open": int(report.open) if last >= row["end_at"] else row["open"],
         "qualified": int(bool(row["qualified"]) or peak["severity"] >= min_severity),
     }
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A webhook call about to go into the outbox."""
+
+    message_id: str
+    url: str
+    shown: str
+    subject: str
+    body: bytes
+    #: The call this one waits for (a "resolved" waits for its episode's "opened").
+    after: str | None = None
 
 
 class AlertEngine:
@@ -373,30 +393,38 @@ class AlertEngine:
             episodes = [AlertEpisode.from_row(row) for row in rows]
             listed = sorted(episodes, key=lambda e: e.peak.severity, reverse=True)[:MAX_LISTED]
             mark_link = self.mark_link
+            run = None if open_run is None else json.loads(open_run)
             try:
-                message = compose_alert(
-                    rule=rule.name,
-                    series=series,
-                    dataset=dataset,
-                    dataset_name=dataset_name,
-                    episodes=listed,
-                    more=len(episodes) - len(listed),
-                    first=episodes[0].start,
-                    last=episodes[-1].start,
-                    recipients=rule.recipients,
-                    sender=self.sender,
-                    public_url=self.public_url,
-                    context=self._context(rule, series, dataset, episodes),
-                    mark_link=None
-                    if mark_link is None
-                    else lambda point: mark_link(dataset, series, point),
-                    thread=self._thread(connection, rule, series, opened),
-                    open_url=self._open_url(dataset, series, listed, open_run),
-                    silence_url=None
-                    if self.silence_link is None
-                    else self.silence_link(rule.id, series, now),
-                    zone=self.zone,
+                message = (
+                    None
+                    if not rule.recipients
+                    else compose_alert(
+                        rule=rule.name,
+                        series=series,
+                        dataset=dataset,
+                        dataset_name=dataset_name,
+                        episodes=listed,
+                        more=len(episodes) - len(listed),
+                        first=episodes[0].start,
+                        last=episodes[-1].start,
+                        recipients=rule.recipients,
+                        sender=self.sender,
+                        public_url=self.public_url,
+                        context=self._context(rule, series, dataset, episodes),
+                        mark_link=None
+                        if mark_link is None
+                        else lambda point: mark_link(dataset, series, point),
+                        thread=self._thread(connection, rule, series, opened),
+                        open_url=self._open_url(dataset, series, listed, open_run),
+                        silence_url=None
+                        if self.silence_link is None
+                        else self.silence_link(rule.id, series, now),
+                        zone=self.zone,
+                    )
                 )
+                where = (rule, series, dataset, dataset_name, run)
+                calls = self._calls(*where, episodes, "opened", now)
+                calls += self._calls(*where, [e for e in episodes if not e.open], "resolved", now)
             except SQLAlchemyError:
                 raise
             except Exception:  # a bug met by this alert: said once, not tried again
@@ -406,7 +434,7 @@ class AlertEngine:
                     [{"email": UNSENDABLE, "id": row["id"]} for row in rows],
                 )
                 return 0
-            email_id = self.outbox.add(message, now=now, connection=connection)
+            email_id = self._keep(connection, message, calls, now)
             connection.execute(
                 text(
                     "UPDATE alert_episodes SET email_id = :email, ended_email_id = CASE "
@@ -479,31 +507,35 @@ class AlertEngine:
             email_id = MUTED
             if ended and not muted:
                 episodes = [AlertEpisode.from_row(row, ended=True) for row in ended]
+                run = None if open_run is None else json.loads(open_run)
                 try:
-                    message = compose_resolved(
-                        rule=rule.name,
-                        series=series,
-                        dataset=dataset,
-                        dataset_name=dataset_name,
-                        episodes=episodes,
-                        recipients=rule.recipients,
-                        sender=self.sender,
-                        public_url=self.public_url,
-                        context=self._context(rule, series, dataset, episodes),
-                        thread=self._thread(connection, rule, series, opened),
-                        open_url=self._open_url(dataset, series, episodes, open_run),
-                        zone=self.zone,
+                    message = (
+                        None
+                        if not rule.recipients
+                        else compose_resolved(
+                            rule=rule.name,
+                            series=series,
+                            dataset=dataset,
+                            dataset_name=dataset_name,
+                            episodes=episodes,
+                            recipients=rule.recipients,
+                            sender=self.sender,
+                            public_url=self.public_url,
+                            context=self._context(rule, series, dataset, episodes),
+                            thread=self._thread(connection, rule, series, opened),
+                            open_url=self._open_url(dataset, series, episodes, open_run),
+                            zone=self.zone,
+                        )
                     )
+                    where = (rule, series, dataset, dataset_name, run)
+                    calls = self._calls(*where, episodes, "resolved", now)
                 except SQLAlchemyError:
                     raise
                 except Exception:  # a bug met by this alert: said once, not tried again
                     log.exception(_UNSENDABLE_LOG, rule.name, series)
-                    message = None
-                email_id = (
-                    UNSENDABLE
-                    if message is None
-                    else self.outbox.add(message, now=now, connection=connection)
-                )
+                    email_id = UNSENDABLE
+                else:
+                    email_id = self._keep(connection, message, calls, now)
             if email_id != MUTED:
                 connection.execute(
                     text("UPDATE alert_episodes SET ended_email_id = :email WHERE id = :id"),
@@ -517,6 +549,79 @@ class AlertEngine:
                 {**key, "muted": MUTED},
             )
         return int(email_id > 0)
+
+    def _calls(
+        self,
+        rule: Rule,
+        series: str,
+        dataset: str,
+        dataset_name: str | None,
+        run: dict[str, str] | None,
+        episodes: Sequence[AlertEpisode],
+        event: str,
+        now: float,
+    ) -> list[_Call]:
+        """One call per webhook of `rule` and episode, saying `event`."""
+        assert rule.id is not None, "only saved rules send"
+        moment = datetime.fromtimestamp(now, UTC)
+        calls = []
+        for episode in episodes:
+            about = EpisodeEvent(
+                event=event,
+                rule_id=rule.id,
+                rule=rule.name,
+                series=series,
+                dataset=dataset,
+                dataset_name=dataset_name,
+                episode=episode,
+                public_url=self.public_url,
+                run=run,
+            )
+            summary = about.summary(self.zone)
+            for hook in rule.webhooks:
+                calls.append(
+                    _Call(
+                        about.message_id(hook),
+                        hook.url,
+                        hook.shown,
+                        f"{event.upper()} {summary}",
+                        body(about, hook, moment, self.zone),
+                        after=None
+                        if event == "opened"
+                        else replace(about, event="opened").message_id(hook),
+                    )
+                )
+        return calls
+
+    def _keep(
+        self,
+        connection: Connection,
+        message: EmailMessage | None,
+        calls: Sequence[_Call],
+        now: float,
+    ) -> int:
+        """Put an alert's email (if its rule has recipients) and webhook calls into the
+        outbox, in the alert's transaction; the id that marks its episodes: the email's, else
+        the first call's."""
+        email_id = (
+            None if message is None else self.outbox.add(message, now=now, connection=connection)
+        )
+        call_ids = [
+            self.outbox.add_webhook(
+                call.message_id,
+                call.url,
+                call.shown,
+                call.subject,
+                call.body,
+                now=now,
+                connection=connection,
+                after=call.after,
+            )
+            for call in calls
+        ]
+        if email_id is not None:
+            return email_id
+        return call_ids[0] if call_ids else UNSENDABLE
 
     def _thread(self, connection: Connection, rule: Rule, series: str, opened: float) -> Thread:
         """The thread of the incident open since `opened`: its first email is the one with the
@@ -556,8 +661,8 @@ class AlertEngine:
         """Recorded episodes that reached their rule's severity, latest first: series, data
         set, span, points, peak (time, value, expected, severity, reason), whether it may go
         on, the email that announced it (`email_id`, -1 when muted, -2 when it could not be
-        built, missing while it waits) and that email's status in the outbox, and the email
-        that said it ended."""
+        built, missing while it waits; a webhook call's for a rule without recipients), that
+        email's status and kind in the outbox, and the email that said it ended."""
         where = "AND e.rule_id = :rule" if rule_id is not None else ""
         with self.database.read() as connection:
             return query_frame(
@@ -565,6 +670,7 @@ class AlertEngine:
                 "SELECT e.id, e.rule_id, e.series, e.dataset, e.dataset_name, e.start_at, "
                 "e.end_at, e.points, e.peak_at, e.value, e.expected, e.severity, "
                 "e.explanation, e.open, e.email_id, o.status AS email_status, "
+                "o.kind AS email_kind, "
                 "e.ended_email_id FROM alert_episodes e LEFT JOIN outbox o ON o.id = e.email_id "
                 f"WHERE e.qualified = 1 {where} ORDER BY e.start_at DESC, e.id DESC LIMIT :limit",
                 {"rule": rule_id, "limit": limit},

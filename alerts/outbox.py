@@ -1,6 +1,7 @@
-"""The outbox: every email is written to the database before any attempt to send it, and
-marked sent only once the server has accepted it, so a crash or an unreachable server delays
-mail but loses none."""
+"""The outbox: every email and webhook call is written to the database before any attempt to
+send it, and marked sent only once its receiver has accepted it, so a crash or an unreachable
+server delays notifications but loses none. Each has a unique `message_id` (an email's
+Message-ID, a webhook call's `webhook-id`): the same notification is never kept twice."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from sqlalchemy import Connection, String, bindparam, text
 from vigil.storage.database import Database
 
 STATUSES = ("pending", "sending", "sent", "failed")
+#: What the outbox holds: emails (for SMTP) and webhook calls (an HTTP POST each).
+KINDS = ("email", "webhook")
 #: How emails are written and read back for sending: headers fold only past the 998
 #: characters a line may have. Python folds shorter unstructured headers wrongly (a subject of
 #: 70 to 77 characters reads back with a leading space, one with a non-ASCII word with a space
@@ -46,9 +49,22 @@ def _dead_here(claimer: str) -> bool:
     return False
 
 
+class DeliveryError(Exception):
+    """An email or webhook call its receiver did not take. `temporary` failures are worth
+    trying again, after `retry_after` seconds when the receiver asked for that."""
+
+    def __init__(self, reply: str, *, temporary: bool, retry_after: float | None = None) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.temporary = temporary
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class OutboxEmail:
-    """One email in the outbox, as the Alerts page and the delivery worker see it."""
+    """One email or webhook call in the outbox, as the Alerts page and the delivery worker
+    see it. A webhook call's `raw` is its body, `target` its address and `recipients` that
+    address with its path hidden."""
 
     id: int
     message_id: str
@@ -60,18 +76,22 @@ class OutboxEmail:
     last_error: str | None
     sent_at: str | None
     raw: bytes
+    kind: str = "email"
+    target: str | None = None
 
     def message(self) -> EmailMessage:
         return message_from_bytes(self.raw, policy=READ)
 
 
 _COLUMNS = (
-    "id, message_id, created, recipients, subject, status, attempts, last_error, sent_at, message"
+    "id, message_id, created, recipients, subject, status, attempts, last_error, sent_at, "
+    "message, kind, target"
 )
 
 
 def _email(row: tuple) -> OutboxEmail:
-    id_, message_id, created, recipients, subject, status, attempts, error, sent_at, raw = row
+    id_, message_id, created, recipients, subject, status, attempts, error, sent_at = row[:9]
+    raw, kind, target = row[9:]
     return OutboxEmail(
         id_,
         message_id,
@@ -83,6 +103,8 @@ def _email(row: tuple) -> OutboxEmail:
         error,
         sent_at,
         bytes(raw),
+        kind,
+        target,
     )
 
 
@@ -135,15 +157,61 @@ class Outbox:
         with self.database.write(LOCK) as own:
             return int(own.execute(insert, values).scalar_one())
 
-    def claim(self, *, now: float, lease: float, limit: int = 50) -> list[OutboxEmail]:
-        """Take the emails that are due for one delivery round; nobody else gets them
-        meanwhile. Emails a sender was holding when it vanished come back too: at once when
-        it ran on this machine (its process is gone), else when its lease runs out."""
+    def add_webhook(
+        self,
+        message_id: str,
+        url: str,
+        shown: str,
+        subject: str,
+        body: bytes,
+        *,
+        now: float,
+        connection: Connection,
+        after: str | None = None,
+    ) -> int:
+        """Keep a webhook call for delivery, in the caller's transaction; its id. A call with
+        this `message_id` that is kept already is not kept twice: its id comes back. `after`
+        names a call (its message id) this one waits for: it is not sent before that one
+        was sent or failed for good."""
+        inserted = connection.execute(
+            text(
+                "INSERT INTO outbox (message_id, created, recipients, subject, message, "
+                "next_attempt, kind, target, after_id) VALUES (:message_id, :created, "
+                ":recipients, :subject, :message, :next_attempt, 'webhook', :target, "
+                "(SELECT id FROM outbox WHERE message_id = :after)) "
+                "ON CONFLICT (message_id) DO NOTHING RETURNING id"
+            ),
+            {
+                "after": after,
+                "message_id": message_id,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "recipients": json.dumps([shown]),
+                "subject": subject,
+                "message": body,
+                "next_attempt": now,
+                "target": url,
+            },
+        ).scalar()
+        if inserted is None:
+            inserted = connection.execute(
+                text("SELECT id FROM outbox WHERE message_id = :id"), {"id": message_id}
+            ).scalar_one()
+        return int(inserted)
+
+    def claim(
+        self, *, now: float, lease: float, limit: int = 50, kind: str = "email"
+    ) -> list[OutboxEmail]:
+        """Take the emails (or webhook calls, `kind`) that are due for one delivery round,
+        each after the call it waits for; nobody else gets them meanwhile. Those a sender was
+        holding when it vanished come back too: at once when it ran on this machine (its
+        process is gone), else when its lease runs out."""
         claim = text(
             "UPDATE outbox SET status = 'sending', lease_until = :lease, claimed_by = :me "
-            "WHERE id IN (SELECT id FROM outbox WHERE "
+            "WHERE id IN (SELECT id FROM outbox WHERE kind = :kind AND ("
             "(status = 'pending' AND next_attempt <= :now) "
-            "OR (status = 'sending' AND (lease_until < :now OR claimed_by IN :dead)) "
+            "OR (status = 'sending' AND (lease_until < :now OR claimed_by IN :dead))) "
+            "AND (after_id IS NULL OR NOT EXISTS (SELECT 1 FROM outbox AS earlier "
+            "WHERE earlier.id = outbox.after_id AND earlier.status IN ('pending', 'sending'))) "
             f"ORDER BY id LIMIT :limit) RETURNING {_COLUMNS}"
         ).bindparams(bindparam("dead", expanding=True, type_=String))
         with self.database.write(LOCK) as connection:
@@ -159,6 +227,7 @@ class Outbox:
                     "now": now,
                     "dead": dead,
                     "limit": limit,
+                    "kind": kind,
                 },
             ).fetchall()
         return sorted((_email(row) for row in rows), key=lambda email: email.id)
@@ -188,12 +257,15 @@ class Outbox:
             {"error": error, "id": email_id},
         )
 
-    def counts(self) -> dict[str, int]:
-        """How many emails are in each state."""
+    def counts(self, kind: str | None = None) -> dict[str, int]:
+        """How many emails and webhook calls (or only those of one `kind`) are in each
+        state."""
+        where = "WHERE kind = :kind" if kind else ""
         with self.database.read() as connection:
             found: dict[str, int] = dict(
                 connection.execute(
-                    text("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+                    text(f"SELECT status, COUNT(*) FROM outbox {where} GROUP BY status"),
+                    {"kind": kind},
                 ).all()
             )
         return {status: int(found.get(status, 0)) for status in STATUSES}

@@ -6,6 +6,9 @@ its line, and the plan that makes the stored rules match it.
         series: "checkout-*"            # a name or shell-style pattern (default: every series)
         labels: ["env=prod", "service=~web|api"]   # label matchers, all of which hold
         recipients: [ops@example.com]
+        webhooks:                        # notified of each episode, opened and resolved
+          - https://hooks.example.com/vigil              # Vigil's JSON, signed
+          - {url: "https://hooks.slack.com/services/T0/B0/x", format: slack}
         min_severity: 0.9                # and direction, detector, dataset, group_minutes,
                                          # resolve_minutes, daily_budget, paused
     silences:
@@ -14,12 +17,12 @@ its line, and the plan that makes the stored rules match it.
         until: "2026-12-02T00:00:00Z"
 
 `read_rulebook` either returns a `Rulebook` or raises `RulebookError` listing every problem
-(an unknown field, a bad pattern or matcher, a missing recipient, a number out of bounds, a
-name used twice), each with its line: nothing is applied from a file that has one. `plan`
-compares a rulebook with the stored rules: rules are matched by name; a rule in the file is
-added, changed (a rule made on the Alerts page or over the API becomes the file's) or left;
-a rule that came from a file and is no longer in it is removed. Applying the same file twice
-changes nothing the second time.
+(an unknown field, a bad pattern or matcher, neither recipients nor webhooks, a webhook
+address that is not http or https, a number out of bounds, a name used twice), each with its
+line: nothing is applied from a file that has one. `plan` compares a rulebook with the stored
+rules: rules are matched by name; a rule in the file is added, changed (a rule made on the
+Alerts page or over the API becomes the file's) or left; a rule that came from a file and is
+no longer in it is removed. Applying the same file twice changes nothing the second time.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 import yaml
 
 from vigil.alerts.rules import DIRECTIONS, Change, Rule, Silence
+from vigil.alerts.webhooks import FORMATS, MAX_WEBHOOKS, Webhook, webhook
 from vigil.selectors import SelectorError, parse_matcher
 
 #: Where a rule came from: a rules file (`vigil rules apply`) or anywhere else (the Alerts
@@ -49,6 +53,7 @@ RULE_FIELDS = {
     "series": "a series name or shell-style pattern such as checkout-* (default: *)",
     "labels": 'label matchers such as ["env=prod", "service=~web|api"], all of which hold',
     "recipients": "email addresses",
+    "webhooks": "addresses notified of each episode: a URL, or url and format (json or slack)",
     "min_severity": "alert from this severity on, 0 to 1 (default 0.9)",
     "direction": f"one of {', '.join(DIRECTIONS)} (default either)",
     "detector": "alert only on runs by this detector or model:ID (default: the series' own)",
@@ -57,6 +62,10 @@ RULE_FIELDS = {
     "resolve_minutes": "an episode is over after this long without a flag (default 60)",
     "daily_budget": "at most this many emails a day (default 20)",
     "paused": "true to keep the rule without alerting (default false)",
+}
+WEBHOOK_FIELDS = {
+    "url": "the http or https address posted to",
+    "format": f"one of {', '.join(FORMATS)} (default json)",
 }
 SILENCE_FIELDS = {
     "rule": "the name of the rule it mutes",
@@ -159,6 +168,11 @@ def rule_values(rule: Rule) -> dict[str, Any]:
     if rule.labels:
         values["labels"] = list(rule.labels)
     values["recipients"] = list(rule.recipients)
+    if rule.webhooks:
+        values["webhooks"] = [
+            hook.url if hook.format == "json" else {"url": hook.url, "format": hook.format}
+            for hook in rule.webhooks
+        ]
     for name in (
         "min_severity",
         "direction",
@@ -242,6 +256,9 @@ def _differences(found: Rule, wanted: Rule) -> list[str]:
             name = "series" if item.name == "series_pattern" else item.name
             if item.name == "source":
                 words.append("comes from the file now")
+            elif _shown(before) == _shown(after):  # webhooks whose hidden paths changed
+                moved = [hook_words(a) for a, b in zip(before, after, strict=False) if a != b]
+                words.append(f"webhooks: the address of {', '.join(moved)} changed")
             else:
                 words.append(f"{name} {_shown(before)} -> {_shown(after)}")
     return words
@@ -249,8 +266,15 @@ def _differences(found: Rule, wanted: Rule) -> list[str]:
 
 def _shown(value: object) -> str:
     if isinstance(value, tuple):
-        return "[" + ", ".join(map(str, value)) + "]"
+        return "[" + ", ".join(map(_shown, value)) + "]"
+    if isinstance(value, Webhook):  # its path may be a password: not on a terminal
+        return hook_words(value)
     return "none" if value is None else str(value)
+
+
+def hook_words(hook: Webhook) -> str:
+    """A webhook as people are shown it: 'https://hooks.example.org/… (slack)'."""
+    return hook.shown if hook.format == "json" else f"{hook.shown} ({hook.format})"
 
 
 def _rule(reader: _Reader, node: yaml.Node) -> Rule | None:
@@ -270,10 +294,13 @@ def _rule(reader: _Reader, node: yaml.Node) -> Rule | None:
             matchers.append(parse_matcher(word).written)
         except SelectorError as error:
             reader.problem(item, f"{label}: labels: {error}")
+    hooks = _webhooks(reader, values.get("webhooks"), label)
     recipients = []
     recipient_nodes = _sequence(reader, values.get("recipients"), f"{label}: recipients")
-    if not recipient_nodes and "recipients" not in values:
-        reader.problem(node, f"{label}: give its recipients, a list of email addresses.")
+    if not recipient_nodes and "recipients" not in values and "webhooks" not in values:
+        reader.problem(
+            node, f"{label}: give its recipients (email addresses), its webhooks, or both."
+        )
     if len(recipient_nodes) > MAX_RECIPIENTS:
         reader.problem(values["recipients"], f"{label}: at most {MAX_RECIPIENTS} recipients.")
     for item in recipient_nodes[:MAX_RECIPIENTS]:
@@ -282,8 +309,10 @@ def _rule(reader: _Reader, node: yaml.Node) -> Rule | None:
             reader.problem(item, f"{label}: recipients: {address!r} is not an email address.")
         elif address:
             recipients.append(address)
-    if "recipients" in values and not recipient_nodes:
-        reader.problem(values["recipients"], f"{label}: give at least one recipient.")
+    hook_nodes = values.get("webhooks")
+    some_hooks = isinstance(hook_nodes, yaml.SequenceNode) and bool(hook_nodes.value)
+    if "recipients" in values and not recipient_nodes and not some_hooks:
+        reader.problem(values["recipients"], f"{label}: give at least one recipient or webhook.")
     severity = _number(reader, values.get("min_severity"), f"{label}: min_severity", 0, 1)
     group = _number(reader, values.get("group_minutes"), f"{label}: group_minutes", 0, 10_080)
     resolve = _number(reader, values.get("resolve_minutes"), f"{label}: resolve_minutes", 1, 10_080)
@@ -314,6 +343,7 @@ def _rule(reader: _Reader, node: yaml.Node) -> Rule | None:
         name=name,
         series_pattern=pattern,
         recipients=tuple(recipients),
+        webhooks=tuple(hooks),
         labels=tuple(matchers),
         detector=detector,
         min_severity=0.9 if severity is None else severity,
@@ -324,6 +354,38 @@ def _rule(reader: _Reader, node: yaml.Node) -> Rule | None:
         dataset=dataset,
         direction=direction or "either",
     )
+
+
+def _webhooks(reader: _Reader, node: yaml.Node | None, label: str) -> list[Webhook]:
+    """A rule's webhooks: each a URL (Vigil's JSON) or a mapping of url and format."""
+    what = f"{label}: webhooks"
+    nodes = _sequence(reader, node, what)
+    if len(nodes) > MAX_WEBHOOKS:
+        reader.problem(node, f"{what}: at most {MAX_WEBHOOKS}.")
+    hooks: list[Webhook] = []
+    for item in nodes[:MAX_WEBHOOKS]:
+        if isinstance(item, yaml.MappingNode):
+            values = _mapping(reader, item, WEBHOOK_FIELDS, what)
+            where = values.get("url", item)
+            url = _text(reader, values.get("url"), f"{what}: url", required=True, most=5_000)
+            format_node = values.get("format")
+            format = _text(reader, format_node, f"{what}: format") or "json"
+        else:
+            where = format_node = item
+            url = _text(reader, item, what, required=True, most=5_000)
+            format = "json"
+        if not url:
+            continue
+        try:
+            hook = webhook(url, format)
+        except ValueError as error:
+            reader.problem(where if format in FORMATS else format_node, f"{what}: {error}.")
+            continue
+        if any(known.url == hook.url for known in hooks):
+            reader.problem(where, f"{what}: {hook.shown} is given twice.")
+            continue
+        hooks.append(hook)
+    return hooks
 
 
 def _silence(reader: _Reader, node: yaml.Node) -> Silence | None:

@@ -1,4 +1,5 @@
-"""Alert rules: which series, how severe, who hears of it, and how often at most."""
+"""Alert rules: which series, how severe, who hears of it (by email, by webhook), and how
+often at most."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from vigil.alerts.episodes import EpisodeReport
+from vigil.alerts.webhooks import Webhook
 from vigil.selectors import Matcher, parse_matcher
 from vigil.storage.database import Database
 
@@ -47,6 +49,8 @@ class Rule:
     #: Label matchers (`env=prod`, `service=~web|api`; `vigil.selectors`), all of which a
     #: series' labels meet; none: any labels.
     labels: tuple[str, ...] = ()
+    #: HTTP endpoints notified of each episode, opened and resolved, beside the recipients.
+    webhooks: tuple[Webhook, ...] = ()
     #: Where the rule came from: `file` (`vigil rules apply`), else None (the Alerts page, the
     #: API).
     source: str | None = None
@@ -190,6 +194,9 @@ class RuleStore:
                     "paused": bool(row["paused"]),
                     "detector": row["detector"] or None,
                     "labels": tuple(json.loads(row.get("labels") or "[]")),
+                    "webhooks": tuple(
+                        Webhook(**hook) for hook in json.loads(row.get("webhooks") or "[]")
+                    ),
                 }
             )
             for row in rows
@@ -205,8 +212,8 @@ class RuleStore:
 def _write_rule(connection: Connection, rule: Rule) -> int:
     """Insert a rule (no id yet) or replace the one with its id, in the caller's
     transaction; its id."""
-    if not rule.recipients:
-        raise ValueError("a rule needs at least one recipient")
+    if not rule.recipients and not rule.webhooks:
+        raise ValueError("a rule needs at least one recipient or webhook")
     if rule.direction not in DIRECTIONS:
         raise ValueError(f"a rule's direction is one of {', '.join(DIRECTIONS)}")
     values = asdict(rule)
@@ -214,6 +221,7 @@ def _write_rule(connection: Connection, rule: Rule) -> int:
     values["recipients"] = json.dumps(list(rule.recipients))
     values["paused"] = int(rule.paused)
     values["labels"] = json.dumps(list(rule.labels))
+    values["webhooks"] = json.dumps([asdict(hook) for hook in rule.webhooks])
     columns = [name for name in values if name != "id"]
     if rule.id is None:
         return int(

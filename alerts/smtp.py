@@ -7,6 +7,8 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
+from vigil.alerts.outbox import DeliveryError
+
 SECURITY = ("none", "starttls", "ssl")
 
 
@@ -32,15 +34,6 @@ class SmtpConfig:
     def address(self) -> str:
         how = {"none": "without TLS", "starttls": "with STARTTLS", "ssl": "over SSL"}
         return f"{self.host}:{self.port} {how[self.security]}"
-
-
-class DeliveryError(Exception):
-    """An email the server did not take. `temporary` failures are worth trying again."""
-
-    def __init__(self, reply: str, *, temporary: bool) -> None:
-        super().__init__(reply)
-        self.reply = reply
-        self.temporary = temporary
 
 
 def _tls_context(config: SmtpConfig) -> ssl.SSLContext:

@@ -13,7 +13,7 @@ from vigil.alerts.compose import LIVE
 from vigil.alerts.engine import UNSENDABLE
 from vigil.alerts.episodes import AlertEpisode
 from vigil.alerts.outbox import OutboxEmail
-from vigil.alerts.rulebook import FROM_FILE
+from vigil.alerts.rulebook import FROM_FILE, hook_words
 from vigil.alerts.rules import Rule
 from vigil.components.zones import minute_text, wall_time
 from vigil.times import UTC as TIME_UTC
@@ -37,7 +37,12 @@ RULE_COLUMNS = [
     {"field": "last_fired", "headerName": "Last fired", "minWidth": 140},
     {"field": "points", "headerName": "Points", "minWidth": 90},
     {"field": "min_severity", "headerName": "Severity", "minWidth": 95},
-    {"field": "recipients", "headerName": "Recipients", "minWidth": 180},
+    {
+        "field": "recipients",
+        "headerName": "Notifies",
+        "minWidth": 180,
+        "tooltipField": "recipients",
+    },
     {"field": "state", "headerName": "State", "minWidth": 100},
 ]
 #: How the rules table and form name a rule's direction.
@@ -45,13 +50,14 @@ DIRECTION_LABELS = {"either": "either way", "above": "above only", "below": "bel
 #: Matching series the rules table names before it counts the rest.
 MOST_NAMED = 5
 OUTBOX_COLUMNS: list[dict[str, object]] = [
-    {"field": "id", "headerName": "Email", "maxWidth": 95},
+    {"field": "id", "headerName": "No.", "maxWidth": 85},
+    {"field": "kind", "headerName": "Via", "maxWidth": 100},
     {"field": "created", "headerName": "Queued", "maxWidth": 190},
-    {"field": "subject", "headerName": "Subject", "minWidth": 280},
+    {"field": "subject", "headerName": "Subject", "minWidth": 280, "tooltipField": "subject"},
     {"field": "recipients", "headerName": "To"},
     {"field": "status", "headerName": "Status", "maxWidth": 110},
     {"field": "attempts", "headerName": "Tries", "maxWidth": 90},
-    {"field": "last_error", "headerName": "Server's reply", "minWidth": 200},
+    {"field": "last_error", "headerName": "Receiver's reply", "minWidth": 200},
 ]
 HISTORY_COLUMNS = [
     {"field": "when", "headerName": "When", "minWidth": 215, "tooltipField": "span"},
@@ -173,7 +179,9 @@ def rule_rows(
                 else minute_text(datetime.fromtimestamp(fired, UTC), zone),
                 "points": done.points,
                 "min_severity": rule.min_severity,
-                "recipients": ", ".join(rule.recipients),
+                "recipients": ", ".join(
+                    [*rule.recipients, *(hook_words(hook) for hook in rule.webhooks)]
+                ),
                 "state": rule_state(rule, zone=zone),
                 "source": "rules file" if rule.source == FROM_FILE else "page or API",
                 "source_note": FILE_NOTE if rule.source == FROM_FILE else "",
@@ -189,6 +197,7 @@ def outbox_rows(emails: Sequence[OutboxEmail], zone: str = TIME_UTC) -> list[dic
             "id": str(email.id),
             "created": f"{wall_time(email.created, zone):%Y-%m-%d %H:%M:%S} "
             + zone_label(zone, email.created),
+            "kind": email.kind,
             "subject": email.subject,
             "recipients": ", ".join(email.recipients),
             "status": email.status,
@@ -199,17 +208,21 @@ def outbox_rows(emails: Sequence[OutboxEmail], zone: str = TIME_UTC) -> list[dic
     ]
 
 
-def emailed(email_id: float | None, status: object) -> str:
-    """Which email announced an episode and where it is: 'email 12, sent', 'muted' (its rule
-    was paused or silenced), 'waiting' (for the group interval or the daily budget), or why
-    none could be sent."""
+def emailed(email_id: float | None, status: object, kind: object = "email") -> str:
+    """Which email (or webhook call, for a rule without recipients) announced an episode and
+    where it is: 'email 12, sent', 'webhook call 14, pending', 'muted' (its rule was paused or
+    silenced), 'waiting' (for the group interval or the daily budget), or why none could be
+    sent."""
     if email_id is None or pd.isna(email_id):
         return "waiting"
     if int(email_id) == UNSENDABLE:
         return "not sent: its email could not be built (the server's log says why)"
     if int(email_id) < 0:
         return "muted"
-    return f"email {int(email_id)}, {status}" if isinstance(status, str) else f"email {email_id}"
+    what = "webhook call" if kind == "webhook" else "email"
+    if isinstance(status, str):
+        return f"{what} {int(email_id)}, {status}"
+    return f"{what} {int(email_id)}"
 
 
 def history_rows(history: pd.DataFrame, rules: Sequence[Rule], zone: str = TIME_UTC) -> list[dict]:
@@ -234,7 +247,7 @@ def history_rows(history: pd.DataFrame, rules: Sequence[Rule], zone: str = TIME_
                 "dataset": where_from(row["dataset"], row["dataset_name"]),
                 "peak": peak_text(episode),
                 "severity": round(episode.peak.severity, 3),
-                "emailed": emailed(row["email_id"], row["email_status"]),
+                "emailed": emailed(row["email_id"], row["email_status"], row.get("email_kind")),
                 "explanation": episode.peak.explanation,
             }
         )

@@ -1,4 +1,5 @@
-"""The Alerts page: where email goes, the rules, the outbox and the anomaly episodes alerted on."""
+"""The Alerts page: where email goes, the rules (with their recipients and webhooks), the
+outbox and the anomaly episodes alerted on."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from vigil.alerts.compose import LIVE
 from vigil.alerts.rulebook import FROM_FILE
 from vigil.alerts.rules import DIRECTIONS, Rule
+from vigil.alerts.webhooks import MAX_WEBHOOKS, Webhook, webhook
 from vigil.components import ids
 from vigil.components.alerts import (
     DIRECTION_LABELS,
@@ -37,7 +39,7 @@ from vigil.usecases.alerting import (
     smtp_status,
     watched_series,
 )
-from vigil.web.auth import control_for, requires
+from vigil.web.auth import control_for, may, requires
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="Vigil · Alerts", order=3)
 
@@ -58,6 +60,7 @@ FORM = {
     "direction": "alerts-rule-direction",
     "min_severity": "alerts-rule-severity",
     "recipients": "alerts-rule-recipients",
+    "webhooks": "alerts-rule-webhooks",
     "group_minutes": "alerts-rule-group",
     "resolve_minutes": "alerts-rule-resolve",
     "daily_budget": "alerts-rule-budget",
@@ -100,8 +103,10 @@ def _datasets() -> dict[str, str]:
     return {LIVE: "Live series"} | {info.id: info.name for info in dataset_store().list()}
 
 
-def _field(label: str, key: str, component) -> dbc.Col:
-    return dbc.Col([dbc.Label(label, html_for=FORM[key], className="small mb-1"), component], md=3)
+def _field(label: str, key: str, component, width: int = 3) -> dbc.Col:
+    return dbc.Col(
+        [dbc.Label(label, html_for=FORM[key], className="small mb-1"), component], md=width
+    )
 
 
 def layout(**_query: str) -> html.Div:
@@ -192,6 +197,18 @@ def layout(**_query: str) -> html.Div:
                 "Recipients (comma separated)",
                 "recipients",
                 dbc.Input(id=FORM["recipients"], size="sm", placeholder="ops@example.org"),
+            ),
+            _field(
+                "Webhooks (one a line; slack before a Slack one)",
+                "webhooks",
+                dbc.Textarea(
+                    id=FORM["webhooks"],
+                    rows=1,
+                    size="sm",
+                    placeholder="https://hooks.example.org/vigil\n"
+                    "slack https://hooks.slack.com/services/…",
+                ),
+                width=6,
             ),
             _field(
                 "Group interval (minutes)",
@@ -365,11 +382,17 @@ def show(_refresh, _tick, status: str, zone: str | None = None):
     zone = shown_zone(zone)
     services = current()
     box = services.outbox
-    counts = box.counts()
-    badges = [
+    counts = box.counts("email")
+    badges: list = [
         dbc.Badge(f"{counts[name]} {name}", color=colour, className="me-1", id=f"alerts-{name}")
         for name, colour in (("pending", "warning"), ("sent", "success"), ("failed", "danger"))
     ]
+    calls = box.counts("webhook")
+    if any(calls.values()):
+        words = ", ".join(f"{calls[name]} {name}" for name in ("pending", "sent", "failed"))
+        badges.append(
+            html.Div(f"Webhook calls: {words}.", className="small mt-1", id="alerts-webhooks")
+        )
     rules = services.rule_store.rules()
     emails = box.emails(None if status == "all" else status)
     history = alert_engine(services).history()
@@ -432,6 +455,7 @@ def edit_rule(selected: list[dict] | None, _new):
         rule = rule_store().get(int(selected[0]["id"]))
     values = [getattr(rule, key) for key in FORM]
     values[list(FORM).index("recipients")] = ", ".join(rule.recipients)
+    values[list(FORM).index("webhooks")] = webhook_lines(rule, whole=may("admin"))
     values[list(FORM).index("labels")] = " ".join(rule.labels)
     values[list(FORM).index("detector")] = rule.detector or OWN
     values[list(FORM).index("dataset")] = rule.dataset or ANY
@@ -530,8 +554,12 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
     recipients = tuple(p.strip() for p in (form["recipients"] or "").split(",") if p.strip())
     if not name or not pattern:
         raise ValueError("A rule needs a name and a series (or a pattern such as latency_*).")
-    if not recipients or any("@" not in address for address in recipients):
+    if any("@" not in address for address in recipients):
         raise ValueError("Give the recipients as email addresses, separated by commas.")
+    earlier = store.get(rule_id) if rule_id is not None else None
+    hooks = read_webhook_lines(form["webhooks"] or "")
+    if not recipients and not hooks:
+        raise ValueError("Give the recipients (email addresses), webhooks, or both.")
     try:
         labels = tuple(parse_matcher(word).written for word in (form["labels"] or "").split())
     except SelectorError as error:
@@ -549,9 +577,8 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
         numbers[key] = float(value)
     if numbers["min_severity"] > 1:
         raise ValueError("From severity must be between 0 and 1.")
-    earlier = store.get(rule_id) if rule_id is not None else Rule(name, pattern, recipients)
     return replace(
-        earlier,
+        earlier or Rule(name, pattern, recipients),
         name=name,
         series_pattern=pattern,
         labels=labels,
@@ -559,11 +586,39 @@ def _rule_from_form(form: dict, rule_id: int | None, store) -> Rule:
         dataset=None if form["dataset"] in (None, "", ANY) else form["dataset"],
         direction=form["direction"] if form["direction"] in DIRECTIONS else "either",
         recipients=recipients,
+        webhooks=hooks,
         min_severity=numbers["min_severity"],
         group_minutes=numbers["group_minutes"],
         resolve_minutes=numbers["resolve_minutes"],
         daily_budget=int(numbers["daily_budget"]),
     )
+
+
+def webhook_lines(rule: Rule, *, whole: bool) -> str:
+    """A rule's webhooks as the form writes them, one a line (`slack URL` for a Slack one);
+    with their paths hidden unless `whole` (an admin, who may change them)."""
+    return "\n".join(
+        ("" if hook.format == "json" else f"{hook.format} ") + (hook.url if whole else hook.shown)
+        for hook in rule.webhooks
+    )
+
+
+def read_webhook_lines(written: str) -> tuple[Webhook, ...]:
+    """The webhooks the form holds, one a line (`slack URL` for a Slack one), or a
+    ValueError naming the line to fix."""
+    hooks: list[Webhook] = []
+    lines = [line.strip() for line in written.splitlines() if line.strip()]
+    if len(lines) > MAX_WEBHOOKS:
+        raise ValueError(f"At most {MAX_WEBHOOKS} webhooks a rule.")
+    for number, line in enumerate(lines, 1):
+        format, _, url = line.rpartition(" ")
+        try:
+            hook = webhook(url, format.strip() or "json")
+        except ValueError as error:
+            raise ValueError(f"Webhooks, line {number}: {error}.") from None
+        if all(hook.url != known.url for known in hooks):
+            hooks.append(hook)
+    return tuple(hooks)
 
 
 @callback(

@@ -132,6 +132,7 @@ rules = sa.Table(
     sa.Column("direction", sa.Text, nullable=False, server_default="either"),
     sa.Column("labels", sa.Text, nullable=False, server_default="[]"),
     sa.Column("source", sa.Text),
+    sa.Column("webhooks", sa.Text, nullable=False, server_default="[]"),
     sa.CheckConstraint("min_severity BETWEEN 0 AND 1", name="rules_min_severity"),
     sa.CheckConstraint("group_minutes >= 0", name="rules_group_minutes"),
     sa.CheckConstraint("resolve_minutes > 0", name="rules_resolve_minutes"),
@@ -211,6 +212,9 @@ outbox = sa.Table(
     sa.Column("claimed_by", sa.Text),
     sa.Column("last_error", sa.Text),
     sa.Column("sent_at", sa.Text),
+    sa.Column("kind", sa.Text, nullable=False, server_default="email"),
+    sa.Column("target", sa.Text),
+    sa.Column("after_id", sa.BigInteger),
     sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="outbox_status"),
     sa.Index("outbox_due", "status", "next_attempt"),
 )

@@ -3,6 +3,8 @@ every key must have, whether made here or given in the environment."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
 import secrets
@@ -13,6 +15,27 @@ from vigil.detection.errors import DataError
 
 #: The fewest bytes a signing key may have (HMAC-SHA256 wants at least its output's length).
 MIN_KEY_BYTES = 32
+
+
+#: The prefix Standard Webhooks libraries expect before a base64 secret.
+WHSEC = "whsec_"
+
+
+def key_of_secret(secret: str) -> bytes:
+    """The key a secret names: written 'whsec_' and base64 (as Standard Webhooks libraries
+    make and take them), else the secret's own bytes. ValueError for bad base64."""
+    if not secret.startswith(WHSEC):
+        return secret.encode()
+    written = secret[len(WHSEC) :]
+    try:
+        return base64.b64decode(written + "=" * (-len(written) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("a whsec_ secret is base64 after its prefix") from None
+
+
+def secret_of_key(key: bytes) -> str:
+    """A key written as Standard Webhooks libraries take it: 'whsec_' and base64."""
+    return WHSEC + base64.b64encode(key).decode()
 
 
 def short_key_problem(variable: str, key: bytes) -> str | None:

@@ -129,6 +129,17 @@ class Services:
         return ScorerStates(self.database(), model_key(self.settings))
 
     @cached_property
+    def webhook_key(self) -> bytes:
+        """The key that signs webhook calls: `VIGIL_WEBHOOK_SECRET`, or a random key kept in
+        the data directory (made on first use, readable by its owner only)."""
+        from vigil.keys import kept_key, key_of_secret
+
+        secret = self.settings.webhook_secret
+        if secret is not None:
+            return key_of_secret(secret.get_secret_value())
+        return kept_key(self.settings.data_dir, "webhook.key")
+
+    @cached_property
     def mail_settings(self) -> MailSettings:
         from vigil.stores.mail_settings import MailSettings
 

@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vigil.alerts.smtp import SmtpConfig
-from vigil.keys import short_key_problem
+from vigil.keys import key_of_secret, short_key_problem
 from vigil.storage.database import sqlite_url
 from vigil.times import known_zone
 
@@ -120,6 +120,13 @@ class Settings(BaseSettings):
         description="Key that signs session cookies; without it one is made in the data directory.",
     )
 
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs webhook calls (whsec_ and base64, or at least 32 "
+        "characters); without it one is made in the data directory (vigil rules "
+        "webhook-secret prints it).",
+    )
+
     @property
     def smtp(self) -> SmtpConfig | None:
         """How to send email, or None when no SMTP server is set."""
@@ -145,6 +152,18 @@ class Settings(BaseSettings):
         if value is None:
             return None
         problem = short_key_problem(_variable(info.field_name), value.get_secret_value().encode())
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_key(cls, value: SecretStr | None, info) -> SecretStr | None:
+        if value is None:
+            return None
+        problem = short_key_problem(
+            _variable(info.field_name), key_of_secret(value.get_secret_value())
+        )
         if problem is not None:
             raise ValueError(problem)
         return value

@@ -16,6 +16,7 @@ from vigil.alerts.rulebook import (
     read_rulebook,
 )
 from vigil.alerts.rules import Change, Rule, RuleStore, Silence
+from vigil.alerts.webhooks import Webhook
 
 GOOD = """\
 rules:
@@ -28,6 +29,9 @@ rules:
   - name: Everything in prod
     labels: [env=prod]
     recipients: [ops@example.com]
+    webhooks:
+      - https://hooks.example.org/vigil
+      - {url: "https://hooks.slack.com/services/T0/B0/SECRET", format: slack}
     dataset: live
     paused: true
 silences:
@@ -75,6 +79,10 @@ def test_a_rules_file_reads_into_rules_and_silences():
         created=checkout.created,
     )
     assert (prod.series_pattern, prod.dataset, prod.paused) == ("*", "live", True)
+    assert prod.webhooks == (
+        Webhook("https://hooks.example.org/vigil"),
+        Webhook("https://hooks.slack.com/services/T0/B0/SECRET", "slack"),
+    )
     assert book.silences[0].until == datetime(2099, 1, 1, tzinfo=UTC)
 
 
@@ -83,14 +91,15 @@ def test_every_problem_is_named_by_its_line_and_nothing_is_read():
         read_rulebook(BAD, "team.yaml")
 
     assert raised.value.problems == [
-        "team.yaml:2: rule 'Checkout latency': give its recipients, a list of email addresses.",
+        "team.yaml:2: rule 'Checkout latency': give its recipients (email addresses), its "
+        "webhooks, or both.",
         "team.yaml:4: rule 'Checkout latency': labels: service=~(web: not a regular expression "
         "(missing ), unterminated subpattern at position 0).",
         "team.yaml:4: rule 'Checkout latency': labels: 'nomatcher' is not a label matcher: "
         "write label=value, label!=value, label=~regex or label!~regex.",
         "team.yaml:5: a rule: unknown field 'recipents' (did you mean 'recipients'?); the fields "
-        "are name, series, labels, recipients, min_severity, direction, detector, dataset, "
-        "group_minutes, resolve_minutes, daily_budget, paused.",
+        "are name, series, labels, recipients, webhooks, min_severity, direction, detector, "
+        "dataset, group_minutes, resolve_minutes, daily_budget, paused.",
         "team.yaml:6: rule 'Checkout latency': min_severity must be from 0 to 1, not 1.5.",
         "team.yaml:8: rule 'Second': recipients: 'not-an-address' is not an email address.",
         "team.yaml:9: rule 'Second': direction 'sideways' is not one of either, above, below.",
@@ -156,6 +165,7 @@ def test_applying_adds_changes_and_removes_and_twice_changes_nothing(database):
         "~ change rule 'Checkout latency': min_severity 0.95 -> 0.97",
         "~ change rule 'Made on the page': series cpu* -> *; recipients [me@example.com] -> "
         "[ops@example.com]; paused False -> True; dataset none -> live; labels [] -> [env=prod]; "
+        "webhooks [] -> [https://hooks.example.org/…, https://hooks.slack.com/… (slack)]; "
         "comes from the file now",
         "- remove rule 'Everything in prod'",
         "~ silence 'checkout-us-1' for rule 'Checkout latency' until 2099-01-01T00:00:00+00:00",
@@ -192,3 +202,51 @@ def test_an_export_reads_back_as_the_same_rules(database):
     again = plan(read_rulebook(exported), store.rules(), store.silences())
 
     assert [str(change) for change in again] == ["~ change rule 'By hand': comes from the file now"]
+
+
+WEBHOOKS = """\
+rules:
+  - name: Chat only
+    webhooks:
+      - https://hooks.example.org/a
+      - ftp://files.example.org/drop
+      - {url: "https://ops:hunter2@hooks.example.org/b"}
+      - {url: "https://hooks.example.org/c", format: teams}
+      - {url: "https://hooks.example.org/d", fromat: slack}
+      - https://hooks.example.org/a
+      - [not, a, url]
+"""
+
+
+def test_webhook_problems_are_named_by_line_without_their_paths():
+    with pytest.raises(RulebookError) as raised:
+        read_rulebook(WEBHOOKS, "hooks.yaml")
+
+    assert raised.value.problems == [
+        "hooks.yaml:5: rule 'Chat only': webhooks: 'ftp://files.example.org/…' is not an http "
+        "or https address (its scheme is ftp).",
+        "hooks.yaml:6: rule 'Chat only': webhooks: a webhook address holds no user or "
+        "password: put a token in its path instead.",
+        "hooks.yaml:7: rule 'Chat only': webhooks: a webhook's format is one of json, slack, "
+        "not 'teams'.",
+        "hooks.yaml:8: rule 'Chat only': webhooks: unknown field 'fromat' (did you mean "
+        "'format'?); the fields are url, format.",
+        "hooks.yaml:9: rule 'Chat only': webhooks: https://hooks.example.org/… is given twice.",
+        "hooks.yaml:10: rule 'Chat only': webhooks must be text.",
+    ]
+    assert "hunter2" not in str(raised.value)
+
+
+def test_a_plan_shows_webhooks_without_their_paths(database):
+    store = RuleStore(database)
+    store.apply(plan(read_rulebook(GOOD), [], {}))
+    moved = GOOD.replace("services/T0/B0/SECRET", "services/T0/B0/OTHER")
+
+    (change,) = plan(read_rulebook(moved), store.rules(), store.silences())
+
+    assert str(change) == (
+        "~ change rule 'Everything in prod': webhooks: the address of "
+        "https://hooks.slack.com/… (slack) changed"
+    )
+    store.apply([change])
+    assert store.rules()[1].webhooks[1].url.endswith("/OTHER")

@@ -53,3 +53,41 @@ def test_a_rules_file_with_problems_names_each_and_applies_nothing(tmp_path):
     missing = vigil("rules", "apply", str(tmp_path / "none.yaml"), **data)
     assert missing.returncode == 2
     assert "Cannot read" in missing.stderr
+
+
+def test_a_test_webhook_is_signed_with_the_secret_vigil_prints(tmp_path):
+    from standardwebhooks import Webhook as Verifier
+
+    from tests.alerts.webhook_server import Answer, Receiver
+
+    data = {"data_dir": tmp_path / "data", "public_url": "https://vigil.example.org"}
+    receiver = Receiver(answers=[Answer(204), Answer(404, body=b"no such hook")]).start()
+    try:
+        took = vigil("rules", "test-webhook", receiver.url, "--format", "slack", **data)
+        refused = vigil("rules", "test-webhook", receiver.url, **data)
+    finally:
+        receiver.stop()
+    secret = vigil("rules", "webhook-secret", **data)
+    down = vigil("rules", "test-webhook", receiver.url, **data)
+    scheme = vigil("rules", "test-webhook", "gopher://hooks.example.org/x", **data)
+
+    assert took.returncode == 0, took.stderr
+    assert took.stdout == f"http://127.0.0.1:{receiver.port}/… took the test notification.\n"
+    assert secret.stdout.startswith("whsec_")
+    slack = Verifier(secret.stdout.strip()).verify(
+        receiver.calls[0].body, receiver.calls[0].headers
+    )
+    assert slack["text"].endswith("<https://vigil.example.org|Open Vigil>")
+    assert refused.returncode == 2
+    assert (
+        f"http://127.0.0.1:{receiver.port}/… did not take the test (404 Not Found: no such "
+        "hook): it will not work as it is." in refused.stderr
+    )
+    assert down.returncode == 2
+    assert "cannot reach" in down.stderr
+    assert "it may work later" in down.stderr
+    assert scheme.returncode == 2
+    assert "is not an http or https address (its scheme is gopher)" in scheme.stderr
+    for result in (took, refused, down, scheme):
+        assert "Traceback" not in result.stderr
+        assert "vigil-7f3a" not in result.stdout + result.stderr  # the path stays private

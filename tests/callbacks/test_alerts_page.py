@@ -27,6 +27,7 @@ def save_rule(name: str, pattern: str, **fields):
         "direction": "either",
         "min_severity": 0.9,
         "recipients": "ops@example.org",
+        "webhooks": "",
         "group_minutes": 15,
         "resolve_minutes": 60,
         "daily_budget": 20,
@@ -73,6 +74,7 @@ def test_a_series_is_silenced_from_its_episode_and_a_bad_rule_is_refused(dash_ap
         "direction": "either",
         "min_severity": 1.5,
         "recipients": "a@b.c",
+        "webhooks": "",
         "group_minutes": 5,
         "resolve_minutes": 30,
         "daily_budget": 3,
@@ -227,3 +229,31 @@ def test_a_rule_takes_label_matchers_and_one_from_a_rules_file_is_changed_by_its
         status, _, _ = change_rule(1, None, None, None, *form, "1", made.id, "UTC")
         assert "comes from a rules file" in str(status) or "from a rules file" in str(status)
     assert store.get(made.id) == replace(made, source=FROM_FILE)  # neither saved nor deleted
+
+
+def test_a_rule_notifies_webhooks_written_one_a_line_and_a_bad_one_is_named(dash_app, settings):
+    from vigil.alerts.webhooks import Webhook
+    from vigil.pages.alerts import edit_rule
+
+    refused = save_rule(
+        "chat", "*", recipients="", webhooks="https://hooks.example.org/a\nslack ftp://x.org/b"
+    )
+    assert "Webhooks, line 2: 'ftp://x.org/…' is not an http or https address" in str(refused)
+    nothing = save_rule("chat", "*", recipients="", webhooks=" \n ")
+    assert "Give the recipients (email addresses), webhooks, or both." in str(nothing)
+
+    lines = "https://hooks.example.org/a\n\nslack https://hooks.slack.com/services/T/B/secret\n"
+    assert "Saved 'chat'" in str(save_rule("chat", "*", recipients="", webhooks=lines))
+    store = Services(settings).rule_store
+    (made,) = [rule for rule in store.rules() if rule.name == "chat"]
+    assert made.recipients == ()
+    assert made.webhooks == (
+        Webhook("https://hooks.example.org/a"),
+        Webhook("https://hooks.slack.com/services/T/B/secret", "slack"),
+    )
+    context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "alerts-rules.selectedRows"}]))
+    *values, editing = edit_rule([{"id": str(made.id)}], None)
+    assert editing == made.id
+    assert (
+        "https://hooks.example.org/a\nslack https://hooks.slack.com/services/T/B/secret" in values
+    )

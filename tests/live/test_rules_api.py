@@ -59,11 +59,11 @@ def test_a_rule_that_breaks_a_limit_is_refused_with_each_reason(api):
     assert status == 422
     assert answer["reasons"] == [
         "the rule: a rule: unknown field 'color'; the fields are name, series, labels, "
-        "recipients, min_severity, direction, detector, dataset, group_minutes, "
+        "recipients, webhooks, min_severity, direction, detector, dataset, group_minutes, "
         "resolve_minutes, daily_budget, paused.",
         "the rule: rule 'x': labels: env=~(: not a regular expression (missing ), unterminated "
         "subpattern at position 0).",
-        "the rule: rule 'x': give at least one recipient.",
+        "the rule: rule 'x': give at least one recipient or webhook.",
         "the rule: rule 'x': min_severity must be from 0 to 1, not 2.",
     ]
     assert send(f"{api}/api/v1/rules", "POST", [1, 2])[0] == 422
@@ -103,3 +103,35 @@ def test_a_rule_from_a_file_is_changed_by_its_file_and_silences_come_and_go(api)
     gone = call(f"{api}/api/v1/silences?rule={rule.id}&series=cpu", "DELETE")
     assert gone[0] == 204
     assert call(f"{api}/api/v1/silences?rule={rule.id}&series=cpu", "DELETE")[0] == 404
+
+
+def test_a_webhooks_whole_address_goes_to_admin_tokens_only(api):
+    name = f"hooked {uuid.uuid4().hex[:6]}"
+    _, reader = token_store().create("dashboard", "ada", scopes=["read"])
+    secret_path = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
+    body = {
+        "name": name,
+        "series": "checkout-*",
+        "recipients": [],
+        "webhooks": ["https://hooks.example.org/vigil", {"url": secret_path, "format": "slack"}],
+    }
+
+    status, made = send(f"{api}/api/v1/rules", "POST", body)
+    assert status == 201, made
+    assert made["webhooks"] == body["webhooks"]
+    status, seen = call(f"{api}/api/v1/rules/{made['id']}", token=reader)
+    assert status == 200
+    assert seen["webhooks"] == [
+        {"url": "https://hooks.example.org/…", "format": "json"},
+        {"url": "https://hooks.slack.com/…", "format": "slack"},
+    ]
+    assert "SECRET" not in json.dumps(call(f"{api}/api/v1/rules", token=reader)[1])
+    bad = {**body, "name": name + " 2", "webhooks": ["file:///etc/passwd", "https://a b"]}
+    status, refused = send(f"{api}/api/v1/rules", "POST", bad)
+    assert status == 422
+    assert refused["reasons"] == [
+        f"the rule: rule '{name} 2': webhooks: 'file:///…' is not an http or https address "
+        "(its scheme is file).",
+        f"the rule: rule '{name} 2': webhooks: a webhook address has no spaces.",
+    ]
+    assert call(f"{api}/api/v1/rules/{made['id']}", "DELETE")[0] == 204

@@ -1,4 +1,5 @@
-"""`vigil alerts`: queue the alerts that are due and deliver the outbox."""
+"""`vigil alerts`: queue the alerts that are due and deliver the outbox (emails, webhook
+calls)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from vigil.usecases.alerting import dispatch_due
 
 @click.group()
 def alerts() -> None:
-    """Email alerts: deliver what is waiting in the outbox."""
+    """Alerts: deliver what is waiting in the outbox (emails and webhook calls)."""
 
 
 @alerts.command()
@@ -20,7 +21,7 @@ def flush() -> None:
     """Queue the alerts that are due and deliver what is waiting; print what was sent and
     what waits."""
     services = services_for(load_settings())
-    if services.mail().smtp is None:
+    if services.mail().smtp is None and not any(services.outbox.counts("webhook").values()):
         raise DataError(
             "No SMTP server is set: set VIGIL_SMTP_HOST (and its friends) or set one on the "
             "Admin page first."

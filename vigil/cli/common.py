@@ -156,19 +156,28 @@ def services_for(config) -> Services:
 
 
 def deliver(services: Services) -> None:
-    """Deliver what waits in the outbox, and say what was sent and what still waits."""
-    from vigil.alerts.delivery import deliver_due
+    """Deliver what waits in the outbox (emails, webhook calls), and say what was sent and
+    what still waits."""
+    from vigil.alerts.delivery import deliver_due, deliver_webhooks_due
     from vigil.detection.quality import plural
 
     box = services.outbox
     smtp = services.mail().smtp
     if smtp is None:
-        pending = box.counts()["pending"]
+        pending = box.counts("email")["pending"]
         click.echo(f"No SMTP server is set (VIGIL_SMTP_HOST): {pending} emails wait in the outbox.")
+    else:
+        report = deliver_due(box, smtp)
+        counts = box.counts("email")
+        click.echo(
+            f"Sent {plural(report.sent, 'email')}; {counts['pending']} still pending"
+            f" ({report.retrying} just now failed and will be retried), {counts['failed']} failed."
+        )
+    if not any(box.counts("webhook").values()):
         return
-    report = deliver_due(box, smtp)
-    counts = box.counts()
+    report = deliver_webhooks_due(box, services.webhook_key)
+    counts = box.counts("webhook")
     click.echo(
-        f"Sent {plural(report.sent, 'email')}; {counts['pending']} still pending"
+        f"Posted {plural(report.sent, 'webhook call')}; {counts['pending']} still pending"
         f" ({report.retrying} just now failed and will be retried), {counts['failed']} failed."
     )

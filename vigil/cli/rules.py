@@ -75,3 +75,47 @@ def apply(path: Path, dry_run: bool) -> None:
         return
     store.apply(changes)
     click.echo(f"Applied {len(changes)} change{'s' * (len(changes) != 1)}.")
+
+
+@rules.command("webhook-secret")
+def webhook_secret() -> None:
+    """Print the secret webhook receivers verify Vigil's signatures with (Standard
+    Webhooks: whsec_ and base64). It is VIGIL_WEBHOOK_SECRET, else a key Vigil made in its
+    data directory."""
+    from vigil.keys import secret_of_key
+
+    click.echo(secret_of_key(services_for(load_settings()).webhook_key))
+
+
+@rules.command("test-webhook")
+@click.argument("url")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["json", "slack"]),
+    default="json",
+    show_default=True,
+    help="The body: Vigil's JSON, or a Slack-compatible message.",
+)
+def test_webhook(url: str, format_: str) -> None:
+    """Post a signed test notification to URL now, and say what it answered."""
+    import secrets
+    from datetime import UTC, datetime
+
+    from vigil.alerts.outbox import DeliveryError
+    from vigil.alerts.webhook_bodies import test_body
+    from vigil.alerts.webhooks import post, webhook
+
+    try:
+        hook = webhook(url, format_)
+    except ValueError as error:
+        raise DataError(f"{error}.") from None
+    services = services_for(load_settings())
+    now = datetime.now(UTC)
+    body = test_body(hook, services.settings.public_url, now)
+    try:
+        post(hook.url, f"test_{secrets.token_hex(8)}", body, services.webhook_key, now=now)
+    except DeliveryError as error:
+        again = "it may work later" if error.temporary else "it will not work as it is"
+        raise DataError(f"{hook.shown} did not take the test ({error.reply}): {again}.") from None
+    click.echo(f"{hook.shown} took the test notification.")

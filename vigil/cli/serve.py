@@ -101,6 +101,7 @@ def run(
         DeliveryWorker(
             services.outbox,
             lambda: services.mail().smtp,
+            webhook_key=lambda: services.webhook_key,
             before_round=lambda: dispatch_due(services),
         ).start()
         click.echo(smtp_status(services))

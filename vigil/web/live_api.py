@@ -69,6 +69,14 @@ def token_refusal(needed: str):
     return None
 
 
+def request_scopes() -> tuple[str, ...]:
+    """The scopes of the request's bearer token; none without a valid one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return ()
+    return _scopes_of(token.strip()) or ()
+
+
 def _needed_scope() -> str:
     """The scope the request needs: posting points, reading, or changing a series."""
     if request.method in ("GET", "HEAD"):

@@ -2,7 +2,8 @@
 
 Reading needs a token with the `read` scope, any change one with `admin`. A rule is sent and
 answered in the shape a rules file writes it (`alerts.rulebook`), with its `id` and `source`;
-it is checked as a file's rule is, and a 422 names every problem. A rule that came from a
+it is checked as a file's rule is, and a 422 names every problem. A webhook's whole address
+is answered to admin-scoped tokens only. A rule that came from a
 rules file is changed by changing the file: the API answers 409 to changing or deleting it.
 """
 
@@ -17,7 +18,7 @@ from flask import Blueprint, jsonify, request
 from vigil.alerts.rulebook import FROM_FILE, RulebookError, read_rule, rule_values
 from vigil.alerts.rules import Rule
 from vigil.services import rule_store
-from vigil.web.live_api import json_errors, token_refusal
+from vigil.web.live_api import json_errors, request_scopes, token_refusal
 
 rules_api = Blueprint("vigil_rules", __name__, url_prefix="/api/v1")
 
@@ -33,8 +34,13 @@ def authenticate():
 
 
 def described(rule: Rule) -> dict:
-    """A rule as the API answers it: as a file writes it, with its id and where it came from."""
-    return {"id": rule.id, "source": rule.source or "api", **rule_values(rule)}
+    """A rule as the API answers it: as a file writes it, with its id and where it came from.
+    Its webhooks' paths (often their passwords) only go to an admin-scoped token; others see
+    each address's scheme and host."""
+    values = rule_values(rule)
+    if rule.webhooks and "admin" not in request_scopes():
+        values["webhooks"] = [{"url": hook.shown, "format": hook.format} for hook in rule.webhooks]
+    return {"id": rule.id, "source": rule.source or "api", **values}
 
 
 @rules_api.get("/rules")

@@ -29,7 +29,7 @@ from functools import cache
 import redis
 from celery import Celery, signals
 
-from vigil.alerts.delivery import deliver_due
+from vigil.alerts.delivery import deliver_due, deliver_webhooks_due
 from vigil.live.scoring import MOST_BACKOFF, LiveWorker
 from vigil.services import Services, current
 from vigil.settings import Settings
@@ -206,7 +206,8 @@ def score_live(self) -> int:
 
 @celery_app.task(name="vigil.deliver_alerts", bind=True, acks_late=True)
 def deliver_alerts(self) -> int:
-    """One link of the delivery chain: due alerts into the outbox, the outbox to SMTP."""
+    """One link of the delivery chain: due alerts into the outbox, the outbox to SMTP and to
+    webhooks."""
     if not DELIVERY.owns(self.request.id):
         return 0
     services = current()
@@ -221,6 +222,7 @@ def deliver_alerts(self) -> int:
                 smtp = services.mail().smtp
                 if smtp is not None:
                     sent = deliver_due(services.outbox, smtp).sent
+                sent += deliver_webhooks_due(services.outbox, services.webhook_key).sent
     except Exception:  # kept in the outbox: the next round tries again
         log.exception("an alert delivery round failed")
     DELIVERY.next(deliver_alerts, countdown=DELIVERY_EVERY)
