@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from typing import TypeVar
 
 import pandas as pd
 from sqlalchemy import Connection, text
@@ -54,9 +55,10 @@ LOCK = "alerts"
 
 log = logging.getLogger(__name__)
 _UNSENDABLE_LOG = (
-    "the email of rule %r on series %r could not be built; its episodes are marked "
-    "unsendable and the other alerts go on"
+    "the email or webhook calls of rule %r on series %r could not be built: they are left "
+    "out (episodes with nothing to send are marked unsendable) and the other alerts go on"
 )
+T = TypeVar("T")
 
 #: The rows of a series (rule, series, data set) around episodes, for an email's chart.
 Context = Callable[[Rule, str, str, Sequence[AlertEpisode]], pd.DataFrame | None]
@@ -372,7 +374,8 @@ class AlertEngine:
         says so.
         """
         assert rule.id is not None, "only saved rules send"
-        key = {"rule": rule.id, "series": series}
+        rule_id = rule.id
+        key = {"rule": rule_id, "series": series}
         with self.database.write(LOCK) as connection:
             last_email, opened, open_run = connection.execute(
                 text(
@@ -394,11 +397,21 @@ class AlertEngine:
             listed = sorted(episodes, key=lambda e: e.peak.severity, reverse=True)[:MAX_LISTED]
             mark_link = self.mark_link
             run = None if open_run is None else json.loads(open_run)
-            try:
-                message = (
-                    None
-                    if not rule.recipients
-                    else compose_alert(
+            where = (rule, series, dataset, dataset_name, run)
+            calls = self._built(
+                rule,
+                series,
+                lambda: (
+                    self._calls(*where, episodes, "opened", now)
+                    + self._calls(*where, [e for e in episodes if not e.open], "resolved", now)
+                ),
+            )
+            message = None
+            if rule.recipients:
+                message = self._built(
+                    rule,
+                    series,
+                    lambda: compose_alert(
                         rule=rule.name,
                         series=series,
                         dataset=dataset,
@@ -418,23 +431,17 @@ class AlertEngine:
                         open_url=self._open_url(dataset, series, listed, open_run),
                         silence_url=None
                         if self.silence_link is None
-                        else self.silence_link(rule.id, series, now),
+                        else self.silence_link(rule_id, series, now),
                         zone=self.zone,
-                    )
+                    ),
                 )
-                where = (rule, series, dataset, dataset_name, run)
-                calls = self._calls(*where, episodes, "opened", now)
-                calls += self._calls(*where, [e for e in episodes if not e.open], "resolved", now)
-            except SQLAlchemyError:
-                raise
-            except Exception:  # a bug met by this alert: said once, not tried again
-                log.exception(_UNSENDABLE_LOG, rule.name, series)
+            if message is None and not calls:
                 connection.execute(
                     text("UPDATE alert_episodes SET email_id = :email WHERE id = :id"),
                     [{"email": UNSENDABLE, "id": row["id"]} for row in rows],
                 )
                 return 0
-            email_id = self._keep(connection, message, calls, now)
+            email_id = self._keep(connection, message, calls or [], now)
             connection.execute(
                 text(
                     "UPDATE alert_episodes SET email_id = :email, ended_email_id = CASE "
@@ -508,11 +515,16 @@ class AlertEngine:
             if ended and not muted:
                 episodes = [AlertEpisode.from_row(row, ended=True) for row in ended]
                 run = None if open_run is None else json.loads(open_run)
-                try:
-                    message = (
-                        None
-                        if not rule.recipients
-                        else compose_resolved(
+                where = (rule, series, dataset, dataset_name, run)
+                calls = self._built(
+                    rule, series, lambda: self._calls(*where, episodes, "resolved", now)
+                )
+                message = None
+                if rule.recipients:
+                    message = self._built(
+                        rule,
+                        series,
+                        lambda: compose_resolved(
                             rule=rule.name,
                             series=series,
                             dataset=dataset,
@@ -525,17 +537,13 @@ class AlertEngine:
                             thread=self._thread(connection, rule, series, opened),
                             open_url=self._open_url(dataset, series, episodes, open_run),
                             zone=self.zone,
-                        )
+                        ),
                     )
-                    where = (rule, series, dataset, dataset_name, run)
-                    calls = self._calls(*where, episodes, "resolved", now)
-                except SQLAlchemyError:
-                    raise
-                except Exception:  # a bug met by this alert: said once, not tried again
-                    log.exception(_UNSENDABLE_LOG, rule.name, series)
-                    email_id = UNSENDABLE
-                else:
-                    email_id = self._keep(connection, message, calls, now)
+                email_id = (
+                    self._keep(connection, message, calls or [], now)
+                    if message is not None or calls
+                    else UNSENDABLE
+                )
             if email_id != MUTED:
                 connection.execute(
                     text("UPDATE alert_episodes SET ended_email_id = :email WHERE id = :id"),
@@ -584,7 +592,7 @@ class AlertEngine:
                         about.message_id(hook),
                         hook.url,
                         hook.shown,
-                        f"{event.upper()} {summary}",
+                        f"{event.upper()} · {summary}",
                         body(about, hook, moment, self.zone),
                         after=None
                         if event == "opened"
@@ -592,6 +600,18 @@ class AlertEngine:
                     )
                 )
         return calls
+
+    @staticmethod
+    def _built(rule: Rule, series: str, build: Callable[[], T]) -> T | None:
+        """What `build` makes of an alert (its email, its webhook calls); None when a bug
+        stops it: logged once, and the rest of the alert goes on without it."""
+        try:
+            return build()
+        except SQLAlchemyError:  # the database, not this alert: the round stops
+            raise
+        except Exception:
+            log.exception(_UNSENDABLE_LOG, rule.name, series)
+            return None
 
     def _keep(
         self,

@@ -66,7 +66,8 @@ class EpisodeEvent:
 
     def summary(self, zone: str = "UTC") -> str:
         """'Checkout latency: cpu 2.6x normal since 12 Mar 09:30 UTC', 'Checkout latency:
-        cpu (ops.csv) resolved, was 35% below normal from 12 Mar 09:30 UTC for 45 min'."""
+        cpu (ops.csv) back to normal, was 35% below normal from 12 Mar 2024 09:30 UTC for
+        45 min'."""
         peak = self.episode.peak
         far = how_far(peak.value, peak.expected)
         name = subject_name(self.series, self.dataset, self.dataset_name)
@@ -74,7 +75,7 @@ class EpisodeEvent:
         start = moment(self.episode.start, zone, year=year)
         if self.event == "resolved":
             span = self.episode.duration_text
-            return f"{self.rule}: {name} resolved, was {far} from {start} for {span}"
+            return f"{self.rule}: {name} back to normal, was {far} from {start} for {span}"
         if self.episode.open:
             return f"{self.rule}: {name} {far} since {start}"
         return f"{self.rule}: {name} was {far} at {start} for {self.episode.duration_text}"

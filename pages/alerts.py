@@ -203,7 +203,7 @@ def layout(**_query: str) -> html.Div:
                 "webhooks",
                 dbc.Textarea(
                     id=FORM["webhooks"],
-                    rows=1,
+                    rows=2,
                     size="sm",
                     placeholder="https://hooks.example.org/vigil\n"
                     "slack https://hooks.slack.com/services/…",

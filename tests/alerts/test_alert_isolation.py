@@ -112,3 +112,46 @@ def test_a_series_name_with_a_line_separator_still_makes_a_one_line_subject(aler
     [alert] = [m for m in recorder.received if not m["Subject"].startswith("waiting")]
     assert "latency_" in alert["Subject"]
     assert len(str(alert["Subject"]).splitlines()) == 1
+
+
+def test_webhooks_hear_of_an_alert_whose_email_cannot_be_built(database, smtp, caplog):
+    from tests.alerts.test_webhooks import KEY
+    from tests.alerts.webhook_server import Receiver
+    from vigil.alerts.webhooks import webhook
+
+    receiver = Receiver().start()
+    outbox = Outbox(database)
+    engine = AlertEngine(
+        database,
+        outbox,
+        sender="vigil@example.org",
+        public_url="http://v",
+        context=chart_that_fails_for_one_series,
+    )
+    rule = RuleStore(database).save(
+        Rule(
+            "latency",
+            "latency_*",
+            ("ops@example.org",),
+            webhooks=(webhook(receiver.url),),
+            resolve_minutes=30,
+        )
+    )
+    recorder, config = smtp
+    engine.record(rule, "latency_broken", "d1", [episode(0)], now=T0 + 60)
+    worker = DeliveryWorker(
+        outbox,
+        lambda: config,
+        webhook_key=lambda: KEY,
+        before_round=lambda: engine.dispatch([rule], now=T0 + 120),
+    )
+    try:
+        worker.round()
+    finally:
+        receiver.stop()
+
+    assert recorder.received == []
+    assert len(receiver.calls) == 1
+    history = engine.history(rule.id)
+    assert history["email_kind"].tolist() == ["webhook"]
+    assert len([record for record in caplog.records if record.exc_info]) == 1

@@ -175,3 +175,17 @@ def test_a_rule_with_label_matchers_alerts_on_the_series_whose_labels_meet_them(
 
     assert set(history["series"]) == {"checkout-eu"}
     assert services.outbox.counts()["pending"] == 1
+
+
+def test_an_alert_on_a_live_series_whose_points_are_gone_is_emailed_without_a_chart(tmp_path):
+    from tests.alerts.test_engine import T0, episode
+
+    services = Services(make_settings(tmp_path))
+    rule = services.rule_store.save(Rule("gone", "*", ("ops@example.org",), dataset="live"))
+    engine = alert_engine(services)
+    engine.record(rule, "deleted-series", "live", [episode(0)], now=T0)
+
+    assert engine.dispatch([rule], now=T0 + 60) == 1
+    (email,) = services.outbox.emails()
+    assert email.subject.startswith("FIRING · deleted-series")
+    assert not any(part.get_content_type() == "image/png" for part in email.message().walk())

@@ -101,7 +101,9 @@ def test_each_episode_is_posted_opened_then_resolved_signed_and_once(database, r
         "checkout latency: latency_ms 5.0\N{MULTIPLICATION SIGN} normal since 12 Mar 09:00 UTC"
     )
     assert data["url"] == "http://v/live?series=latency_ms&at=2024-03-12T09%3A00%3A00"
-    assert resolved["data"]["summary"].startswith("checkout latency: latency_ms resolved, was")
+    assert resolved["data"]["summary"].startswith(
+        "checkout latency: latency_ms back to normal, was 5.0"
+    )
     assert receiver.calls[0].path == "/hooks/vigil-7f3a"
     history = engine.history(rule.id)
     assert history["email_kind"].tolist() == ["webhook"]

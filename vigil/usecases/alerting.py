@@ -111,8 +111,10 @@ def live_window(
         views.scores(series, since=first, until=last, limit=LIVE_MOST),
         views.scores(series, since=last, limit=chart.MARGIN),
     ]
-    rows = pd.concat([part for part in parts if not part.empty], ignore_index=True)
-    return None if rows.empty else chart.window(rows, episodes)
+    found = [part for part in parts if not part.empty]
+    if not found:  # its points are gone (deleted, or past their retention)
+        return None
+    return chart.window(pd.concat(found, ignore_index=True), episodes)
 
 
 def dataset_name(services: Services, dataset: str) -> str | None:
