@@ -9,11 +9,11 @@ series has yet to learn in the same transaction; in Postgres, ingest goes on mea
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from vigil.detection.zones import TimeLike
 from vigil.live.rollups import can_add, sum_scored
@@ -106,52 +106,24 @@ class ScoringQueue:
         `episode` and `onset`), and with them, in the same transaction, how long the series
         has yet to learn and the sums of its minutes these points are in (`live.rollups`):
         what any process reads of a series is what the scorer last wrote."""
-        if scored.empty and learning is None:
-            return
+        self.write_many([(scored, learning)], now=now)
+
+    def write_many(
+        self,
+        written: Sequence[tuple[pd.DataFrame, Learning | None]],
+        *,
+        now: float | None = None,
+    ) -> None:
+        """`write_scores` for the scores of several series (each with how long it has yet to
+        learn), all in one transaction: a round of the scorer that gave many series a point
+        or two each commits once."""
         moment = time.time() if now is None else now
-
-        def numbers(column: str) -> list:
-            values = scored[column].astype(float)
-            # NaN is stored as NULL: an unknown number, not one that is "not a number"
-            return values.astype(object).where(values.notna(), None).tolist()
-
-        episodes = scored["episode"].astype("Int64")
-        columns = {
-            "score": numbers("score"),
-            "severity": numbers("severity"),
-            "is_anomaly": scored["is_anomaly"].astype(int).tolist(),
-            "expected": numbers("expected"),
-            "lower": numbers("lower"),
-            "upper": numbers("upper"),
-            "explanation": scored["explanation"].fillna("").astype(str).tolist(),
-            "episode": [None if pd.isna(e) else int(e) for e in episodes],
-            "onset": scored["onset"].astype(bool).astype(int).tolist(),
-            "id": scored.index.astype(int).tolist(),
-        }
+        written = [(s, learning) for s, learning in written if not s.empty or learning]
+        if not written:
+            return
         with self.database.write(SCORES_LOCK) as connection:
-            if not scored.empty:
-                series = int(
-                    connection.execute(
-                        text("SELECT series FROM points WHERE id = :id"), {"id": columns["id"][0]}
-                    ).scalar_one()
-                )
-                stamps = scored["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64")
-                add = can_add(connection, series, int(stamps.min()))
-                update_scores(connection, columns, moment)
-                sum_scored(connection, series, scored, add=add)
-            if learning is not None:
-                connection.execute(
-                    text(
-                        "UPDATE series SET learning_left = :left, learning_at = :at, "
-                        "step_seconds = :step WHERE id = :id"
-                    ),
-                    {
-                        "left": int(learning.left),
-                        "at": int(learning.at),
-                        "step": learning.step_seconds,
-                        "id": learning.series_id,
-                    },
-                )
+            for scored, learning in written:
+                _write(connection, scored, learning, moment)
 
     def set_error(self, series_id: int, error: str | None) -> None:
         """Say why a series cannot be scored with its settings (None: it can be again)."""
@@ -179,3 +151,51 @@ class ScoringQueue:
                 },
             ).scalar()
         return found is not None
+
+
+def _write(
+    connection: Connection, scored: pd.DataFrame, learning: Learning | None, moment: float
+) -> None:
+    """One series' scores, minute sums and learning, in the caller's transaction."""
+
+    def numbers(column: str) -> list:
+        # NaN is stored as NULL: an unknown number, not one that is "not a number"
+        values = scored[column].to_numpy(dtype=float).tolist()
+        return [None if value != value else value for value in values]
+
+    if not scored.empty:
+        episodes = scored["episode"].astype("Int64")
+        columns = {
+            "score": numbers("score"),
+            "severity": numbers("severity"),
+            "is_anomaly": scored["is_anomaly"].astype(int).tolist(),
+            "expected": numbers("expected"),
+            "lower": numbers("lower"),
+            "upper": numbers("upper"),
+            "explanation": scored["explanation"].fillna("").astype(str).tolist(),
+            "episode": [None if pd.isna(e) else int(e) for e in episodes],
+            "onset": scored["onset"].astype(bool).astype(int).tolist(),
+            "id": scored.index.astype(int).tolist(),
+        }
+        series = int(
+            connection.execute(
+                text("SELECT series FROM points WHERE id = :id"), {"id": columns["id"][0]}
+            ).scalar_one()
+        )
+        stamps = scored["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64")
+        add = can_add(connection, series, int(stamps.min()))
+        update_scores(connection, columns, moment)
+        sum_scored(connection, series, scored, add=add)
+    if learning is not None:
+        connection.execute(
+            text(
+                "UPDATE series SET learning_left = :left, learning_at = :at, "
+                "step_seconds = :step WHERE id = :id"
+            ),
+            {
+                "left": int(learning.left),
+                "at": int(learning.at),
+                "step": learning.step_seconds,
+                "id": learning.series_id,
+            },
+        )

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import pickle
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +53,10 @@ Adjust = Callable[[Series, pd.DataFrame], pd.DataFrame]
 CHECKPOINT_POINTS = 5_000
 #: Most points one round reads.
 ROUND_POINTS = 200_000
+#: A round stores what it has scored (in one transaction) at least this often, seconds...
+HAND_ON_EVERY = 0.2
+#: ... and once it has scored this many series since it last did.
+HAND_ON_SERIES = 500
 #: A round that fails waits longer each time it fails again, up to this many seconds.
 MOST_BACKOFF = 60.0
 #: Most characters of an unexpected error kept as a series' reason.
@@ -202,6 +207,15 @@ class SeriesScorer:
             self._checkpoints.popleft()
 
 
+@dataclass(frozen=True)
+class _Done:
+    """A series' points scored in a round, waiting to be stored with the others'."""
+
+    series: Series
+    scored: pd.DataFrame
+    learning: Learning | None
+
+
 class LiveWorker:
     """Scores the points of every live series as they are stored."""
 
@@ -237,17 +251,20 @@ class LiveWorker:
         What is not scored is read from the store, not from where the last round stopped: a
         point committed late (by another web worker) is never passed over, and a worker that
         takes over from another finds what is left. A series this worker has no scorer of
-        yet is scored from its first point, as it would have been all along."""
+        yet is scored from its first point, as it would have been all along. The scores of
+        many series are stored together (every HAND_ON_EVERY seconds, or HAND_ON_SERIES
+        series), each series' in full, then handed on."""
         upto = self.store.last_id()
         new = self.store.unscored(upto, ROUND_POINTS, skip=self._broken)
         settings = {series.id: series for series in self.store.series()}
-        done = 0
+        done: list[_Done] = []
+        stored, since = 0, time.monotonic()
         for series in settings.values():
             seen = self._versions.get(series.id)
             if seen is not None and seen != series.version:  # its settings changed
                 self._broken.discard(series.id)
                 self._scorers.pop(series.id, None)
-                done += self._score(series, lambda s: s.replay(self.store, upto))
+                self._score(series, lambda s: s.replay(self.store, upto), done)
                 new = new[new["series"] != series.id]
         for series_id, points in new.groupby("series", sort=False):
             # the column holds series ids (pandas' types cannot know)
@@ -258,10 +275,29 @@ class LiveWorker:
                 new_points = partial(
                     SeriesScorer.score, points=points, store=self.store, upto_id=upto
                 )
-                done += self._score(found, new_points)
+                self._score(found, new_points, done)
             else:
-                done += self._score(found, lambda s: s.replay(self.store, upto))
-        return done
+                self._score(found, lambda s: s.replay(self.store, upto), done)
+            if time.monotonic() - since >= HAND_ON_EVERY or len(done) >= HAND_ON_SERIES:
+                stored, since = stored + self._hand_on(done), time.monotonic()
+        return stored + self._hand_on(done)
+
+    def _hand_on(self, done: list[_Done]) -> int:
+        """Store what the round scored so far, in one transaction, then hand it on (to the
+        alert rules); how many points. `done` is emptied."""
+        if not done:
+            return 0
+        self.store.write_many([(d.scored, d.learning) for d in done])
+        stored = sum(len(d.scored) for d in done)
+        for item in done:
+            if self.on_scored is None or not len(item.scored):
+                continue
+            try:
+                self.on_scored(item.series, item.scored)
+            except Exception:  # the scores are kept; the hook's failure is logged
+                log.exception("handing on the scores of %r failed", item.series.name)
+        done.clear()
+        return stored
 
     def take_state(self) -> dict[int, bytes]:
         """What a worker elsewhere needs to go on from here: the pickled scorer (checkpoints
@@ -291,7 +327,9 @@ class LiveWorker:
                 scorer._factory, scorer._adjust = self.factory, self.adjust
                 self._scorers[series_id] = scorer
 
-    def _score(self, series: Series, how: Callable[[SeriesScorer], pd.DataFrame]) -> int:
+    def _score(
+        self, series: Series, how: Callable[[SeriesScorer], pd.DataFrame], done: list[_Done]
+    ) -> None:
         self._versions[series.id] = series.version
         self._changed.add(series.id)
         try:
@@ -307,21 +345,15 @@ class LiveWorker:
             # new settings, which score it all afresh
             self._set_broken(series, str(error))
             log.warning("cannot score live series %r: %s", series.name, error)
-            return 0
+            return
         except Exception as error:  # a bug met by this series only: the others go on
             self._set_broken(series, _unexpected(error))
             log.exception("scoring live series %r failed; it waits for new settings", series.name)
-            return 0
+            return
         if series.error:
             self.store.set_error(series.id, None)
         if len(scored):
-            self.store.write_scores(scored, learning=scorer.learning())
-        if self.on_scored is not None and len(scored):
-            try:
-                self.on_scored(series, scored)
-            except Exception:  # the scores are kept; the hook's failure is logged
-                log.exception("handing on the scores of %r failed", series.name)
-        return len(scored)
+            done.append(_Done(series, scored, scorer.learning()))
 
     def _set_broken(self, series: Series, reason: str) -> None:
         """Score `series` no more until its settings change; its reason shows on its card."""

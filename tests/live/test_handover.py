@@ -33,12 +33,12 @@ def test_a_slice_that_fails_halfway_is_scored_again_from_the_saved_state(
     assert tasks.score_slice(Services(config), 0.2) == 1500
 
     store.add("pump", batch(frame.iloc[1500:]), late_window=LATE)
-    real = LiveStore.write_scores
-    monkeypatch.setattr(LiveStore, "write_scores", lambda *_a, **_k: 1 / 0)
+    real = LiveStore.write_many
+    monkeypatch.setattr(LiveStore, "write_many", lambda *_a, **_k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         tasks.score_slice(Services(config), 0.2)  # the scorer moved on, its scores were not stored
     assert tasks._Scoring.worker is None
-    monkeypatch.setattr(LiveStore, "write_scores", real)
+    monkeypatch.setattr(LiveStore, "write_many", real)
     tasks._Scoring.generation = "another worker's"  # as if the next slice ran elsewhere
 
     assert tasks.score_slice(Services(config), 0.2) == 1500

@@ -114,6 +114,15 @@ class FeedbackStore:
         frame["value"] = frame["value"].astype(float)
         return frame
 
+    def marked_series(self, dataset_id: str) -> frozenset[str]:
+        """The names of the data set's series that have marks."""
+        with self.database.read() as connection:
+            rows = connection.execute(
+                text("SELECT DISTINCT series FROM marks WHERE dataset_id = :dataset"),
+                {"dataset": dataset_id},
+            ).all()
+        return frozenset(name for (name,) in rows)
+
     def version(self, dataset_id: str, series: str) -> str:
         """Changes whenever the series' marks change: for caches."""
         marks = self.marks(dataset_id, series)

@@ -22,6 +22,7 @@ from vigil.live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFacto
 from vigil.live.series import Series
 from vigil.services import Services
 from vigil.settings import Settings
+from vigil.stores.marks import FeedbackStore
 from vigil.usecases.alerting import alert_engine
 from vigil.usecases.live_series import late_window
 
@@ -73,12 +74,36 @@ def alert_on_scores(services: Services) -> OnScored:
     return hand_on
 
 
+#: How long the names of the live series with marks are kept before being read again.
+MARKED_FOR = 1.0
+
+
+class _MarkedSeries:
+    """The names of the live series with marks, read again once MARKED_FOR seconds old."""
+
+    def __init__(self, marks: FeedbackStore) -> None:
+        self.marks = marks
+        self.read_at = -MARKED_FOR
+        self.names: frozenset[str] = frozenset()
+
+    def __contains__(self, name: str) -> bool:
+        now = time.monotonic()
+        if now - self.read_at >= MARKED_FOR:
+            self.names, self.read_at = self.marks.marked_series(LIVE), now
+        return name in self.names
+
+
 def respect_marks(services: Services) -> Adjust:
     """Points marked "not an anomaly" (from an alert's link) are not flagged again, and points
-    like them are damped, as in a data set's runs."""
+    like them are damped, as in a data set's runs. The marks of a series are read only when
+    it has some: which series have is read at most once a second (a round scores many
+    series, most of them never marked), so a new mark counts from the next second on."""
     marks = services.feedback_store
+    marked = _MarkedSeries(marks)
 
     def adjust(series: Series, scored: pd.DataFrame) -> pd.DataFrame:
+        if series.name not in marked:
+            return scored
         return apply_feedback(scored, marks.marks(LIVE, series.name))
 
     return adjust
