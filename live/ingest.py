@@ -11,6 +11,7 @@ in side by side in Postgres.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,8 @@ from vigil.storage.database import Database, is_deadlock
 
 #: Tries of a write that Postgres chose to undo to end a deadlock with the scorer.
 DEADLOCK_TRIES = 3
+#: Series written in one transaction of a request of many series' points, on Postgres.
+LOCKS_AT_ONCE = 50
 
 
 @dataclass
@@ -69,6 +72,42 @@ class Ingest:
             try:
                 with self.database.write(series_lock(name)) as connection:
                     return _add(connection, name, batch, late_window, received)
+            except OperationalError as error:
+                if not is_deadlock(error) or tries == DEADLOCK_TRIES:
+                    raise
+                tries += 1
+
+    def add_many(
+        self,
+        batches: Sequence[tuple[str, Batch]],
+        *,
+        late_window: pd.Timedelta,
+        now: float | None = None,
+    ) -> list[Ingested]:
+        """`add` for the points of several series (names unique): a collector's request of
+        many series commits once on SQLite (whose one lock every write takes), and once
+        every LOCKS_AT_ONCE series on Postgres (each transaction holding its series' locks,
+        which Postgres keeps in a table of bounded size). What became of each series'
+        points, in the order given."""
+        received = time.time() if now is None else now
+        step = len(batches) if self.database.is_sqlite else LOCKS_AT_ONCE
+        results: list[Ingested] = []
+        for start in range(0, len(batches), max(step, 1)):
+            results += self._add_together(batches[start : start + step], late_window, received)
+        return results
+
+    def _add_together(
+        self, batches: Sequence[tuple[str, Batch]], late_window: pd.Timedelta, received: float
+    ) -> list[Ingested]:
+        locks = [series_lock(name) for name, _ in batches]
+        tries = 1
+        while True:
+            try:
+                with self.database.write(*locks) as connection:
+                    return [
+                        _add(connection, name, batch, late_window, received)
+                        for name, batch in batches
+                    ]
             except OperationalError as error:
                 if not is_deadlock(error) or tries == DEADLOCK_TRIES:
                     raise

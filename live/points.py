@@ -19,8 +19,10 @@ from pandas.api.typing import NaTType
 from vigil.detection.names import name_problem
 from vigil.live.labels import LabelError, read_labels
 
-#: Most points one request may carry.
+#: Most points one request may carry (of one series, or of many together).
 MAX_POINTS = 10_000
+#: Most series one request of many series' points may carry.
+MAX_SERIES = 5_000
 #: Reasons listed in an answer; the rest are counted.
 MAX_REASONS = 20
 EARLIEST = pd.Timestamp("1970-01-01")
@@ -225,3 +227,64 @@ def _show(raw: object) -> str:
         return f"(a {len(str(raw)) if raw.bit_length() < 14_000 else 'many'}-digit number)"
     text = repr(raw)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass
+class SeriesBatch:
+    """One series' part of a request of many series' points: its batch, or why it was
+    refused as a whole (`problem`)."""
+
+    name: str
+    batch: Batch | None = None
+    problem: str | None = None
+
+
+def read_many(body: object, *, not_after: pd.Timestamp | None = None) -> list[SeriesBatch]:
+    """The series of a decoded JSON body of many series' points, `{"series": [{"name": ...,
+    "labels": {...}, "points": [...]}, ...]}`, each read as `read_batch` reads one series'
+    body. A series whose name, labels or shape is wrong is refused with its problem, the
+    others are kept; BodyError when the body as a whole is wrong, TooManyPoints past
+    MAX_POINTS points or MAX_SERIES series. A series given twice is read as one, its
+    points in the order given."""
+    if not isinstance(body, dict) or not isinstance(body.get("series"), list):
+        raise BodyError(['The body must be a JSON object with a "series" list.'])
+    entries = body["series"]
+    if len(entries) > MAX_SERIES:
+        raise TooManyPoints([f"At most {MAX_SERIES:,} series a request, not {len(entries):,}."])
+    total = sum(
+        len(entry["points"])
+        for entry in entries
+        if isinstance(entry, dict) and isinstance(entry.get("points"), list)
+    )
+    if total > MAX_POINTS:
+        raise TooManyPoints([f"At most {MAX_POINTS:,} points a request, not {total:,}."])
+    merged: dict[str, dict] = {}
+    found: list[SeriesBatch] = []
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            found.append(
+                SeriesBatch(f"#{position + 1}", problem='not an object with a "name" (text)')
+            )
+            continue
+        try:
+            name = check_series_name(entry["name"])
+        except ValueError as error:
+            found.append(SeriesBatch(_show(entry["name"]), problem=str(error)))
+            continue
+        if name in merged:  # its points after those given before, its labels the last given
+            earlier = merged[name]
+            points = entry.get("points")
+            if isinstance(earlier.get("points"), list) and isinstance(points, list):
+                earlier["points"] = [*earlier["points"], *points]
+            else:
+                earlier["points"] = points
+            if "labels" in entry:
+                earlier["labels"] = entry["labels"]
+            continue
+        merged[name] = {key: entry[key] for key in ("points", "labels") if key in entry}
+    for name, entry in merged.items():
+        try:
+            found.append(SeriesBatch(name, read_batch(entry, not_after=not_after)))
+        except BodyError as error:
+            found.append(SeriesBatch(name, problem="; ".join(error.reasons)))
+    return found

@@ -22,9 +22,11 @@ from vigil.live.points import (
     EARLIEST,
     LATEST,
     BodyError,
+    SeriesBatch,
     TooManyPoints,
     check_series_name,
     read_batch,
+    read_many,
 )
 from vigil.live.status import error_of, learning_left, status_of
 from vigil.selectors import Selector, SelectorError
@@ -81,7 +83,8 @@ def _needed_scope() -> str:
     """The scope the request needs: posting points, reading, or changing a series."""
     if request.method in ("GET", "HEAD"):
         return "read"
-    if request.method == "POST" and request.path.rstrip("/").endswith("/points"):
+    path = request.path.rstrip("/")
+    if request.method == "POST" and (path.endswith("/points") or path == "/api/v1/series"):
         return "ingest"
     return "admin"
 
@@ -104,19 +107,10 @@ def add_points(name: str):
         name = check_series_name(name)
     except ValueError as error:
         return jsonify(error=str(error)), 422
-    limit = int(settings().max_request_mb * 1_000_000)
-    if (request.content_length or 0) > limit:
-        return _too_large(limit)
-    raw = request.stream.read(limit + 1)
-    if len(raw) > limit:
-        return _too_large(limit)
     config = settings()
-    try:
-        body = json.loads(raw, parse_int=_whole_number)
-    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
-        return jsonify(error="The body is not JSON.", reasons=[str(error)]), 422
-    except RecursionError:
-        return jsonify(error="The body is not JSON that can be read: it nests too deeply."), 422
+    body, refusal = _json_body(config)
+    if refusal is not None:
+        return refusal
     try:
         batch = read_batch(body, not_after=_latest_allowed(config))
     except TooManyPoints as error:
@@ -134,6 +128,82 @@ def add_points(name: str):
     if worker is not None and result.accepted:
         worker.notify()
     return jsonify(series=name, **result.as_json()), 202
+
+
+@live_api.post("", strict_slashes=False)
+def add_many_points():
+    """Store points of many series at once, as a collector sends them: 202 with the totals
+    and, for each series with points refused, why; 413 or 422 with why not."""
+    config = settings()
+    body, refusal = _json_body(config)
+    if refusal is not None:
+        return refusal
+    try:
+        parts = read_many(body, not_after=_latest_allowed(config))
+    except TooManyPoints as error:
+        return jsonify(error="The body holds too much.", reasons=error.reasons), 413
+    except BodyError as error:
+        return jsonify(error="The body is not points of series.", reasons=error.reasons), 422
+    readable = [(part.name, part.batch) for part in parts if part.batch is not None]
+    if parts and not any(len(batch.timestamps) or batch.labels for _, batch in readable):
+        refused = [_refused_part(part) for part in parts]
+        return jsonify(error="No point in the body could be read.", series=refused), 422
+    results = dict(
+        zip(
+            [name for name, _ in readable],
+            live_store().add_many(readable, late_window=late_window(config)),
+            strict=True,
+        )
+    )
+    answers = []
+    for part in parts:
+        if part.batch is None:
+            answers.append(_refused_part(part))
+        elif results[part.name].rejected or results[part.name].reasons:
+            answers.append({"series": part.name, **results[part.name].as_json()})
+    worker = current_app.config.get(WORKER)
+    accepted = sum(result.accepted for result in results.values())
+    if worker is not None and accepted:
+        worker.notify()
+    return jsonify(
+        accepted=accepted,
+        duplicates=sum(result.duplicates for result in results.values()),
+        rejected=sum(result.rejected for result in results.values())
+        + sum(1 for part in parts if part.batch is None),
+        series=answers,
+    ), 202
+
+
+def _refused_part(part: SeriesBatch) -> dict:
+    """A series of a request of many as the answer names it when its points were refused."""
+    if part.batch is None:
+        return {"series": part.name, "accepted": 0, "rejected": 1, "reasons": [part.problem]}
+    return {
+        "series": part.name,
+        "accepted": 0,
+        "rejected": part.batch.rejected,
+        "reasons": part.batch.reasons,
+    }
+
+
+def _json_body(config: Settings) -> tuple[Any, Any]:
+    """The request's JSON body, or the answer that says why it cannot be read (413 past
+    VIGIL_MAX_REQUEST_MB, 422 when it is not JSON)."""
+    limit = int(config.max_request_mb * 1_000_000)
+    if (request.content_length or 0) > limit:
+        return None, _too_large(limit)
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        return None, _too_large(limit)
+    try:
+        return json.loads(raw, parse_int=_whole_number), None
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+        return None, (jsonify(error="The body is not JSON.", reasons=[str(error)]), 422)
+    except RecursionError:
+        return None, (
+            jsonify(error="The body is not JSON that can be read: it nests too deeply."),
+            422,
+        )
 
 
 def _whole_number(text: str) -> int | float:
