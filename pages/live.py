@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
@@ -51,7 +52,7 @@ from vigil.detection.errors import VigilError
 from vigil.live.status import STATUSES, learning_left, most_anomalous_first, status_of
 from vigil.selectors import MAX_TEXT, Selector, SelectorError
 from vigil.services import current, live_store, model_store, settings
-from vigil.times import in_zone, utc_time, zone_label
+from vigil.times import UTC, in_zone, utc_time, zone_label
 from vigil.usecases.live_series import configure_series, stale_after
 from vigil.web.auth import control_for, requires
 
@@ -65,6 +66,7 @@ SHOWN = "live-shown"  # the series chosen by clicking cards (None: not chosen ye
 LINKED = "live-linked"  # the series a link opened the page on
 SCROLL_TO = "live-scroll-to"  # the series whose chart was just opened by a click
 CHARTED = "live-charted"  # the series that have charts
+DRAWN = "live-drawn"  # what the charts show now: series, window and zone
 CARDS = "live-cards"
 CHARTS = "live-charts"
 UPDATED = "live-updated"
@@ -101,6 +103,10 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
     window = DEFAULT_WINDOW
     if series and at:
         window = _window_reaching(at)
+    # a linked series' chart comes with the page (in UTC, the zone unless one was picked: in
+    # another, it is drawn again), not after the cards it would otherwise wait for
+    charts = [_chart_block(series, window, UTC)] if series else []
+    drawn = {"shown": [series], "window": window, "zone": UTC} if series else None
     return html.Div(
         [
             html.Div(
@@ -132,6 +138,7 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
             dcc.Store(id=LINKED, data=series),
             # a linked series is charted at once, not after the first cards
             dcc.Store(id=CHARTED, data=[series] if series else None),
+            dcc.Store(id=DRAWN, data=drawn),
             dcc.Store(id=SCROLL_TO),
             html.Div(
                 [
@@ -143,7 +150,7 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
             html.Div(id=FILTER_PROBLEM, className="small text-danger mb-2"),
             html.Div(id=CARDS, className="row row-cols-1 row-cols-md-3 row-cols-xl-4 g-3 mb-2"),
             pager(PAGE, PAGES_HIDDEN),
-            html.Div(id=CHARTS),
+            html.Div(charts, id=CHARTS),
             _settings_panel(),
         ]
     )
@@ -449,36 +456,41 @@ def _no_series() -> html.Div:
 
 @callback(
     Output(CHARTS, "children"),
+    Output(DRAWN, "data"),
     Input(CHARTED, "data"),
     Input(WINDOW, "value"),
     Input(ids.TIME_ZONE, "data"),
+    State(DRAWN, "data"),
 )
 @requires("viewer")
-def draw_charts(shown, window, zone=None):
+def draw_charts(shown, window, zone=None, drawn=None):
     """A chart per shown series over the window, its times in the zone picked in the navbar,
     light at any window (`components.live.live_figure`); later points are appended (the
-    chart's state, in LAST, says from when)."""
+    chart's state, in LAST, says from when). Charts already drawn as asked (a linked
+    series' chart, which comes with the page) are left as they are."""
     zone = shown_zone(zone)
-    if not shown:
-        return []
-    charts = []
-    for name in shown:
-        figure, state = _whole_window(name, window, zone)
-        charts.append(
-            html.Div(
-                [
-                    dcc.Graph(
-                        id={"type": CHART, "index": name},
-                        figure=figure,
-                        config={"displaylogo": False},
-                    ),
-                    dcc.Store(id={"type": LAST, "index": name}, data=state),
-                ],
-                className="mb-3 border rounded bg-white",
-                **{"data-live-chart": name},
-            )
-        )
-    return charts
+    wanted = {"shown": list(shown or []), "window": window, "zone": zone}
+    if drawn == wanted:
+        return no_update, no_update
+    return [_chart_block(name, window, zone) for name in shown or []], wanted
+
+
+def _chart_block(name: str, window: str, zone: str) -> html.Div:
+    """A series' chart over the window, with its state (LAST)."""
+    figure, state = _whole_window(name, window, zone)
+    marked: dict[str, Any] = {"data-live-chart": name}  # how tests and scrolling find it
+    return html.Div(
+        [
+            dcc.Graph(
+                id={"type": CHART, "index": name},
+                figure=figure,
+                config={"displaylogo": False},
+            ),
+            dcc.Store(id={"type": LAST, "index": name}, data=state),
+        ],
+        className="mb-3 border rounded bg-white",
+        **marked,
+    )
 
 
 def _whole_window(name: str, window: str, zone: str) -> tuple[go.Figure, dict]:

@@ -141,7 +141,10 @@ def open_chart(driver: webdriver.Chrome, url: str, window: str) -> tuple[float, 
     if drawn is None:
         raise RuntimeError(f"the {window} chart was not drawn")
     replies = driver.execute_script("return window.__replies")
-    chart = max(r["bytes"] for r in replies if r["output"] == "live-charts.children")
+    # a linked series' chart comes with the page; a chart drawn later in its own reply
+    chart = max(
+        r["bytes"] for r in replies if "live-charts" in r["output"] or "_pages" in r["output"]
+    )
     return drawn / 1000, chart
 
 

@@ -47,7 +47,7 @@ def test_a_week_opens_whole_in_the_7_day_window_light_with_every_spike(weekly):
 
     name, scored = weekly
 
-    charts = draw_charts([name], "7 days")
+    charts, _ = draw_charts([name], "7 days")
     reply = to_json(charts)
     figure = figure_of(charts[0])
     value = figure["data"][3]
@@ -68,7 +68,7 @@ def test_zooming_into_an_hour_draws_its_every_point_and_zooming_out_the_week(wee
     from vigil.pages.live import draw_charts, zoom_chart
 
     name, scored = weekly
-    state = draw_charts([name], "7 days")[0].children[1].data
+    state = draw_charts([name], "7 days")[0][0].children[1].data
     chart_id = json.dumps({"index": name, "type": "live-chart"}, separators=(",", ":"))
     hour = ["2026-11-04 11:00:00", "2026-11-04 12:00:00"]
 
@@ -95,7 +95,7 @@ def test_points_appended_to_a_chart_in_buckets_come_in_until_it_is_drawn_again(w
     from vigil.pages.live import draw_charts, extend_charts
 
     name, _ = weekly
-    state = draw_charts([name], "7 days")[0].children[1].data
+    state = draw_charts([name], "7 days")[0][0].children[1].data
     chart = [{"type": "live-chart", "index": name}]
     later = week().assign(timestamp=lambda f: f["timestamp"] + pd.Timedelta(days=7))
 
@@ -116,3 +116,19 @@ def test_points_appended_to_a_chart_in_buckets_come_in_until_it_is_drawn_again(w
     figure = redrawn[0].to_plotly_json()
     assert wall(figure["data"][3]["x"][-1]) == more["timestamp"].iloc[-1]
     assert kept[0]["appended"] == 0
+
+
+def test_a_linked_series_chart_comes_with_the_page_and_is_not_drawn_twice(weekly):
+    from vigil.pages.live import draw_charts, layout
+
+    name, _ = weekly
+    page = layout(series=name, at=None)
+    charts = page.children[-2]
+    drawn = next(c for c in page.children if getattr(c, "id", None) == "live-drawn").data
+
+    assert charts.id == "live-charts"
+    assert [c.children[0].id for c in charts.children] == [{"type": "live-chart", "index": name}]
+    assert draw_charts([name], drawn["window"], "UTC", drawn) == (no_update, no_update)
+    redrawn, now = draw_charts([name], drawn["window"], "Asia/Kolkata", drawn)
+    assert now["zone"] == "Asia/Kolkata"
+    assert len(redrawn) == 1
