@@ -16,6 +16,7 @@ twenty a second, stamped with the time they are sent. Measures:
 
     python tests/benchmarks/scale.py --minutes 60            # the soak (SQLite)
     python tests/benchmarks/scale.py --minutes 10 --team     # Postgres, Celery, 2 web workers
+    python tests/benchmarks/scale.py --minutes 10 --bulk     # the slow series as a collector
 
 Writes tests/benchmarks/latest_scale.md (latest_scale_team.md with --team).
 """
@@ -173,9 +174,14 @@ class Connection:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.connection: http.client.HTTPConnection | None = None
 
-    def post(self, series: str, body: bytes) -> int:
-        """Points accepted; ApiError when the server refuses or cannot be reached."""
-        path = f"/api/v1/series/{urllib.parse.quote(series, safe='')}/points"
+    def post(self, series: str | None, body: bytes) -> int:
+        """Points accepted (of `series`, or with None of the many series in the body);
+        ApiError when the server refuses or cannot be reached."""
+        path = (
+            "/api/v1/series"
+            if series is None
+            else f"/api/v1/series/{urllib.parse.quote(series, safe='')}/points"
+        )
         headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
         for attempt in (1, 2):  # a kept connection the server closed: open another, once
             if self.connection is None:
@@ -200,15 +206,18 @@ class Load:
     """The senders: every slow series a point every SLOW_EVERY s, the fast one BATCH points
     twenty times a second. Counts what was accepted and what was refused."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, bulk: bool = False) -> None:
         self.url = url
+        self.bulk = bulk
         self.stop = threading.Event()
         self.accepted = [0] * (SENDERS + 1)
         self.failures = [0] * (SENDERS + 1)
         self.late = [0.0] * (SENDERS + 1)  # the most a sender fell behind its schedule, s
         self.connections = [Connection(url) for _ in range(SENDERS + 1)]
+        slow = self._collector if bulk else self._slow
         self.threads = [
-            threading.Thread(target=self._slow, args=(s,), daemon=True) for s in range(SENDERS)
+            threading.Thread(target=slow, args=(s,), daemon=True)
+            for s in range(1 if bulk else SENDERS)
         ] + [threading.Thread(target=self._fast, daemon=True)]
 
     def start(self) -> None:
@@ -243,6 +252,28 @@ class Load:
                 self._post(sender, f"{host}.latency", slow_body(time.time(), value))
             rounds += 1
 
+    def _collector(self, sender: int) -> None:
+        """Every slow series' point in one request every SLOW_EVERY s, as a collector
+        scraping them all sends them."""
+        rng = np.random.default_rng(sender)
+        due = time.time()
+        while not self.stop.is_set():
+            wait = due - time.time()
+            if wait > 0 and self.stop.wait(wait):
+                return
+            self.late[sender] = max(self.late[sender], -wait)
+            stamp = pd.Timestamp(time.time(), unit="s").strftime("%Y-%m-%dT%H:%M:%S.%f")
+            values = 20 + rng.normal(0, 1, SLOW_SERIES)
+            values[rng.random(SLOW_SERIES) < 0.002] += 12
+            body = {
+                "series": [
+                    {"name": f"host-{s:04d}.latency", "points": [{"timestamp": stamp, "value": v}]}
+                    for s, v in enumerate(values.tolist())
+                ]
+            }
+            self._post(sender, None, json.dumps(body).encode())
+            due += SLOW_EVERY
+
     def _fast(self) -> None:
         rng = np.random.default_rng(99)
         due = time.time()
@@ -256,10 +287,11 @@ class Load:
 
 
 def label_slow_series(url: str) -> None:
-    """Give each slow series its labels, as a collector's first request would."""
-    for series in range(SLOW_SERIES):
-        body = json.dumps(
+    """Give each slow series its labels, in one request of many series."""
+    body = {
+        "series": [
             {
+                "name": f"host-{series:04d}.latency",
                 "labels": {
                     "host": f"host-{series:04d}",
                     "service": f"svc{series % 20}",
@@ -267,8 +299,10 @@ def label_slow_series(url: str) -> None:
                 },
                 "points": [],
             }
-        ).encode()
-        post_points(url, TOKEN, f"host-{series:04d}.latency", body)
+            for series in range(SLOW_SERIES)
+        ]
+    }
+    Connection(url).post(None, json.dumps(body).encode())
 
 
 def lags(database_url: str, since: float) -> dict[str, np.ndarray]:
@@ -308,11 +342,16 @@ def main() -> None:
     parser.add_argument("--team", action="store_true", help="Postgres, Celery, 2 web workers")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-scoring", action="store_true", help="ingest alone")
+    parser.add_argument(
+        "--bulk",
+        action="store_true",
+        help="the slow series' points in one request every 10 s, as a collector sends them",
+    )
     args = parser.parse_args()
     memory: list[tuple[float, float]] = []
     with vigil(args.team, not args.no_scoring) as (url, database_url, processes):
         label_slow_series(url)
-        load = Load(url)
+        load = Load(url, bulk=args.bulk)
         began = time.time()
         load.start()
         while time.time() - began < args.minutes * 60:
@@ -338,6 +377,11 @@ def main() -> None:
     first = mb[minutes <= 5].mean()
     last = mb[minutes >= minutes.max() - 5].mean()
     setup = "Postgres, Redis, 1 Celery worker, 2 web workers" if args.team else "SQLite, vigil run"
+    setup += (
+        "; the slow series sent together, one request every 10 s"
+        if args.bulk
+        else "; each series its own request"
+    )
     rows = [
         "| measure | baseline | Vigil | ratio |",
         "| --- | --- | --- | --- |",
