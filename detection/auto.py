@@ -222,8 +222,18 @@ class AutoDetector(Detector):
         )
 
     def _score_online(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
+        scored = self._score_online_from(frame, state)
+        context = frame.iloc[: state.scored_from]
+        if context.empty:
+            return scored
+        unscored = make_scored_frame(
+            context, score=np.nan, severity=np.nan, is_anomaly=np.zeros(len(context), bool)
+        )
+        return pd.concat([unscored, scored])
+
+    def _score_online_from(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         values = frame["value"].to_numpy(dtype=float)
-        scored = self._judge(
+        return self._judge(
             frame.iloc[state.scored_from :],
             values,
             first=state.scored_from,
@@ -232,13 +242,6 @@ class AutoDetector(Detector):
             periods=cycle_rows(grid_step(frame["timestamp"])),
             memory=state.memory,
         )
-        context = frame.iloc[: state.scored_from]
-        if context.empty:
-            return scored
-        unscored = make_scored_frame(
-            context, score=np.nan, severity=np.nan, is_anomaly=np.zeros(len(context), bool)
-        )
-        return pd.concat([unscored, scored])
 
     def _judge(
         self,

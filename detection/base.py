@@ -132,6 +132,8 @@ class Detector(ABC):
         and for rows the detector could not score."""
         position = offset + np.arange(len(scored))
         unscored = (position < self.online_warmup()) | np.isnan(scored["score"].to_numpy())
+        if not unscored.any():  # a stream's new rows, mostly: nothing to mask
+            return scored
         for column in ("score", "severity"):
             scored[column] = scored[column].mask(unscored)
         scored["is_anomaly"] = scored["is_anomaly"].to_numpy() & ~unscored
@@ -161,6 +163,12 @@ class Detector(ABC):
         scored roughly. Decisions that later batches need go in `state.memory`; nothing is set
         on the detector (rows in the learning period get a missing score)."""
         raise ParameterError(f"The {self.label} detector has no online mode.")
+
+    def _score_online_from(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
+        """`_score_online`'s rows from `state.scored_from` on (the rows before are context a
+        stream passes only to be read). A detector may answer these without making the
+        context's rows at all, as the rest of `_score_online` would be thrown away."""
+        return self._score_online(frame, state).iloc[state.scored_from :]
 
     def _check(self, frame: pd.DataFrame) -> None:
         check_frame(frame, self.min_points)

@@ -112,10 +112,11 @@ class OnlineScorer:
         self.last_context = context
         state = replace(self._state, offset=start - context, scored_from=context)
         frame = everything.iloc[kept - context :].reset_index(drop=True)
-        scored = self.detector._score_online(frame, state)
-        scored = self.detector.mask_warmup(scored, offset=state.offset)
+        # only the new rows: the context's would be made and masked to be thrown away
+        scored = self.detector._score_online_from(frame, state)
+        scored = self.detector.mask_warmup(scored, offset=state.offset + context)
         positions = np.arange(len(grid)) if original is None else original
-        new = scored.iloc[context + positions].reset_index(drop=True)
+        new = scored.iloc[positions].reset_index(drop=True)
         self._keep(everything)
         return new
 
