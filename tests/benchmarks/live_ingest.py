@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +94,9 @@ def bodies(series: int, batches: int, seed: int) -> list[list[bytes]]:
     return out
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (the scoring process), in MB."""
+def rss_where(keep: Callable[[dict[str, str]], bool]) -> float:
+    """Resident memory, in MB, of the processes whose /proc status fields (`Pid`, `PPid`,
+    `Name`, ...) `keep` takes."""
     total = 0.0
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
@@ -103,9 +105,15 @@ def rss_mb(pid: int) -> float:
             )
         except OSError:
             continue
-        if int(fields["Pid"]) == pid or int(fields["PPid"]) == pid:
+        fields = {name: value.strip() for name, value in fields.items()}
+        if keep(fields):
             total += int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
     return total
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (the scoring process), in MB."""
+    return rss_where(lambda fields: pid in (int(fields["Pid"]), int(fields["PPid"])))
 
 
 def run(scoring: bool, seconds: float, series: int, rate: float | None) -> dict:

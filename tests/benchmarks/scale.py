@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.benchmarks.live_charts import browser, open_overview  # noqa: E402
-from tests.benchmarks.live_ingest import TOKEN, free_port  # noqa: E402
+from tests.benchmarks.live_ingest import TOKEN, free_port, rss_where  # noqa: E402
 from tests.services import new_database, postgres_server, redis_server  # noqa: E402
 from vigil.client.api import ApiError, post_points  # noqa: E402
 from vigil.storage.database import query_frame, sqlite_url  # noqa: E402
@@ -60,33 +60,19 @@ FAST = "firehose"
 
 def session_rss_mb(session: int) -> float:
     """Resident memory of every process in a session (a server and all it started), MB."""
-    total = 0.0
-    for status in Path("/proc").glob("[0-9]*/status"):
+
+    def in_session(fields: dict[str, str]) -> bool:
         try:
-            pid = int(status.parent.name)
-            if os.getsid(pid) != session:
-                continue
-            for line in status.read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-        except (OSError, ValueError):
-            continue
-    return total
+            return os.getsid(int(fields["Pid"])) == session
+        except OSError:  # gone meanwhile
+            return False
+
+    return rss_where(in_session)
 
 
 def named_rss_mb(*names: str) -> float:
     """Resident memory of every process whose command is one of `names` (Postgres, Redis)."""
-    total = 0.0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(
-                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
-            )
-        except OSError:
-            continue
-        if fields.get("Name", "").strip() in names:
-            total += int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
-    return total
+    return rss_where(lambda fields: fields.get("Name", "") in names)
 
 
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:

@@ -108,7 +108,7 @@ def test_a_rule_from_a_file_is_changed_by_its_file_and_silences_come_and_go(api)
 def test_a_webhooks_whole_address_goes_to_admin_tokens_only(api):
     name = f"hooked {uuid.uuid4().hex[:6]}"
     _, reader = token_store().create("dashboard", "ada", scopes=["read"])
-    secret_path = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
+    secret_path = "https://hooks.slack.com/services/T000/B000/c0ffee5ecret"
     body = {
         "name": name,
         "series": "checkout-*",
@@ -125,7 +125,7 @@ def test_a_webhooks_whole_address_goes_to_admin_tokens_only(api):
         {"url": "https://hooks.example.org/…", "format": "json"},
         {"url": "https://hooks.slack.com/…", "format": "slack"},
     ]
-    assert "SECRET" not in json.dumps(call(f"{api}/api/v1/rules", token=reader)[1])
+    assert "c0ffee5ecret" not in json.dumps(call(f"{api}/api/v1/rules", token=reader)[1])
     bad = {**body, "name": name + " 2", "webhooks": ["file:///etc/passwd", "https://a b"]}
     status, refused = send(f"{api}/api/v1/rules", "POST", bad)
     assert status == 422

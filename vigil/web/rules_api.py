@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 
@@ -58,15 +59,9 @@ def one_rule(rule_id: int):
 
 @rules_api.post("/rules")
 def add_rule():
-    body, refusal = _body()
-    if refusal is not None:
+    rule, refusal = _rule_in_body()
+    if rule is None:
         return refusal
-    try:
-        rule = read_rule(body)
-    except RulebookError as error:
-        return jsonify(error="The rule cannot be kept.", reasons=error.problems), 422
-    if any(other.name == rule.name for other in rule_store().rules()):
-        return jsonify(error=f"There is a rule called {rule.name!r} already."), 409
     saved = rule_store().save(rule)
     return jsonify(described(saved)), 201
 
@@ -78,15 +73,9 @@ def change_rule(rule_id: int):
         return _no_rule(rule_id)
     if found.source == FROM_FILE:
         return _from_file(found)
-    body, refusal = _body()
-    if refusal is not None:
+    rule, refusal = _rule_in_body(rule_id)
+    if rule is None:
         return refusal
-    try:
-        rule = read_rule(body)
-    except RulebookError as error:
-        return jsonify(error="The rule cannot be kept.", reasons=error.problems), 422
-    if any(other.name == rule.name and other.id != rule_id for other in rule_store().rules()):
-        return jsonify(error=f"There is a rule called {rule.name!r} already."), 409
     saved = rule_store().save(
         replace(rule, id=rule_id, created=found.created, silenced_until=found.silenced_until)
     )
@@ -177,6 +166,22 @@ def _until(body: dict, problems: list[str]) -> datetime | None:
         problems.append("until: a time to come, within a year.")
         return None
     return until
+
+
+def _rule_in_body(rule_id: int | None = None) -> tuple[Rule | None, Any]:
+    """The rule the request's body holds (to be rule `rule_id`, None for a new one), or the
+    answer refusing it: 413 or 422 for a body that cannot be read, 422 with every reason the
+    rule cannot be kept, 409 when another rule has its name."""
+    body, refusal = _body()
+    if refusal is not None:
+        return None, refusal
+    try:
+        rule = read_rule(body)
+    except RulebookError as error:
+        return None, (jsonify(error="The rule cannot be kept.", reasons=error.problems), 422)
+    if any(other.name == rule.name and other.id != rule_id for other in rule_store().rules()):
+        return None, (jsonify(error=f"There is a rule called {rule.name!r} already."), 409)
+    return rule, None
 
 
 def _named_rule(given: object) -> Rule | None:
