@@ -151,7 +151,7 @@ def layout(series: str | None = None, at: str | None = None, **_query) -> html.D
             html.Div(id=CARDS, className="row row-cols-1 row-cols-md-3 row-cols-xl-4 g-3 mb-2"),
             pager(PAGE, PAGES_HIDDEN),
             html.Div(charts, id=CHARTS),
-            _settings_panel(),
+            _settings_panel(series),
         ]
     )
 
@@ -168,7 +168,7 @@ def _window_reaching(at: str) -> str:
     return list(WINDOWS)[-1]
 
 
-def _settings_panel() -> dbc.Card:
+def _settings_panel(linked: str | None = None) -> dbc.Card:
     detectors = [{"label": cls.label, "value": name} for name, cls in DETECTORS.items()]
     return dbc.Card(
         [
@@ -180,7 +180,15 @@ def _settings_panel() -> dbc.Card:
                             dbc.Col(
                                 [
                                     dbc.Label("Series", html_for=SETTINGS_SERIES),
-                                    dcc.Dropdown(id=SETTINGS_SERIES, clearable=False),
+                                    # a linked series is chosen at once: the choices
+                                    # otherwise come with the first change of the charted
+                                    # series, which a linked one does not make
+                                    dcc.Dropdown(
+                                        id=SETTINGS_SERIES,
+                                        clearable=False,
+                                        options=_series_names() if linked else [],
+                                        value=linked,
+                                    ),
                                 ],
                                 md=4,
                             ),
@@ -624,6 +632,10 @@ def pause(_clicks, disabled):
     return (False, False, "Pause") if disabled else (True, True, "Resume")
 
 
+def _series_names() -> list[str]:
+    return [series.name for series in live_store().series()]
+
+
 @callback(
     Output(SETTINGS_SERIES, "options"),
     Output(SETTINGS_SERIES, "value"),
@@ -633,7 +645,7 @@ def pause(_clicks, disabled):
 )
 @requires("viewer")
 def settings_choices(shown, current):
-    names = [series.name for series in live_store().series()]
+    names = _series_names()
     models = [
         {"label": f"{info.detector} on {info.series} ({model_id[:8]})", "value": model_id}
         for model_id, info in model_store().list()

@@ -132,3 +132,28 @@ def test_a_linked_series_chart_comes_with_the_page_and_is_not_drawn_twice(weekly
     redrawn, now = draw_charts([name], drawn["window"], "Asia/Kolkata", drawn)
     assert now["zone"] == "Asia/Kolkata"
     assert len(redrawn) == 1
+
+
+def test_a_linked_series_is_the_one_its_settings_panel_opens_on(weekly):
+    from vigil.pages.live import SETTINGS_SERIES, layout
+
+    name, _ = weekly
+
+    def find(component, wanted):
+        if getattr(component, "id", None) == wanted:
+            return component
+        children = getattr(component, "children", None)
+        for child in children if isinstance(children, list) else [children]:
+            if child is not None and not isinstance(child, str):
+                found = find(child, wanted)
+                if found is not None:
+                    return found
+        return None
+
+    linked = find(layout(series=name, at=None), SETTINGS_SERIES)
+    unlinked = find(layout(), SETTINGS_SERIES)
+
+    assert linked.value == name
+    assert name in linked.options
+    assert set(linked.options) == {series.name for series in live_store().series()}
+    assert (unlinked.value, unlinked.options) == (None, [])
