@@ -539,11 +539,7 @@ class AlertEngine:
                             zone=self.zone,
                         ),
                     )
-                email_id = (
-                    self._keep(connection, message, calls or [], now)
-                    if message is not None or calls
-                    else UNSENDABLE
-                )
+                email_id = self._keep(connection, message, calls or [], now)
             if email_id != MUTED:
                 connection.execute(
                     text("UPDATE alert_episodes SET ended_email_id = :email WHERE id = :id"),
