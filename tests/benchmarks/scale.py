@@ -140,11 +140,23 @@ def slow_body(at: float, value: float) -> bytes:
     return json.dumps({"points": [{"timestamp": stamp, "value": value}]}).encode()
 
 
-def fast_body(until: float, rng: np.random.Generator) -> bytes:
-    """BATCH points up to `until`, 50 µs apart, around 100 with a spike now and then."""
-    stamps = pd.to_datetime(until - np.arange(BATCH)[::-1] * 5e-5, unit="s").strftime(
-        "%Y-%m-%dT%H:%M:%S.%f"
-    )
+#: The fast series' points are this far apart (s): BATCH of them span a sender's 50 ms.
+FAST_STEP = 1 / FAST_RATE
+
+
+def fast_stamps(until: float, after: float | None) -> np.ndarray:
+    """BATCH times (s), FAST_STEP apart, up to `until`; all later than `after` (the last one
+    sent), so that a sender running behind its schedule sends new points, not corrections of
+    points it already sent."""
+    first = until - (BATCH - 1) * FAST_STEP
+    if after is not None:
+        first = max(first, after + FAST_STEP)
+    return first + np.arange(BATCH) * FAST_STEP
+
+
+def fast_body(stamps: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Points at `stamps` (s), around 100 with a spike now and then."""
+    stamps = pd.to_datetime(stamps, unit="s").strftime("%Y-%m-%dT%H:%M:%S.%f")
     values = 100 + rng.normal(0, 1, BATCH)
     if rng.random() < 0.01:
         values[rng.integers(BATCH)] += 40
@@ -263,12 +275,15 @@ class Load:
     def _fast(self) -> None:
         rng = np.random.default_rng(99)
         due = time.time()
+        last: float | None = None
         while not self.stop.is_set():
             wait = due - time.time()
             if wait > 0 and self.stop.wait(wait):
                 return
             self.late[SENDERS] = max(self.late[SENDERS], -wait)
-            self._post(SENDERS, FAST, fast_body(time.time(), rng))
+            stamps = fast_stamps(time.time(), last)
+            last = float(stamps[-1])
+            self._post(SENDERS, FAST, fast_body(stamps, rng))
             due += BATCH / FAST_RATE
 
 
