@@ -20,7 +20,7 @@ about `len(values) * log(window)` comparisons.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -84,65 +84,18 @@ def trailing_rarity(
     """
     values = np.asarray(values, dtype=float)
     n_rows = len(values)
-    # per row: how many history values are at least and at most it; per block: the size, edges
-    # and tail scales of its history. The tail probabilities are computed in one pass.
-    at_least = np.zeros(n_rows, dtype=np.int64)
-    at_most = np.zeros(n_rows, dtype=np.int64)
+    ranks = _Ranks(np.zeros(n_rows, dtype=np.int64), np.zeros(n_rows, dtype=np.int64))
     at = offset + first
     start = first - at % block_size(at)  # the block the first wanted row is in
-    # the window, sorted, and the row each of its values came from: it slides by rows, so the
-    # values that leave need not be sorted and searched for
-    row_type = np.int32 if n_rows < 2**31 else np.int64
-    before = values[max(0, start - window) : max(0, start)]
-    history_values = _present(before)
-    ordered = np.sort(history_values)
-    ordered_rows = np.flatnonzero(~np.isnan(before)).astype(row_type) + max(0, start - window)
-    ordered_rows = ordered_rows[np.argsort(history_values, kind="stable")]
     signed_zeros = _has_negative_zero(values)
-    firsts: list[int] = []  # per block: its first ranked row, its history's size, its edges
-    sizes: list[int] = []
-    block_edges: list[tuple[float, ...]] = []
-    not_ranked = (np.nan,) * 6
-    steps = np.arange(BLOCK)
-    while start < n_rows:
-        rows_in_block = BLOCK if offset + start >= 16 * BLOCK else block_size(offset + start)
-        low, end = max(0, start), min(n_rows, start + rows_in_block)
-        rows = slice(max(start, first), end)
-        # each block is sorted once: to rank its values, then to enter the window
-        block = values[low:end]
-        order = np.argsort(block)  # missing values last
-        last = block[order[-1]] if len(block) else 0.0
-        present = len(block) if last == last else np.count_nonzero(block == block)
-        entering = order[:present]
-        entering_rows = entering + low
-        size = len(ordered)
-        # the entering values merge into the window, after the values equal to them
-        merged = np.concatenate((ordered, block.take(entering)))
-        by_value = np.argsort(merged, kind="stable")
-        ranked = rows.start - low
-        if rows.start < end:
-            firsts.append(rows.start)
-            sizes.append(size)
-            block_edges.append(not_ranked)
-        if size and ranked < len(block) and (wanted is None or wanted[rows].any()):
-            if ranked == 0:  # the merge tells how many history values are at most each
-                most = (by_value >= size).nonzero()[0]
-                most -= steps[:present]
-                at_least[entering_rows] = _at_least(ordered, merged[size:], most)
-                at_most[entering_rows] = most
-                if present < len(block):
-                    at_most[order[present:] + low] = size  # missing values
-            else:
-                needles = block[ranked:]
-                by_needle = np.argsort(needles)
-                least, most = _counts(ordered, needles[by_needle])
-                at_least[rows.start + by_needle] = least
-                at_most[rows.start + by_needle] = most
-            k = int(band_quantile * size)
-            block_edges[-1] = (*_edges(ordered), ordered[k], ordered[size - 1 - k])
-        merged_rows = np.concatenate((ordered_rows, entering_rows.astype(row_type)))
-        ordered, ordered_rows = _leave(merged, merged_rows, by_value, end - window, signed_zeros)
-        start = end
+    blocks = _blocks(start, n_rows, offset)
+    if len(blocks) <= ALONE_BLOCKS and not signed_zeros:
+        for low, end in blocks:
+            _rank_alone(values, window, low, end, first, band_quantile, wanted, ranks)
+    else:
+        _rank_sliding(values, window, blocks, first, band_quantile, wanted, signed_zeros, ranks)
+    at_least, at_most = ranks.at_least, ranks.at_most
+    firsts, sizes, block_edges = ranks.firsts, ranks.sizes, ranks.edges
     # each row takes its block's history size, edges and tail scales, and band (NaN if none)
     history = np.zeros(n_rows, dtype=np.int64)
     lower, upper, surprise = np.empty(n_rows), np.empty(n_rows), np.empty(n_rows)
@@ -166,6 +119,161 @@ def trailing_rarity(
     if wanted is not None:
         surprise[~wanted] = np.nan
     return Rarity(surprise, history, lower, upper)
+
+
+#: Ranked in at most this many blocks (a stream's new rows), each block's history is sorted
+#: on its own rather than slid from the one before...
+ALONE_BLOCKS = 2
+#: ... and a block of at most this many rows to rank is counted against it unsorted.
+FEW_NEEDLES = 16
+
+
+@dataclass
+class _Ranks:
+    """What ranking fills in: per row, how many history values are at least and at most it;
+    per block ranked, its first ranked row, the size of its history, and its edges and band
+    (NaN where it was not ranked)."""
+
+    at_least: np.ndarray
+    at_most: np.ndarray
+    firsts: list[int] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    edges: list[tuple[float, ...]] = field(default_factory=list)
+
+    def block(self, first: int, size: int) -> None:
+        """A block whose rows from `first` are ranked in a history of `size` values."""
+        self.firsts.append(first)
+        self.sizes.append(size)
+        self.edges.append(NOT_RANKED)
+
+
+#: The edges and band of a block not ranked.
+NOT_RANKED = (np.nan,) * 6
+
+
+def _blocks(start: int, n_rows: int, offset: int) -> list[tuple[int, int]]:
+    """The blocks from row `start` (a block's first, maybe before row 0) to the end, as the
+    rows (from 0) each starts and ends at."""
+    blocks = []
+    while start < n_rows:
+        rows_in_block = BLOCK if offset + start >= 16 * BLOCK else block_size(offset + start)
+        end = min(n_rows, start + rows_in_block)
+        blocks.append((start, end))
+        start = end
+    return blocks
+
+
+def _rank_alone(
+    values: np.ndarray,
+    window: int,
+    start: int,
+    end: int,
+    first: int,
+    band_quantile: float,
+    wanted: np.ndarray | None,
+    ranks: _Ranks,
+) -> None:
+    """Rank the rows of one block (from `start`, maybe before row 0, to `end`) that are from
+    `first` on, in the `window` rows before the block, with nothing carried from another
+    block: what `_rank_sliding` finds for it (the series holds no -0.0, whose order among
+    zeros sliding keeps)."""
+    rows = slice(max(start, first), end)
+    if rows.start >= end:
+        return
+    history = _present(values[max(0, start - window) : max(0, start)])
+    size = len(history)
+    ranks.block(rows.start, size)
+    if not size or (wanted is not None and not wanted[rows].any()):
+        return
+    needles = values[rows]
+    k = int(band_quantile * size)
+    if len(needles) <= FEW_NEEDLES:
+        ordered = _in_order_where_read(history, k)
+        at_most = np.count_nonzero(history <= needles[:, None], axis=1)
+        at_least = np.count_nonzero(history >= needles[:, None], axis=1)
+    else:
+        ordered = np.sort(history)
+        by_needle = np.argsort(needles)
+        at_least, at_most = np.empty(len(needles), np.int64), np.empty(len(needles), np.int64)
+        at_least[by_needle], at_most[by_needle] = _counts(ordered, needles[by_needle])
+    missing = np.isnan(needles)
+    at_least[missing], at_most[missing] = 0, size  # as sliding counts them
+    ranks.at_least[rows], ranks.at_most[rows] = at_least, at_most
+    ranks.edges[-1] = (*_edges(ordered), ordered[k], ordered[size - 1 - k])
+
+
+def _in_order_where_read(history: np.ndarray, k: int) -> np.ndarray:
+    """`history` partly sorted: at every position `_edges` reads and at the band's (`k` from
+    either end), the values a full sort puts there (a partition, then the tails sorted)."""
+    size = len(history)
+    tail = _tail(size)
+    if 4 * tail >= size:
+        return np.sort(history)
+    kth = sorted({0, tail - 1, k, size // 4, (3 * size) // 4, size - 1 - k, size - tail, size - 1})
+    ordered = np.partition(history, kth)
+    ordered[:tail].sort()
+    ordered[size - tail :].sort()
+    return ordered
+
+
+def _rank_sliding(
+    values: np.ndarray,
+    window: int,
+    blocks: list[tuple[int, int]],
+    first: int,
+    band_quantile: float,
+    wanted: np.ndarray | None,
+    signed_zeros: bool,
+    ranks: _Ranks,
+) -> None:
+    """Rank the rows from `first` on of `blocks`, each in the `window` rows before it, with a
+    sorted copy of the window slid from block to block."""
+    n_rows = len(values)
+    start = blocks[0][0] if blocks else n_rows
+    # the window, sorted, and the row each of its values came from: it slides by rows, so the
+    # values that leave need not be sorted and searched for
+    row_type = np.int32 if n_rows < 2**31 else np.int64
+    before = values[max(0, start - window) : max(0, start)]
+    history_values = _present(before)
+    ordered = np.sort(history_values)
+    ordered_rows = np.flatnonzero(~np.isnan(before)).astype(row_type) + max(0, start - window)
+    ordered_rows = ordered_rows[np.argsort(history_values, kind="stable")]
+    steps = np.arange(BLOCK)
+    for start, end in blocks:
+        low = max(0, start)
+        rows = slice(max(start, first), end)
+        # each block is sorted once: to rank its values, then to enter the window
+        block = values[low:end]
+        order = np.argsort(block)  # missing values last
+        last = block[order[-1]] if len(block) else 0.0
+        present = len(block) if last == last else np.count_nonzero(block == block)
+        entering = order[:present]
+        entering_rows = entering + low
+        size = len(ordered)
+        # the entering values merge into the window, after the values equal to them
+        merged = np.concatenate((ordered, block.take(entering)))
+        by_value = np.argsort(merged, kind="stable")
+        ranked = rows.start - low
+        if rows.start < end:
+            ranks.block(rows.start, size)
+        if size and ranked < len(block) and (wanted is None or wanted[rows].any()):
+            if ranked == 0:  # the merge tells how many history values are at most each
+                most = (by_value >= size).nonzero()[0]
+                most -= steps[:present]
+                ranks.at_least[entering_rows] = _at_least(ordered, merged[size:], most)
+                ranks.at_most[entering_rows] = most
+                if present < len(block):
+                    ranks.at_most[order[present:] + low] = size  # missing values
+            else:
+                needles = block[ranked:]
+                by_needle = np.argsort(needles)
+                least, most = _counts(ordered, needles[by_needle])
+                ranks.at_least[rows.start + by_needle] = least
+                ranks.at_most[rows.start + by_needle] = most
+            k = int(band_quantile * size)
+            ranks.edges[-1] = (*_edges(ordered), ordered[k], ordered[size - 1 - k])
+        merged_rows = np.concatenate((ordered_rows, entering_rows.astype(row_type)))
+        ordered, ordered_rows = _leave(merged, merged_rows, by_value, end - window, signed_zeros)
 
 
 def _leave(
@@ -263,7 +371,7 @@ def _edges(ordered: np.ndarray) -> tuple[float, float, float, float]:
     the mean excess of its top (bottom) TAIL_SHARE over that share's edge, at least a
     TAIL_FLOOR share of its interquartile range."""
     size = len(ordered)
-    tail = min(size, max(TAIL_MIN, int(TAIL_SHARE * size)))
+    tail = _tail(size)
     item = ordered.item
     highest, lowest = item(-1), item(0)
     floor = max(TAIL_FLOOR * (item((3 * size) // 4) - item(size // 4)), (highest - lowest) * 0.01)
@@ -273,6 +381,11 @@ def _edges(ordered: np.ndarray) -> tuple[float, float, float, float]:
     scale_high = max(top_sum / tail - item(size - tail), floor)
     scale_low = max(item(tail - 1) - bottom_sum / tail, floor)
     return highest, lowest, scale_high, scale_low
+
+
+def _tail(size: int) -> int:
+    """How many of a history of `size` values make each of its tails (see `_edges`)."""
+    return min(size, max(TAIL_MIN, int(TAIL_SHARE * size)))
 
 
 def _surprise(

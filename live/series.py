@@ -7,6 +7,7 @@ change is written under the series' lock, the one that writes of its points hold
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from vigil.storage.database import Database
 
 DEFAULT_DETECTOR = "auto"
 SERIES_COLUMNS = "id, name, detector, params, model, version, error, labels"
+#: Series rows whose parsed settings are kept, to be read again unchanged.
+MEMO_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class SeriesSettings:
             rows = connection.execute(
                 text(f"SELECT {SERIES_COLUMNS} FROM series ORDER BY name")
             ).all()
-        return [_series(row) for row in rows]
+        return [_series(tuple(row)) for row in rows]
 
     def get(self, name: str) -> Series | None:
         """The series called `name`, or None."""
@@ -85,7 +88,7 @@ class SeriesSettings:
             row = connection.execute(
                 text(f"SELECT {SERIES_COLUMNS} FROM series WHERE name = :name"), {"name": name}
             ).first()
-        return None if row is None else _series(row)
+        return None if row is None else _series(tuple(row))
 
     def configure(
         self,
@@ -115,7 +118,11 @@ class SeriesSettings:
         return found
 
 
+@functools.lru_cache(maxsize=MEMO_ROWS)
 def _series(row: tuple) -> Series:
+    """The series a row of SERIES_COLUMNS stands for. Rows read again unchanged (the scorer
+    reads every series each round) are not parsed again: they give the same Series, whose
+    `params` and `labels` are shared and never changed."""
     number, name, detector, params, model, version, error, labels = row
     return Series(
         number, name, detector, json.loads(params), model, version, error, labels_of(labels)

@@ -8,9 +8,10 @@ series with ties, integer counts, NaN runs, constant stretches, signed zeros, in
 1M points of noise, under several windows, offsets, `first` rows and `wanted` masks; the
 private rarity helpers called directly; `calibrate`, `calibrate_continuation`,
 `calibrate_online` and `severity_from_rarity`; and the z-score (robust, rolling, global), STL,
-Isolation Forest, ensemble and `auto` detectors in batch, online, streamed and fitted-then-
-scored modes. Numeric arrays must match byte for byte (NaN payloads and signed zeros
-included), other values exactly. Not run in CI.
+Isolation Forest, ensemble and `auto` detectors in batch, online, streamed (in large
+batches, and a point or two at a time) and fitted-then-scored modes. Numeric arrays must
+match byte for byte (NaN payloads and signed zeros included), other values exactly. Not run
+in CI.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 import zlib
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -274,6 +276,12 @@ def detector_outputs(quick: bool) -> dict[str, object]:
             scorer = OnlineScorer(make_detector(detector))
             parts = [scorer.update(frame.iloc[i : i + 2500]) for i in range(0, len(frame), 2500)]
             out[f"stream/{detector}/{name}"] = pd.concat(parts)
+        for detector in ("zscore", "auto"):  # a live stream's last rows: a point or two
+            scorer = OnlineScorer(make_detector(detector))
+            cuts = [*range(len(frame) - 150, len(frame), 3), len(frame)]  # 1 point, then 2
+            cuts = sorted({*cuts, *(cut + 1 for cut in cuts[:-1])})
+            parts = [scorer.update(frame.iloc[a:b]) for a, b in pairwise([0, *cuts])]
+            out[f"stream-points/{detector}/{name}"] = pd.concat(parts)
         fitted = make_detector("zscore").fit(frame.iloc[: len(frame) // 2])
         out[f"zscore_score/{name}"] = fitted.score(frame.iloc[len(frame) // 2 :])
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vigil.detection import rarity
 from vigil.detection.rarity import block_size, rarity_at, trailing_rarity, two_sided_surprise
 
 
@@ -70,3 +71,27 @@ def test_a_window_shorter_than_a_block_still_ranks_in_the_rows_before_the_block(
         start = row - row % block_size(row)
         history = values[start - 40 : start]
         assert ranked.history[row] == np.count_nonzero(~np.isnan(history))
+
+
+@pytest.mark.parametrize("ties", [True, False])
+@pytest.mark.parametrize("rows", [1, 5, 101, 700])
+@pytest.mark.parametrize("window", [40, 3000, 8000])
+def test_a_streams_few_new_rows_are_ranked_as_sliding_ranks_them(monkeypatch, rows, window, ties):
+    """A stream's last blocks are each ranked in their own sorted (or partitioned) history:
+    every field the same, byte for byte, as sliding the window over them gives, with ties,
+    missing values and infinities."""
+    values = noisy(20_000, seed=6)
+    if not ties:
+        values += np.random.default_rng(7).normal(size=len(values)) / 1000
+    values[[700, 9000, 19_990]] = [np.inf, -np.inf, np.inf]
+    wanted = np.random.default_rng(2).random(len(values)) < 0.7
+    for offset in (0, 5, 40_000):
+        for first in (len(values) - rows, len(values) - rows - 17):
+            for mask in (None, wanted):
+                ranked = {"first": first, "offset": offset, "wanted": mask, "band_quantile": 0.01}
+                alone = trailing_rarity(values, window, **ranked)
+                monkeypatch.setattr(rarity, "ALONE_BLOCKS", 0)
+                slid = trailing_rarity(values, window, **ranked)
+                monkeypatch.undo()
+                for field in ("surprise", "history", "lower", "upper"):
+                    assert getattr(alone, field).tobytes() == getattr(slid, field).tobytes()
