@@ -317,9 +317,7 @@ class AutoDetector(Detector):
         )
         # right after a flag, a point joins the episode only if it departs from the expected
         # itself: the point after a spike is not "the worst" of the spike's episode
-        follows = (
-            pd.Series(candidate).shift(1, fill_value=False).rolling(GAP + 1, min_periods=1).max()
-        ).to_numpy(dtype=bool)
+        follows = _any_in_last(candidate, GAP + 1)
         judged = np.flatnonzero(candidate & follows)
         departure = rarity_at(values - expected, judged, HISTORY, offset=offset)
         flagged = candidate.copy()
@@ -340,6 +338,13 @@ class AutoDetector(Detector):
             band=(lower[scored_rows], expected[scored_rows], upper[scored_rows]),
             explanation=explanation[scored_rows],
         )
+
+
+def _any_in_last(flags: np.ndarray, rows: int) -> np.ndarray:
+    """Per row, whether any of the `rows` rows before it is flagged."""
+    seen = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])  # flags before each row
+    before: np.ndarray = seen[:-1] > seen[np.maximum(np.arange(len(flags)) - rows, 0)]
+    return before
 
 
 def _hold_repeats(

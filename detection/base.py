@@ -134,10 +134,14 @@ class Detector(ABC):
         unscored = (position < self.online_warmup()) | np.isnan(scored["score"].to_numpy())
         if not unscored.any():  # a stream's new rows, mostly: nothing to mask
             return scored
+        # in numpy: a series learning for hours has every new row masked
         for column in ("score", "severity"):
-            scored[column] = scored[column].mask(unscored)
+            values = scored[column].to_numpy(dtype=float, copy=True)
+            values[unscored] = np.nan
+            scored[column] = values
         scored["is_anomaly"] = scored["is_anomaly"].to_numpy() & ~unscored
-        scored.loc[unscored, "explanation"] = ""
+        if (scored["explanation"].to_numpy()[unscored] != "").any():
+            scored.loc[unscored, "explanation"] = ""
         return scored
 
     def online_context(self) -> int:
@@ -225,10 +229,11 @@ def on_regular_grid(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | Non
 def grid_step(timestamps: pd.Series) -> int | None:
     """The step (ns) online mode puts a series on: the usual step of its first GRID_SAMPLE
     points, when at least 90% of them keep it; None for an irregular series."""
-    times = timestamps.to_numpy(dtype="datetime64[ns]").view("int64")
+    # only the first points are read: a stream's context of thousands is not converted
+    times = timestamps.iloc[:GRID_SAMPLE].to_numpy(dtype="datetime64[ns]").view("int64")
     if len(times) < 3:
         return None
-    sample = np.diff(times[:GRID_SAMPLE])
+    sample = np.diff(times)
     step = typical_step(sample)
     return None if step is None or (sample == step).mean() < 0.9 else step
 

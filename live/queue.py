@@ -16,9 +16,9 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from vigil.detection.zones import TimeLike
-from vigil.live.rollups import can_add, sum_scored
+from vigil.live.rollups import addable, sum_scored
 from vigil.storage.bulk import update_scores
-from vigil.storage.database import Database, query_frame, typed_frame
+from vigil.storage.database import Database, execute_many, query_frame, typed_frame
 
 #: Held while scores are written (by the one scorer): in Postgres, ingest goes on meanwhile.
 SCORES_LOCK = "live-scores"
@@ -122,8 +122,8 @@ class ScoringQueue:
         if not written:
             return
         with self.database.write(SCORES_LOCK) as connection:
-            for scored, learning in written:
-                _write(connection, scored, learning, moment)
+            for together in _each_series_once(_with_series(connection, written)):
+                _write(connection, together, moment)
 
     def set_error(self, series_id: int, error: str | None) -> None:
         """Say why a series cannot be scored with its settings (None: it can be again)."""
@@ -153,49 +153,91 @@ class ScoringQueue:
         return found is not None
 
 
-def _write(
-    connection: Connection, scored: pd.DataFrame, learning: Learning | None, moment: float
-) -> None:
-    """One series' scores, minute sums and learning, in the caller's transaction."""
+#: A series' scores to write: its id, its ScoredFrame, how long it has yet to learn.
+_Scores = tuple[int, pd.DataFrame, Learning | None]
+
+
+def _with_series(
+    connection: Connection, written: Sequence[tuple[pd.DataFrame, Learning | None]]
+) -> list[_Scores]:
+    """Each series' scores with its id: its learning's, else its first point's series."""
+    found = []
+    for scored, learning in written:
+        if learning is not None:
+            series = learning.series_id
+        else:
+            series = connection.execute(
+                text("SELECT series FROM points WHERE id = :id"), {"id": int(scored.index[0])}
+            ).scalar_one()
+        found.append((int(series), scored, learning))
+    return found
+
+
+def _each_series_once(written: list[_Scores]) -> list[list[_Scores]]:
+    """`written` in runs, in order, that hold each series at most once (each run is written
+    together: a series' minute sums are checked before any of its scores are written)."""
+    runs: list[list[_Scores]] = [[]]
+    seen: set[int] = set()
+    for item in written:
+        if item[0] in seen:
+            runs.append([])
+            seen.clear()
+        runs[-1].append(item)
+        seen.add(item[0])
+    return runs
+
+
+def _write(connection: Connection, written: list[_Scores], moment: float) -> None:
+    """Several series' scores, minute sums and learning, in the caller's transaction: a few
+    statements for all of them (each series once)."""
+    scored = {series: frame for series, frame, _ in written if not frame.empty}
+    if scored:
+        firsts = {
+            series: int(frame["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64").min())
+            for series, frame in scored.items()
+        }
+        may_add = addable(connection, firsts)
+        parts = [_score_columns(frame) for frame in scored.values()]
+        update_scores(
+            connection,
+            {name: [v for part in parts for v in part[name]] for name in parts[0]},
+            moment,
+        )
+        sum_scored(connection, scored, may_add)
+    learned = [learning for _, _, learning in written if learning is not None]
+    if learned:
+        execute_many(
+            connection,
+            "UPDATE series SET learning_left = :left, learning_at = :at, "
+            "step_seconds = :step WHERE id = :id",
+            {
+                "left": [int(learning.left) for learning in learned],
+                "at": [int(learning.at) for learning in learned],
+                "step": [learning.step_seconds for learning in learned],
+                "id": [learning.series_id for learning in learned],
+            },
+        )
+
+
+def _score_columns(scored: pd.DataFrame) -> dict[str, list]:
+    """The score columns of a ScoredFrame (indexed by point id) as the points table stores
+    them, and `id`."""
 
     def numbers(column: str) -> list:
         # NaN is stored as NULL: an unknown number, not one that is "not a number"
         values = scored[column].to_numpy(dtype=float).tolist()
         return [None if value != value else value for value in values]
 
-    if not scored.empty:
-        episodes = scored["episode"].astype("Int64")
-        columns = {
-            "score": numbers("score"),
-            "severity": numbers("severity"),
-            "is_anomaly": scored["is_anomaly"].astype(int).tolist(),
-            "expected": numbers("expected"),
-            "lower": numbers("lower"),
-            "upper": numbers("upper"),
-            "explanation": scored["explanation"].fillna("").astype(str).tolist(),
-            "episode": [None if pd.isna(e) else int(e) for e in episodes],
-            "onset": scored["onset"].astype(bool).astype(int).tolist(),
-            "id": scored.index.astype(int).tolist(),
-        }
-        series = int(
-            connection.execute(
-                text("SELECT series FROM points WHERE id = :id"), {"id": columns["id"][0]}
-            ).scalar_one()
-        )
-        stamps = scored["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64")
-        add = can_add(connection, series, int(stamps.min()))
-        update_scores(connection, columns, moment)
-        sum_scored(connection, series, scored, add=add)
-    if learning is not None:
-        connection.execute(
-            text(
-                "UPDATE series SET learning_left = :left, learning_at = :at, "
-                "step_seconds = :step WHERE id = :id"
-            ),
-            {
-                "left": int(learning.left),
-                "at": int(learning.at),
-                "step": learning.step_seconds,
-                "id": learning.series_id,
-            },
-        )
+    episodes = scored["episode"].astype("Int64")
+    return {
+        "score": numbers("score"),
+        "severity": numbers("severity"),
+        "is_anomaly": scored["is_anomaly"].astype(int).tolist(),
+        "expected": numbers("expected"),
+        "lower": numbers("lower"),
+        "upper": numbers("upper"),
+        "explanation": scored["explanation"].fillna("").astype(str).tolist(),
+        "episode": [None if pd.isna(e) else int(e) for e in episodes],
+        "onset": scored["onset"].astype(bool).astype(int).tolist(),
+        "id": scored.index.astype(int).tolist(),
+    }

@@ -11,6 +11,8 @@ corrected points take their minutes' sums with them until they are scored again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
@@ -19,50 +21,86 @@ from vigil.storage.database import execute_many, query_frame, typed_frame
 
 #: The length of a rolled-up bucket, in nanoseconds.
 MINUTE = 60_000_000_000
+#: Series one statement reads or checks at most.
+PART = 500
 
 _COLUMNS = "points, first, last, low, high, lower, upper, expected_sum, expected_points, severity"
 
 
-def can_add(connection: Connection, series: int, first: int) -> bool:
-    """Whether points of the series from `first` (ns) on, about to be scored, may be added to
-    the minute sums: no point from there or from the first minute not summed on has a score
-    yet (else their minutes are summed anew). Call it before writing their scores."""
-    rolled = rolled_until(connection, series)
-    if rolled is None:
-        return False
-    found = connection.execute(
-        text(
-            "SELECT 1 FROM points WHERE series = :series AND ts >= :start "
-            "AND scored IS NOT NULL LIMIT 1"
-        ),
-        {"series": series, "start": min(first, rolled * MINUTE)},
-    ).scalar()
-    return found is None
-
-
-def sum_scored(connection: Connection, series: int, scored: pd.DataFrame, *, add: bool) -> None:
-    """Bring the series' minute sums up to date with `scored` (a ScoredFrame of its points
-    whose scores were just written): added to the sums when `can_add` said so, else their
-    minutes, and any not summed before them, summed anew from the points (those after them
-    are then not summed until their points are scored again: the scorer scores on from a
-    point to the end)."""
-    times = scored["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64")
-    first_minute, last_minute = int(times.min()) // MINUTE, int(times.max()) // MINUTE
-    rolled = rolled_until(connection, series)
-    if add:
-        _add(connection, series, times, scored)
-        until = last_minute + 1 if rolled is None else max(rolled, last_minute + 1)
-    else:
-        # summed anew up to these points; the sums of later minutes go, to be made again
-        # when their points are scored (again)
-        start = first_minute if rolled is None else min(first_minute, rolled)
-        until = last_minute + 1
-        _sum_anew(connection, series, start, until)
-    if until != rolled:
-        connection.execute(
-            text("UPDATE series SET rolled_until = :until WHERE id = :series"),
-            {"series": series, "until": until},
+def addable(connection: Connection, firsts: Mapping[int, int]) -> set[int]:
+    """Of the series in `firsts` (series id: the time, ns, of the first of its points about to
+    be scored), those whose points may be added to the minute sums: no point of theirs from
+    there or from their first minute not summed on has a score yet (else their minutes are
+    summed anew). Call it before writing their scores; one query for every series."""
+    rolled = rolled_until_many(connection, list(firsts))
+    starts = {
+        series: min(first, rolled[series] * MINUTE)
+        for series, first in firsts.items()
+        if rolled.get(series) is not None
+    }
+    scored: set[int] = set()
+    for part in _parts(list(starts)):
+        wanted = ", ".join(
+            f"(CAST(:s{k} AS BIGINT), CAST(:t{k} AS BIGINT))" for k in range(len(part))
         )
+        params = {f"s{k}": series for k, series in enumerate(part)}
+        params |= {f"t{k}": starts[series] for k, series in enumerate(part)}
+        found = connection.execute(
+            text(
+                f"WITH wanted (series, start) AS (VALUES {wanted}) SELECT series FROM wanted "
+                "WHERE EXISTS (SELECT 1 FROM points WHERE points.series = wanted.series "
+                "AND points.ts >= wanted.start AND points.scored IS NOT NULL)"
+            ),
+            params,
+        )
+        scored.update(int(series) for (series,) in found)
+    return set(starts) - scored
+
+
+def sum_scored(
+    connection: Connection, scored: Mapping[int, pd.DataFrame], addable: Set[int]
+) -> None:
+    """Bring the minute sums of the series in `scored` (series id: a ScoredFrame of its points
+    whose scores were just written) up to date: added to the sums for the series `addable`
+    said may be, else their minutes, and any not summed before them, summed anew from the
+    points (those after them are then not summed until their points are scored again: the
+    scorer scores on from a point to the end). The added sums of every series are written
+    together."""
+    rolled = rolled_until_many(connection, list(scored))
+    sums: list[dict[str, list]] = []
+    moved: dict[int, int] = {}
+    for series, frame in scored.items():
+        if frame.empty:
+            continue
+        times = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64")
+        first_minute, last_minute = int(times.min()) // MINUTE, int(times.max()) // MINUTE
+        before = rolled.get(series)
+        if series in addable:
+            sums.append(_sums(series, times, frame))
+            until = last_minute + 1 if before is None else max(before, last_minute + 1)
+        else:
+            # summed anew up to these points; the sums of later minutes go, to be made again
+            # when their points are scored (again)
+            start = first_minute if before is None else min(first_minute, before)
+            until = last_minute + 1
+            _sum_anew(connection, series, start, until)
+        if until != before:
+            moved[series] = until
+    if sums:
+        execute_many(
+            connection, _MERGE, {name: [v for s in sums for v in s[name]] for name in sums[0]}
+        )
+    if moved:
+        execute_many(
+            connection,
+            "UPDATE series SET rolled_until = :until WHERE id = :series",
+            {"series": list(moved), "until": list(moved.values())},
+        )
+
+
+def _parts(items: list[int]) -> list[list[int]]:
+    """`items` in parts of at most PART (the parameters of one statement stay few)."""
+    return [items[start : start + PART] for start in range(0, len(items), PART)]
 
 
 def _sum_anew(connection: Connection, series: int, start: int, until: int) -> None:
@@ -85,10 +123,11 @@ def _sum_anew(connection: Connection, series: int, start: int, until: int) -> No
     )
 
 
-def _add(connection: Connection, series: int, times: np.ndarray, scored: pd.DataFrame) -> None:
-    """Add points scored for the first time to their minutes' sums (summed with numpy: a
-    round of the scorer adds a point or two to each of many series, where pandas' grouping
-    would cost more than the rest of the round)."""
+def _sums(series: int, times: np.ndarray, scored: pd.DataFrame) -> dict[str, list]:
+    """The sums of the minutes of points scored for the first time, to add to the stored ones:
+    one row per minute, as lists by column (summed with numpy: a round of the scorer adds a
+    point or two to each of many series, where pandas' grouping would cost more than the rest
+    of the round)."""
     order = np.argsort(times, kind="stable")
     stamps = times[order]
     buckets = stamps // MINUTE
@@ -120,15 +159,11 @@ def _add(connection: Connection, series: int, times: np.ndarray, scored: pd.Data
     def listed(values: np.ndarray) -> list:
         return [None if isinstance(v, float) and np.isnan(v) else v for v in values.tolist()]
 
-    execute_many(
-        connection,
-        _MERGE,
-        {
-            "series": [series] * len(starts),
-            "bucket": buckets[starts].tolist(),
-            **{name: listed(sums[name]) for name in _COLUMNS.split(", ")},
-        },
-    )
+    return {
+        "series": [series] * len(starts),
+        "bucket": buckets[starts].tolist(),
+        **{name: listed(sums[name]) for name in _COLUMNS.split(", ")},
+    }
 
 
 def _least(column: str) -> str:
@@ -195,10 +230,20 @@ def forget(connection: Connection, series: int, start: int, end: int) -> None:
 
 def rolled_until(connection: Connection, series: int) -> int | None:
     """The first minute of the series not summed yet (None: none is)."""
-    found = connection.execute(
-        text("SELECT rolled_until FROM series WHERE id = :series"), {"series": series}
-    ).scalar()
-    return None if found is None else int(found)
+    return rolled_until_many(connection, [series]).get(series)
+
+
+def rolled_until_many(connection: Connection, series: list[int]) -> dict[int, int | None]:
+    """The first minute of each of these series not summed yet (None: none is)."""
+    rolled: dict[int, int | None] = {}
+    for part in _parts(series):
+        # series ids are the store's own integers: written into the query as numbers
+        listed = ", ".join(str(int(number)) for number in part)
+        found = connection.execute(
+            text(f"SELECT id, rolled_until FROM series WHERE id IN ({listed})")
+        )
+        rolled |= {int(number): None if until is None else int(until) for number, until in found}
+    return rolled
 
 
 def rolled_count(connection: Connection, series: int, first: int, until: int) -> int:
