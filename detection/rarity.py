@@ -110,11 +110,15 @@ def trailing_rarity(
         edges = np.empty((4, min(n_rows - first, 4 * CHUNK)))
         for start in range(first, n_rows, edges.shape[1]):
             rows = slice(start, start + edges.shape[1])
-            blocks = block_of_row[start - first : rows.stop - first]
+            in_block = block_of_row[start - first : rows.stop - first]
             for per_row, edge in zip(edges, per_block[:4], strict=True):
-                edge.take(blocks, out=per_row[: len(blocks)])
+                edge.take(in_block, out=per_row[: len(in_block)])
             surprise[rows] = _surprise(
-                values[rows], at_least[rows], at_most[rows], history[rows], edges[:, : len(blocks)]
+                values[rows],
+                at_least[rows],
+                at_most[rows],
+                history[rows],
+                edges[:, : len(in_block)],
             )
     if wanted is not None:
         surprise[~wanted] = np.nan

@@ -1,9 +1,10 @@
 """The scoring queue of live series: points waiting for a score, and the scores written back.
 
-Each stored point has an id that grows with every write and no score until the scorer gives
+Each stored point has an id that grows with every write and no score until a scorer gives
 it one: the scorer reads the points without one, and a corrected point is stored anew, so it
-is scored again. Scores are written by the one scorer under SCORES_LOCK, with how long each
-series has yet to learn in the same transaction; in Postgres, ingest goes on meanwhile.
+is scored again. The series may be split between scorers (`Shard`), each series scored by
+one. Scores are written under SCORES_LOCK, with how long each series has yet to learn in the
+same transaction; in Postgres, ingest goes on meanwhile.
 """
 
 from __future__ import annotations
@@ -38,6 +39,27 @@ class Learning:
     step_seconds: float | None = None
 
 
+@dataclass(frozen=True)
+class Shard:
+    """The series one of `count` scorers scores: those whose id leaves `index` divided by
+    `count`. Each series is scored by one scorer, so scorers never write the same points."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index} of {self.count} does not exist")
+
+    def holds(self, series_id: int) -> bool:
+        """Whether this shard scores the series `series_id`."""
+        return series_id % self.count == self.index
+
+
+#: Every series: the one scorer's.
+WHOLE = Shard()
+
+
 class ScoringQueue:
     """Hands the scorer the points it has not scored, and keeps what it made of them."""
 
@@ -51,18 +73,24 @@ class ScoringQueue:
         return int(last)
 
     def unscored(
-        self, upto: int, limit: int = 200_000, skip: Set[int] = frozenset()
+        self,
+        upto: int,
+        limit: int = 200_000,
+        skip: Set[int] = frozenset(),
+        shard: Shard = WHOLE,
     ) -> pd.DataFrame:
-        """Points not scored yet, with ids up to `upto`, in the order they came, but those of
-        the series in `skip`: id, series, ts, value."""
+        """Points not scored yet, with ids up to `upto`, in the order they came, of the series
+        in `shard` but those in `skip`: id, series, ts, value."""
         # series ids are the store's own integers: written into the query as numbers
         skipped = f"AND series NOT IN ({', '.join(str(int(i)) for i in sorted(skip))})"
+        mine = f"AND series % {int(shard.count)} = {int(shard.index)}"
         with self.database.read() as connection:
             return typed_frame(
                 query_frame(
                     connection,
                     "SELECT id, series, ts, value FROM points WHERE scored IS NULL "
-                    f"AND id <= :upto {skipped if skip else ''} ORDER BY id LIMIT :limit",
+                    f"AND id <= :upto {skipped if skip else ''} "
+                    f"{mine if shard.count > 1 else ''} ORDER BY id LIMIT :limit",
                     {"upto": upto, "limit": limit},
                 ),
                 id="int64",

@@ -34,9 +34,9 @@ def addable(connection: Connection, firsts: Mapping[int, int]) -> set[int]:
     summed anew). Call it before writing their scores; one query for every series."""
     rolled = rolled_until_many(connection, list(firsts))
     starts = {
-        series: min(first, rolled[series] * MINUTE)
+        series: min(first, until * MINUTE)
         for series, first in firsts.items()
-        if rolled.get(series) is not None
+        if (until := rolled.get(series)) is not None
     }
     scored: set[int] = set()
     for part in _parts(list(starts)):

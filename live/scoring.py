@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vigil.detection.episodes import EpisodeState, add_episodes
 from vigil.detection.errors import VigilError
 from vigil.detection.stream import ModelScorer, OnlineScorer
-from vigil.live.queue import Learning
+from vigil.live.queue import WHOLE, Learning, Shard
 from vigil.live.series import Series
 from vigil.live.store import LiveStore
 
@@ -217,7 +217,7 @@ class _Done:
 
 
 class LiveWorker:
-    """Scores the points of every live series as they are stored."""
+    """Scores the points of every live series (of its shard) as they are stored."""
 
     def __init__(
         self,
@@ -228,8 +228,11 @@ class LiveWorker:
         on_scored: OnScored | None = None,
         adjust: Adjust | None = None,
         interval: float = 0.25,
+        shard: Shard = WHOLE,
     ) -> None:
         self.store = store
+        #: The series this worker scores (every one, unless scoring is split between workers).
+        self.shard = shard
         self.factory = factory
         self.late_window = late_window
         self.on_scored = on_scored
@@ -255,8 +258,10 @@ class LiveWorker:
         many series are stored together (every HAND_ON_EVERY seconds, or HAND_ON_SERIES
         series), each series' in full, then handed on."""
         upto = self.store.last_id()
-        new = self.store.unscored(upto, ROUND_POINTS, skip=self._broken)
-        settings = {series.id: series for series in self.store.series()}
+        new = self.store.unscored(upto, ROUND_POINTS, skip=self._broken, shard=self.shard)
+        settings = {
+            series.id: series for series in self.store.series() if self.shard.holds(series.id)
+        }
         done: list[_Done] = []
         stored, since = 0, time.monotonic()
         for series in settings.values():

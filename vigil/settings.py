@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     live_scoring: bool = Field(
         True, description="Score live series in this process (off: only take points in)."
     )
+    scoring_processes: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 4),
+        gt=0,
+        le=64,
+        description="Processes that score live series with 'vigil run', the series split "
+        "between them (default: the CPU count, at most 4).",
+    )
     max_request_mb: float = Field(5.0, gt=0, description="Largest ingest request body, in MB.")
     max_runs: int = Field(
         default_factory=lambda: os.cpu_count() or 1,

@@ -15,6 +15,7 @@ from vigil.detection.stream import OnlineScorer
 from vigil.detection.synthetic import seasonal_series
 from vigil.detection.zscore import ZScoreDetector
 from vigil.live.points import read_batch
+from vigil.live.queue import Shard
 from vigil.live.scoring import LiveWorker
 from vigil.live.states import ScorerStates, StateError
 from vigil.live.store import LiveStore
@@ -117,6 +118,33 @@ def test_settings_that_cannot_score_a_series_are_reported_and_fixed_by_new_ones(
     scores = store.scores("cpu")
     assert scores["scored"].notna().all()
     assert scores.loc[scores["is_anomaly"], "timestamp"].tolist() == [frame["timestamp"][2960]]
+
+
+def test_workers_that_split_the_series_score_each_once_as_one_worker_would(database, frame):
+    store = LiveStore(database)
+    names = [f"host-{k}" for k in range(5)]
+    handed = []
+    shards = [
+        worker(store, shard=Shard(k, 2), on_scored=lambda series, _s: handed.append(series.name))
+        for k in range(2)
+    ]
+    for start in range(0, 3000, 1000):
+        for name in names:
+            store.add(name, batch(frame.iloc[start : start + 1000]), late_window=LATE)
+        first = shards[0].round()  # the first shard's series only; the others wait
+        assert 0 < first < 1000 * len(names)
+        assert shards[1].round() + first == 1000 * len(names)
+
+    assert sorted(handed) == sorted(names * 3)  # each batch handed on by one worker, once
+    whole = make_detector("auto").score_online(frame)
+    for name in names:
+        scores = store.scores(name)
+        assert scores["scored"].notna().all()
+        np.testing.assert_array_equal(scores["is_anomaly"], whole["is_anomaly"])
+    ids = {series.name: series.id for series in store.series()}
+    assert {name for name in names if Shard(0, 2).holds(ids[name])} not in (set(), set(names))
+    with pytest.raises(ValueError, match="shard 2 of 2"):
+        Shard(2, 2)
 
 
 def test_a_restarted_worker_scores_what_came_while_it_was_down(database, frame):

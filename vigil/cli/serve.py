@@ -20,7 +20,7 @@ from vigil.settings import load_settings
 from vigil.storage.database import hide_password
 from vigil.usecases.alerting import dispatch_due, smtp_status
 from vigil.web.live_api import attach_worker
-from vigil.workers.live_scoring import ScoringProcess
+from vigil.workers.live_scoring import ScoringProcesses
 
 
 @click.command()
@@ -50,8 +50,9 @@ def run(
 ) -> None:
     """Serve the Vigil app.
 
-    Live scoring runs in a process of its own and email delivery in a thread of this one, once
-    however many web workers serve requests: no point is scored twice, no email sent twice.
+    Live scoring runs in processes of its own (VIGIL_SCORING_PROCESSES, the series split
+    between them) and email delivery in a thread of this one, once however many web workers
+    serve requests: no point is scored twice, no email sent twice.
     With VIGIL_REDIS_URL both run on Celery workers instead ('vigil worker').
     """
     given: dict[str, object] = {"host": host, "port": port, "data_dir": data_dir, "debug": debug}
@@ -77,7 +78,11 @@ def run(
             "'vigil users add NAME --role admin'"
         )
     on_celery = bool(config.redis_url)
-    scoring = ScoringProcess(config).start() if config.live_scoring and not on_celery else None
+    scoring = (
+        ScoringProcesses(config, config.scoring_processes).start()
+        if config.live_scoring and not on_celery
+        else None
+    )
     if config.redis_url:  # on Celery
         click.echo(
             "Live scoring, alert delivery and long callbacks run on Celery workers through "

@@ -18,6 +18,7 @@ from vigil.alerts.episodes import episode_reports
 from vigil.detection import make_detector
 from vigil.detection.feedback import apply_feedback
 from vigil.detection.stream import ModelScorer, OnlineScorer
+from vigil.live.queue import WHOLE, Shard
 from vigil.live.scoring import Adjust, LiveWorker, OnScored, Scorer, ScorerFactory
 from vigil.live.series import Series
 from vigil.services import Services
@@ -109,8 +110,9 @@ def respect_marks(services: Services) -> Adjust:
     return adjust
 
 
-def live_worker(services: Services) -> LiveWorker:
-    """The scoring worker over the live store of `services` (not started)."""
+def live_worker(services: Services, shard: Shard = WHOLE) -> LiveWorker:
+    """The scoring worker over the live store of `services` (not started), for the series of
+    `shard`."""
     store = services.live_store
     return LiveWorker(
         store,
@@ -118,21 +120,23 @@ def live_worker(services: Services) -> LiveWorker:
         late_window=late_window(services.settings),
         on_scored=alert_on_scores(services),
         adjust=respect_marks(services),
+        shard=shard,
     )
 
 
 class ScoringProcess:
-    """The live scoring worker in a process of its own, so that scoring and ingest do not
-    take turns on one interpreter lock. Ingest wakes it with `notify`; it reads everything
-    else from the live store, and stops when the process that started it is gone."""
+    """A live scoring worker in a process of its own, so that scoring and ingest do not take
+    turns on one interpreter lock; it scores the series of `shard`. Ingest wakes it with
+    `notify`; it reads everything else from the live store, and stops when the process that
+    started it is gone."""
 
-    def __init__(self, config: Settings) -> None:
+    def __init__(self, config: Settings, shard: Shard = WHOLE) -> None:
         context = multiprocessing.get_context("spawn")
         self._wake = context.Event()
         self._process = context.Process(
             target=_score_until_orphaned,
-            args=(self._wake, os.getpid(), config),
-            name="vigil-live-scoring",
+            args=(self._wake, os.getpid(), config, shard),
+            name=f"vigil-live-scoring-{shard.index}",
             daemon=True,
         )
 
@@ -148,9 +152,30 @@ class ScoringProcess:
         self._process.join(timeout)
 
 
-def _score_until_orphaned(wake, parent: int, config: Settings) -> None:
+class ScoringProcesses:
+    """`count` scoring processes, the live series split between them (`Shard`): the points
+    of many series are scored on as many cores. Ingest wakes them all with `notify`."""
+
+    def __init__(self, config: Settings, count: int) -> None:
+        self._processes = [ScoringProcess(config, Shard(k, count)) for k in range(count)]
+
+    def start(self) -> ScoringProcesses:
+        for process in self._processes:
+            process.start()
+        return self
+
+    def notify(self) -> None:
+        for process in self._processes:
+            process.notify()
+
+    def stop(self, timeout: float = 10) -> None:
+        for process in self._processes:
+            process.stop(timeout)
+
+
+def _score_until_orphaned(wake, parent: int, config: Settings, shard: Shard) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    worker = live_worker(Services(config)).start()
+    worker = live_worker(Services(config), shard).start()
     try:
         while os.getppid() == parent:
             if wake.wait(1.0):
