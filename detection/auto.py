@@ -233,13 +233,14 @@ class AutoDetector(Detector):
 
     def _score_online_from(self, frame: pd.DataFrame, state: OnlineState) -> pd.DataFrame:
         values = frame["value"].to_numpy(dtype=float)
+        step = grid_step(frame["timestamp"])
         return self._judge(
             frame.iloc[state.scored_from :],
             values,
             first=state.scored_from,
             offset=state.offset,
-            learning=self.online_warmup(frame),
-            periods=cycle_rows(grid_step(frame["timestamp"])),
+            learning=learning_rows(step),
+            periods=cycle_rows(step),
             memory=state.memory,
         )
 
@@ -264,7 +265,9 @@ class AutoDetector(Detector):
         are judged by the cycle its first HISTORY rows show, before a stream could tell."""
         ranked_from = max(0, first - RECENT)
         previous = np.concatenate([[np.nan], values[:-1]])
-        expected = moving_median(previous, LOCAL, 1)
+        # the expected value of the rows ranked (of every row, should one be judged by its
+        # departure below): the median of the LOCAL values before, the same from any start
+        expected = _moving_median_from(previous, ranked_from)
         cycles = cycle_modes(
             values,
             periods,
@@ -319,6 +322,8 @@ class AutoDetector(Detector):
         # itself: the point after a spike is not "the worst" of the spike's episode
         follows = _any_in_last(candidate, GAP + 1)
         judged = np.flatnonzero(candidate & follows)
+        if judged.size:  # departures are ranked among those of the rows before too
+            expected[:ranked_from] = _moving_median_from(previous, 0)[:ranked_from]
         departure = rarity_at(values - expected, judged, HISTORY, offset=offset)
         flagged = candidate.copy()
         flagged[judged] = np.abs(np.nan_to_num(departure)) >= GATE
@@ -338,6 +343,15 @@ class AutoDetector(Detector):
             band=(lower[scored_rows], expected[scored_rows], upper[scored_rows]),
             explanation=explanation[scored_rows],
         )
+
+
+def _moving_median_from(previous: np.ndarray, start: int) -> np.ndarray:
+    """The moving median of LOCAL values (`moving_median(previous, LOCAL, 1)`) from row
+    `start` on; NaN before. Each median reads its own window only: the same as the whole."""
+    expected = np.full(len(previous), np.nan)
+    low = max(0, start - LOCAL + 1)
+    expected[start:] = moving_median(previous[low:], LOCAL, 1)[start - low :]
+    return expected
 
 
 def _any_in_last(flags: np.ndarray, rows: int) -> np.ndarray:

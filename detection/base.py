@@ -230,7 +230,11 @@ def grid_step(timestamps: pd.Series) -> int | None:
     """The step (ns) online mode puts a series on: the usual step of its first GRID_SAMPLE
     points, when at least 90% of them keep it; None for an irregular series."""
     # only the first points are read: a stream's context of thousands is not converted
-    times = timestamps.iloc[:GRID_SAMPLE].to_numpy(dtype="datetime64[ns]").view("int64")
+    if isinstance(timestamps.dtype, np.dtype):  # naive: numpy converts the unit faster
+        first = timestamps.to_numpy()[:GRID_SAMPLE].astype("datetime64[ns]")
+    else:
+        first = timestamps.iloc[:GRID_SAMPLE].to_numpy(dtype="datetime64[ns]")
+    times = first.view("int64")
     if len(times) < 3:
         return None
     sample = np.diff(times)

@@ -75,8 +75,7 @@ def add_episodes(scored: pd.DataFrame, state: EpisodeState | None = None) -> Epi
     """Set `scored`'s `episode` and `onset` columns in place, for rows that follow `state`;
     the state after them."""
     ids, onset, after = label_episodes(scored["is_anomaly"].to_numpy(dtype=bool), state)
-    episode = pd.arrays.IntegerArray(ids, ids == 0)  # missing where not flagged
-    scored["episode"] = pd.Series(episode, index=scored.index)
+    scored["episode"] = pd.arrays.IntegerArray(ids, ids == 0)  # missing where not flagged
     scored["onset"] = onset
     return after
 

@@ -90,7 +90,8 @@ def make_scored_frame(
     band: BandLike | None = None,
     explanation: Sequence[str] | np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Assemble a ScoredFrame from a `timestamp`/`value` frame and a detector's outputs.
+    """Assemble a ScoredFrame from a `timestamp`/`value` frame and a detector's outputs, with
+    no episode yet.
 
     `band` is `(lower, expected, upper)`, each a scalar or one value per row. Points whose
     value is missing are never flagged and get no score.
@@ -120,6 +121,12 @@ def make_scored_frame(
                 index=index,
                 dtype=object,
             ),
+            # no episode yet (`detection.episodes` fills them in): a column replaced costs a
+            # tenth of one added, and a stream adds episodes to every batch
+            "episode": pd.arrays.IntegerArray(
+                np.zeros(len(index), dtype=np.int64), np.ones(len(index), dtype=bool)
+            ),
+            "onset": np.zeros(len(index), dtype=bool),
         },
         index=index,
         copy=False,
