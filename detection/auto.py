@@ -34,6 +34,7 @@ mode, which knows the whole series, judges it by its cycle from the first day it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -260,10 +261,17 @@ class AutoDetector(Detector):
         the rows of `frame`; the rows before `first` are history, and the series' first
         `learning` rows are never flagged. `periods`: the rows of the cycles it may be
         judged by (see `detection.cycles`).
-        `memory`: the last episode before `first` (see `_hold_repeats`), brought up to date.
+        `memory`: the last episode before `first` (see `_hold_repeats`) and the scores and
+        candidates of the rows just before it (`_Recent`), brought up to date; rows judged
+        before are not ranked again when their scores are there.
         With `hindsight` (batch mode: `values` is the whole series), the series' first days
         are judged by the cycle its first HISTORY rows show, before a stream could tell."""
-        ranked_from = max(0, first - RECENT)
+        carried: _Recent | None = memory.get("recent")
+        if carried is not None and (
+            carried.next_row != offset + first or not 0 < len(carried.scores) <= first
+        ):
+            carried = None  # not the rows just before these
+        ranked_from = first if carried else max(0, first - RECENT)
         previous = np.concatenate([[np.nan], values[:-1]])
         # the expected value of the rows ranked (of every row, should one be judged by its
         # departure below): the median of the LOCAL values before, the same from any start
@@ -311,6 +319,8 @@ class AutoDetector(Detector):
         surprise = np.vstack([np.abs(s) for s in judged_by.values()])
         score = np.where(np.isnan(values), np.nan, np.nansum(surprise, axis=0))
         severity = severity_from_surprise(score)
+        if carried:  # the rows before `first` as they were judged
+            score[first - len(carried.scores) : first] = carried.scores
         before = moving_max(np.concatenate([[np.nan], score[:-1]]), RECENT, 1)
         position = offset + np.arange(len(values))
         candidate = (
@@ -318,10 +328,16 @@ class AutoDetector(Detector):
             & (score > np.nan_to_num(before))
             & (position >= learning)
         )
+        if carried:
+            candidate[: first - len(carried.candidates)] = False
+            candidate[first - len(carried.candidates) : first] = carried.candidates
+        memory["recent"] = _Recent(
+            offset + len(values), score[-RECENT:].copy(), candidate[-(GAP + 1) :].copy()
+        )
         # right after a flag, a point joins the episode only if it departs from the expected
         # itself: the point after a spike is not "the worst" of the spike's episode
         follows = _any_in_last(candidate, GAP + 1)
-        judged = np.flatnonzero(candidate & follows)
+        judged = np.flatnonzero((candidate & follows)[first:]) + first
         if judged.size:  # departures are ranked among those of the rows before too
             expected[:ranked_from] = _moving_median_from(previous, 0)[:ranked_from]
         departure = rarity_at(values - expected, judged, HISTORY, offset=offset)
@@ -343,6 +359,18 @@ class AutoDetector(Detector):
             band=(lower[scored_rows], expected[scored_rows], upper[scored_rows]),
             explanation=explanation[scored_rows],
         )
+
+
+@dataclass(frozen=True)
+class _Recent:
+    """What judging a row needs of the rows just before it, kept from when they were judged:
+    the scores of the last RECENT rows (a flag must beat them all) and whether the last GAP + 1
+    were candidates (a point right after one must depart from the expected itself), before
+    series row `next_row`."""
+
+    next_row: int
+    scores: np.ndarray
+    candidates: np.ndarray
 
 
 def _moving_median_from(previous: np.ndarray, start: int) -> np.ndarray:

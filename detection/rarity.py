@@ -84,7 +84,11 @@ def trailing_rarity(
     """
     values = np.asarray(values, dtype=float)
     n_rows = len(values)
-    ranks = _Ranks(np.zeros(n_rows, dtype=np.int64), np.zeros(n_rows, dtype=np.int64))
+    # counts of the rows from `first` on only: a stream ranks a few rows after thousands
+    ranked_rows = max(0, n_rows - first)
+    ranks = _Ranks(
+        np.zeros(ranked_rows, dtype=np.int64), np.zeros(ranked_rows, dtype=np.int64), first
+    )
     at = offset + first
     start = first - at % block_size(at)  # the block the first wanted row is in
     signed_zeros = _has_negative_zero(values)
@@ -113,10 +117,11 @@ def trailing_rarity(
             in_block = block_of_row[start - first : rows.stop - first]
             for per_row, edge in zip(edges, per_block[:4], strict=True):
                 edge.take(in_block, out=per_row[: len(in_block)])
+            counted = slice(start - first, rows.stop - first)
             surprise[rows] = _surprise(
                 values[rows],
-                at_least[rows],
-                at_most[rows],
+                at_least[counted],
+                at_most[counted],
                 history[rows],
                 edges[:, : len(in_block)],
             )
@@ -134,12 +139,13 @@ FEW_NEEDLES = 16
 
 @dataclass
 class _Ranks:
-    """What ranking fills in: per row, how many history values are at least and at most it;
-    per block ranked, its first ranked row, the size of its history, and its edges and band
-    (NaN where it was not ranked)."""
+    """What ranking fills in: per row from `first` on (`at_least[k]` is row `first + k`'s),
+    how many history values are at least and at most it; per block ranked, its first ranked
+    row, the size of its history, and its edges and band (NaN where it was not ranked)."""
 
     at_least: np.ndarray
     at_most: np.ndarray
+    first: int
     firsts: list[int] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     edges: list[tuple[float, ...]] = field(default_factory=list)
@@ -202,7 +208,8 @@ def _rank_alone(
         at_least[by_needle], at_most[by_needle] = _counts(ordered, needles[by_needle])
     missing = np.isnan(needles)
     at_least[missing], at_most[missing] = 0, size  # as sliding counts them
-    ranks.at_least[rows], ranks.at_most[rows] = at_least, at_most
+    counted = slice(rows.start - ranks.first, end - ranks.first)
+    ranks.at_least[counted], ranks.at_most[counted] = at_least, at_most
     ranks.edges[-1] = (*_edges(ordered), ordered[k], ordered[size - 1 - k])
 
 
@@ -264,16 +271,17 @@ def _rank_sliding(
             if ranked == 0:  # the merge tells how many history values are at most each
                 most = (by_value >= size).nonzero()[0]
                 most -= steps[:present]
-                ranks.at_least[entering_rows] = _at_least(ordered, merged[size:], most)
-                ranks.at_most[entering_rows] = most
+                counted = entering_rows - first
+                ranks.at_least[counted] = _at_least(ordered, merged[size:], most)
+                ranks.at_most[counted] = most
                 if present < len(block):
-                    ranks.at_most[order[present:] + low] = size  # missing values
+                    ranks.at_most[order[present:] + low - first] = size  # missing values
             else:
                 needles = block[ranked:]
                 by_needle = np.argsort(needles)
                 least, most = _counts(ordered, needles[by_needle])
-                ranks.at_least[rows.start + by_needle] = least
-                ranks.at_most[rows.start + by_needle] = most
+                ranks.at_least[rows.start - first + by_needle] = least
+                ranks.at_most[rows.start - first + by_needle] = most
             k = int(band_quantile * size)
             ranks.edges[-1] = (*_edges(ordered), ordered[k], ordered[size - 1 - k])
         merged_rows = np.concatenate((ordered_rows, entering_rows.astype(row_type)))
