@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
@@ -225,12 +226,7 @@ def _write(connection: Connection, written: list[_Scores], moment: float) -> Non
             for series, frame in scored.items()
         }
         may_add = addable(connection, firsts)
-        parts = [_score_columns(frame) for frame in scored.values()]
-        update_scores(
-            connection,
-            {name: [v for part in parts for v in part[name]] for name in parts[0]},
-            moment,
-        )
+        update_scores(connection, _score_columns(list(scored.values())), moment)
         sum_scored(connection, scored, may_add)
     learned = [learning for _, _, learning in written if learning is not None]
     if learned:
@@ -247,25 +243,31 @@ def _write(connection: Connection, written: list[_Scores], moment: float) -> Non
         )
 
 
-def _score_columns(scored: pd.DataFrame) -> dict[str, list]:
-    """The score columns of a ScoredFrame (indexed by point id) as the points table stores
-    them, and `id`."""
+def _score_columns(frames: list[pd.DataFrame]) -> dict[str, list]:
+    """The score columns of ScoredFrames (indexed by point id) as the points table stores
+    them, and `id`: every frame's rows, one list a column (joined in numpy: a round writes a
+    row or two of each of many series)."""
+
+    def joined(column: str, dtype: object, **options: object) -> np.ndarray:
+        return np.concatenate([f[column].to_numpy(dtype=dtype, **options) for f in frames])
 
     def numbers(column: str) -> list:
         # NaN is stored as NULL: an unknown number, not one that is "not a number"
-        values = scored[column].to_numpy(dtype=float).tolist()
-        return [None if value != value else value for value in values]
+        return [None if value != value else value for value in joined(column, float).tolist()]
 
-    episodes = scored["episode"].astype("Int64")
+    episodes = joined("episode", float, na_value=np.nan).tolist()
     return {
         "score": numbers("score"),
         "severity": numbers("severity"),
-        "is_anomaly": scored["is_anomaly"].astype(int).tolist(),
+        "is_anomaly": joined("is_anomaly", bool).astype(int).tolist(),
         "expected": numbers("expected"),
         "lower": numbers("lower"),
         "upper": numbers("upper"),
-        "explanation": scored["explanation"].fillna("").astype(str).tolist(),
-        "episode": [None if pd.isna(e) else int(e) for e in episodes],
-        "onset": scored["onset"].astype(bool).astype(int).tolist(),
-        "id": scored.index.astype(int).tolist(),
+        "explanation": [
+            "" if text is None or text != text else str(text)
+            for text in joined("explanation", object).tolist()
+        ],
+        "episode": [None if e != e else int(e) for e in episodes],
+        "onset": joined("onset", bool).astype(int).tolist(),
+        "id": np.concatenate([f.index.to_numpy(dtype=np.int64) for f in frames]).tolist(),
     }
