@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -248,14 +249,16 @@ def _score_columns(frames: list[pd.DataFrame]) -> dict[str, list]:
     them, and `id`: every frame's rows, one list a column (joined in numpy: a round writes a
     row or two of each of many series)."""
 
-    def joined(column: str, dtype: object, **options: object) -> np.ndarray:
-        return np.concatenate([f[column].to_numpy(dtype=dtype, **options) for f in frames])
+    def joined(column: str, dtype: Any) -> np.ndarray:
+        return np.concatenate([f[column].to_numpy(dtype=dtype) for f in frames])
 
     def numbers(column: str) -> list:
         # NaN is stored as NULL: an unknown number, not one that is "not a number"
         return [None if value != value else value for value in joined(column, float).tolist()]
 
-    episodes = joined("episode", float, na_value=np.nan).tolist()
+    episodes = np.concatenate(
+        [f["episode"].to_numpy(dtype="float64", na_value=np.nan) for f in frames]
+    ).tolist()
     return {
         "score": numbers("score"),
         "severity": numbers("severity"),

@@ -124,6 +124,12 @@ def live_worker(services: Services, shard: Shard = WHOLE) -> LiveWorker:
     )
 
 
+#: How much lower the scoring processes' CPU priority is than the web process': when the
+#: cores are busy, pages and ingest (which never loses a point) come first, and scoring,
+#: which reads what is waiting, catches up.
+SCORING_NICENESS = 5
+
+
 class ScoringProcess:
     """A live scoring worker in a process of its own, so that scoring and ingest do not take
     turns on one interpreter lock; it scores the series of `shard`. Ingest wakes it with
@@ -175,6 +181,8 @@ class ScoringProcesses:
 
 def _score_until_orphaned(wake, parent: int, config: Settings, shard: Shard) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if hasattr(os, "nice"):  # a busy machine serves pages and takes points in first
+        os.nice(SCORING_NICENESS)
     worker = live_worker(Services(config), shard).start()
     try:
         while os.getppid() == parent:
