@@ -29,12 +29,17 @@ def test_on_a_phone_the_navbar_is_one_line_until_opened(dash_duo, dash_app):
     dash_duo.find_element(".navbar-toggler").click()
     until(lambda: "Analyze" in dash_duo.driver.execute_script(LINK_SHOWN), timeout=10)
 
+    def analyze_link():
+        """The Analyze link once the menu has opened in full (while it slides open, its
+        links are not yet shown as a person could click them)."""
+        if dash_duo.driver.find_elements("css selector", "nav.navbar .collapsing"):
+            return None
+        links = dash_duo.driver.find_elements("css selector", "nav.navbar .nav-link")
+        return next((link for link in links if link.text == "Analyze"), None)
+
+    until(lambda: analyze_link() is not None, timeout=10)
     # picking a page closes the menu again, so the page is what fills the screen
-    next(
-        link
-        for link in dash_duo.driver.find_elements("css selector", "nav.navbar .nav-link")
-        if link.text == "Analyze"
-    ).click()
+    analyze_link().click()
     until(lambda: dash_duo.driver.execute_script(LINK_SHOWN) == [], timeout=10)
     assert dash_duo.driver.current_url.endswith("/analyze")
     assert dash_duo.driver.execute_script(NAV_HEIGHT) < 80
