@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from vigil.live.queue import WHOLE, Shard
 from vigil.storage.database import Database
 
 LOCK = "live-scorers"
@@ -32,6 +33,12 @@ class SavedStates:
     states: dict[int, bytes]
 
 
+def _progress_row(shard: Shard) -> int:
+    """The row of `live_progress` that holds a shard's generation: 1 for the whole, then
+    rows 2 and 3 for two shards, 4 to 6 for three, and so on, so no two shards share one."""
+    return 1 if shard.count == 1 else shard.count * (shard.count - 1) // 2 + 1 + shard.index
+
+
 class ScorerStates:
     """The scorers' states in the database, signed with `key`."""
 
@@ -42,15 +49,19 @@ class ScorerStates:
     def _sign(self, series_id: int, state: bytes) -> str:
         return hmac.new(self.key, b"%d:" % series_id + state, hashlib.sha256).hexdigest()
 
-    def generation(self) -> str | None:
-        """Which save is the latest (None before the first)."""
+    def generation(self, shard: Shard = WHOLE) -> str | None:
+        """Which save of the shard's scorers is the latest (None before the first)."""
         with self.database.read() as connection:
             return connection.execute(
-                text("SELECT generation FROM live_progress WHERE id = 1")
+                text("SELECT generation FROM live_progress WHERE id = :id"),
+                {"id": _progress_row(shard)},
             ).scalar()
 
-    def save(self, states: dict[int, bytes], *, now: float | None = None) -> str:
-        """Keep these series' states, in one transaction; the new generation."""
+    def save(
+        self, states: dict[int, bytes], *, shard: Shard = WHOLE, now: float | None = None
+    ) -> str:
+        """Keep these series' states (of the series of `shard`), in one transaction; the
+        shard's new generation."""
         moment = time.time() if now is None else now
         generation = uuid.uuid4().hex
         with self.database.write(LOCK) as connection:
@@ -72,24 +83,28 @@ class ScorerStates:
             connection.execute(
                 text(
                     "INSERT INTO live_progress (id, generation, saved) "
-                    "VALUES (1, :generation, :saved) ON CONFLICT (id) DO UPDATE SET "
+                    "VALUES (:id, :generation, :saved) ON CONFLICT (id) DO UPDATE SET "
                     "generation = excluded.generation, saved = excluded.saved"
                 ),
-                {"generation": generation, "saved": moment},
+                {"id": _progress_row(shard), "generation": generation, "saved": moment},
             )
         return generation
 
-    def load(self) -> SavedStates:
-        """The latest save, every signature checked."""
+    def load(self, shard: Shard = WHOLE) -> SavedStates:
+        """The latest states of the series of `shard`, and the shard's generation, every
+        signature checked."""
         with self.database.read() as connection:
             generation = connection.execute(
-                text("SELECT generation FROM live_progress WHERE id = 1")
+                text("SELECT generation FROM live_progress WHERE id = :id"),
+                {"id": _progress_row(shard)},
             ).scalar()
             rows = connection.execute(
                 text("SELECT series_id, state, signature FROM live_scorers")
             ).all()
         states = {}
         for series_id, state, signature in rows:
+            if not shard.holds(series_id):
+                continue
             state = bytes(state)
             if not hmac.compare_digest(self._sign(series_id, state), signature):
                 raise StateError(

@@ -108,7 +108,6 @@ live_progress = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("generation", sa.Text, nullable=False),
     sa.Column("saved", sa.Double, nullable=False),
-    sa.CheckConstraint("id = 1", name="live_progress_one_row"),
 )
 
 # -- alerts -----------------------------------------------------------------------------------

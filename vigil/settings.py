@@ -81,8 +81,9 @@ class Settings(BaseSettings):
         default_factory=lambda: min(os.cpu_count() or 1, 4),
         gt=0,
         le=64,
-        description="Processes that score live series with 'vigil run', the series split "
-        "between them (default: the CPU count, at most 4).",
+        description="Processes that score live series, the series split between them: "
+        "'vigil run''s own, or with VIGIL_REDIS_URL as many scoring chains on Celery workers "
+        "(default: the CPU count, at most 4; give every worker the same number).",
     )
     max_request_mb: float = Field(5.0, gt=0, description="Largest ingest request body, in MB.")
     max_runs: int = Field(

@@ -1,16 +1,19 @@
 """Work for Celery workers, when `VIGIL_REDIS_URL` is set: live scoring, alert delivery, and
 (through Dash's CeleryManager, which registers them here) the pages' long callbacks.
 
-Scoring and delivery are chains: a task does a slice of work, then queues the next link. A
-chain token in Redis lets only one chain of each run however often it is started: ingest
-starts scoring, scoring starts delivery, and every worker starts both when it comes up and
-whenever a chain's token has run out, as it does when its worker dies. A Redis lock, renewed
+Scoring and delivery are chains: a task does a slice of work, then queues the next link.
+Scoring runs as one chain for each shard of the live series (VIGIL_SCORING_PROCESSES of
+them, see `live.queue.Shard`), side by side on as many worker processes. A chain token in
+Redis lets only one chain of each run however often it is started: ingest starts scoring,
+scoring starts delivery, and every worker starts them all when it comes up and whenever a
+chain's token has run out, as it does when its worker dies. A link of a shard the worker's
+settings do not make (the number of shards was changed) ends its chain. A Redis lock, renewed
 as the work goes, keeps two links from ever working at once, even when a worker stalls past
 the token's life and a new chain begins. Tasks are acknowledged late, so a link on a worker
 process that dies is given to another. Scoring hands its state on through the database
-(`live.states`): any worker goes on where the last one stopped, with the points the store
-has not scored yet, and a point scored again after a crash gets the same score, which the
-alert rules record once.
+(`live.states`, a generation a shard): any worker goes on where the last one stopped, with
+the points the store has not scored yet, and a point scored again after a crash gets the
+same score, which the alert rules record once.
 
 Nothing is lost or doubled by more workers: points are scored under the scoring lock, and
 emails are claimed from the outbox under the database's locks (see `alerts`).
@@ -24,12 +27,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 
 import redis
 from celery import Celery, signals
 
 from vigil.alerts.delivery import deliver_due, deliver_webhooks_due
+from vigil.live.queue import WHOLE, Shard
 from vigil.live.scoring import MOST_BACKOFF, LiveWorker
 from vigil.services import Services, current
 from vigil.settings import Settings
@@ -83,12 +88,13 @@ class Chain:
     def __init__(self, name: str) -> None:
         self.key = f"vigil:chain:{name}"
 
-    def start(self, task) -> bool:
-        """Queue the first link unless a chain is alive; whether one was started."""
+    def start(self, task, args: tuple = ()) -> bool:
+        """Queue the first link (`task` with `args`) unless a chain is alive; whether one was
+        started."""
         link = uuid.uuid4().hex
         if not _redis().set(self.key, link, nx=True, ex=LEASE):
             return False
-        task.apply_async(task_id=link)
+        task.apply_async(args=args, task_id=link)
         return True
 
     def owns(self, link: str | None) -> bool:
@@ -101,14 +107,25 @@ class Chain:
     def renew(self) -> None:
         _redis().expire(self.key, LEASE)
 
-    def next(self, task, *, countdown: float = 0) -> None:
+    def next(self, task, args: tuple = (), *, countdown: float = 0) -> None:
         link = uuid.uuid4().hex
         _redis().set(self.key, link, ex=LEASE + int(countdown))
-        task.apply_async(task_id=link, countdown=countdown)
+        task.apply_async(args=args, task_id=link, countdown=countdown)
 
 
-SCORING = Chain("live-scoring")
 DELIVERY = Chain("delivery")
+
+
+def scoring_name(shard: Shard) -> str:
+    """The name of a shard's scoring chain and lock: each shard's scoring runs as a chain of
+    its own, beside the others."""
+    return "live-scoring" if shard.count == 1 else f"live-scoring-{shard.index}-of-{shard.count}"
+
+
+def shards() -> list[Shard]:
+    """The shards of the live series, one scoring chain each (VIGIL_SCORING_PROCESSES)."""
+    count = current().settings.scoring_processes
+    return [Shard(k, count) for k in range(count)]
 
 
 @contextmanager
@@ -127,8 +144,9 @@ def _exclusive(name: str) -> Iterator[redis.lock.Lock | None]:
             log.warning("the %s lock ran out before its work ended", name)
 
 
+@dataclass
 class _Scoring:
-    """This worker process's live scorer and the generation of the state it holds."""
+    """This worker process's live scorer of a shard and the generation of the state it holds."""
 
     worker: LiveWorker | None = None
     generation: str | None = None
@@ -136,17 +154,28 @@ class _Scoring:
     failures: int = 0
 
 
-def score_slice(services: Services, seconds: float, renew: Callable[[], None] | None = None) -> int:
-    """Score live points for about `seconds`, going on from the saved state; how many points
-    were scored. The caller holds the scoring lock, and `renew` renews it after each round."""
+#: This worker process's scorers, by shard.
+_scoring: dict[Shard, _Scoring] = {}
+
+
+def score_slice(
+    services: Services,
+    seconds: float,
+    renew: Callable[[], None] | None = None,
+    shard: Shard = WHOLE,
+) -> int:
+    """Score the live points of `shard` for about `seconds`, going on from the saved state;
+    how many points were scored. The caller holds the shard's scoring lock, and `renew`
+    renews it after each round."""
     states = services.scorer_states
-    saved = states.generation()
-    if _Scoring.worker is None or saved != _Scoring.generation:
-        worker = live_worker(services)
-        loaded = states.load()
+    mine = _scoring.setdefault(shard, _Scoring())
+    saved = states.generation(shard)
+    if mine.worker is None or saved != mine.generation:
+        worker = live_worker(services, shard)
+        loaded = states.load(shard)
         worker.restore(loaded.states)
-        _Scoring.worker, _Scoring.generation = worker, loaded.generation
-    worker = _Scoring.worker
+        mine.worker, mine.generation = worker, loaded.generation
+    worker = mine.worker
     scored = 0
     deadline = time.monotonic() + seconds
     try:
@@ -160,48 +189,61 @@ def score_slice(services: Services, seconds: float, renew: Callable[[], None] | 
     except BaseException:
         # a round that failed halfway may have moved scorers past scores it did not store:
         # forget them, and go on from the last saved state (scoring again gives equal scores)
-        _Scoring.worker = None
+        mine.worker = None
         raise
-    _Scoring.generation = states.save(worker.take_state())
+    mine.generation = states.save(worker.take_state(), shard=shard)
     return scored
 
 
 @celery_app.task(name="vigil.score_live", bind=True, acks_late=True)
-def score_live(self) -> int:
-    """One link of the scoring chain."""
-    if not SCORING.owns(self.request.id):
+def score_live(self, index: int = 0, count: int = 1) -> int:
+    """One link of the scoring chain of shard `index` of `count`. A chain of shards this
+    worker's settings do not make (their number was changed) ends here."""
+    shard = Shard(index, count)
+    chain = Chain(scoring_name(shard))
+    if not chain.owns(self.request.id):
         return 0
     services = current()
-    with _exclusive("live-scoring") as lock:
+    if count != services.settings.scoring_processes:
+        return 0
+    args = (index, count)
+    mine = _scoring.setdefault(shard, _Scoring())
+    with _exclusive(scoring_name(shard)) as lock:
         if lock is None:  # a link of an older chain still works: this chain waits its turn
-            SCORING.next(score_live, countdown=1)
+            chain.next(score_live, args, countdown=1)
             return 0
 
         def renew() -> None:
             lock.reacquire()
-            SCORING.renew()
+            chain.renew()
 
         try:
-            scored = score_slice(services, SCORING_SLICE, renew)
+            scored = score_slice(services, SCORING_SLICE, renew, shard)
         except Exception as error:  # a bug or a lost database: the chain goes on after a pause
-            _Scoring.failures += 1
-            pause = min(2.0 ** (min(_Scoring.failures, 32) - 1), MOST_BACKOFF)
-            if _Scoring.failures == 1:
+            mine.failures += 1
+            pause = min(2.0 ** (min(mine.failures, 32) - 1), MOST_BACKOFF)
+            if mine.failures == 1:
                 log.exception("a live scoring slice failed; retrying with growing pauses")
             else:
                 log.error(
                     "a live scoring slice failed again (%d in a row, %s: %s); next try in %gs",
-                    _Scoring.failures,
+                    mine.failures,
                     type(error).__name__,
                     str(error).splitlines()[0] if str(error) else "",
                     pause,
                 )
-            SCORING.next(score_live, countdown=pause)
+            chain.next(score_live, args, countdown=pause)
             return 0
-    _Scoring.failures = 0
-    SCORING.next(score_live)
+    mine.failures = 0
+    chain.next(score_live, args)
     DELIVERY.start(deliver_alerts)
     return scored
+
+
+def start_scoring() -> None:
+    """Start each shard's scoring chain, unless it already runs."""
+    for shard in shards():
+        Chain(scoring_name(shard)).start(score_live, (shard.index, shard.count))
 
 
 @celery_app.task(name="vigil.deliver_alerts", bind=True, acks_late=True)
@@ -242,14 +284,14 @@ class ScoringKick:
             return
         self._last = now
         try:
-            SCORING.start(score_live)
+            start_scoring()
         except redis.RedisError as error:  # the points are kept; a worker scores them later
             log.warning("could not start live scoring on Celery: %s", error)
 
 
 def start_chains() -> None:
     """Start scoring and delivery, unless they already run."""
-    SCORING.start(score_live)
+    start_scoring()
     DELIVERY.start(deliver_alerts)
 
 
